@@ -1,0 +1,32 @@
+# Two commands on a fresh clone:  make demo  and  make test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint serve install clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/queue-service demo
+
+serve: install
+	$(BIN)/queue-service serve
+
+lint: install
+	$(BIN)/ruff check queue_service kiosk display admin tests benchmarks tools
+
+test: install lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

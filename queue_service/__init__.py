@@ -1,0 +1,234 @@
+"""Bürgerservice Hannover: appointments and walk-in queues for the Bürgerämter.
+
+``create_app()`` is the composition root: it reads the configuration, binds the extensions and
+registers the API and the kiosk, display and admin front ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from . import clock
+from .config import Defaults, engine_options, from_environment, load_secret_key
+from .errors import DomainError
+
+__all__ = ["create_app", "ConfigError"]
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work (e.g. the database directory does not exist)."""
+
+
+def _check_sqlite_directory(url: str) -> None:
+    if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
+        return
+    path = Path(url[len("sqlite:///"):].split("?", 1)[0])
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"The database directory {path.parent} does not exist. Create it or point "
+            "DATABASE_URL at an existing directory."
+        )
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=os.environ.get("INSTANCE_PATH") or None
+    )
+    try:
+        os.makedirs(app.instance_path, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot create the instance folder {app.instance_path}: {exc}") from exc
+
+    app.config.from_object(Defaults)
+    app.config.update(from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_secret_key(app.instance_path)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    _check_sqlite_directory(url)
+    options = engine_options(url)
+    options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS_EXTRA", {}))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if app.config.get("CLOCK_START"):
+        clock.start_at(clock.parse_moment(app.config["CLOCK_START"]))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_request_hooks(app)
+    _register_health(app)
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import i18n
+
+    # models must be imported before the metadata is used
+    from .auth import models as _auth_models  # noqa: F401
+    from .db import install_session_hooks
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+    from .offices import models as _office_models  # noqa: F401
+
+    db.init_app(app)
+    install_session_hooks()
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "admin.login"
+    login_manager.login_message = None
+
+    i18n.compile_catalogues()
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = i18n.translation_directories()
+    babel.init_app(app, locale_selector=i18n.select_locale)
+
+    redis_url = app.config.get("REDIS_URL")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    limiter.init_app(app)
+
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=redis_url,
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
+        logger=False,
+        engineio_logger=False,
+    )
+    from .auth import web as _auth_web  # noqa: F401  (registers the login loaders)
+
+    @app.context_processor
+    def _template_globals():
+        from flask_babel import get_locale
+
+        lang = str(get_locale() or "de")
+
+        def lang_url(code: str) -> str:
+            args = dict(request.view_args or {})
+            args.update(request.args.to_dict())
+            args["lang"] = code
+            return url_for(request.endpoint or "web.home", **args)
+
+        return {
+            "current_lang": lang,
+            "languages": app.config["LANGUAGES"],
+            "language_names": i18n.LANGUAGE_NAMES,
+            "rtl_languages": i18n.RTL_LANGUAGES,
+            "lang_url": lang_url,
+        }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from admin import bp as admin_bp
+    from display import bp as display_bp
+    from kiosk import bp as kiosk_bp
+
+    from .api import bp as api_bp
+    from .web import bp as web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(kiosk_bp)
+    app.register_blueprint(display_bp)
+    app.register_blueprint(admin_bp)
+
+
+def _wants_problem_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from .api.problems import from_domain_error, from_http_exception
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        if _wants_problem_json():
+            return from_domain_error(error)
+        return render_template("error.html", title=error.title, detail=error.detail), error.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if _wants_problem_json():
+            return from_http_exception(error)
+        if error.code == 401 or (error.code == 302):
+            return error
+        return render_template("error.html", title=error.name, detail=error.description), error.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_problem_json():
+            from .api.problems import problem_response
+
+            return problem_response(
+                {"type": "about:blank", "title": "Internal error", "status": 500,
+                 "detail": "Something went wrong on our side. Nothing was changed."}, 500)
+        return render_template("error.html", title="Internal error",
+                               detail="Something went wrong on our side."), 500
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from .auth.web import uses_token_auth
+    from .extensions import csrf
+
+    @app.before_request
+    def _fresh_locale():
+        # the locale is cached on the app context, which outlives a request in tests and jobs
+        from flask_babel import refresh
+
+        refresh()
+
+    @app.before_request
+    def _csrf_protect():
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not uses_token_auth():
+            csrf.protect()
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        if _wants_problem_json():
+            from .api.problems import problem_response
+
+            return problem_response(
+                {"type": "about:blank", "title": "CSRF check failed", "status": 400,
+                 "detail": f"{error.description} Reload the page and try again."}, 400)
+        return render_template("error.html", title="Bitte erneut versuchen / Please try again",
+                               detail=error.description), 400
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        return response
+
+
+def _register_health(app: Flask) -> None:
+    from sqlalchemy import text
+
+    from .extensions import db
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception as exc:  # report, never raise: this is what a load balancer asks
+            app.logger.warning("readiness check failed: %s", exc)
+            return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+        return jsonify({"status": "ok", "database": "reachable"})

@@ -1,0 +1,7 @@
+"""The JSON API under /api/v1 and its OpenAPI document."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+from . import offices, openapi, session  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,95 @@
+"""Staff users with roles, their offices, bearer API tokens and registered devices."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import UTCDateTime, str_enum, utcnow_default
+from ..extensions import db
+from ..offices.models import Office
+
+user_offices = Table(
+    "user_offices",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("office_id", ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # all offices, all settings
+    MANAGER = "manager"  # configures and reads statistics for their offices
+    CLERK = "clerk"  # works the counter in their offices
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    offices: Mapped[list[Office]] = relationship(secondary=user_offices, order_by="Office.name")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def office_ids(self) -> set[int] | None:
+        """The offices this user may act on; None means all (admin)."""
+        if self.role == Role.ADMIN:
+            return None
+        return {o.id for o in self.offices}
+
+    def can_access(self, office_id: int) -> bool:
+        allowed = self.office_ids()
+        return allowed is None or office_id in allowed
+
+
+class ApiToken(db.Model):
+    """A bearer token for integrations, acting as its user. Only a hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class DeviceKind(enum.StrEnum):
+    KIOSK = "kiosk"
+    DISPLAY = "display"
+
+
+class Device(db.Model):
+    """A kiosk or display registered for one office. Only a hash of its token is stored."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[DeviceKind] = mapped_column(str_enum(DeviceKind))
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    printer: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    office: Mapped[Office] = relationship()

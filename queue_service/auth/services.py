@@ -1,0 +1,164 @@
+"""Creating and checking staff accounts, API tokens and device tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import clock
+from ..db import unit_of_work
+from ..errors import Conflict, Forbidden, ValidationFailed
+from ..extensions import db
+from ..offices.models import Office
+from ..offices.services import get_office
+from .models import ApiToken, Device, DeviceKind, Role, User
+
+# a dummy hash so that a login with an unknown name costs as much as one with a wrong password
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def generate_password() -> str:
+    """A random password that is easy to read out loud (about 95 bits)."""
+    alphabet = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3479"
+    groups = ["".join(secrets.choice(alphabet) for _ in range(6)) for _ in range(3)]
+    return "-".join(groups)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    id: int
+    username: str
+    role: Role
+    password: str
+
+
+def create_user(
+    username: str,
+    role: str,
+    office_slugs: list[str] | None = None,
+    password: str | None = None,
+    display_name: str | None = None,
+) -> CreatedUser:
+    """Create a staff account; returns the (generated) password once."""
+    username = (username or "").strip()
+    if not username or len(username) > 80:
+        raise ValidationFailed("A user name of 1 to 80 characters is required.", field="username")
+    try:
+        role_value = Role(role)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"Unknown role {role!r}; use admin, manager or clerk.", field="role"
+        ) from exc
+    office_slugs = office_slugs or []
+    if role_value != Role.ADMIN and not office_slugs:
+        raise ValidationFailed("Managers and clerks need at least one office.", field="office")
+    password = password or generate_password()
+    if len(password) < 10:
+        raise ValidationFailed("Passwords need at least 10 characters.", field="password")
+    with unit_of_work() as session:
+        if session.scalar(select(User.id).where(User.username == username)):
+            raise Conflict(f"The user name {username!r} is taken.", field="username")
+        offices = [get_office(slug) for slug in office_slugs]
+        user = User(
+            username=username,
+            role=role_value,
+            password_hash=generate_password_hash(password),
+            display_name=display_name or username,
+            offices=offices,
+        )
+        session.add(user)
+        session.flush()
+        created = CreatedUser(user.id, user.username, user.role, password)
+    return created
+
+
+def authenticate(username: str, password: str) -> User | None:
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not user.active or not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user
+
+
+def record_login(user_id: int) -> None:
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user:
+            user.last_login_at = clock.now()
+
+
+def create_api_token(username: str, name: str | None = None) -> str:
+    """Create a bearer token acting as ``username``; returns the token once."""
+    token = "qs_" + secrets.token_urlsafe(32)
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise ValidationFailed(f"There is no user {username!r}.", field="username")
+        session.add(ApiToken(user_id=user.id, name=name or username, token_hash=hash_token(token)))
+    return token
+
+
+def user_for_api_token(token: str) -> User | None:
+    row = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    )
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def create_device(office_slug: str, kind: str, name: str | None = None) -> str:
+    """Register a kiosk or display for an office; returns its device token once."""
+    try:
+        kind_value = DeviceKind(kind)
+    except ValueError as exc:
+        raise ValidationFailed(f"Unknown device kind {kind!r}; use kiosk or display.", field="kind") from exc
+    token = "dev_" + secrets.token_urlsafe(32)
+    with unit_of_work() as session:
+        office = get_office(office_slug)
+        count = len(session.scalars(select(Device.id).where(Device.office_id == office.id)).all())
+        session.add(
+            Device(
+                office_id=office.id,
+                kind=kind_value,
+                name=name or f"{kind_value.value}-{office.slug}-{count + 1}",
+                token_hash=hash_token(token),
+            )
+        )
+    return token
+
+
+def device_for_token(token: str) -> Device | None:
+    if not token:
+        return None
+    return db.session.scalar(
+        select(Device).where(Device.token_hash == hash_token(token), Device.revoked_at.is_(None))
+    )
+
+
+def require_office_access(user: User | None, office: Office) -> None:
+    """Raise Forbidden unless ``user`` may act on ``office``."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise Forbidden("Staff login required.")
+    if not user.can_access(office.id):
+        raise Forbidden(f"Your account has no access to {office.name}.")
+
+
+def require_role(user: User | None, *roles: Role) -> None:
+    if user is None or not getattr(user, "is_authenticated", False) or user.role not in roles:
+        raise Forbidden("Your role does not allow this.")
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,215 @@
+"""The ``queue-service`` command (also ``flask --app queue_service ...``). No command asks for
+input, so automation and containers can run them; all honour DATABASE_URL and CLOCK_START."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .errors import DomainError
+
+DEMO_USERS = [
+    ("admin", "admin", []),
+    ("leitung-aegi", "manager", ["aegi"]),
+    ("sachbearbeitung-aegi", "clerk", ["aegi"]),
+    ("sachbearbeitung-linden", "clerk", ["linden"]),
+]
+
+
+def _fail(error: Exception) -> None:
+    if isinstance(error, DomainError):
+        problems = getattr(error, "problems", None) or [error.detail]
+        click.echo(f"Error: {error.title}", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+    else:
+        click.echo(f"Error: {error}", err=True)
+    sys.exit(2)
+
+
+def upgrade_database() -> None:
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+@click.command("load-catalogue")
+@click.argument("path", type=click.Path(dir_okay=False))
+@with_appcontext
+def load_catalogue_command(path: str) -> None:
+    """Validate and load a catalogue file (all or nothing)."""
+    from .offices.catalogue import load_catalogue_file
+
+    try:
+        report = load_catalogue_file(path)
+    except DomainError as error:
+        _fail(error)
+    click.echo(
+        f"Loaded {report.offices} offices, {report.services} services, {report.counters} counters, "
+        f"{report.windows} opening windows, {report.closures} closures, "
+        f"{report.mobile_events} mobile dates."
+    )
+
+
+@click.command("create-user")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "manager", "clerk"]), required=True)
+@click.option("--office", "offices", multiple=True, help="office slug (repeat for several)")
+@with_appcontext
+def create_user_command(name: str, role: str, offices: tuple[str, ...]) -> None:
+    """Create a staff account and print its generated password once."""
+    from .auth.services import create_user
+
+    try:
+        created = create_user(name, role, list(offices))
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"User {created.username} ({created.role.value}) created.")
+    click.echo(f"Password: {created.password}")
+
+
+@click.command("create-token")
+@click.argument("name")
+@click.option("--label", default=None, help="what the token is for")
+@with_appcontext
+def create_token_command(name: str, label: str | None) -> None:
+    """Print a new bearer API token acting as user NAME."""
+    from .auth.services import create_api_token
+
+    try:
+        token = create_api_token(name, label)
+    except DomainError as error:
+        _fail(error)
+    click.echo(token)
+
+
+@click.command("create-device")
+@click.argument("slug")
+@click.option("--kind", type=click.Choice(["kiosk", "display"]), required=True)
+@click.option("--name", default=None)
+@with_appcontext
+def create_device_command(slug: str, kind: str, name: str | None) -> None:
+    """Register a kiosk or display for office SLUG and print its device token."""
+    from .auth.services import create_device
+
+    try:
+        token = create_device(slug, kind, name)
+    except DomainError as error:
+        _fail(error)
+    click.echo(token)
+
+
+def _base_url() -> str:
+    cfg = current_app.config
+    if cfg.get("PUBLIC_BASE_URL"):
+        return cfg["PUBLIC_BASE_URL"].rstrip("/")
+    host = cfg["HOST"]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    return f"http://{shown}:{cfg['PORT']}"
+
+
+def run_server(app: Flask) -> None:
+    from .extensions import socketio
+
+    cfg = app.config
+    socketio.run(
+        app, host=cfg["HOST"], port=cfg["PORT"], allow_unsafe_werkzeug=True,
+        use_reloader=False, log_output=False,
+    )
+
+
+@click.command("serve")
+@with_appcontext
+def serve_command() -> None:
+    """Serve the application (HOST and PORT from the environment)."""
+    click.echo(f"Serving on {_base_url()}/ (Ctrl+C to stop)")
+    run_server(current_app._get_current_object())
+
+
+@click.command("demo")
+@click.option("--no-serve", is_flag=True, help="prepare the demo but do not start the server")
+@with_appcontext
+def demo_command(no_serve: bool) -> None:
+    """Migrate, load the nine offices, create demo staff and serve, printing the URLs."""
+    from sqlalchemy import select
+
+    from .auth.models import User
+    from .auth.services import create_user, generate_password
+    from .db import unit_of_work
+    from .extensions import db
+    from .offices.catalogue import DEMO_FILE, load_catalogue_file
+
+    try:
+        upgrade_database()
+        report = load_catalogue_file(DEMO_FILE)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Database ready; demo catalogue: {report.offices} offices, {report.services} services.")
+    click.echo("")
+    click.echo("Demo staff accounts (passwords are new on every run, shown only here):")
+    from werkzeug.security import generate_password_hash
+
+    for username, role, offices in DEMO_USERS:
+        existing = db.session.scalar(select(User).where(User.username == username))
+        if existing is None:
+            created = create_user(username, role, offices)
+            password = created.password
+        else:
+            password = generate_password()
+            with unit_of_work():
+                existing.password_hash = generate_password_hash(password)
+        where = ", ".join(offices) if offices else "all offices"
+        click.echo(f"  {username:<24} {role:<8} {where:<14} password: {password}")
+    base = _base_url()
+    click.echo("")
+    click.echo("Open:")
+    click.echo(f"  Start page            {base}/")
+    click.echo(f"  Kiosk (Aegi)          {base}/kiosk/aegi")
+    click.echo(f"  Display (Aegi)        {base}/display/aegi")
+    click.echo(f"  Staff login           {base}/admin/login")
+    click.echo(f"  API                   {base}/api/v1/offices  (OpenAPI: {base}/api/openapi.json)")
+    if current_app.config.get("CLOCK_START"):
+        click.echo(f"  Clock started at      {current_app.config['CLOCK_START']}")
+    if no_serve:
+        return
+    click.echo("")
+    click.echo(f"Serving on {base}/ (Ctrl+C to stop)")
+    run_server(current_app._get_current_object())
+
+
+COMMANDS = [
+    load_catalogue_command,
+    create_user_command,
+    create_token_command,
+    create_device_command,
+    serve_command,
+    demo_command,
+]
+
+
+def register_commands(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
+                 help="Bürgerservice Hannover: appointments and queues.")
+
+
+def main() -> None:
+    from . import ConfigError
+
+    try:
+        cli.main(prog_name="queue-service")
+    except ConfigError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)

@@ -1,0 +1,95 @@
+"""Settings: documented defaults, overridden by environment variables (see docs/configuration.md).
+
+Nothing secret lives in code: ``SECRET_KEY`` comes from the environment or is generated once and
+kept in the instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def load_secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else from instance/secret_key (created on first use)."""
+    env = os.environ.get("SECRET_KEY")
+    if env:
+        return env
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def from_environment(instance_path: str) -> dict:
+    """The configuration as read from the environment, with defaults."""
+    database_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "queue_service.sqlite3")
+    )
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "CLOCK_START": os.environ.get("CLOCK_START") or None,
+        "HOST": os.environ.get("HOST", "127.0.0.1"),
+        "PORT": _int("PORT", 5000),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
+        "SOCKETIO_ASYNC_MODE": os.environ.get("SOCKETIO_ASYNC_MODE", "threading"),
+        "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
+        "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+    }
+
+
+class Defaults:
+    """Documented defaults. Each can be overridden by test_config or the environment."""
+
+    # where public holidays come from (the holidays package)
+    HOLIDAY_COUNTRY = "DE"
+    HOLIDAY_SUBDIV = "NI"
+    DEFAULT_TIMEZONE = "Europe/Berlin"
+    # languages: German first, English complete
+    LANGUAGES = ["de", "en"]
+    BABEL_DEFAULT_LOCALE = "de"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Berlin"
+    # sessions and CSRF
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_CHECK_DEFAULT = False  # checked in a before_request hook (token clients are exempt)
+    WTF_CSRF_TIME_LIMIT = 12 * 3600  # a clerk's working day
+    # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
+    RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    # SQLAlchemy
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    JSON_SORT_KEYS = False
+    # seconds a display waits between snapshot polls while its socket is down
+    DISPLAY_POLL_SECONDS = 10
+
+
+def engine_options(database_url: str) -> dict:
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}

@@ -1,0 +1,170 @@
+"""Database plumbing: the aware-UTC column type, SQLite set-up and the unit of work.
+
+Every service that changes state runs inside ``unit_of_work()``: on SQLite it opens the write
+transaction with ``BEGIN IMMEDIATE`` (one writer, no SQLITE_BUSY on upgrade), on PostgreSQL with
+the default READ COMMITTED plus explicit row locks. It commits, then runs the after-commit hooks
+(realtime pushes, mail) registered during the work. Serialization failures and deadlocks are
+retried a bounded number of times by ``run_in_transaction``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_immediate = contextvars.ContextVar("qs_sqlite_immediate", default=False)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as UTC; always returns aware UTC (SQLite keeps naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN breaks transactions).
+    dbapi_connection.isolation_level = None
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def unit_of_work() -> Iterator:
+    """A write transaction on the request's session: commit on success, roll back on error."""
+    session = db.session()
+    if session.in_transaction():
+        # End any read transaction so the write starts fresh (and IMMEDIATE on SQLite).
+        session.commit()
+    token = _immediate.set(True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _immediate.reset(token)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the current transaction has committed (dropped on rollback)."""
+    db.session.info.setdefault("after_commit", []).append(callback)
+
+
+def _run_after_commit(session) -> None:
+    callbacks = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a failed push or mail never undoes a committed change
+            log.exception("after-commit hook failed")
+
+
+def _drop_after_commit(session) -> None:
+    session.info.pop("after_commit", None)
+
+
+def install_session_hooks() -> None:
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_commit", _run_after_commit):
+        event.listen(Session, "after_commit", _run_after_commit)
+        event.listen(Session, "after_soft_rollback", lambda s, t: _drop_after_commit(s))
+
+
+_RETRY_SQLSTATES = {"40001", "40P01"}
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+        return True
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return code in _RETRY_SQLSTATES
+    return False
+
+
+def run_in_transaction(work: Callable[..., T], *args, attempts: int = 4, **kwargs) -> T:
+    """Run ``work(session, ...)`` in a unit of work, retrying serialization failures."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with unit_of_work() as session:
+                return work(session, *args, **kwargs)
+        except DBAPIError as exc:
+            if attempt == attempts or not _retryable(exc):
+                raise
+            log.warning("retrying transaction after %s (attempt %d)", exc.__class__.__name__, attempt)
+            time.sleep(random.uniform(0.005, 0.03) * attempt)  # noqa: S311
+    raise AssertionError("unreachable")
+
+
+def utcnow_default() -> datetime:
+    from . import clock
+
+    return clock.now()
+
+
+def str_enum(enum_cls, length: int = 20):
+    """A portable enum column storing the members' values (not their names) as VARCHAR."""
+    from sqlalchemy import Enum
+
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,58 @@
+"""Language selection and the translation catalogues (German first, English complete)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import current_app, g, request, session
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATION_DIRS = [
+    ROOT / "queue_service" / "translations",
+    ROOT / "kiosk" / "translations",
+    ROOT / "display" / "translations",
+    ROOT / "admin" / "translations",
+]
+
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English", "tr": "Türkçe", "ar": "العربية", "uk": "Українська"}
+RTL_LANGUAGES = {"ar", "fa"}
+
+
+def compile_catalogues() -> None:
+    """Compile every messages.po to messages.mo when the .mo is missing or older."""
+    for directory in TRANSLATION_DIRS:
+        for po_path in directory.glob("*/LC_MESSAGES/messages.po"):
+            mo_path = po_path.with_suffix(".mo")
+            if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+                continue
+            try:
+                with po_path.open("rb") as fh:
+                    catalog = read_po(fh)
+                with mo_path.open("wb") as fh:
+                    write_mo(fh, catalog)
+            except OSError:
+                log.warning("could not compile %s (read-only install?)", po_path)
+
+
+def translation_directories() -> str:
+    return ";".join(str(d) for d in TRANSLATION_DIRS if d.exists())
+
+
+def select_locale() -> str:
+    """?lang= (remembered in the session), else the browser's preference, else German."""
+    languages = current_app.config["LANGUAGES"]
+    if getattr(g, "forced_locale", None) in languages:
+        return g.forced_locale
+    asked = request.args.get("lang")
+    if asked in languages:
+        session["lang"] = asked
+        return asked
+    remembered = session.get("lang")
+    if remembered in languages:
+        return remembered
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

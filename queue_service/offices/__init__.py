@@ -1,0 +1,1 @@
+"""The catalogue: offices, services, counters, opening hours, closures and the mobile office."""

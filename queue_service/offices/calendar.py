@@ -1,0 +1,126 @@
+"""When offices are open: weekly windows, public holidays (Lower Saxony), closures, mobile dates.
+
+All answers are computed for an office-local calendar day and returned as aware UTC intervals,
+so they stay right across the DST changes (29 March and 25 October 2026).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from flask import current_app
+from sqlalchemy import or_, select
+
+from .. import clock
+from ..extensions import db
+from .models import Closure, MobileEvent, Office, OpeningWindow, WindowKind
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime  # aware UTC
+    end: datetime  # aware UTC
+    capacity: int | None = None
+    place: str | None = None
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+@lru_cache(maxsize=64)
+def _holiday_calendar(country: str, subdiv: str, year: int) -> dict[date, str]:
+    cal = holidays.country_holidays(country, subdiv=subdiv, years=year, language="de")
+    return dict(cal.items())
+
+
+def public_holiday(day: date) -> str | None:
+    """Name of the public holiday on ``day`` (German), or None."""
+    cfg = current_app.config
+    return _holiday_calendar(cfg["HOLIDAY_COUNTRY"], cfg["HOLIDAY_SUBDIV"], day.year).get(day)
+
+
+def office_tz(office: Office) -> ZoneInfo:
+    return ZoneInfo(office.timezone or "Europe/Berlin")
+
+
+def closure_reason(office: Office, day: date) -> str | None:
+    """Why ``office`` is closed all day on ``day`` (holiday or closure), or None if it is not."""
+    holiday = public_holiday(day)
+    if holiday:
+        return holiday
+    closures = db.session.scalars(
+        select(Closure)
+        .where(or_(Closure.office_id == office.id, Closure.office_id.is_(None)))
+        .where(or_(Closure.day == day, Closure.recurring.is_(True)))
+    ).all()
+    for closure in closures:
+        # recurring closures (24 December...) match on month and day
+        if closure.day == day or (closure.day.month, closure.day.day) == (day.month, day.day):
+            return closure.reason
+    return None
+
+
+def windows(office: Office, day: date, kind: WindowKind) -> list[Window]:
+    """The opening windows of ``office`` on local ``day`` for appointments or walk-ins."""
+    if closure_reason(office, day):
+        return []
+    tz = office_tz(office)
+    if office.is_mobile:
+        events = db.session.scalars(
+            select(MobileEvent)
+            .where(MobileEvent.office_id == office.id, MobileEvent.day == day)
+            .order_by(MobileEvent.start_time)
+        ).all()
+        return [
+            Window(
+                clock.local_to_utc(day, ev.start_time, tz),
+                clock.local_to_utc(day, ev.end_time, tz),
+                None,
+                ev.place,
+            )
+            for ev in events
+            if (ev.walk_in if kind == WindowKind.WALKIN else ev.appointments)
+        ]
+    rows = db.session.scalars(
+        select(OpeningWindow)
+        .where(
+            OpeningWindow.office_id == office.id,
+            OpeningWindow.weekday == day.weekday(),
+            OpeningWindow.kind == kind,
+        )
+        .order_by(OpeningWindow.start_time)
+    ).all()
+    return [
+        Window(
+            clock.local_to_utc(day, w.start_time, tz),
+            clock.local_to_utc(day, w.end_time, tz),
+            w.capacity,
+        )
+        for w in rows
+    ]
+
+
+def is_open(office: Office, moment: datetime, kind: WindowKind) -> bool:
+    day = moment.astimezone(office_tz(office)).date()
+    return any(w.contains(moment) for w in windows(office, day, kind))
+
+
+def next_opening(
+    office: Office, after: datetime, kind: WindowKind, horizon_days: int = 60
+) -> Window | None:
+    """The next window of ``kind`` that is open at or after ``after`` (within the horizon)."""
+    start_day = after.astimezone(office_tz(office)).date()
+    for offset in range(horizon_days + 1):
+        day = start_day + timedelta(days=offset)
+        for window in windows(office, day, kind):
+            if window.end > after:
+                return window
+    return None
+
+
+def office_local_today(office: Office) -> date:
+    return clock.local_now(office_tz(office)).date()

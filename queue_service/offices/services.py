@@ -1,0 +1,140 @@
+"""Read operations on the catalogue, returning plain dicts for the API and the pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .. import clock
+from ..errors import UnknownOffice, UnknownService
+from ..extensions import db
+from . import calendar
+from .models import Counter, MobileEvent, Office, OfficeService, Service, WindowKind
+
+WEEKDAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def get_office(slug: str) -> Office:
+    office = db.session.scalar(select(Office).where(Office.slug == slug, Office.active.is_(True)))
+    if office is None:
+        raise UnknownOffice(f"There is no office with the slug {slug!r}.")
+    return office
+
+
+def get_service(code: str) -> Service:
+    service = db.session.scalar(select(Service).where(Service.code == code))
+    if service is None:
+        raise UnknownService(f"There is no service with the code {code!r}.")
+    return service
+
+
+def list_offices() -> list[Office]:
+    return list(
+        db.session.scalars(
+            select(Office).where(Office.active.is_(True)).order_by(Office.is_mobile, Office.name)
+        )
+    )
+
+
+def list_services() -> list[Service]:
+    return list(db.session.scalars(select(Service).order_by(Service.sort_order, Service.code)))
+
+
+def office_services(office: Office) -> list[Service]:
+    return list(
+        db.session.scalars(
+            select(Service)
+            .join(OfficeService, OfficeService.service_id == Service.id)
+            .where(OfficeService.office_id == office.id)
+            .order_by(Service.sort_order)
+        )
+    )
+
+
+def active_counters(office: Office) -> list[Counter]:
+    return list(
+        db.session.scalars(
+            select(Counter)
+            .options(selectinload(Counter.services))
+            .where(Counter.office_id == office.id, Counter.active.is_(True))
+            .order_by(Counter.number)
+        )
+    )
+
+
+def office_summary(office: Office) -> dict:
+    return {
+        "slug": office.slug,
+        "name": office.name,
+        "address": office.address,
+        "mobile": office.is_mobile,
+    }
+
+
+def service_view(service: Service, lang: str = "de") -> dict:
+    return {
+        "code": service.code,
+        "prefix": service.prefix,
+        "name": service.name(lang),
+        "name_de": service.name_de,
+        "name_en": service.name_en,
+        "description": service.description(lang),
+        "group": service.group,
+        "duration_minutes": service.duration_minutes,
+        "extra_person_minutes": service.extra_person_minutes,
+        "walk_in_allowed": service.walk_in_allowed,
+        "online_bookable": service.online_bookable,
+        "short_matter": service.short_matter,
+        "online_alternative_url": service.online_alternative_url,
+        "documents": service.documents(lang),
+    }
+
+
+def weekly_hours(office: Office) -> dict:
+    hours: dict[str, dict[str, list]] = {kind.value: {} for kind in WindowKind}
+    for window in office.hours:
+        hours[window.kind.value].setdefault(WEEKDAY_KEYS[window.weekday], []).append(
+            [window.start_time.strftime("%H:%M"), window.end_time.strftime("%H:%M")]
+        )
+    return hours
+
+
+def office_detail(office: Office, lang: str = "de") -> dict:
+    today = calendar.office_local_today(office)
+    detail = office_summary(office) | {
+        "timezone": office.timezone,
+        "phone": office.phone,
+        "email": office.email,
+        "counters": len(active_counters(office)),
+        "services": [service_view(s, lang) for s in office_services(office)],
+        "opening_hours": weekly_hours(office),
+        "closed_today": calendar.closure_reason(office, today),
+        "demo_fields": office.demo_fields,
+    }
+    if office.is_mobile:
+        events = db.session.scalars(
+            select(MobileEvent)
+            .where(MobileEvent.office_id == office.id, MobileEvent.day >= today)
+            .where(MobileEvent.day <= today + timedelta(days=120))
+            .order_by(MobileEvent.day, MobileEvent.start_time)
+        ).all()
+        detail["mobile_events"] = [
+            {
+                "date": ev.day.isoformat(),
+                "start": ev.start_time.strftime("%H:%M"),
+                "end": ev.end_time.strftime("%H:%M"),
+                "place": ev.place,
+                "address": ev.address,
+                "services": [s.code for s in ev.services],
+            }
+            for ev in events
+        ]
+    nxt = calendar.next_opening(office, clock.now(), WindowKind.WALKIN)
+    detail["next_walkin_window"] = (
+        {"start": nxt.start.astimezone(calendar.office_tz(office)).isoformat(),
+         "end": nxt.end.astimezone(calendar.office_tz(office)).isoformat()}
+        if nxt else None
+    )
+    return detail

@@ -1,0 +1,1 @@
+"""Live updates over Socket.IO: publish.py is the only module that emits."""

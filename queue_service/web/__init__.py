@@ -1,0 +1,7 @@
+"""Public pages for residents: the start page, privacy notice, accessibility statement."""
+
+from flask import Blueprint
+
+bp = Blueprint("web", __name__, template_folder="templates")
+
+from . import views  # noqa: E402,F401

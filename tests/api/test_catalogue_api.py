@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from ..offices.test_catalogue import NINE
+
+
+def test_offices_lists_exactly_the_nine_and_the_mobile_office(client, catalogue):
+    response = client.get("/api/v1/offices")
+    assert response.status_code == 200
+    offices = response.get_json()["offices"]
+    assert {o["slug"] for o in offices} == NINE | {"mobil"}
+    assert offices[-1]["slug"] == "mobil"
+    aegi = next(o for o in offices if o["slug"] == "aegi")
+    assert aegi == {"slug": "aegi", "name": "Bürgeramt Aegi", "address": "Aegidientorplatz 1, 30159 Hannover", "mobile": False}
+
+
+def test_office_detail_has_services_counters_and_hours(client, catalogue):
+    body = client.get("/api/v1/offices/linden?lang=en").get_json()
+    assert body["counters"] == 10
+    assert body["opening_hours"]["walkin"] == {"thu": [["08:00", "13:00"], ["14:00", "18:00"]]}
+    names = {s["code"]: s["name"] for s in body["services"]}
+    assert names["PA"] == "Apply for an identity card"
+    assert "BPA" not in names
+    german = client.get("/api/v1/offices/linden?lang=de").get_json()
+    assert {s["code"]: s["name"] for s in german["services"]}["PA"] == "Personalausweis beantragen"
+
+
+def test_mobile_office_lists_its_dates(client, catalogue, thursday_morning):
+    body = client.get("/api/v1/offices/mobil").get_json()
+    assert body["mobile"] is True
+    first = body["mobile_events"][0]
+    assert set(first.pop("services")) == {"PA", "RP", "BEF", "AN"}
+    assert first == {
+        "date": "2026-12-03", "start": "10:00", "end": "13:00",
+        "place": "Pflege & Wohnen Martinshof", "address": "Misburg-Nord",
+    }
+
+
+def test_unknown_office_is_a_problem_json_404(client, catalogue):
+    response = client.get("/api/v1/offices/atlantis")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["title"] == "Unknown office"
+    assert "atlantis" in problem["detail"]
+    assert problem["status"] == 404
+
+
+def test_unknown_api_route_and_method_are_problem_json(client):
+    assert client.get("/api/v1/nothing-here").mimetype == "application/problem+json"
+    response = client.delete("/api/v1/offices", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 405
+    assert response.mimetype == "application/problem+json"
+
+
+def test_services_list(client, catalogue):
+    services = client.get("/api/v1/services").get_json()["services"]
+    assert len(services) == 17
+    fz = next(s for s in services if s["code"] == "FZ")
+    assert fz["duration_minutes"] == 8 and fz["documents"]
+
+
+def test_openapi_describes_every_api_route(app, client):
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    described = set(doc["paths"])
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = rule.rule.replace("<", "{").replace(">", "}")
+            path = __import__("re").sub(r"\{[a-z]+:", "{", path)
+            assert path in described, f"{rule.rule} is not in the OpenAPI document"
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert method.lower() in doc["paths"][path], f"{method} {rule.rule} undocumented"
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ok", "database": "reachable"}

@@ -1,0 +1,97 @@
+"""Start the real server (``queue-service serve``) in a subprocess on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    base_url: str
+    process: subprocess.Popen
+    env: dict
+    log_path: Path
+    port: int
+    extra: dict = field(default_factory=dict)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def run_cli(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "queue_service", *args],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def start_server(
+    workdir: Path,
+    database_url: str | None = None,
+    env: dict | None = None,
+    load_demo: bool = True,
+    port: int | None = None,
+    timeout: float = 30,
+) -> ServerProcess:
+    port = port or free_port()
+    full_env = dict(os.environ)
+    full_env.update({
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "SECRET_KEY": "live-test-secret",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url or f"sqlite:///{workdir / f'live-{port}.sqlite3'}",
+    })
+    full_env.update(env or {})
+    if load_demo:
+        for args in (["db", "upgrade"], ["load-catalogue", str(ROOT / "queue_service/offices/data/hannover.yaml")]):
+            result = run_cli(args, full_env)
+            if result.returncode != 0:
+                raise RuntimeError(f"{args} failed: {result.stderr}")
+    log_path = workdir / f"server-{port}.log"
+    log_file = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "queue_service", "serve"],
+        env=full_env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text()}")
+        try:
+            if requests.get(base_url + "/healthz", timeout=1).status_code == 200:
+                return ServerProcess(base_url, process, full_env, log_path, port)
+        except requests.RequestException:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server did not come up on {base_url}:\n{log_path.read_text()}")

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from queue_service import clock, create_app
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    db = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    first = create_app({"SQLALCHEMY_DATABASE_URI": db}).config["SECRET_KEY"]
+    second = create_app({"SQLALCHEMY_DATABASE_URI": db}).config["SECRET_KEY"]
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_clock_start_runs_on_from_the_chosen_moment(tmp_path):
+    create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}", "SECRET_KEY": "x",
+                "CLOCK_START": "2026-03-29T01:59:00"})
+    now = clock.now()
+    expected = datetime(2026, 3, 29, 0, 59, tzinfo=UTC)
+    assert expected <= now < expected + timedelta(seconds=30)
+    # local time jumps from 02:00 to 03:00 on this day
+    clock.advance(timedelta(minutes=2))
+    assert clock.local_now().hour == 3
+
+
+def test_database_url_postgres_scheme_is_normalised(tmp_path, monkeypatch):
+    from queue_service.config import from_environment
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
+    assert from_environment(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"

@@ -1,0 +1,84 @@
+"""Keep the translation catalogues in step with the code.
+
+    python tools/i18n.py update     extract messages of each package and merge them into its
+                                    <package>/translations/<lang>/LC_MESSAGES/messages.po
+    python tools/i18n.py check      fail if a German or English message is missing (used by tests)
+
+Each front end (queue_service, kiosk, display, admin) has its own catalogue, so work on one
+package never conflicts with another. Message ids are English; German is the default language.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ["queue_service", "kiosk", "display", "admin"]
+LANGUAGES = ["de", "en"]
+
+
+def update() -> None:
+    for package in PACKAGES:
+        pot = ROOT / package / "translations" / "messages.pot"
+        pot.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(ROOT / "babel.cfg"),
+             "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(pot), str(ROOT / package)],
+            check=True, cwd=ROOT,
+        )
+        for lang in LANGUAGES:
+            po = pot.parent / lang / "LC_MESSAGES" / "messages.po"
+            command = "update" if po.exists() else "init"
+            args = [sys.executable, "-m", "babel.messages.frontend", command, "-i", str(pot),
+                    "-d", str(pot.parent), "-l", lang]
+            if command == "update":
+                args.append("--no-fuzzy-matching")
+            subprocess.run(args, check=True, cwd=ROOT)
+
+
+def missing() -> list[str]:
+    from babel.messages.pofile import read_po
+
+    problems = []
+    for package in PACKAGES:
+        po = ROOT / package / "translations" / "de" / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh)
+        for message in catalog:
+            if message.id and not message.string:
+                problems.append(f"{package}: no German text for {message.id!r}")
+            elif message.fuzzy and message.id:
+                problems.append(f"{package}: German text for {message.id!r} is marked fuzzy")
+    return problems
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["update"]:
+        update()
+    elif sys.argv[1:] == ["check"]:
+        problems = missing()
+        print("\n".join(problems) or "all messages translated")
+        sys.exit(1 if problems else 0)
+    else:
+        print(__doc__)
+        sys.exit(2)
+
+
+def fill(package: str, lang: str, translations: dict[str, str]) -> None:
+    """Write ``translations`` (message id -> text) into a package's catalogue (helper for devs)."""
+    from babel.messages.pofile import read_po, write_po
+
+    po = ROOT / package / "translations" / lang / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    for message in catalog:
+        if message.id in translations:
+            message.string = translations[message.id]
+            if "fuzzy" in message.flags:
+                message.flags.discard("fuzzy")
+    with po.open("wb") as fh:
+        write_po(fh, catalog, width=100, omit_header=False, sort_output=True)
