@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
-from flask import request
+from flask import after_this_request, request
 from flask_login import current_user
 
 from ..errors import Unauthorized
@@ -49,7 +50,20 @@ def current_device() -> Device | None:
         token = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE)
         cached = services.device_for_token(token) if token else None
         request._qs_device = cached
+        if cached is not None and services.device_seen_due(cached):
+            _mark_seen_after_request(cached.id)
     return cached
+
+
+def _mark_seen_after_request(device_id: int) -> None:
+    # after the view, so the write never lands inside the view's own unit of work
+    @after_this_request
+    def _seen(response):
+        try:
+            services.mark_device_seen(device_id)
+        except Exception:  # "last seen" must never break a kiosk or display request
+            logging.getLogger(__name__).exception("could not record that device %s was seen", device_id)
+        return response
 
 
 def staff_user() -> User | None:
