@@ -3,6 +3,7 @@ input, so automation and containers can run them; all honour DATABASE_URL and CL
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -118,6 +119,8 @@ def run_server(app: Flask) -> None:
     cfg = app.config
     if start_embedded(app):
         click.echo("Scheduler: embedded in this process (SCHEDULER_ENABLED=0 to turn it off)")
+    # FlaskGroup sets this for every command, and app.run() then returns at once without serving
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
         app, host=cfg["HOST"], port=cfg["PORT"], allow_unsafe_werkzeug=True,
         use_reloader=False, log_output=False,

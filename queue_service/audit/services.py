@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from .. import clock
-from ..db import unit_of_work
+from ..db import in_unit_of_work, unit_of_work
 from ..errors import Forbidden
 from ..extensions import db
 from .models import AuditEntry
@@ -60,8 +60,7 @@ def record(
 
     ``actor`` is the staff User (or None for the system); ``details`` must not hold personal data.
     """
-    session = db.session()
-    if not session.in_transaction():
+    if not in_unit_of_work():
         raise RuntimeError("audit.record() must run inside the unit of work of the change")
     details = dict(details or {})
     _check_details(details)
@@ -75,7 +74,7 @@ def record(
         office_id=office_id,
         details=details,
     )
-    session.add(entry)
+    db.session.add(entry)
     return entry
 
 

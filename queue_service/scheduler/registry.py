@@ -5,6 +5,10 @@
 Triggers are built here so that every one runs in Europe/Berlin, daily jobs never fall into the
 hour the clocks skip or repeat (02:00-03:00), and interval triggers are anchored at a fixed
 moment, so two scheduler processes compute the same occurrences (the JobRun key).
+
+Daily jobs use our own DailyTrigger, not APScheduler's CronTrigger: CronTrigger 3.11.3 skips the
+Monday after the spring change (30 March 2026) for every time from 00:00 to 00:59 (see
+tests/scheduler/test_dst.py). DailyTrigger computes each local day with zoneinfo instead.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
@@ -49,15 +53,39 @@ class UnsafeSchedule(ValueError):
     """A trigger that could fire in the DST hour, or without the local time zone."""
 
 
-def daily_at(hhmm: str) -> CronTrigger:
+class DailyTrigger(BaseTrigger):
+    """Every day at a local wall-clock time, one occurrence per local calendar day."""
+
+    def __init__(self, at: time, timezone=TIMEZONE):
+        if at.hour == 2:
+            raise UnsafeSchedule(f"{at:%H:%M}: no daily job between 02:00 and 03:00 (DST changes)")
+        self.at = at
+        self.timezone = timezone
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+        # like CronTrigger: after the previous run (so missed runs can coalesce), else from now
+        # (compared in UTC: Python compares datetimes of one time zone by wall clock)
+        after = (previous_fire_time + timedelta(microseconds=1) if previous_fire_time else now).astimezone(UTC)
+        day = after.astimezone(self.timezone).date()
+        while True:
+            candidate = datetime.combine(day, self.at, tzinfo=self.timezone)
+            if candidate.astimezone(UTC) >= after:
+                return candidate
+            day += timedelta(days=1)
+
+    def __str__(self) -> str:
+        return f"daily[{self.at:%H:%M}]"
+
+    def __repr__(self) -> str:
+        return f"<DailyTrigger at {self.at:%H:%M} ({self.timezone})>"
+
+
+def daily_at(hhmm: str) -> DailyTrigger:
     """Every day at ``hhmm`` Hannover time (never 02:00-02:59: that hour is skipped or doubled)."""
     match = _HHMM.match(hhmm)
     if not match:
         raise ValueError(f"{hhmm!r} is not a time like 04:15")
-    hour, minute = int(match.group(1)), int(match.group(2))
-    if hour == 2:
-        raise UnsafeSchedule(f"{hhmm}: no daily job between 02:00 and 03:00 (DST changes)")
-    return CronTrigger(hour=hour, minute=minute, timezone=TIMEZONE)
+    return DailyTrigger(time(int(match.group(1)), int(match.group(2))))
 
 
 def every(*, seconds: int = 0, minutes: int = 0, hours: int = 0) -> IntervalTrigger:
@@ -69,16 +97,19 @@ def every(*, seconds: int = 0, minutes: int = 0, hours: int = 0) -> IntervalTrig
 
 
 def check_trigger(trigger: BaseTrigger) -> None:
-    """Refuse triggers without the Berlin time zone, cron triggers that can fire at 02:xx, and
+    """Refuse triggers without the Berlin time zone, cron triggers that can fire between 00:00
+    and 03:00 (the DST hour, and CronTrigger's skipped day after the spring change), and
     interval triggers without the shared anchor."""
     zone = getattr(trigger, "timezone", None)
     if str(zone) != str(TIMEZONE):
         raise UnsafeSchedule(f"trigger {trigger} must use the time zone {TIMEZONE}")
     if isinstance(trigger, CronTrigger):
         hour_field = next(f for f in trigger.fields if f.name == "hour")
-        probe = datetime(2026, 1, 1, 2, 0, tzinfo=TIMEZONE)
-        if hour_field.get_next_value(probe) == 2:
-            raise UnsafeSchedule(f"trigger {trigger} can fire between 02:00 and 03:00")
+        for hour in (0, 1, 2):
+            if hour_field.get_next_value(datetime(2026, 1, 1, hour, 0, tzinfo=TIMEZONE)) == hour:
+                raise UnsafeSchedule(
+                    f"trigger {trigger} can fire between 00:00 and 03:00; use daily_at() or every()"
+                )
     elif isinstance(trigger, IntervalTrigger):
         if trigger.start_date != INTERVAL_ANCHOR:
             raise UnsafeSchedule(f"trigger {trigger} must be built with every(...)")

@@ -48,9 +48,11 @@ class OccurrenceExecutor(ThreadPoolExecutor):
         super()._do_submit_job(_Occurrence(job, run_time), [run_time])
 
 
-def _fire(app: Flask, name: str, scheduled_for) -> None:
+def _fire(app: Flask, name: str, scheduled_for=None) -> None:
     from .runner import run_occurrence
 
+    if scheduled_for is None:  # APScheduler must run jobs through OccurrenceExecutor
+        raise RuntimeError(f"job {name} was started without its scheduled time")
     with app.app_context():
         run_occurrence(name, scheduled_for)
 

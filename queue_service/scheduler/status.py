@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import current_app
 
 from .. import clock
 from . import runner
 from .models import JobRun
-from .registry import JobSpec, registered_jobs, with_interval_overrides
+from .registry import DailyTrigger, JobSpec, registered_jobs, with_interval_overrides
 from .runtime import embedded, scheduler_enabled
 
 
@@ -35,12 +34,10 @@ class Overview:
 
 def describe(spec: JobSpec) -> tuple[str, object]:
     trigger = spec.trigger
+    if isinstance(trigger, DailyTrigger):
+        return ("daily", f"{trigger.at:%H:%M}")
     if isinstance(trigger, IntervalTrigger):
         return ("interval", int(trigger.interval.total_seconds()))
-    if isinstance(trigger, CronTrigger):
-        fields = {f.name: str(f) for f in trigger.fields}
-        if fields["hour"].isdigit() and fields["minute"].isdigit() and fields["day_of_week"] == "*":
-            return ("daily", f"{int(fields['hour']):02d}:{int(fields['minute']):02d}")
     return ("other", str(trigger))
 
 

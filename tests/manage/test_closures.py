@@ -56,6 +56,7 @@ def test_a_closure_that_strands_appointments_is_previewed_confirmed_and_passed_o
 
     result = closures.add_closure(manager.id, "aegi", [MONDAY], "Betriebsversammlung", confirmed=True,
                                   notify=False, acknowledged=[i.ref for i in again.value.items])
+    assert len(result.closures) == 1 and result.notified is False
     assert calendar.closure_reason(_office("aegi"), MONDAY) == "Betriebsversammlung"
     assert calendar.closure_reason(_office("linden"), MONDAY) is None
     assert calendar.windows(_office("aegi"), MONDAY, WindowKind.APPOINTMENT) == []
