@@ -29,7 +29,7 @@ NAV = [
     NavItem("admin.manage.services", _l("Services"), MANAGERS),
     NavItem("admin.manage.staff", _l("Staff accounts"), MANAGERS),
     NavItem("admin.manage.city_closures", _l("City-wide closures"), ADMINS),
-    NavItem("admin.manage.audit", _l("Audit log"), MANAGERS),
+    NavItem("admin.manage.audit_log", _l("Audit log"), MANAGERS),
     NavItem("admin.manage.jobs", _l("Scheduled jobs"), ADMINS),
 ]
 

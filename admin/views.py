@@ -72,6 +72,6 @@ def _start_links():
         ("admin.manage.services", _("Services"), _("The services of the catalogue."), MANAGERS),
         ("admin.manage.staff", _("Staff accounts"), _("Create accounts, reset passwords, deactivate."), MANAGERS),
         ("admin.manage.city_closures", _("City-wide closures"), _("Close every office on a day."), ADMINS),
-        ("admin.manage.audit", _("Audit log"), _("Who changed what, and when."), MANAGERS),
+        ("admin.manage.audit_log", _("Audit log"), _("Who changed what, and when."), MANAGERS),
         ("admin.manage.jobs", _("Scheduled jobs"), _("Nightly and regular jobs and their last runs."), ADMINS),
     ]

@@ -100,19 +100,18 @@ def error_list(form) -> list[tuple[str, str, str]]:
     return found
 
 
-def _field_errors(field):
+def _field_errors(field, label: str | None = None):
     if field.type == "CSRFTokenField":
         if field.errors:
             yield ("", "", _("The form has expired. Please send it again."))
     elif field.type == "FieldList":
-        for entry in field.entries:
-            yield from _field_errors(entry)
-    elif field.type == "FormField":
-        for sub in field.form:
-            yield from _field_errors(sub)
+        for index, entry in enumerate(field.entries):
+            for sub in entry.form:
+                yield from _field_errors(sub, _("%(list)s, window %(n)d: %(field)s",
+                                                list=field.label.text, n=index + 1, field=sub.label.text))
     else:
         for message in field.errors if isinstance(field.errors, list | tuple) else []:
-            yield (field.id, field.label.text, str(message))
+            yield (field.id, label or field.label.text, str(message))
 
 
 def form_status(form) -> int:

@@ -118,8 +118,10 @@ WINDOW_ROWS = 3
 
 
 class DayHoursForm(FlaskForm):
-    appointment = FieldList(FormField(WindowForm), min_entries=WINDOW_ROWS, max_entries=WINDOW_ROWS)
-    walkin = FieldList(FormField(WindowForm), min_entries=WINDOW_ROWS, max_entries=WINDOW_ROWS)
+    appointment = FieldList(FormField(WindowForm), label=_l("Appointments"), min_entries=WINDOW_ROWS,
+                            max_entries=WINDOW_ROWS)
+    walkin = FieldList(FormField(WindowForm), label=_l("Walk-ins"), min_entries=WINDOW_ROWS,
+                       max_entries=WINDOW_ROWS)
 
 
 class ClosureForm(FlaskForm):

@@ -25,7 +25,7 @@ def expire_office_messages(scheduled_for: datetime) -> dict:
 
 def purge_job_runs(scheduled_for: datetime) -> dict:
     """The job history keeps 30 days; runs whose process died are marked abandoned."""
-    return runner.purge_old_runs(clock.now())
+    return runner.purge_old_runs(scheduled_for)  # job runs are kept in machine time
 
 
 register_job("expire_office_messages", expire_office_messages, every(minutes=5),

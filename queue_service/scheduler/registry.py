@@ -42,7 +42,7 @@ class JobSpec:
     description: Any = ""  # a (lazy) translated text for the admin page
 
     def next_run(self, now: datetime | None = None) -> datetime | None:
-        now = (now or clock.now()).astimezone(TIMEZONE)
+        now = (now or clock.real_now()).astimezone(TIMEZONE)
         return self.trigger.get_next_fire_time(None, now)
 
 

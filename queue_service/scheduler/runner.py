@@ -1,5 +1,8 @@
 """Running one occurrence of a job, exactly once across every scheduler process.
 
+JobRun times are machine time (clock.real_now), the time APScheduler fires on; the jobs
+themselves work with the application clock (clock.now), which CLOCK_START may shift.
+
 Before any work the runner INSERTs a JobRun row keyed by (job, scheduled_for) in its own
 transaction. A second scheduler (split brain, a takeover during a run) fails on the UNIQUE
 constraint and skips. The row then records finish, status, error and the job's summary.
@@ -37,7 +40,7 @@ def claim(job: str, scheduled_for: datetime) -> int | None:
     """Insert the JobRun row for this occurrence; None if another process already has it."""
     try:
         with unit_of_work() as session:
-            run = JobRun(job=job, scheduled_for=scheduled_for, started_at=clock.now(),
+            run = JobRun(job=job, scheduled_for=scheduled_for, started_at=clock.real_now(),
                          status=RunStatus.RUNNING, runner=runner_id())
             session.add(run)
             session.flush()
@@ -50,7 +53,7 @@ def claim(job: str, scheduled_for: datetime) -> int | None:
 def _finish(run_id: int, status: RunStatus, *, summary: dict | None = None, error: str | None = None) -> None:
     with unit_of_work() as session:
         run = session.get(JobRun, run_id)
-        run.status, run.finished_at = status, clock.now()
+        run.status, run.finished_at = status, clock.real_now()
         run.summary, run.error = summary, error
 
 

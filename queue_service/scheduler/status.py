@@ -42,7 +42,7 @@ def describe(spec: JobSpec) -> tuple[str, object]:
 
 
 def overview(now: datetime | None = None) -> Overview:
-    now = now or clock.now()
+    now = now or clock.real_now()  # the scheduler fires on machine time
     jobs = with_interval_overrides(registered_jobs(), current_app.config.get("SCHEDULER_JOB_INTERVALS"))
     statuses = [
         JobStatus(spec.name, spec.description, describe(spec), spec.next_run(now), runner.last_runs(spec.name))

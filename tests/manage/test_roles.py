@@ -5,6 +5,7 @@ The walks go over app.url_map, so pages added later are covered without editing 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import select
@@ -118,6 +119,13 @@ def test_administrators_and_own_managers_open_every_management_page(web):
     ids = _objects_of("aegi", staff)
     admin = logged_in(app, staff.admin)
     manager = logged_in(app, staff.aegi_manager)
+    # the navigation offers every management area to administrators, and not the admin-only ones to managers
+    nav = re.search(r'<nav class="staff-nav".*?</nav>', admin.get("/admin/").get_data(as_text=True), re.S).group(0)
+    for label in ("Bürgerämter", "Leistungen", "Konten der Mitarbeitenden", "Stadtweite Schließungen",
+                  "Änderungsprotokoll", "Geplante Aufgaben"):
+        assert f">{label}</a>" in nav, label
+    nav = re.search(r'<nav class="staff-nav".*?</nav>', manager.get("/admin/").get_data(as_text=True), re.S).group(0)
+    assert ">Änderungsprotokoll</a>" in nav and "Geplante Aufgaben" not in nav
     mobil = logged_in(app, create_user("leitung-mobil", "manager", ["mobil"]))
     for rule in _manage_rules(app):
         if "GET" not in rule.methods:
