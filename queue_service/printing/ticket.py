@@ -72,6 +72,10 @@ class TicketPrint:
             raise ValueError(f"unsupported language {self.lang!r}; use one of {strings.LANGUAGES}")
         if self.kind not in KINDS:
             raise ValueError(f"unknown ticket kind {self.kind!r}; use walkin or appointment")
+        try:
+            ZoneInfo(self.timezone)
+        except (KeyError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
         if not self.status_url.startswith(("https://", "http://")):
             raise ValueError("status_url must be an absolute http(s) URL")
         for name in ("people_ahead", "estimated_wait_minutes"):

@@ -196,6 +196,7 @@ def test_walk_in_ticket_view_object_has_no_field_for_personal_data():
         {"number": " "},
         {"status_url": "javascript:alert(1)"},
         {"people_ahead": -1},
+        {"timezone": "Europe/Hanover"},
     ],
 )
 def test_invalid_view_objects_are_refused(changes):
