@@ -59,6 +59,7 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "KIOSK_CUPS_PRINTING": _bool(os.environ.get("KIOSK_CUPS_PRINTING"), False),
     }
 
 
@@ -87,6 +88,12 @@ class Defaults:
     JSON_SORT_KEYS = False
     # seconds a display waits between snapshot polls while its socket is down
     DISPLAY_POLL_SECONDS = 10
+    # kiosks and displays: server-side CUPS printing (lp) to Device.printer, off by default
+    # (kiosks normally print from the browser, see docs/kiosk-setup.md)
+    KIOSK_CUPS_PRINTING = False
+    # the registration cookie of a kiosk or display; browsers cap cookie lifetimes at 400 days,
+    # so the kiosk page should renew it (auth.web.set_device_cookie) on each visit
+    DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
 
 
 def engine_options(database_url: str) -> dict:

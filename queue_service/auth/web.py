@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 
 from ..errors import Unauthorized
@@ -72,3 +72,20 @@ def staff_required(*roles: Role):
         return wrapped
 
     return decorator
+
+
+def set_device_cookie(response, token: str) -> None:
+    """Store a device token in this browser: long-lived, HttpOnly, SameSite=Strict, whole site.
+
+    Browsers cap a cookie's lifetime (Chromium: 400 days), so a kiosk page should call this again
+    with the current cookie on each visit to keep a working kiosk registered.
+    """
+    response.set_cookie(
+        DEVICE_COOKIE,
+        token,
+        max_age=current_app.config["DEVICE_COOKIE_MAX_AGE"],
+        path="/",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Strict",
+    )
