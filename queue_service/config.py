@@ -69,6 +69,7 @@ def from_environment(instance_path: str) -> dict:
         "SCHEDULER_ENABLED": _optional_bool(os.environ.get("SCHEDULER_ENABLED")),
         "SCHEDULER_LOCK_RETRY_SECONDS": float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
         "SCHEDULER_JOB_INTERVALS": os.environ.get("SCHEDULER_JOB_INTERVALS") or None,
+        "KIOSK_CUPS_PRINTING": _bool(os.environ.get("KIOSK_CUPS_PRINTING"), False),
     }
 
 
@@ -97,6 +98,12 @@ class Defaults:
     JSON_SORT_KEYS = False
     # seconds a display waits between snapshot polls while its socket is down
     DISPLAY_POLL_SECONDS = 10
+    # kiosks and displays: server-side CUPS printing (lp) to Device.printer, off by default
+    # (kiosks normally print from the browser, see docs/kiosk-setup.md)
+    KIOSK_CUPS_PRINTING = False
+    # the registration cookie of a kiosk or display; browsers cap cookie lifetimes at 400 days,
+    # so the kiosk page should renew it (auth.web.set_device_cookie) on each visit
+    DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
 
 
 def engine_options(database_url: str) -> dict:

@@ -14,24 +14,15 @@ from queue_service.management import messages as message_service
 from queue_service.offices.calendar import office_tz
 
 from . import bp
-from .common import actor_id, form_status, managers_only, no_store, show_error
-from .forms import ConfirmActionForm, DeviceForm, MessageForm
+from .common import actor_id, form_status, managers_only, show_error
+from .forms import ConfirmActionForm, MessageForm
 
 
-@bp.route("/offices/<slug>/devices", methods=["GET", "POST"])
+@bp.get("/offices/<slug>/devices")
 @managers_only
 def devices(slug: str):
     office, rows = device_service.office_devices(actor_id(), slug)
-    form = DeviceForm()
-    if form.validate_on_submit():
-        try:
-            registered = device_service.register_device(actor_id(), slug, form.kind.data, form.name.data)
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            return no_store(render_template("admin/manage/device_token.html", office=office, device=registered))
-    return render_template("admin/manage/devices.html", office=office, devices=rows, form=form,
-                           revoke_form=ConfirmActionForm()), form_status(form)
+    return render_template("admin/manage/devices.html", office=office, devices=rows)
 
 
 @bp.post("/offices/<slug>/devices/<int:device_id>/revoke")

@@ -12,7 +12,6 @@ from wtforms import (
     Form,
     FormField,
     IntegerField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -151,12 +150,6 @@ class MobileEventForm(FlaskForm):
     def validate_end(self, field):
         if self.start.data and field.data and field.data <= self.start.data:
             raise ValidationError(_l("The end must be after the start."))
-
-
-class DeviceForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[SelectChoice("kiosk", _l("Kiosk")), SelectChoice("display", _l("Display"))])
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=80)],
-                       description=_l("Where it stands, e.g. “Kiosk Eingang”. Empty: a name is generated."))
 
 
 class MessageForm(FlaskForm):

@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
 from ..db import unit_of_work
-from ..errors import Conflict, Forbidden, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from ..offices.services import get_office
@@ -134,19 +134,27 @@ def user_for_api_token(token: str) -> User | None:
     return row.user
 
 
-def create_device(office_slug: str, kind: str, name: str | None = None) -> str:
+def create_device(
+    office_slug: str, kind: str, name: str | None = None, printer: str | None = None
+) -> str:
     """Register a kiosk or display for an office; returns its device token once."""
     with unit_of_work() as session:
-        _device, token = add_device(session, get_office(office_slug), kind, name)
+        _device, token = add_device(session, get_office(office_slug), kind, name, printer=printer)
     return token
 
 
-def add_device(session, office: Office, kind: str, name: str | None = None) -> tuple[Device, str]:
+def add_device(
+    session, office: Office, kind: str, name: str | None = None, *, printer: str | None = None
+) -> tuple[Device, str]:
     """Register a device inside the caller's unit of work; returns it and its token (once)."""
     try:
         kind_value = DeviceKind(kind)
     except ValueError as exc:
         raise ValidationFailed(f"Unknown device kind {kind!r}; use kiosk or display.", field="kind") from exc
+    name = (name or "").strip() or None
+    if name is not None and len(name) > 80:
+        raise ValidationFailed("A device name has at most 80 characters.", field="name")
+    printer = _valid_printer(printer)
     token = "dev_" + secrets.token_urlsafe(32)
     count = len(session.scalars(select(Device.id).where(Device.office_id == office.id)).all())
     device = Device(
@@ -154,26 +162,11 @@ def add_device(session, office: Office, kind: str, name: str | None = None) -> t
         kind=kind_value,
         name=name or f"{kind_value.value}-{office.slug}-{count + 1}",
         token_hash=hash_token(token),
+        printer=printer,
     )
     session.add(device)
     session.flush()
     return device, token
-
-
-DEVICE_SEEN_INTERVAL = timedelta(minutes=1)
-
-
-def device_seen_due(device: Device) -> bool:
-    last = device.last_seen_at
-    return last is None or clock.now() - last >= DEVICE_SEEN_INTERVAL
-
-
-def mark_device_seen(device_id: int) -> None:
-    """Remember when a device last made a request (written at most once a minute per device)."""
-    with unit_of_work() as session:
-        device = session.get(Device, device_id)
-        if device is not None and device_seen_due(device):
-            device.last_seen_at = clock.now()
 
 
 def device_for_token(token: str) -> Device | None:
@@ -182,6 +175,63 @@ def device_for_token(token: str) -> Device | None:
     return db.session.scalar(
         select(Device).where(Device.token_hash == hash_token(token), Device.revoked_at.is_(None))
     )
+
+
+def _valid_printer(printer: str | None) -> str | None:
+    from ..printing.cups import PrinterError, check_printer_name
+
+    printer = (printer or "").strip() or None
+    if printer is None:
+        return None
+    try:
+        return check_printer_name(printer)
+    except PrinterError as exc:
+        raise ValidationFailed(str(exc), field="printer") from exc
+
+
+def _device(session, device_id: int) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"There is no device {device_id}.")
+    return device
+
+
+def revoke_device(device_id: int) -> None:
+    """Withdraw a device's token: from now on it is an unregistered browser. Idempotent."""
+    with unit_of_work() as session:
+        device = _device(session, device_id)
+        if device.revoked_at is None:
+            device.revoked_at = clock.now()
+
+
+def set_device_printer(device_id: int, printer: str | None) -> None:
+    """Name the CUPS printer a kiosk's tickets go to (server-side printing), or clear it."""
+    printer = _valid_printer(printer)
+    with unit_of_work() as session:
+        device = _device(session, device_id)
+        if device.kind != DeviceKind.KIOSK and printer is not None:
+            raise ValidationFailed("Only kiosks print tickets.", field="printer")
+        device.printer = printer
+
+
+DEVICE_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def touch_device_last_seen(device_id: int) -> None:
+    """Record that a device is alive; writes at most once a minute per device (cheap to call)."""
+    now = clock.now()
+    seen = db.session.scalar(select(Device.last_seen_at).where(Device.id == device_id))
+    if seen is not None and seen >= now - DEVICE_SEEN_RESOLUTION:
+        return  # fresh enough: no write transaction at all
+    with unit_of_work() as session:
+        session.execute(
+            update(Device)
+            .where(
+                Device.id == device_id,
+                or_(Device.last_seen_at.is_(None), Device.last_seen_at < now - DEVICE_SEEN_RESOLUTION),
+            )
+            .values(last_seen_at=now)
+        )
 
 
 def require_office_access(user: User | None, office: Office) -> None:

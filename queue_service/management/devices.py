@@ -35,7 +35,11 @@ def office_devices(actor_id: int, slug: str) -> tuple[Office, list[Device]]:
     return office, list(devices)
 
 
-def register_device(actor_id: int, slug: str, kind: str, name: str | None) -> RegisteredDevice:
+def register_device(
+    actor_id: int, slug: str, kind: str, name: str | None, *, printer: str | None = None
+) -> RegisteredDevice:
+    """Register a kiosk or display (the token is returned once; admin/devices.py puts it into
+    the device browser's cookie)."""
     with unit_of_work() as session:
         actor = load_actor(actor_id, session)
         office = office_for(actor, slug)
@@ -44,9 +48,10 @@ def register_device(actor_id: int, slug: str, kind: str, name: str | None) -> Re
         name = (name or "").strip() or None
         if name and len(name) > 80:
             raise ValidationFailed(_("The name may have up to 80 characters."), field="name")
-        device, token = add_device(session, office, kind, name)
+        device, token = add_device(session, office, kind, name, printer=printer)
         record("device.registered", actor=actor, object_type="device", object_id=device.id,
-               office_id=office.id, details={"kind": kind, "device_name": device.name})
+               office_id=office.id,
+               details={"kind": kind, "device_name": device.name, "printer": device.printer})
         registered = RegisteredDevice(device.id, device.name, device.kind, token)
     return registered
 

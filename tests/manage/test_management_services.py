@@ -25,6 +25,7 @@ from queue_service.offices.models import Counter, Office
 from queue_service.offices.services import active_counters
 from queue_service.scheduler import jobs
 
+from ..support.html import csrf_from
 from .conftest import logged_in
 
 
@@ -67,8 +68,6 @@ def test_staff_accounts_show_the_password_once_and_managers_only_manage_their_cl
     # the page shows the new password once and is not cached
     client = logged_in(app, staff.admin)
     page = client.get("/admin/manage/staff/new")
-    from ..support.html import csrf_from
-
     response = client.post("/admin/manage/staff/new", data={
         "username": "per-formular", "role": "clerk", "offices": "aegi",
         "csrf_token": csrf_from(page.get_data(as_text=True))})
@@ -95,6 +94,12 @@ def test_devices_are_registered_with_a_one_time_key_revoked_and_seen(staff, app)
     assert client.get("/_test/device", headers={"X-Device-Token": registered.token}).get_json() == {"device": "Kiosk Eingang"}
     db.session.expire_all()
     assert db.session.get(Device, registered.id).last_seen_at == clock.now()
+
+    # the kiosk's own browser registers through the page of issue "printing": audited too
+    manager = logged_in(app, staff.aegi_manager)
+    token = csrf_from(manager.get("/kiosk/register?office=aegi").get_data(as_text=True))
+    assert manager.post("/kiosk/register", data={"csrf_token": token, "office": "aegi", "name": "Kiosk 2"}).status_code == 302
+    assert [e.details["device_name"] for e in _entries("device.registered")] == ["Kiosk Eingang", "Kiosk 2"]
 
     devices.revoke_device(staff.aegi_manager.id, "aegi", registered.id)
     assert device_for_token(registered.token) is None
