@@ -19,6 +19,7 @@ from queue_service.auth import services as auth
 from queue_service.auth.models import DeviceKind, Role
 from queue_service.auth.web import current_device, set_device_cookie
 from queue_service.errors import ValidationFailed
+from queue_service.management.devices import register_device
 from queue_service.offices import services as catalogue
 
 
@@ -54,12 +55,13 @@ def registration_page(kind: DeviceKind):
         auth.require_office_access(current_user, office)
         if form.validate():
             try:
-                token = auth.create_device(
+                token = register_device(
+                    current_user.id,
                     office.slug,
                     kind.value,
                     form.name.data,
                     printer=form.printer.data if "printer" in form else None,
-                )
+                ).token
             except ValidationFailed as error:
                 getattr(form, error.field or "name").errors.append(error.detail)
             else:

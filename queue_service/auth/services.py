@@ -50,6 +50,25 @@ def create_user(
     display_name: str | None = None,
 ) -> CreatedUser:
     """Create a staff account; returns the (generated) password once."""
+    with unit_of_work() as session:
+        user, password = add_user(
+            session, username, role, [get_office(slug) for slug in office_slugs or []],
+            password=password, display_name=display_name,
+        )
+        created = CreatedUser(user.id, user.username, user.role, password)
+    return created
+
+
+def add_user(
+    session,
+    username: str,
+    role: str,
+    offices: list[Office],
+    *,
+    password: str | None = None,
+    display_name: str | None = None,
+) -> tuple[User, str]:
+    """Add a staff account inside the caller's unit of work; returns it and its password."""
     username = (username or "").strip()
     if not username or len(username) > 80:
         raise ValidationFailed("A user name of 1 to 80 characters is required.", field="username")
@@ -59,27 +78,23 @@ def create_user(
         raise ValidationFailed(
             f"Unknown role {role!r}; use admin, manager or clerk.", field="role"
         ) from exc
-    office_slugs = office_slugs or []
-    if role_value != Role.ADMIN and not office_slugs:
+    if role_value != Role.ADMIN and not offices:
         raise ValidationFailed("Managers and clerks need at least one office.", field="office")
     password = password or generate_password()
     if len(password) < 10:
         raise ValidationFailed("Passwords need at least 10 characters.", field="password")
-    with unit_of_work() as session:
-        if session.scalar(select(User.id).where(User.username == username)):
-            raise Conflict(f"The user name {username!r} is taken.", field="username")
-        offices = [get_office(slug) for slug in office_slugs]
-        user = User(
-            username=username,
-            role=role_value,
-            password_hash=generate_password_hash(password),
-            display_name=display_name or username,
-            offices=offices,
-        )
-        session.add(user)
-        session.flush()
-        created = CreatedUser(user.id, user.username, user.role, password)
-    return created
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"The user name {username!r} is taken.", field="username")
+    user = User(
+        username=username,
+        role=role_value,
+        password_hash=generate_password_hash(password),
+        display_name=display_name or username,
+        offices=list(offices),
+    )
+    session.add(user)
+    session.flush()
+    return user, password
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -123,6 +138,15 @@ def create_device(
     office_slug: str, kind: str, name: str | None = None, printer: str | None = None
 ) -> str:
     """Register a kiosk or display for an office; returns its device token once."""
+    with unit_of_work() as session:
+        _device, token = add_device(session, get_office(office_slug), kind, name, printer=printer)
+    return token
+
+
+def add_device(
+    session, office: Office, kind: str, name: str | None = None, *, printer: str | None = None
+) -> tuple[Device, str]:
+    """Register a device inside the caller's unit of work; returns it and its token (once)."""
     try:
         kind_value = DeviceKind(kind)
     except ValueError as exc:
@@ -132,19 +156,17 @@ def create_device(
         raise ValidationFailed("A device name has at most 80 characters.", field="name")
     printer = _valid_printer(printer)
     token = "dev_" + secrets.token_urlsafe(32)
-    with unit_of_work() as session:
-        office = get_office(office_slug)
-        count = len(session.scalars(select(Device.id).where(Device.office_id == office.id)).all())
-        session.add(
-            Device(
-                office_id=office.id,
-                kind=kind_value,
-                name=name or f"{kind_value.value}-{office.slug}-{count + 1}",
-                token_hash=hash_token(token),
-                printer=printer,
-            )
-        )
-    return token
+    count = len(session.scalars(select(Device.id).where(Device.office_id == office.id)).all())
+    device = Device(
+        office_id=office.id,
+        kind=kind_value,
+        name=name or f"{kind_value.value}-{office.slug}-{count + 1}",
+        token_hash=hash_token(token),
+        printer=printer,
+    )
+    session.add(device)
+    session.flush()
+    return device, token
 
 
 def device_for_token(token: str) -> Device | None:
