@@ -59,6 +59,7 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "NO_SHOW_AFTER_RECALLS": _int("NO_SHOW_AFTER_RECALLS", Defaults.NO_SHOW_AFTER_RECALLS),
     }
 
 
@@ -87,6 +88,11 @@ class Defaults:
     JSON_SORT_KEYS = False
     # seconds a display waits between snapshot polls while its socket is down
     DISPLAY_POLL_SECONDS = 10
+    # the live queue (queue_service/tickets, docs/tickets.md)
+    NO_SHOW_AFTER_RECALLS = 2  # recalls before the clerk may mark a called ticket as a no-show
+    QUEUE_AGEING_WEIGHTS: dict = {}  # service code -> weight (> 0) of its waiting time; default 1
+    ESTIMATE_SAMPLE_SIZE = 15  # latest finished tickets per service the median is taken over
+    ESTIMATE_MIN_SAMPLES = 3  # fewer observations today: the catalogue duration is used
 
 
 def engine_options(database_url: str) -> dict:
