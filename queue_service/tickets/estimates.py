@@ -5,6 +5,8 @@ counters, the open counters able to serve it (at least one while the office is o
 today's observed service durations (rolling median of serving -> finished per service; the
 catalogue duration until there are enough observations). Counters busy with a ticket add the
 expected rest of that ticket.
+
+The snapshot reads plain rows (no ORM objects): it runs after every issue and every change.
 """
 
 from __future__ import annotations
@@ -16,14 +18,22 @@ from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..offices import calendar
-from ..offices.models import Counter, Office, Service, WindowKind
-from ..offices.services import office_services
+from ..offices.models import Counter, Office, OfficeService, Service, WindowKind, counter_services
 from . import ordering
 from .models import ACTIVE_AT_COUNTER, CounterState, CounterStatus, Ticket, TicketStatus
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A waiting ticket as the estimates see it."""
+
+    id: int
+    service_id: int
+    target_counter_id: int | None
+    issued_at: datetime
 
 
 @dataclass
@@ -34,7 +44,24 @@ class CounterInfo:
     service_ids: frozenset[int]
     status: CounterStatus
     user_id: int | None
-    current: Ticket | None
+    current_id: int | None = None  # the ticket called or served there
+    current_service_id: int | None = None
+    current_status: TicketStatus | None = None
+    current_serving_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    id: int
+    code: str
+    prefix: str
+    name_de: str
+    name_en: str
+    walk_in_allowed: bool
+    duration_minutes: int
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_de
 
 
 @dataclass
@@ -50,30 +77,41 @@ class Snapshot:
     office: Office
     now: datetime
     day: date
-    services: dict[int, Service]
-    waiting: list[Ticket]
+    services: dict[int, ServiceInfo]  # offered by the office, in catalogue order
+    waiting: list[Waiting]  # in call order
     counters: list[CounterInfo]
     durations: dict[int, float]
-    open_now: bool
+    open_now: bool | None = None  # any opening window now; worked out only when needed
     estimates: dict[int, Estimate] = field(default_factory=dict)
     remaining: dict[int, float] = field(default_factory=dict)  # minutes left per busy counter
+    _capable: dict = field(default_factory=dict)
 
-    @property
-    def open_counter_ids(self) -> set[int]:
-        return {c.id for c in self.counters if c.status == CounterStatus.OPEN}
+    def __post_init__(self) -> None:
+        self.open_counter_ids = frozenset(c.id for c in self.counters if c.status == CounterStatus.OPEN)
 
     def capable(self, service_id: int, target_counter_id: int | None = None) -> frozenset[int]:
-        if target_counter_id is not None:
-            return frozenset({target_counter_id} & {c.id for c in self.counters})
-        return frozenset(c.id for c in self.counters if service_id in c.service_ids)
+        key = (service_id, target_counter_id)
+        if key not in self._capable:
+            if target_counter_id is not None:
+                found = {c.id for c in self.counters if c.id == target_counter_id}
+            else:
+                found = {c.id for c in self.counters if service_id in c.service_ids}
+            self._capable[key] = frozenset(found)
+        return self._capable[key]
+
+    def office_open(self) -> bool:
+        if self.open_now is None:
+            self.open_now = calendar.is_open(self.office, self.now, WindowKind.WALKIN) or (
+                calendar.is_open(self.office, self.now, WindowKind.APPOINTMENT))
+        return self.open_now
 
     def duration(self, service_id: int) -> float:
-        if service_id in self.durations:
-            return self.durations[service_id]
-        service = self.services.get(service_id) or db.session.get(Service, service_id)
-        return float(service.duration_minutes if service else 10)
+        if service_id not in self.durations:
+            service = db.session.get(Service, service_id)
+            self.durations[service_id] = float(service.duration_minutes if service else 10)
+        return self.durations[service_id]
 
-    def estimate_for(self, ticket: Ticket) -> Estimate | None:
+    def estimate_for(self, ticket) -> Estimate | None:
         if ticket.status in ACTIVE_AT_COUNTER:
             return Estimate(0, 0)
         if ticket.status != TicketStatus.WAITING:
@@ -82,64 +120,51 @@ class Snapshot:
 
     def estimate_new(self, service_id: int) -> Estimate:
         """The estimate of a walk-in ticket for ``service_id`` issued now (at the back)."""
-        return self._estimate(self.capable(service_id), self._groups_all())
+        groups: dict[frozenset[int], list] = {}
+        for t in self.waiting:
+            self._count(groups, t)
+        return self._estimate(self.capable(service_id), groups)
 
     # ----------------------------------------------------------------- computation
 
-    def _remaining(self) -> dict[int, float]:
-        rest = {}
-        for c in self.counters:
-            t = c.current
-            if t is None:
-                continue
-            d = self.duration(t.service_id)
-            if t.status == TicketStatus.SERVING and t.serving_at is not None:
-                d -= (self.now - t.serving_at).total_seconds() / 60
-            rest[c.id] = max(d, 0.0)
-        return rest
+    def _competing(self, capable: frozenset[int]) -> frozenset[int]:
+        return (capable & self.open_counter_ids) or capable
+
+    def _count(self, groups: dict, t: Waiting) -> None:
+        entry = groups.setdefault(self._competing(self.capable(t.service_id, t.target_counter_id)), [0, 0.0])
+        entry[0] += 1
+        entry[1] += self.duration(t.service_id)
 
     def _estimate(self, capable: frozenset[int], groups: dict) -> Estimate:
-        open_ids = self.open_counter_ids
-        open_capable = capable & open_ids
+        open_capable = capable & self.open_counter_ids
         competing = open_capable or capable
         ahead, work = 0, 0.0
         for counters, (count, minutes) in groups.items():
             if counters & competing:
                 ahead += count
                 work += minutes
-        if not capable or (not open_capable and not self.open_now):
+        if not capable or (not open_capable and not self.office_open()):
             return Estimate(ahead, None)
         busy = sum(self.remaining.get(c, 0.0) for c in open_capable)
         servers = max(len(open_capable), 1)
         return Estimate(ahead, math.ceil(round((work + busy) / servers, 6)))
 
-    def _groups_all(self) -> dict:
-        groups: dict[frozenset[int], list] = {}
-        for t in self.waiting:
-            key = self._competing(t)
-            entry = groups.setdefault(key, [0, 0.0])
-            entry[0] += 1
-            entry[1] += self.duration(t.service_id)
-        return groups
-
-    def _competing(self, t: Ticket) -> frozenset[int]:
-        capable = self.capable(t.service_id, t.target_counter_id)
-        return (capable & self.open_counter_ids) or capable
-
     def compute(self) -> Snapshot:
-        self.remaining = self._remaining()
+        for c in self.counters:
+            if c.current_id is None:
+                continue
+            left = self.duration(c.current_service_id)
+            if c.current_status == TicketStatus.SERVING and c.current_serving_at is not None:
+                left -= (self.now - c.current_serving_at).total_seconds() / 60
+            self.remaining[c.id] = max(left, 0.0)
         groups: dict[frozenset[int], list] = {}
         for t in self.waiting:
-            capable = self.capable(t.service_id, t.target_counter_id)
-            self.estimates[t.id] = self._estimate(capable, groups)
-            key = (capable & self.open_counter_ids) or capable
-            entry = groups.setdefault(key, [0, 0.0])
-            entry[0] += 1
-            entry[1] += self.duration(t.service_id)
+            self.estimates[t.id] = self._estimate(self.capable(t.service_id, t.target_counter_id), groups)
+            self._count(groups, t)
         return self
 
 
-def observed_durations(office_id: int, day: date, services: dict[int, Service]) -> dict[int, float]:
+def observed_durations(office_id: int, day: date, catalogue: dict[int, float]) -> dict[int, float]:
     """Minutes per service: median of today's latest serving -> finished times, else catalogue."""
     cfg = current_app.config
     sample, minimum = cfg["ESTIMATE_SAMPLE_SIZE"], cfg["ESTIMATE_MIN_SAMPLES"]
@@ -160,7 +185,7 @@ def observed_durations(office_id: int, day: date, services: dict[int, Service]) 
         bucket = observed.setdefault(service_id, [])
         if len(bucket) < sample:
             bucket.append(max((finished - started).total_seconds() / 60, 0.0))
-    durations = {sid: float(s.duration_minutes) for sid, s in services.items()}
+    durations = dict(catalogue)
     for sid, values in observed.items():
         if len(values) >= minimum:
             durations[sid] = statistics.median(values)
@@ -176,64 +201,71 @@ def ageing_weights() -> dict[int, float]:
     return {sid: float(configured[code]) for sid, code in rows}
 
 
+def ranked_waiting(office_id: int, day: date, now: datetime) -> list[Waiting]:
+    rows = db.session.execute(
+        select(Ticket.id, Ticket.service_id, Ticket.target_counter_id, Ticket.issued_at)
+        .where(Ticket.office_id == office_id, Ticket.business_date == day,
+               Ticket.status == TicketStatus.WAITING)
+        .order_by(*ordering.rank(now, ageing_weights()))
+    ).all()
+    return [Waiting(*row) for row in rows]
+
+
+def load_counters(office_id: int) -> list[CounterInfo]:
+    """Active counters of an office with their services, state and current ticket."""
+    rows = db.session.execute(
+        select(Counter.id, Counter.number, Counter.label, CounterState.status, CounterState.user_id)
+        .outerjoin(CounterState, CounterState.counter_id == Counter.id)
+        .where(Counter.office_id == office_id, Counter.active.is_(True))
+        .order_by(Counter.number)
+    ).all()
+    serves: dict[int, set[int]] = {}
+    for counter_id, service_id in db.session.execute(
+        select(counter_services.c.counter_id, counter_services.c.service_id)
+        .join(Counter, Counter.id == counter_services.c.counter_id)
+        .where(Counter.office_id == office_id, Counter.active.is_(True))
+    ):
+        serves.setdefault(counter_id, set()).add(service_id)
+    counters = {
+        cid: CounterInfo(cid, number, label or f"Platz {number}", frozenset(serves.get(cid, ())),
+                         status or CounterStatus.CLOSED, user_id)
+        for cid, number, label, status, user_id in rows
+    }
+    for tid, counter_id, service_id, status, serving_at in db.session.execute(
+        select(Ticket.id, Ticket.counter_id, Ticket.service_id, Ticket.status, Ticket.serving_at)
+        .join(Counter, Counter.id == Ticket.counter_id)
+        .where(Counter.office_id == office_id, Ticket.status.in_(ACTIVE_AT_COUNTER))
+    ):
+        info = counters.get(counter_id)
+        if info is not None:
+            info.current_id, info.current_service_id = tid, service_id
+            info.current_status, info.current_serving_at = status, serving_at
+    return list(counters.values())
+
+
+def office_catalogue(office_id: int) -> tuple[dict[int, ServiceInfo], dict[int, float]]:
+    rows = db.session.execute(
+        select(Service.id, Service.code, Service.prefix, Service.name_de, Service.name_en,
+               Service.walk_in_allowed, Service.duration_minutes)
+        .join(OfficeService, OfficeService.service_id == Service.id)
+        .where(OfficeService.office_id == office_id)
+        .order_by(Service.sort_order, Service.code)
+    ).all()
+    services = {row[0]: ServiceInfo(*row) for row in rows}
+    return services, {sid: float(s.duration_minutes) for sid, s in services.items()}
+
+
 def snapshot(office: Office, now: datetime) -> Snapshot:
     """Rank today's waiting tickets of ``office`` and estimate each one's wait."""
-    day = calendar.office_local_today(office)
-    services = {s.id: s for s in office_services(office)}
-    waiting = list(
-        db.session.scalars(
-            select(Ticket)
-            .where(Ticket.office_id == office.id, Ticket.business_date == day,
-                   Ticket.status == TicketStatus.WAITING)
-            .order_by(*ordering.rank(now, ageing_weights()))
-        )
-    )
-    counters = load_counters(office)
+    day = now.astimezone(calendar.office_tz(office)).date()
+    services, catalogue = office_catalogue(office.id)
     snap = Snapshot(
         office=office,
         now=now,
         day=day,
         services=services,
-        waiting=waiting,
-        counters=counters,
-        durations=observed_durations(office.id, day, services),
-        open_now=True,
+        waiting=ranked_waiting(office.id, day, now),
+        counters=load_counters(office.id),
+        durations=observed_durations(office.id, day, catalogue),
     )
-    if not snap.open_counter_ids:
-        snap.open_now = calendar.is_open(office, now, WindowKind.WALKIN) or calendar.is_open(
-            office, now, WindowKind.APPOINTMENT
-        )
     return snap.compute()
-
-
-def load_counters(office: Office) -> list[CounterInfo]:
-    """Active counters of ``office`` with their state and current ticket."""
-    counters = db.session.scalars(
-        select(Counter)
-        .options(selectinload(Counter.services))
-        .where(Counter.office_id == office.id, Counter.active.is_(True))
-        .order_by(Counter.number)
-    ).all()
-    ids = [c.id for c in counters]
-    states = {
-        s.counter_id: s
-        for s in db.session.scalars(select(CounterState).where(CounterState.counter_id.in_(ids)))
-    }
-    current = {
-        t.counter_id: t
-        for t in db.session.scalars(
-            select(Ticket).where(Ticket.counter_id.in_(ids), Ticket.status.in_(ACTIVE_AT_COUNTER))
-        )
-    }
-    return [
-        CounterInfo(
-            id=c.id,
-            number=c.number,
-            name=c.display_name,
-            service_ids=frozenset(s.id for s in c.services),
-            status=states[c.id].status if c.id in states else CounterStatus.CLOSED,
-            user_id=states[c.id].user_id if c.id in states else None,
-            current=current.get(c.id),
-        )
-        for c in counters
-    ]

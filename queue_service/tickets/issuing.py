@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +18,7 @@ from ..offices import calendar
 from ..offices.models import Office, OfficeService, Service, WindowKind
 from ..offices.services import get_office, get_service
 from ..realtime import publish
-from . import numbering, reads
+from . import numbering, reads, views
 from .models import Ticket, TicketEvent, TicketKind, TicketStatus
 
 
@@ -63,10 +63,10 @@ def _check_walkin_hours(office: Office, service: Service, now: datetime) -> None
             f"{service.name_en} ({service.code}) needs an appointment; it is not served to walk-ins.",
             reason="walkin_not_allowed", field="service",
         )
-    closed = calendar.closure_reason(office, day)
-    if closed:
-        raise Refused(f"{office.name} is closed today ({closed}).", reason="closed", closure=closed)
     if not any(w.contains(now) for w in calendar.windows(office, day, WindowKind.WALKIN)):
+        closed = calendar.closure_reason(office, day)
+        if closed:
+            raise Refused(f"{office.name} is closed today ({closed}).", reason="closed", closure=closed)
         upcoming = calendar.next_opening(office, now, WindowKind.WALKIN)
         when = (
             upcoming.start.astimezone(calendar.office_tz(office)).isoformat(timespec="minutes")
@@ -128,7 +128,7 @@ def issue_ticket(
     if kind == TicketKind.APPOINTMENT and due_at is None:
         raise ValidationFailed("An appointment ticket needs its appointment time.", field="due_at")
 
-    def work(session) -> int:
+    def work(session) -> tuple[dict, Office, int, date]:
         now = clock.now()
         office = get_office(office_slug)
         _check_caller(office, user, device, priority)
@@ -136,7 +136,7 @@ def issue_ticket(
         if key:
             earlier = _existing(office.id, key)
             if earlier is not None:
-                return _same_request(earlier, service.code).id
+                return _result(_same_request(earlier, service.code), lang)
         day = now.astimezone(calendar.office_tz(office)).date()
         if kind == TicketKind.WALKIN:
             _check_walkin_hours(office, service, now)
@@ -172,12 +172,22 @@ def issue_ticket(
                      **({"device_id": device.id} if device else {})},
         ))
         publish.queue_changed(office.slug)
-        return ticket.id
+        return _result(ticket, lang)
 
-    return reads.ticket_result(_issue(work, key, office_slug, service_code), lang)
+    view, office, ticket_id, day = _issue(work, key, office_slug, service_code, lang)
+    if view["status"] == TicketStatus.WAITING.value:
+        # after the commit: the estimate reads the queue without holding the write lock
+        estimate = reads.waiting_estimate(office, ticket_id, day)
+        view["people_ahead"], view["estimated_wait_minutes"] = estimate.people_ahead, estimate.minutes
+    return view
 
 
-def _issue(work, key: str | None, office_slug: str, service_code: str) -> int:
+def _result(ticket: Ticket, lang: str) -> tuple[dict, Office, int, date]:
+    view = views.staff_view(ticket, reads.fixed_estimate(ticket), lang)
+    return view, ticket.office, ticket.id, ticket.business_date
+
+
+def _issue(work, key: str | None, office_slug: str, service_code: str, lang: str) -> tuple:
     try:
         return run_in_transaction(work)
     except IntegrityError:
@@ -187,5 +197,5 @@ def _issue(work, key: str | None, office_slug: str, service_code: str) -> int:
             office = get_office(office_slug)
             earlier = _existing(office.id, key)
             if earlier is not None:
-                return _same_request(earlier, service_code).id
+                return _result(_same_request(earlier, service_code), lang)
         raise

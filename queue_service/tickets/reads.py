@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..auth.models import User
@@ -24,19 +25,27 @@ def get_ticket(token: str) -> Ticket:
     return ticket
 
 
-def estimate_of(ticket: Ticket, snap: Snapshot | None = None) -> Estimate | None:
-    if ticket.status in ACTIVE_AT_COUNTER:
-        return Estimate(0, 0)
-    if ticket.status != TicketStatus.WAITING:
-        return None
-    if ticket.business_date != calendar.office_local_today(ticket.office):
+def fixed_estimate(ticket: Ticket) -> Estimate | None:
+    """The estimate of a ticket that is not waiting (0 at a counter, none when it is over)."""
+    return Estimate(0, 0) if ticket.status in ACTIVE_AT_COUNTER else None
+
+
+def waiting_estimate(office: Office, ticket_id: int, business_date) -> Estimate:
+    """People ahead of a waiting ticket and its estimated wait, from a fresh snapshot."""
+    if business_date != calendar.office_local_today(office):
         return Estimate(0, None)
-    snap = snap or estimates.snapshot(ticket.office, clock.now())
-    return snap.estimate_for(ticket)
+    snap = estimates.snapshot(office, clock.now())
+    return snap.estimates.get(ticket_id) or Estimate(0, None)
+
+
+def estimate_of(ticket: Ticket) -> Estimate | None:
+    if ticket.status != TicketStatus.WAITING:
+        return fixed_estimate(ticket)
+    return waiting_estimate(ticket.office, ticket.id, ticket.business_date)
 
 
 def ticket_result(ticket_id: int, lang: str = "de") -> dict:
-    """The staff view of a ticket as it is now (what every state-changing service returns)."""
+    """The staff view of a ticket as it is now."""
     ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
     return views.staff_view(ticket, estimate_of(ticket), lang)
 
@@ -49,7 +58,7 @@ def ticket_status(token: str, lang: str = "de") -> dict:
 
 def _counter_view(info: estimates.CounterInfo, users: dict[int, User], snap: Snapshot, lang: str) -> dict:
     user = users.get(info.user_id) if info.user_id else None
-    current = info.current
+    current = db.session.get(Ticket, info.current_id) if info.current_id else None
     return {
         "number": info.number,
         "name": info.name,
@@ -63,6 +72,17 @@ def _counter_view(info: estimates.CounterInfo, users: dict[int, User], snap: Sna
             or (t.target_counter_id is None and t.service_id in info.service_ids)
         ),
     }
+
+
+def _load(ids: list[int]) -> dict[int, Ticket]:
+    """Tickets with what their views show, in one query."""
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(Ticket).where(Ticket.id.in_(ids)).options(
+            joinedload(Ticket.service), joinedload(Ticket.target_counter))
+    ).all()
+    return {t.id: t for t in rows}
 
 
 def _users(snap: Snapshot) -> dict[int, User]:
@@ -92,13 +112,13 @@ def queue_overview(office_slug: str, user: User, lang: str = "de") -> dict:
     office = get_office(office_slug)
     require_office_access(user, office)
     snap = estimates.snapshot(office, clock.now())
+    loaded = _load([t.id for t in snap.waiting])
+    ranked = [views.staff_view(loaded[t.id], snap.estimates.get(t.id), lang) for t in snap.waiting]
     services = []
     for service in snap.services.values():
         summary = _service_summary(snap, service, lang)
-        summary["tickets"] = [
-            views.staff_view(t, snap.estimates.get(t.id), lang)
-            for t in snap.waiting if t.service_id == service.id
-        ]
+        summary["tickets"] = [v for t, v in zip(snap.waiting, ranked, strict=True)
+                              if t.service_id == service.id]
         services.append(summary)
     parked = db.session.scalars(
         select(Ticket)
@@ -112,7 +132,7 @@ def queue_overview(office_slug: str, user: User, lang: str = "de") -> dict:
         "business_date": snap.day.isoformat(),
         "server_time": snap.now.isoformat(timespec="seconds"),
         "waiting_total": len(snap.waiting),
-        "queue": [views.staff_view(t, snap.estimates.get(t.id), lang) for t in snap.waiting],
+        "queue": ranked,
         "services": services,
         "parked": [views.staff_view(t, None, lang) for t in parked],
         "counters": [_counter_view(c, users, snap, lang) for c in snap.counters],

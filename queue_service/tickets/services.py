@@ -93,11 +93,12 @@ def _publish_ticket(ticket: Ticket, estimate: Estimate | None = None) -> None:
     publish.ticket_updated(ticket.token, views.public_view(ticket, estimate))
 
 
-def _publish_waiting(session, ticket: Ticket) -> None:
+def _publish_waiting(session, ticket: Ticket) -> Estimate | None:
     """After a ticket went back to waiting: its new position goes to its status page."""
     session.flush()
-    snap = estimates.snapshot(ticket.office, clock.now())
-    _publish_ticket(ticket, snap.estimate_for(ticket))
+    estimate = estimates.snapshot(ticket.office, clock.now()).estimate_for(ticket)
+    _publish_ticket(ticket, estimate)
+    return estimate
 
 
 def _position(value: str | Placement | None, default: Placement) -> Placement:
@@ -109,16 +110,24 @@ def _position(value: str | Placement | None, default: Placement) -> Placement:
         raise ValidationFailed('Position is "front" or "back".', field="position") from exc
 
 
-def _on_ticket(token: str, user: User | None, lang: str, change: Callable) -> dict:
-    """Lock the ticket, check the user's office, run ``change``; return the fresh staff view."""
+def _view(ticket: Ticket, lang: str, estimate: Estimate | None = None) -> dict:
+    """The staff view, built inside the transaction (no reloading after the commit)."""
+    return views.staff_view(ticket, estimate or reads.fixed_estimate(ticket), lang)
 
-    def work(session) -> int:
+
+def _on_ticket(token: str, user: User | None, lang: str, change: Callable) -> dict:
+    """Lock the ticket, check the user's office, run ``change``; return the staff view.
+
+    ``change(session, ticket, user_id, now)`` may return the ticket's new Estimate.
+    """
+
+    def work(session) -> dict:
         ticket = _lock_ticket(session, token)
         user_id = _staff(user, ticket.office)
-        change(session, ticket, user_id, clock.now())
-        return ticket.id
+        estimate = change(session, ticket, user_id, clock.now())
+        return _view(ticket, lang, estimate)
 
-    return reads.ticket_result(run_in_transaction(work), lang)
+    return run_in_transaction(work)
 
 
 # ---------------------------------------------------------------- calling
@@ -149,7 +158,7 @@ def call_next(office_slug: str, counter_number: int, user: User, lang: str = "de
     ticket. Calling opens the counter for ``user`` if it was closed or paused.
     """
 
-    def work(session) -> int | None:
+    def work(session) -> dict | None:
         now = clock.now()
         office = get_office(office_slug)
         user_id = _staff(user, office)
@@ -170,10 +179,9 @@ def call_next(office_slug: str, counter_number: int, user: User, lang: str = "de
         if ticket is None:
             return None
         _call(session, ticket, counter, user_id, now, "next")
-        return ticket.id
+        return _view(ticket, lang)
 
-    ticket_id = run_in_transaction(work)
-    return None if ticket_id is None else reads.ticket_result(ticket_id, lang)
+    return run_in_transaction(work)
 
 
 def call_ticket(
@@ -189,7 +197,7 @@ def call_ticket(
     if not token and not number:
         raise ValidationFailed("Name the ticket by its token or its number.", field="number")
 
-    def work(session) -> int:
+    def work(session) -> dict:
         now = clock.now()
         office = get_office(office_slug)
         user_id = _staff(user, office)
@@ -213,9 +221,9 @@ def call_ticket(
         lifecycle.check(ticket, "call")
         _open_for(state, user_id, now)
         _call(session, ticket, counter, user_id, now, "out_of_order")
-        return ticket.id
+        return _view(ticket, lang)
 
-    return reads.ticket_result(run_in_transaction(work), lang)
+    return run_in_transaction(work)
 
 
 def recall_ticket(token: str, user: User, lang: str = "de") -> dict:
@@ -301,7 +309,7 @@ def unpark_ticket(token: str, user: User, position: str | None = None, lang: str
         lifecycle.apply(session, ticket, "unpark", now=now, user_id=user_id,
                         details={"position": placement.value})
         ticket.placement, ticket.queued_at = placement, now
-        _publish_waiting(session, ticket)
+        return _publish_waiting(session, ticket)
 
     return _on_ticket(token, user, lang, change)
 
@@ -348,7 +356,7 @@ def transfer_ticket(
         ticket.target_counter = target
         ticket.transferred = True
         ticket.placement, ticket.queued_at = placement, now
-        _publish_waiting(session, ticket)
+        return _publish_waiting(session, ticket)
 
     return _on_ticket(token, user, lang, change)
 
@@ -356,16 +364,16 @@ def transfer_ticket(
 def cancel_ticket(token: str, user: User | None = None, lang: str = "de") -> dict:
     """Cancel a ticket: by staff (``user``), or by the visitor holding the token (no user)."""
 
-    def work(session) -> int:
+    def work(session) -> dict:
         now = clock.now()
         ticket = _lock_ticket(session, token)
         user_id = _staff(user, ticket.office) if user is not None else None
         lifecycle.apply(session, ticket, "cancel", now=now, counter_id=ticket.counter_id,
                         user_id=user_id, details={"by": "staff" if user_id else "visitor"})
         _publish_ticket(ticket)
-        return ticket.id
+        return _view(ticket, lang)
 
-    return reads.ticket_result(run_in_transaction(work), lang)
+    return run_in_transaction(work)
 
 
 # ---------------------------------------------------------------- counters
