@@ -16,6 +16,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from queue_service import create_app
@@ -110,6 +112,24 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize(
             "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
         )
+
+
+class _Client(FlaskClient):
+    """A test client that forgets the previous request's user.
+
+    The test's app context stays pushed, so requests share ``g``, where Flask-Login caches the
+    user of the first request; a real server has a fresh app context per request.
+    """
+
+    def open(self, *args, **kwargs):
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = _Client
+    return app.test_client()
 
 
 @pytest.fixture
