@@ -85,6 +85,7 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     # SQLAlchemy
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_WRITER_LOCK = True  # threads of one process queue for SQLite's single writer (db.py)
     JSON_SORT_KEYS = False
     # seconds a display waits between snapshot polls while its socket is down
     DISPLAY_POLL_SECONDS = 10

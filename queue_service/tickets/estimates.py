@@ -15,9 +15,10 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..offices import calendar
@@ -157,29 +158,55 @@ class Snapshot:
             if c.current_status == TicketStatus.SERVING and c.current_serving_at is not None:
                 left -= (self.now - c.current_serving_at).total_seconds() / 60
             self.remaining[c.id] = max(left, 0.0)
+        # Tickets with the same (service, target counter) compete for the same counters; walk
+        # the ranked list once, keeping count and work per set of competing counters.
         groups: dict[frozenset[int], list] = {}
+        kinds: dict[tuple, tuple] = {}
         for t in self.waiting:
-            self.estimates[t.id] = self._estimate(self.capable(t.service_id, t.target_counter_id), groups)
-            self._count(groups, t)
+            key = (t.service_id, t.target_counter_id)
+            if key not in kinds:
+                capable = self.capable(*key)
+                kinds[key] = (capable, self._competing(capable), self.duration(t.service_id))
+            capable, competing, minutes = kinds[key]
+            self.estimates[t.id] = self._estimate(capable, groups)
+            entry = groups.setdefault(competing, [0, 0.0])
+            entry[0] += 1
+            entry[1] += minutes
         return self
+
+
+# The statements below are built once (with bound parameters) and reused: they run after every
+# issue and change, and building SQL expressions costs more than running them.
+
+_OFFICE, _DAY = bindparam("office_id"), bindparam("day")
+
+
+def _run(statement, params: dict):
+    """Run a plain (non-ORM) statement on the session's connection, skipping the ORM layer."""
+    return db.session.connection().execute(statement, params)
+
+
+@lru_cache(maxsize=8)
+def _durations_stmt(limit: int):
+    return (
+        select(Ticket.service_id, Ticket.serving_at, Ticket.finished_at)
+        .where(
+            Ticket.office_id == _OFFICE,
+            Ticket.business_date == _DAY,
+            Ticket.status == TicketStatus.DONE,
+            Ticket.serving_at.is_not(None),
+            Ticket.finished_at.is_not(None),
+        )
+        .order_by(Ticket.finished_at.desc())
+        .limit(limit)
+    )
 
 
 def observed_durations(office_id: int, day: date, catalogue: dict[int, float]) -> dict[int, float]:
     """Minutes per service: median of today's latest serving -> finished times, else catalogue."""
     cfg = current_app.config
     sample, minimum = cfg["ESTIMATE_SAMPLE_SIZE"], cfg["ESTIMATE_MIN_SAMPLES"]
-    rows = db.session.execute(
-        select(Ticket.service_id, Ticket.serving_at, Ticket.finished_at)
-        .where(
-            Ticket.office_id == office_id,
-            Ticket.business_date == day,
-            Ticket.status == TicketStatus.DONE,
-            Ticket.serving_at.is_not(None),
-            Ticket.finished_at.is_not(None),
-        )
-        .order_by(Ticket.finished_at.desc())
-        .limit(50 * sample)
-    ).all()
+    rows = _run(_durations_stmt(50 * sample), {"office_id": office_id, "day": day}).all()
     observed: dict[int, list[float]] = {}
     for service_id, started, finished in rows:
         bucket = observed.setdefault(service_id, [])
@@ -192,50 +219,66 @@ def observed_durations(office_id: int, day: date, catalogue: dict[int, float]) -
     return durations
 
 
-def ageing_weights() -> dict[int, float]:
-    """QUEUE_AGEING_WEIGHTS (service code -> weight) as service id -> weight."""
+def ageing_weights() -> ordering.Weights:
+    """QUEUE_AGEING_WEIGHTS (service code -> weight) as sorted (service id, weight) pairs."""
     configured = current_app.config.get("QUEUE_AGEING_WEIGHTS") or {}
     if not configured:
-        return {}
+        return ()
     rows = db.session.execute(select(Service.id, Service.code).where(Service.code.in_(configured)))
-    return {sid: float(configured[code]) for sid, code in rows}
+    return tuple(sorted((sid, float(configured[code])) for sid, code in rows))
+
+
+@lru_cache(maxsize=8)
+def _waiting_stmt(weights: ordering.Weights):
+    return (
+        select(Ticket.id, Ticket.service_id, Ticket.target_counter_id, Ticket.issued_at)
+        .where(Ticket.office_id == _OFFICE, Ticket.business_date == _DAY,
+               Ticket.status == TicketStatus.WAITING)
+        .order_by(*ordering.rank(weights))
+    )
 
 
 def ranked_waiting(office_id: int, day: date, now: datetime) -> list[Waiting]:
-    rows = db.session.execute(
-        select(Ticket.id, Ticket.service_id, Ticket.target_counter_id, Ticket.issued_at)
-        .where(Ticket.office_id == office_id, Ticket.business_date == day,
-               Ticket.status == TicketStatus.WAITING)
-        .order_by(*ordering.rank(now, ageing_weights()))
-    ).all()
+    params = {"office_id": office_id, "day": day, **ordering.rank_params(now)}
+    rows = _run(_waiting_stmt(ageing_weights()), params).all()
     return [Waiting(*row) for row in rows]
+
+
+@lru_cache(maxsize=1)
+def _counter_stmts() -> tuple:
+    counters = (
+        select(Counter.id, Counter.number, Counter.label, CounterState.status, CounterState.user_id)
+        .outerjoin(CounterState, CounterState.counter_id == Counter.id)
+        .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
+        .order_by(Counter.number)
+    )
+    serves = (
+        select(counter_services.c.counter_id, counter_services.c.service_id)
+        .join(Counter, Counter.id == counter_services.c.counter_id)
+        .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
+    )
+    current = (
+        select(Ticket.id, Ticket.counter_id, Ticket.service_id, Ticket.status, Ticket.serving_at)
+        .join(Counter, Counter.id == Ticket.counter_id)
+        .where(Counter.office_id == _OFFICE, Ticket.status.in_(ACTIVE_AT_COUNTER))
+    )
+    return counters, serves, current
 
 
 def load_counters(office_id: int) -> list[CounterInfo]:
     """Active counters of an office with their services, state and current ticket."""
-    rows = db.session.execute(
-        select(Counter.id, Counter.number, Counter.label, CounterState.status, CounterState.user_id)
-        .outerjoin(CounterState, CounterState.counter_id == Counter.id)
-        .where(Counter.office_id == office_id, Counter.active.is_(True))
-        .order_by(Counter.number)
-    ).all()
+    counters_stmt, serves_stmt, current_stmt = _counter_stmts()
+    params = {"office_id": office_id}
+    rows = _run(counters_stmt, params).all()
     serves: dict[int, set[int]] = {}
-    for counter_id, service_id in db.session.execute(
-        select(counter_services.c.counter_id, counter_services.c.service_id)
-        .join(Counter, Counter.id == counter_services.c.counter_id)
-        .where(Counter.office_id == office_id, Counter.active.is_(True))
-    ):
+    for counter_id, service_id in _run(serves_stmt, params):
         serves.setdefault(counter_id, set()).add(service_id)
     counters = {
         cid: CounterInfo(cid, number, label or f"Platz {number}", frozenset(serves.get(cid, ())),
                          status or CounterStatus.CLOSED, user_id)
         for cid, number, label, status, user_id in rows
     }
-    for tid, counter_id, service_id, status, serving_at in db.session.execute(
-        select(Ticket.id, Ticket.counter_id, Ticket.service_id, Ticket.status, Ticket.serving_at)
-        .join(Counter, Counter.id == Ticket.counter_id)
-        .where(Counter.office_id == office_id, Ticket.status.in_(ACTIVE_AT_COUNTER))
-    ):
+    for tid, counter_id, service_id, status, serving_at in _run(current_stmt, params):
         info = counters.get(counter_id)
         if info is not None:
             info.current_id, info.current_service_id = tid, service_id
@@ -243,20 +286,27 @@ def load_counters(office_id: int) -> list[CounterInfo]:
     return list(counters.values())
 
 
-def office_catalogue(office_id: int) -> tuple[dict[int, ServiceInfo], dict[int, float]]:
-    rows = db.session.execute(
+@lru_cache(maxsize=1)
+def _catalogue_stmt():
+    return (
         select(Service.id, Service.code, Service.prefix, Service.name_de, Service.name_en,
                Service.walk_in_allowed, Service.duration_minutes)
         .join(OfficeService, OfficeService.service_id == Service.id)
-        .where(OfficeService.office_id == office_id)
+        .where(OfficeService.office_id == _OFFICE)
         .order_by(Service.sort_order, Service.code)
-    ).all()
+    )
+
+
+def office_catalogue(office_id: int) -> tuple[dict[int, ServiceInfo], dict[int, float]]:
+    rows = _run(_catalogue_stmt(), {"office_id": office_id}).all()
     services = {row[0]: ServiceInfo(*row) for row in rows}
     return services, {sid: float(s.duration_minutes) for sid, s in services.items()}
 
 
-def snapshot(office: Office, now: datetime) -> Snapshot:
-    """Rank today's waiting tickets of ``office`` and estimate each one's wait."""
+def snapshot(office: Office, now: datetime, open_now: bool | None = None) -> Snapshot:
+    """Rank today's waiting tickets of ``office`` and estimate each one's wait.
+
+    ``open_now``: whether an opening window is open now, if the caller knows already."""
     day = now.astimezone(calendar.office_tz(office)).date()
     services, catalogue = office_catalogue(office.id)
     snap = Snapshot(
@@ -267,5 +317,6 @@ def snapshot(office: Office, now: datetime) -> Snapshot:
         waiting=ranked_waiting(office.id, day, now),
         counters=load_counters(office.id),
         durations=observed_durations(office.id, day, catalogue),
+        open_now=open_now,
     )
     return snap.compute()

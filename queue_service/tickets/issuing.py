@@ -177,7 +177,9 @@ def issue_ticket(
     view, office, ticket_id, day = _issue(work, key, office_slug, service_code, lang)
     if view["status"] == TicketStatus.WAITING.value:
         # after the commit: the estimate reads the queue without holding the write lock
-        estimate = reads.waiting_estimate(office, ticket_id, day)
+        # a walk-in was just let in, so a walk-in window is open (saves the calendar lookup)
+        open_now = True if kind == TicketKind.WALKIN else None
+        estimate = reads.waiting_estimate(office, ticket_id, day, open_now)
         view["people_ahead"], view["estimated_wait_minutes"] = estimate.people_ahead, estimate.minutes
     return view
 

@@ -9,7 +9,9 @@ back, so numbers have no gaps; UNIQUE(office, day, prefix, seq) on tickets is th
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import Refused
@@ -24,14 +26,26 @@ def upsert(session, model):
     return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
+@lru_cache(maxsize=4)
+def _bump_stmt(dialect: str):
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(DayCounter)
+        .values(office_id=bindparam("office_id"), business_date=bindparam("day"),
+                name=bindparam("name"), value=1)
+        .on_conflict_do_update(
+            index_elements=[DayCounter.office_id, DayCounter.business_date, DayCounter.name],
+            set_={"value": DayCounter.value + 1},
+        )
+        .returning(DayCounter.value)
+    )
+
+
 def bump(session, office_id: int, day: date, name: str) -> int:
     """Add one to the counter ``name`` of office and day; return the new value."""
-    stmt = upsert(session, DayCounter).values(office_id=office_id, business_date=day, name=name, value=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[DayCounter.office_id, DayCounter.business_date, DayCounter.name],
-        set_={"value": DayCounter.value + 1},
-    ).returning(DayCounter.value)
-    return session.execute(stmt).scalar_one()
+    stmt = _bump_stmt(session.get_bind().dialect.name)
+    params = {"office_id": office_id, "day": day, "name": name}
+    return session.connection().execute(stmt, params).scalar_one()
 
 
 def format_number(prefix: str, seq: int) -> str:

@@ -1,6 +1,6 @@
 """Who is called next: the ordering rule, as one replaceable SQL ORDER BY builder.
 
-``rank(now, weights)`` orders the waiting tickets of a day:
+``rank(weights)``, bound to ``rank_params(now)``, orders the waiting tickets of a day:
 
 1. tickets staff put back at the front (transfer or unpark with ``position=front``), first
    placed first;
@@ -14,18 +14,26 @@ due, since its appointment time) is multiplied by its service's ageing weight
 fast. Every weight is positive and waiting time grows without bound, so no service starves.
 
 The same ORDER BY serves call-next (``LIMIT 1 FOR UPDATE SKIP LOCKED``) and the estimates, so
-the position shown to a visitor is the order in which counters call.
+the position shown to a visitor is the order in which counters call. The clauses are built once
+per set of weights with bound parameters for the moment (``rank_params(now)``), because building
+SQL expressions costs more than running them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Float, and_, case, literal, or_
+from sqlalchemy import Float, and_, bindparam, case, literal, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from ..db import UTCDateTime
 from .models import Placement, Ticket, TicketKind, TicketStatus
+
+NOW = bindparam("rank_now", type_=UTCDateTime())
+NOW_SECONDS = bindparam("rank_now_s", type_=Float())
+Weights = tuple[tuple[int, float], ...]  # (service id, weight), sorted
 
 
 class epoch_seconds(FunctionElement):  # noqa: N801  (reads like the SQL function it stands for)
@@ -45,21 +53,26 @@ def _epoch_postgresql(element, compiler, **kw):
     return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
 
 
-def _weight(weights: dict[int, float]):
+def _weight(weights: Weights):
     if not weights:
         return literal(1.0, Float)
     return case(
-        *[(Ticket.service_id == sid, literal(float(w), Float)) for sid, w in sorted(weights.items())],
+        *[(Ticket.service_id == sid, literal(float(w), Float)) for sid, w in weights],
         else_=literal(1.0, Float),
     )
 
 
-def tier(now: datetime):
+def rank_params(now: datetime) -> dict:
+    """The bound parameters of ``rank``: the moment the order is taken at."""
+    return {"rank_now": now, "rank_now_s": now.timestamp()}
+
+
+def tier():
     due = and_(
         Ticket.kind == TicketKind.APPOINTMENT,
         Ticket.placement.is_(None),
         Ticket.due_at.is_not(None),
-        Ticket.due_at <= now,
+        Ticket.due_at <= NOW,
     )
     return case(
         (Ticket.placement == Placement.FRONT, 0),
@@ -69,30 +82,32 @@ def tier(now: datetime):
     )
 
 
-def rank(now: datetime, weights: dict[int, float] | None = None) -> list:
-    """ORDER BY clauses putting the ticket to call next first."""
-    level = tier(now)
-    now_s = now.timestamp()
+@lru_cache(maxsize=32)
+def rank(weights: Weights = ()) -> tuple:
+    """ORDER BY clauses putting the ticket to call next first (bind ``rank_params(now)``)."""
+    level = tier()
     waiting_since = case(
         (and_(Ticket.kind == TicketKind.APPOINTMENT, Ticket.placement.is_(None),
               Ticket.due_at.is_not(None)), Ticket.due_at),
         else_=Ticket.queued_at,
     )
-    weighted_wait = (literal(now_s, Float) - epoch_seconds(waiting_since)) * _weight(weights or {})
+    weighted_wait = (NOW_SECONDS - epoch_seconds(waiting_since)) * _weight(weights)
     within = case(
         (level == 0, epoch_seconds(Ticket.queued_at)),
         (level == 1, epoch_seconds(Ticket.due_at)),
         else_=-weighted_wait,
     )
-    return [level, within, Ticket.id]
+    return (level, within, Ticket.id)
 
 
-def eligible(counter_id: int, service_ids: list[int]):
-    """Waiting tickets a counter may call: routed to it, or of a service it can serve."""
+def eligible(counter_id, service_ids):
+    """Waiting tickets a counter may call: routed to it, or of a service it can serve.
+
+    Takes values or bound parameters (``service_ids`` then an expanding one)."""
     return and_(
         Ticket.status == TicketStatus.WAITING,
         or_(
             Ticket.target_counter_id == counter_id,
-            and_(Ticket.target_counter_id.is_(None), Ticket.service_id.in_(service_ids or [-1])),
+            and_(Ticket.target_counter_id.is_(None), Ticket.service_id.in_(service_ids)),
         ),
     )

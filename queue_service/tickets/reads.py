@@ -30,11 +30,11 @@ def fixed_estimate(ticket: Ticket) -> Estimate | None:
     return Estimate(0, 0) if ticket.status in ACTIVE_AT_COUNTER else None
 
 
-def waiting_estimate(office: Office, ticket_id: int, business_date) -> Estimate:
+def waiting_estimate(office: Office, ticket_id: int, business_date, open_now: bool | None = None) -> Estimate:
     """People ahead of a waiting ticket and its estimated wait, from a fresh snapshot."""
     if business_date != calendar.office_local_today(office):
         return Estimate(0, None)
-    snap = estimates.snapshot(office, clock.now())
+    snap = estimates.snapshot(office, clock.now(), open_now)
     return snap.estimates.get(ticket_id) or Estimate(0, None)
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..auth.models import User
@@ -19,7 +21,7 @@ from ..auth.services import require_office_access
 from ..db import run_in_transaction
 from ..errors import Conflict, InvalidTransition, NotFound, UnknownService, ValidationFailed
 from ..offices import calendar
-from ..offices.models import Counter, Office, OfficeService
+from ..offices.models import Counter, Office, OfficeService, counter_services
 from ..offices.services import get_office, get_service
 from ..realtime import publish
 from . import estimates, lifecycle, numbering, ordering, reads, views
@@ -36,10 +38,18 @@ from .models import (
 # ---------------------------------------------------------------- helpers
 
 
+_WITH_VIEW = (
+    joinedload(Ticket.office, innerjoin=True),
+    joinedload(Ticket.service, innerjoin=True),
+    joinedload(Ticket.counter),
+)
+
+
 def _lock_ticket(session, token: str) -> Ticket:
+    """The ticket, locked (FOR UPDATE on PostgreSQL), with what its view shows."""
     ticket = session.scalar(
-        select(Ticket).where(Ticket.token == token).with_for_update(of=Ticket)
-        .execution_options(populate_existing=True)
+        select(Ticket).options(*_WITH_VIEW).where(Ticket.token == token)
+        .with_for_update(of=Ticket).execution_options(populate_existing=True)
     ) if token else None
     if ticket is None:
         raise NotFound("There is no ticket with this code.")
@@ -47,15 +57,22 @@ def _lock_ticket(session, token: str) -> Ticket:
 
 
 def _lock_counter_state(session, counter: Counter, now: datetime) -> CounterState:
-    session.execute(
-        numbering.upsert(session, CounterState)
-        .values(counter_id=counter.id, status=CounterStatus.CLOSED, changed_at=now)
-        .on_conflict_do_nothing(index_elements=[CounterState.counter_id])
-    )
-    return session.scalar(
-        select(CounterState).where(CounterState.counter_id == counter.id)
-        .with_for_update().execution_options(populate_existing=True)
-    )
+    """The counter's state row, locked: one call or state change per counter at a time."""
+    locked = select(CounterState).where(CounterState.counter_id == counter.id).with_for_update()
+    state = session.scalar(locked.execution_options(populate_existing=True))
+    if state is None:
+        session.execute(
+            numbering.upsert(session, CounterState)
+            .values(counter_id=counter.id, status=CounterStatus.CLOSED, changed_at=now)
+            .on_conflict_do_nothing(index_elements=[CounterState.counter_id])
+        )
+        state = session.scalar(locked.execution_options(populate_existing=True))
+    return state
+
+
+def _service_ids(session, counter: Counter) -> list[int]:
+    return list(session.scalars(
+        select(counter_services.c.service_id).where(counter_services.c.counter_id == counter.id)))
 
 
 def _current(session, counter: Counter) -> Ticket | None:
@@ -150,6 +167,21 @@ def _open_for(state: CounterState, user_id: int, now: datetime) -> None:
         state.status, state.user_id, state.changed_at = CounterStatus.OPEN, user_id, now
 
 
+@lru_cache(maxsize=8)
+def _next_ticket_stmt(weights: ordering.Weights):
+    """The next waiting ticket a counter may call, locked; other counters skip it meanwhile."""
+    return (
+        select(Ticket)
+        .options(joinedload(Ticket.service, innerjoin=True))
+        .where(Ticket.office_id == bindparam("office_id"), Ticket.business_date == bindparam("day"),
+               ordering.eligible(bindparam("counter_id"), bindparam("service_ids", expanding=True)))
+        .order_by(*ordering.rank(weights))
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Ticket)
+        .execution_options(populate_existing=True)
+    )
+
+
 def call_next(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict | None:
     """Call the next ticket this counter can serve (None when nobody waits for it).
 
@@ -166,16 +198,10 @@ def call_next(office_slug: str, counter_number: int, user: User, lang: str = "de
         state = _lock_counter_state(session, counter, now)
         _ensure_free(session, counter)
         _open_for(state, user_id, now)
-        day = calendar.office_local_today(office)
-        ticket = session.scalar(
-            select(Ticket)
-            .where(Ticket.office_id == office.id, Ticket.business_date == day,
-                   ordering.eligible(counter.id, [s.id for s in counter.services]))
-            .order_by(*ordering.rank(now, estimates.ageing_weights()))
-            .limit(1)
-            .with_for_update(skip_locked=True, of=Ticket)
-            .execution_options(populate_existing=True)
-        )
+        params = {"office_id": office.id, "day": calendar.office_local_today(office),
+                  "counter_id": counter.id, "service_ids": _service_ids(session, counter),
+                  **ordering.rank_params(now)}
+        ticket = session.scalar(_next_ticket_stmt(estimates.ageing_weights()), params)
         if ticket is None:
             return None
         _call(session, ticket, counter, user_id, now, "next")

@@ -81,25 +81,47 @@ def _reset_postgres(baseline: dict) -> None:
     db.session.commit()
 
 
+@pytest.fixture(scope="session")
+def _queue_apps(tmp_path_factory):
+    """One app per database for the whole package (creating an app costs more than a test)."""
+    return {"dir": tmp_path_factory.mktemp("queue-db")}
+
+
 @pytest.fixture
-def app(request, db_url, app_config, tmp_path):
-    """A fresh app on a prepared database (replaces the root fixture for this package)."""
-    if db_url.startswith("sqlite"):
-        path = tmp_path / "queue.sqlite3"
+def app(request, db_url, app_config, _queue_apps):
+    """A fresh database behind a reused app (replaces the root fixture for this package).
+
+    SQLite: the template is copied over the database file (the engine's connections are closed
+    after every test). PostgreSQL: the queue tables are emptied and catalogue changes undone.
+    Configuration a test changes is put back afterwards.
+    """
+    if db_url not in _queue_apps:
+        if db_url == "sqlite":
+            path = _queue_apps["dir"] / "queue.sqlite3"
+            url, baseline = f"sqlite:///{path}", None
+        else:
+            url, baseline = request.getfixturevalue("pg_queue_database")
+        _queue_apps[db_url] = (create_app(_test_config(url)), baseline)
+    app, baseline = _queue_apps[db_url]
+    if baseline is None:
+        path = _queue_apps["dir"] / "queue.sqlite3"
+        for leftover in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            leftover.unlink(missing_ok=True)
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url, baseline = f"sqlite:///{path}", None
-    else:
-        url, baseline = request.getfixturevalue("pg_queue_database")
-    _UNDO.clear()
-    app = create_app(_test_config(url, **app_config))
-    with app.app_context():
-        if baseline is not None:
-            _reset_postgres(baseline)
-        yield app
-        if baseline is not None:
-            _reset_postgres(baseline)
-        db.session.remove()
-        db.engine.dispose()
+    saved = dict(app.config)
+    app.config.update(app_config)
+    try:
+        with app.app_context():
+            yield app
+            if baseline is not None:
+                _reset_postgres(baseline)  # undoes this test's catalogue changes
+            db.session.remove()
+            if baseline is None:
+                db.engine.dispose()
+    finally:
+        _UNDO.clear()
+        app.config.clear()
+        app.config.update(saved)
 
 
 @pytest.fixture
