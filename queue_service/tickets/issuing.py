@@ -15,7 +15,7 @@ from ..db import run_in_transaction
 from ..errors import Conflict, Forbidden, Refused, UnknownService, ValidationFailed
 from ..extensions import db
 from ..offices import calendar
-from ..offices.models import Office, OfficeService, Service, WindowKind
+from ..offices.models import MobileEvent, Office, OfficeService, Service, WindowKind
 from ..offices.services import get_office, get_service
 from ..realtime import publish
 from . import numbering, reads, views
@@ -76,6 +76,24 @@ def _check_walkin_hours(office: Office, service: Service, now: datetime) -> None
         if when:
             detail += f" Next walk-in time starts {when}."
         raise Refused(detail, reason="outside_walkin_hours", next_walkin_window=when)
+    if office.is_mobile:
+        _check_mobile_event(office, service, now, day)
+
+
+def _check_mobile_event(office: Office, service: Service, now: datetime, day: date) -> None:
+    """The mobile office serves, at each stop, only the services listed for that date."""
+    tz = calendar.office_tz(office)
+    for event in db.session.scalars(
+        select(MobileEvent).where(MobileEvent.office_id == office.id, MobileEvent.day == day)
+    ):
+        start, end = clock.local_to_utc(day, event.start_time, tz), clock.local_to_utc(day, event.end_time, tz)
+        if start <= now < end and event.walk_in:
+            if event.services and service not in event.services:
+                raise Refused(
+                    f"{service.name_en} ({service.code}) is not offered at {event.place} today.",
+                    reason="service_not_offered", field="service",
+                )
+            return
 
 
 def _check_key(key: str | None) -> str | None:

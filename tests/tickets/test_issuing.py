@@ -91,6 +91,18 @@ def test_services_the_office_does_not_offer_or_that_need_an_appointment_are_refu
     assert db.session.scalar(select(Ticket.id)) is None
 
 
+def test_the_mobile_office_takes_walkins_at_its_stops_for_the_services_listed_there(aegi):
+    with pytest.raises(Refused) as info:
+        q.issue_ticket("mobil", "PA")  # no stop on Thursday 26 November
+    assert info.value.extra["reason"] == "outside_walkin_hours"
+    assert info.value.extra["next_walkin_window"] == "2026-12-03T10:00+01:00"
+    clock.freeze(datetime(2026, 12, 3, 11, 0, tzinfo=BERLIN))  # Martinshof: PA, RP, BEF, AN
+    assert q.issue_ticket("mobil", "PA")["number"] == "P001"
+    with pytest.raises(Refused) as info:
+        q.issue_ticket("mobil", "MB")
+    assert info.value.extra["reason"] == "service_not_offered" and "Martinshof" in info.value.detail
+
+
 def test_the_office_cap_refuses_walkins_past_it_but_not_appointments(aegi):
     set_office("aegi", walkin_daily_cap=2)
     q.issue_ticket("aegi", "PA")
