@@ -218,7 +218,9 @@ COMMANDS = [
 
 
 def register_commands(app: Flask) -> None:
-    for command in COMMANDS:
+    from .tickets.commands import close_day_command
+
+    for command in [*COMMANDS, close_day_command]:
         app.cli.add_command(command)
 
 

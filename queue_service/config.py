@@ -70,6 +70,7 @@ def from_environment(instance_path: str) -> dict:
         "SCHEDULER_LOCK_RETRY_SECONDS": float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
         "SCHEDULER_JOB_INTERVALS": os.environ.get("SCHEDULER_JOB_INTERVALS") or None,
         "KIOSK_CUPS_PRINTING": _bool(os.environ.get("KIOSK_CUPS_PRINTING"), False),
+        "NO_SHOW_AFTER_RECALLS": _int("NO_SHOW_AFTER_RECALLS", Defaults.NO_SHOW_AFTER_RECALLS),
     }
 
 
@@ -95,6 +96,7 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     # SQLAlchemy
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_WRITER_LOCK = True  # threads of one process queue for SQLite's single writer (db.py)
     JSON_SORT_KEYS = False
     # seconds a display waits between snapshot polls while its socket is down
     DISPLAY_POLL_SECONDS = 10
@@ -104,6 +106,11 @@ class Defaults:
     # the registration cookie of a kiosk or display; browsers cap cookie lifetimes at 400 days,
     # so the kiosk page should renew it (auth.web.set_device_cookie) on each visit
     DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
+    # the live queue (queue_service/tickets, docs/tickets.md)
+    NO_SHOW_AFTER_RECALLS = 2  # recalls before the clerk may mark a called ticket as a no-show
+    QUEUE_AGEING_WEIGHTS: dict = {}  # service code -> weight (> 0) of its waiting time; default 1
+    ESTIMATE_SAMPLE_SIZE = 15  # latest finished tickets per service the median is taken over
+    ESTIMATE_MIN_SAMPLES = 3  # fewer observations today: the catalogue duration is used
 
 
 def engine_options(database_url: str) -> dict:

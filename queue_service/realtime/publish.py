@@ -40,3 +40,32 @@ def publish(event: str, data: Any, *, room: str, namespace: str = DISPLAY_NS) ->
 def office_message(office_slug: str, message_view: dict) -> None:
     """A ticker message of the office's displays was posted, changed, withdrawn or expired."""
     publish("office_message", message_view, room=office_room(office_slug), namespace=DISPLAY_NS)
+
+
+# ---------------------------------------------------------------- the live queue (issue 3)
+
+
+def ticket_called(office_slug: str, view: dict) -> None:
+    """A number was called (or recalled) to a counter: for the office's displays.
+
+    ``view`` is ``tickets.views.called_event``: number, counter, service code, server time;
+    never a token or personal data.
+    """
+    payload = {key: view[key] for key in
+               ("office", "number", "counter", "counter_name", "service", "recall_count", "server_time")
+               if key in view}
+    publish("ticket_called", payload, room=office_room(office_slug), namespace=DISPLAY_NS)
+
+
+def queue_changed(office_slug: str) -> None:
+    """Something in the office's queue changed: displays and clerk desks refresh their lists."""
+    from .. import clock
+
+    payload = {"office": office_slug, "server_time": clock.now().isoformat(timespec="milliseconds")}
+    publish("queue_updated", payload, room=office_room(office_slug), namespace=DISPLAY_NS)
+    publish("queue_updated", payload, room=office_room(office_slug), namespace=STAFF_NS)
+
+
+def ticket_updated(token: str, public_view: dict) -> None:
+    """The state of one ticket changed: for the visitor's status page (its ticket room)."""
+    publish("ticket_updated", public_view, room=ticket_room(token), namespace=DISPLAY_NS)

@@ -26,3 +26,15 @@ def accessibility():
 @bp.get("/impressum")
 def imprint():
     return render_template("web/imprint.html")
+
+
+@bp.get("/t/<token>")
+def ticket_status(token: str):
+    """The visitor's status page behind the QR code (made live by the realtime work)."""
+    from flask_babel import get_locale
+
+    from ..tickets.reads import ticket_status as status_of
+
+    ticket = status_of(token, str(get_locale() or "de"))
+    return render_template("web/ticket_status.html", ticket=ticket, token=token), 200, {
+        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}

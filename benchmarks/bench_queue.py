@@ -1,0 +1,314 @@
+"""Benchmark of the live queue through HTTP: issuing tickets and call-next.
+
+A real server process (``queue-service serve``, as in tests/support/servers.py) on SQLite and on
+PostgreSQL; 8 concurrent client processes; in the same run the floor, a bare Flask JSON endpoint
+served the same way (benchmarks/floor_app.py, floors.md §4). Prints a table and writes
+benchmarks/results/queue.json. Figures only, never pass/fail.
+
+    .venv/bin/python benchmarks/bench_queue.py            # full run (quiet machine please)
+    .venv/bin/python benchmarks/bench_queue.py --quick    # a short run that proves it works
+
+Phases per database: kiosks of 8 offices issue walk-in tickets (Idempotency-Key per request);
+then clerks at 8 counters (2 per office in 4 offices) call-next / start / finish until nobody
+waits. Targets from issue 3: issue and call-next p95 <= 25 ms, >= 300 tickets/s per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.servers import free_port, run_cli, start_server  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "queue.json"
+DEMO = ROOT / "queue_service" / "offices" / "data" / "hannover.yaml"
+PG_URL = os.environ.get("QS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# a Thursday morning: every office but Schützenplatz takes walk-ins
+CLOCK_START = "2026-11-26T08:30"
+OFFICES = ["aegi", "bemerode", "doehren", "herrenhausen", "linden", "podbi", "ricklingen", "sahlkamp"]
+SERVICES = ["PA", "RP", "KID", "VD", "AB", "VL", "EID", "AN", "ABM", "MB", "FZ", "BG", "FS", "IFS"]
+TARGETS = {"issue_p95_ms": 25, "call_next_p95_ms": 25, "tickets_per_s": 300}
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(latencies: list[float], seconds: float) -> dict:
+    ms = [v * 1000 for v in latencies]
+    return {
+        "requests": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(max(ms), 2) if ms else None,
+        "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
+        "per_s": round(len(ms) / seconds, 1) if seconds else None,
+    }
+
+
+# ---------------------------------------------------------------- client processes
+
+
+def _issue_worker(args) -> tuple[list[float], int]:
+    base, devices, count, index = args
+    session = requests.Session()
+    latencies, errors = [], 0
+    for i in range(count):
+        office = OFFICES[(index + i) % len(OFFICES)]
+        service = SERVICES[(index * 7 + i) % len(SERVICES)]
+        headers = {"X-Device-Token": devices[office], "Idempotency-Key": secrets.token_hex(8)}
+        start = time.perf_counter()
+        response = session.post(f"{base}/api/v1/offices/{office}/tickets", json={"service": service},
+                                headers=headers, timeout=30)
+        latencies.append(time.perf_counter() - start)
+        if response.status_code != 201:
+            errors += 1
+    return latencies, errors
+
+
+def _clerk_worker(args) -> tuple[dict[str, list[float]], int]:
+    base, token, office, counter, limit = args
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    timings: dict[str, list[float]] = {"call_next": [], "start": [], "finish": []}
+    errors = 0
+    for _ in range(limit):
+        start = time.perf_counter()
+        response = session.post(f"{base}/api/v1/offices/{office}/counters/{counter}/call-next", timeout=30)
+        timings["call_next"].append(time.perf_counter() - start)
+        if response.status_code == 204:
+            break
+        if response.status_code != 200:
+            errors += 1
+            continue
+        ticket = response.json()["token"]
+        for action in ("start", "finish"):
+            start = time.perf_counter()
+            done = session.post(f"{base}/api/v1/tickets/{ticket}/{action}", timeout=30)
+            timings[action].append(time.perf_counter() - start)
+            errors += done.status_code != 200
+    return timings, errors
+
+
+def _floor_worker(args) -> tuple[list[float], int]:
+    base, count = args
+    session = requests.Session()
+    latencies, errors = [], 0
+    for _ in range(count):
+        start = time.perf_counter()
+        response = session.get(f"{base}/api/ping", timeout=30)
+        latencies.append(time.perf_counter() - start)
+        errors += response.status_code != 200
+    return latencies, errors
+
+
+def _run(pool, worker, jobs) -> tuple[list, float]:
+    start = time.perf_counter()
+    results = pool.map(worker, jobs)
+    return results, time.perf_counter() - start
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def _catalogue(workdir: Path) -> Path:
+    """The demo catalogue without daily caps (the benchmark issues more than a real day)."""
+    data = yaml.safe_load(DEMO.read_text())
+    data["region"].pop("walkin_daily_cap", None)
+    path = workdir / "bench-catalogue.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def _pg_database() -> tuple[str, callable]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(PG_URL)
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    name = f"qs_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        engine.dispose()
+
+    return admin.set(database=name).render_as_string(hide_password=False), drop
+
+
+def _prepare(workdir: Path, database_url: str) -> tuple[dict, str, dict]:
+    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="bench", LOG_LEVEL="WARNING")
+    catalogue = _catalogue(workdir)
+    for args in (["db", "upgrade"], ["load-catalogue", str(catalogue)],
+                 ["create-user", "bench-admin", "--role", "admin"]):
+        result = run_cli(args, env)
+        if result.returncode != 0:
+            raise RuntimeError(f"{args}: {result.stderr}")
+    token = run_cli(["create-token", "bench-admin"], env).stdout.strip()
+    devices = {office: run_cli(["create-device", office, "--kind", "kiosk"], env).stdout.strip()
+               for office in OFFICES}
+    server_env = {"CLOCK_START": CLOCK_START, "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"}
+    return devices, token, server_env
+
+
+def bench_database(kind: str, pool, clients: int, per_client: int) -> dict:
+    drop = None
+    with tempfile.TemporaryDirectory(prefix=f"qs-bench-{kind}-") as tmp:
+        workdir = Path(tmp)
+        if kind == "sqlite":
+            url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        else:
+            url, drop = _pg_database()
+        try:
+            devices, token, env = _prepare(workdir, url)
+            server = start_server(workdir, database_url=url, env=env, load_demo=False)
+            try:
+                return _measure(server.base_url, devices, token, pool, clients, per_client)
+            finally:
+                server.stop()
+        finally:
+            if drop:
+                drop()
+
+
+def _measure(base: str, devices: dict, token: str, pool, clients: int, per_client: int) -> dict:
+    auth = {"Authorization": f"Bearer {token}"}
+    # warm-up (imports, caches, connections), then open the counters the clerks will use
+    _run(pool, _issue_worker, [(base, devices, 3, i) for i in range(clients)])
+    clerk_jobs = []
+    for i in range(clients):
+        office, counter = OFFICES[i % 4], 1 + i // 4
+        requests.post(f"{base}/api/v1/offices/{office}/counters/{counter}/open", headers=auth, timeout=30)
+        clerk_jobs.append((base, token, office, counter, 10**6))
+
+    results, seconds = _run(pool, _issue_worker, [(base, devices, per_client, i) for i in range(clients)])
+    issue = [v for latencies, _ in results for v in latencies]
+    issue_errors = sum(e for _, e in results)
+
+    results, call_seconds = _run(pool, _clerk_worker, clerk_jobs)
+    timings = {name: [v for t, _ in results for v in t[name]] for name in ("call_next", "start", "finish")}
+    call_errors = sum(e for _, e in results)
+    return {
+        "issue": summary(issue, seconds) | {"errors": issue_errors},
+        "tickets_per_s": round((len(issue) - issue_errors) / seconds, 1),
+        "call_next": summary(timings["call_next"], call_seconds) | {"errors": call_errors},
+        "start": summary(timings["start"], call_seconds),
+        "finish": summary(timings["finish"], call_seconds),
+    }
+
+
+def bench_floor(pool, clients: int, per_client: int) -> dict:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "floor_app.py"), str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(base + "/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        _run(pool, _floor_worker, [(base, 20)] * clients)
+        results, seconds = _run(pool, _floor_worker, [(base, per_client)] * clients)
+        latencies = [v for values, _ in results for v in values]
+        return summary(latencies, seconds) | {"errors": sum(e for _, e in results)}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _ratio(value: float, floor: float) -> float | None:
+    return round(value / floor, 1) if floor else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (proves the script works)")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    options = parser.parse_args()
+    per_client = 25 if options.quick else 250
+    floor_per_client = 100 if options.quick else 1000
+
+    report = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "quick": options.quick,
+        "clients": options.clients,
+        "tickets_per_client": per_client,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "targets": TARGETS,
+    }
+    with multiprocessing.get_context("fork").Pool(options.clients) as pool:
+        report["floor"] = bench_floor(pool, options.clients, floor_per_client)
+        for kind in options.databases.split(","):
+            try:
+                report[kind] = bench_database(kind, pool, options.clients, per_client)
+            except Exception as exc:  # noqa: BLE001  (a missing PostgreSQL is reported, not fatal)
+                report[kind] = {"error": f"{exc.__class__.__name__}: {exc}"}
+    floor_p50, floor_rps = report["floor"]["p50_ms"], report["floor"]["per_s"]
+    for kind in options.databases.split(","):
+        result = report[kind]
+        if "error" in result:
+            continue
+        result["ratio_to_floor"] = {
+            "issue_p50": _ratio(result["issue"]["p50_ms"], floor_p50),
+            "call_next_p50": _ratio(result["call_next"]["p50_ms"], floor_p50),
+            "floor_rps_per_ticket_per_s": _ratio(floor_rps, result["tickets_per_s"]),
+        }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    _print(report, options.databases.split(","))
+
+
+def _print(report: dict, kinds: list[str]) -> None:
+    floor = report["floor"]
+    print(f"\nLive queue through HTTP, {report['clients']} concurrent clients"
+          f"{' (quick)' if report['quick'] else ''}; targets: p95 <= 25 ms, >= 300 tickets/s\n")
+    print(f"{'database':<11} {'operation':<10} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+          f"{'per s':>8} {'x floor p50':>12}")
+    print(f"{'-':<11} {'floor GET':<10} {floor['requests']:>6} {floor['p50_ms']:>8} {floor['p95_ms']:>8} "
+          f"{floor['p99_ms']:>8} {floor['per_s']:>8} {'1.0':>12}")
+    for kind in kinds:
+        result = report[kind]
+        if "error" in result:
+            print(f"{kind:<11} skipped: {result['error']}")
+            continue
+        for op in ("issue", "call_next", "start", "finish"):
+            row = result[op]
+            ratio = _ratio(row["p50_ms"], floor["p50_ms"])
+            print(f"{kind:<11} {op:<10} {row['requests']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} "
+                  f"{row['p99_ms']:>8} {row['per_s']:>8} {ratio:>12}")
+        print(f"{kind:<11} tickets issued per second by one server process: {result['tickets_per_s']}"
+              f" (errors: issue {result['issue']['errors']}, call {result['call_next']['errors']})")
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

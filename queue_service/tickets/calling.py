@@ -1,0 +1,168 @@
+"""Counters: calling the next ticket (or one out of order) and opening, pausing, closing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
+
+from .. import clock
+from ..auth.models import User
+from ..db import run_in_transaction
+from ..errors import ValidationFailed
+from ..offices import calendar
+from ..offices.models import Counter
+from ..offices.services import get_office
+from ..realtime import publish
+from . import estimates, lifecycle, ordering, reads, views
+from .changes import (
+    counter_service_ids,
+    ensure_counter_free,
+    ensure_today,
+    lock_counter_state,
+    lock_ticket,
+    publish_ticket,
+    staff_id,
+    view_of,
+)
+from .estimates import Estimate
+from .models import CounterState, CounterStatus, Ticket
+
+
+def _call(session, ticket: Ticket, counter: Counter, user_id: int, now: datetime, how: str) -> None:
+    waited = views.minutes_between(ticket.queued_at, now)
+    lifecycle.apply(session, ticket, "call", now=now, counter_id=counter.id, user_id=user_id,
+                    details={"how": how, "service": ticket.service.code, "waited_minutes": waited})
+    ticket.counter = counter
+    ticket.target_counter = None
+    ticket.placement = None
+    ticket.recall_count = 0
+    publish.ticket_called(ticket.office.slug, views.called_event(ticket))
+    publish_ticket(ticket, Estimate(0, 0))
+
+
+def _open_for(state: CounterState, user_id: int, now: datetime) -> None:
+    if state.status != CounterStatus.OPEN or state.user_id != user_id:
+        state.status, state.user_id, state.changed_at = CounterStatus.OPEN, user_id, now
+
+
+@lru_cache(maxsize=8)
+def _next_ticket_stmt(weights: ordering.Weights):
+    """The next waiting ticket a counter may call, locked; other counters skip it meanwhile."""
+    return (
+        select(Ticket)
+        .options(joinedload(Ticket.service, innerjoin=True))
+        .where(Ticket.office_id == bindparam("office_id"), Ticket.business_date == bindparam("day"),
+               ordering.eligible(bindparam("counter_id"), bindparam("service_ids", expanding=True)))
+        .order_by(*ordering.rank(weights))
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Ticket)
+        .execution_options(populate_existing=True)
+    )
+
+
+def call_next(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict | None:
+    """Call the next ticket this counter can serve (None when nobody waits for it).
+
+    The counter's state row is locked first (one call per counter at a time), then the next
+    ticket with ``FOR UPDATE SKIP LOCKED``: two counters calling at once never get the same
+    ticket. Calling opens the counter for ``user`` if it was closed or paused.
+    """
+
+    def work(session) -> dict | None:
+        now = clock.now()
+        office = get_office(office_slug)
+        user_id = staff_id(user, office)
+        counter = reads.find_counter(office, counter_number)
+        state = lock_counter_state(session, counter, now)
+        ensure_counter_free(session, counter)
+        _open_for(state, user_id, now)
+        params = {"office_id": office.id, "day": calendar.office_local_today(office),
+                  "counter_id": counter.id, "service_ids": counter_service_ids(session, counter),
+                  **ordering.rank_params(now)}
+        ticket = session.scalar(_next_ticket_stmt(estimates.ageing_weights()), params)
+        if ticket is None:
+            return None
+        _call(session, ticket, counter, user_id, now, "next")
+        return view_of(ticket, lang)
+
+    return run_in_transaction(work)
+
+
+def call_ticket(
+    office_slug: str,
+    counter_number: int,
+    user: User,
+    *,
+    token: str | None = None,
+    number: str | None = None,
+    lang: str = "de",
+) -> dict:
+    """Call one ticket out of order (by token, or by today's number), waiting or parked."""
+    if not token and not number:
+        raise ValidationFailed("Name the ticket by its token or its number.", field="number")
+
+    def work(session) -> dict:
+        now = clock.now()
+        office = get_office(office_slug)
+        user_id = staff_id(user, office)
+        counter = reads.find_counter(office, counter_number)
+        state = lock_counter_state(session, counter, now)
+        ensure_counter_free(session, counter)
+        if token:
+            ticket = lock_ticket(session, token)
+        else:
+            ticket = session.scalar(
+                select(Ticket)
+                .where(Ticket.office_id == office.id, Ticket.number == str(number).strip().upper(),
+                       Ticket.business_date == calendar.office_local_today(office))
+                .with_for_update(of=Ticket).execution_options(populate_existing=True)
+            )
+            if ticket is None:
+                raise ValidationFailed(f"There is no ticket {number} today.", field="number")
+        if ticket.office_id != office.id:
+            raise ValidationFailed(f"Ticket {ticket.number} belongs to another office.", field="token")
+        ensure_today(ticket, "called")
+        lifecycle.check(ticket, "call")
+        _open_for(state, user_id, now)
+        _call(session, ticket, counter, user_id, now, "out_of_order")
+        return view_of(ticket, lang)
+
+    return run_in_transaction(work)
+
+
+
+def _set_counter(office_slug: str, counter_number: int, user: User, status: CounterStatus,
+                 lang: str) -> dict:
+    def work(session) -> None:
+        now = clock.now()
+        office = get_office(office_slug)
+        user_id = staff_id(user, office)
+        counter = reads.find_counter(office, counter_number)
+        state = lock_counter_state(session, counter, now)
+        if status == CounterStatus.CLOSED:
+            ensure_counter_free(session, counter)
+        if state.status != status or (status != CounterStatus.CLOSED and state.user_id != user_id):
+            state.status, state.changed_at = status, now
+            state.user_id = None if status == CounterStatus.CLOSED else user_id
+            publish.queue_changed(office.slug)
+
+    run_in_transaction(work)
+    return reads.counter_overview(office_slug, counter_number, user, lang)
+
+
+def open_counter(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict:
+    """``user`` works at this counter now and takes tickets."""
+    return _set_counter(office_slug, counter_number, user, CounterStatus.OPEN, lang)
+
+
+def pause_counter(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict:
+    """A break: no new tickets; a ticket already at the counter may be finished."""
+    return _set_counter(office_slug, counter_number, user, CounterStatus.PAUSED, lang)
+
+
+def close_counter(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict:
+    """End of work at this counter (refused while a ticket is still called or served there)."""
+    return _set_counter(office_slug, counter_number, user, CounterStatus.CLOSED, lang)

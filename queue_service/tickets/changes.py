@@ -1,0 +1,113 @@
+"""What every state change of the queue shares: row locks, the access check, the view built
+inside the transaction and the realtime notices (emitted after the commit)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import clock
+from ..auth.models import User
+from ..auth.services import require_office_access
+from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from ..offices import calendar
+from ..offices.models import Counter, Office, counter_services
+from ..realtime import publish
+from . import estimates, numbering, reads, views
+from .estimates import Estimate
+from .models import ACTIVE_AT_COUNTER, CounterState, CounterStatus, Placement, Ticket
+
+_WITH_VIEW = (
+    joinedload(Ticket.office, innerjoin=True),
+    joinedload(Ticket.service, innerjoin=True),
+    joinedload(Ticket.counter),
+)
+
+
+def lock_ticket(session, token: str) -> Ticket:
+    """The ticket, locked (FOR UPDATE on PostgreSQL), with what its view shows."""
+    ticket = session.scalar(
+        select(Ticket).options(*_WITH_VIEW).where(Ticket.token == token)
+        .with_for_update(of=Ticket).execution_options(populate_existing=True)
+    ) if token else None
+    if ticket is None:
+        raise NotFound("There is no ticket with this code.")
+    return ticket
+
+
+def lock_counter_state(session, counter: Counter, now: datetime) -> CounterState:
+    """The counter's state row, locked: one call or state change per counter at a time."""
+    locked = select(CounterState).where(CounterState.counter_id == counter.id).with_for_update()
+    state = session.scalar(locked.execution_options(populate_existing=True))
+    if state is None:
+        session.execute(
+            numbering.upsert(session, CounterState)
+            .values(counter_id=counter.id, status=CounterStatus.CLOSED, changed_at=now)
+            .on_conflict_do_nothing(index_elements=[CounterState.counter_id])
+        )
+        state = session.scalar(locked.execution_options(populate_existing=True))
+    return state
+
+
+def counter_service_ids(session, counter: Counter) -> list[int]:
+    return list(session.scalars(
+        select(counter_services.c.service_id).where(counter_services.c.counter_id == counter.id)))
+
+
+def current_ticket(session, counter: Counter) -> Ticket | None:
+    return session.scalar(
+        select(Ticket).where(Ticket.counter_id == counter.id, Ticket.status.in_(ACTIVE_AT_COUNTER))
+    )
+
+
+def ensure_counter_free(session, counter: Counter) -> None:
+    current = current_ticket(session, counter)
+    if current is not None:
+        raise Conflict(
+            f"{counter.display_name} still has {current.number} ({current.status.value}). Finish "
+            "it, park it, transfer it or mark it as a no-show first.",
+            reason="counter_busy", ticket=current.number,
+        )
+
+
+def ensure_today(ticket: Ticket, what: str) -> None:
+    if ticket.business_date != calendar.office_local_today(ticket.office):
+        raise InvalidTransition(
+            f"Ticket {ticket.number} is from {ticket.business_date.isoformat()}; only today's "
+            f"tickets can be {what}.",
+            reason="not_today",
+        )
+
+
+def staff_id(user: User | None, office: Office) -> int:
+    require_office_access(user, office)
+    return user.id
+
+
+def publish_ticket(ticket: Ticket, estimate: Estimate | None = None) -> None:
+    publish.queue_changed(ticket.office.slug)
+    publish.ticket_updated(ticket.token, views.public_view(ticket, estimate))
+
+
+def publish_waiting(session, ticket: Ticket) -> Estimate | None:
+    """After a ticket went back to waiting: its new position goes to its status page."""
+    session.flush()
+    estimate = estimates.snapshot(ticket.office, clock.now()).estimate_for(ticket)
+    publish_ticket(ticket, estimate)
+    return estimate
+
+
+def placement_from(value: str | Placement | None, default: Placement) -> Placement:
+    if value is None or value == "":
+        return default
+    try:
+        return Placement(value)
+    except ValueError as exc:
+        raise ValidationFailed('Position is "front" or "back".', field="position") from exc
+
+
+def view_of(ticket: Ticket, lang: str, estimate: Estimate | None = None) -> dict:
+    """The staff view, built inside the transaction (no reloading after the commit)."""
+    return views.staff_view(ticket, estimate or reads.fixed_estimate(ticket), lang)

@@ -1,0 +1,322 @@
+"""Waiting-time estimates from the live queue.
+
+For a waiting ticket: the tickets ranked before it (``ordering.rank``) that compete for the same
+counters, the open counters able to serve it (at least one while the office is open), and
+today's observed service durations (rolling median of serving -> finished per service; the
+catalogue duration until there are enough observations). Counters busy with a ticket add the
+expected rest of that ticket.
+
+The snapshot reads plain rows (no ORM objects): it runs after every issue and every change.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+
+from flask import current_app
+from sqlalchemy import bindparam, select
+
+from ..extensions import db
+from ..offices import calendar
+from ..offices.models import Counter, Office, OfficeService, Service, WindowKind, counter_services
+from . import ordering
+from .models import ACTIVE_AT_COUNTER, CounterState, CounterStatus, Ticket, TicketStatus
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A waiting ticket as the estimates see it."""
+
+    id: int
+    service_id: int
+    target_counter_id: int | None
+    issued_at: datetime
+
+
+@dataclass
+class CounterInfo:
+    id: int
+    number: int
+    name: str
+    service_ids: frozenset[int]
+    status: CounterStatus
+    user_id: int | None
+    current_id: int | None = None  # the ticket called or served there
+    current_service_id: int | None = None
+    current_status: TicketStatus | None = None
+    current_serving_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    id: int
+    code: str
+    prefix: str
+    name_de: str
+    name_en: str
+    walk_in_allowed: bool
+    duration_minutes: int
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_de
+
+
+@dataclass
+class Estimate:
+    people_ahead: int
+    minutes: int | None
+
+
+@dataclass
+class Snapshot:
+    """The queue of one office and day at one moment, ranked, with estimates."""
+
+    office: Office
+    now: datetime
+    day: date
+    services: dict[int, ServiceInfo]  # offered by the office, in catalogue order
+    waiting: list[Waiting]  # in call order
+    counters: list[CounterInfo]
+    durations: dict[int, float]
+    open_now: bool | None = None  # any opening window now; worked out only when needed
+    estimates: dict[int, Estimate] = field(default_factory=dict)
+    remaining: dict[int, float] = field(default_factory=dict)  # minutes left per busy counter
+    _capable: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.open_counter_ids = frozenset(c.id for c in self.counters if c.status == CounterStatus.OPEN)
+
+    def capable(self, service_id: int, target_counter_id: int | None = None) -> frozenset[int]:
+        key = (service_id, target_counter_id)
+        if key not in self._capable:
+            if target_counter_id is not None:
+                found = {c.id for c in self.counters if c.id == target_counter_id}
+            else:
+                found = {c.id for c in self.counters if service_id in c.service_ids}
+            self._capable[key] = frozenset(found)
+        return self._capable[key]
+
+    def office_open(self) -> bool:
+        if self.open_now is None:
+            self.open_now = calendar.is_open(self.office, self.now, WindowKind.WALKIN) or (
+                calendar.is_open(self.office, self.now, WindowKind.APPOINTMENT))
+        return self.open_now
+
+    def duration(self, service_id: int) -> float:
+        if service_id not in self.durations:
+            service = db.session.get(Service, service_id)
+            self.durations[service_id] = float(service.duration_minutes if service else 10)
+        return self.durations[service_id]
+
+    def estimate_for(self, ticket) -> Estimate | None:
+        if ticket.status in ACTIVE_AT_COUNTER:
+            return Estimate(0, 0)
+        if ticket.status != TicketStatus.WAITING:
+            return None
+        return self.estimates.get(ticket.id)
+
+    def estimate_new(self, service_id: int) -> Estimate:
+        """The estimate of a walk-in ticket for ``service_id`` issued now (at the back)."""
+        groups: dict[frozenset[int], list] = {}
+        for t in self.waiting:
+            self._count(groups, t)
+        return self._estimate(self.capable(service_id), groups)
+
+    # ----------------------------------------------------------------- computation
+
+    def _competing(self, capable: frozenset[int]) -> frozenset[int]:
+        return (capable & self.open_counter_ids) or capable
+
+    def _count(self, groups: dict, t: Waiting) -> None:
+        entry = groups.setdefault(self._competing(self.capable(t.service_id, t.target_counter_id)), [0, 0.0])
+        entry[0] += 1
+        entry[1] += self.duration(t.service_id)
+
+    def _estimate(self, capable: frozenset[int], groups: dict) -> Estimate:
+        open_capable = capable & self.open_counter_ids
+        competing = open_capable or capable
+        ahead, work = 0, 0.0
+        for counters, (count, minutes) in groups.items():
+            if counters & competing:
+                ahead += count
+                work += minutes
+        if not capable or (not open_capable and not self.office_open()):
+            return Estimate(ahead, None)
+        busy = sum(self.remaining.get(c, 0.0) for c in open_capable)
+        servers = max(len(open_capable), 1)
+        return Estimate(ahead, math.ceil(round((work + busy) / servers, 6)))
+
+    def compute(self) -> Snapshot:
+        for c in self.counters:
+            if c.current_id is None:
+                continue
+            left = self.duration(c.current_service_id)
+            if c.current_status == TicketStatus.SERVING and c.current_serving_at is not None:
+                left -= (self.now - c.current_serving_at).total_seconds() / 60
+            self.remaining[c.id] = max(left, 0.0)
+        # Tickets with the same (service, target counter) compete for the same counters; walk
+        # the ranked list once, keeping count and work per set of competing counters.
+        groups: dict[frozenset[int], list] = {}
+        kinds: dict[tuple, tuple] = {}
+        for t in self.waiting:
+            key = (t.service_id, t.target_counter_id)
+            if key not in kinds:
+                capable = self.capable(*key)
+                kinds[key] = (capable, self._competing(capable), self.duration(t.service_id))
+            capable, competing, minutes = kinds[key]
+            self.estimates[t.id] = self._estimate(capable, groups)
+            entry = groups.setdefault(competing, [0, 0.0])
+            entry[0] += 1
+            entry[1] += minutes
+        return self
+
+
+# The statements below are built once (with bound parameters) and reused: they run after every
+# issue and change, and building SQL expressions costs more than running them.
+
+_OFFICE, _DAY = bindparam("office_id"), bindparam("day")
+
+
+def _run(statement, params: dict):
+    """Run a plain (non-ORM) statement on the session's connection, skipping the ORM layer."""
+    return db.session.connection().execute(statement, params)
+
+
+@lru_cache(maxsize=8)
+def _durations_stmt(limit: int):
+    return (
+        select(Ticket.service_id, Ticket.serving_at, Ticket.finished_at)
+        .where(
+            Ticket.office_id == _OFFICE,
+            Ticket.business_date == _DAY,
+            Ticket.status == TicketStatus.DONE,
+            Ticket.serving_at.is_not(None),
+            Ticket.finished_at.is_not(None),
+        )
+        .order_by(Ticket.finished_at.desc())
+        .limit(limit)
+    )
+
+
+def observed_durations(office_id: int, day: date, catalogue: dict[int, float]) -> dict[int, float]:
+    """Minutes per service: median of today's latest serving -> finished times, else catalogue."""
+    cfg = current_app.config
+    sample, minimum = cfg["ESTIMATE_SAMPLE_SIZE"], cfg["ESTIMATE_MIN_SAMPLES"]
+    rows = _run(_durations_stmt(50 * sample), {"office_id": office_id, "day": day}).all()
+    observed: dict[int, list[float]] = {}
+    for service_id, started, finished in rows:
+        bucket = observed.setdefault(service_id, [])
+        if len(bucket) < sample:
+            bucket.append(max((finished - started).total_seconds() / 60, 0.0))
+    durations = dict(catalogue)
+    for sid, values in observed.items():
+        if len(values) >= minimum:
+            durations[sid] = statistics.median(values)
+    return durations
+
+
+def ageing_weights() -> ordering.Weights:
+    """QUEUE_AGEING_WEIGHTS (service code -> weight) as sorted (service id, weight) pairs."""
+    configured = current_app.config.get("QUEUE_AGEING_WEIGHTS") or {}
+    if not configured:
+        return ()
+    rows = db.session.execute(select(Service.id, Service.code).where(Service.code.in_(configured)))
+    return tuple(sorted((sid, float(configured[code])) for sid, code in rows))
+
+
+@lru_cache(maxsize=8)
+def _waiting_stmt(weights: ordering.Weights):
+    return (
+        select(Ticket.id, Ticket.service_id, Ticket.target_counter_id, Ticket.issued_at)
+        .where(Ticket.office_id == _OFFICE, Ticket.business_date == _DAY,
+               Ticket.status == TicketStatus.WAITING)
+        .order_by(*ordering.rank(weights))
+    )
+
+
+def ranked_waiting(office_id: int, day: date, now: datetime) -> list[Waiting]:
+    params = {"office_id": office_id, "day": day, **ordering.rank_params(now)}
+    rows = _run(_waiting_stmt(ageing_weights()), params).all()
+    return [Waiting(*row) for row in rows]
+
+
+@lru_cache(maxsize=1)
+def _counter_stmts() -> tuple:
+    counters = (
+        select(Counter.id, Counter.number, Counter.label, CounterState.status, CounterState.user_id)
+        .outerjoin(CounterState, CounterState.counter_id == Counter.id)
+        .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
+        .order_by(Counter.number)
+    )
+    serves = (
+        select(counter_services.c.counter_id, counter_services.c.service_id)
+        .join(Counter, Counter.id == counter_services.c.counter_id)
+        .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
+    )
+    current = (
+        select(Ticket.id, Ticket.counter_id, Ticket.service_id, Ticket.status, Ticket.serving_at)
+        .join(Counter, Counter.id == Ticket.counter_id)
+        .where(Counter.office_id == _OFFICE, Ticket.status.in_(ACTIVE_AT_COUNTER))
+    )
+    return counters, serves, current
+
+
+def load_counters(office_id: int) -> list[CounterInfo]:
+    """Active counters of an office with their services, state and current ticket."""
+    counters_stmt, serves_stmt, current_stmt = _counter_stmts()
+    params = {"office_id": office_id}
+    rows = _run(counters_stmt, params).all()
+    serves: dict[int, set[int]] = {}
+    for counter_id, service_id in _run(serves_stmt, params):
+        serves.setdefault(counter_id, set()).add(service_id)
+    counters = {
+        cid: CounterInfo(cid, number, label or f"Platz {number}", frozenset(serves.get(cid, ())),
+                         status or CounterStatus.CLOSED, user_id)
+        for cid, number, label, status, user_id in rows
+    }
+    for tid, counter_id, service_id, status, serving_at in _run(current_stmt, params):
+        info = counters.get(counter_id)
+        if info is not None:
+            info.current_id, info.current_service_id = tid, service_id
+            info.current_status, info.current_serving_at = status, serving_at
+    return list(counters.values())
+
+
+@lru_cache(maxsize=1)
+def _catalogue_stmt():
+    return (
+        select(Service.id, Service.code, Service.prefix, Service.name_de, Service.name_en,
+               Service.walk_in_allowed, Service.duration_minutes)
+        .join(OfficeService, OfficeService.service_id == Service.id)
+        .where(OfficeService.office_id == _OFFICE)
+        .order_by(Service.sort_order, Service.code)
+    )
+
+
+def office_catalogue(office_id: int) -> tuple[dict[int, ServiceInfo], dict[int, float]]:
+    rows = _run(_catalogue_stmt(), {"office_id": office_id}).all()
+    services = {row[0]: ServiceInfo(*row) for row in rows}
+    return services, {sid: float(s.duration_minutes) for sid, s in services.items()}
+
+
+def snapshot(office: Office, now: datetime, open_now: bool | None = None) -> Snapshot:
+    """Rank today's waiting tickets of ``office`` and estimate each one's wait.
+
+    ``open_now``: whether an opening window is open now, if the caller knows already."""
+    day = now.astimezone(calendar.office_tz(office)).date()
+    services, catalogue = office_catalogue(office.id)
+    snap = Snapshot(
+        office=office,
+        now=now,
+        day=day,
+        services=services,
+        waiting=ranked_waiting(office.id, day, now),
+        counters=load_counters(office.id),
+        durations=observed_durations(office.id, day, catalogue),
+        open_now=open_now,
+    )
+    return snap.compute()

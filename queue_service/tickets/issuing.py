@@ -1,0 +1,221 @@
+"""Issuing tickets: walk-ins from the kiosk or staff, appointment tickets from the check-in."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock
+from ..auth.models import Device, DeviceKind, User
+from ..auth.services import require_office_access
+from ..db import run_in_transaction
+from ..errors import Conflict, Forbidden, Refused, UnknownService, ValidationFailed
+from ..extensions import db
+from ..offices import calendar
+from ..offices.models import MobileEvent, Office, OfficeService, Service, WindowKind
+from ..offices.services import get_office, get_service
+from ..realtime import publish
+from . import numbering, reads, views
+from .models import Ticket, TicketEvent, TicketKind, TicketStatus
+
+
+def new_token() -> str:
+    """An unguessable token for the public status page (192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+def _check_caller(office: Office, user: User | None, device: Device | None, priority: bool) -> None:
+    if user is not None:
+        require_office_access(user, office)
+        return
+    if device is not None:
+        if device.kind != DeviceKind.KIOSK:
+            raise Forbidden("Only kiosk devices may issue tickets.")
+        if device.office_id != office.id:
+            raise Forbidden(f"This kiosk is not registered for {office.name}.")
+        if priority:
+            raise Forbidden("Only staff may give a ticket priority.", field="priority")
+
+
+def _check_service(session, office: Office, code: str) -> tuple[Service, OfficeService]:
+    if not code or not isinstance(code, str):
+        raise ValidationFailed("Name the service by its code, e.g. \"PA\".", field="service")
+    try:
+        service = get_service(code)
+    except UnknownService as exc:
+        raise ValidationFailed(exc.detail, field="service") from exc
+    offered = session.get(OfficeService, (office.id, service.id))
+    if offered is None:
+        raise Refused(
+            f"{office.name} does not offer {service.name_en} ({service.code}).",
+            reason="service_not_offered", field="service",
+        )
+    return service, offered
+
+
+def _check_walkin_hours(office: Office, service: Service, now: datetime) -> None:
+    day = now.astimezone(calendar.office_tz(office)).date()
+    if not service.walk_in_allowed:
+        raise Refused(
+            f"{service.name_en} ({service.code}) needs an appointment; it is not served to walk-ins.",
+            reason="walkin_not_allowed", field="service",
+        )
+    if not any(w.contains(now) for w in calendar.windows(office, day, WindowKind.WALKIN)):
+        closed = calendar.closure_reason(office, day)
+        if closed:
+            raise Refused(f"{office.name} is closed today ({closed}).", reason="closed", closure=closed)
+        upcoming = calendar.next_opening(office, now, WindowKind.WALKIN)
+        when = (
+            upcoming.start.astimezone(calendar.office_tz(office)).isoformat(timespec="minutes")
+            if upcoming else None
+        )
+        detail = f"{office.name} takes no walk-ins right now."
+        if when:
+            detail += f" Next walk-in time starts {when}."
+        raise Refused(detail, reason="outside_walkin_hours", next_walkin_window=when)
+    if office.is_mobile:
+        _check_mobile_event(office, service, now, day)
+
+
+def _check_mobile_event(office: Office, service: Service, now: datetime, day: date) -> None:
+    """The mobile office serves, at each stop, only the services listed for that date."""
+    tz = calendar.office_tz(office)
+    for event in db.session.scalars(
+        select(MobileEvent).where(MobileEvent.office_id == office.id, MobileEvent.day == day)
+    ):
+        start, end = clock.local_to_utc(day, event.start_time, tz), clock.local_to_utc(day, event.end_time, tz)
+        if start <= now < end and event.walk_in:
+            if event.services and service not in event.services:
+                raise Refused(
+                    f"{service.name_en} ({service.code}) is not offered at {event.place} today.",
+                    reason="service_not_offered", field="service",
+                )
+            return
+
+
+def _check_key(key: str | None) -> str | None:
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str) or len(key) > 64 or not key.isprintable():
+        raise ValidationFailed("An idempotency key has 1 to 64 printable characters.", field="idempotency_key")
+    return key
+
+
+def _existing(office_id: int, key: str) -> Ticket | None:
+    return db.session.scalar(
+        select(Ticket).where(Ticket.office_id == office_id, Ticket.idempotency_key == key)
+    )
+
+
+def _same_request(ticket: Ticket, service_code: str) -> Ticket:
+    if ticket.service.code != service_code:
+        raise Conflict(
+            "This Idempotency-Key was already used for another ticket request.",
+            reason="idempotency_key_reused", field="idempotency_key",
+        )
+    return ticket
+
+
+def issue_ticket(
+    office_slug: str,
+    service_code: str,
+    *,
+    priority: bool = False,
+    kind: TicketKind | str = TicketKind.WALKIN,
+    due_at: datetime | None = None,
+    prefix: str | None = None,
+    idempotency_key: str | None = None,
+    user: User | None = None,
+    device: Device | None = None,
+    lang: str = "de",
+) -> dict:
+    """Issue a ticket and return its staff view (with token and estimate). The same ``idempotency_key`` returns the same ticket.
+
+    Walk-ins are refused on closure days, outside walk-in hours, for services that need an
+    appointment and past the daily caps (``errors.Refused`` with a ``reason``). Appointment
+    tickets (``kind="appointment"``, from the check-in) skip hours and caps. With neither
+    ``user`` nor ``device`` the caller is trusted code (the check-in).
+    """
+    kind = TicketKind(kind)
+    key = _check_key(idempotency_key)
+    if prefix is not None and not (len(prefix) == 1 and prefix.isalpha() and prefix.isupper()):
+        raise ValidationFailed("A ticket prefix is one capital letter.", field="prefix")
+    if kind == TicketKind.APPOINTMENT and due_at is None:
+        raise ValidationFailed("An appointment ticket needs its appointment time.", field="due_at")
+
+    def work(session) -> tuple[dict, Office, int, date]:
+        now = clock.now()
+        office = get_office(office_slug)
+        _check_caller(office, user, device, priority)
+        service, offered = _check_service(session, office, service_code)
+        if key:
+            earlier = _existing(office.id, key)
+            if earlier is not None:
+                return _result(_same_request(earlier, service.code), lang)
+        day = now.astimezone(calendar.office_tz(office)).date()
+        if kind == TicketKind.WALKIN:
+            _check_walkin_hours(office, service, now)
+            numbering.count_walkin(session, office.id, day, office.walkin_daily_cap, "walkins",
+                                   f"for {office.name}")
+            numbering.count_walkin(session, office.id, day, offered.walkin_daily_cap,
+                                   f"walkins:{service.code}", f"for {service.name_en}")
+        letter = prefix or service.prefix
+        seq = numbering.next_seq(session, office.id, day, letter)
+        ticket = Ticket(
+            office_id=office.id,
+            service_id=service.id,
+            business_date=day,
+            prefix=letter,
+            seq=seq,
+            number=numbering.format_number(letter, seq),
+            token=new_token(),
+            status=TicketStatus.WAITING,
+            kind=kind,
+            priority=bool(priority),
+            due_at=due_at,
+            queued_at=now,
+            issued_at=now,
+            idempotency_key=key,
+        )
+        session.add(ticket)
+        session.flush()
+        session.add(TicketEvent(
+            ticket_id=ticket.id, office_id=office.id, at=now, action="issue", from_status=None,
+            to_status=TicketStatus.WAITING, user_id=user.id if user else None,
+            details={"service": service.code, "kind": kind.value, "priority": bool(priority),
+                     "by": "staff" if user else ("kiosk" if device else "system"),
+                     **({"device_id": device.id} if device else {})},
+        ))
+        publish.queue_changed(office.slug)
+        return _result(ticket, lang)
+
+    view, office, ticket_id, day = _issue(work, key, office_slug, service_code, lang)
+    if view["status"] == TicketStatus.WAITING.value:
+        # after the commit: the estimate reads the queue without holding the write lock
+        # a walk-in was just let in, so a walk-in window is open (saves the calendar lookup)
+        open_now = True if kind == TicketKind.WALKIN else None
+        estimate = reads.waiting_estimate(office, ticket_id, day, open_now)
+        view["people_ahead"], view["estimated_wait_minutes"] = estimate.people_ahead, estimate.minutes
+    return view
+
+
+def _result(ticket: Ticket, lang: str) -> tuple[dict, Office, int, date]:
+    view = views.staff_view(ticket, reads.fixed_estimate(ticket), lang)
+    return view, ticket.office, ticket.id, ticket.business_date
+
+
+def _issue(work, key: str | None, office_slug: str, service_code: str, lang: str) -> tuple:
+    try:
+        return run_in_transaction(work)
+    except IntegrityError:
+        # a concurrent request with the same key won the race; its ticket is the answer
+        db.session.rollback()
+        if key:
+            office = get_office(office_slug)
+            earlier = _existing(office.id, key)
+            if earlier is not None:
+                return _result(_same_request(earlier, service_code), lang)
+        raise

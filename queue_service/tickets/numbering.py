@@ -1,0 +1,77 @@
+"""Gapless ticket numbers and daily caps, both from locked per-day counter rows.
+
+``bump`` is one ``INSERT ... ON CONFLICT DO UPDATE SET value = value + 1 RETURNING value``: on
+PostgreSQL the row stays locked until the transaction ends, on SQLite the whole write transaction
+is serialized by BEGIN IMMEDIATE. A rollback (a refusal, a failed insert) takes the increment
+back, so numbers have no gaps; UNIQUE(office, day, prefix, seq) on tickets is the backstop.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+
+from sqlalchemy import bindparam
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..errors import Refused
+from .models import DayCounter
+
+MAX_SEQ = 999
+
+
+def upsert(session, model):
+    """An INSERT of the session's dialect, which has ``on_conflict_do_update/nothing``."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
+@lru_cache(maxsize=4)
+def _bump_stmt(dialect: str):
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (
+        module.insert(DayCounter)
+        .values(office_id=bindparam("office_id"), business_date=bindparam("day"),
+                name=bindparam("name"), value=1)
+        .on_conflict_do_update(
+            index_elements=[DayCounter.office_id, DayCounter.business_date, DayCounter.name],
+            set_={"value": DayCounter.value + 1},
+        )
+        .returning(DayCounter.value)
+    )
+
+
+def bump(session, office_id: int, day: date, name: str) -> int:
+    """Add one to the counter ``name`` of office and day; return the new value."""
+    stmt = _bump_stmt(session.get_bind().dialect.name)
+    params = {"office_id": office_id, "day": day, "name": name}
+    return session.connection().execute(stmt, params).scalar_one()
+
+
+def format_number(prefix: str, seq: int) -> str:
+    return f"{prefix}{seq:03d}"
+
+
+def next_seq(session, office_id: int, day: date, prefix: str) -> int:
+    """The next number of ``prefix`` today; refuses past 999 (the rollback keeps it gapless)."""
+    seq = bump(session, office_id, day, f"number:{prefix}")
+    if seq > MAX_SEQ:
+        raise Refused(
+            f"All numbers {prefix}001 to {prefix}{MAX_SEQ} have been given out today.",
+            reason="numbers_exhausted",
+        )
+    return seq
+
+
+def count_walkin(session, office_id: int, day: date, cap: int | None, key: str, what: str) -> None:
+    """Count one walk-in against a daily cap (if there is one); refuse once the cap is reached."""
+    if cap is None:
+        return
+    issued = bump(session, office_id, day, key)
+    if issued > cap:
+        raise Refused(
+            f"The daily limit of {cap} walk-in tickets {what} has been reached. Please come "
+            "back another day or book an appointment online.",
+            reason="cap_reached",
+            cap=cap,
+        )

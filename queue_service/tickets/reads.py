@@ -1,0 +1,185 @@
+"""Read-only views of tickets, counters and queues (no state changes here)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import clock
+from ..auth.models import User
+from ..auth.services import require_office_access
+from ..errors import NotFound
+from ..extensions import db
+from ..offices import calendar
+from ..offices.models import Counter, Office, WindowKind
+from ..offices.services import get_office
+from . import estimates, views
+from .estimates import Estimate, Snapshot
+from .models import ACTIVE_AT_COUNTER, Ticket, TicketStatus
+
+
+def get_ticket(token: str) -> Ticket:
+    ticket = db.session.scalar(select(Ticket).where(Ticket.token == token)) if token else None
+    if ticket is None:
+        raise NotFound("There is no ticket with this code.")
+    return ticket
+
+
+def fixed_estimate(ticket: Ticket) -> Estimate | None:
+    """The estimate of a ticket that is not waiting (0 at a counter, none when it is over)."""
+    return Estimate(0, 0) if ticket.status in ACTIVE_AT_COUNTER else None
+
+
+def waiting_estimate(office: Office, ticket_id: int, business_date, open_now: bool | None = None) -> Estimate:
+    """People ahead of a waiting ticket and its estimated wait, from a fresh snapshot."""
+    if business_date != calendar.office_local_today(office):
+        return Estimate(0, None)
+    snap = estimates.snapshot(office, clock.now(), open_now)
+    return snap.estimates.get(ticket_id) or Estimate(0, None)
+
+
+def estimate_of(ticket: Ticket) -> Estimate | None:
+    if ticket.status != TicketStatus.WAITING:
+        return fixed_estimate(ticket)
+    return waiting_estimate(ticket.office, ticket.id, ticket.business_date)
+
+
+def ticket_result(ticket_id: int, lang: str = "de") -> dict:
+    """The staff view of a ticket as it is now."""
+    ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+    return views.staff_view(ticket, estimate_of(ticket), lang)
+
+
+def ticket_status(token: str, lang: str = "de") -> dict:
+    """The public status of a ticket (for its status page and the public API)."""
+    ticket = get_ticket(token)
+    return views.public_view(ticket, estimate_of(ticket), lang)
+
+
+def _counter_view(info: estimates.CounterInfo, users: dict[int, User], snap: Snapshot, lang: str) -> dict:
+    user = users.get(info.user_id) if info.user_id else None
+    current = db.session.get(Ticket, info.current_id) if info.current_id else None
+    return {
+        "number": info.number,
+        "name": info.name,
+        "status": info.status.value,
+        "user": ({"username": user.username, "display_name": user.display_name} if user else None),
+        "services": sorted(snap.services[s].code for s in info.service_ids if s in snap.services),
+        "current": views.staff_view(current, Estimate(0, 0), lang) if current else None,
+        "waiting_for_counter": sum(
+            1 for t in snap.waiting
+            if t.target_counter_id == info.id
+            or (t.target_counter_id is None and t.service_id in info.service_ids)
+        ),
+    }
+
+
+def _load(ids: list[int]) -> dict[int, Ticket]:
+    """Tickets with what their views show, in one query."""
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(Ticket).where(Ticket.id.in_(ids)).options(
+            joinedload(Ticket.service), joinedload(Ticket.target_counter))
+    ).all()
+    return {t.id: t for t in rows}
+
+
+def _users(snap: Snapshot) -> dict[int, User]:
+    ids = {c.user_id for c in snap.counters if c.user_id}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def _service_summary(snap: Snapshot, service, lang: str) -> dict:
+    mine = [t for t in snap.waiting if t.service_id == service.id]
+    longest = max((views.minutes_between(t.issued_at, snap.now) for t in mine), default=0)
+    estimate = snap.estimate_new(service.id)
+    return {
+        "code": service.code,
+        "name": service.name(lang),
+        "prefix": service.prefix,
+        "walk_in_allowed": service.walk_in_allowed,
+        "waiting": len(mine),
+        "longest_wait_minutes": longest,
+        "estimated_wait_minutes": estimate.minutes,
+    }
+
+
+def queue_overview(office_slug: str, user: User, lang: str = "de") -> dict:
+    """For the clerk desk: the waiting list per service, parked tickets and every counter."""
+    office = get_office(office_slug)
+    require_office_access(user, office)
+    snap = estimates.snapshot(office, clock.now())
+    loaded = _load([t.id for t in snap.waiting])
+    ranked = [views.staff_view(loaded[t.id], snap.estimates.get(t.id), lang) for t in snap.waiting]
+    services = []
+    for service in snap.services.values():
+        summary = _service_summary(snap, service, lang)
+        summary["tickets"] = [v for t, v in zip(snap.waiting, ranked, strict=True)
+                              if t.service_id == service.id]
+        services.append(summary)
+    parked = db.session.scalars(
+        select(Ticket)
+        .where(Ticket.office_id == office.id, Ticket.business_date == snap.day,
+               Ticket.status == TicketStatus.PARKED)
+        .order_by(Ticket.parked_at)
+    ).all()
+    users = _users(snap)
+    return {
+        "office": {"slug": office.slug, "name": office.name},
+        "business_date": snap.day.isoformat(),
+        "server_time": snap.now.isoformat(timespec="seconds"),
+        "waiting_total": len(snap.waiting),
+        "queue": ranked,
+        "services": services,
+        "parked": [views.staff_view(t, None, lang) for t in parked],
+        "counters": [_counter_view(c, users, snap, lang) for c in snap.counters],
+    }
+
+
+def counter_overview(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict:
+    """One counter: its state, the clerk there, its current ticket and how many wait for it."""
+    office = get_office(office_slug)
+    require_office_access(user, office)
+    snap = estimates.snapshot(office, clock.now())
+    for info in snap.counters:
+        if info.number == counter_number:
+            return _counter_view(info, _users(snap), snap, lang)
+    raise NotFound(f"{office.name} has no counter {counter_number}.")
+
+
+def office_status(office_slug: str, lang: str = "de") -> dict:
+    """Public: per service how many wait and the estimated wait; open counters; open or closed."""
+    office = get_office(office_slug)
+    now = clock.now()
+    snap = estimates.snapshot(office, now)
+    day = snap.day
+    walkin_open = calendar.is_open(office, now, WindowKind.WALKIN)
+    open_now = walkin_open or calendar.is_open(office, now, WindowKind.APPOINTMENT)
+    upcoming = calendar.next_opening(office, now, WindowKind.WALKIN)
+    return {
+        "office": {"slug": office.slug, "name": office.name},
+        "server_time": now.isoformat(timespec="seconds"),
+        "open": open_now,
+        "walkin_open": walkin_open,
+        "closed_reason": calendar.closure_reason(office, day),
+        "next_walkin_window": (
+            {"start": views.local_iso(upcoming.start, office), "end": views.local_iso(upcoming.end, office)}
+            if upcoming else None
+        ),
+        "open_counters": len(snap.open_counter_ids),
+        "waiting_total": len(snap.waiting),
+        "services": [_service_summary(snap, s, lang) for s in snap.services.values()],
+    }
+
+
+def find_counter(office: Office, number: int) -> Counter:
+    counter = db.session.scalar(
+        select(Counter).where(Counter.office_id == office.id, Counter.number == number,
+                              Counter.active.is_(True))
+    )
+    if counter is None:
+        raise NotFound(f"{office.name} has no counter {number}.", field="counter")
+    return counter

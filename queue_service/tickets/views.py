@@ -1,0 +1,93 @@
+"""Plain dicts for the API, the pages and the realtime events. Public views carry no token and
+no personal data (a walk-in ticket has none anyway)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+
+from .. import clock
+from ..offices import calendar
+from ..offices.models import Counter, Office
+from .estimates import Estimate
+from .lifecycle import allowed_actions
+from .models import Ticket, TicketStatus
+
+
+def local_iso(moment: datetime | None, office: Office) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(calendar.office_tz(office)).isoformat(timespec="seconds")
+
+
+def counter_ref(counter: Counter | None) -> dict | None:
+    if counter is None:
+        return None
+    return {"number": counter.number, "name": counter.display_name}
+
+
+def minutes_between(start: datetime, end: datetime) -> int:
+    return max(int((end - start).total_seconds() // 60), 0)
+
+
+def public_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> dict:
+    """What the visitor's status page and the ticket room see."""
+    office = ticket.office
+    show_counter = ticket.status in (TicketStatus.CALLED, TicketStatus.SERVING)
+    return {
+        "number": ticket.number,
+        "status": ticket.status.value,
+        "kind": ticket.kind.value,
+        "service": {"code": ticket.service.code, "name": ticket.service.name(lang)},
+        "office": {"slug": office.slug, "name": office.name},
+        "counter": counter_ref(ticket.counter) if show_counter else None,
+        "people_ahead": estimate.people_ahead if estimate else None,
+        "estimated_wait_minutes": estimate.minutes if estimate else None,
+        "issued_at": local_iso(ticket.issued_at, office),
+        "called_at": local_iso(ticket.called_at, office) if show_counter else None,
+        "business_date": ticket.business_date.isoformat(),
+    }
+
+
+def staff_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> dict:
+    """The public view plus the token, flags and the actions the desk may offer."""
+    view = public_view(ticket, estimate, lang)
+    office = ticket.office
+    actions = allowed_actions(ticket.status)
+    if "no_show" in actions and ticket.recall_count < no_show_after_recalls():
+        actions.remove("no_show")
+    view.update(
+        {
+            "token": ticket.token,
+            "priority": ticket.priority,
+            "recall_count": ticket.recall_count,
+            "transferred": ticket.transferred,
+            "target_counter": counter_ref(ticket.target_counter),
+            "counter": counter_ref(ticket.counter),
+            "due_at": local_iso(ticket.due_at, office),
+            "serving_at": local_iso(ticket.serving_at, office),
+            "finished_at": local_iso(ticket.finished_at, office),
+            "performed_service": ticket.performed_service.code if ticket.performed_service else None,
+            "waiting_minutes": minutes_between(ticket.issued_at, clock.now()),
+            "actions": actions,
+        }
+    )
+    return view
+
+
+def called_event(ticket: Ticket) -> dict:
+    """The payload of ``ticket_called`` for the displays: no token, no personal data."""
+    return {
+        "office": ticket.office.slug,
+        "number": ticket.number,
+        "counter": ticket.counter.number if ticket.counter else None,
+        "counter_name": ticket.counter.display_name if ticket.counter else None,
+        "service": ticket.service.code,
+        "recall_count": ticket.recall_count,
+        "server_time": clock.now().isoformat(timespec="milliseconds"),
+    }
+
+
+def no_show_after_recalls() -> int:
+    return int(current_app.config["NO_SHOW_AFTER_RECALLS"])

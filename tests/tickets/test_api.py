@@ -1,0 +1,213 @@
+"""The queue API wired to the services: status codes, problem details, who may do what."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from queue_service import clock
+from queue_service.auth.services import create_api_token, create_device
+
+from ..conftest import login
+from .conftest import PASSWORD
+
+
+@pytest.fixture
+def kiosk(aegi):
+    return {"X-Device-Token": create_device("aegi", "kiosk")}
+
+
+@pytest.fixture
+def bearer(aegi):
+    return {"Authorization": f"Bearer {create_api_token('clerk-aegi')}"}
+
+
+def _issue(client, headers, service="PA", **extra):
+    return client.post("/api/v1/offices/aegi/tickets", json={"service": service, **extra}, headers=headers)
+
+
+def test_a_kiosk_issues_a_ticket_with_links_people_ahead_and_estimate(client, kiosk):
+    _issue(client, kiosk)
+    response = _issue(client, kiosk, "PA")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["number"] == "P002" and body["status"] == "waiting"
+    assert (body["people_ahead"], body["estimated_wait_minutes"]) == (1, 15)
+    assert body["status_url"] == f"http://localhost/t/{body['token']}"
+    assert body["pdf_url"] == f"http://localhost/api/v1/tickets/{body['token']}/pdf"
+    assert response.headers["Location"] == body["status_url"]
+    assert body["service"]["code"] == "PA" and body["office"]["slug"] == "aegi"
+    assert body["issued_at"] == "2026-11-26T10:00:00+01:00"
+
+
+def test_issuing_needs_staff_or_a_kiosk_of_that_office(client, aegi, bearer):
+    anonymous = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"},
+                            headers={"X-Device-Token": "dev_unknown"})
+    assert anonymous.status_code == 401 and anonymous.mimetype == "application/problem+json"
+    other = _issue(client, {"X-Device-Token": create_device("linden", "kiosk")})
+    assert other.status_code == 403
+    display = _issue(client, {"X-Device-Token": create_device("aegi", "display")})
+    assert display.status_code == 403
+    staff = _issue(client, bearer, priority=True)
+    assert staff.status_code == 201 and staff.get_json()["priority"] is True
+    clerk_elsewhere = {"Authorization": f"Bearer {create_api_token('clerk-linden')}"}
+    assert _issue(client, clerk_elsewhere).status_code == 403
+
+
+def test_refusals_are_409_problems_with_a_reason_and_bad_input_is_422(client, kiosk):
+    unknown = _issue(client, kiosk, "NOPE")
+    assert unknown.status_code == 422 and unknown.get_json()["field"] == "service"
+    missing = client.post("/api/v1/offices/aegi/tickets", json={}, headers=kiosk)
+    assert missing.status_code == 422 and missing.get_json()["field"] == "service"
+    not_json = client.post("/api/v1/offices/aegi/tickets", data="[1]", headers=kiosk,
+                           content_type="application/json")
+    assert not_json.status_code == 422
+    clock.advance(timedelta(hours=9))  # 19:00
+    late = _issue(client, kiosk)
+    assert late.status_code == 409 and late.mimetype == "application/problem+json"
+    assert late.get_json()["reason"] == "outside_walkin_hours"
+    assert client.post("/api/v1/offices/atlantis/tickets", json={"service": "PA"},
+                       headers=kiosk).status_code == 404
+
+
+def test_the_idempotency_key_header_returns_the_same_ticket(client, kiosk):
+    first = _issue(client, {**kiosk, "Idempotency-Key": "tap-42"}).get_json()
+    again = _issue(client, {**kiosk, "Idempotency-Key": "tap-42"}).get_json()
+    assert again["token"] == first["token"]
+    assert _issue(client, kiosk).get_json()["number"] == "P002"
+
+
+def test_the_public_status_has_no_secrets_and_unknown_tokens_are_404(client, kiosk):
+    token = _issue(client, kiosk).get_json()["token"]
+    response = client.get(f"/api/v1/tickets/{token}")
+    body = response.get_json()
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert body["number"] == "P001" and body["status"] == "waiting" and body["counter"] is None
+    assert "token" not in body and "actions" not in body
+    assert client.get("/api/v1/tickets/not-a-token").status_code == 404
+
+
+def test_a_clerk_works_through_the_queue_over_the_api(client, kiosk, bearer):
+    tokens = [_issue(client, kiosk, code).get_json()["token"] for code in ("PA", "AB", "RP")]
+    called = client.post("/api/v1/offices/aegi/counters/2/call-next", headers=bearer)
+    assert called.status_code == 200
+    ticket = called.get_json()
+    assert ticket["token"] == tokens[0] and ticket["counter"] == {"number": 2, "name": "Platz 2"}
+    assert client.get(f"/api/v1/tickets/{tokens[0]}").get_json()["counter"]["number"] == 2
+    for action in ("recall", "start"):
+        assert client.post(f"/api/v1/tickets/{tokens[0]}/{action}", headers=bearer).status_code == 200
+    done = client.post(f"/api/v1/tickets/{tokens[0]}/finish", json={"performed_service": "VD"}, headers=bearer)
+    assert done.get_json()["performed_service"] == "VD"
+    second = client.post("/api/v1/offices/aegi/counters/2/call-next", headers=bearer).get_json()
+    for action in ("recall", "recall"):
+        client.post(f"/api/v1/tickets/{second['token']}/{action}", headers=bearer)
+    assert client.post(f"/api/v1/tickets/{second['token']}/no-show", headers=bearer).get_json()["status"] == "no_show"
+    third = client.post("/api/v1/offices/aegi/counters/2/call", json={"number": "r001"}, headers=bearer)
+    assert third.status_code == 200 and third.get_json()["token"] == tokens[2]
+    parked = client.post(f"/api/v1/tickets/{tokens[2]}/park", headers=bearer)
+    assert parked.get_json()["status"] == "parked"
+    back = client.post(f"/api/v1/tickets/{tokens[2]}/unpark", json={"position": "back"}, headers=bearer)
+    assert back.get_json()["status"] == "waiting"
+    moved = client.post(f"/api/v1/tickets/{tokens[2]}/transfer", json={"counter": 13, "service": "MB"},
+                        headers=bearer)
+    assert moved.get_json()["target_counter"]["number"] == 13
+    assert client.post("/api/v1/offices/aegi/counters/2/call-next", headers=bearer).status_code == 204
+    cancelled = client.post(f"/api/v1/tickets/{tokens[2]}/cancel", headers=bearer)
+    assert cancelled.get_json()["status"] == "cancelled"
+
+
+def test_invalid_transitions_are_409_and_bad_bodies_422(client, kiosk, bearer):
+    token = _issue(client, kiosk).get_json()["token"]
+    response = client.post(f"/api/v1/tickets/{token}/finish", headers=bearer)
+    assert response.status_code == 409
+    problem = response.get_json()
+    assert problem["reason"] == "invalid_transition" and "waiting" in problem["detail"]
+    transfer = client.post(f"/api/v1/tickets/{token}/transfer", json={"position": "front"}, headers=bearer)
+    assert transfer.status_code == 422 and transfer.get_json()["field"] == "service"
+    client.post("/api/v1/offices/aegi/counters/1/call-next", headers=bearer)
+    _issue(client, kiosk)
+    busy = client.post("/api/v1/offices/aegi/counters/1/call-next", headers=bearer)
+    assert busy.status_code == 409 and busy.get_json()["reason"] == "counter_busy"
+    assert client.post("/api/v1/offices/aegi/counters/99/call-next", headers=bearer).status_code == 404
+
+
+def test_staff_routes_need_a_login_and_the_right_office(client, kiosk, bearer):
+    token = _issue(client, kiosk).get_json()["token"]
+    assert client.post("/api/v1/offices/aegi/counters/1/call-next", headers=kiosk).status_code == 401
+    assert client.post(f"/api/v1/tickets/{token}/recall", headers=kiosk).status_code == 401
+    assert client.get("/api/v1/offices/aegi/queue").status_code == 401
+    elsewhere = {"Authorization": f"Bearer {create_api_token('clerk-linden')}"}
+    for method, url in (("post", "/api/v1/offices/aegi/counters/1/call-next"),
+                        ("post", f"/api/v1/tickets/{token}/cancel"),
+                        ("post", "/api/v1/offices/aegi/counters/1/open"),
+                        ("get", "/api/v1/offices/aegi/queue"),
+                        ("get", "/api/v1/offices/aegi/counters/1")):
+        response = getattr(client, method)(url, headers=elsewhere)
+        assert response.status_code == 403, url
+        assert response.mimetype == "application/problem+json"
+    admin = {"Authorization": f"Bearer {create_api_token('admin')}"}
+    assert client.get("/api/v1/offices/aegi/queue", headers=admin).status_code == 200
+
+
+def test_the_queue_lists_waiting_per_service_parked_tickets_and_counters(client, kiosk, bearer):
+    _issue(client, kiosk, "PA")
+    clock.advance(timedelta(minutes=7))
+    _issue(client, kiosk, "PA")
+    parked = _issue(client, kiosk, "AB").get_json()["token"]
+    client.post(f"/api/v1/tickets/{parked}/park", headers=bearer)
+    client.post("/api/v1/offices/aegi/counters/3/open", headers=bearer)
+    queue = client.get("/api/v1/offices/aegi/queue", headers=bearer).get_json()
+    assert queue["waiting_total"] == 2 and [t["number"] for t in queue["queue"]] == ["P001", "P002"]
+    pa = next(s for s in queue["services"] if s["code"] == "PA")
+    assert (pa["waiting"], pa["longest_wait_minutes"]) == (2, 7)
+    assert [t["waiting_minutes"] for t in pa["tickets"]] == [7, 0]
+    assert [t["number"] for t in queue["parked"]] == ["H001"]
+    counter = next(c for c in queue["counters"] if c["number"] == 3)
+    assert counter["status"] == "open" and counter["user"]["username"] == "clerk-aegi"
+    assert counter["waiting_for_counter"] == 2 and counter["current"] is None
+    called = client.post("/api/v1/offices/aegi/counters/3/call-next", headers=bearer).get_json()
+    mine = client.get("/api/v1/offices/aegi/counters/3", headers=bearer).get_json()
+    assert mine["current"]["token"] == called["token"] and "start" in mine["current"]["actions"]
+    assert client.post("/api/v1/offices/aegi/counters/3/close", headers=bearer).status_code == 409
+    client.post(f"/api/v1/tickets/{called['token']}/park", headers=bearer)
+    assert client.post("/api/v1/offices/aegi/counters/3/pause", headers=bearer).get_json()["status"] == "paused"
+    assert client.post("/api/v1/offices/aegi/counters/3/close", headers=bearer).get_json()["status"] == "closed"
+
+
+def test_the_public_office_status_needs_no_login(client, kiosk):
+    _issue(client, kiosk, "PA")
+    body = client.get("/api/v1/offices/aegi/status").get_json()
+    assert body["walkin_open"] is True and body["waiting_total"] == 1
+    assert next(s for s in body["services"] if s["code"] == "PA")["waiting"] == 1
+    assert client.get("/api/v1/offices/atlantis/status").status_code == 404
+
+
+def test_a_logged_in_clerk_uses_the_session_with_a_csrf_token(client, kiosk):
+    _issue(client, kiosk)
+    assert login(client, "clerk-aegi", PASSWORD).status_code == 302
+    without = client.post("/api/v1/offices/aegi/counters/1/call-next")
+    assert without.status_code == 400  # CSRF
+    csrf = client.get("/api/v1/csrf-token").get_json()["csrf_token"]
+    called = client.post("/api/v1/offices/aegi/counters/1/call-next", headers={"X-CSRFToken": csrf})
+    assert called.status_code == 200 and called.get_json()["number"] == "P001"
+
+
+def test_the_visitor_cancels_from_the_status_page_with_the_token(client, kiosk):
+    token = _issue(client, kiosk).get_json()["token"]
+    page = client.get(f"/t/{token}")
+    csrf = client.get("/api/v1/csrf-token").get_json()["csrf_token"]
+    response = client.post(f"/api/v1/tickets/{token}/cancel", headers={"X-CSRFToken": csrf})
+    assert page.status_code == 200
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+    assert "token" not in response.get_json()
+
+
+def test_the_status_page_shows_number_position_and_estimate(client, kiosk):
+    _issue(client, kiosk)
+    token = _issue(client, kiosk).get_json()["token"]
+    html = client.get(f"/t/{token}").get_data(as_text=True)
+    assert "P002" in html and "Personen vor Ihnen" in html and "etwa 15 Minuten" in html
+    english = client.get(f"/t/{token}?lang=en").get_data(as_text=True)
+    assert "People ahead of you" in english and "about 15 minutes" in english
+    assert client.get("/t/unknown-token").status_code == 404

@@ -1,0 +1,126 @@
+"""Real threads against the real database (a SQLite file, and PostgreSQL): numbers stay unique
+and gapless when many tickets are issued at once, and two counters never get the same ticket."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter as Tally
+
+import pytest
+from sqlalchemy import func, select
+
+from queue_service.auth.models import User
+from queue_service.extensions import db
+from queue_service.tickets import services as q
+from queue_service.tickets.models import Ticket, TicketEvent, TicketStatus
+
+from .conftest import add_counters
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def app_config():
+    """Without the in-process writer queue for SQLite: the database alone must keep order."""
+    return {"SQLITE_WRITER_LOCK": False}
+
+
+def in_threads(app, count: int, work) -> list:
+    """Run ``work(i)`` in ``count`` threads started together, each with its own app context
+    (and so its own session and connection); re-raise the first error."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                results[i] = work(i)
+            except BaseException as exc:  # noqa: BLE001  (reported below)
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+def _waiting_tickets(count: int, codes: list[str]) -> set[str]:
+    """``count`` waiting walk-ins written directly (issuing is tested above; here it is only
+    the set-up, and 200 issues with their estimates would dominate the run time)."""
+    from datetime import timedelta
+
+    from queue_service import clock
+    from queue_service.db import unit_of_work
+    from queue_service.offices.services import get_office, get_service
+    from queue_service.tickets.issuing import new_token
+    from queue_service.tickets.models import DayCounter
+
+    with unit_of_work() as session:
+        office, now = get_office("aegi"), clock.now()
+        services = [get_service(code) for code in codes]
+        seqs: Tally = Tally()
+        tokens = set()
+        for i in range(count):
+            service = services[i % len(services)]
+            seqs[service.prefix] += 1
+            moment = now + timedelta(seconds=i)
+            ticket = Ticket(office_id=office.id, service_id=service.id, business_date=clock.today(),
+                            prefix=service.prefix, seq=seqs[service.prefix],
+                            number=f"{service.prefix}{seqs[service.prefix]:03d}", token=new_token(),
+                            queued_at=moment, issued_at=moment)
+            session.add(ticket)
+            tokens.add(ticket.token)
+        for prefix, last in seqs.items():
+            session.add(DayCounter(office_id=office.id, business_date=clock.today(), name=f"number:{prefix}", value=last))
+    return tokens
+
+
+def test_forty_tickets_issued_at_once_get_forty_distinct_consecutive_numbers(app, aegi):
+    numbers = in_threads(app, 40, lambda i: q.issue_ticket("aegi", "PA", idempotency_key=f"k{i}")["number"])
+    assert sorted(numbers) == [f"P{n:03d}" for n in range(1, 41)]
+    seqs = db.session.scalars(select(Ticket.seq).order_by(Ticket.seq)).all()
+    assert seqs == list(range(1, 41))
+
+
+def test_the_same_idempotency_key_sent_at_once_makes_one_ticket(app, aegi):
+    tokens = in_threads(app, 8, lambda i: q.issue_ticket("aegi", "PA", idempotency_key="double-tap")["token"])
+    assert len(set(tokens)) == 1
+    assert db.session.scalar(select(func.count(Ticket.id))) == 1
+    assert q.issue_ticket("aegi", "PA")["number"] == "P002"  # no number was used up
+
+
+def test_twenty_counters_calling_at_once_hand_out_each_ticket_exactly_once(app, aegi, clerk):
+    add_counters("aegi", range(15, 23))  # counters 1-12 and 15-22 serve everything
+    counters = [*range(1, 13), *range(15, 23)]
+    issued = _waiting_tickets(200, ["PA", "RP", "AN", "MB", "AB", "VD", "FZ", "BG"])
+    user_id = clerk.id
+
+    def work(i: int) -> list[tuple[str, int]]:
+        user = db.session.get(User, user_id)
+        calls = []
+        while (view := q.call_next("aegi", counters[i], user)) is not None:
+            calls.append((view["token"], view["counter"]["number"]))
+            q.start_serving(view["token"], user)
+            q.finish_ticket(view["token"], user)
+        return calls
+
+    calls = [call for per_counter in in_threads(app, 20, work) for call in per_counter]
+    handed_out = Tally(token for token, _ in calls)
+    assert set(handed_out) == issued                      # none lost
+    assert max(handed_out.values()) == 1                  # none twice
+    assert len({counter for _, counter in calls}) > 1     # the work was really shared
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status != TicketStatus.DONE)) == 0
+    call_events = db.session.scalars(
+        select(func.count(TicketEvent.id)).where(TicketEvent.action == "call").group_by(TicketEvent.ticket_id)
+    ).all()
+    assert len(call_events) == 200 and set(call_events) == {1}

@@ -1,0 +1,98 @@
+"""Estimated waiting: position among the tickets competing for the same open counters, the
+number of those counters, and today's observed durations (median, else the catalogue)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from queue_service import clock
+from queue_service.tickets import reads
+from queue_service.tickets import services as q
+
+BERLIN = clock.LOCAL_TZ
+
+
+def _serve(clerk, counter: int, minutes: float) -> None:
+    view = q.call_next("aegi", counter, clerk)
+    q.start_serving(view["token"], clerk)
+    clock.advance(timedelta(minutes=minutes))
+    q.finish_ticket(view["token"], clerk)
+
+
+def test_with_no_counter_open_the_office_counts_as_one_counter(aegi):
+    views = [q.issue_ticket("aegi", "PA") for _ in range(3)]  # 15 minutes each in the catalogue
+    assert [(v["people_ahead"], v["estimated_wait_minutes"]) for v in views] == [(0, 0), (1, 15), (2, 30)]
+
+
+def test_open_counters_share_the_work_and_a_busy_counter_adds_its_rest(aegi, clerk):
+    q.open_counter("aegi", 1, clerk)
+    q.open_counter("aegi", 2, clerk)
+    for _ in range(4):
+        q.issue_ticket("aegi", "PA")
+    assert q.issue_ticket("aegi", "PA")["estimated_wait_minutes"] == 30  # 4 x 15 / 2
+    called = q.call_next("aegi", 1, clerk)
+    q.start_serving(called["token"], clerk)
+    clock.advance(timedelta(minutes=5))
+    # 4 waiting (60 min) + counter 1 has 10 minutes left, shared by 2 counters
+    assert q.issue_ticket("aegi", "PA")["estimated_wait_minutes"] == 35
+
+
+def test_only_tickets_competing_for_the_same_counters_are_ahead(aegi, clerk):
+    q.open_counter("aegi", 13, clerk)  # short matters only (AB, EID, MB, BG)
+    for _ in range(3):
+        q.issue_ticket("aegi", "AB")
+    passport = q.issue_ticket("aegi", "PA")
+    # no open counter takes PA, so it competes for counters 1-12, which no AB ticket waits for
+    assert passport["people_ahead"] == 0
+    assert q.issue_ticket("aegi", "MB")["people_ahead"] == 3
+    q.open_counter("aegi", 1, clerk)  # counter 1 serves everything: now AB and PA compete there
+    assert reads.ticket_status(passport["token"])["people_ahead"] == 3
+
+
+def test_observed_durations_replace_the_catalogue_after_three_tickets(aegi, clerk):
+    for _ in range(6):
+        q.issue_ticket("aegi", "AB")  # 5 minutes in the catalogue
+    _serve(clerk, 1, 4)
+    _serve(clerk, 1, 20)
+    # two observations are not enough: 4 waiting x 5 catalogue minutes
+    assert q.issue_ticket("aegi", "AB")["estimated_wait_minutes"] == 4 * 5
+    _serve(clerk, 1, 7)
+    # median of 4, 20 and 7 = 7 minutes: again 4 waiting, now x 7
+    assert q.issue_ticket("aegi", "AB")["estimated_wait_minutes"] == 4 * 7
+
+
+def test_a_called_ticket_has_nobody_ahead_and_a_finished_one_no_estimate(aegi, clerk):
+    token = q.issue_ticket("aegi", "PA")["token"]
+    q.call_next("aegi", 1, clerk)
+    status = reads.ticket_status(token)
+    assert (status["people_ahead"], status["estimated_wait_minutes"]) == (0, 0)
+    assert status["counter"] == {"number": 1, "name": "Platz 1"}
+    q.start_serving(token, clerk)
+    q.finish_ticket(token, clerk)
+    status = reads.ticket_status(token)
+    assert (status["status"], status["people_ahead"], status["estimated_wait_minutes"]) == ("done", None, None)
+
+
+def test_no_estimate_while_the_office_is_closed_and_no_counter_is_open(aegi):
+    token = q.issue_ticket("aegi", "PA")["token"]
+    q.issue_ticket("aegi", "PA")
+    clock.freeze(datetime(2026, 11, 26, 13, 30, tzinfo=BERLIN))  # lunch: no window open
+    status = reads.ticket_status(token)
+    assert (status["people_ahead"], status["estimated_wait_minutes"]) == (0, None)
+
+
+def test_the_public_office_status_gives_waiting_and_estimate_per_service(aegi, clerk):
+    q.open_counter("aegi", 1, clerk)
+    q.issue_ticket("aegi", "PA")
+    clock.advance(timedelta(minutes=12))
+    q.issue_ticket("aegi", "PA")
+    q.issue_ticket("aegi", "AB")
+    status = reads.office_status("aegi", "en")
+    assert (status["open"], status["walkin_open"], status["open_counters"], status["waiting_total"]) == (True, True, 1, 3)
+    services = {s["code"]: s for s in status["services"]}
+    assert services["PA"]["waiting"] == 2 and services["PA"]["longest_wait_minutes"] == 12
+    assert services["PA"]["name"] == "Apply for an identity card"
+    # a new PA ticket would be fourth at the one open counter: 15 + 15 + 5 minutes
+    assert services["PA"]["estimated_wait_minutes"] == 35
+    assert services["RP"] == {**services["RP"], "waiting": 0, "longest_wait_minutes": 0}
+    assert "token" not in str(status)
