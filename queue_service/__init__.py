@@ -195,6 +195,19 @@ def _register_request_hooks(app: Flask) -> None:
         refresh()
 
     @app.before_request
+    def _reject_invalid_tokens():
+        # a presented but unknown token is an error, never a silent fall-back to anonymous
+        from flask_login import current_user
+
+        from .auth.web import DEVICE_HEADER, bearer_token, current_device
+        from .errors import Unauthorized
+
+        if bearer_token() and not current_user.is_authenticated:
+            raise Unauthorized("The bearer token is not valid (unknown or revoked).")
+        if request.headers.get(DEVICE_HEADER) and current_device() is None:
+            raise Unauthorized("The device token is not valid (unknown or revoked).")
+
+    @app.before_request
     def _csrf_protect():
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and not uses_token_auth():
             csrf.protect()

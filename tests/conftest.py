@@ -128,9 +128,21 @@ def app_config():
     return {}
 
 
+def isolate_requests(app) -> None:
+    """The test's app context outlives each request, and Flask-Login and Flask-WTF cache the user
+    and the CSRF token in g: start every request with an empty g, as in production, so that
+    several clients in one test do not see each other's user or token."""
+    from flask import g
+
+    @app.url_value_preprocessor  # runs before every before_request hook
+    def _fresh_g(endpoint, values):
+        g.__dict__.clear()
+
+
 @pytest.fixture
 def app(db_url, app_config):
     app = create_app(_test_config(db_url, **app_config))
+    isolate_requests(app)
     with app.app_context():
         if db_url.startswith("sqlite"):
             _db.create_all()
@@ -145,6 +157,7 @@ def app(db_url, app_config):
 def sqlite_app(tmp_path, app_config):
     """An app on SQLite only (for tests that are not about the database)."""
     app = create_app(_test_config(f"sqlite:///{tmp_path / 'test.sqlite3'}", **app_config))
+    isolate_requests(app)
     with app.app_context():
         _db.create_all()
         yield app

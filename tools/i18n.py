@@ -39,9 +39,12 @@ def update() -> None:
 
 
 def missing() -> list[str]:
+    """Untranslated or fuzzy German messages, and message ids that two catalogues translate
+    differently (at run time all catalogues merge into one, so the last one would win)."""
     from babel.messages.pofile import read_po
 
     problems = []
+    seen: dict[str, tuple[str, str]] = {}
     for package in PACKAGES:
         po = ROOT / package / "translations" / "de" / "LC_MESSAGES" / "messages.po"
         if not po.exists():
@@ -49,6 +52,13 @@ def missing() -> list[str]:
         with po.open("rb") as fh:
             catalog = read_po(fh)
         for message in catalog:
+            if message.id and message.string and not message.pluralizable:
+                other = seen.setdefault(message.id, (package, message.string))
+                if other[1] != message.string:
+                    problems.append(
+                        f"{package} and {other[0]} translate {message.id!r} differently: "
+                        f"{message.string!r} / {other[1]!r}"
+                    )
             if message.pluralizable and not all(message.string):
                 problems.append(f"{package}: a German plural form for {message.id[0]!r} is missing")
             elif message.id and not message.string:
@@ -56,18 +66,6 @@ def missing() -> list[str]:
             elif message.fuzzy and message.id:
                 problems.append(f"{package}: German text for {message.id!r} is marked fuzzy")
     return problems
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] == ["update"]:
-        update()
-    elif sys.argv[1:] == ["check"]:
-        problems = missing()
-        print("\n".join(problems) or "all messages translated")
-        sys.exit(1 if problems else 0)
-    else:
-        print(__doc__)
-        sys.exit(2)
 
 
 def fill(package: str, lang: str, translations: dict[str, str]) -> None:
@@ -84,3 +82,15 @@ def fill(package: str, lang: str, translations: dict[str, str]) -> None:
                 message.flags.discard("fuzzy")
     with po.open("wb") as fh:
         write_po(fh, catalog, width=100, omit_header=False, sort_output=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["update"]:
+        update()
+    elif sys.argv[1:] == ["check"]:
+        problems = missing()
+        print("\n".join(problems) or "all messages translated")
+        sys.exit(1 if problems else 0)
+    else:
+        print(__doc__)
+        sys.exit(2)

@@ -45,9 +45,15 @@ def test_unknown_office_is_a_problem_json_404(client, catalogue):
     assert problem["status"] == 404
 
 
+def test_a_forged_bearer_token_is_refused_not_treated_as_anonymous(client, catalogue):
+    response = client.get("/api/v1/offices", headers={"Authorization": "Bearer qs_forged"})
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+
+
 def test_unknown_api_route_and_method_are_problem_json(client):
     assert client.get("/api/v1/nothing-here").mimetype == "application/problem+json"
-    response = client.delete("/api/v1/offices", headers={"Authorization": "Bearer x"})
+    token = client.get("/api/v1/csrf-token").get_json()["csrf_token"]
+    response = client.delete("/api/v1/offices", headers={"X-CSRFToken": token})
     assert response.status_code == 405
     assert response.mimetype == "application/problem+json"
 

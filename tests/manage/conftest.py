@@ -45,21 +45,9 @@ def create_staff() -> SimpleNamespace:
     )
 
 
-def separate_requests(app) -> None:
-    """The test's app context outlives each request, and Flask-Login and Flask-WTF cache the user
-    and the CSRF token in g: start every request with an empty g, as it is in production, so
-    that several clients in one test do not see each other's user or token."""
-    from flask import g
-
-    @app.url_value_preprocessor  # runs before every before_request hook
-    def _fresh_g(endpoint, values):
-        g.__dict__.clear()
-
-
 @pytest.fixture
 def staff(app, catalogue):
     """Demo catalogue plus an admin, a manager and a clerk each for Aegi and Linden."""
-    separate_requests(app)
     return create_staff()
 
 
@@ -69,7 +57,6 @@ def web(sqlite_app):
     from queue_service.offices.catalogue import load_catalogue_file
 
     load_catalogue_file(DEMO_CATALOGUE)
-    separate_requests(sqlite_app)
     return SimpleNamespace(app=sqlite_app, staff=create_staff())
 
 

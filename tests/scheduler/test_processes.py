@@ -86,7 +86,7 @@ def test_two_scheduler_processes_run_each_occurrence_once_and_the_second_takes_o
         standby.send_signal(signal.SIGTERM)
         assert standby.wait(timeout=15) == 0
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")).scalar() == 0
+            assert conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).scalar() == 0
     finally:
         for process, _log in processes.values():
             if process.poll() is None:
