@@ -257,7 +257,8 @@ def complete_hold(hold_token: str, name: str, email: str, phone: str | None = No
 def _complete(held: Appointment, contact: Contact) -> AppointmentView:
     s = booking_settings.current()
     now = clock.now()
-    if held.status != S.HELD:
+    # an expired hold (marked by the job or not) may still be completed while its time is free
+    if held.status not in (S.HELD, S.EXPIRED) or held.name is not None:
         raise InvalidTransition("This time has already been booked with this link.", field="hold")
     office = get_office(held.office.slug)
     request = slots.resolve_request(list(held.service_codes), held.persons, office)
@@ -278,7 +279,7 @@ def _complete(held: Appointment, contact: Contact) -> AppointmentView:
                         unit=s.unit, capacity=slot.capacity, appointment_id=held_id, until=until,
                         now=now)
         changed = _transition(
-            session, held_id, [S.HELD], status=S.PENDING if pending else S.CONFIRMED,
+            session, held_id, [S.HELD, S.EXPIRED], status=S.PENDING if pending else S.CONFIRMED,
             name=contact.name, email=contact.email, phone=contact.phone, lang=contact.lang,
             code=_new_code(session), booked_at=now, confirmed_at=None if pending else now,
             expires_at=until)
@@ -299,21 +300,17 @@ def confirm_appointment(token: str) -> AppointmentView:
     appointment = _find_by_token(token)
     if appointment.status == S.CONFIRMED:
         return views.build(appointment)
-    if appointment.status != S.PENDING:
-        raise InvalidTransition("This appointment cannot be confirmed any more.")
-    office = get_office(appointment.office.slug)
-    request = slots.resolve_request(list(appointment.service_codes), appointment.persons, office)
-    office_info = OfficeInfo.of(office)
-    service_info = tuple(ServiceInfo.of(sv) for sv in request.services)
-    appointment_id, start = appointment.id, appointment.start
+    if appointment.status != S.PENDING or views.effective_status(appointment, now) != S.PENDING:
+        raise InvalidTransition("The time to confirm this appointment has run out. Please book again.")
+    office_info = OfficeInfo.of(appointment.office)
+    service_info = views.service_infos(list(appointment.service_codes))
+    appointment_id = appointment.id
     units = int((appointment.end - appointment.start) / s.unit)
 
     def work(session) -> AppointmentView:
         if not seats.retain(session, appointment_id=appointment_id, units=units, until=None,
                             now=now):
-            slot = slots.check_slot(office, request, start, now)
-            seats.claim(session, office_id=office_info.id, start=start, units=units, unit=s.unit,
-                        capacity=slot.capacity, appointment_id=appointment_id, until=None, now=now)
+            raise InvalidTransition("The time to confirm this appointment has run out. Please book again.")
         if not _transition(session, appointment_id, [S.PENDING], status=S.CONFIRMED,
                            confirmed_at=now, expires_at=None):
             raise InvalidTransition("This appointment cannot be confirmed any more.")
@@ -438,7 +435,7 @@ def mark_no_show(appointment_id: int) -> AppointmentView:
         appointment = session.get(Appointment, appointment_id)
         if appointment is None:
             raise NotFound("No such appointment.")
-        if appointment.start + s.checkin_late > now:
+        if now <= appointment.start + s.checkin_late:
             raise InvalidTransition("The check-in window of this appointment is still open.")
         if not _transition(session, appointment_id, [S.CONFIRMED], status=S.NO_SHOW,
                            no_show_at=now):

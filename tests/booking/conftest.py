@@ -75,3 +75,18 @@ def wipe_bookings() -> None:
     db.session.execute(delete(SlotSeat))
     db.session.execute(delete(Appointment))
     db.session.commit()
+
+
+@pytest.fixture
+def bookings(catalogue_app):
+    """The shared catalogue with no bookings, an empty outbox and the clock on Monday 09:00."""
+    wipe_bookings()
+    outbox = catalogue_app.extensions.setdefault("mail_outbox", [])
+    outbox.clear()
+    saved = dict(catalogue_app.config)
+    clock.freeze(MONDAY_9)
+    yield outbox
+    catalogue_app.config.update(saved)
+    db.session.rollback()
+    wipe_bookings()
+    outbox.clear()
