@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from flask import g
 from sqlalchemy import delete
 
 from queue_service import clock, create_app
@@ -35,7 +36,7 @@ def catalogue_app(request, tmp_path_factory):
         url = f"sqlite:///{tmp_path_factory.mktemp('catalogue') / 'read-only.sqlite3'}"
     else:
         url = request.getfixturevalue("pg_schema")
-    app = create_app(_test_config(url, MAIL_BACKEND="memory"))
+    app = create_app(_test_config(url, MAIL_BACKEND="memory", PUBLIC_BASE_URL="https://termine.example"))
     with app.app_context():
         if request.param == "sqlite":
             db.create_all()
@@ -81,6 +82,8 @@ def wipe_bookings() -> None:
 def bookings(catalogue_app):
     """The shared catalogue with no bookings, an empty outbox and the clock on Monday 09:00."""
     wipe_bookings()
+    # the module's app context outlives requests, and Flask-WTF caches a CSRF token on ``g``
+    g.pop("csrf_token", None)
     outbox = catalogue_app.extensions.setdefault("mail_outbox", [])
     outbox.clear()
     saved = dict(catalogue_app.config)
@@ -90,3 +93,4 @@ def bookings(catalogue_app):
     db.session.rollback()
     wipe_bookings()
     outbox.clear()
+    g.pop("csrf_token", None)
