@@ -3,6 +3,7 @@ input, so automation and containers can run them; all honour DATABASE_URL and CL
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -115,6 +116,8 @@ def run_server(app: Flask) -> None:
     from .extensions import socketio
 
     cfg = app.config
+    # Flask's CLI sets this so that a stray app.run() does nothing; here serving is the command.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
         app, host=cfg["HOST"], port=cfg["PORT"], allow_unsafe_werkzeug=True,
         use_reloader=False, log_output=False,

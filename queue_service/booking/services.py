@@ -69,23 +69,33 @@ class CheckInLookup:
 # ---------------------------------------------------------------- helpers
 
 
+def contact_problems(name: str | None, email: str | None, phone: str | None = None) -> dict[str, str]:
+    """Every problem with the contact details, by field (empty when they are fine)."""
+    problems: dict[str, str] = {}
+    name = " ".join((name or "").split())
+    if not 2 <= len(name) <= 100 or _CONTROL.search(name) or not any(c.isalpha() for c in name):
+        problems["name"] = "Please enter your name (2 to 100 characters)."
+    email = (email or "").strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        problems["email"] = "Please enter a valid e-mail address."
+    phone = " ".join((phone or "").split())
+    if phone and not _PHONE.match(phone):
+        problems["phone"] = ("Please enter a phone number with digits only (and + ( ) / -), or "
+                             "leave it empty.")
+    return problems
+
+
 def validate_contact(name: str | None, email: str | None, phone: str | None = None,
                      lang: str | None = None) -> Contact:
     """Name, e-mail, optional phone and language as stored (errors name the field)."""
-    name = " ".join((name or "").split())
-    if not 2 <= len(name) <= 100 or _CONTROL.search(name) or not any(c.isalpha() for c in name):
-        raise ValidationFailed("Please enter your name (2 to 100 characters).", field="name")
-    email = (email or "").strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise ValidationFailed("Please enter a valid e-mail address.", field="email")
-    phone = " ".join((phone or "").split()) or None
-    if phone is not None and not _PHONE.match(phone):
-        raise ValidationFailed(
-            "Please enter a phone number with digits only (and + ( ) / -), or leave it empty.",
-            field="phone")
+    problems = contact_problems(name, email, phone)
+    if problems:
+        field, detail = next(iter(problems.items()))
+        raise ValidationFailed(detail, field=field)
     languages = current_app.config["LANGUAGES"]
     lang = lang if lang in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
-    return Contact(name, email, phone, lang)
+    return Contact(" ".join((name or "").split()), (email or "").strip().lower(),
+                   " ".join((phone or "").split()) or None, lang)
 
 
 def _transact(work: Callable[..., T]) -> T:

@@ -79,6 +79,8 @@ def _months(first: date, last: date, free_days: dict[date, int]) -> list[dict]:
     while cursor <= last:
         weeks = []
         for week in month_calendar.Calendar(firstweekday=0).monthdatescalendar(cursor.year, cursor.month):
+            if week[-1] < first or week[0] > last:
+                continue  # a whole week outside the bookable period
             weeks.append([
                 None if d.month != cursor.month else {
                     "date": d, "free": free_days.get(d, 0), "label": day_text(d, lang),
@@ -292,8 +294,11 @@ def submit_details(token: str):
     form = request.form
     values = {k: form.get(k, "") for k in ("name", "email", "phone")}
     values["consent"] = form.get("consent") == "yes"
+    errors = {field: str(CONTACT_MESSAGES[field])
+              for field in booking.contact_problems(values["name"], values["email"], values["phone"])}
     if not values["consent"]:
-        errors = {"consent": _("Please agree to the processing of your data to book.")}
+        errors["consent"] = _("Please agree to the processing of your data to book.")
+    if errors:
         return _details_page(view, values, errors, 422)
     try:
         booked = booking.complete_hold(token, values["name"], values["email"], values["phone"] or None,
