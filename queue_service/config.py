@@ -68,7 +68,7 @@ _ENV_INT = (
     "RELEASE_DELAY_MINUTES", "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL", "CHECKIN_EARLY_MINUTES",
     "CHECKIN_LATE_MINUTES", "MAIL_PORT", "MAIL_TIMEOUT",
 )
-_ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL")
+_ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")
 _ENV_STR = (
     "BOOKING_RELEASE_TIME", "RATELIMIT_BOOKING_SEARCH", "RATELIMIT_BOOKING_WRITE", "MAIL_BACKEND",
     "MAIL_FOLDER", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
@@ -143,6 +143,7 @@ class Defaults:
     MAIL_USE_TLS = False  # STARTTLS
     MAIL_USE_SSL = False  # implicit TLS (port 465)
     MAIL_TIMEOUT = 10  # seconds
+    MAIL_ASYNC = True  # send from a background thread, so a request never waits for SMTP
     MAIL_FROM = "Bürgerservice Hannover <termine@buergerservice-hannover.example>"
 
 

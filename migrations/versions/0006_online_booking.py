@@ -76,11 +76,13 @@ def upgrade():
     )
     with op.batch_alter_table('slot_seats', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_slot_seats_appointment_id'), ['appointment_id'], unique=False)
+        batch_op.create_index('ix_slot_seats_live', ['office_id', 'unit_start', 'occupied_until'], unique=False)
 
 
 
 def downgrade():
     with op.batch_alter_table('slot_seats', schema=None) as batch_op:
+        batch_op.drop_index('ix_slot_seats_live')
         batch_op.drop_index(batch_op.f('ix_slot_seats_appointment_id'))
 
     op.drop_table('slot_seats')

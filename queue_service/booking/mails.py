@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -68,6 +68,12 @@ def _sender_address() -> str:
     return sender.rsplit("<", 1)[-1].strip(" >") if "<" in sender else sender.strip()
 
 
+def _render(name: str, **context) -> str:
+    """Render without the request's context processors: this runs after the commit, where a
+    processor that loads the current user would query a session that can no longer do so."""
+    return current_app.jinja_env.get_template(name).render(**context)
+
+
 def build(kind: str, view: AppointmentView) -> EmailMessage:
     if kind not in KINDS:
         raise ValueError(kind)
@@ -90,8 +96,8 @@ def build(kind: str, view: AppointmentView) -> EmailMessage:
             "with_qr": kind in (BOOKED, RESCHEDULED, REMINDER) and bool(view.code),
         }
         subject = _subject(kind, view, when)
-        text = render_template("mail/appointment.txt", **context)
-        html = render_template("mail/appointment.html", subject=subject, **context)
+        text = _render("mail/appointment.txt", **context)
+        html = _render("mail/appointment.html", subject=subject, **context)
     inline = [mail.Inline("qr", qr_png(view.code, box_size=6))] if context["with_qr"] else []
     attachments = []
     if kind in (BOOKED, RESCHEDULED, CANCELLED):
@@ -106,4 +112,4 @@ def send(kind: str, view: AppointmentView) -> None:
     """Compose and deliver one booking mail (call it from an after-commit hook)."""
     if not view.email:
         return
-    mail.send(build(kind, view))
+    mail.dispatch(lambda: build(kind, view))

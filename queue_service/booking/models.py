@@ -82,7 +82,11 @@ class SlotSeat(db.Model):
     """One appointment's claim on one seat of one 5-minute unit of an office."""
 
     __tablename__ = "slot_seats"
-    __table_args__ = (CheckConstraint("seat_no >= 0", name="ck_slot_seats_seat_no"),)
+    __table_args__ = (
+        CheckConstraint("seat_no >= 0", name="ck_slot_seats_seat_no"),
+        # covers the slot search (live seats per unit) without touching the table rows
+        Index("ix_slot_seats_live", "office_id", "unit_start", "occupied_until"),
+    )
 
     office_id: Mapped[int] = mapped_column(
         ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True

@@ -1,14 +1,21 @@
 """Sending e-mail: MAIL_BACKEND = "smtp" | "folder" | "console" | "memory" (tests).
 
-Callers queue a message with ``db.after_commit`` so nothing is mailed for a change that was
-rolled back; a failed send is logged by the after-commit runner and never undoes the change.
+Callers hand a message over with ``db.after_commit`` so nothing is mailed for a change that was
+rolled back. With MAIL_ASYNC (the default) ``dispatch`` gives the message to one background
+sender thread per process, so a booking never waits for the mail server (or for its 10-second
+timeout when it is down); the thread drains its queue when the process exits normally. A failed
+send is logged and never undoes the change.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import smtplib
 import ssl
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -121,3 +128,54 @@ def _send_smtp(message: EmailMessage, cfg) -> None:
             client.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
         client.send_message(message)
     log.info("mail to %s sent through %s:%s", message["To"], host, port)
+
+
+class _Sender:
+    """One daemon thread per process that builds and delivers queued mails in order."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue(maxsize=10_000)
+        self.thread = threading.Thread(target=self._run, name="mail-sender", daemon=True)
+        self.thread.start()
+        atexit.register(self.drain)
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                break
+            app, build = item
+            try:
+                with app.app_context():
+                    send(build())
+            except Exception:  # logged, never raised: the booking is committed
+                log.exception("could not send a mail")
+            finally:
+                self.queue.task_done()
+
+    def drain(self, timeout: float = 10.0) -> None:
+        try:
+            self.queue.put_nowait(None)
+        except queue.Full:
+            return
+        self.thread.join(timeout)
+
+
+_sender: _Sender | None = None
+_sender_lock = threading.Lock()
+
+
+def dispatch(build: Callable[[], EmailMessage]) -> None:
+    """Build and deliver a mail: now (MAIL_ASYNC off) or on the background sender thread."""
+    global _sender
+    if not current_app.config.get("MAIL_ASYNC"):
+        send(build())
+        return
+    with _sender_lock:
+        if _sender is None or not _sender.thread.is_alive():
+            _sender = _Sender()
+    try:
+        _sender.queue.put_nowait((current_app._get_current_object(), build))
+    except queue.Full:
+        log.error("mail queue full; sending in the request thread")
+        send(build())

@@ -36,7 +36,8 @@ def catalogue_app(request, tmp_path_factory):
         url = f"sqlite:///{tmp_path_factory.mktemp('catalogue') / 'read-only.sqlite3'}"
     else:
         url = request.getfixturevalue("pg_schema")
-    app = create_app(_test_config(url, MAIL_BACKEND="memory", PUBLIC_BASE_URL="https://termine.example"))
+    app = create_app(_test_config(url, MAIL_BACKEND="memory", MAIL_ASYNC=False,
+                                  PUBLIC_BASE_URL="https://termine.example"))
     with app.app_context():
         if request.param == "sqlite":
             db.create_all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import re
+import time
 from email import policy
 
 import pytest
@@ -69,6 +70,9 @@ def test_a_resident_books_and_cancels_on_a_phone(browser, live_server, tmp_path)
         page.screenshot(path=SHOTS.format("8-cancelled"), full_page=True)
     finally:
         context.close()
+    deadline = time.monotonic() + 10  # mail goes out from the server's background sender
+    while len(list(mail.glob("*.eml"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     subjects = sorted(email.message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
                       for p in mail.glob("*.eml"))
     assert subjects == ["Ihr Termin am Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden",

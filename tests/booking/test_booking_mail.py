@@ -149,3 +149,14 @@ def test_folder_backend_writes_eml_files(bookings, catalogue_app, tmp_path):
     parsed = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert parsed["Subject"].startswith("Ihr Termin am")
     assert _event(_calendar(parsed)).decoded("DTSTART").isoformat() == "2026-11-26T08:00:00+01:00"
+
+
+def test_by_default_mail_leaves_from_a_background_sender(bookings, catalogue_app):
+    catalogue_app.config["MAIL_ASYNC"] = True
+    view = book("linden", "PA", at(THURSDAY, 8))
+    deadline = time.monotonic() + 5
+    while not bookings and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [m["Subject"] for m in bookings] == [
+        "Ihr Termin am Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden"]
+    assert view.code in bookings[0].get_body(("plain",)).get_content().replace("-", "")

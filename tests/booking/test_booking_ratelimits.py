@@ -10,7 +10,8 @@ from queue_service.offices.catalogue import DEMO_FILE, load_catalogue_file
 @pytest.fixture
 def app_config():
     return {"RATELIMIT_ENABLED": True, "RATELIMIT_BOOKING_SEARCH": "3 per minute",
-            "RATELIMIT_BOOKING_WRITE": "2 per minute", "MAIL_BACKEND": "memory"}
+            "RATELIMIT_BOOKING_WRITE": "2 per minute", "MAIL_BACKEND": "memory",
+            "MAIL_ASYNC": False}
 
 
 def test_searches_and_bookings_are_limited_per_address(sqlite_app, monday_morning):

@@ -228,3 +228,11 @@ def test_jobs_expire_remind_mark_no_shows_and_anonymise(bookings):
     assert db.session.scalar(select(Appointment).where(Appointment.id == hold.id)) is None
     with pytest.raises(NotFound):
         booking.get_appointment(english.token)
+
+
+def test_a_colliding_booking_code_is_replaced_by_the_database_check(bookings, monkeypatch):
+    first = book(start=EIGHT)
+    codes = iter([first.code, "XXXXXX"])
+    monkeypatch.setattr(tokens, "new_code", lambda: next(codes))
+    second = book(start=at(THURSDAY, 9))
+    assert second.code == "XXXXXX" and _row(second).code == "XXXXXX"
