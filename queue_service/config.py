@@ -48,7 +48,7 @@ def from_environment(instance_path: str) -> dict:
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
     redis_url = os.environ.get("REDIS_URL") or None
-    return {
+    return _booking_and_mail_from_environment() | {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "CLOCK_START": os.environ.get("CLOCK_START") or None,
@@ -59,34 +59,7 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-    } | _booking_and_mail_from_environment()
-
-
-# Online booking and mail settings that the environment may override (see Defaults).
-_ENV_INT = (
-    "BOOKING_WINDOW_DAYS", "BOOKING_MIN_LEAD_MINUTES", "HOLD_MINUTES", "CONFIRM_MINUTES",
-    "RELEASE_DELAY_MINUTES", "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL", "CHECKIN_EARLY_MINUTES",
-    "CHECKIN_LATE_MINUTES", "MAIL_PORT", "MAIL_TIMEOUT",
-)
-_ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")
-_ENV_STR = (
-    "BOOKING_RELEASE_TIME", "RATELIMIT_BOOKING_SEARCH", "RATELIMIT_BOOKING_WRITE", "MAIL_BACKEND",
-    "MAIL_FOLDER", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
-)
-
-
-def _booking_and_mail_from_environment() -> dict:
-    values: dict = {}
-    for name in _ENV_INT:
-        if os.environ.get(name, "") != "":
-            values[name] = _int(name, 0)
-    for name in _ENV_BOOL:
-        if os.environ.get(name) is not None:
-            values[name] = _bool(os.environ.get(name))
-    for name in _ENV_STR:
-        if os.environ.get(name, "") != "":
-            values[name] = os.environ[name]
-    return values
+    }
 
 
 class Defaults:
@@ -109,12 +82,6 @@ class Defaults:
     # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
-    # SQLAlchemy
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
-    JSON_SORT_KEYS = False
-    # seconds a display waits between snapshot polls while its socket is down
-    DISPLAY_POLL_SECONDS = 10
-
     # online booking (docs/booking.md); demo values from the domain notes, to be set by the city
     BOOKING_WINDOW_DAYS = 42  # the last bookable day is today + 42 ...
     BOOKING_RELEASE_TIME = "08:00"  # ... from 08:00 local time on (before: today + 41)
@@ -145,9 +112,41 @@ class Defaults:
     MAIL_TIMEOUT = 10  # seconds
     MAIL_ASYNC = True  # send from a background thread, so a request never waits for SMTP
     MAIL_FROM = "Bürgerservice Hannover <termine@buergerservice-hannover.example>"
+    # SQLAlchemy
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    JSON_SORT_KEYS = False
+    # seconds a display waits between snapshot polls while its socket is down
+    DISPLAY_POLL_SECONDS = 10
 
 
 def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+# Online booking and mail settings that the environment may override (see Defaults).
+_ENV_INT = (
+    "BOOKING_WINDOW_DAYS", "BOOKING_MIN_LEAD_MINUTES", "HOLD_MINUTES", "CONFIRM_MINUTES",
+    "RELEASE_DELAY_MINUTES", "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL", "CHECKIN_EARLY_MINUTES",
+    "CHECKIN_LATE_MINUTES", "MAIL_PORT", "MAIL_TIMEOUT",
+)
+_ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")
+_ENV_STR = (
+    "BOOKING_RELEASE_TIME", "RATELIMIT_BOOKING_SEARCH", "RATELIMIT_BOOKING_WRITE", "MAIL_BACKEND",
+    "MAIL_FOLDER", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
+)
+
+
+def _booking_and_mail_from_environment() -> dict:
+    values: dict = {}
+    for name in _ENV_INT:
+        if os.environ.get(name, "") != "":
+            values[name] = _int(name, 0)
+    for name in _ENV_BOOL:
+        if os.environ.get(name) is not None:
+            values[name] = _bool(os.environ.get(name))
+    for name in _ENV_STR:
+        if os.environ.get(name, "") != "":
+            values[name] = os.environ[name]
+    return values
