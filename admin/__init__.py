@@ -8,3 +8,15 @@ bp = Blueprint(
 )
 
 from . import views  # noqa: E402,F401
+from .manage import bp as manage_bp  # noqa: E402
+
+bp.register_blueprint(manage_bp)
+
+
+@bp.context_processor
+def _staff_navigation():
+    from flask_login import current_user
+
+    from .nav import nav_for
+
+    return {"staff_nav": nav_for(current_user)}

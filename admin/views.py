@@ -2,16 +2,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from queue_service.auth import services as auth
+from queue_service.auth.models import Role
 from queue_service.extensions import limiter
 from queue_service.offices import services as catalogue
 
 from . import bp
 from .forms import LoginForm
+from .nav import ADMINS, MANAGERS
 
 
 def _safe_next(target: str | None) -> str:
@@ -46,6 +48,30 @@ def logout():
 @bp.get("/")
 @login_required
 def index():
+    """The staff start page: what this role can open, and the user's offices."""
     allowed = current_user.office_ids()
     offices = [o for o in catalogue.list_offices() if allowed is None or o.id in allowed]
-    return render_template("admin/index.html", offices=offices)
+    can_manage = current_user.role in MANAGERS
+    links = [
+        {"url": url_for(endpoint), "label": label, "text": text}
+        for endpoint, label, text, roles in _start_links()
+        if current_user.role in roles and endpoint in current_app.view_functions
+    ]
+    return render_template("admin/index.html", offices=offices, can_manage=can_manage,
+                           manage_links=links, role_name=_role_name(current_user.role))
+
+
+def _role_name(role: Role) -> str:
+    return {Role.ADMIN: _("administrator"), Role.MANAGER: _("manager"), Role.CLERK: _("clerk")}[role]
+
+
+def _start_links():
+    return [
+        ("admin.manage.home", _("Offices"),
+         _("Details, services, counters, opening hours, closures, devices and display messages."), MANAGERS),
+        ("admin.manage.services", _("Services"), _("The services of the catalogue."), MANAGERS),
+        ("admin.manage.staff", _("Staff accounts"), _("Create accounts, reset passwords, deactivate."), MANAGERS),
+        ("admin.manage.city_closures", _("City-wide closures"), _("Close every office on a day."), ADMINS),
+        ("admin.manage.audit_log", _("Audit log"), _("Who changed what, and when."), MANAGERS),
+        ("admin.manage.jobs", _("Scheduled jobs"), _("Nightly and regular jobs and their last runs."), ADMINS),
+    ]

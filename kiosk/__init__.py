@@ -7,4 +7,4 @@ bp = Blueprint(
     static_folder="static", static_url_path="/static",
 )
 
-from . import views  # noqa: E402,F401
+from . import register, views  # noqa: E402,F401

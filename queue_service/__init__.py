@@ -77,11 +77,13 @@ def _init_extensions(app: Flask) -> None:
     from . import i18n
 
     # models must be imported before the metadata is used
+    from .audit import models as _audit_models  # noqa: F401
     from .auth import models as _auth_models  # noqa: F401
     from .booking import models as _booking_models  # noqa: F401
     from .db import install_session_hooks
     from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
     from .offices import models as _office_models  # noqa: F401
+    from .scheduler import models as _scheduler_models  # noqa: F401
 
     db.init_app(app)
     install_session_hooks()

@@ -114,9 +114,12 @@ def _base_url() -> str:
 
 def run_server(app: Flask) -> None:
     from .extensions import socketio
+    from .scheduler.runtime import start_embedded
 
     cfg = app.config
-    # Flask's CLI sets this so that a stray app.run() does nothing; here serving is the command.
+    if start_embedded(app):
+        click.echo("Scheduler: embedded in this process (SCHEDULER_ENABLED=0 to turn it off)")
+    # FlaskGroup sets this for every command, and app.run() then returns at once without serving
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
         app, host=cfg["HOST"], port=cfg["PORT"], allow_unsafe_werkzeug=True,
@@ -187,6 +190,26 @@ def demo_command(no_serve: bool) -> None:
     run_server(current_app._get_current_object())
 
 
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduled jobs (scaled profile: one such process; a second one stands by)."""
+    import signal
+
+    from .scheduler.runtime import guarded
+
+    runner = guarded(current_app._get_current_object())
+
+    def _stop(signum, frame):
+        runner.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"Scheduler process started; lock: {runner.lock.description}")
+    runner.run()
+    click.echo("Scheduler stopped.")
+
+
 COMMANDS = [
     load_catalogue_command,
     create_user_command,
@@ -194,6 +217,7 @@ COMMANDS = [
     create_device_command,
     serve_command,
     demo_command,
+    scheduler_command,
 ]
 
 

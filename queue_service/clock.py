@@ -30,6 +30,12 @@ def now() -> datetime:
     return _real_now() + _offset
 
 
+def real_now() -> datetime:
+    """The machine's time, ignoring CLOCK_START and freeze: only for the scheduler, because
+    APScheduler fires on it (its runs are recorded and shown in machine time)."""
+    return _real_now()
+
+
 def local_now(tz: ZoneInfo = LOCAL_TZ) -> datetime:
     return now().astimezone(tz)
 

@@ -17,6 +17,12 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _optional_bool(value: str | None) -> bool | None:
+    if value is None or value.strip() == "":
+        return None
+    return _bool(value)
+
+
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
@@ -59,6 +65,11 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # unset: the scheduler runs inside `serve` on SQLite; on PostgreSQL use `scheduler`
+        "SCHEDULER_ENABLED": _optional_bool(os.environ.get("SCHEDULER_ENABLED")),
+        "SCHEDULER_LOCK_RETRY_SECONDS": float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
+        "SCHEDULER_JOB_INTERVALS": os.environ.get("SCHEDULER_JOB_INTERVALS") or None,
+        "KIOSK_CUPS_PRINTING": _bool(os.environ.get("KIOSK_CUPS_PRINTING"), False),
     }
 
 
@@ -117,6 +128,12 @@ class Defaults:
     JSON_SORT_KEYS = False
     # seconds a display waits between snapshot polls while its socket is down
     DISPLAY_POLL_SECONDS = 10
+    # kiosks and displays: server-side CUPS printing (lp) to Device.printer, off by default
+    # (kiosks normally print from the browser, see docs/kiosk-setup.md)
+    KIOSK_CUPS_PRINTING = False
+    # the registration cookie of a kiosk or display; browsers cap cookie lifetimes at 400 days,
+    # so the kiosk page should renew it (auth.web.set_device_cookie) on each visit
+    DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
 
 
 def engine_options(database_url: str) -> dict:

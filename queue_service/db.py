@@ -99,6 +99,11 @@ def unit_of_work() -> Iterator:
         _immediate.reset(token)
 
 
+def in_unit_of_work() -> bool:
+    """True inside ``unit_of_work()`` (for code that must be part of the caller's change)."""
+    return _immediate.get()
+
+
 def after_commit(callback: Callable[[], None]) -> None:
     """Run ``callback`` once the current transaction has committed (dropped on rollback)."""
     db.session.info.setdefault("after_commit", []).append(callback)

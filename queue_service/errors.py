@@ -94,3 +94,14 @@ class CatalogueError(DomainError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("; ".join(problems), problems=problems)
+
+
+class ConfirmationRequired(Conflict):
+    """The change would affect others (e.g. strand appointments): show ``items`` and ask first."""
+
+    title = "Confirmation required"
+    slug = "confirmation-required"
+
+    def __init__(self, detail: str, *, items: list):
+        self.items = list(items)
+        super().__init__(detail, affected=len(self.items))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if getattr(g, "forced_locale", None) in languages:
         return g.forced_locale
+    if not has_request_context():  # jobs and commands: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang")
     if asked in languages:
         session["lang"] = asked

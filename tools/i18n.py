@@ -49,7 +49,9 @@ def missing() -> list[str]:
         with po.open("rb") as fh:
             catalog = read_po(fh)
         for message in catalog:
-            if message.id and not message.string:
+            if message.pluralizable and not all(message.string):
+                problems.append(f"{package}: a German plural form for {message.id[0]!r} is missing")
+            elif message.id and not message.string:
                 problems.append(f"{package}: no German text for {message.id!r}")
             elif message.fuzzy and message.id:
                 problems.append(f"{package}: German text for {message.id!r} is marked fuzzy")

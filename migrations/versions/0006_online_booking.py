@@ -4,7 +4,7 @@ Appointments (with only name, e-mail and optional phone as personal data) and on
 5-minute unit they occupy; the primary key of slot_seats is what prevents double booking.
 
 Revision ID: 0006
-Revises: 0001
+Revises: manage01
 Create Date: 2026-11-25 23:01:15.942034
 
 """
@@ -16,7 +16,7 @@ import queue_service.db
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0001'
+down_revision = 'manage01'
 branch_labels = None
 depends_on = None
 

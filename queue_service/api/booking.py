@@ -12,11 +12,11 @@ from flask import current_app, jsonify, request
 from flask_babel import get_locale
 
 from .. import clock
-from ..auth.web import uses_token_auth
+from ..auth.web import bearer_token, staff_user
 from ..booking import links, slots
 from ..booking import services as booking
 from ..booking.views import AppointmentView
-from ..errors import ValidationFailed
+from ..errors import Unauthorized, ValidationFailed
 from ..extensions import limiter
 from ..offices import calendar
 from ..offices import services as catalogue
@@ -32,10 +32,25 @@ def _write_limit() -> str:
     return current_app.config["RATELIMIT_BOOKING_WRITE"]
 
 
-# one budget per client address across the API and the booking pages
-search_limit = limiter.shared_limit(_search_limit, scope="booking-search", exempt_when=uses_token_auth)
-write_limit = limiter.shared_limit(_write_limit, scope="booking-write", exempt_when=uses_token_auth,
-                                   methods=["POST"])
+def authenticated_integration() -> bool:
+    """A request with a valid bearer token (an integration acting as a staff account)."""
+    return bearer_token() is not None and staff_user() is not None
+
+
+# one budget per client address across the API and the booking pages; only a bearer token that
+# really authenticates is exempt (a made-up Authorization header must not lift the limit)
+search_limit = limiter.shared_limit(_search_limit, scope="booking-search",
+                                    exempt_when=authenticated_integration)
+write_limit = limiter.shared_limit(_write_limit, scope="booking-write",
+                                   exempt_when=authenticated_integration, methods=["POST"])
+
+
+@bp.before_request
+def _refuse_invalid_bearer_tokens():
+    """The public booking routes need no login, but a bearer token that is sent must be valid:
+    it lifts the CSRF check and the rate limit, so a forged one is refused, not ignored."""
+    if request.endpoint in BOOKING_ENDPOINTS and bearer_token() and staff_user() is None:
+        raise Unauthorized("The bearer token is not valid.")
 
 
 def _body() -> dict:
@@ -214,6 +229,13 @@ def reschedule_appointment(token: str):
     data = _body()
     return jsonify(appointment_json(
         booking.reschedule_appointment(token, parse_start(data.get("start")))))
+
+
+BOOKING_ENDPOINTS = {
+    "api.office_slots", "api.earliest_slots", "api.create_hold", "api.create_appointment",
+    "api.get_appointment", "api.confirm_appointment", "api.cancel_appointment",
+    "api.reschedule_appointment",
+}
 
 
 # ---------------------------------------------------------------- OpenAPI

@@ -6,13 +6,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
 from ..db import unit_of_work
-from ..errors import Conflict, Forbidden, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from ..offices.services import get_office
@@ -49,6 +50,25 @@ def create_user(
     display_name: str | None = None,
 ) -> CreatedUser:
     """Create a staff account; returns the (generated) password once."""
+    with unit_of_work() as session:
+        user, password = add_user(
+            session, username, role, [get_office(slug) for slug in office_slugs or []],
+            password=password, display_name=display_name,
+        )
+        created = CreatedUser(user.id, user.username, user.role, password)
+    return created
+
+
+def add_user(
+    session,
+    username: str,
+    role: str,
+    offices: list[Office],
+    *,
+    password: str | None = None,
+    display_name: str | None = None,
+) -> tuple[User, str]:
+    """Add a staff account inside the caller's unit of work; returns it and its password."""
     username = (username or "").strip()
     if not username or len(username) > 80:
         raise ValidationFailed("A user name of 1 to 80 characters is required.", field="username")
@@ -58,27 +78,23 @@ def create_user(
         raise ValidationFailed(
             f"Unknown role {role!r}; use admin, manager or clerk.", field="role"
         ) from exc
-    office_slugs = office_slugs or []
-    if role_value != Role.ADMIN and not office_slugs:
+    if role_value != Role.ADMIN and not offices:
         raise ValidationFailed("Managers and clerks need at least one office.", field="office")
     password = password or generate_password()
     if len(password) < 10:
         raise ValidationFailed("Passwords need at least 10 characters.", field="password")
-    with unit_of_work() as session:
-        if session.scalar(select(User.id).where(User.username == username)):
-            raise Conflict(f"The user name {username!r} is taken.", field="username")
-        offices = [get_office(slug) for slug in office_slugs]
-        user = User(
-            username=username,
-            role=role_value,
-            password_hash=generate_password_hash(password),
-            display_name=display_name or username,
-            offices=offices,
-        )
-        session.add(user)
-        session.flush()
-        created = CreatedUser(user.id, user.username, user.role, password)
-    return created
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict(f"The user name {username!r} is taken.", field="username")
+    user = User(
+        username=username,
+        role=role_value,
+        password_hash=generate_password_hash(password),
+        display_name=display_name or username,
+        offices=list(offices),
+    )
+    session.add(user)
+    session.flush()
+    return user, password
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -118,25 +134,39 @@ def user_for_api_token(token: str) -> User | None:
     return row.user
 
 
-def create_device(office_slug: str, kind: str, name: str | None = None) -> str:
+def create_device(
+    office_slug: str, kind: str, name: str | None = None, printer: str | None = None
+) -> str:
     """Register a kiosk or display for an office; returns its device token once."""
+    with unit_of_work() as session:
+        _device, token = add_device(session, get_office(office_slug), kind, name, printer=printer)
+    return token
+
+
+def add_device(
+    session, office: Office, kind: str, name: str | None = None, *, printer: str | None = None
+) -> tuple[Device, str]:
+    """Register a device inside the caller's unit of work; returns it and its token (once)."""
     try:
         kind_value = DeviceKind(kind)
     except ValueError as exc:
         raise ValidationFailed(f"Unknown device kind {kind!r}; use kiosk or display.", field="kind") from exc
+    name = (name or "").strip() or None
+    if name is not None and len(name) > 80:
+        raise ValidationFailed("A device name has at most 80 characters.", field="name")
+    printer = _valid_printer(printer)
     token = "dev_" + secrets.token_urlsafe(32)
-    with unit_of_work() as session:
-        office = get_office(office_slug)
-        count = len(session.scalars(select(Device.id).where(Device.office_id == office.id)).all())
-        session.add(
-            Device(
-                office_id=office.id,
-                kind=kind_value,
-                name=name or f"{kind_value.value}-{office.slug}-{count + 1}",
-                token_hash=hash_token(token),
-            )
-        )
-    return token
+    count = len(session.scalars(select(Device.id).where(Device.office_id == office.id)).all())
+    device = Device(
+        office_id=office.id,
+        kind=kind_value,
+        name=name or f"{kind_value.value}-{office.slug}-{count + 1}",
+        token_hash=hash_token(token),
+        printer=printer,
+    )
+    session.add(device)
+    session.flush()
+    return device, token
 
 
 def device_for_token(token: str) -> Device | None:
@@ -145,6 +175,63 @@ def device_for_token(token: str) -> Device | None:
     return db.session.scalar(
         select(Device).where(Device.token_hash == hash_token(token), Device.revoked_at.is_(None))
     )
+
+
+def _valid_printer(printer: str | None) -> str | None:
+    from ..printing.cups import PrinterError, check_printer_name
+
+    printer = (printer or "").strip() or None
+    if printer is None:
+        return None
+    try:
+        return check_printer_name(printer)
+    except PrinterError as exc:
+        raise ValidationFailed(str(exc), field="printer") from exc
+
+
+def _device(session, device_id: int) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound(f"There is no device {device_id}.")
+    return device
+
+
+def revoke_device(device_id: int) -> None:
+    """Withdraw a device's token: from now on it is an unregistered browser. Idempotent."""
+    with unit_of_work() as session:
+        device = _device(session, device_id)
+        if device.revoked_at is None:
+            device.revoked_at = clock.now()
+
+
+def set_device_printer(device_id: int, printer: str | None) -> None:
+    """Name the CUPS printer a kiosk's tickets go to (server-side printing), or clear it."""
+    printer = _valid_printer(printer)
+    with unit_of_work() as session:
+        device = _device(session, device_id)
+        if device.kind != DeviceKind.KIOSK and printer is not None:
+            raise ValidationFailed("Only kiosks print tickets.", field="printer")
+        device.printer = printer
+
+
+DEVICE_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def touch_device_last_seen(device_id: int) -> None:
+    """Record that a device is alive; writes at most once a minute per device (cheap to call)."""
+    now = clock.now()
+    seen = db.session.scalar(select(Device.last_seen_at).where(Device.id == device_id))
+    if seen is not None and seen >= now - DEVICE_SEEN_RESOLUTION:
+        return  # fresh enough: no write transaction at all
+    with unit_of_work() as session:
+        session.execute(
+            update(Device)
+            .where(
+                Device.id == device_id,
+                or_(Device.last_seen_at.is_(None), Device.last_seen_at < now - DEVICE_SEEN_RESOLUTION),
+            )
+            .values(last_seen_at=now)
+        )
 
 
 def require_office_access(user: User | None, office: Office) -> None:

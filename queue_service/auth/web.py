@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
-from flask import request
+from flask import after_this_request, current_app, request
 from flask_login import current_user
 
+from .. import clock
 from ..errors import Unauthorized
 from ..extensions import db, login_manager
 from . import services
@@ -49,7 +51,25 @@ def current_device() -> Device | None:
         token = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE)
         cached = services.device_for_token(token) if token else None
         request._qs_device = cached
+        if cached is not None and _seen_long_ago(cached):
+            _touch_after_request(cached.id)
     return cached
+
+
+def _seen_long_ago(device: Device) -> bool:
+    last = device.last_seen_at
+    return last is None or last < clock.now() - services.DEVICE_SEEN_RESOLUTION
+
+
+def _touch_after_request(device_id: int) -> None:
+    # after the view, so the write never lands inside the view's own unit of work
+    @after_this_request
+    def _seen(response):
+        try:
+            services.touch_device_last_seen(device_id)
+        except Exception:  # "last seen" must never break a kiosk or display request
+            logging.getLogger(__name__).exception("could not record that device %s was seen", device_id)
+        return response
 
 
 def staff_user() -> User | None:
@@ -72,3 +92,20 @@ def staff_required(*roles: Role):
         return wrapped
 
     return decorator
+
+
+def set_device_cookie(response, token: str) -> None:
+    """Store a device token in this browser: long-lived, HttpOnly, SameSite=Strict, whole site.
+
+    Browsers cap a cookie's lifetime (Chromium: 400 days), so a kiosk page should call this again
+    with the current cookie on each visit to keep a working kiosk registered.
+    """
+    response.set_cookie(
+        DEVICE_COOKIE,
+        token,
+        max_age=current_app.config["DEVICE_COOKIE_MAX_AGE"],
+        path="/",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Strict",
+    )

@@ -210,3 +210,21 @@ class MobileEvent(db.Model):
 
     office: Mapped[Office] = relationship()
     services: Mapped[list[Service]] = relationship(secondary=mobile_event_services)
+
+
+class OfficeMessage(db.Model):
+    """A ticker message shown on an office's waiting-room displays (never personal data)."""
+
+    __tablename__ = "office_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), index=True)
+    text_de: Mapped[str] = mapped_column(String(280))
+    text_en: Mapped[str | None] = mapped_column(String(280))
+    active_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    active_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # False once withdrawn by staff or expired by the scheduler
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
+
+    office: Mapped[Office] = relationship()

@@ -35,3 +35,8 @@ def emit_now(event: str, data: Any, *, room: str, namespace: str) -> None:
 def publish(event: str, data: Any, *, room: str, namespace: str = DISPLAY_NS) -> None:
     """Emit ``event`` to ``room`` once the current transaction has committed."""
     after_commit(lambda: emit_now(event, data, room=room, namespace=namespace))
+
+
+def office_message(office_slug: str, message_view: dict) -> None:
+    """A ticker message of the office's displays was posted, changed, withdrawn or expired."""
+    publish("office_message", message_view, room=office_room(office_slug), namespace=DISPLAY_NS)

@@ -42,3 +42,15 @@ def test_integrations_with_a_bearer_token_are_not_limited(sqlite_app, monday_mor
     client = sqlite_app.test_client()
     for _ in range(5):
         assert client.get("/api/v1/slots/earliest?services=PA", headers=headers).status_code == 200
+
+
+def test_a_made_up_bearer_token_neither_lifts_the_limit_nor_csrf(sqlite_app, monday_morning):
+    load_catalogue_file(DEMO_FILE)
+    client = sqlite_app.test_client()
+    forged = {"Authorization": "Bearer qs_made-up"}
+    refused = client.get("/api/v1/slots/earliest?services=PA", headers=forged)
+    assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+    assert client.post("/api/v1/appointments", json={}, headers=forged).status_code == 401
+    for _ in range(3):
+        assert client.get("/api/v1/slots/earliest?services=PA").status_code == 200
+    assert client.get("/api/v1/slots/earliest?services=PA").status_code == 429

@@ -1,0 +1,89 @@
+"""Staff accounts: create, edit, reset the password, deactivate."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from wtforms import SelectChoice
+
+from queue_service.auth.models import Role
+from queue_service.errors import DomainError
+from queue_service.management import staff as service
+from queue_service.management.access import managed_offices
+
+from . import bp
+from .common import actor_id, form_status, is_admin, managers_only, no_store, show_error
+from .forms import ConfirmActionForm, NewStaffForm, StaffForm
+
+
+def role_names() -> dict[str, str]:
+    return {Role.ADMIN.value: _("Administrator"), Role.MANAGER.value: _("Manager"), Role.CLERK.value: _("Clerk")}
+
+
+def _prepare(form) -> None:
+    names = role_names()
+    roles = [Role.ADMIN, Role.MANAGER, Role.CLERK] if is_admin() else [Role.CLERK]
+    form.role.choices = [SelectChoice(r.value, names[r.value]) for r in roles]
+    form.offices.choices = [SelectChoice(o.slug, o.name) for o in managed_offices(actor_id())]
+
+
+@bp.get("/staff")
+@managers_only
+def staff():
+    users = service.list_staff(actor_id())
+    manageable = {u.id for u in users if service.may_manage(actor_id(), u.id)}
+    return render_template("admin/manage/staff.html", users=users, manageable=manageable, role_names=role_names())
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@managers_only
+def staff_new():
+    form = NewStaffForm(role=Role.CLERK.value)
+    _prepare(form)
+    if form.validate_on_submit():
+        try:
+            created = service.create_staff_account(actor_id(), form.username.data, form.role.data,
+                                                   form.offices.data or [], form.display_name.data)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            return no_store(render_template("admin/manage/staff_password.html", account=created, new=True))
+    return render_template("admin/manage/staff_form.html", form=form, user=None), form_status(form)
+
+
+@bp.route("/staff/<int:user_id>", methods=["GET", "POST"])
+@managers_only
+def staff_edit(user_id: int):
+    user = service.staff_for(actor_id(), user_id)
+    form = StaffForm(obj=user, role=user.role.value)
+    _prepare(form)
+    if not form.is_submitted():
+        form.offices.data = [o.slug for o in user.offices]
+    if form.validate_on_submit():
+        try:
+            service.update_staff_account(actor_id(), user_id, role=form.role.data,
+                                         office_slugs=form.offices.data or [], display_name=form.display_name.data)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for(".staff"))
+    return render_template("admin/manage/staff_form.html", form=form, user=user,
+                           action_form=ConfirmActionForm()), form_status(form)
+
+
+@bp.post("/staff/<int:user_id>/password")
+@managers_only
+def staff_password(user_id: int):
+    account = service.reset_staff_password(actor_id(), user_id)
+    return no_store(render_template("admin/manage/staff_password.html", account=account, new=False))
+
+
+@bp.post("/staff/<int:user_id>/active")
+@managers_only
+def staff_active(user_id: int):
+    active = request.form.get("active") == "1"
+    user = service.set_staff_active(actor_id(), user_id, active)
+    flash(_("%(name)s can sign in again.", name=user.username) if active
+          else _("%(name)s can no longer sign in.", name=user.username), "success")
+    return redirect(url_for(".staff_edit", user_id=user_id))

@@ -1,0 +1,16 @@
+"""GET/POST /display/register: a manager or admin registers this browser as a waiting-room display."""
+
+from __future__ import annotations
+
+from flask_login import login_required
+
+from admin.devices import registration_page
+from queue_service.auth.models import DeviceKind
+
+from . import bp
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@login_required
+def register():
+    return registration_page(DeviceKind.DISPLAY)

@@ -1,0 +1,45 @@
+"""Helpers shared by the management services: audit diffs and the confirm-before-stranding rule."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime, time
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from ..errors import ConfirmationRequired
+from ..offices.impact import AffectedItem
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if hasattr(value, "value"):  # enums
+        return value.value
+    return value
+
+
+def apply_changes(obj: Any, values: dict[str, Any]) -> list[dict]:
+    """Set the attributes that differ; returns [{field, old, new}] for the audit entry."""
+    changes = []
+    for name, new in values.items():
+        old = getattr(obj, name)
+        if old != new:
+            changes.append({"field": name, "old": _plain(old), "new": _plain(new)})
+            setattr(obj, name, new)
+    return changes
+
+
+def confirm_impact(items: list[AffectedItem], confirmed: bool, acknowledged: Collection[str] | None) -> None:
+    if items and not confirmed:
+        raise ConfirmationRequired(
+            ngettext("%(num)d appointment would be stranded.",
+                     "%(num)d appointments would be stranded.", len(items)),
+            items=items,
+        )
+    if acknowledged is not None and any(item.ref not in set(acknowledged) for item in items):
+        raise ConfirmationRequired(
+            _("More appointments were booked meanwhile; please check the list again."), items=items
+        )

@@ -1,0 +1,175 @@
+"""Staff accounts: create (the generated password is shown once), reset, (de)activate, offices.
+
+Administrators manage every account. Managers manage clerk accounts whose offices are all among
+their own, and may only give them those offices; nobody can lock themselves out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from ..audit.services import record
+from ..auth.models import Role, User
+from ..auth.services import add_user, generate_password
+from ..db import unit_of_work
+from ..errors import Conflict, Forbidden, NotFound, Refused, ValidationFailed
+from ..extensions import db
+from ..offices.models import Office
+from .access import load_actor
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A created or reset account with its password, to be shown once and never stored."""
+
+    id: int
+    username: str
+    password: str
+
+
+def _may_manage(actor: User, target: User) -> bool:
+    if actor.role == Role.ADMIN:
+        return True
+    allowed = actor.office_ids() or set()
+    return target.role == Role.CLERK and bool(target.offices) and {o.id for o in target.offices} <= allowed
+
+
+def _target(session, actor: User, user_id: int) -> User:
+    target = session.get(User, user_id)
+    if target is None:
+        raise NotFound(_("This account does not exist."))
+    if not _may_manage(actor, target):
+        raise Forbidden(_("You cannot manage this account."))
+    return target
+
+
+def _offices(session, actor: User, role: Role, slugs: list[str]) -> list[Office]:
+    offices = list(session.scalars(select(Office).where(Office.slug.in_(slugs))).all()) if slugs else []
+    if len(offices) != len(set(slugs)):
+        raise ValidationFailed(_("Unknown office."), field="offices")
+    allowed = actor.office_ids()
+    if allowed is not None and any(o.id not in allowed for o in offices):
+        raise Forbidden(_("You can only give accounts your own offices."))
+    if role != Role.ADMIN and not offices:
+        raise ValidationFailed(_("Choose at least one office."), field="offices")
+    return offices if role != Role.ADMIN else []
+
+
+def _role(actor: User, value: str) -> Role:
+    try:
+        role = Role(value)
+    except ValueError as exc:
+        raise ValidationFailed(_("Choose a role."), field="role") from exc
+    if actor.role != Role.ADMIN and role != Role.CLERK:
+        raise Forbidden(_("Managers can only create clerk accounts."))
+    return role
+
+
+def list_staff(actor_id: int) -> list[User]:
+    """Accounts the actor may see: all for administrators, those of their offices for managers."""
+    actor = load_actor(actor_id)
+    users = db.session.scalars(select(User).order_by(User.username)).all()
+    allowed = actor.office_ids()
+    if allowed is None:
+        return list(users)
+    return [u for u in users if u.role != Role.ADMIN and {o.id for o in u.offices} & allowed]
+
+
+def staff_for(actor_id: int, user_id: int) -> User:
+    actor = load_actor(actor_id)
+    return _target(db.session, actor, user_id)
+
+
+def may_manage(actor_id: int, user_id: int) -> bool:
+    actor = load_actor(actor_id)
+    target = db.session.get(User, user_id)
+    return target is not None and _may_manage(actor, target)
+
+
+def create_staff_account(
+    actor_id: int, username: str, role: str, office_slugs: list[str], display_name: str | None = None
+) -> NewAccount:
+    """Create an account with a generated password (returned once, stored only as a hash)."""
+    with unit_of_work() as session:
+        actor = load_actor(actor_id, session)
+        role_value = _role(actor, role)
+        offices = _offices(session, actor, role_value, office_slugs)
+        username = (username or "").strip()
+        if not username or len(username) > 80 or any(ch.isspace() for ch in username):
+            raise ValidationFailed(_("Enter a user name of up to 80 characters without spaces."), field="username")
+        if session.scalar(select(User.id).where(User.username == username)):
+            raise Conflict(_("The user name %(name)s is taken.", name=username), field="username")
+        display_name = (display_name or "").strip() or None
+        if display_name and len(display_name) > 120:
+            raise ValidationFailed(_("The display name may have up to 120 characters."), field="display_name")
+        user, password = add_user(session, username, role_value.value, offices, display_name=display_name)
+        for office in offices or [None]:
+            record("staff.created", actor=actor, object_type="user", object_id=user.id,
+                   office_id=office.id if office else None,
+                   details={"username": username, "role": role_value.value,
+                            "offices": sorted(o.slug for o in offices)})
+        created = NewAccount(user.id, user.username, password)
+    return created
+
+
+def update_staff_account(
+    actor_id: int, user_id: int, *, role: str, office_slugs: list[str], display_name: str | None
+) -> User:
+    """Change an account's role, offices and display name."""
+    with unit_of_work() as session:
+        actor = load_actor(actor_id, session)
+        target = _target(session, actor, user_id)
+        role_value = _role(actor, role)
+        if target.id == actor.id and role_value != actor.role:
+            raise Refused(_("You cannot change your own role."))
+        offices = _offices(session, actor, role_value, office_slugs)
+        display_name = (display_name or "").strip() or target.username
+        if len(display_name) > 120:
+            raise ValidationFailed(_("The display name may have up to 120 characters."), field="display_name")
+        before_office_ids = {o.id for o in target.offices}
+        before = {"role": target.role.value, "offices": sorted(o.slug for o in target.offices),
+                  "display_name": target.display_name}
+        target.role, target.offices, target.display_name = role_value, offices, display_name
+        after = {"role": role_value.value, "offices": sorted(o.slug for o in offices),
+                 "display_name": display_name}
+        changes = [{"field": k, "old": before[k], "new": after[k]} for k in before if before[k] != after[k]]
+        if changes:
+            # one entry per office concerned, so each office's managers see it
+            for office_id in sorted({o.id for o in offices} | before_office_ids) or [None]:
+                record("staff.updated", actor=actor, object_type="user", object_id=target.id,
+                       office_id=office_id, details={"username": target.username, "changes": changes})
+    return target
+
+
+def reset_staff_password(actor_id: int, user_id: int) -> NewAccount:
+    """Give an account a new generated password (shown once); the old one stops working."""
+    with unit_of_work() as session:
+        actor = load_actor(actor_id, session)
+        target = _target(session, actor, user_id)
+        password = generate_password()
+        target.password_hash = generate_password_hash(password)
+        for office in target.offices or [None]:
+            record("staff.password_reset", actor=actor, object_type="user", object_id=target.id,
+                   office_id=office.id if office else None, details={"username": target.username})
+        result = NewAccount(target.id, target.username, password)
+    return result
+
+
+def set_staff_active(actor_id: int, user_id: int, active: bool) -> User:
+    """Deactivate (sign-in refused, sessions end) or reactivate an account."""
+    with unit_of_work() as session:
+        actor = load_actor(actor_id, session)
+        target = _target(session, actor, user_id)
+        if target.id == actor.id:
+            raise Refused(_("You cannot deactivate your own account."))
+        if target.active != active:
+            target.active = active
+            for office in target.offices or [None]:
+                record("staff.activated" if active else "staff.deactivated", actor=actor,
+                       object_type="user", object_id=target.id,
+                       office_id=office.id if office else None, details={"username": target.username})
+    return target
