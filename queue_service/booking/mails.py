@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from .. import clock
 from ..notify import ics, mail
-from ..notify.qr import qr_png
+from ..printing.qr import qr_png
 from . import links
 from .formatting import clock_text, day_text
 from .views import AppointmentView
@@ -98,7 +98,7 @@ def build(kind: str, view: AppointmentView) -> EmailMessage:
         subject = _subject(kind, view, when)
         text = _render("mail/appointment.txt", **context)
         html = _render("mail/appointment.html", subject=subject, **context)
-    inline = [mail.Inline("qr", qr_png(view.code, box_size=6))] if context["with_qr"] else []
+    inline = [mail.Inline("qr", qr_png(view.code, scale=6))] if context["with_qr"] else []
     attachments = []
     if kind in (BOOKED, RESCHEDULED, CANCELLED):
         cancelled = kind == CANCELLED

@@ -16,9 +16,9 @@ from ...booking import services as booking
 from ...booking.formatting import clock_text, day_text, short_day_text
 from ...booking.views import AppointmentView
 from ...errors import InvalidTransition, Refused, SlotTaken, ValidationFailed
-from ...notify.qr import qr_data_uri
 from ...offices import calendar
 from ...offices import services as catalogue
+from ...printing.qr import qr_png_data_uri
 from . import bp
 
 GROUPS = OrderedDict([
@@ -339,7 +339,7 @@ def manage(token: str):
     return render_template(
         "booking_web/manage.html", view=view, summary=_summary(view),
         documents=view.documents(lang), just_booked=request.args.get("neu") == "1",
-        qr=qr_data_uri(view.code) if view.code and view.status == "confirmed" else None,
+        qr=qr_png_data_uri(view.code) if view.code and view.status == "confirmed" else None,
         changeable=view.is_changeable(), lang=lang,
         expires=clock_text(view.expires_at.astimezone(view.office.tz), lang) if view.expires_at else None,
     )
