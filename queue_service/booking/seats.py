@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..db import UTCDateTime
 from ..errors import SlotTaken
 from .models import SlotSeat
 
@@ -30,19 +31,39 @@ def _live(now: datetime):
     return or_(_seats.c.occupied_until.is_(None), _seats.c.occupied_until > now)
 
 
-def _upsert(session, rows: list[dict], now: datetime) -> set[datetime]:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(_seats).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_seats.c.office_id, _seats.c.unit_start, _seats.c.seat_no],
-        set_={
-            "appointment_id": stmt.excluded.appointment_id,
-            "occupied_until": stmt.excluded.occupied_until,
-        },
-        where=and_(_seats.c.occupied_until.is_not(None), _seats.c.occupied_until <= now),
-    ).returning(_seats.c.unit_start)
-    return {row[0] for row in session.execute(stmt)}
+_UPSERTS: dict = {}
+
+
+def _upsert_statement(dialect: str):
+    """INSERT ... ON CONFLICT DO UPDATE ... WHERE stale, built once per dialect (building and
+    compiling it per call cost more than the database work)."""
+    if dialect not in _UPSERTS:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stamp = UTCDateTime()
+        stmt = insert(_seats).values(
+            office_id=bindparam("office_id", type_=Integer()),
+            unit_start=bindparam("unit_start", type_=stamp),
+            seat_no=bindparam("seat_no", type_=Integer()),
+            appointment_id=bindparam("appointment_id", type_=Integer()),
+            occupied_until=bindparam("until", type_=stamp),
+        )
+        _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=[_seats.c.office_id, _seats.c.unit_start, _seats.c.seat_no],
+            set_={
+                "appointment_id": stmt.excluded.appointment_id,
+                "occupied_until": stmt.excluded.occupied_until,
+            },
+            where=and_(_seats.c.occupied_until.is_not(None),
+                       _seats.c.occupied_until <= bindparam("now", type_=stamp)),
+        ).returning(_seats.c.unit_start)
+    return _UPSERTS[dialect]
+
+
+def _upsert(session, row: dict, now: datetime) -> bool:
+    """Claim one seat: True when it is ours now (it was free or stale), False when taken."""
+    connection = session.connection()
+    stmt = _upsert_statement(connection.dialect.name)
+    return connection.execute(stmt, {**row, "now": now}).first() is not None
 
 
 def claim(
@@ -52,7 +73,7 @@ def claim(
     """Take one seat below ``capacity`` in each unit for the appointment, or raise SlotTaken."""
     wanted = unit_starts(start, units, unit)
     taken: dict[datetime, set[int]] = defaultdict(set)
-    for unit_start, seat_no in session.execute(
+    for unit_start, seat_no in session.connection().execute(
         select(_seats.c.unit_start, _seats.c.seat_no).where(
             _seats.c.office_id == office_id, _seats.c.unit_start.in_(wanted), _live(now))
     ):
@@ -62,8 +83,8 @@ def claim(
     for u in wanted:
         for seat_no in (n for n in range(capacity) if n not in taken[u]):
             row = {"office_id": office_id, "unit_start": u, "seat_no": seat_no,
-                   "appointment_id": appointment_id, "occupied_until": until}
-            if _upsert(session, [row], now):
+                   "appointment_id": appointment_id, "until": until}
+            if _upsert(session, row, now):
                 break
         else:
             raise SlotTaken("Someone else has just booked this time. Please choose another one.")
