@@ -230,6 +230,7 @@ def throughput(bases: list[str], token: str, seconds: float, clients: int) -> di
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
     serial = iter(range(10**9))
+    run = secrets.token_hex(3)  # addresses unique per run (the per-address limit is 3)
 
     def client(index: int) -> None:
         rng = random.Random(index)
@@ -240,7 +241,7 @@ def throughput(bases: list[str], token: str, seconds: float, clients: int) -> di
                 with lock:
                     n = next(serial)
                 body = {"office": "aegi", "services": ["PA"], "persons": 1, "start": rng.choice(popular),
-                        "name": f"Load Person {n}", "email": f"load{n}@example.org"}
+                        "name": f"Load Person {n}", "email": f"load-{run}-{n}@example.org"}
                 status = session.post(base + "/api/v1/appointments", json=body, timeout=60).status_code
                 with lock:
                     counts[status] += 1
