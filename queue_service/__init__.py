@@ -79,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
     # models must be imported before the metadata is used
     from .audit import models as _audit_models  # noqa: F401
     from .auth import models as _auth_models  # noqa: F401
+    from .booking import models as _booking_models  # noqa: F401
     from .db import install_session_hooks
     from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
     from .offices import models as _office_models  # noqa: F401
@@ -139,8 +140,10 @@ def _register_blueprints(app: Flask) -> None:
 
     from .api import bp as api_bp
     from .web import bp as web_bp
+    from .web.booking_pages import bp as booking_web_bp
 
     app.register_blueprint(web_bp)
+    app.register_blueprint(booking_web_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(display_bp)

@@ -173,12 +173,16 @@ def demo_command(no_serve: bool) -> None:
     click.echo("")
     click.echo("Open:")
     click.echo(f"  Start page            {base}/")
+    click.echo(f"  Book an appointment   {base}/termin/")
     click.echo(f"  Kiosk (Aegi)          {base}/kiosk/aegi")
     click.echo(f"  Display (Aegi)        {base}/display/aegi")
     click.echo(f"  Staff login           {base}/admin/login")
     click.echo(f"  API                   {base}/api/v1/offices  (OpenAPI: {base}/api/openapi.json)")
     if current_app.config.get("CLOCK_START"):
         click.echo(f"  Clock started at      {current_app.config['CLOCK_START']}")
+    from .notify.mail import describe_backend
+
+    click.echo(f"  Mail                  {describe_backend()}")
     if no_serve:
         return
     click.echo("")

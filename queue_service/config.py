@@ -54,7 +54,7 @@ def from_environment(instance_path: str) -> dict:
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
     redis_url = os.environ.get("REDIS_URL") or None
-    return {
+    return _booking_and_mail_from_environment() | {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "CLOCK_START": os.environ.get("CLOCK_START") or None,
@@ -94,6 +94,36 @@ class Defaults:
     # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
+    # online booking (docs/booking.md); demo values from the domain notes, to be set by the city
+    BOOKING_WINDOW_DAYS = 42  # the last bookable day is today + 42 ...
+    BOOKING_RELEASE_TIME = "08:00"  # ... from 08:00 local time on (before: today + 41)
+    BOOKING_MIN_LEAD_MINUTES = 60  # the earliest bookable start is now + this
+    BOOKING_UNIT_MINUTES = 5  # capacity is counted per unit; durations round up to units
+    BOOKING_SLOT_GRID_MINUTES = 5  # offered start times, from each window's start
+    BOOKING_MAX_SERVICES = 4
+    BOOKING_MAX_PERSONS = 5
+    BOOKING_DOUBLE_OPT_IN = False  # True: a booking counts only once confirmed from the mail
+    HOLD_MINUTES = 10  # a chosen time is held this long while the form is filled in
+    CONFIRM_MINUTES = 30  # double opt-in: unconfirmed bookings expire after this
+    RELEASE_DELAY_MINUTES = 60  # a cancelled slot returns to the pool only after this (trading)
+    MAX_ACTIVE_APPOINTMENTS_PER_EMAIL = 3
+    CHECKIN_EARLY_MINUTES = 30  # check-in opens this long before the appointment
+    CHECKIN_LATE_MINUTES = 15  # ... and closes this long after its start (then: no-show)
+    RATELIMIT_BOOKING_SEARCH = "60 per minute"  # per client address, slot searches
+    RATELIMIT_BOOKING_WRITE = "10 per minute"  # per client address, holds and bookings
+    # mail: "folder" writes .eml files to MAIL_FOLDER (default <instance>/mail), "console" logs
+    # them, "smtp" sends through MAIL_SERVER
+    MAIL_BACKEND = "folder"
+    MAIL_FOLDER: str | None = None
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False  # STARTTLS
+    MAIL_USE_SSL = False  # implicit TLS (port 465)
+    MAIL_TIMEOUT = 10  # seconds
+    MAIL_ASYNC = True  # send from a background thread, so a request never waits for SMTP
+    MAIL_FROM = "Bürgerservice Hannover <termine@buergerservice-hannover.example>"
     # SQLAlchemy
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLITE_WRITER_LOCK = True  # threads of one process queue for SQLite's single writer (db.py)
@@ -117,3 +147,30 @@ def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+# Online booking and mail settings that the environment may override (see Defaults).
+_ENV_INT = (
+    "BOOKING_WINDOW_DAYS", "BOOKING_MIN_LEAD_MINUTES", "HOLD_MINUTES", "CONFIRM_MINUTES",
+    "RELEASE_DELAY_MINUTES", "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL", "CHECKIN_EARLY_MINUTES",
+    "CHECKIN_LATE_MINUTES", "MAIL_PORT", "MAIL_TIMEOUT",
+)
+_ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")
+_ENV_STR = (
+    "BOOKING_RELEASE_TIME", "RATELIMIT_BOOKING_SEARCH", "RATELIMIT_BOOKING_WRITE", "MAIL_BACKEND",
+    "MAIL_FOLDER", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
+)
+
+
+def _booking_and_mail_from_environment() -> dict:
+    values: dict = {}
+    for name in _ENV_INT:
+        if os.environ.get(name, "") != "":
+            values[name] = _int(name, 0)
+    for name in _ENV_BOOL:
+        if os.environ.get(name) is not None:
+            values[name] = _bool(os.environ.get(name))
+    for name in _ENV_STR:
+        if os.environ.get(name, "") != "":
+            values[name] = os.environ[name]
+    return values

@@ -20,6 +20,18 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PUBLIC = {
     "admin.login": "the login form itself (CSRF-protected and rate-limited)",
     "api.cancel_ticket": "the visitor cancels their own ticket; the 192-bit token is the capability",
+    # online booking (docs/booking.md): residents have no account; a hold or a booking is
+    # open to anyone (rate-limited per address), managing one needs its 256-bit manage token
+    "api.create_hold": "a resident holds a free time while filling in the form",
+    "api.create_appointment": "a resident books an appointment",
+    "api.confirm_appointment": "double opt-in, by the manage token from the mail",
+    "api.cancel_appointment": "by the manage token from the mail",
+    "api.reschedule_appointment": "by the manage token from the mail",
+    "booking_web.hold": "the booking pages: hold the chosen time",
+    "booking_web.submit_details": "the booking pages: book the held time",
+    "booking_web.confirm": "manage page (token in the URL): confirm",
+    "booking_web.cancel": "manage page (token in the URL): cancel",
+    "booking_web.reschedule_confirm": "manage page (token in the URL): move",
 }
 
 

@@ -1,0 +1,437 @@
+"""Public booking API: free slots, holds, appointments and managing them by manage token.
+
+POSTs from a browser session need an X-CSRFToken header (GET /api/v1/csrf-token with the same
+cookie jar); integrations authenticate with ``Authorization: Bearer`` instead and skip CSRF.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import current_app, jsonify, request
+from flask_babel import get_locale
+
+from .. import clock
+from ..auth.web import bearer_token, staff_user
+from ..booking import links, slots
+from ..booking import services as booking
+from ..booking.views import AppointmentView
+from ..errors import Unauthorized, ValidationFailed
+from ..extensions import limiter
+from ..offices import calendar
+from ..offices import services as catalogue
+from . import bp
+from .openapi import add_paths, add_schemas, json_response, problem_responses
+
+
+def _search_limit() -> str:
+    return current_app.config["RATELIMIT_BOOKING_SEARCH"]
+
+
+def _write_limit() -> str:
+    return current_app.config["RATELIMIT_BOOKING_WRITE"]
+
+
+def authenticated_integration() -> bool:
+    """A request with a valid bearer token (an integration acting as a staff account)."""
+    return bearer_token() is not None and staff_user() is not None
+
+
+# one budget per client address across the API and the booking pages; only a bearer token that
+# really authenticates is exempt (a made-up Authorization header must not lift the limit)
+search_limit = limiter.shared_limit(_search_limit, scope="booking-search",
+                                    exempt_when=authenticated_integration)
+write_limit = limiter.shared_limit(_write_limit, scope="booking-write",
+                                   exempt_when=authenticated_integration, methods=["POST"])
+
+
+@bp.before_request
+def _refuse_invalid_bearer_tokens():
+    """The public booking routes need no login, but a bearer token that is sent must be valid:
+    it lifts the CSRF check and the rate limit, so a forged one is refused, not ignored."""
+    if request.endpoint in BOOKING_ENDPOINTS and bearer_token() and staff_user() is None:
+        raise Unauthorized("The bearer token is not valid.")
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed("The request body must be a JSON object.", field="body")
+    return data
+
+
+def _day(value: str | None, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"{field} must be a date like 2026-11-26.", field=field) from exc
+
+
+def parse_start(value, field: str = "start") -> datetime:
+    """An ISO 8601 moment with offset (a naive one is read as Hannover local time)."""
+    if not isinstance(value, str) or not value:
+        raise ValidationFailed(f"{field} is required, e.g. 2026-11-26T08:00:00+01:00.", field=field)
+    try:
+        return clock.parse_moment(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"{field} must be an ISO 8601 date and time, e.g. "
+                               "2026-11-26T08:00:00+01:00.", field=field) from exc
+
+
+def _lang() -> str:
+    return str(get_locale() or "de")
+
+
+def slot_json(slot: slots.Slot, tz) -> dict:
+    return {"start": slot.start.astimezone(tz).isoformat(), "end": slot.end.astimezone(tz).isoformat()}
+
+
+def runs_json(runs: list[slots.SlotRun], tz) -> list[dict]:
+    """Slots as local ISO 8601 with offset, formatted per window from minutes of the day (a
+    six-week list has about 1,500 slots; one aware datetime per slot was the slow part)."""
+    out: list[dict] = []
+    for run in runs:
+        local = run.window.start.astimezone(tz)
+        offset = local.utcoffset()
+        step = int(run.unit.total_seconds()) // 60
+        duration = run.units * step
+        first_minute = local.hour * 60 + local.minute
+        if (run.window.end.astimezone(tz).utcoffset() != offset or local.second
+                or first_minute + (run.starts[-1] * step) + duration >= 24 * 60):
+            out.extend(slot_json(slot, tz) for slot in run.slots())  # DST inside, or past midnight
+            continue
+        sign = "-" if offset < timedelta(0) else "+"
+        minutes = abs(int(offset.total_seconds())) // 60
+        suffix = f":00{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+        prefix = local.date().isoformat() + "T"
+        for i in run.starts:
+            begin = first_minute + i * step
+            end = begin + duration
+            out.append({"start": f"{prefix}{begin // 60:02d}:{begin % 60:02d}{suffix}",
+                        "end": f"{prefix}{end // 60:02d}:{end % 60:02d}{suffix}"})
+    return out
+
+
+def appointment_json(view: AppointmentView) -> dict:
+    return view.to_api(links.manage_url(view.token) if view.token else None)
+
+
+@bp.get("/v1/offices/<slug>/slots")
+@search_limit
+def office_slots(slug: str):
+    office = catalogue.get_office(slug)
+    req = slots.resolve_request(request.args.get("services"), request.args.get("persons"), office)
+    first, last = _day(request.args.get("from"), "from"), _day(request.args.get("to"), "to")
+    if first and last and last < first:
+        raise ValidationFailed("to must not be before from.", field="to")
+    runs = slots.free_runs(office, req, first, last)
+    tz = calendar.office_tz(office)
+    h = slots.horizon(tz=tz)
+    return jsonify({
+        "office": catalogue.office_summary(office),
+        "services": req.codes,
+        "persons": req.persons,
+        "duration_minutes": req.minutes,
+        "bookable_from": h.earliest_start.astimezone(tz).isoformat(),
+        "bookable_until": h.last_day.isoformat(),
+        "slots": runs_json(runs, tz),
+    })
+
+
+@bp.get("/v1/slots/earliest")
+@search_limit
+def earliest_slots():
+    req = slots.resolve_request(request.args.get("services"), request.args.get("persons"))
+    offices = {o.id: o for o in slots.offices_offering(req)}
+    found = slots.earliest_slots(req, list(offices.values()))
+    return jsonify({
+        "services": req.codes,
+        "persons": req.persons,
+        "duration_minutes": req.minutes,
+        "offices": [
+            {"office": catalogue.office_summary(offices[s.office_id]),
+             **slot_json(s, calendar.office_tz(offices[s.office_id]))}
+            for s in found
+        ],
+    })
+
+
+@bp.post("/v1/holds")
+@write_limit
+def create_hold():
+    data = _body()
+    view = booking.hold_slot(_office_slug(data), data.get("services"), data.get("persons", 1),
+                             parse_start(data.get("start")))
+    tz = view.office.tz
+    return jsonify({
+        "hold": view.token,
+        "expires_at": view.expires_at.astimezone(tz).isoformat(),
+        "start": view.start.astimezone(tz).isoformat(),
+        "end": view.end.astimezone(tz).isoformat(),
+        "office": view.office.slug,
+        "services": view.service_codes,
+        "persons": view.persons,
+    }), 201
+
+
+def _office_slug(data: dict) -> str:
+    slug = data.get("office")
+    if not isinstance(slug, str) or not slug:
+        raise ValidationFailed("office (the office slug, e.g. aegi) is required.", field="office")
+    return slug
+
+
+def _optional_str(data: dict, field: str) -> str | None:
+    value = data.get(field)
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed(f"{field} must be a string.", field=field)
+    return value
+
+
+@bp.post("/v1/appointments")
+@write_limit
+def create_appointment():
+    data = _body()
+    view = booking.book_appointment(
+        _office_slug(data), data.get("services"), data.get("persons", 1),
+        parse_start(data.get("start")), _optional_str(data, "name"), _optional_str(data, "email"),
+        _optional_str(data, "phone"), _optional_str(data, "lang") or _lang(),
+        hold_token=_optional_str(data, "hold"),
+    )
+    response = jsonify(appointment_json(view))
+    response.status_code = 201
+    response.headers["Location"] = links.manage_url(view.token)
+    return response
+
+
+@bp.get("/v1/appointments/<token>")
+def get_appointment(token: str):
+    return jsonify(appointment_json(booking.get_appointment(token)))
+
+
+@bp.post("/v1/appointments/<token>/confirm")
+@write_limit
+def confirm_appointment(token: str):
+    return jsonify(appointment_json(booking.confirm_appointment(token)))
+
+
+@bp.post("/v1/appointments/<token>/cancel")
+@write_limit
+def cancel_appointment(token: str):
+    return jsonify(appointment_json(booking.cancel_appointment(token)))
+
+
+@bp.post("/v1/appointments/<token>/reschedule")
+@write_limit
+def reschedule_appointment(token: str):
+    data = _body()
+    return jsonify(appointment_json(
+        booking.reschedule_appointment(token, parse_start(data.get("start")))))
+
+
+BOOKING_ENDPOINTS = {
+    "api.office_slots", "api.earliest_slots", "api.create_hold", "api.create_appointment",
+    "api.get_appointment", "api.confirm_appointment", "api.cancel_appointment",
+    "api.reschedule_appointment",
+}
+
+
+# ---------------------------------------------------------------- OpenAPI
+
+_CSRF_NOTE = (
+    " Browser clients with a session cookie send X-CSRFToken (from GET /api/v1/csrf-token, same "
+    "cookie jar); clients with `Authorization: Bearer` need no CSRF token and are exempt from the "
+    "per-address rate limit."
+)
+
+add_schemas({
+    "Slot": {
+        "type": "object",
+        "required": ["start", "end"],
+        "properties": {
+            "start": {"type": "string", "format": "date-time", "example": "2026-11-26T08:00:00+01:00"},
+            "end": {"type": "string", "format": "date-time", "example": "2026-11-26T08:15:00+01:00"},
+        },
+    },
+    "SlotList": {
+        "type": "object",
+        "properties": {
+            "office": {"$ref": "#/components/schemas/OfficeSummary"},
+            "services": {"type": "array", "items": {"type": "string"}},
+            "persons": {"type": "integer"},
+            "duration_minutes": {"type": "integer"},
+            "bookable_from": {"type": "string", "format": "date-time"},
+            "bookable_until": {"type": "string", "format": "date",
+                               "description": "last released day (a new day is released at 08:00 local time)"},
+            "slots": {"type": "array", "items": {"$ref": "#/components/schemas/Slot"}},
+        },
+    },
+    "EarliestSlots": {
+        "type": "object",
+        "properties": {
+            "services": {"type": "array", "items": {"type": "string"}},
+            "persons": {"type": "integer"},
+            "duration_minutes": {"type": "integer"},
+            "offices": {
+                "type": "array",
+                "description": "the first free slot of every office offering the services, earliest first",
+                "items": {"allOf": [
+                    {"$ref": "#/components/schemas/Slot"},
+                    {"type": "object", "properties": {"office": {"$ref": "#/components/schemas/OfficeSummary"}}},
+                ]},
+            },
+        },
+    },
+    "HoldRequest": {
+        "type": "object",
+        "required": ["office", "services", "start"],
+        "properties": {
+            "office": {"type": "string", "example": "aegi"},
+            "services": {"type": "array", "items": {"type": "string"}, "example": ["PA", "MB"]},
+            "persons": {"type": "integer", "minimum": 1, "default": 1},
+            "start": {"type": "string", "format": "date-time", "example": "2026-11-26T08:00:00+01:00"},
+        },
+    },
+    "Hold": {
+        "type": "object",
+        "properties": {
+            "hold": {"type": "string", "description": "pass as `hold` when booking"},
+            "expires_at": {"type": "string", "format": "date-time"},
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "office": {"type": "string"},
+            "services": {"type": "array", "items": {"type": "string"}},
+            "persons": {"type": "integer"},
+        },
+    },
+    "AppointmentRequest": {
+        "type": "object",
+        "required": ["office", "services", "start", "name", "email"],
+        "properties": {
+            "office": {"type": "string", "example": "aegi"},
+            "services": {"type": "array", "items": {"type": "string"}, "example": ["RP"]},
+            "persons": {"type": "integer", "minimum": 1, "default": 1},
+            "start": {"type": "string", "format": "date-time", "example": "2026-11-26T08:00:00+01:00"},
+            "name": {"type": "string", "maxLength": 100},
+            "email": {"type": "string", "format": "email"},
+            "phone": {"type": "string"},
+            "lang": {"type": "string", "enum": ["de", "en"], "description": "language of the mails"},
+            "hold": {"type": "string", "description": "a hold for the same office, services, persons and start"},
+        },
+    },
+    "Appointment": {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string", "description": "booking code for the kiosk (6 characters)", "example": "K7M4PX"},
+            "manage_url": {"type": "string", "description": "page to view, move or cancel (contains the manage token)"},
+            "status": {"type": "string", "enum": ["pending", "confirmed", "cancelled", "expired", "checked_in", "no_show"]},
+            "start": {"type": "string", "format": "date-time"},
+            "end": {"type": "string", "format": "date-time"},
+            "office": {"$ref": "#/components/schemas/OfficeSummary"},
+            "services": {"type": "array", "items": {"type": "object"}},
+            "persons": {"type": "integer"},
+            "lang": {"type": "string"},
+            "name": {"type": "string"},
+            "email": {"type": "string"},
+            "phone": {"type": ["string", "null"]},
+            "documents": {"type": "array", "items": {"type": "string"}},
+            "expires_at": {"type": ["string", "null"], "format": "date-time",
+                           "description": "pending (double opt-in): confirm before this"},
+            "changeable": {"type": "boolean"},
+        },
+    },
+    "RescheduleRequest": {
+        "type": "object",
+        "required": ["start"],
+        "properties": {"start": {"type": "string", "format": "date-time"}},
+    },
+})
+
+_services_param = {
+    "name": "services", "in": "query", "required": True, "schema": {"type": "string"},
+    "example": "PA,MB", "description": "comma-separated service codes (their durations add up)",
+}
+_persons_param = {
+    "name": "persons", "in": "query", "required": False,
+    "schema": {"type": "integer", "minimum": 1, "default": 1},
+}
+_token_param = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
+                "description": "the manage token from the manage link (never the booking code)"}
+
+
+def _body_of(schema: str) -> dict:
+    return {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+
+
+add_paths({
+    "/api/v1/offices/{slug}/slots": {"get": {
+        "summary": "Free slots of an office for services and persons",
+        "tags": ["booking"],
+        "parameters": [
+            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
+            _services_param, _persons_param,
+            {"name": "from", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+            {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
+        ],
+        "responses": {"200": json_response("Free slots, local time with offset", "SlotList"),
+                      **problem_responses(404, 422, 429)},
+    }},
+    "/api/v1/slots/earliest": {"get": {
+        "summary": "The earliest free slot in every Bürgeramt offering the services",
+        "tags": ["booking"],
+        "parameters": [_services_param, _persons_param],
+        "responses": {"200": json_response("One slot per office, earliest first", "EarliestSlots"),
+                      **problem_responses(422, 429)},
+    }},
+    "/api/v1/holds": {"post": {
+        "summary": "Hold a free slot for HOLD_MINUTES (10) while the resident fills in the form",
+        "description": "The hold expires by itself." + _CSRF_NOTE,
+        "tags": ["booking"],
+        "requestBody": _body_of("HoldRequest"),
+        "responses": {"201": json_response("The hold", "Hold"), **problem_responses(400, 404, 409, 422, 429)},
+    }},
+    "/api/v1/appointments": {"post": {
+        "summary": "Book an appointment",
+        "description": ("409 when the slot is gone (or the address has too many appointments). "
+                        "With double opt-in the status is `pending` until the mail link is used.")
+                       + _CSRF_NOTE,
+        "tags": ["booking"],
+        "requestBody": _body_of("AppointmentRequest"),
+        "responses": {"201": json_response("The booked appointment", "Appointment"),
+                      **problem_responses(400, 404, 409, 422, 429)},
+    }},
+    "/api/v1/appointments/{token}": {"get": {
+        "summary": "An appointment by its manage token",
+        "tags": ["booking"],
+        "parameters": [_token_param],
+        "responses": {"200": json_response("The appointment", "Appointment"), **problem_responses(404)},
+    }},
+    "/api/v1/appointments/{token}/confirm": {"post": {
+        "summary": "Confirm a pending appointment (double opt-in)",
+        "description": "Confirming twice is harmless." + _CSRF_NOTE,
+        "tags": ["booking"],
+        "parameters": [_token_param],
+        "responses": {"200": json_response("The confirmed appointment", "Appointment"),
+                      **problem_responses(404, 409, 429)},
+    }},
+    "/api/v1/appointments/{token}/cancel": {"post": {
+        "summary": "Cancel an appointment",
+        "description": "The time returns to the pool after RELEASE_DELAY_MINUTES." + _CSRF_NOTE,
+        "tags": ["booking"],
+        "parameters": [_token_param],
+        "responses": {"200": json_response("The cancelled appointment", "Appointment"),
+                      **problem_responses(404, 409, 429)},
+    }},
+    "/api/v1/appointments/{token}/reschedule": {"post": {
+        "summary": "Move an appointment to another free time at the same office",
+        "description": "Name, e-mail and services stay as booked." + _CSRF_NOTE,
+        "tags": ["booking"],
+        "parameters": [_token_param],
+        "requestBody": _body_of("RescheduleRequest"),
+        "responses": {"200": json_response("The moved appointment", "Appointment"),
+                      **problem_responses(400, 404, 409, 422, 429)},
+    }},
+})

@@ -1,0 +1,153 @@
+"""Appointment windows and capacities of several offices over a range of days, in a few queries.
+
+``offices.calendar.windows`` answers one office and one day (two queries each); a six-week search
+over nine offices would cost hundreds of queries. This module gives the same answer in bulk
+(tests check it against ``calendar.windows`` day by day) and adds what booking needs on top:
+the services a mobile date offers and the counters able to serve a set of services.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from .. import clock
+from ..extensions import db
+from ..offices import calendar
+from ..offices.models import (
+    Closure,
+    Counter,
+    MobileEvent,
+    Office,
+    OpeningWindow,
+    WindowKind,
+    counter_services,
+)
+
+
+@dataclass(frozen=True)
+class DayWindow:
+    day: date  # office-local calendar day
+    start: datetime  # aware UTC
+    end: datetime  # aware UTC
+    capacity: int | None  # parallel appointments; None: the counters able to serve
+    service_ids: frozenset[int] | None = None  # a mobile date offers only these; None: all
+    place: str | None = None
+
+
+def days_between(first: date, last: date) -> Iterable[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _closed_days(office_ids: list[int], first: date, last: date) -> dict[int | None, set]:
+    """Closure days per office id (None: city-wide), as dates or (month, day) for recurring."""
+    rows = db.session.execute(
+        select(Closure.office_id, Closure.day, Closure.recurring)
+        .where(or_(Closure.office_id.in_(office_ids), Closure.office_id.is_(None)))
+        .where(or_(Closure.day.between(first, last), Closure.recurring.is_(True)))
+    ).all()
+    closed: dict[int | None, set] = defaultdict(set)
+    for office_id, day, recurring in rows:
+        closed[office_id].add((day.month, day.day) if recurring else day)
+    return closed
+
+
+def appointment_windows(
+    offices: list[Office], first: date, last: date
+) -> dict[int, list[DayWindow]]:
+    """The appointment windows of each office on each local day from ``first`` to ``last``."""
+    result: dict[int, list[DayWindow]] = {o.id: [] for o in offices}
+    if not offices or first > last:
+        return result
+    ids = [o.id for o in offices]
+    closed = _closed_days(ids, first, last)
+    city_closed = closed.get(None, set())
+
+    def is_closed(office_id: int, day: date) -> bool:
+        if calendar.public_holiday(day):
+            return True
+        marks = closed.get(office_id, set())
+        md = (day.month, day.day)
+        return day in city_closed or md in city_closed or day in marks or md in marks
+
+    stationary = [o for o in offices if not o.is_mobile]
+    mobile = [o for o in offices if o.is_mobile]
+    weekly: dict[int, dict[int, list[OpeningWindow]]] = defaultdict(lambda: defaultdict(list))
+    if stationary:
+        for row in db.session.scalars(
+            select(OpeningWindow)
+            .where(
+                OpeningWindow.office_id.in_([o.id for o in stationary]),
+                OpeningWindow.kind == WindowKind.APPOINTMENT,
+            )
+            .order_by(OpeningWindow.start_time)
+        ):
+            weekly[row.office_id][row.weekday].append(row)
+    events: dict[int, dict[date, list[MobileEvent]]] = defaultdict(lambda: defaultdict(list))
+    if mobile:
+        for ev in db.session.scalars(
+            select(MobileEvent)
+            .options(selectinload(MobileEvent.services))
+            .where(
+                MobileEvent.office_id.in_([o.id for o in mobile]),
+                MobileEvent.day.between(first, last),
+                MobileEvent.appointments.is_(True),
+            )
+            .order_by(MobileEvent.start_time)
+        ):
+            events[ev.office_id][ev.day].append(ev)
+
+    for office in offices:
+        tz = calendar.office_tz(office)
+        out = result[office.id]
+        for day in days_between(first, last):
+            if is_closed(office.id, day):
+                continue
+            if office.is_mobile:
+                for ev in events[office.id].get(day, []):
+                    out.append(DayWindow(
+                        day,
+                        clock.local_to_utc(day, ev.start_time, tz),
+                        clock.local_to_utc(day, ev.end_time, tz),
+                        None,
+                        frozenset(s.id for s in ev.services) if ev.services else None,
+                        ev.place,
+                    ))
+            else:
+                for w in weekly[office.id].get(day.weekday(), []):
+                    out.append(DayWindow(
+                        day,
+                        clock.local_to_utc(day, w.start_time, tz),
+                        clock.local_to_utc(day, w.end_time, tz),
+                        w.capacity,
+                    ))
+    return result
+
+
+def able_counters(office_ids: list[int], service_ids: Iterable[int]) -> dict[int, int]:
+    """Per office, how many active counters can serve every one of ``service_ids``."""
+    wanted = set(service_ids)
+    served: dict[int, set[int]] = defaultdict(set)
+    office_of: dict[int, int] = {}
+    rows = db.session.execute(
+        select(Counter.id, Counter.office_id, counter_services.c.service_id)
+        .join(counter_services, counter_services.c.counter_id == Counter.id, isouter=True)
+        .where(Counter.office_id.in_(office_ids), Counter.active.is_(True))
+    ).all()
+    for counter_id, office_id, service_id in rows:
+        office_of[counter_id] = office_id
+        if service_id is not None:
+            served[counter_id].add(service_id)
+    counts = dict.fromkeys(office_ids, 0)
+    for counter_id, office_id in office_of.items():
+        if wanted <= served[counter_id]:
+            counts[office_id] += 1
+    return counts

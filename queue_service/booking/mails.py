@@ -1,0 +1,115 @@
+"""The booking mails: confirmation with calendar file and QR code, confirmation request (double
+opt-in), reschedule and cancellation notices, reminder. Always in the booking's language."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from .. import clock
+from ..notify import ics, mail
+from ..printing.qr import qr_png
+from . import links
+from .formatting import clock_text, day_text
+from .views import AppointmentView
+
+BOOKED = "booked"
+CONFIRM_REQUEST = "confirm_request"
+RESCHEDULED = "rescheduled"
+CANCELLED = "cancelled"
+REMINDER = "reminder"
+KINDS = (BOOKED, CONFIRM_REQUEST, RESCHEDULED, CANCELLED, REMINDER)
+
+
+def _subject(kind: str, view: AppointmentView, when: str) -> str:
+    office = view.office.name
+    if kind == BOOKED:
+        return _("Your appointment on %(when)s at %(office)s", when=when, office=office)
+    if kind == CONFIRM_REQUEST:
+        return _("Please confirm your appointment on %(when)s", when=when)
+    if kind == RESCHEDULED:
+        return _("Appointment moved to %(when)s at %(office)s", when=when, office=office)
+    if kind == CANCELLED:
+        return _("Appointment cancelled: %(when)s at %(office)s", when=when, office=office)
+    return _("Reminder: your appointment on %(when)s at %(office)s", when=when, office=office)
+
+
+def calendar_file(view: AppointmentView, cancelled: bool = False) -> bytes:
+    """The .ics of an appointment (UID stable, SEQUENCE = revision), in the booking's language."""
+    with force_locale(view.lang):
+        services = ", ".join(s.name(view.lang) for s in view.services)
+        lines = [
+            _("Booking code: %(code)s", code=view.display_code or "-"),
+            _("Please bring: %(documents)s", documents="; ".join(view.documents()) or "-"),
+        ]
+        if view.token and not cancelled:
+            lines.append(_("Change or cancel: %(url)s", url=links.manage_url(view.token)))
+        return ics.event_file(
+            uid=f"{view.public_id}@buergerservice-hannover",
+            sequence=view.revision,
+            start=view.start,
+            end=view.end,
+            tzid=view.office.timezone,
+            summary=f"{view.office.name}: {services}",
+            location=", ".join(p for p in (view.office.name, view.office.address) if p),
+            description="\n".join(lines),
+            stamp=clock.now(),
+            organizer=_sender_address(),
+            url=links.manage_url(view.token) if view.token and not cancelled else None,
+            cancelled=cancelled,
+        )
+
+
+def _sender_address() -> str:
+    sender = current_app.config["MAIL_FROM"]
+    return sender.rsplit("<", 1)[-1].strip(" >") if "<" in sender else sender.strip()
+
+
+def _render(name: str, **context) -> str:
+    """Render without the request's context processors: this runs after the commit, where a
+    processor that loads the current user would query a session that can no longer do so."""
+    return current_app.jinja_env.get_template(name).render(**context)
+
+
+def build(kind: str, view: AppointmentView) -> EmailMessage:
+    if kind not in KINDS:
+        raise ValueError(kind)
+    lang = view.lang
+    with force_locale(lang):
+        start = view.local_start
+        when = f"{day_text(start, lang)}, {clock_text(start, lang)}"
+        context = {
+            "kind": kind,
+            "view": view,
+            "lang": lang,
+            "day": day_text(start, lang),
+            "time": clock_text(start, lang),
+            "end_time": clock_text(view.local_end, lang),
+            "services": [s.name(lang) for s in view.services],
+            "documents": view.documents(),
+            "manage_url": links.manage_url(view.token) if view.token else None,
+            "confirm_url": links.confirm_url(view.token) if view.token else None,
+            "confirm_minutes": current_app.config["CONFIRM_MINUTES"],
+            "with_qr": kind in (BOOKED, RESCHEDULED, REMINDER) and bool(view.code),
+        }
+        subject = _subject(kind, view, when)
+        text = _render("mail/appointment.txt", **context)
+        html = _render("mail/appointment.html", subject=subject, **context)
+    inline = [mail.Inline("qr", qr_png(view.code, scale=6))] if context["with_qr"] else []
+    attachments = []
+    if kind in (BOOKED, RESCHEDULED, CANCELLED):
+        cancelled = kind == CANCELLED
+        attachments.append(mail.Attachment(
+            "termin.ics", calendar_file(view, cancelled=cancelled), "text", "calendar",
+            (("method", "CANCEL" if cancelled else "PUBLISH"),)))
+    return mail.compose(view.email or "", subject, text, html, inline, attachments)
+
+
+def send(kind: str, view: AppointmentView) -> None:
+    """Compose and deliver one booking mail (call it from an after-commit hook)."""
+    if not view.email:
+        return
+    mail.dispatch(lambda: build(kind, view))

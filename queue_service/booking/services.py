@@ -1,0 +1,454 @@
+"""State changes of appointments: hold, book, confirm, cancel, reschedule, check-in hand-over.
+
+Each function is one unit of work (validate, change, commit, then mail). Routes, commands and the
+scheduler all call these; nothing else writes appointments. The jobs the scheduler runs live in
+``jobs.py`` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from flask import current_app
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock
+from ..db import after_commit, run_in_transaction
+from ..errors import InvalidTransition, NotFound, Refused, ValidationFailed
+from ..extensions import db
+from ..offices.services import get_office
+from . import mails, seats, slots, tokens, views
+from . import settings as booking_settings
+from .jobs import (  # noqa: F401  (re-exported: the scheduler calls them from here)
+    anonymise_appointments_before,
+    expire_holds,
+    mark_overdue_no_shows,
+    purge_stale_seats,
+    send_reminders_for,
+)
+from .models import Appointment, AppointmentStatus
+from .views import AppointmentView, OfficeInfo, ServiceInfo
+
+T = TypeVar("T")
+S = AppointmentStatus
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_PHONE = re.compile(r"^[0-9+()/ \-]{5,30}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+    phone: str | None
+    lang: str
+
+
+@dataclass(frozen=True)
+class CheckInLookup:
+    """An appointment found by its code at an office, and where it stands in its check-in window."""
+
+    appointment: AppointmentView
+    timing: str  # "early" | "due" | "late"
+    opens_at: datetime
+    closes_at: datetime
+
+    @property
+    def is_due(self) -> bool:
+        return self.timing == "due"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def contact_problems(name: str | None, email: str | None, phone: str | None = None) -> dict[str, str]:
+    """Every problem with the contact details, by field (empty when they are fine)."""
+    problems: dict[str, str] = {}
+    name = " ".join((name or "").split())
+    if not 2 <= len(name) <= 100 or _CONTROL.search(name) or not any(c.isalpha() for c in name):
+        problems["name"] = "Please enter your name (2 to 100 characters)."
+    email = (email or "").strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        problems["email"] = "Please enter a valid e-mail address."
+    phone = " ".join((phone or "").split())
+    if phone and not _PHONE.match(phone):
+        problems["phone"] = ("Please enter a phone number with digits only (and + ( ) / -), or "
+                             "leave it empty.")
+    return problems
+
+
+def validate_contact(name: str | None, email: str | None, phone: str | None = None,
+                     lang: str | None = None) -> Contact:
+    """Name, e-mail, optional phone and language as stored (errors name the field)."""
+    problems = contact_problems(name, email, phone)
+    if problems:
+        field, detail = next(iter(problems.items()))
+        raise ValidationFailed(detail, field=field)
+    languages = current_app.config["LANGUAGES"]
+    lang = lang if lang in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return Contact(" ".join((name or "").split()), (email or "").strip().lower(),
+                   " ".join((phone or "").split()) or None, lang)
+
+
+def _transact(work: Callable[..., T]) -> T:
+    """run_in_transaction, plus a retry when a random code or token happened to collide."""
+    for attempt in range(3):
+        try:
+            return run_in_transaction(work)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _new_code(session) -> str:
+    """A random booking code; the unique constraint catches the (1 in ~10^8) collision and
+    ``_transact`` retries the whole booking."""
+    return tokens.new_code()
+
+
+def _find_by_token(token: str) -> Appointment:
+    if not tokens.looks_like_token(token):
+        raise NotFound("No appointment belongs to this link.")
+    appointment = db.session.scalar(
+        select(Appointment).where(Appointment.token_hash == tokens.token_hash(token)))
+    if appointment is None:
+        raise NotFound("No appointment belongs to this link. It may have been deleted.")
+    return appointment
+
+
+def _email_lock_key(email: str) -> int:
+    return int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | None = None) -> None:
+    """At most MAX_ACTIVE_APPOINTMENTS_PER_EMAIL booked, future appointments per address."""
+    if session.get_bind().dialect.name == "postgresql":
+        # serialise bookings of one address, so two parallel requests cannot both pass the count
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _email_lock_key(email)})
+    query = select(func.count(Appointment.id)).where(
+        Appointment.email == email,
+        Appointment.end > now,
+        (Appointment.status == S.CONFIRMED)
+        | ((Appointment.status == S.PENDING) & (Appointment.expires_at > now)),
+    )
+    if exclude_id is not None:
+        query = query.where(Appointment.id != exclude_id)
+    limit = booking_settings.current().max_active_per_email
+    if session.scalar(query) >= limit:
+        raise Refused(
+            f"This e-mail address already has {limit} booked appointments. Please cancel one "
+            "you no longer need first.", field="email")
+
+
+def _transition(session, appointment_id: int, allowed: Sequence[S], **values) -> bool:
+    """Change an appointment only if it is still in one of the ``allowed`` states."""
+    result = session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.status.in_(list(allowed)))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _reload(session, appointment_id: int, office: OfficeInfo, services, now) -> AppointmentView:
+    appointment = session.get(Appointment, appointment_id, populate_existing=True)
+    return views.build(appointment, office, services, now)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def get_appointment(token: str) -> AppointmentView:
+    """The appointment behind a manage link."""
+    return views.build(_find_by_token(token))
+
+
+# ---------------------------------------------------------------- holding and booking
+
+
+def hold_slot(office_slug: str, service_codes: str | Sequence[str], persons: int | str,
+              start: datetime) -> AppointmentView:
+    """Hold a free time for HOLD_MINUTES while the resident fills in the form (the view's token
+    identifies the hold)."""
+    s = booking_settings.current()
+    now = clock.now()
+    office = get_office(office_slug)
+    request = slots.resolve_request(service_codes, persons, office)
+    slot = slots.check_slot(office, request, start, now)
+    office_info = OfficeInfo.of(office)
+    service_info = tuple(ServiceInfo.of(sv) for sv in request.services)
+
+    def work(session) -> AppointmentView:
+        salt = tokens.new_salt()
+        appointment = Appointment(
+            public_id=uuid.uuid4().hex, office_id=office_info.id, status=S.HELD,
+            start=slot.start, end=slot.end, persons=request.persons, service_codes=request.codes,
+            lang=current_app.config["BABEL_DEFAULT_LOCALE"], token_salt=salt,
+            token_hash=tokens.token_hash(tokens.manage_token(salt)), created_at=now,
+            expires_at=now + s.hold,
+        )
+        session.add(appointment)
+        session.flush()
+        seats.claim(session, office_id=office_info.id, start=slot.start, units=request.units,
+                    unit=s.unit, capacity=slot.capacity, appointment_id=appointment.id,
+                    until=appointment.expires_at, now=now)
+        return views.build(appointment, office_info, service_info, now)
+
+    return _transact(work)
+
+
+def book_appointment(
+    office_slug: str, service_codes: str | Sequence[str], persons: int | str, start: datetime,
+    name: str, email: str, phone: str | None = None, lang: str | None = None,
+    hold_token: str | None = None,
+) -> AppointmentView:
+    """Book a time (or complete a hold for it); SlotTaken when the time is gone."""
+    contact = validate_contact(name, email, phone, lang)
+    if hold_token:
+        held = _find_by_token(hold_token)
+        office = get_office(office_slug)
+        request = slots.resolve_request(service_codes, persons, office)
+        if (held.office_id, list(held.service_codes), held.persons, held.start) != (
+            office.id, request.codes, request.persons, start
+        ):
+            raise ValidationFailed("The hold is for another office, service or time.", field="hold")
+        return _complete(held, contact)
+    s = booking_settings.current()
+    now = clock.now()
+    office = get_office(office_slug)
+    request = slots.resolve_request(service_codes, persons, office)
+    slot = slots.check_slot(office, request, start, now)
+    office_info = OfficeInfo.of(office)
+    service_info = tuple(ServiceInfo.of(sv) for sv in request.services)
+
+    def work(session) -> AppointmentView:
+        _guard_email_limit(session, contact.email, now)
+        salt = tokens.new_salt()
+        pending = s.double_opt_in
+        appointment = Appointment(
+            public_id=uuid.uuid4().hex, office_id=office_info.id,
+            status=S.PENDING if pending else S.CONFIRMED, start=slot.start, end=slot.end,
+            persons=request.persons, service_codes=request.codes, lang=contact.lang,
+            name=contact.name, email=contact.email, phone=contact.phone, code=_new_code(session),
+            token_salt=salt, token_hash=tokens.token_hash(tokens.manage_token(salt)),
+            created_at=now, booked_at=now, confirmed_at=None if pending else now,
+            expires_at=now + s.confirm if pending else None,
+        )
+        session.add(appointment)
+        session.flush()
+        seats.claim(session, office_id=office_info.id, start=slot.start, units=request.units,
+                    unit=s.unit, capacity=slot.capacity, appointment_id=appointment.id,
+                    until=appointment.expires_at, now=now)
+        view = views.build(appointment, office_info, service_info, now)
+        after_commit(lambda: mails.send(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view))
+        return view
+
+    return _transact(work)
+
+
+def complete_hold(hold_token: str, name: str, email: str, phone: str | None = None,
+                  lang: str | None = None) -> AppointmentView:
+    """Turn a hold into a booking with the resident's details."""
+    return _complete(_find_by_token(hold_token), validate_contact(name, email, phone, lang))
+
+
+def _complete(held: Appointment, contact: Contact) -> AppointmentView:
+    s = booking_settings.current()
+    now = clock.now()
+    # an expired hold (marked by the job or not) may still be completed while its time is free
+    if held.status not in (S.HELD, S.EXPIRED) or held.name is not None:
+        raise InvalidTransition("This time has already been booked with this link.", field="hold")
+    office = get_office(held.office.slug)
+    request = slots.resolve_request(list(held.service_codes), held.persons, office)
+    office_info = OfficeInfo.of(office)
+    service_info = tuple(ServiceInfo.of(sv) for sv in request.services)
+    held_id, held_start = held.id, held.start
+    held_units = int((held.end - held.start) / s.unit)
+
+    def work(session) -> AppointmentView:
+        _guard_email_limit(session, contact.email, now, exclude_id=held_id)
+        pending = s.double_opt_in
+        until = now + s.confirm if pending else None
+        if not seats.retain(session, appointment_id=held_id, units=held_units, until=until,
+                            now=now):
+            # the hold ran out and its seats were free to take: claim the time anew if still free
+            slot = slots.check_slot(office, request, held_start, now)
+            seats.claim(session, office_id=office_info.id, start=slot.start, units=held_units,
+                        unit=s.unit, capacity=slot.capacity, appointment_id=held_id, until=until,
+                        now=now)
+        changed = _transition(
+            session, held_id, [S.HELD, S.EXPIRED], status=S.PENDING if pending else S.CONFIRMED,
+            name=contact.name, email=contact.email, phone=contact.phone, lang=contact.lang,
+            code=_new_code(session), booked_at=now, confirmed_at=None if pending else now,
+            expires_at=until)
+        if not changed:
+            raise InvalidTransition("This time has already been booked with this link.",
+                                    field="hold")
+        view = _reload(session, held_id, office_info, service_info, now)
+        after_commit(lambda: mails.send(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view))
+        return view
+
+    return _transact(work)
+
+
+def confirm_appointment(token: str) -> AppointmentView:
+    """Double opt-in: the resident confirmed from the mail (confirming twice is harmless)."""
+    s = booking_settings.current()
+    now = clock.now()
+    appointment = _find_by_token(token)
+    if appointment.status == S.CONFIRMED:
+        return views.build(appointment)
+    if appointment.status != S.PENDING or views.effective_status(appointment, now) != S.PENDING:
+        raise InvalidTransition("The time to confirm this appointment has run out. Please book again.")
+    office_info = OfficeInfo.of(appointment.office)
+    service_info = views.service_infos(list(appointment.service_codes))
+    appointment_id = appointment.id
+    units = int((appointment.end - appointment.start) / s.unit)
+
+    def work(session) -> AppointmentView:
+        if not seats.retain(session, appointment_id=appointment_id, units=units, until=None,
+                            now=now):
+            raise InvalidTransition("The time to confirm this appointment has run out. Please book again.")
+        if not _transition(session, appointment_id, [S.PENDING], status=S.CONFIRMED,
+                           confirmed_at=now, expires_at=None):
+            raise InvalidTransition("This appointment cannot be confirmed any more.")
+        view = _reload(session, appointment_id, office_info, service_info, now)
+        after_commit(lambda: mails.send(mails.BOOKED, view))
+        return view
+
+    return _transact(work)
+
+
+# ---------------------------------------------------------------- managing
+
+
+def cancel_appointment(token: str) -> AppointmentView:
+    """Cancel a booked appointment; its time returns to the pool after RELEASE_DELAY_MINUTES."""
+    s = booking_settings.current()
+    now = clock.now()
+    appointment = _find_by_token(token)
+    view = views.build(appointment, now=now)
+    if not view.is_changeable(now):
+        raise InvalidTransition("This appointment can no longer be cancelled.")
+    was_pending = view.status == S.PENDING.value
+    appointment_id, office_info, service_info = appointment.id, view.office, view.services
+
+    def work(session) -> AppointmentView:
+        if not _transition(session, appointment_id, [S.CONFIRMED, S.PENDING], status=S.CANCELLED,
+                           cancelled_at=now, expires_at=None,
+                           revision=Appointment.revision + 1):
+            raise InvalidTransition("This appointment can no longer be cancelled.")
+        # unconfirmed bookings were never tradeable: their time is free at once
+        seats.release(session, appointment_id=appointment_id,
+                      at=now if was_pending else now + s.release_delay, now=now)
+        cancelled = _reload(session, appointment_id, office_info, service_info, now)
+        if not was_pending:
+            after_commit(lambda: mails.send(mails.CANCELLED, cancelled))
+        return cancelled
+
+    return _transact(work)
+
+
+def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
+    """Move a booked appointment to another free time at the same office (name and services stay)."""
+    s = booking_settings.current()
+    now = clock.now()
+    appointment = _find_by_token(token)
+    if appointment.status != S.CONFIRMED or appointment.start <= now:
+        raise InvalidTransition("Only a confirmed appointment that lies ahead can be moved.")
+    office = get_office(appointment.office.slug)
+    request = slots.resolve_request(list(appointment.service_codes), appointment.persons, office)
+    slot = slots.check_slot(office, request, start, now)
+    if slot.start == appointment.start:
+        return views.build(appointment, now=now)
+    office_info = OfficeInfo.of(office)
+    service_info = tuple(ServiceInfo.of(sv) for sv in request.services)
+    appointment_id = appointment.id
+
+    def work(session) -> AppointmentView:
+        if not _transition(session, appointment_id, [S.CONFIRMED], start=slot.start, end=slot.end,
+                           revision=Appointment.revision + 1, reminded_at=None):
+            raise InvalidTransition("Only a confirmed appointment that lies ahead can be moved.")
+        seats.release(session, appointment_id=appointment_id, at=now + s.release_delay, now=now)
+        seats.claim(session, office_id=office_info.id, start=slot.start, units=request.units,
+                    unit=s.unit, capacity=slot.capacity, appointment_id=appointment_id,
+                    until=None, now=now)
+        moved = _reload(session, appointment_id, office_info, service_info, now)
+        after_commit(lambda: mails.send(mails.RESCHEDULED, moved))
+        return moved
+
+    return _transact(work)
+
+
+# ---------------------------------------------------------------- check-in (wired with tickets)
+
+
+def find_appointment_for_check_in(office_slug: str, code: str,
+                                  now: datetime | None = None) -> CheckInLookup:
+    """The confirmed appointment with this booking code at this office, and whether check-in is
+    too early, due or too late (CHECKIN_EARLY_MINUTES before to CHECKIN_LATE_MINUTES after)."""
+    s = booking_settings.current()
+    now = now or clock.now()
+    office = get_office(office_slug)
+    normalised = tokens.normalise_code(code)
+    if not tokens.is_well_formed_code(normalised):
+        raise ValidationFailed("A booking code has six letters and digits, e.g. K7M-4PX.",
+                               field="code")
+    appointment = db.session.scalar(select(Appointment).where(Appointment.code == normalised))
+    if appointment is None or appointment.status in (S.HELD, S.EXPIRED):
+        raise NotFound("There is no appointment with this booking code.", field="code")
+    if appointment.office_id != office.id:
+        raise Refused(f"This appointment is at {appointment.office.name}.", field="code",
+                      office=appointment.office.slug)
+    if appointment.status == S.CHECKED_IN:
+        raise InvalidTransition("This appointment has already been checked in.", field="code")
+    if appointment.status != S.CONFIRMED:
+        raise Refused("This appointment is not (or no longer) booked.", field="code",
+                      status=appointment.status.value)
+    opens, closes = appointment.start - s.checkin_early, appointment.start + s.checkin_late
+    timing = "early" if now < opens else "late" if now > closes else "due"
+    return CheckInLookup(views.build(appointment, now=now), timing, opens, closes)
+
+
+def mark_checked_in(appointment_id: int, ticket_id: int) -> AppointmentView:
+    """Record that the appointment became queue ticket ``ticket_id`` (exactly once)."""
+    now = clock.now()
+
+    def work(session) -> AppointmentView:
+        if not _transition(session, appointment_id, [S.CONFIRMED], status=S.CHECKED_IN,
+                           checked_in_at=now, ticket_id=ticket_id):
+            raise InvalidTransition("This appointment cannot be checked in (again).")
+        return views.build(session.get(Appointment, appointment_id, populate_existing=True),
+                           now=now)
+
+    return run_in_transaction(work)
+
+
+def mark_no_show(appointment_id: int) -> AppointmentView:
+    """Record that nobody came: only after the check-in window has closed."""
+    s = booking_settings.current()
+    now = clock.now()
+
+    def work(session) -> AppointmentView:
+        appointment = session.get(Appointment, appointment_id)
+        if appointment is None:
+            raise NotFound("No such appointment.")
+        if now <= appointment.start + s.checkin_late:
+            raise InvalidTransition("The check-in window of this appointment is still open.")
+        if not _transition(session, appointment_id, [S.CONFIRMED], status=S.NO_SHOW,
+                           no_show_at=now):
+            raise InvalidTransition("Only a confirmed appointment can become a no-show.")
+        return views.build(session.get(Appointment, appointment_id, populate_existing=True),
+                           now=now)
+
+    return run_in_transaction(work)

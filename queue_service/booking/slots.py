@@ -1,0 +1,330 @@
+"""The slot engine: which start times are free for a set of services at an office.
+
+A slot is offered when it lies inside one appointment window of the office-local day (after
+holidays and closures), starts on the slot grid counted from the window's start, falls inside the
+booking horizon (lead time; the last bookable day moves at the release time, not at midnight), and
+for its whole duration every 5-minute unit holds fewer live seats than the window's capacity.
+Days are built one local day at a time with ``clock.local_to_utc``, so DST days are right.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, Integer, cast, func, or_, select
+
+from .. import clock
+from ..errors import SlotTaken, ValidationFailed
+from ..extensions import db
+from ..offices import calendar
+from ..offices.models import Office, OfficeService, Service
+from . import settings as booking_settings
+from .availability import DayWindow, able_counters, appointment_windows
+from .models import SlotSeat
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What is to be booked: the services (in order) and how many persons come."""
+
+    services: tuple[Service, ...]
+    persons: int
+    minutes: int  # sum of the services' durations for this many persons
+    units: int  # minutes rounded up to whole capacity units
+
+    @property
+    def codes(self) -> list[str]:
+        return [s.code for s in self.services]
+
+    @property
+    def service_ids(self) -> frozenset[int]:
+        return frozenset(s.id for s in self.services)
+
+
+@dataclass(frozen=True)
+class Slot:
+    office_id: int
+    start: datetime  # aware UTC
+    end: datetime  # aware UTC
+    capacity: int  # parallel appointments of this kind in its window
+
+
+@dataclass(frozen=True)
+class SlotRun:
+    """The free starts of one window: ``window.start + unit * i`` for each ``i`` in ``starts``.
+
+    The engine's native result; callers that want datetimes use ``slots()``, the API formats
+    times straight from it (cheaper than one datetime per slot for six weeks of slots).
+    """
+
+    office_id: int
+    window: DayWindow
+    capacity: int
+    unit: timedelta
+    units: int
+    starts: tuple[int, ...]
+
+    def slots(self) -> list[Slot]:
+        start, unit, need = self.window.start, self.unit, self.units
+        return [Slot(self.office_id, start + unit * i, start + unit * (i + need), self.capacity)
+                for i in self.starts]
+
+
+@dataclass(frozen=True)
+class Horizon:
+    first_day: date
+    last_day: date
+    earliest_start: datetime
+
+
+def parse_service_codes(value: str | Sequence[str] | None) -> list[str]:
+    """"PA,MB" or ["PA", "MB"] -> ["PA", "MB"] (upper case, duplicates dropped, order kept)."""
+    if value is None:
+        return []
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    codes: list[str] = []
+    for part in parts:
+        if not isinstance(part, str):
+            raise ValidationFailed("Service codes must be strings.", field="services")
+        code = part.strip().upper()
+        if code and code not in codes:
+            codes.append(code)
+    return codes
+
+
+def resolve_request(
+    service_codes: str | Sequence[str] | None, persons: int | str | None = 1,
+    office: Office | None = None,
+) -> BookingRequest:
+    """Validate services and persons (and that ``office`` offers them all)."""
+    s = booking_settings.current()
+    codes = parse_service_codes(service_codes)
+    if not codes:
+        raise ValidationFailed("Choose at least one service.", field="services")
+    if len(codes) > s.max_services:
+        raise ValidationFailed(
+            f"At most {s.max_services} services fit into one appointment.", field="services")
+    try:
+        count = int(persons if persons not in (None, "") else 1)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("persons must be a whole number.", field="persons") from exc
+    if not 1 <= count <= s.max_persons:
+        raise ValidationFailed(
+            f"persons must be between 1 and {s.max_persons}.", field="persons")
+    found = {sv.code: sv for sv in db.session.scalars(select(Service).where(Service.code.in_(codes)))}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise ValidationFailed(f"Unknown service code(s): {', '.join(unknown)}.", field="services")
+    not_online = [c for c in codes if not found[c].online_bookable]
+    if not_online:
+        raise ValidationFailed(
+            f"These services cannot be booked online: {', '.join(not_online)}.", field="services")
+    services = tuple(found[c] for c in codes)
+    if office is not None:
+        offered = set(db.session.scalars(
+            select(OfficeService.service_id).where(OfficeService.office_id == office.id)))
+        missing = [sv.code for sv in services if sv.id not in offered]
+        if missing:
+            raise ValidationFailed(
+                f"{office.name} does not offer {', '.join(missing)}.", field="services")
+    minutes = sum(sv.duration_for(count) for sv in services)
+    units = max(1, math.ceil(timedelta(minutes=minutes) / s.unit))
+    return BookingRequest(services, count, minutes, units)
+
+
+def horizon(now: datetime | None = None, tz: ZoneInfo = clock.LOCAL_TZ) -> Horizon:
+    """The bookable range: from now + lead time to the last released day."""
+    s = booking_settings.current()
+    now = now or clock.now()
+    local = now.astimezone(tz)
+    days = s.window_days if local.time() >= s.release_time else s.window_days - 1
+    earliest = now + s.min_lead
+    return Horizon(earliest.astimezone(tz).date(), local.date() + timedelta(days=days), earliest)
+
+
+def offices_offering(request: BookingRequest, include_mobile: bool = False) -> list[Office]:
+    """Active offices that offer every service of ``request``."""
+    ids = request.service_ids
+    query = (
+        select(Office)
+        .join(OfficeService, OfficeService.office_id == Office.id)
+        .where(Office.active.is_(True), OfficeService.service_id.in_(ids))
+        .group_by(Office.id)
+        .having(func.count(OfficeService.service_id) == len(ids))
+        .order_by(Office.name)
+    )
+    if not include_mobile:
+        query = query.where(Office.is_mobile.is_(False))
+    return list(db.session.scalars(query))
+
+
+def _epoch_seconds(column):
+    """``column`` (a UTCDateTime) as whole seconds since 1970 UTC, computed by the database."""
+    if db.engine.dialect.name == "postgresql":
+        return cast(func.extract("epoch", column), BigInteger)
+    return cast(func.strftime("%s", column), Integer)  # SQLite keeps naive UTC text
+
+
+def _occupied(office_ids: list[int], lo: datetime, hi: datetime, now: datetime) -> dict[tuple[int, int], int]:
+    """Live seats per (office id, unit start as epoch seconds) in [lo, hi)."""
+    seats = SlotSeat.__table__.c
+    # Core rather than ORM execution: thousands of plain rows, no entities
+    rows = db.session.connection().execute(
+        select(seats.office_id, _epoch_seconds(seats.unit_start), func.count())
+        .where(
+            seats.office_id.in_(office_ids),
+            seats.unit_start >= lo,
+            seats.unit_start < hi,
+            or_(seats.occupied_until.is_(None), seats.occupied_until > now),
+        )
+        .group_by(seats.office_id, seats.unit_start)
+    ).all()
+    return {(office_id, int(unit)): n for office_id, unit, n in rows}
+
+
+def _window_capacity(window: DayWindow, able: int) -> int:
+    return able if window.capacity is None else min(window.capacity, able)
+
+
+def _serves(window: DayWindow, request: BookingRequest) -> bool:
+    return window.service_ids is None or request.service_ids <= window.service_ids
+
+
+def _run_in_window(
+    office_id: int, window: DayWindow, capacity: int, request: BookingRequest,
+    occupied: dict[tuple[int, int], int], earliest: datetime, unit: timedelta, grid: timedelta,
+    first_only: bool,
+) -> SlotRun | None:
+    n = int((window.end - window.start) / unit)
+    need = request.units
+    if capacity <= 0 or n < need:
+        return None
+    unit_s = int(unit.total_seconds())
+    base = int(window.start.timestamp())
+    blocked_before = [0] * (n + 1)  # blocked_before[i]: full units among the first i
+    for i in range(n):
+        full = occupied.get((office_id, base + i * unit_s), 0) >= capacity
+        blocked_before[i + 1] = blocked_before[i] + full
+    step = int(grid / unit)
+    first = 0
+    if earliest > window.start:
+        first = -((window.start - earliest) // unit)  # units until the earliest start, rounded up
+        first = -(-first // step) * step  # ... and up to the grid
+    starts = []
+    for i in range(first, n - need + 1, step):
+        if blocked_before[i + need] == blocked_before[i]:
+            starts.append(i)
+            if first_only:
+                break
+    if not starts:
+        return None
+    return SlotRun(office_id, window, capacity, unit, need, tuple(starts))
+
+
+def free_runs_many(
+    offices: list[Office], request: BookingRequest, first: date | None = None,
+    last: date | None = None, now: datetime | None = None, first_only: bool = False,
+) -> dict[int, list[SlotRun]]:
+    """Free slots per office id between the local days ``first`` and ``last`` (clipped), as runs."""
+    s = booking_settings.current()
+    now = now or clock.now()
+    h = horizon(now)
+    first = max(first or h.first_day, h.first_day)
+    last = min(last or h.last_day, h.last_day)
+    result: dict[int, list[SlotRun]] = {o.id: [] for o in offices}
+    if not offices or first > last:
+        return result
+    windows = appointment_windows(offices, first, last)
+    spans = [w for ws in windows.values() for w in ws]
+    if not spans:
+        return result
+    able = able_counters([o.id for o in offices], request.service_ids)
+    occupied = _occupied(
+        [o.id for o in offices], min(w.start for w in spans), max(w.end for w in spans), now)
+    for office in offices:
+        for window in windows[office.id]:
+            if window.end <= h.earliest_start or not _serves(window, request):
+                continue
+            run = _run_in_window(
+                office.id, window, _window_capacity(window, able[office.id]), request,
+                occupied, h.earliest_start, s.unit, s.grid, first_only)
+            if run:
+                result[office.id].append(run)
+                if first_only:
+                    break
+    return result
+
+
+def free_slots_many(
+    offices: list[Office], request: BookingRequest, first: date | None = None,
+    last: date | None = None, now: datetime | None = None, first_only: bool = False,
+) -> dict[int, list[Slot]]:
+    """Free slots per office id between the local days ``first`` and ``last`` (clipped)."""
+    runs = free_runs_many(offices, request, first, last, now, first_only)
+    return {office_id: [slot for run in office_runs for slot in run.slots()]
+            for office_id, office_runs in runs.items()}
+
+
+def free_slots(
+    office: Office, request: BookingRequest, first: date | None = None,
+    last: date | None = None, now: datetime | None = None,
+) -> list[Slot]:
+    return free_slots_many([office], request, first, last, now)[office.id]
+
+
+def free_runs(
+    office: Office, request: BookingRequest, first: date | None = None,
+    last: date | None = None, now: datetime | None = None,
+) -> list[SlotRun]:
+    return free_runs_many([office], request, first, last, now)[office.id]
+
+
+def earliest_slots(
+    request: BookingRequest, offices: list[Office] | None = None, now: datetime | None = None,
+) -> list[Slot]:
+    """The first free slot of each office (default: every Bürgeramt offering the services)."""
+    now = now or clock.now()
+    h = horizon(now)
+    remaining = offices if offices is not None else offices_offering(request)
+    found: list[Slot] = []
+    # look a little ahead first and widen the search: most offices have a time within days
+    start, span = h.first_day, 2
+    while remaining and start <= h.last_day:
+        end = min(h.last_day, start + timedelta(days=span - 1))
+        chunk = free_slots_many(remaining, request, start, end, now, first_only=True)
+        found.extend(slots[0] for slots in chunk.values() if slots)
+        remaining = [o for o in remaining if not chunk[o.id]]
+        start, span = end + timedelta(days=1), span * 2
+    return sorted(found, key=lambda slot: (slot.start, slot.office_id))
+
+
+def check_slot(
+    office: Office, request: BookingRequest, start: datetime, now: datetime | None = None,
+) -> Slot:
+    """The slot starting at ``start`` if it is a bookable time (capacity is checked by seats)."""
+    s = booking_settings.current()
+    now = now or clock.now()
+    if start.tzinfo is None:
+        raise ValidationFailed("start needs a UTC offset, e.g. 2026-11-26T08:00:00+01:00.", field="start")
+    tz = calendar.office_tz(office)
+    day = start.astimezone(tz).date()
+    h = horizon(now, tz)
+    if start < h.earliest_start or day > h.last_day:
+        raise SlotTaken("This time cannot be booked (too soon, past, or not yet released).",
+                        field="start")
+    duration = s.unit * request.units
+    for window in appointment_windows([office], day, day)[office.id]:
+        offset = start - window.start
+        if (
+            offset >= timedelta(0) and start + duration <= window.end
+            and offset % s.grid == timedelta(0) and _serves(window, request)
+        ):
+            able = able_counters([office.id], request.service_ids)[office.id]
+            capacity = _window_capacity(window, able)
+            if capacity > 0:
+                return Slot(office.id, start, start + duration, capacity)
+    raise SlotTaken("There is no appointment at this time.", field="start")
