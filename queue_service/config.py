@@ -109,6 +109,8 @@ class Defaults:
     MAX_ACTIVE_APPOINTMENTS_PER_EMAIL = 3
     CHECKIN_EARLY_MINUTES = 30  # check-in opens this long before the appointment
     CHECKIN_LATE_MINUTES = 15  # ... and closes this long after its start (then: no-show)
+    # DSGVO: days after an appointment until its personal data (name, e-mail, phone) is removed
+    PERSONAL_DATA_RETENTION_DAYS = 2
     RATELIMIT_BOOKING_SEARCH = "60 per minute"  # per client address, slot searches
     RATELIMIT_BOOKING_WRITE = "10 per minute"  # per client address, holds and bookings
     # mail: "folder" writes .eml files to MAIL_FOLDER (default <instance>/mail), "console" logs
@@ -138,6 +140,8 @@ class Defaults:
     DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600
     # the live queue (queue_service/tickets, docs/tickets.md)
     NO_SHOW_AFTER_RECALLS = 2  # recalls before the clerk may mark a called ticket as a no-show
+    # ticket prefix of checked-in appointments ("T042"); empty: the service's own prefix
+    APPOINTMENT_TICKET_PREFIX = "T"
     QUEUE_AGEING_WEIGHTS: dict = {}  # service code -> weight (> 0) of its waiting time; default 1
     ESTIMATE_SAMPLE_SIZE = 15  # latest finished tickets per service the median is taken over
     ESTIMATE_MIN_SAMPLES = 3  # fewer observations today: the catalogue duration is used
@@ -153,7 +157,7 @@ def engine_options(database_url: str) -> dict:
 _ENV_INT = (
     "BOOKING_WINDOW_DAYS", "BOOKING_MIN_LEAD_MINUTES", "HOLD_MINUTES", "CONFIRM_MINUTES",
     "RELEASE_DELAY_MINUTES", "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL", "CHECKIN_EARLY_MINUTES",
-    "CHECKIN_LATE_MINUTES", "MAIL_PORT", "MAIL_TIMEOUT",
+    "CHECKIN_LATE_MINUTES", "MAIL_PORT", "MAIL_TIMEOUT", "PERSONAL_DATA_RETENTION_DAYS",
 )
 _ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")
 _ENV_STR = (

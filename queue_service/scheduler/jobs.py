@@ -32,3 +32,62 @@ register_job("expire_office_messages", expire_office_messages, every(minutes=5),
              _l("Remove ticker messages past their end from the displays"))
 register_job("purge_job_runs", purge_job_runs, daily_at("04:15"),
              _l("Delete the history of scheduled jobs older than 30 days"))
+
+
+# ---------------------------------------------------------------- online booking (issue 6)
+
+
+def expire_booking_holds(scheduled_for: datetime) -> dict:
+    """Holds and unconfirmed bookings past their expiry are marked expired (tidiness only:
+    an expired hold already stopped counting against capacity at its expiry time)."""
+    from ..booking import jobs as booking_jobs
+
+    return {"expired": booking_jobs.expire_holds()}
+
+
+def mark_appointment_no_shows(scheduled_for: datetime) -> dict:
+    """Confirmed appointments whose check-in window closed without a check-in become no-shows."""
+    from ..booking import jobs as booking_jobs
+
+    return {"no_shows": booking_jobs.mark_overdue_no_shows()}
+
+
+def send_appointment_reminders(scheduled_for: datetime) -> dict:
+    """Reminder mails for tomorrow's appointments (idempotent per appointment)."""
+    from datetime import timedelta
+
+    from ..booking import jobs as booking_jobs
+
+    return {"reminded": booking_jobs.send_reminders_for(clock.today() + timedelta(days=1))}
+
+
+def purge_personal_data(scheduled_for: datetime) -> dict:
+    """DSGVO retention: personal data of appointments older than PERSONAL_DATA_RETENTION_DAYS
+    is removed; statistics (times, services, status) stay."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from ..booking import jobs as booking_jobs
+
+    days = int(current_app.config["PERSONAL_DATA_RETENTION_DAYS"])
+    return {"anonymised": booking_jobs.anonymise_appointments_before(clock.now() - timedelta(days=days))}
+
+
+def purge_free_seats(scheduled_for: datetime) -> dict:
+    """Seat rows that became free (expired holds, released cancellations) are deleted."""
+    from ..booking import jobs as booking_jobs
+
+    return {"deleted": booking_jobs.purge_stale_seats()}
+
+
+register_job("expire_booking_holds", expire_booking_holds, every(minutes=5),
+             _l("Mark expired holds and unconfirmed bookings"))
+register_job("mark_appointment_no_shows", mark_appointment_no_shows, every(minutes=5),
+             _l("Mark appointments without check-in as no-shows"))
+register_job("send_appointment_reminders", send_appointment_reminders, daily_at("17:00"),
+             _l("Send reminder mails for tomorrow's appointments"))
+register_job("purge_personal_data", purge_personal_data, daily_at("03:15"),
+             _l("Delete personal data of past appointments (retention period)"))
+register_job("purge_free_seats", purge_free_seats, daily_at("04:30"),
+             _l("Delete freed seat rows of the booking calendar"))

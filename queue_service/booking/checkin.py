@@ -1,0 +1,94 @@
+"""Check-in: a due appointment becomes a queue ticket with appointment priority.
+
+The ticket is issued with the idempotency key ``appointment:<public id>``, so a double scan, a
+retry or two kiosks scanning the same code at once all get the same ticket; the appointment is
+then marked checked in exactly once.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..auth.models import Device, User
+from ..errors import InvalidTransition, NotFound, Refused
+from ..extensions import db
+from ..tickets.models import Ticket
+from ..tickets.services import issue_ticket
+from .models import Appointment, AppointmentStatus
+from .services import find_appointment_for_check_in, mark_checked_in
+
+
+def _key(public_id: str) -> str:
+    return f"appointment:{public_id}"
+
+
+def check_in(office_slug: str, code: str, *, user: User | None = None,
+             device: Device | None = None, lang: str = "de") -> dict:
+    """Turn the appointment with booking ``code`` into a ticket at ``office_slug``.
+
+    Refused (409, with ``reason``) when too early or too late; NotFound (404) for an unknown
+    code; a second check-in of the same appointment returns the same ticket.
+    """
+    try:
+        lookup = find_appointment_for_check_in(office_slug, code)
+    except InvalidTransition:
+        return _again(office_slug, code, user, device, lang)
+    except NotFound as exc:
+        exc.extra.setdefault("reason", "unknown_code")
+        raise
+    except Refused as exc:
+        if "office" in exc.extra:
+            exc.extra.setdefault("reason", "wrong_office")
+        else:
+            exc.extra.setdefault("reason", "not_booked")
+        raise
+    appointment = lookup.appointment
+    local_opens = lookup.opens_at.astimezone(appointment.office.tz).strftime("%H:%M")
+    if lookup.timing == "early":
+        raise Refused(
+            f"Check-in for this appointment opens at {local_opens}. Please come back then.",
+            reason="too_early", opens_at=lookup.opens_at.isoformat(), field="code",
+        )
+    if lookup.timing == "late":
+        raise Refused(
+            "The check-in time of this appointment has passed. Please take a walk-in ticket "
+            "or ask at the information desk.",
+            reason="too_late", closes_at=lookup.closes_at.isoformat(), field="code",
+        )
+    view = _issue(office_slug, appointment.services[0].code, appointment.start,
+                  appointment.public_id, user, device, lang)
+    ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.token == view["token"]))
+    try:
+        mark_checked_in(appointment.id, ticket_id)
+    except InvalidTransition:
+        # a concurrent scan of the same code won; it was given this very ticket (same key)
+        current = db.session.get(Appointment, appointment.id, populate_existing=True)
+        if current is None or current.ticket_id != ticket_id:
+            raise
+    view["appointment_start"] = appointment.start.isoformat()
+    return view
+
+
+def _issue(office_slug, service_code, due_at, public_id, user, device, lang) -> dict:
+    return issue_ticket(
+        office_slug, service_code, kind="appointment", due_at=due_at,
+        prefix=current_app.config.get("APPOINTMENT_TICKET_PREFIX") or None,
+        idempotency_key=_key(public_id), user=user, device=device, lang=lang,
+    )
+
+
+def _again(office_slug, code, user, device, lang) -> dict:
+    """The appointment is already checked in: hand out its ticket again (reprint)."""
+    from . import tokens
+
+    appointment = db.session.scalar(
+        select(Appointment).where(Appointment.code == tokens.normalise_code(code))
+    )
+    if appointment is None or appointment.status != AppointmentStatus.CHECKED_IN:
+        raise InvalidTransition("This appointment cannot be checked in.", reason="not_booked")
+    view = _issue(office_slug, appointment.service_codes[0], appointment.start,
+                  appointment.public_id, user, device, lang)
+    view["appointment_start"] = appointment.start.isoformat()
+    view["already_checked_in"] = True
+    return view

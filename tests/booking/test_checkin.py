@@ -1,0 +1,130 @@
+"""Check-in: a due appointment becomes a ticket that is called before walk-ins."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from queue_service import clock
+from queue_service.auth.models import User
+from queue_service.auth.services import create_device, create_user
+from queue_service.booking.models import Appointment, AppointmentStatus
+from queue_service.extensions import db
+from queue_service.tickets import services as queue
+from queue_service.tickets.models import Ticket
+
+from .conftest import MONDAY_9, THURSDAY, at, book
+
+
+@pytest.fixture
+def app_config():
+    return {"MAIL_BACKEND": "memory", "MAIL_ASYNC": False}
+
+
+@pytest.fixture
+def booked(app, catalogue):
+    """Book on Monday morning (inside the booking window) for Thursday."""
+    clock.freeze(MONDAY_9)
+
+    def _book(**kwargs):
+        clock.freeze(MONDAY_9)
+        return book(**kwargs)
+
+    return _book
+
+
+def _kiosk(slug="aegi"):
+    return {"X-Device-Token": create_device(slug, "kiosk")}
+
+
+def test_a_due_appointment_becomes_a_ticket_called_before_walk_ins(booked, app):
+    client = app.test_client()
+    view = booked(office="aegi", services="PA", start=at(THURSDAY, 10))
+    clock.freeze(at(THURSDAY, 9, 40))
+    kiosk = _kiosk()
+    walkin = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=kiosk).get_json()
+    response = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code.lower()}, headers=kiosk)
+    assert response.status_code == 201, response.get_json()
+    ticket = response.get_json()
+    assert ticket["number"] == "T001" and ticket["kind"] == "appointment"
+    assert ticket["status_url"].endswith(f"/t/{ticket['token']}")
+    stored = db.session.scalar(select(Appointment).where(Appointment.code == view.code))
+    db.session.refresh(stored)
+    assert stored.status == AppointmentStatus.CHECKED_IN and stored.ticket_id is not None
+    # at 10:00 the appointment is due: called before the walk-in who came earlier
+    clock.freeze(at(THURSDAY, 10, 0))
+    clerk = create_user("clerk-checkin", "clerk", ["aegi"])
+    user = db.session.get(User, clerk.id)
+    first = queue.call_next("aegi", 1, user)
+    assert first["number"] == "T001"
+    assert walkin["number"] == "P001"
+
+
+def test_a_second_scan_returns_the_same_ticket(booked, app):
+    client = app.test_client()
+    view = booked(office="aegi", services="AB", start=at(THURSDAY, 10))
+    clock.freeze(at(THURSDAY, 9, 55))
+    kiosk = _kiosk()
+    first = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk)
+    again = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk)
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.get_json()["number"] == again.get_json()["number"]
+    assert again.get_json()["already_checked_in"] is True
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_too_early_too_late_unknown_and_wrong_office_are_clear_refusals(booked, app):
+    client = app.test_client()
+    view = booked(office="aegi", services="PA", start=at(THURSDAY, 10))
+    kiosk = _kiosk()
+    clock.freeze(at(THURSDAY, 9, 0))
+    early = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk)
+    assert early.status_code == 409 and early.get_json()["reason"] == "too_early"
+    assert "09:30" in early.get_json()["detail"]
+    clock.freeze(at(THURSDAY, 10, 16))
+    late = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk)
+    assert late.status_code == 409 and late.get_json()["reason"] == "too_late"
+    unknown = client.post("/api/v1/offices/aegi/check-in", json={"code": "AAA-AAA" if view.code != "AAAAAA" else "CCC-CCC"}, headers=kiosk)
+    assert unknown.status_code == 404 and unknown.get_json()["reason"] == "unknown_code"
+    malformed = client.post("/api/v1/offices/aegi/check-in", json={"code": "hello!"}, headers=kiosk)
+    assert malformed.status_code == 422 and malformed.get_json()["field"] == "code"
+    clock.freeze(at(THURSDAY, 10, 0))
+    linden = client.post("/api/v1/offices/linden/check-in", json={"code": view.code}, headers=_kiosk("linden"))
+    assert linden.status_code == 409 and linden.get_json()["reason"] == "wrong_office"
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+    missing = client.post("/api/v1/offices/aegi/check-in", json={}, headers=kiosk)
+    assert missing.status_code == 422 and missing.get_json()["field"] == "code"
+
+
+def test_check_in_needs_a_kiosk_of_that_office_or_staff(booked, app):
+    client = app.test_client()
+    view = booked(office="aegi", services="PA", start=at(THURSDAY, 10))
+    clock.freeze(at(THURSDAY, 10, 0))
+    token = client.get("/api/v1/csrf-token").get_json()["csrf_token"]
+    anonymous = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers={"X-CSRFToken": token})
+    assert anonymous.status_code == 401
+    other = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=_kiosk("linden"))
+    assert other.status_code == 403
+
+
+def test_two_kiosks_scanning_at_once_give_one_ticket(booked, app):
+    view = booked(office="aegi", services="PA", start=at(THURSDAY, 10))
+    clock.freeze(at(THURSDAY, 10, 0))
+    headers = [_kiosk(), _kiosk()]
+    results = []
+
+    def scan(h):
+        with app.app_context():
+            results.append(app.test_client().post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=h))
+            db.session.remove()
+
+    threads = [threading.Thread(target=scan, args=(h,)) for h in headers * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {r.status_code for r in results} <= {200, 201}
+    assert len({r.get_json()["number"] for r in results}) == 1
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
