@@ -14,16 +14,16 @@ from .tickets import _lang, _with_links
 
 @bp.post("/v1/offices/<slug>/check-in")
 def check_in_appointment(slug: str):
+    user = staff_user()
+    device = None if user else current_device()
+    if user is None and device is None:
+        raise Unauthorized("Check-in is done at a registered kiosk or by staff.")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed("The request body must be a JSON object with a \"code\".", field="body")
     code = body.get("code")
     if not isinstance(code, str) or not code.strip():
         raise ValidationFailed("Enter the booking code from your confirmation.", field="code")
-    user = staff_user()
-    device = None if user else current_device()
-    if user is None and device is None:
-        raise Unauthorized("Check-in is done at a registered kiosk or by staff.")
     view = check_in(slug, code, user=user, device=device, lang=_lang())
     return jsonify(_with_links(view)), 200 if view.get("already_checked_in") else 201
 
