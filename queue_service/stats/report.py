@@ -36,12 +36,12 @@ def figure_columns() -> list[tuple[str, str]]:
     return [
         ("issued", _("Tickets issued")), ("served", _("Served")), ("no_show", _("No-shows")),
         ("cancelled", _("Cancelled")), ("not_served", _("Not served")),
-        ("walkin_share", _("Walk-in share (%)")),
+        ("walkin_share", _("Walk-in share (per cent)")),
         ("wait_median_min", _("Waiting time, median (min)")),
         ("wait_p90_min", _("Waiting time, 90th percentile (min)")),
         ("service_median_min", _("Service time, median (min)")),
         ("punctuality_median_min", _("Check-in vs appointment, median (min)")),
-        ("on_time_share", _("Appointments checked in on time (%)")),
+        ("on_time_share", _("Appointments checked in on time (per cent)")),
     ]
 
 
@@ -119,7 +119,7 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
     dist = rating["distribution"]
     tables.append(Table(
         "ratings", _("Satisfaction ratings"),
-        [("count", _("Ratings")), ("share", _("Share (%)"))],
+        [("count", _("Ratings")), ("share", _("Share (per cent)"))],
         [{"label": f"{s} ★", "count": dist[s],
           "share": round(100 * dist[s] / rating["count"], 1) if rating["count"] else None}
          for s in range(5, 0, -1)],

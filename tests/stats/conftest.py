@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from queue_service import clock
 from queue_service.errors import Refused
 from queue_service.extensions import db
+from queue_service.scheduler.models import JobRun
 from queue_service.stats import live
 from queue_service.stats.models import RatedTicket, Rating, StatsRollup
 from queue_service.tickets import services as queue
@@ -47,7 +48,7 @@ def _empty_stats_tables(request):
     yield
     if uses_app:
         db.session.rollback()
-        for model in (RatedTicket, Rating, StatsRollup):
+        for model in (RatedTicket, Rating, StatsRollup, JobRun):
             db.session.execute(delete(model))
         db.session.commit()
     live.clear_cache()
