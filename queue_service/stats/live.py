@@ -23,6 +23,7 @@ from ..tickets.models import Ticket, TicketStatus
 
 _lock = threading.Lock()
 _cache: dict[tuple[int, str], tuple[float, bytes, str]] = {}
+_computing: dict[tuple[int, str], threading.Lock] = {}
 
 
 def city_status(lang: str = "de") -> dict:
@@ -60,20 +61,33 @@ def _encode(data: dict) -> tuple[bytes, str]:
 
 
 def cached_city_status(lang: str = "de") -> tuple[bytes, str]:
-    """(JSON body, ETag) of city_status, reused for STATUS_CACHE_SECONDS."""
+    """(JSON body, ETag) of city_status, reused for STATUS_CACHE_SECONDS.
+
+    One request per process and language computes; requests arriving meanwhile get the previous
+    answer (at most one computation old) instead of computing too, or wait for the first one.
+    """
     ttl = float(current_app.config.get("STATUS_CACHE_SECONDS", 5))
+    if ttl <= 0:
+        return _encode(city_status(lang))
     key = (id(current_app._get_current_object()), lang)
-    now = time.monotonic()
-    if ttl > 0:
+    with _lock:
+        hit = _cache.get(key)
+        computing = _computing.setdefault(key, threading.Lock())
+    if hit and hit[0] > time.monotonic():
+        return hit[1], hit[2]
+    if not computing.acquire(blocking=hit is None):
+        return hit[1], hit[2]  # someone refreshes right now: the previous answer
+    try:
         with _lock:
             hit = _cache.get(key)
-        if hit and hit[0] > now:
+        if hit and hit[0] > time.monotonic():  # computed while we waited
             return hit[1], hit[2]
-    body, tag = _encode(city_status(lang))
-    if ttl > 0:
+        body, tag = _encode(city_status(lang))
         with _lock:
-            _cache[key] = (now + ttl, body, tag)
-    return body, tag
+            _cache[key] = (time.monotonic() + ttl, body, tag)
+        return body, tag
+    finally:
+        computing.release()
 
 
 def clear_cache() -> None:

@@ -20,6 +20,7 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PUBLIC = {
     "admin.login": "the login form itself (CSRF-protected and rate-limited)",
     "api.cancel_ticket": "the visitor cancels their own ticket; the 192-bit token is the capability",
+    "web.rate_visit": "the visitor rates their own finished visit once; the token is the capability",
 }
 
 

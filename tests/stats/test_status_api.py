@@ -63,3 +63,39 @@ def test_the_status_is_in_the_openapi_document(app, client, aegi):
     operation = document["paths"]["/api/v1/status"]["get"]
     assert set(operation["responses"]) == {"200", "304"}
     assert "CityStatus" in document["components"]["schemas"]
+
+
+def test_concurrent_requests_share_one_computation_and_get_the_previous_answer_meanwhile(app, monkeypatch):
+    import threading
+    import time
+
+    app.config["STATUS_CACHE_SECONDS"] = 60
+    calls = []
+
+    def slow_status(lang):
+        calls.append(lang)
+        time.sleep(0.2)
+        return {"server_time": None, "offices": [{"n": len(calls)}]}
+
+    monkeypatch.setattr(live, "city_status", slow_status)
+    results = []
+
+    def ask():
+        with app.app_context():
+            results.append(live.cached_city_status("de")[0])
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(set(results)) == 1  # the first computation, shared
+    app.config["STATUS_CACHE_SECONDS"] = 0.001  # expired: one refresh, the others get the old body
+    time.sleep(0.01)
+    results.clear()
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) <= 3 and b'"n":1' in b"".join(results)
