@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 16, 56
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 28, 56
 COLOURS = ["#1d5fa8", "#b3261e", "#2e7d32", "#6a3d9a"]  # AA contrast on white
 _ids = itertools.count(1)
 
@@ -51,9 +51,9 @@ def _frame(title: str, desc: str, labels: list[str], top: float, unit: str, body
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d0d0"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
                      f'fill="#333">{value:g}</text>')
-    parts.append(f'<text x="4" y="{TOP - 4}" font-size="11" fill="#333">{escape(unit)}</text>')
+    parts.append(f'<text x="4" y="{TOP - 14}" font-size="11" fill="#333">{escape(unit)}</text>')
     slot = plot_w / max(1, len(labels))
-    every = max(1, len(labels) // 16)
+    every = max(1, math.ceil(len(labels) * 44 / plot_w))  # labels about 40 px wide
     for i, label in enumerate(labels):
         if i % every == 0:
             x = LEFT + slot * (i + 0.5)
