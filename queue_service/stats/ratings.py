@@ -26,9 +26,15 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"(?<!\w)(\+|00)?\d[\d ()/.-]{5,}\d")
 
 
+_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+
+
 def scrub(comment: str) -> str:
-    """Remove e-mail addresses and phone numbers from a comment."""
-    return _PHONE.sub("[…]", _EMAIL.sub("[…]", comment))
+    """Remove e-mail addresses and phone numbers (not dates like 26.11.2026) from a comment."""
+    def phone(match: re.Match) -> str:
+        return match.group(0) if _DATE.fullmatch(match.group(0).strip()) else "[…]"
+
+    return _PHONE.sub(phone, _EMAIL.sub("[…]", comment))
 
 
 def can_rate(ticket: Ticket) -> bool:

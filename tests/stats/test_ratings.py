@@ -97,3 +97,9 @@ def _served_again(clerk) -> str:
     queue.start_serving(token, clerk)
     queue.finish_ticket(token, clerk)
     return token
+
+
+def test_scrubbing_removes_contact_details_but_keeps_dates_and_times():
+    text = ratings.scrub("Am 26.11.2026 um 10:30, Tel. +49 511 168-12345, mail a.b@stadt.de")
+    assert "26.11.2026" in text and "10:30" in text
+    assert "12345" not in text and "stadt.de" not in text
