@@ -25,6 +25,8 @@ NAV = [
     NavItem("admin.index", _l("Start"), EVERYONE),
     # Slot for the clerk desk (issue 3): appears once a view is registered as "admin.desk".
     NavItem("admin.desk", _l("Counter desk"), EVERYONE),
+    NavItem("admin.overview", _l("City overview"), MANAGERS),
+    NavItem("admin.statistics", _l("Statistics"), MANAGERS),
     NavItem("admin.manage.home", _l("Offices"), MANAGERS),
     NavItem("admin.manage.services", _l("Services"), MANAGERS),
     NavItem("admin.manage.staff", _l("Staff accounts"), MANAGERS),

@@ -84,6 +84,7 @@ def _init_extensions(app: Flask) -> None:
     from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
     from .offices import models as _office_models  # noqa: F401
     from .scheduler import models as _scheduler_models  # noqa: F401
+    from .stats import models as _stats_models  # noqa: F401
     from .tickets import models as _ticket_models  # noqa: F401
 
     db.init_app(app)

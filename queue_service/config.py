@@ -71,6 +71,7 @@ def from_environment(instance_path: str) -> dict:
         "SCHEDULER_JOB_INTERVALS": os.environ.get("SCHEDULER_JOB_INTERVALS") or None,
         "KIOSK_CUPS_PRINTING": _bool(os.environ.get("KIOSK_CUPS_PRINTING"), False),
         "NO_SHOW_AFTER_RECALLS": _int("NO_SHOW_AFTER_RECALLS", Defaults.NO_SHOW_AFTER_RECALLS),
+        "STATUS_CACHE_SECONDS": float(os.environ.get("STATUS_CACHE_SECONDS") or Defaults.STATUS_CACHE_SECONDS),
     }
 
 
@@ -145,6 +146,8 @@ class Defaults:
     QUEUE_AGEING_WEIGHTS: dict = {}  # service code -> weight (> 0) of its waiting time; default 1
     ESTIMATE_SAMPLE_SIZE = 15  # latest finished tickets per service the median is taken over
     ESTIMATE_MIN_SAMPLES = 3  # fewer observations today: the catalogue duration is used
+    # GET /api/v1/status reuses its computed body this long (seconds, per process; 0 = never)
+    STATUS_CACHE_SECONDS = 5.0
 
 
 def engine_options(database_url: str) -> dict:

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import clock
 from ..offices import messages
+from ..stats import jobs as stats_jobs
 from . import runner
 from .registry import daily_at, every, register_job
 
@@ -32,6 +33,10 @@ register_job("expire_office_messages", expire_office_messages, every(minutes=5),
              _l("Remove ticker messages past their end from the displays"))
 register_job("purge_job_runs", purge_job_runs, daily_at("04:15"),
              _l("Delete the history of scheduled jobs older than 30 days"))
+register_job("close_day", stats_jobs.close_day, daily_at("20:30"),
+             _l("Close the queue of the day in every office with tickets today"))
+register_job("stats_rollup", stats_jobs.stats_rollup, daily_at("03:30"),
+             _l("Roll up yesterday's statistics (no personal data)"))
 
 
 # ---------------------------------------------------------------- online booking (issue 6)

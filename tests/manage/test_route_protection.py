@@ -32,6 +32,7 @@ PUBLIC = {
     "booking_web.confirm": "manage page (token in the URL): confirm",
     "booking_web.cancel": "manage page (token in the URL): cancel",
     "booking_web.reschedule_confirm": "manage page (token in the URL): move",
+    "web.rate_visit": "the visitor rates their own finished visit once; the token is the capability",
 }
 
 

@@ -1,0 +1,30 @@
+// Live city overview: poll GET /api/v1/status every 10 s (ETag: unchanged answers are 304).
+(function () {
+  "use strict";
+  const table = document.getElementById("city-overview");
+  if (!table) return;
+  const stamp = document.getElementById("overview-time");
+  let etag = null;
+  async function refresh() {
+    try {
+      const headers = etag ? { "If-None-Match": etag } : {};
+      const response = await fetch(table.dataset.source, { headers: headers, cache: "no-cache" });
+      if (response.status === 200) {
+        etag = response.headers.get("ETag");
+        const data = await response.json();
+        for (const office of data.offices) {
+          const row = table.querySelector('tr[data-office="' + office.office.slug + '"]');
+          if (!row) continue;
+          for (const cell of row.querySelectorAll("[data-field]")) {
+            const field = cell.dataset.field;
+            const value = field === "open" ? (office.open ? table.dataset.open : table.dataset.closed) : office[field];
+            if (value !== undefined && cell.textContent !== String(value)) cell.textContent = value;
+          }
+        }
+        if (stamp && data.server_time) stamp.textContent = new Date(data.server_time).toLocaleTimeString(
+          document.documentElement.lang || "de", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin" });
+      }
+    } catch (e) { /* offline for a moment: try again at the next tick */ }
+  }
+  setInterval(refresh, 10000);
+})();

@@ -1,0 +1,48 @@
+"""Statistics pages (managers for their offices, administrators for all) and the live city
+overview. Presentation only: figures come from queue_service.stats."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from queue_service.errors import NotFound
+from queue_service.stats import report
+
+from . import bp
+from .manage.common import actor_id, managers_only
+
+
+def _lang() -> str:
+    return str(get_locale() or "de")
+
+
+@bp.get("/statistics")
+@managers_only
+def statistics():
+    start, end = report.parse_range(request.args.get("from"), request.args.get("to"))
+    office_slug = request.args.get("office") or None
+    data = report.build_report(actor_id(), office_slug, start, end, _lang())
+    if request.args.get("format") == "csv":
+        key = request.args.get("table") or "day"
+        table = next((t for t in data["tables"] if t.key == key), None)
+        if table is None:
+            raise NotFound(_("There is no table %(name)s.", name=key))
+        sep = "," if request.args.get("sep") == "comma" else ";"
+        name = f"statistik-{office_slug or 'alle'}-{key}-{start.isoformat()}-{end.isoformat()}.csv"
+        return Response(report.to_csv(table, table.caption, sep), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                 "Cache-Control": "private, no-store"})
+    filters = {"office": office_slug or "", "from": start.isoformat(), "to": end.isoformat()}
+    return render_template("admin/statistics.html", data=data, filters=filters)
+
+
+@bp.get("/overview")
+@managers_only
+def overview():
+    from queue_service import clock
+    from queue_service.stats import live
+
+    return render_template("admin/overview.html", status=live.city_status(_lang()),
+                           updated=clock.local_now().strftime("%H:%M"))

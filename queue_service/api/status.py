@@ -1,0 +1,51 @@
+"""GET /api/v1/status: all offices at once, cache-friendly (ETag, 304, max-age 15)."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask_babel import get_locale
+
+from ..stats import live
+from . import bp
+from .openapi import add_paths, add_schemas, json_response
+
+
+@bp.get("/v1/status")
+def city_status():
+    body, etag = live.cached_city_status(str(get_locale() or "de"))
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=15", "Vary": "Accept-Language"}
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        return Response(status=304, headers=headers)
+    return Response(body, status=200, mimetype="application/json", headers=headers)
+
+
+add_schemas({
+    "CityStatus": {
+        "type": "object",
+        "required": ["server_time", "offices"],
+        "properties": {
+            "server_time": {"type": ["string", "null"], "format": "date-time"},
+            "offices": {"type": "array", "items": {"allOf": [
+                {"$ref": "#/components/schemas/OfficeStatus"},
+                {"type": "object", "properties": {
+                    "longest_wait_minutes": {"type": "integer",
+                                             "description": "Longest current wait of anyone waiting"},
+                }},
+            ]}},
+        },
+    },
+})
+
+add_paths({
+    "/api/v1/status": {"get": {
+        "summary": "Public live status of every office at once",
+        "description": "Per office: open or closed, open counters, people waiting and the estimated "
+                       "wait per service, the longest current wait and the next walk-in window. No "
+                       "personal data. Cache-friendly: `Cache-Control: public, max-age=15` and an "
+                       "ETag; send `If-None-Match` to get 304 when nothing changed. The server "
+                       "reuses one computation for a few seconds.",
+        "tags": ["queue"],
+        "responses": {"200": json_response("Live figures of all offices", "CityStatus"),
+                      "304": {"description": "Not modified (the ETag still matches)"}},
+    }},
+})

@@ -1,0 +1,1 @@
+"""Statistics, the public status of all offices, satisfaction ratings (no personal data)."""

@@ -1,0 +1,223 @@
+"""Statistics per office, service, local day and local hour.
+
+Figures come from Ticket timestamps and the TicketEvent log:
+
+- issued: tickets of the day (walk-ins at issue, appointments at check-in), bucketed by the local
+  hour of ``issued_at``; served (done), no-shows, cancelled, not served (still open at close);
+- waiting time: ``issued_at`` -> first ``call`` event (seconds); service time: ``serving_at`` ->
+  ``finished_at`` of tickets done; punctuality: check-in (``issued_at``) minus ``due_at`` of
+  appointment tickets (negative = early);
+- median: the middle value (mean of the two middle values for an even count); 90th percentile:
+  nearest rank (the value at position ceil(0.9 n) of the sorted list).
+
+Past days are read from the nightly roll-up (StatsRollup); days that have not been rolled up
+(today, or a day the job missed) are computed live from the tickets. Both give the same buckets.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+
+from .. import clock
+from ..db import unit_of_work
+from ..extensions import db
+from ..offices.models import Office
+from ..tickets.models import Ticket, TicketEvent, TicketKind, TicketStatus
+from .models import StatsRollup
+
+COUNTS = ("issued", "served", "no_show", "cancelled", "not_served", "walkin", "appointment")
+
+
+@dataclass
+class Bucket:
+    office_id: int
+    service_id: int
+    day: date
+    hour: int
+    issued: int = 0
+    served: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    not_served: int = 0
+    walkin: int = 0
+    appointment: int = 0
+    waits: list[int] = field(default_factory=list)
+    service_times: list[int] = field(default_factory=list)
+    punctuality: list[int] = field(default_factory=list)
+
+
+def median(values: list[int]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def percentile(values: list[int], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return float(ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1])
+
+
+# ------------------------------------------------------------------ live computation
+
+
+def _seconds(later, earlier) -> int:
+    return int(round((later - earlier).total_seconds()))
+
+
+def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket]:
+    """Buckets computed from the tickets of ``days`` (office-local business days)."""
+    office_ids, days = list(office_ids), sorted(set(days))
+    if not office_ids or not days:
+        return []
+    tzs = {o.id: ZoneInfo(o.timezone or "Europe/Berlin")
+           for o in db.session.scalars(select(Office).where(Office.id.in_(office_ids)))}
+    first_call = (
+        select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("first_call"))
+        .where(TicketEvent.action == "call", TicketEvent.office_id.in_(office_ids))
+        .group_by(TicketEvent.ticket_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Ticket.office_id, Ticket.service_id, Ticket.business_date, Ticket.status, Ticket.kind,
+               Ticket.issued_at, Ticket.serving_at, Ticket.finished_at, Ticket.due_at,
+               first_call.c.first_call)
+        .outerjoin(first_call, first_call.c.ticket_id == Ticket.id)
+        .where(Ticket.office_id.in_(office_ids), Ticket.business_date.in_(days))
+    ).all()
+    out: dict[tuple, Bucket] = {}
+    for office_id, service_id, day, status, kind, issued_at, serving_at, finished_at, due_at, called in rows:
+        hour = issued_at.astimezone(tzs.get(office_id, clock.LOCAL_TZ)).hour
+        b = out.get((office_id, service_id, day, hour))
+        if b is None:
+            b = out[(office_id, service_id, day, hour)] = Bucket(office_id, service_id, day, hour)
+        b.issued += 1
+        if status == TicketStatus.DONE:
+            b.served += 1
+            if serving_at and finished_at:
+                b.service_times.append(_seconds(finished_at, serving_at))
+        elif status == TicketStatus.NO_SHOW:
+            b.no_show += 1
+        elif status == TicketStatus.CANCELLED:
+            b.cancelled += 1
+        elif status == TicketStatus.NOT_SERVED:
+            b.not_served += 1
+        if kind == TicketKind.APPOINTMENT:
+            b.appointment += 1
+            if due_at is not None:
+                b.punctuality.append(_seconds(issued_at, due_at))
+        else:
+            b.walkin += 1
+        if called is not None:
+            b.waits.append(_seconds(called, issued_at))
+    return list(out.values())
+
+
+# ------------------------------------------------------------------ roll-up
+
+
+def rollup_day(day: date) -> int:
+    """Write the roll-up rows of one local day for every office (replacing earlier rows).
+    Idempotent; returns the number of rows written."""
+    office_ids = list(db.session.scalars(select(Office.id)))
+    buckets = live_buckets(office_ids, [day])
+    with unit_of_work() as session:
+        session.execute(delete(StatsRollup).where(StatsRollup.day == day))
+        for b in buckets:
+            session.add(StatsRollup(
+                office_id=b.office_id, service_id=b.service_id, day=b.day, hour=b.hour,
+                **{name: getattr(b, name) for name in COUNTS},
+                waits=b.waits, service_times=b.service_times, punctuality=b.punctuality,
+                computed_at=clock.now(),
+            ))
+    return len(buckets)
+
+
+def _rolled_buckets(office_ids: list[int], start: date, end: date) -> tuple[list[Bucket], set[date]]:
+    rows = db.session.scalars(
+        select(StatsRollup).where(StatsRollup.day >= start, StatsRollup.day <= end)
+    ).all()
+    rolled_days = {r.day for r in rows}
+    wanted = set(office_ids)
+    buckets = [
+        Bucket(r.office_id, r.service_id, r.day, r.hour, **{n: getattr(r, n) for n in COUNTS},
+               waits=list(r.waits or []), service_times=list(r.service_times or []),
+               punctuality=list(r.punctuality or []))
+        for r in rows if r.office_id in wanted
+    ]
+    return buckets, rolled_days
+
+
+def buckets(office_ids: Iterable[int], start: date, end: date) -> list[Bucket]:
+    """All buckets of the offices from ``start`` to ``end`` (inclusive): rolled-up days from the
+    roll-up table, the others (today, missed days) live from the tickets."""
+    office_ids = list(office_ids)
+    rolled, rolled_days = _rolled_buckets(office_ids, start, end)
+    today = clock.today()
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    live_days = [d for d in days if d not in rolled_days or d >= today]
+    live = live_buckets(office_ids, live_days)
+    return [b for b in rolled if b.day not in set(live_days)] + live
+
+
+# ------------------------------------------------------------------ summaries
+
+
+@dataclass
+class Summary:
+    issued: int = 0
+    served: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    not_served: int = 0
+    walkin: int = 0
+    appointment: int = 0
+    waits: list[int] = field(default_factory=list)
+    service_times: list[int] = field(default_factory=list)
+    punctuality: list[int] = field(default_factory=list)
+
+    def add(self, b: Bucket) -> None:
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(b, name))
+        self.waits += b.waits
+        self.service_times += b.service_times
+        self.punctuality += b.punctuality
+
+    def figures(self) -> dict:
+        minutes = lambda v: None if v is None else round(v / 60, 1)  # noqa: E731
+        total = self.walkin + self.appointment
+        return {
+            "issued": self.issued, "served": self.served, "no_show": self.no_show,
+            "cancelled": self.cancelled, "not_served": self.not_served,
+            "walkin": self.walkin, "appointment": self.appointment,
+            "walkin_share": round(100 * self.walkin / total, 1) if total else None,
+            "wait_median_min": minutes(median(self.waits)),
+            "wait_p90_min": minutes(percentile(self.waits, 90)),
+            "service_median_min": minutes(median(self.service_times)),
+            "punctuality_median_min": minutes(median(self.punctuality)),
+            "on_time_share": (round(100 * sum(1 for v in self.punctuality if v <= 300)
+                                    / len(self.punctuality), 1) if self.punctuality else None),
+        }
+
+
+def summarise(items: Iterable[Bucket], key: Callable[[Bucket], object]) -> dict:
+    """Group buckets by ``key`` and return {key: figures} sorted by key."""
+    groups: dict = defaultdict(Summary)
+    for b in items:
+        groups[key(b)].add(b)
+    return {k: groups[k].figures() for k in sorted(groups, key=lambda k: (str(type(k)), k))}
+
+
+def total(items: Iterable[Bucket]) -> dict:
+    s = Summary()
+    for b in items:
+        s.add(b)
+    return s.figures()

@@ -1,0 +1,115 @@
+"""The queue test fixtures (prepared catalogue and staff, one app per database), the statistics
+tables emptied after each test, and a generated day of traffic."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import delete
+
+from queue_service import clock
+from queue_service.errors import Refused
+from queue_service.extensions import db
+from queue_service.scheduler.models import JobRun
+from queue_service.stats import live
+from queue_service.stats.models import RatedTicket, Rating, StatsRollup
+from queue_service.tickets import services as queue
+
+from ..tickets.conftest import (  # noqa: F401  (fixtures)
+    PASSWORD,
+    _queue_apps,
+    admin,
+    aegi,
+    app,
+    catalogue,
+    clerk,
+    client,
+    db_url,
+    manager,
+    other_clerk,
+    pg_queue_database,
+    pytest_generate_tests,
+    sqlite_template,
+    staff,
+)
+
+__all__ = ["PASSWORD", "staff"]
+THURSDAY = date(2026, 11, 26)
+
+
+@pytest.fixture(autouse=True)
+def _empty_stats_tables(request):
+    uses_app = "app" in request.fixturenames
+    if uses_app:
+        request.getfixturevalue("app")  # set up first, so torn down after this
+    yield
+    if uses_app:
+        db.session.rollback()
+        for model in (RatedTicket, Rating, StatsRollup, JobRun):
+            db.session.execute(delete(model))
+        db.session.commit()
+    live.clear_cache()
+
+
+@dataclass
+class Traffic:
+    """What the generator did, for checks that do not read the statistics code."""
+
+    day: date
+    tokens: list[str] = field(default_factory=list)
+    due: dict[str, datetime] = field(default_factory=dict)
+
+
+def at(day: date, hhmm: str) -> datetime:
+    return clock.local_to_utc(day, time.fromisoformat(hhmm))
+
+
+def generate_day(office: str, clerk_user, day: date = THURSDAY, seed: int = 7, visitors: int = 40) -> Traffic:
+    """A day at ``office``: walk-ins and appointment check-ins from 08:00, two counters calling,
+    serving, missing (after two recalls) and cancelling with the clock moving; the rest is
+    closed as not served at 18:05."""
+    rng = random.Random(seed)
+    traffic = Traffic(day)
+    clock.freeze(at(day, "08:00"))
+    for number in (1, 2):
+        queue.open_counter(office, number, clerk_user)
+    waiting: list[str] = []
+    issued = 0
+    while clock.now() < at(day, "17:30"):
+        clock.advance(timedelta(minutes=rng.randint(1, 9), seconds=rng.randint(0, 59)))
+        if issued < visitors and rng.random() < 0.65:
+            if rng.random() < 0.3:
+                due = clock.now() + timedelta(minutes=rng.randint(-12, 15))
+                view = queue.issue_ticket(office, rng.choice(["PA", "RP"]), kind="appointment", due_at=due)
+                traffic.due[view["token"]] = due
+            else:
+                try:
+                    view = queue.issue_ticket(office, rng.choice(["PA", "RP"]))
+                except Refused:  # the lunch break between the walk-in windows
+                    continue
+            traffic.tokens.append(view["token"])
+            waiting.append(view["token"])
+            issued += 1
+            continue
+        if waiting and rng.random() < 0.1:  # someone gives up
+            queue.cancel_ticket(waiting.pop(rng.randrange(len(waiting))))
+            continue
+        called = queue.call_next(office, rng.choice([1, 2]), clerk_user)
+        if called is None:
+            continue
+        waiting.remove(called["token"])
+        clock.advance(timedelta(seconds=rng.randint(20, 120)))
+        if rng.random() < 0.15:
+            for _ in range(2):
+                queue.recall_ticket(called["token"], clerk_user)
+            queue.mark_no_show(called["token"], clerk_user)
+            continue
+        queue.start_serving(called["token"], clerk_user)
+        clock.advance(timedelta(minutes=rng.randint(3, 20), seconds=rng.randint(0, 59)))
+        queue.finish_ticket(called["token"], clerk_user)
+    clock.freeze(at(day, "18:05"))
+    queue.close_day(office)
+    return traffic

@@ -1,0 +1,98 @@
+"""The statistics pages and the city overview: roles, charts with tables, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from queue_service import clock
+from queue_service.offices.services import get_office
+from queue_service.stats import compute
+
+from ..conftest import login
+from .conftest import PASSWORD, THURSDAY, generate_day
+
+COLUMNS = ["label", "issued", "served", "no_show", "cancelled", "not_served", "walkin_share",
+           "wait_median_min", "wait_p90_min", "service_median_min", "punctuality_median_min", "on_time_share"]
+RANGE = {"from": THURSDAY.isoformat(), "to": THURSDAY.isoformat()}
+
+
+def test_a_manager_sees_statistics_of_their_office_only_and_a_clerk_none(client, aegi):
+    login(client, "manager-aegi", PASSWORD)
+    assert client.get("/admin/statistics", query_string={"office": "aegi"}).status_code == 200
+    assert client.get("/admin/statistics", query_string={"office": "linden"}).status_code == 403
+    assert client.get("/admin/statistics", query_string={"office": "linden", "format": "csv"}).status_code == 403
+    page = client.get("/admin/statistics").get_data(as_text=True)
+    assert "Aegi" in page and 'value="linden"' not in page
+
+
+def test_a_clerk_sees_neither_statistics_nor_the_overview(client, aegi):
+    assert login(client, "clerk-aegi", PASSWORD).status_code == 302
+    assert client.get("/admin/statistics").status_code == 403
+    assert client.get("/admin/statistics", query_string={"format": "csv"}).status_code == 403
+    assert client.get("/admin/overview").status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_the_login(client, aegi):
+    response = client.get("/admin/statistics")
+    assert response.status_code in (302, 401) and "login" in response.headers.get("Location", "login")
+
+
+def test_an_administrator_sees_every_office_and_the_overview(client, aegi):
+    login(client, "admin", PASSWORD)
+    page = client.get("/admin/statistics", query_string={"office": "linden"})
+    assert page.status_code == 200
+    overview = client.get("/admin/overview").get_data(as_text=True)
+    for name in ("Aegi", "Linden", "Schützenplatz"):
+        assert name in overview
+    assert "/api/v1/status" in overview and "overview.js" in overview
+
+
+def test_the_page_draws_accessible_charts_next_to_data_tables(client, clerk):
+    generate_day("aegi", clerk, visitors=15)
+    login(client, "manager-aegi", PASSWORD)
+    page = client.get("/admin/statistics", query_string={"office": "aegi", **RANGE}).get_data(as_text=True)
+    assert page.count("<svg") >= 4 and page.count("<title id=") == page.count("<svg")
+    assert page.count("<desc id=") == page.count("<svg") and 'role="img"' in page
+    assert page.count('<table class="data"') >= 4
+    assert "format=csv" in page
+
+
+def _csv(response, sep):
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv" and response.mimetype_params["charset"] == "utf-8"
+    raw = response.get_data()
+    assert raw.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=sep))
+
+
+def test_every_table_exports_as_csv_that_reads_back_to_the_same_figures(client, clerk):
+    generate_day("aegi", clerk, visitors=20)
+    login(client, "manager-aegi", PASSWORD)
+    office = get_office("aegi")
+    expected = compute.total(compute.live_buckets([office.id], [THURSDAY]))
+    for table in ("day", "hour", "service", "ratings"):
+        response = client.get("/admin/statistics", query_string={
+            "office": "aegi", "format": "csv", "table": table, **RANGE})
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith("attachment;") and f'-{table}-2026-11-26-2026-11-26.csv"' in disposition
+        rows = _csv(response, ";")
+        assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
+    rows = _csv(client.get("/admin/statistics", query_string={
+        "office": "aegi", "format": "csv", "table": "day", **RANGE}), ";")
+    header, day = rows[0], dict(zip(COLUMNS, rows[1], strict=True))
+    assert header[1] == "Ausgegebene Wartemarken" and header[7] == "Wartezeit, Median (Min.)"  # German
+    assert day["label"] == "2026-11-26"
+    assert int(day["issued"]) == expected["issued"] and int(day["served"]) == expected["served"]
+    assert float(day["wait_median_min"].replace(",", ".")) == expected["wait_median_min"]
+    comma = _csv(client.get("/admin/statistics", query_string={
+        "office": "aegi", "format": "csv", "table": "day", "sep": "comma", **RANGE}), ",")
+    assert float(dict(zip(COLUMNS, comma[1], strict=True))["wait_p90_min"]) == expected["wait_p90_min"]
+
+
+def test_a_bad_range_or_table_is_refused(client, aegi):
+    login(client, "manager-aegi", PASSWORD)
+    assert client.get("/admin/statistics", query_string={"from": "2026-12-01", "to": "2026-11-01"}).status_code == 422
+    assert client.get("/admin/statistics", query_string={"from": "gestern"}).status_code == 422
+    assert client.get("/admin/statistics", query_string={"format": "csv", "table": "nope"}).status_code == 404
+    assert clock.today() == THURSDAY
