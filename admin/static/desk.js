@@ -32,7 +32,7 @@
     dialog: $("transfer-dialog"), transferForm: $("transfer-form"), transferNumber: $("transfer-number"),
     transferService: $("transfer-service"), transferCounter: $("transfer-counter"),
     transferKeep: $("transfer-keep"), transferAny: $("transfer-any"), transferError: $("transfer-error"),
-    transferCancel: $("transfer-cancel"),
+    transferCancel: $("transfer-cancel"), shortcutsOn: $("shortcuts-on"),
   };
 
   // ------------------------------------------------------------------ texts
@@ -669,9 +669,11 @@
     p: () => el.btnPark, t: () => el.btnTransfer,
   };
 
+  const NOT_TYPING = ["checkbox", "radio", "button", "submit", "reset", "range", "color", "file"];
   function typingIn(target) {
     if (!target || !target.closest) return false;
-    return !!target.closest("input, select, textarea, [contenteditable=''], [contenteditable='true']");
+    const field = target.closest("input, select, textarea, [contenteditable=''], [contenteditable='true']");
+    return !!field && !(field.tagName === "INPUT" && NOT_TYPING.indexOf(field.type) !== -1);
   }
 
   function pressShortcut(key) {
@@ -680,7 +682,15 @@
     if (button && !button.disabled && !button.closest("[hidden]")) button.click();
   }
 
+  // WCAG 2.1.4: single-key shortcuts can be switched off (speech input); the choice is kept
+  const SHORTCUTS_KEY = "qs-desk-shortcuts";
+  try { el.shortcutsOn.checked = window.localStorage.getItem(SHORTCUTS_KEY) !== "off"; } catch (err) { /* private mode */ }
+  el.shortcutsOn.addEventListener("change", () => {
+    try { window.localStorage.setItem(SHORTCUTS_KEY, el.shortcutsOn.checked ? "on" : "off"); } catch (err) { /* ignore */ }
+  });
+
   document.addEventListener("keydown", (event) => {
+    if (!el.shortcutsOn.checked) return;
     if (event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;
     if (typingIn(event.target) || el.dialog.open) return;
     const key = (event.key || "").toLowerCase();

@@ -202,6 +202,13 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         expect(page.locator("#parked-list")).to_have_text("Keine geparkten Nummern.")
         assert _public(server, p2)["status"] == "waiting"
 
+        # single-key shortcuts can be switched off (WCAG 2.1.4) and on again
+        page.get_by_label("Tastenkürzel mit einer Taste an").uncheck()
+        page.keyboard.press("n")
+        page.wait_for_timeout(300)
+        expect(current).to_be_hidden()
+        page.get_by_label("Tastenkürzel mit einer Taste an").check()
+
         # keyboard: call it again, start (pressed at once: the desk runs it after the call), and
         # finish with the service actually performed
         page.keyboard.press("n")

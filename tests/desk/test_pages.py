@@ -71,7 +71,8 @@ def test_choosing_a_counter_opens_it_for_the_clerk_and_the_choice_is_remembered(
     counter = _counter(client)
     assert counter["status"] == "open" and counter["user"]["username"] == "clerk-aegi"
     html = client.get("/admin/desk").get_data(as_text=True)
-    assert re.search(r'value="1"\s+required\s+aria-describedby="counter-1-state" checked', html)
+    assert re.search(r'id="counter-1" name="counter" value="1" required checked>', html)
+    assert not re.search(r'id="counter-2" [^>]*checked', html)
     assert "für Sie geöffnet" in html
 
 
