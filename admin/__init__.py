@@ -7,7 +7,7 @@ bp = Blueprint(
     static_folder="static", static_url_path="/static",
 )
 
-from . import stats, views  # noqa: E402,F401
+from . import desk, stats, views  # noqa: E402,F401
 from .manage import bp as manage_bp  # noqa: E402
 
 bp.register_blueprint(manage_bp)

@@ -16,9 +16,11 @@ from .forms import LoginForm
 from .nav import ADMINS, MANAGERS
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, role: Role | None = None) -> str:
     if target and not urlsplit(target).netloc and target.startswith("/"):
         return target
+    if role == Role.CLERK:  # a clerk's day starts at the counter desk
+        return url_for("admin.desk")
     return url_for("admin.index")
 
 
@@ -33,7 +35,7 @@ def login():
         else:
             login_user(user)
             auth.record_login(user.id)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), user.role))
     return render_template("admin/login.html", form=form), (401 if form.errors or request.method == "POST" else 200)
 
 
