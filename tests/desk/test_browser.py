@@ -1,7 +1,8 @@
 """The clerk desk in a real browser (headless Chromium), tried as a new clerk would.
 
 A clerk logs in, picks Aegi Platz 1, and works through three walk-ins issued by a kiosk through
-the API, with the mouse and the keyboard. Screenshots (1366x768) go to /tmp/desk-*.png.
+the API, with the mouse and the keyboard. Screenshots (1366x768) go to /tmp/desk-*.png; axe-core
+checks the WCAG 2.1 A/AA rules it can check on the desk, the transfer dialog and the choice.
 
 The server has no /staff Socket.IO handler on this branch: the first test blocks Socket.IO
 altogether (the polling path), the second replaces the Socket.IO client by a stand-in that
@@ -22,6 +23,7 @@ from queue_service.auth.services import create_device, create_user
 from queue_service.extensions import db
 
 from ..conftest import _test_config
+from ..support.axe import axe_violations
 from ..support.servers import start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -127,6 +129,7 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         _estimates_match_the_api(page, server, [p1, r1, p2])
         expect(page.locator("#waiting-for-me")).to_have_text("3 warten auf diesen Platz")
         page.screenshot(path="/tmp/desk-waiting.png")
+        assert axe_violations(page) == []
 
         # mouse: call the next number
         page.get_by_role("button", name="Nächste Nummer aufrufen").click()
@@ -150,6 +153,7 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         expect(notice).to_have_text("P001 erneut aufgerufen (2. Wiederholung).")
         expect(no_show).to_be_enabled()
         page.screenshot(path="/tmp/desk-called.png")
+        assert axe_violations(page) == []
         no_show.click()
         expect(notice).to_have_text("P001 als nicht erschienen markiert.")
         expect(current).to_be_hidden()
@@ -183,6 +187,7 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         page.select_option("#transfer-counter", "2")
         page.get_by_label("Ganz vorn einreihen").check()
         page.screenshot(path="/tmp/desk-transfer.png")
+        assert axe_violations(page) == []
         dialog.get_by_role("button", name="Weiterleiten", exact=True).click()
         expect(dialog).to_be_hidden()
         expect(notice).to_have_text("R001 an Platz 2 weitergeleitet (vorn).")
@@ -242,6 +247,7 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         expect(page.locator("#counter-1")).to_be_checked()
         expect(page.locator("#counter-1-state")).to_have_text("frei")
         page.screenshot(path="/tmp/desk-choose.png")
+        assert axe_violations(page) == []
     finally:
         page.close()
     assert problems == []
