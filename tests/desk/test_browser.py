@@ -273,7 +273,7 @@ window.io = function (namespace) {
 """
 
 
-def test_the_desk_follows_the_staff_socket_and_falls_back_to_polling(browser, server):
+def test_the_desk_follows_the_staff_socket_falls_back_to_polling_and_says_when_offline(browser, server):
     password = _clerk(server, "sb-linden")
     page = browser.new_page(viewport=SHOT, locale="de-DE")
     page.route("**/vendor/socket.io/socket.io.min.js",
@@ -306,6 +306,14 @@ def test_the_desk_follows_the_staff_socket_and_falls_back_to_polling(browser, se
         _issue(server, "linden", "RP")
         expect(rows).to_have_count(2, timeout=8000)
         assert re.fullmatch(r"P001 R001", " ".join(r[0] for r in _queue_rows(page)))
+
+        # the server cannot be reached: the desk says so (once) and recovers by itself
+        page.route("**/api/v1/offices/linden/queue", lambda route: route.abort())
+        expect(page.locator("#connection")).to_contain_text("Keine Verbindung zum Server", timeout=8000)
+        expect(page.locator("#desk-notice")).to_have_text("Keine Verbindung zum Server. Neuer Versuch läuft …")
+        page.unroute("**/api/v1/offices/linden/queue")
+        expect(page.locator("#desk-notice")).to_have_text("Wieder mit dem Server verbunden.", timeout=8000)
+        expect(page.locator("#connection")).not_to_contain_text("Keine Verbindung")
     finally:
         page.close()
     assert problems == []
