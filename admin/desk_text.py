@@ -67,6 +67,7 @@ def desk_strings() -> dict[str, str]:
         "polling": _("Updating every %(seconds)s s"),
         "updated_at": _("last update %(time)s"),
         "offline": _("No connection to the server. Retrying…"),
+        "online_again": _("Connected to the server again."),
         # errors (from problem+json: by reason, else the server's detail)
         "error.counter_busy": _("%(counter)s still has %(number)s. Finish it, park it, transfer it "
                                 "or mark it as a no-show first."),

@@ -16,3 +16,6 @@ fetch() {  # package version file-in-dist target-dir
 }
 
 fetch socket.io-client 4.8.4 dist/socket.io.min.js socket.io
+
+# test-only (never served): the axe-core accessibility engine the browser tests run in the page
+vendor=tests/support/vendor fetch axe-core 4.14.1 axe.min.js axe-core

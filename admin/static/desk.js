@@ -235,8 +235,7 @@
     el.curStatus.textContent = statusText(current.status);
     el.curStatus.className = "state-" + current.status;
     el.curService.textContent = current.service.name + " (" + current.service.code + ")";
-    let kind = T["kind." + current.kind] || current.kind;
-    if (current.due_at) kind += " · " + t("due_at", { time: clockText(current.due_at) });
+    let kind = current.due_at ? t("due_at", { time: clockText(current.due_at) }) : (T["kind." + current.kind] || current.kind);
     if (current.priority) kind += " · " + t("priority");
     if (current.transferred) kind += " · " + t("transferred");
     el.curKind.textContent = kind;
@@ -402,12 +401,15 @@
       .then((res) => {
         // an action ran meanwhile: this answer may predate it (the action refreshes afterwards)
         if (busy || started !== generation) { if (!busy) again = true; return; }
+        if (offline) announce(t("online_again"));
         offline = false;
         updatedAt = new Date();
         render(res.data);
       })
       .catch((err) => {
-        offline = err.status === 0 || err.status >= 500;
+        const lost = err.status === 0 || err.status >= 500;
+        if (lost && !offline) announce(t("offline"));  // said once, not every 5 s
+        offline = lost;
         if (err.status === 401) showError(t("error.session"), true);
       })
       .finally(() => {

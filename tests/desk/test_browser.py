@@ -1,7 +1,8 @@
 """The clerk desk in a real browser (headless Chromium), tried as a new clerk would.
 
 A clerk logs in, picks Aegi Platz 1, and works through three walk-ins issued by a kiosk through
-the API, with the mouse and the keyboard. Screenshots (1366x768) go to /tmp/desk-*.png.
+the API, with the mouse and the keyboard. Screenshots (1366x768) go to /tmp/desk-*.png; axe-core
+checks the WCAG 2.1 A/AA rules it can check on the desk, the transfer dialog and the choice.
 
 The server has no /staff Socket.IO handler on this branch: the first test blocks Socket.IO
 altogether (the polling path), the second replaces the Socket.IO client by a stand-in that
@@ -22,6 +23,7 @@ from queue_service.auth.services import create_device, create_user
 from queue_service.extensions import db
 
 from ..conftest import _test_config
+from ..support.axe import axe_violations
 from ..support.servers import start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -127,6 +129,7 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         _estimates_match_the_api(page, server, [p1, r1, p2])
         expect(page.locator("#waiting-for-me")).to_have_text("3 warten auf diesen Platz")
         page.screenshot(path="/tmp/desk-waiting.png")
+        assert axe_violations(page) == []
 
         # mouse: call the next number
         page.get_by_role("button", name="Nächste Nummer aufrufen").click()
@@ -150,6 +153,7 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         expect(notice).to_have_text("P001 erneut aufgerufen (2. Wiederholung).")
         expect(no_show).to_be_enabled()
         page.screenshot(path="/tmp/desk-called.png")
+        assert axe_violations(page) == []
         no_show.click()
         expect(notice).to_have_text("P001 als nicht erschienen markiert.")
         expect(current).to_be_hidden()
@@ -183,6 +187,7 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         page.select_option("#transfer-counter", "2")
         page.get_by_label("Ganz vorn einreihen").check()
         page.screenshot(path="/tmp/desk-transfer.png")
+        assert axe_violations(page) == []
         dialog.get_by_role("button", name="Weiterleiten", exact=True).click()
         expect(dialog).to_be_hidden()
         expect(notice).to_have_text("R001 an Platz 2 weitergeleitet (vorn).")
@@ -242,6 +247,7 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         expect(page.locator("#counter-1")).to_be_checked()
         expect(page.locator("#counter-1-state")).to_have_text("frei")
         page.screenshot(path="/tmp/desk-choose.png")
+        assert axe_violations(page) == []
     finally:
         page.close()
     assert problems == []
@@ -267,7 +273,7 @@ window.io = function (namespace) {
 """
 
 
-def test_the_desk_follows_the_staff_socket_and_falls_back_to_polling(browser, server):
+def test_the_desk_follows_the_staff_socket_falls_back_to_polling_and_says_when_offline(browser, server):
     password = _clerk(server, "sb-linden")
     page = browser.new_page(viewport=SHOT, locale="de-DE")
     page.route("**/vendor/socket.io/socket.io.min.js",
@@ -300,6 +306,14 @@ def test_the_desk_follows_the_staff_socket_and_falls_back_to_polling(browser, se
         _issue(server, "linden", "RP")
         expect(rows).to_have_count(2, timeout=8000)
         assert re.fullmatch(r"P001 R001", " ".join(r[0] for r in _queue_rows(page)))
+
+        # the server cannot be reached: the desk says so (once) and recovers by itself
+        page.route("**/api/v1/offices/linden/queue", lambda route: route.abort())
+        expect(page.locator("#connection")).to_contain_text("Keine Verbindung zum Server", timeout=8000)
+        expect(page.locator("#desk-notice")).to_have_text("Keine Verbindung zum Server. Neuer Versuch läuft …")
+        page.unroute("**/api/v1/offices/linden/queue")
+        expect(page.locator("#desk-notice")).to_have_text("Wieder mit dem Server verbunden.", timeout=8000)
+        expect(page.locator("#connection")).not_to_contain_text("Keine Verbindung")
     finally:
         page.close()
     assert problems == []
