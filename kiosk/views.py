@@ -11,10 +11,13 @@ and docs/kiosk.md.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 
 from babel.dates import format_date, format_time
+from babel.support import NullTranslations, Translations
 from flask import current_app, make_response, render_template, request, url_for
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import force_locale, get_locale, gettext
 
 from queue_service.auth.models import Device, DeviceKind
 from queue_service.auth.web import DEVICE_COOKIE, current_device, set_device_cookie
@@ -32,6 +35,7 @@ from .service_texts import group_label, group_order
 
 # the check-in API the "I have an appointment" screen posts to (issue 6 provides it)
 CHECKIN_RULE = "/api/v1/offices/<slug>/check-in"
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -91,12 +95,22 @@ def _clock_time(moment: datetime | None, office: Office, lang: str) -> str | Non
     return format_time(moment.astimezone(calendar.office_tz(office)), "HH:mm", locale=lang)
 
 
+@lru_cache(maxsize=8)
+def _plurals(lang: str) -> Translations | NullTranslations:
+    # Flask-Babel merges the catalogues of all packages and keeps the plural rule of the last
+    # one, which is English's when that package has no catalogue for the language (queue_service,
+    # display and admin have none for tr, ar, uk): plural texts come from our catalogue directly.
+    return Translations.load(str(TRANSLATIONS), [lang])
+
+
 def wait_text(minutes: int | None) -> str:
     if minutes is None:
         return gettext("no estimate yet")
     if minutes <= 0:
         return gettext("very soon")
-    return ngettext("about %(num)s minute", "about %(num)s minutes", minutes)
+    lang = str(get_locale() or "de")
+    text = _plurals(lang).ungettext("about %(num)s minute", "about %(num)s minutes", minutes)
+    return text % {"num": minutes}
 
 
 def _groups(offer, lang: str) -> list[dict]:
