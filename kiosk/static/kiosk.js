@@ -233,7 +233,9 @@
     frame.onload = function () {
       try {
         frame.contentWindow.focus();
-        frame.contentWindow.print(); // silent with chromium --kiosk-printing
+        // silent with chromium --kiosk-printing; the browser tests replace this (window.kioskPrint),
+        // as headless Chromium has no printer and its print preview takes the page down
+        (window.kioskPrint || function (f) { f.contentWindow.print(); })(frame);
         root.dataset.printed = String(Number(root.dataset.printed || 0) + 1);
       } catch (error) {
         root.dataset.printError = String(error);
