@@ -171,3 +171,20 @@ def test_wait_texts_use_the_plural_rules_of_each_language(app, kiosk_client):
         with force_locale("uk"):
             assert [wait_text(n) for n in (1, 3, 11, 21)] == [
                 "близько 1 хвилини", "близько 3 хвилин", "близько 11 хвилин", "близько 21 хвилини"]
+
+
+def test_kiosk_settings_come_from_the_environment(monkeypatch, tmp_path):
+    from queue_service.config import from_environment
+
+    defaults = from_environment(str(tmp_path))
+    assert (defaults["KIOSK_IDLE_SECONDS"], defaults["KIOSK_TICKET_SECONDS"]) == (45, 25)
+    assert (defaults["KIOSK_PAPER"], defaults["KIOSK_CHECKIN"]) == ("80mm", "auto")
+    assert defaults["KIOSK_RATELIMIT_TICKETS"] == "30 per minute"
+    monkeypatch.setenv("KIOSK_IDLE_SECONDS", "30")
+    monkeypatch.setenv("KIOSK_TICKET_SECONDS", "15")
+    monkeypatch.setenv("KIOSK_PAPER", "58mm")
+    monkeypatch.setenv("KIOSK_CHECKIN", " On ")
+    monkeypatch.setenv("KIOSK_RATELIMIT_TICKETS", "10 per minute")
+    config = from_environment(str(tmp_path))
+    assert (config["KIOSK_IDLE_SECONDS"], config["KIOSK_TICKET_SECONDS"], config["KIOSK_PAPER"],
+            config["KIOSK_CHECKIN"], config["KIOSK_RATELIMIT_TICKETS"]) == (30, 15, "58mm", "on", "10 per minute")
