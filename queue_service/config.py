@@ -70,6 +70,11 @@ def from_environment(instance_path: str) -> dict:
         "SCHEDULER_LOCK_RETRY_SECONDS": float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
         "SCHEDULER_JOB_INTERVALS": os.environ.get("SCHEDULER_JOB_INTERVALS") or None,
         "KIOSK_CUPS_PRINTING": _bool(os.environ.get("KIOSK_CUPS_PRINTING"), False),
+        "KIOSK_IDLE_SECONDS": _int("KIOSK_IDLE_SECONDS", Defaults.KIOSK_IDLE_SECONDS),
+        "KIOSK_TICKET_SECONDS": _int("KIOSK_TICKET_SECONDS", Defaults.KIOSK_TICKET_SECONDS),
+        "KIOSK_RATELIMIT_TICKETS": os.environ.get("KIOSK_RATELIMIT_TICKETS") or Defaults.KIOSK_RATELIMIT_TICKETS,
+        "KIOSK_PAPER": os.environ.get("KIOSK_PAPER") or Defaults.KIOSK_PAPER,
+        "KIOSK_CHECKIN": (os.environ.get("KIOSK_CHECKIN") or Defaults.KIOSK_CHECKIN).strip().lower(),
         "NO_SHOW_AFTER_RECALLS": _int("NO_SHOW_AFTER_RECALLS", Defaults.NO_SHOW_AFTER_RECALLS),
         "STATUS_CACHE_SECONDS": float(os.environ.get("STATUS_CACHE_SECONDS") or Defaults.STATUS_CACHE_SECONDS),
     }
@@ -136,6 +141,14 @@ class Defaults:
     # kiosks and displays: server-side CUPS printing (lp) to Device.printer, off by default
     # (kiosks normally print from the browser, see docs/kiosk-setup.md)
     KIOSK_CUPS_PRINTING = False
+    # the kiosk page (kiosk/, docs/kiosk.md)
+    KIOSK_LANGUAGES = ["de", "en", "tr", "ar", "uk"]  # offered on the kiosk, in this order
+    KIOSK_IDLE_SECONDS = 45  # untouched this long: back to the German start page
+    KIOSK_TICKET_SECONDS = 25  # the ticket screen (number + QR) stays this long, then resets
+    KIOSK_REFRESH_SECONDS = 60  # the untouched start page reloads (opening state, caps, estimates)
+    KIOSK_RATELIMIT_TICKETS = "30 per minute"  # ticket issues per kiosk device (Flask-Limiter)
+    KIOSK_PAPER = "80mm"  # default paper of ticket PDFs (80mm, 58mm, a6); a kiosk URL may say ?paper=
+    KIOSK_CHECKIN = "auto"  # "I have an appointment": auto (when the check-in API exists), on, off
     # the registration cookie of a kiosk or display; browsers cap cookie lifetimes at 400 days,
     # so the kiosk page should renew it (auth.web.set_device_cookie) on each visit
     DEVICE_COOKIE_MAX_AGE = 400 * 24 * 3600

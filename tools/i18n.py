@@ -1,7 +1,9 @@
 """Keep the translation catalogues in step with the code.
 
-    python tools/i18n.py update     extract messages of each package and merge them into its
-                                    <package>/translations/<lang>/LC_MESSAGES/messages.po
+    python tools/i18n.py update [PACKAGE ...]
+                                    extract messages of each package (or the named ones) and
+                                    merge them into <package>/translations/<lang>/LC_MESSAGES/messages.po
+                                    (de, en, and further languages a package has, e.g. kiosk: tr ar uk)
     python tools/i18n.py check      fail if a German or English message is missing (used by tests)
 
 Each front end (queue_service, kiosk, display, admin) has its own catalogue, so work on one
@@ -19,8 +21,17 @@ PACKAGES = ["queue_service", "kiosk", "display", "admin"]
 LANGUAGES = ["de", "en"]
 
 
-def update() -> None:
-    for package in PACKAGES:
+def languages(package: str) -> list[str]:
+    """German and English, plus any further language a package has a catalogue for (the kiosk:
+    tr, ar, uk); further catalogues are created by hand with ``pybabel init``."""
+    directory = ROOT / package / "translations"
+    extra = sorted(p.name for p in directory.glob("*") if (p / "LC_MESSAGES").is_dir()
+                   and p.name not in LANGUAGES) if directory.is_dir() else []
+    return LANGUAGES + extra
+
+
+def update(packages: list[str] | None = None) -> None:
+    for package in packages or PACKAGES:
         pot = ROOT / package / "translations" / "messages.pot"
         pot.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
@@ -28,7 +39,7 @@ def update() -> None:
              "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(pot), str(ROOT / package)],
             check=True, cwd=ROOT,
         )
-        for lang in LANGUAGES:
+        for lang in languages(package):
             po = pot.parent / lang / "LC_MESSAGES" / "messages.po"
             command = "update" if po.exists() else "init"
             args = [sys.executable, "-m", "babel.messages.frontend", command, "-i", str(pot),
@@ -85,8 +96,8 @@ def fill(package: str, lang: str, translations: dict[str, str]) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["update"]:
-        update()
+    if sys.argv[1:2] == ["update"]:
+        update(sys.argv[2:] or None)
     elif sys.argv[1:] == ["check"]:
         problems = missing()
         print("\n".join(problems) or "all messages translated")

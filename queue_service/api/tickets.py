@@ -7,7 +7,8 @@ from flask_babel import get_locale
 
 from ..auth.web import current_device, staff_required, staff_user
 from ..errors import Unauthorized, ValidationFailed
-from ..tickets import reads
+from ..extensions import limiter
+from ..tickets import printouts, reads
 from ..tickets import services as queue
 from . import bp
 from .openapi import add_paths, add_schemas, json_response, problem_responses
@@ -46,7 +47,27 @@ def _with_links(view: dict) -> dict:
     return view
 
 
+def _ticket_language(body: dict) -> str:
+    lang = body.get("lang")
+    if lang is None:
+        return _lang()
+    if lang not in printouts.LANGUAGES:
+        raise ValidationFailed(f"lang must be one of {', '.join(printouts.LANGUAGES)}.", field="lang")
+    return lang
+
+
+def _kiosk_key() -> str:
+    device = current_device()
+    return f"kiosk-device:{device.id}" if device else "kiosk-device:none"
+
+
+def _not_a_kiosk() -> bool:
+    return staff_user() is not None or current_device() is None
+
+
 @bp.post("/v1/offices/<slug>/tickets")
+@limiter.limit(lambda: current_app.config["KIOSK_RATELIMIT_TICKETS"], key_func=_kiosk_key,
+               exempt_when=_not_a_kiosk)
 def issue_ticket(slug: str):
     body = _body()
     user = staff_user()
@@ -54,12 +75,18 @@ def issue_ticket(slug: str):
     if user is None and device is None:
         raise Unauthorized("Log in as staff, send a bearer token, or use a registered kiosk "
                            "(X-Device-Token).")
+    lang = _ticket_language(body)
     view = queue.issue_ticket(
         slug, body.get("service"), priority=_flag(body, "priority"),
         idempotency_key=request.headers.get("Idempotency-Key"), user=user, device=device,
-        lang=_lang(),
+        lang=lang,
     )
     view = _with_links(view)
+    if device is not None and device.printer and current_app.config["KIOSK_CUPS_PRINTING"]:
+        # after the commit; the PDF goes to CUPS in the background (see printouts.print_on_server)
+        printouts.print_on_server(view["token"], device.printer, view["status_url"], lang=lang,
+                                  paper=body.get("paper"))
+        view["printing"] = "server"
     return jsonify(view), 201, {"Location": view["status_url"]}
 
 
@@ -304,16 +331,25 @@ add_paths({
             "(X-Device-Token or the device cookie). Send an Idempotency-Key header per tap: a "
             "repeated key returns the same ticket. Refused with 409 and a `reason` on closure "
             "days, outside walk-in hours, for services needing an appointment or past the daily "
-            "caps. `priority` may only be set by staff."),
+            "caps. `priority` may only be set by staff. Kiosks are rate-limited per device "
+            "(KIOSK_RATELIMIT_TICKETS, 429). With KIOSK_CUPS_PRINTING on and a printer named for "
+            "the kiosk, the server prints the ticket after the commit and answers "
+            "`\"printing\": \"server\"`."),
         "tags": ["queue"],
         "security": [{"device": []}, *_staff_security],
         "parameters": [_slug, {"name": "Idempotency-Key", "in": "header", "required": False,
                                "schema": {"type": "string", "maxLength": 64}}],
-        "requestBody": _json_body({"service": {"type": "string", "example": "PA"},
-                                   "priority": {"type": "boolean", "default": False}}, ["service"]),
+        "requestBody": _json_body({
+            "service": {"type": "string", "example": "PA"},
+            "priority": {"type": "boolean", "default": False},
+            "lang": {"type": "string", "enum": ["de", "en", "tr", "ar", "uk"],
+                     "description": "language of the answer's texts and of a ticket the server prints"},
+            "paper": {"type": "string", "enum": ["80mm", "58mm", "a6"],
+                      "description": "paper of a ticket the server prints (default KIOSK_PAPER)"},
+        }, ["service"]),
         "responses": {"201": json_response("The new ticket (with token, status_url and pdf_url)",
                                            "TicketStaff"),
-                      **_refusals(401, 403, 404, 409, 422)},
+                      **_refusals(401, 403, 404, 409, 422, 429)},
     }},
     "/api/v1/tickets/{token}": {"get": {
         "summary": "Public status of a ticket",
