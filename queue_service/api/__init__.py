@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import offices, openapi, session, tickets  # noqa: E402,F401  (routes register on bp)
+from . import display, offices, openapi, session, tickets  # noqa: E402,F401  (routes register on bp)
