@@ -42,6 +42,7 @@ def public_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> 
         "service": {"code": ticket.service.code, "name": ticket.service.name(lang)},
         "office": {"slug": office.slug, "name": office.name},
         "counter": counter_ref(ticket.counter) if show_counter else None,
+        "recall_count": ticket.recall_count if show_counter else 0,
         "people_ahead": estimate.people_ahead if estimate else None,
         "estimated_wait_minutes": estimate.minutes if estimate else None,
         "issued_at": local_iso(ticket.issued_at, office),
