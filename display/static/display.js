@@ -155,8 +155,8 @@
     var line = el("ticker-text");
     ticker.hidden = texts.length === 0;
     line.textContent = texts.join("   +++   ");
-    ticker.classList.remove("fits");
-    if (!ticker.hidden && line.scrollWidth <= ticker.clientWidth) ticker.classList.add("fits");
+    ticker.classList.add("fits");  // measured without the scrolling padding
+    if (!ticker.hidden && line.scrollWidth > ticker.clientWidth) ticker.classList.remove("fits");
     line.style.setProperty("--ticker-seconds", Math.max(15, Math.round(line.textContent.length * 0.28)) + "s");
   }
 
@@ -174,7 +174,9 @@
     if (!state.online) {
       var asOf = state.lastData ? new Date(state.lastData).toLocaleTimeString(
         langs[0] === "de" ? "de-DE" : "en-GB", { timeZone: cfg.timezone }) : "–";
-      el("offline-text").textContent = label("offline", { n: cfg.pollSeconds }) + " — " + label("as_of", { time: asOf });
+      var text = el("offline-text");
+      text.replaceChildren(document.createTextNode(label("offline")),
+        node("small", null, first("offline_detail", { n: cfg.pollSeconds }) + " · " + first("as_of", { time: asOf })));
     }
   }
 
