@@ -64,6 +64,7 @@ def from_environment(instance_path: str) -> dict:
         "SOCKETIO_ASYNC_MODE": os.environ.get("SOCKETIO_ASYNC_MODE", "threading"),
         # Redis pub/sub channel of the Socket.IO message queue: one per deployment sharing a Redis
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL") or "queue-service",
+        "DISPLAY_POLL_SECONDS": _int("DISPLAY_POLL_SECONDS", Defaults.DISPLAY_POLL_SECONDS),
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),

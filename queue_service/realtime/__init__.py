@@ -34,3 +34,13 @@ def init_app(app: Flask) -> None:
             redis_options={"socket_connect_timeout": 2, "socket_keepalive": True},
         )
     socketio.init_app(app, **options)
+
+
+def emit_only() -> None:
+    """This process serves no sockets (the scheduler, a command): with a message queue it only
+    publishes, and never starts a listener (a write-only manager)."""
+    from ..extensions import socketio
+
+    manager = getattr(getattr(socketio, "server", None), "manager", None)
+    if manager is not None and hasattr(manager, "write_only"):
+        manager.write_only = True

@@ -13,6 +13,7 @@ described in docs/realtime-protocol.md.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -251,6 +252,8 @@ class Dispatcher:
         self.pending: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="realtime-dispatcher", daemon=True)
         self.thread.start()
+        # a command or job process may end right after its change: send what it committed first
+        atexit.register(self.wait_idle, 5.0)
 
     def put(self, batch: _Batch) -> None:
         if self.pending.qsize() >= self.MAX_PENDING:

@@ -10,8 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ..support import servers
-from .clients import Staff, live_env
+from .clients import Staff, _on_database, live_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,29 +21,26 @@ def post_message(server, manager: str, text_de: str, text_en: str) -> None:
 
     from sqlalchemy import select
 
-    from queue_service import clock, create_app
+    from queue_service import clock
     from queue_service.auth.models import User
     from queue_service.extensions import db
     from queue_service.management.messages import post_office_message
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "REALTIME_EMIT_IN_BACKGROUND": False,
-                      "SQLALCHEMY_DATABASE_URI": server.env["DATABASE_URL"]})
-    with app.app_context():
+    def work():
         actor = db.session.scalar(select(User.id).where(User.username == manager))
         since = datetime(2026, 11, 26, 9, 0, tzinfo=clock.LOCAL_TZ)
         post_office_message(actor, "aegi", text_de, text_en, active_from=since)
-        db.session.remove()
-        db.engine.dispose()
+
+    _on_database(server.env["DATABASE_URL"], work)
 
 
-def test_the_display_shows_calls_live_says_when_it_is_cut_off_and_recovers(browser, live_server, tmp_path):
-    server = live_server(env=live_env())
+def test_the_display_shows_calls_live_says_when_it_is_cut_off_and_recovers(browser, live):
+    server = live()
     clerk = Staff(server, "clerk-display")
     for service in ("PA", "PA", "KID", "AN"):
         clerk.issue(server.base_url, service=service)
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="de-DE")
     page = context.new_page()
-    restarted = None
     try:
         page.goto(server.base_url + "/display/aegi?lang=de,en&rows=6")
         expect(page.locator(".screen")).to_have_attribute("data-connection", "online")
@@ -71,9 +67,8 @@ def test_the_display_shows_calls_live_says_when_it_is_cut_off_and_recovers(brows
         page.screenshot(path="/tmp/display-offline.png")
 
         # back on the same port, a few minutes later; a call made there appears within 10 s
-        restarted = servers.start_server(
-            tmp_path, database_url=server.env["DATABASE_URL"], port=server.port, load_demo=False,
-            env=live_env(CLOCK_START="2026-11-26T10:05"))
+        restarted = live(live_env(CLOCK_START="2026-11-26T10:05"), server.env["DATABASE_URL"],
+                         prepare=False, port=server.port)
         clerk.call_next(restarted.base_url, 3)
         expect(page.locator(".call-list .call").first.locator(".number")).to_have_text("K001", timeout=10000)
         expect(page.locator("[data-role=offline]")).to_be_hidden(timeout=10000)
@@ -82,15 +77,12 @@ def test_the_display_shows_calls_live_says_when_it_is_cut_off_and_recovers(brows
         page.screenshot(path="/tmp/display-recovered.png")
     finally:
         context.close()
-        if restarted:
-            restarted.stop()
 
 
-def test_the_display_ticker_and_counter_layout(browser, live_server):
-    server = live_server(env=live_env())
+def test_the_display_ticker_and_counter_layout(browser, live):
+    server = live()
     clerk = Staff(server, "clerk-layout")
-    created = servers.run_cli(["create-user", "leitung", "--role", "manager", "--office", "aegi"], server.env)
-    assert created.returncode == 0
+    Staff(server, "leitung", role="manager")
     clerk.issue(server.base_url, service="FS")
     called = clerk.call_next(server.base_url, 4)["number"]
     post_message(server, "leitung", "Heute ab 12 Uhr nur Abholungen", "Collections only from noon today")
@@ -107,8 +99,8 @@ def test_the_display_ticker_and_counter_layout(browser, live_server):
         context.close()
 
 
-def test_the_status_page_switches_to_called_and_the_visitor_can_cancel(browser, live_server):
-    server = live_server(env=live_env())
+def test_the_status_page_switches_to_called_and_the_visitor_can_cancel(browser, live):
+    server = live()
     clerk = Staff(server, "clerk-status")
     clerk.issue(server.base_url)
     mine = clerk.issue(server.base_url)

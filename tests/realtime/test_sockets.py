@@ -7,15 +7,14 @@ import json
 import pytest
 import requests
 
-from ..support import servers
-from .clients import SocketWatcher, Staff, live_env
+from .clients import SocketWatcher, Staff, live_env, start_live
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    process = servers.start_server(tmp_path_factory.mktemp("sockets"), env=live_env())
+    process = start_live(tmp_path_factory.mktemp("sockets"), live_env())
     yield process
     process.stop()
 
