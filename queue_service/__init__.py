@@ -81,8 +81,9 @@ def _init_extensions(app: Flask) -> None:
     from .auth import models as _auth_models  # noqa: F401
     from .booking import models as _booking_models  # noqa: F401
     from .db import install_session_hooks
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .offices import models as _office_models  # noqa: F401
+    from .realtime import models as _realtime_models  # noqa: F401
     from .scheduler import models as _scheduler_models  # noqa: F401
     from .stats import models as _stats_models  # noqa: F401
     from .tickets import models as _ticket_models  # noqa: F401
@@ -103,14 +104,9 @@ def _init_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     limiter.init_app(app)
 
-    socketio.init_app(
-        app,
-        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=redis_url,
-        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
-        logger=False,
-        engineio_logger=False,
-    )
+    from . import realtime
+
+    realtime.init_app(app)  # Socket.IO, its Redis message queue and handlers
     from .auth import web as _auth_web  # noqa: F401  (registers the login loaders)
 
     @app.context_processor

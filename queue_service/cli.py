@@ -196,8 +196,10 @@ def scheduler_command() -> None:
     """Run the scheduled jobs (scaled profile: one such process; a second one stands by)."""
     import signal
 
+    from .realtime import emit_only
     from .scheduler.runtime import guarded
 
+    emit_only()  # its jobs publish to the displays through the message queue
     runner = guarded(current_app._get_current_object())
 
     def _stop(signum, frame):

@@ -62,6 +62,9 @@ def from_environment(instance_path: str) -> dict:
         "PORT": _int("PORT", 5000),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
         "SOCKETIO_ASYNC_MODE": os.environ.get("SOCKETIO_ASYNC_MODE", "threading"),
+        # Redis pub/sub channel of the Socket.IO message queue: one per deployment sharing a Redis
+        "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL") or "queue-service",
+        "DISPLAY_POLL_SECONDS": _int("DISPLAY_POLL_SECONDS", Defaults.DISPLAY_POLL_SECONDS),
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
@@ -136,8 +139,16 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLITE_WRITER_LOCK = True  # threads of one process queue for SQLite's single writer (db.py)
     JSON_SORT_KEYS = False
-    # seconds a display waits between snapshot polls while its socket is down
+    # seconds a display waits between snapshot polls while its socket is down, and between
+    # seq checks (heartbeats) while it is up
     DISPLAY_POLL_SECONDS = 10
+    # realtime (docs/realtime-protocol.md): calls in a display snapshot; emits from a dispatcher
+    # thread after the commit (off: in the committing thread, for in-process tests)
+    DISPLAY_CALL_HISTORY = 10
+    REALTIME_EMIT_IN_BACKGROUND = True
+    # Engine.IO keepalive: a dead peer is noticed within interval + timeout seconds
+    SOCKETIO_PING_INTERVAL = 20
+    SOCKETIO_PING_TIMEOUT = 10
     # kiosks and displays: server-side CUPS printing (lp) to Device.printer, off by default
     # (kiosks normally print from the browser, see docs/kiosk-setup.md)
     KIOSK_CUPS_PRINTING = False

@@ -108,6 +108,7 @@ def _test_config(url: str, **extra) -> dict:
         "RATELIMIT_ENABLED": False,
         "REDIS_URL": None,
         "SERVER_NAME": None,
+        "REALTIME_EMIT_IN_BACKGROUND": False,  # in-process tests see the emits at once
     }
     config.update(extra)
     return config

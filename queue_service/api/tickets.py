@@ -206,6 +206,8 @@ add_schemas({
             "service": _named,
             "office": {"type": "object", "properties": {"slug": {"type": "string"}, "name": {"type": "string"}}},
             "counter": {"type": ["object", "null"], "description": "once called: {number, name}"},
+            "recall_count": {"type": "integer", "description": "how often the number was called "
+                             "again at its counter (a status page alerts anew on each)"},
             "people_ahead": {**_nullable_int, "description": "null unless waiting or at a counter"},
             "estimated_wait_minutes": {**_nullable_int, "description": "null when no estimate is possible"},
             "issued_at": {"type": "string", "format": "date-time"},

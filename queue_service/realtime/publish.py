@@ -1,14 +1,32 @@
 """The one emitter. Services call these functions inside a unit of work; the emit happens only
 after the commit (a screen never shows a state that was rolled back), and a failed emit is logged,
-never raised to the clerk."""
+never raised to the clerk.
+
+Every event for an office's displays gets the office's next ``seq``, allocated here in the
+service's own transaction (``OfficeEventSeq``): a rolled back change allocates nothing, and since
+the row stays locked until the commit, seq order is commit order. After the commit the events of
+the transaction are handed to a per-process dispatcher thread (``REALTIME_EMIT_IN_BACKGROUND``),
+which builds the ``queue_updated`` payloads from one fresh read per office and fans out; the
+clerk's request never waits for the fan-out, for Redis or for a slow socket. The protocol is
+described in docs/realtime-protocol.md.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from ..db import after_commit
-from ..extensions import socketio
+from flask import Flask, current_app
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..db import after_commit, in_unit_of_work
+from ..extensions import db, socketio
 
 log = logging.getLogger(__name__)
 
@@ -32,40 +50,260 @@ def emit_now(event: str, data: Any, *, room: str, namespace: str) -> None:
         log.exception("could not emit %s to %s%s", event, namespace, room)
 
 
+# ---------------------------------------------------------------- the office's seq
+
+
+@lru_cache(maxsize=4)
+def _bump_stmt(dialect: str):
+    from ..offices.models import Office
+    from .models import OfficeEventSeq
+
+    module = postgresql if dialect == "postgresql" else sqlite
+    office = select(Office.id, bindparam("n")).where(Office.slug == bindparam("slug"))
+    return (
+        module.insert(OfficeEventSeq)
+        .from_select([OfficeEventSeq.office_id, OfficeEventSeq.seq], office)
+        .on_conflict_do_update(index_elements=[OfficeEventSeq.office_id],
+                               set_={"seq": OfficeEventSeq.seq + bindparam("n")})
+        .returning(OfficeEventSeq.seq)
+    )
+
+
+def _allocate(office_slug: str, count: int = 1) -> int:
+    """Reserve ``count`` seqs of the office in the current transaction; return the last one."""
+    if not in_unit_of_work():
+        raise RuntimeError("realtime events are published from inside a unit of work")
+    session = db.session()
+    stmt = _bump_stmt(session.get_bind().dialect.name)
+    seq = session.connection().execute(stmt, {"slug": office_slug, "n": count}).scalar()
+    if seq is None:
+        raise RuntimeError(f"no office {office_slug!r} to publish to")
+    return seq
+
+
+def current_seq(office_slug: str) -> int:
+    """The office's last allocated seq (0 before its first event)."""
+    from ..offices.models import Office
+    from .models import OfficeEventSeq
+
+    seq = db.session.scalar(
+        select(OfficeEventSeq.seq).join(Office, Office.id == OfficeEventSeq.office_id)
+        .where(Office.slug == office_slug)
+    )
+    return int(seq or 0)
+
+
+# ---------------------------------------------------------------- what a transaction publishes
+
+
+@dataclass
+class _Emit:
+    event: str
+    data: Any
+    room: str
+    namespace: str
+
+
+@dataclass
+class _QueueUpdate:
+    """``queue_updated`` for one office; its payload is read after the commit."""
+
+    office: str
+    seq: int
+
+
+@dataclass(eq=False)
+class _Batch:
+    items: list = field(default_factory=list)
+    queue_offices: dict = field(default_factory=dict)  # slug -> seq of its queue_updated
+
+    def send(self) -> None:
+        dispatch(current_app._get_current_object(), self)
+
+
+def _batch() -> _Batch:
+    """The batch of the current transaction (a new one after a commit or a rollback)."""
+    info = db.session().info
+    batch = info.get("qs_realtime_batch")
+    if batch is None or batch.send not in info.get("after_commit", ()):
+        batch = _Batch()
+        info["qs_realtime_batch"] = batch
+        after_commit(batch.send)
+    return batch
+
+
 def publish(event: str, data: Any, *, room: str, namespace: str = DISPLAY_NS) -> None:
-    """Emit ``event`` to ``room`` once the current transaction has committed."""
-    after_commit(lambda: emit_now(event, data, room=room, namespace=namespace))
+    """Emit ``event`` to ``room`` once the current transaction has committed (no seq)."""
+    _batch().items.append(_Emit(event, data, room, namespace))
 
 
 def office_message(office_slug: str, message_view: dict) -> None:
     """A ticker message of the office's displays was posted, changed, withdrawn or expired."""
-    publish("office_message", message_view, room=office_room(office_slug), namespace=DISPLAY_NS)
+    batch = _batch()
+    payload = {**message_view, "office": office_slug, "seq": _allocate(office_slug)}
+    batch.items.append(_Emit("office_message", payload, office_room(office_slug), DISPLAY_NS))
 
 
 # ---------------------------------------------------------------- the live queue (issue 3)
+
+_CALL_KEYS = ("office", "number", "counter", "counter_name", "service", "recall_count", "call_id",
+              "called_at", "server_time")
 
 
 def ticket_called(office_slug: str, view: dict) -> None:
     """A number was called (or recalled) to a counter: for the office's displays.
 
-    ``view`` is ``tickets.views.called_event``: number, counter, service code, server time;
-    never a token or personal data.
+    ``view`` is ``tickets.views.called_event``: number, counter, service code, call id and
+    times; never a token or personal data.
     """
-    payload = {key: view[key] for key in
-               ("office", "number", "counter", "counter_name", "service", "recall_count", "server_time")
-               if key in view}
-    publish("ticket_called", payload, room=office_room(office_slug), namespace=DISPLAY_NS)
+    batch = _batch()
+    payload = {key: view[key] for key in _CALL_KEYS if key in view}
+    payload["seq"] = _allocate(office_slug)
+    batch.items.append(_Emit("ticket_called", payload, office_room(office_slug), DISPLAY_NS))
 
 
 def queue_changed(office_slug: str) -> None:
-    """Something in the office's queue changed: displays and clerk desks refresh their lists."""
-    from .. import clock
+    """Something in the office's queue changed: displays and clerk desks refresh their lists.
 
-    payload = {"office": office_slug, "server_time": clock.now().isoformat(timespec="milliseconds")}
-    publish("queue_updated", payload, room=office_room(office_slug), namespace=DISPLAY_NS)
-    publish("queue_updated", payload, room=office_room(office_slug), namespace=STAFF_NS)
+    One ``queue_updated`` per office and transaction; the waiting tickets' status pages get their
+    new position (``ticket_updated``) from the same read after the commit.
+    """
+    batch = _batch()
+    if office_slug in batch.queue_offices:
+        return
+    seq = _allocate(office_slug)
+    batch.queue_offices[office_slug] = seq
+    batch.items.append(_QueueUpdate(office_slug, seq))
 
 
 def ticket_updated(token: str, public_view: dict) -> None:
     """The state of one ticket changed: for the visitor's status page (its ticket room)."""
-    publish("ticket_updated", public_view, room=ticket_room(token), namespace=DISPLAY_NS)
+    _batch().items.append(_Emit("ticket_updated", public_view, ticket_room(token), DISPLAY_NS))
+
+
+# ---------------------------------------------------------------- after the commit
+
+
+def dispatch(app: Flask, batch: _Batch) -> None:
+    """Hand a committed batch to the dispatcher (or deliver it now when configured so)."""
+    if not batch.items:
+        return
+    if app.config.get("REALTIME_EMIT_IN_BACKGROUND", True):
+        _dispatcher(app).put(batch)
+    else:
+        deliver(app, [batch])
+
+
+def deliver(app: Flask, batches: list[_Batch]) -> None:
+    """Emit the events of committed batches in order, with one fresh queue read per office."""
+    from . import snapshot
+
+    with app.app_context():
+        offices = list(dict.fromkeys(
+            item.office for b in batches for item in b.items if isinstance(item, _QueueUpdate)))
+        states: dict[str, snapshot.QueueRead | None] = {}
+        for slug in offices:
+            try:
+                states[slug] = snapshot.read_queue(slug)
+            except Exception:
+                log.exception("could not read the queue of %s for the displays", slug)
+                states[slug] = None
+            finally:
+                db.session.rollback()  # end the read transaction; nothing to keep
+        for batch in batches:
+            for item in batch.items:
+                if isinstance(item, _QueueUpdate):
+                    _emit_queue_update(item, states.get(item.office))
+                else:
+                    emit_now(item.event, item.data, room=item.room, namespace=item.namespace)
+        for slug in offices:
+            read = states.get(slug)
+            for token, view in (read.positions if read else ()):
+                emit_now("ticket_updated", view, room=ticket_room(token), namespace=DISPLAY_NS)
+
+
+def _emit_queue_update(item: _QueueUpdate, read) -> None:
+    from .. import clock
+
+    if read is None:  # the read failed: a bare notice still makes clients resync
+        state = {"office": item.office, "server_time": clock.now().isoformat(timespec="milliseconds"),
+                 "stale": True}
+    else:
+        state = read.state
+    emit_now("queue_updated", {**state, "seq": item.seq}, room=office_room(item.office),
+             namespace=DISPLAY_NS)
+    staff = {key: state[key] for key in ("office", "server_time", "waiting_total") if key in state}
+    emit_now("queue_updated", {**staff, "seq": item.seq}, room=office_room(item.office),
+             namespace=STAFF_NS)
+
+
+class Dispatcher:
+    """One thread per process that delivers committed batches in commit order.
+
+    It takes whatever has queued up since its last round, so a burst of changes costs one queue
+    read per office. The queue is bounded: if delivery is stuck (e.g. a hung Redis), the oldest
+    batches are dropped with a log line, and the displays' seq check finds the gap.
+    """
+
+    MAX_PENDING = 10_000
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.pending: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="realtime-dispatcher", daemon=True)
+        self.thread.start()
+        # a command or job process may end right after its change: send what it committed first
+        atexit.register(self.wait_idle, 5.0)
+
+    def put(self, batch: _Batch) -> None:
+        if self.pending.qsize() >= self.MAX_PENDING:
+            try:
+                self.pending.get_nowait()
+                self.pending.task_done()
+                log.error("realtime dispatcher is behind; dropped the oldest batch of events")
+            except queue.Empty:
+                pass
+        self.pending.put(batch)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Block until everything queued so far has been delivered (tests, shutdown)."""
+        done = self.pending.all_tasks_done
+        with done:
+            return done.wait_for(lambda: self.pending.unfinished_tasks == 0, timeout)
+
+    def _run(self) -> None:
+        while True:
+            batches = [self.pending.get()]
+            while True:
+                try:
+                    batches.append(self.pending.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                deliver(self.app, batches)
+            except Exception:
+                log.exception("realtime delivery failed")
+            finally:
+                for _ in batches:
+                    self.pending.task_done()
+
+
+_dispatchers: dict[int, Dispatcher] = {}
+_dispatchers_lock = threading.Lock()
+
+
+def _dispatcher(app: Flask) -> Dispatcher:
+    found = _dispatchers.get(id(app))
+    if found is None or found.app is not app:
+        with _dispatchers_lock:
+            found = _dispatchers.get(id(app))
+            if found is None or found.app is not app:
+                found = _dispatchers[id(app)] = Dispatcher(app)
+    return found
+
+
+def wait_until_delivered(app: Flask | None = None, timeout: float = 5.0) -> bool:
+    """True once this process has emitted everything committed so far."""
+    app = app or current_app._get_current_object()
+    found = _dispatchers.get(id(app))
+    return True if found is None else found.wait_idle(timeout)

@@ -3,7 +3,7 @@ no personal data (a walk-in ticket has none anyway)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 
@@ -42,6 +42,7 @@ def public_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> 
         "service": {"code": ticket.service.code, "name": ticket.service.name(lang)},
         "office": {"slug": office.slug, "name": office.name},
         "counter": counter_ref(ticket.counter) if show_counter else None,
+        "recall_count": ticket.recall_count if show_counter else 0,
         "people_ahead": estimate.people_ahead if estimate else None,
         "estimated_wait_minutes": estimate.minutes if estimate else None,
         "issued_at": local_iso(ticket.issued_at, office),
@@ -76,8 +77,18 @@ def staff_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> d
     return view
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def call_id(number: str, recall_count: int, called_at: datetime) -> str:
+    """Names one call (or recall) of a number; the same from the live event and the log."""
+    millis = (called_at - _EPOCH) // timedelta(milliseconds=1)
+    return f"{number}-{recall_count}-{millis}"
+
+
 def called_event(ticket: Ticket) -> dict:
     """The payload of ``ticket_called`` for the displays: no token, no personal data."""
+    called_at = ticket.recalled_at if ticket.recall_count else ticket.called_at
     return {
         "office": ticket.office.slug,
         "number": ticket.number,
@@ -85,6 +96,8 @@ def called_event(ticket: Ticket) -> dict:
         "counter_name": ticket.counter.display_name if ticket.counter else None,
         "service": ticket.service.code,
         "recall_count": ticket.recall_count,
+        "call_id": call_id(ticket.number, ticket.recall_count, called_at),
+        "called_at": called_at.isoformat(timespec="milliseconds"),
         "server_time": clock.now().isoformat(timespec="milliseconds"),
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from ..offices import services as catalogue
 from . import bp
@@ -28,13 +28,107 @@ def imprint():
     return render_template("web/imprint.html")
 
 
-@bp.get("/t/<token>")
-def ticket_status(token: str):
-    """The visitor's status page behind the QR code (made live by the realtime work)."""
+CANCELLABLE = ("waiting", "called", "parked")
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _lang() -> str:
     from flask_babel import get_locale
 
+    return str(get_locale() or "de")
+
+
+def _status_strings() -> dict:
+    """The status page's texts for its script (current language)."""
+    from flask_babel import gettext as _
+
+    return {
+        "labels": {
+            "waiting": _("Waiting"),
+            "called": _("Called – please come to the counter"),
+            "serving": _("Being served"),
+            "done": _("Done"),
+            "no_show": _("Missed (not present when called)"),
+            "parked": _("Set aside – please wait to be called again"),
+            "cancelled": _("Cancelled"),
+            "not_served": _("Not served today"),
+        },
+        "about_minutes": _("about %(minutes)s minutes", minutes="{n}"),
+        "no_estimate": _("No estimate available right now"),
+        "your_turn": _("It is your turn"),
+        "go_to": _("Please go to %(counter)s", counter="{counter}"),
+        "counter_n": _("counter %(n)s", n="{n}"),
+        "offline": _("Connection lost – this page updates every %(n)s seconds", n="{n}"),
+        "live": _("Live: this page updates by itself"),
+        "notify_on": _("You will be alerted here when you are called."),
+        "notify_blocked": _("Notifications are blocked in this browser; keep this page open."),
+    }
+
+
+def counter_label(counter: dict | None, lang: str) -> str:
+    """German: the sign at the counter ("Platz 3"); English: "counter 3"."""
+    from flask_babel import gettext as _
+
+    if not counter:
+        return ""
+    if lang == "de" or counter["name"] != f"Platz {counter['number']}":
+        return counter["name"]
+    return _("counter %(n)s", n=counter["number"])
+
+
+@bp.get("/t/<token>")
+def ticket_status(token: str):
+    """The visitor's status page behind the QR code: live through the ticket's own room."""
     from ..tickets.reads import ticket_status as status_of
 
-    ticket = status_of(token, str(get_locale() or "de"))
-    return render_template("web/ticket_status.html", ticket=ticket, token=token), 200, {
-        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    lang = _lang()
+    ticket = status_of(token, lang)
+    config = {
+        "token": token,
+        "lang": lang,
+        "status": ticket["status"],
+        "recallCount": ticket.get("recall_count", 0),
+        "calledAt": ticket.get("called_at"),
+        "counter": ticket["counter"],
+        "stateUrl": url_for("api.ticket_status", token=token),
+        "pollSeconds": int(current_app.config.get("DISPLAY_POLL_SECONDS", 10)),
+        "cancellable": list(CANCELLABLE),
+        "strings": _status_strings(),
+    }
+    return render_template(
+        "web/ticket_status.html", ticket=ticket, token=token, config=config,
+        counter_text=counter_label(ticket["counter"], lang), cancellable=ticket["status"] in CANCELLABLE,
+    ), 200, _NO_STORE
+
+
+@bp.route("/t/<token>/cancel", methods=["GET", "POST"])
+def cancel_ticket(token: str):
+    """Give the ticket back: a confirmation page, then a POST (with the CSRF token)."""
+    from flask_babel import gettext as _
+
+    from ..errors import DomainError
+    from ..tickets import services as queue
+    from ..tickets.reads import ticket_status as status_of
+
+    ticket = status_of(token, _lang())
+    if request.method == "POST":
+        try:
+            queue.cancel_ticket(token, None, _lang())
+        except DomainError:
+            flash(_("This ticket can no longer be cancelled."), "error")
+        else:
+            flash(_("Your ticket has been cancelled. You can leave the queue."), "success")
+        return redirect(url_for("web.ticket_status", token=token), 303)
+    if ticket["status"] not in CANCELLABLE:
+        flash(_("This ticket can no longer be cancelled."), "error")
+        return redirect(url_for("web.ticket_status", token=token), 303)
+    return render_template("web/ticket_cancel.html", ticket=ticket, token=token), 200, _NO_STORE
+
+
+@bp.get("/t/sw.js")
+def ticket_service_worker():
+    """A minimal service worker: phones (Android Chrome) show notifications only through one."""
+    response = current_app.send_static_file("js/ticket-sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/t/"
+    return response

@@ -29,7 +29,8 @@ from ..conftest import DEMO_CATALOGUE, _test_config, _throwaway_pg_database
 PASSWORD = "queue-test-password"
 STAFF = [("clerk-aegi", "clerk", ["aegi"]), ("clerk-linden", "clerk", ["linden"]),
          ("manager-aegi", "manager", ["aegi"]), ("admin", "admin", [])]
-QUEUE_TABLES = ["ticket_events", "tickets", "counter_states", "ticket_day_counters", "devices", "api_tokens"]
+QUEUE_TABLES = ["ticket_events", "tickets", "counter_states", "ticket_day_counters", "devices", "api_tokens",
+                "office_event_seqs"]
 
 
 def _prepare(url: str) -> dict:

@@ -21,8 +21,19 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def app_config():
-    """Without the in-process writer queue for SQLite: the database alone must keep order."""
-    return {"SQLITE_WRITER_LOCK": False}
+    """Without the in-process writer queue for SQLite: the database alone must keep order. The
+    realtime events go out from the dispatcher thread, as in production (delivering them in each
+    committing thread would need a second connection per thread)."""
+    return {"SQLITE_WRITER_LOCK": False, "REALTIME_EMIT_IN_BACKGROUND": True}
+
+
+@pytest.fixture(autouse=True)
+def _events_delivered(app):
+    """The dispatcher is done before the database file is replaced for the next test."""
+    yield
+    from queue_service.realtime.publish import wait_until_delivered
+
+    assert wait_until_delivered(app, timeout=60)
 
 
 def in_threads(app, count: int, work) -> list:

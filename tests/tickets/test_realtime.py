@@ -21,8 +21,11 @@ def emitted(monkeypatch):
 
 def test_a_call_tells_the_displays_the_number_and_counter_without_the_token(aegi, clerk, emitted):
     token = q.issue_ticket("aegi", "PA")["token"]
+    # the displays and desks hear of the new ticket; its status page gets its position
     assert [(e, r, n) for e, _, r, n in emitted] == [
-        ("queue_updated", "office:aegi", "/display"), ("queue_updated", "office:aegi", "/staff")]
+        ("queue_updated", "office:aegi", "/display"), ("queue_updated", "office:aegi", "/staff"),
+        ("ticket_updated", f"ticket:{token}", "/display")]
+    assert token not in str([data for _, data, room, _ in emitted if room == "office:aegi"])
     emitted.clear()
     q.call_next("aegi", 4, clerk)
     called = [(data, room, ns) for event, data, room, ns in emitted if event == "ticket_called"]

@@ -1,0 +1,377 @@
+/* The waiting-room display. Protocol: docs/realtime-protocol.md.
+   - On every (re)connect: join_office -> display_state (the full snapshot, with the office's seq).
+   - Events carry the next seq. A stale one (seq <= ours) is ignored; a gap makes us resync.
+   - A heartbeat (sync) every pollSeconds compares seqs, so a lost event is found even when no
+     later event comes; while the socket is down the snapshot is fetched over HTTP instead.
+   - A call is shown and announced once per call_id, whatever path it arrives by.
+   Runs for days: every list is bounded and the same few timers are reused. */
+(function () {
+  "use strict";
+
+  var cfg = JSON.parse(document.getElementById("display-config").textContent);
+  var root = document.querySelector(".screen");
+  var langs = cfg.languages;
+  var S = cfg.strings;
+  var HISTORY = Math.max(cfg.rows, 10);
+  var SEEN_MAX = 300;          // call ids remembered (so a repeated event never shows twice)
+  var NEW_MS = 10000;          // how long a new call stays highlighted
+  var ANNOUNCE_LATE_MS = 60000;  // a call found by a resync is still announced if this recent
+
+  var state = {
+    seq: -1, synced: false, online: false, calls: [], services: [], counters: [], messages: {},
+    open: true, walkinOpen: true, closedReason: null, clockOffset: 0, lastData: null,
+    resyncing: false, heartbeatMisses: 0, tickerKey: ""
+  };
+  var seen = new Map();
+  var announcer = new window.Announcer({ gong: cfg.gong, speech: cfg.speech });
+  var timers = { poll: null, highlight: null, ahead: null };
+  window.queueDisplay = { state: state, announcer: announcer, seen: seen };  // diagnostics, tests
+
+  function el(role) { return document.querySelector('[data-role="' + role + '"]'); }
+  function fill(text, vars) {
+    return String(text).replace(/\{(\w+)\}/g, function (m, k) { return vars && k in vars ? vars[k] : m; });
+  }
+  function label(key, vars) {
+    var texts = [];
+    langs.forEach(function (l) {
+      var t = fill(S[l][key], vars);
+      if (texts.indexOf(t) < 0) texts.push(t);
+    });
+    return texts.join(" · ");
+  }
+  function first(key, vars) { return fill(S[langs[0]][key], vars); }
+  function node(tag, className, text) {
+    var n = document.createElement(tag);
+    if (className) n.className = className;
+    if (text != null) n.textContent = text;
+    return n;
+  }
+  function serverNow() { return Date.now() + state.clockOffset; }
+  function remember(id) {
+    seen.set(id, true);
+    while (seen.size > SEEN_MAX) seen.delete(seen.keys().next().value);
+  }
+
+  // ------------------------------------------------------------------ rendering
+
+  function counterText(call) {
+    if (call.counter == null) return "";
+    if (langs.indexOf("de") >= 0) return call.counter_name || ("Platz " + call.counter);
+    var standard = "Platz " + call.counter;
+    return call.counter_name && call.counter_name !== standard ? call.counter_name : first("counter_n", { n: call.counter });
+  }
+
+  function renderCalls() {
+    var now = Date.now();
+    var items = state.calls.slice(0, cfg.rows).map(function (c) {
+      var li = node("li", "call" + (c.newUntil > now ? " is-new" : ""));
+      li.dataset.callId = c.call_id;
+      li.appendChild(node("span", "number", c.number));
+      var arrow = node("span", "arrow", "→");
+      arrow.setAttribute("aria-hidden", "true");
+      li.appendChild(arrow);
+      li.appendChild(node("span", "counter", counterText(c)));
+      return li;
+    });
+    el("calls").replaceChildren.apply(el("calls"), items);
+    el("no-calls").hidden = state.calls.length > 0;
+    scheduleHighlightEnd();
+  }
+
+  function scheduleHighlightEnd() {
+    window.clearTimeout(timers.highlight);
+    var now = Date.now();
+    var next = state.calls.reduce(function (m, c) { return c.newUntil > now ? Math.min(m, c.newUntil) : m; }, Infinity);
+    if (next !== Infinity) timers.highlight = window.setTimeout(render, next - now + 50);
+  }
+
+  function renderWaiting() {
+    var rows = state.services.filter(function (s) { return s.waiting > 0; });
+    var total = rows.reduce(function (n, s) { return n + s.waiting; }, 0);
+    var totalLine = el("waiting-total");
+    totalLine.replaceChildren(document.createTextNode(label("waiting_total") + ": "), node("strong", null, String(total)));
+    var body = el("services");
+    if (!rows.length) {
+      var empty = node("tr", "waiting-empty");
+      var cell = node("td", null, label("nobody_waiting"));
+      cell.colSpan = 3;
+      empty.appendChild(cell);
+      body.replaceChildren(empty);
+    } else body.replaceChildren.apply(body, rows.slice(0, 12).map(function (s) {
+      var tr = node("tr");
+      var name = node("td", "service");
+      name.appendChild(node("span", null, s.name[langs[0]] || s.name.de));
+      tr.appendChild(name);
+      tr.appendChild(node("td", "num count", String(s.waiting)));
+      var minutes = s.estimated_wait_minutes;
+      tr.appendChild(node("td", "num", minutes == null ? "–" : first("minutes", { n: minutes })));
+      return tr;
+    }));
+    var open = state.counters.filter(function (c) { return c.status === "open"; }).length;
+    el("open-counters").textContent = label("open_counters") + ": " + open;
+  }
+
+  function renderCounters() {
+    var now = Date.now();
+    var fresh = {};
+    state.calls.forEach(function (c) { if (c.newUntil > now) fresh[c.call_id] = true; });
+    var tiles = state.counters.filter(function (c) { return c.status === "open" || c.current; }).map(function (c) {
+      var li = node("li", "counter-tile" + (c.current && fresh[c.current.call_id] ? " is-new" : ""));
+      li.appendChild(node("span", "name", counterText({ counter: c.number, counter_name: c.name })));
+      li.appendChild(node("span", "number", c.current ? c.current.number : "–"));
+      return li;
+    });
+    el("counters").replaceChildren.apply(el("counters"), tiles);
+  }
+
+  function renderNote() {
+    var note = "";
+    if (state.closedReason) note = label("closed") + ": " + state.closedReason;
+    else if (!state.walkinOpen) note = label("no_walkins");
+    el("office-note").textContent = note;
+  }
+
+  function renderTicker() {
+    var now = serverNow();
+    var texts = [];
+    var ids = [];
+    Object.keys(state.messages).forEach(function (id) {
+      var m = state.messages[id];
+      var from = Date.parse(m.active_from);
+      var until = m.active_until ? Date.parse(m.active_until) : Infinity;
+      if (!m.active || from > now || until <= now) return;
+      ids.push(id);
+      var parts = [];
+      langs.forEach(function (l) {
+        var t = l === "en" ? (m.text_en || m.text_de) : m.text_de;
+        if (parts.indexOf(t) < 0) parts.push(t);
+      });
+      texts.push(parts.join(" — "));
+    });
+    var key = ids.join(",") + "|" + texts.join("|");
+    if (key === state.tickerKey) return;
+    state.tickerKey = key;
+    var ticker = el("ticker");
+    var line = el("ticker-text");
+    ticker.hidden = texts.length === 0;
+    line.textContent = texts.join("   +++   ");
+    ticker.classList.add("fits");  // measured without the scrolling padding
+    if (!ticker.hidden && line.scrollWidth > ticker.clientWidth) ticker.classList.remove("fits");
+    line.style.setProperty("--ticker-seconds", Math.max(15, Math.round(line.textContent.length * 0.28)) + "s");
+  }
+
+  function renderClock() {
+    var clock = el("clock");
+    var now = new Date(serverNow());
+    clock.textContent = now.toLocaleTimeString(langs[0] === "de" ? "de-DE" : "en-GB",
+      { hour: "2-digit", minute: "2-digit", timeZone: cfg.timezone });
+    clock.dateTime = now.toISOString();
+  }
+
+  function renderConnection() {
+    root.dataset.connection = state.online ? "online" : "offline";
+    el("offline").hidden = state.online;
+    if (!state.online) {
+      var asOf = state.lastData ? new Date(state.lastData).toLocaleTimeString(
+        langs[0] === "de" ? "de-DE" : "en-GB", { timeZone: cfg.timezone }) : "–";
+      var text = el("offline-text");
+      text.replaceChildren(document.createTextNode(label("offline")),
+        node("small", null, first("offline_detail", { n: cfg.pollSeconds }) + " · " + first("as_of", { time: asOf })));
+    }
+  }
+
+  function render() {
+    renderCalls();
+    renderWaiting();
+    renderCounters();
+    renderNote();
+    renderTicker();
+  }
+
+  // ------------------------------------------------------------------ state
+
+  function noteData(serverTime) {
+    if (serverTime) state.clockOffset = Date.parse(serverTime) - Date.now();
+    state.lastData = serverNow();
+  }
+
+  function applyQueue(d) {
+    if (d.stale) return;  // the server could not read the queue; the next event or sync will
+    state.services = d.services || [];
+    state.counters = d.counters || [];
+    state.open = d.open;
+    state.walkinOpen = d.walkin_open;
+    state.closedReason = d.closed_reason;
+  }
+
+  function announce(call) {
+    var texts = langs.map(function (l) {
+      return { lang: l, text: fill(S[l].say_call, { number: window.Announcer.spokenNumber(call.number), counter: call.counter }) };
+    });
+    el("announce").textContent = texts.map(function (t) { return t.text; }).join(" ");
+    announcer.announce(texts);
+  }
+
+  function addCall(call, shouldAnnounce) {
+    if (seen.has(call.call_id)) return;
+    remember(call.call_id);
+    var entry = {
+      call_id: call.call_id, number: call.number, counter: call.counter, counter_name: call.counter_name,
+      service: call.service, recall_count: call.recall_count, called_at: call.called_at, newUntil: Date.now() + NEW_MS
+    };
+    state.calls = [entry].concat(state.calls.filter(function (c) { return c.number !== call.number; })).slice(0, HISTORY);
+    state.counters.forEach(function (c) {
+      if (c.number === call.counter) c.current = { number: call.number, call_id: call.call_id, status: "called" };
+      else if (c.current && c.current.number === call.number) c.current = null;
+    });
+    if (shouldAnnounce) announce(call);
+  }
+
+  function applySnapshot(s) {
+    var initial = !state.synced;
+    state.synced = true;
+    state.seq = s.seq;
+    noteData(s.server_time);
+    applyQueue(s);
+    state.messages = {};
+    (s.messages || []).slice(0, 50).forEach(function (m) { state.messages[m.id] = m; });
+    var now = Date.now();
+    var previous = {};
+    state.calls.forEach(function (c) { previous[c.call_id] = c.newUntil; });
+    var late = [];
+    state.calls = (s.calls || []).slice(0, HISTORY).map(function (c) {
+      var entry = Object.assign({}, c, { newUntil: previous[c.call_id] || 0 });
+      if (!seen.has(c.call_id)) {
+        remember(c.call_id);
+        if (!initial && serverNow() - Date.parse(c.called_at) < ANNOUNCE_LATE_MS) {
+          entry.newUntil = now + NEW_MS;
+          late.push(c);
+        }
+      }
+      return entry;
+    });
+    late.reverse().forEach(announce);  // oldest first
+    render();
+    checkSound();
+  }
+
+  function onEvent(name, d, apply) {
+    if (!state.synced || typeof d.seq !== "number") return;  // the snapshot on its way has it
+    if (d.seq <= state.seq) return;  // already known (a repeat, or included in a snapshot)
+    var gap = d.seq > state.seq + 1;
+    apply(d);
+    noteData(d.server_time);
+    render();
+    if (gap) resync();
+    else state.seq = d.seq;
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  var socket = window.io("/display", { reconnectionDelay: 1000, reconnectionDelayMax: 5000, timeout: 8000 });
+
+  function join() {
+    state.resyncing = true;
+    socket.timeout(8000).emit("join_office", { office: cfg.office }, function (err, ack) {
+      state.resyncing = false;
+      if (err || !ack || !ack.ok) fetchSnapshot();
+    });
+  }
+
+  function resync() {
+    if (state.resyncing) return;
+    if (socket.connected) join();
+    else fetchSnapshot();
+  }
+
+  function fetchSnapshot() {
+    state.resyncing = true;
+    return window.fetch(cfg.stateUrl, { cache: "no-store", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+      .then(applySnapshot)
+      .catch(function () { renderConnection(); })
+      .then(function () { state.resyncing = false; });
+  }
+
+  function setOnline(online) {
+    state.online = online;
+    if (online) {
+      window.clearInterval(timers.poll);
+      timers.poll = null;
+      state.heartbeatMisses = 0;
+    } else if (!timers.poll) {
+      fetchSnapshot();
+      timers.poll = window.setInterval(fetchSnapshot, cfg.pollSeconds * 1000);
+    }
+    renderConnection();
+  }
+
+  socket.on("connect", function () { setOnline(true); join(); });
+  socket.on("disconnect", function () { setOnline(false); });
+  socket.on("connect_error", function () { setOnline(false); });
+  socket.on("display_state", applySnapshot);
+  socket.on("ticket_called", function (d) { onEvent("ticket_called", d, function () { addCall(d, true); }); });
+  socket.on("queue_updated", function (d) { onEvent("queue_updated", d, applyQueue); });
+  socket.on("office_message", function (d) {
+    onEvent("office_message", d, function () {
+      if (d.active) state.messages[d.id] = d;
+      else delete state.messages[d.id];
+      state.tickerKey = "";
+    });
+  });
+
+  /* The heartbeat: the server's seq for this office. A higher one than ours that does not arrive
+     by itself within a moment means an event was lost (e.g. Redis was down): resync. */
+  function heartbeat() {
+    if (!socket.connected) return;
+    socket.timeout(5000).emit("sync", { office: cfg.office }, function (err, ack) {
+      if (err || !ack || !ack.ok) {
+        state.heartbeatMisses += 1;
+        if (state.heartbeatMisses >= 2) setOnline(false);  // connected on paper, but not answering
+        return;
+      }
+      if (!state.online) setOnline(true);
+      state.heartbeatMisses = 0;
+      noteData(ack.server_time);
+      if (ack.seq !== state.seq) {
+        window.clearTimeout(timers.ahead);
+        timers.ahead = window.setTimeout(function () { if (state.seq < ack.seq || ack.seq < state.seq) resync(); }, 1500);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ sound
+
+  var soundAsked = false;
+  function checkSound() {
+    if (soundAsked || !(cfg.gong || cfg.speech)) return;
+    soundAsked = true;
+    announcer.canPlay();  // tries to resume; the browser decides
+    window.setTimeout(function () {
+      if (announcer.canPlay()) return;
+      var overlay = el("sound-overlay");
+      var button = el("enable-sound");
+      button.textContent = label("enable_sound");
+      overlay.hidden = false;
+      button.focus();
+      button.addEventListener("click", function () {
+        announcer.unlock();
+        overlay.hidden = true;
+      }, { once: true });
+    }, 1000);
+  }
+
+  // ------------------------------------------------------------------ start
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-label]"), function (n) {
+    n.textContent = label(n.dataset.label);
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("[data-first]"), function (n) {
+    n.textContent = first(n.dataset.first);  // narrow table headers: the first language only
+  });
+  el("no-calls").textContent = label("no_calls");
+  window.setInterval(function () { renderClock(); renderTicker(); }, 1000);
+  window.setInterval(heartbeat, cfg.pollSeconds * 1000);
+  renderClock();
+  window.setTimeout(function () { if (!state.online) setOnline(false); }, 4000);
+})();

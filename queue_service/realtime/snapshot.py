@@ -1,0 +1,177 @@
+"""What a waiting-room display shows, read in one place for the socket and for HTTP.
+
+``display_state`` is the full snapshot (``display_state`` event and
+``GET /api/v1/offices/{slug}/display-state``); ``read_queue`` is the part that changes with the
+queue (``queue_updated``) plus the new positions of the waiting tickets for their status pages.
+Nothing here carries a token or personal data except ``QueueRead.positions``, which only ever go
+to each ticket's own room.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from flask import current_app
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from .. import clock
+from ..extensions import db
+from ..offices import calendar
+from ..offices.messages import message_view
+from ..offices.models import Counter, Office, OfficeMessage, Service, WindowKind
+from ..offices.services import get_office
+from ..tickets import estimates, views
+from ..tickets.models import Ticket, TicketEvent
+from .publish import current_seq
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="milliseconds") if moment else None
+
+
+@dataclass
+class QueueRead:
+    state: dict  # the queue_updated payload without its seq
+    positions: list[tuple[str, dict]]  # (token, public view) of every waiting ticket
+
+
+def _current_calls(snap: estimates.Snapshot) -> dict[int, dict]:
+    """The ticket called or served at each counter, by ticket id."""
+    ids = [c.current_id for c in snap.counters if c.current_id]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Ticket.id, Ticket.number, Ticket.status, Ticket.recall_count, Ticket.called_at,
+               Ticket.recalled_at, Service.code)
+        .join(Service, Service.id == Ticket.service_id).where(Ticket.id.in_(ids))
+    )
+    calls = {}
+    for tid, number, status, recalls, called_at, recalled_at, code in rows:
+        at = recalled_at if recalls and recalled_at else called_at
+        calls[tid] = {"number": number, "service": code, "status": status.value,
+                      "recall_count": recalls, "call_id": views.call_id(number, recalls, at),
+                      "called_at": _iso(at)}
+    return calls
+
+
+def _queue_state(office: Office, snap: estimates.Snapshot) -> dict:
+    walkin_open = calendar.is_open(office, snap.now, WindowKind.WALKIN)
+    open_now = walkin_open or calendar.is_open(office, snap.now, WindowKind.APPOINTMENT)
+    snap.open_now = open_now
+    current = _current_calls(snap)
+    waiting: dict[int, int] = {}
+    for ticket in snap.waiting:
+        waiting[ticket.service_id] = waiting.get(ticket.service_id, 0) + 1
+    return {
+        "office": office.slug,
+        "server_time": _iso(snap.now),
+        "business_date": snap.day.isoformat(),
+        "open": open_now,
+        "walkin_open": walkin_open,
+        "closed_reason": calendar.closure_reason(office, snap.day),
+        "waiting_total": len(snap.waiting),
+        "services": [
+            {
+                "code": s.code,
+                "prefix": s.prefix,
+                "name": {"de": s.name_de, "en": s.name_en},
+                "walk_in_allowed": s.walk_in_allowed,
+                "waiting": waiting.get(s.id, 0),
+                "estimated_wait_minutes": snap.estimate_new(s.id).minutes,
+            }
+            for s in snap.services.values()
+        ],
+        "counters": [
+            {"number": c.number, "name": c.name, "status": c.status.value,
+             "current": current.get(c.current_id) if c.current_id else None}
+            for c in snap.counters
+        ],
+    }
+
+
+def _positions(office: Office, snap: estimates.Snapshot) -> list[tuple[str, dict]]:
+    ids = [t.id for t in snap.waiting]
+    if not ids:
+        return []
+    tickets = db.session.scalars(
+        select(Ticket).options(joinedload(Ticket.service)).where(Ticket.id.in_(ids))
+    ).all()
+    by_id = {t.id: t for t in tickets}
+    return [(by_id[t.id].token, views.public_view(by_id[t.id], snap.estimates.get(t.id)))
+            for t in snap.waiting if t.id in by_id]
+
+
+def read_queue(office_slug: str) -> QueueRead:
+    """The queue part of the display state now, and each waiting ticket's new position."""
+    office = get_office(office_slug)
+    snap = estimates.snapshot(office, clock.now())
+    return QueueRead(_queue_state(office, snap), _positions(office, snap))
+
+
+def last_calls(office: Office, day, limit: int) -> list[dict]:
+    """Today's latest calls, newest first, each number once (its latest call or recall)."""
+    if limit <= 0:
+        return []
+    start = clock.local_to_utc(day, time(0), calendar.office_tz(office))
+    rows = db.session.execute(
+        select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.action, TicketEvent.details,
+               Ticket.number, Service.code, Counter.number, Counter.label)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .join(Service, Service.id == Ticket.service_id)
+        .outerjoin(Counter, Counter.id == TicketEvent.counter_id)
+        .where(TicketEvent.office_id == office.id, TicketEvent.at >= start,
+               TicketEvent.action.in_(("call", "recall")))
+        .order_by(TicketEvent.at.desc(), TicketEvent.id.desc())
+        .limit(limit * 4)
+    )
+    calls: list[dict] = []
+    seen: set[int] = set()
+    for ticket_id, at, action, details, number, code, counter, label in rows:
+        if ticket_id in seen:
+            continue
+        seen.add(ticket_id)
+        recalls = int((details or {}).get("recall", 0)) if action == "recall" else 0
+        calls.append({
+            "call_id": views.call_id(number, recalls, at),
+            "number": number,
+            "counter": counter,
+            "counter_name": label or (f"Platz {counter}" if counter is not None else None),
+            "service": code,
+            "recall_count": recalls,
+            "called_at": _iso(at),
+        })
+        if len(calls) == limit:
+            break
+    return calls
+
+
+def display_messages(office: Office, now: datetime) -> list[dict]:
+    """Ticker messages that show now or later (the display hides those not yet due)."""
+    rows = db.session.scalars(
+        select(OfficeMessage)
+        .where(OfficeMessage.office_id == office.id, OfficeMessage.active.is_(True))
+        .where(or_(OfficeMessage.active_until.is_(None), OfficeMessage.active_until > now))
+        .order_by(OfficeMessage.active_from, OfficeMessage.id)
+    ).all()
+    return [message_view(m, office.slug) for m in rows]
+
+
+def display_state(office_slug: str, calls: int | None = None) -> dict:
+    """The full snapshot a display starts from (and resyncs to after a gap or a reconnect).
+
+    The seq is read first: everything up to it is in the state read afterwards, and events
+    after it may already be included, which the client tolerates (they are idempotent).
+    """
+    office = get_office(office_slug)
+    seq = current_seq(office_slug)
+    limit = current_app.config.get("DISPLAY_CALL_HISTORY", 10) if calls is None else calls
+    snap = estimates.snapshot(office, clock.now())
+    state = {"office": {"slug": office.slug, "name": office.name}, "seq": seq}
+    queue_state = _queue_state(office, snap)
+    queue_state.pop("office")
+    state.update(queue_state)
+    state["calls"] = last_calls(office, snap.day, limit)
+    state["messages"] = display_messages(office, snap.now)
+    return state

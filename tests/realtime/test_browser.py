@@ -1,0 +1,139 @@
+"""The display and the phone status page in headless Chromium against a real server process.
+
+Screenshots go to /tmp/display-*.png (1920x1080) and /tmp/status-*.png (390x844).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .clients import Staff, _on_database, live_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def post_message(server, manager: str, text_de: str, text_en: str) -> None:
+    """A manager's ticker message, posted through the service on the server's database."""
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from queue_service import clock
+    from queue_service.auth.models import User
+    from queue_service.extensions import db
+    from queue_service.management.messages import post_office_message
+
+    def work():
+        actor = db.session.scalar(select(User.id).where(User.username == manager))
+        since = datetime(2026, 11, 26, 9, 0, tzinfo=clock.LOCAL_TZ)
+        post_office_message(actor, "aegi", text_de, text_en, active_from=since)
+
+    _on_database(server.env["DATABASE_URL"], work)
+
+
+def test_the_display_shows_calls_live_says_when_it_is_cut_off_and_recovers(browser, live):
+    server = live()
+    clerk = Staff(server, "clerk-display")
+    for service in ("PA", "PA", "KID", "AN"):
+        clerk.issue(server.base_url, service=service)
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="de-DE")
+    page = context.new_page()
+    try:
+        page.goto(server.base_url + "/display/aegi?lang=de,en&rows=6")
+        expect(page.locator(".screen")).to_have_attribute("data-connection", "online")
+        expect(page.locator("[data-role=waiting-total] strong")).to_have_text("4")
+
+        clerk.call_next(server.base_url, 1)
+        first = page.locator(".call-list .call").first
+        expect(first.locator(".number")).to_have_text("P001", timeout=3000)
+        expect(first.locator(".counter")).to_have_text("Platz 1")
+        expect(first).to_have_class(re.compile("is-new"))
+        clerk.call_next(server.base_url, 2)
+        expect(first.locator(".number")).to_have_text("P002", timeout=3000)
+        expect(page.locator("[data-role=waiting-total] strong")).to_have_text("2")
+        assert page.locator(".call .number", has_text="P001").count() == 1  # shown once
+        page.wait_for_function("queueDisplay.announcer.log.length >= 2", timeout=15000)
+        spoken = page.evaluate("queueDisplay.announcer.log.map(e => e.texts)")
+        assert spoken[0] == ["Nummer P 1, bitte zu Platz 1", "Number P 1, please go to counter 1"]
+        page.screenshot(path="/tmp/display-live.png")
+
+        server.kill()  # the server dies: the screen must say that it may be out of date
+        expect(page.locator("[data-role=offline]")).to_be_visible(timeout=8000)
+        expect(page.locator(".screen")).to_have_attribute("data-connection", "offline")
+        assert "Verbindung unterbrochen" in page.locator("[data-role=offline]").inner_text()
+        page.screenshot(path="/tmp/display-offline.png")
+
+        # back on the same port, a few minutes later; a call made there appears within 10 s
+        restarted = live(live_env(CLOCK_START="2026-11-26T10:05"), server.env["DATABASE_URL"],
+                         prepare=False, port=server.port)
+        clerk.call_next(restarted.base_url, 3)
+        expect(page.locator(".call-list .call").first.locator(".number")).to_have_text("K001", timeout=10000)
+        expect(page.locator("[data-role=offline]")).to_be_hidden(timeout=10000)
+        assert page.locator(".call .number").all_inner_texts()[:3] == ["K001", "P002", "P001"]
+        expect(page.locator("[data-role=clock]")).to_have_text("10:05", timeout=3000)  # the server's clock
+        page.screenshot(path="/tmp/display-recovered.png")
+    finally:
+        context.close()
+
+
+def test_the_display_ticker_and_counter_layout(browser, live):
+    server = live()
+    clerk = Staff(server, "clerk-layout")
+    Staff(server, "leitung", role="manager")
+    clerk.issue(server.base_url, service="FS")
+    called = clerk.call_next(server.base_url, 4)["number"]
+    post_message(server, "leitung", "Heute ab 12 Uhr nur Abholungen", "Collections only from noon today")
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        page.goto(server.base_url + "/display/aegi?lang=en&layout=counters&gong=0&speech=0")
+        tile = page.locator(".counter-tile", has_text="Counter 4")
+        expect(tile.locator(".number")).to_have_text(called)
+        expect(page.locator("[data-role=ticker-text]")).to_have_text("Collections only from noon today")
+        assert page.locator("[data-role=sound-overlay]").is_hidden()
+        page.screenshot(path="/tmp/display-counters.png")
+    finally:
+        context.close()
+
+
+def test_the_status_page_switches_to_called_and_the_visitor_can_cancel(browser, live):
+    server = live()
+    clerk = Staff(server, "clerk-status")
+    clerk.issue(server.base_url)
+    mine = clerk.issue(server.base_url)
+    other = clerk.issue(server.base_url)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True, locale="de-DE")
+    page = context.new_page()
+    try:
+        page.goto(f"{server.base_url}/t/{mine['token']}")
+        expect(page.locator("[data-role=connection]")).to_have_text("Live: Diese Seite aktualisiert sich selbst")
+        expect(page.locator("[data-role=ahead]")).to_have_text("1")
+        clerk.call_next(server.base_url, 1)
+        expect(page.locator("[data-role=ahead]")).to_have_text("0", timeout=3000)  # pushed, no reload
+        page.screenshot(path="/tmp/status-waiting.png")
+
+        response = clerk.post(server.base_url, "/api/v1/offices/aegi/counters/3/call", {"token": mine["token"]})
+        assert response.status_code == 200
+        overlay = page.locator("[data-role=called]")
+        expect(overlay).to_be_visible(timeout=3000)
+        expect(overlay.locator("[data-role=called-where]")).to_have_text("Bitte zu Platz 3")
+        expect(page.locator("[data-role=status]")).to_have_text("Aufgerufen – bitte kommen Sie zum Platz")
+        page.screenshot(path="/tmp/status-called.png")
+        page.get_by_role("button", name="OK").click()
+        expect(overlay).to_be_hidden()
+
+        page.goto(f"{server.base_url}/t/{other['token']}")
+        page.get_by_role("link", name="Wartemarke zurückgeben").click()
+        expect(page.get_by_role("heading", name=f"Wartemarke {other['number']} zurückgeben?")).to_be_visible()
+        page.screenshot(path="/tmp/status-cancel.png")
+        page.get_by_role("button", name="Ja, Wartemarke zurückgeben").click()
+        expect(page.locator("[data-role=status]")).to_have_text("Storniert")
+        expect(page.locator(".flashes")).to_contain_text("Ihre Wartemarke wurde zurückgegeben")
+        expect(page.locator("[data-role=cancel]")).to_be_hidden()
+        page.screenshot(path="/tmp/status-cancelled.png")
+    finally:
+        context.close()

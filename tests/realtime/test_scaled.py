@@ -1,0 +1,69 @@
+"""The scaled profile: two server processes on one PostgreSQL database and one Redis (a channel
+of this test's own). Whatever changes through one process, or through a command run as its own
+process, reaches the clients connected to the other."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+import redis
+
+from ..support import servers
+from .clients import SocketWatcher, Staff, live_env
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+
+def wait_for_subscribers(redis_url: str, channel: str, count: int, timeout: float = 15) -> None:
+    """A server subscribes to the channel when its first client connects (python-socketio)."""
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if dict(client.pubsub_numsub(channel)).get(channel.encode(), 0) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{count} subscriber(s) on {channel} expected")
+
+
+def test_a_call_through_one_process_reaches_the_displays_phones_and_desks_on_another(
+        pg_empty_database_url, redis_url, live):
+    channel = f"qs-test-{secrets.token_hex(6)}"
+    env = live_env(REDIS_URL=redis_url, SOCKETIO_CHANNEL=channel)
+    first = live(env, pg_empty_database_url)
+    second = live(env, pg_empty_database_url, prepare=False)
+    watchers: list[SocketWatcher] = []
+    try:
+        clerk = Staff(first, "clerk-scaled")
+        ticket = clerk.issue(first.base_url)
+        display = SocketWatcher(second.base_url).connect()
+        phone = SocketWatcher(second.base_url).connect()
+        desk = SocketWatcher(second.base_url, "/staff", {"Cookie": clerk.session_cookie(first.base_url)}).connect()
+        watchers += [display, phone, desk]
+        assert display.call("join_office", {"office": "aegi"})["ok"]
+        start = display.wait_for("display_state")["seq"]
+        assert phone.call("join_ticket", {"token": ticket["token"]})["ok"]
+        assert desk.call("join_office", {"office": "aegi"})["ok"]
+        wait_for_subscribers(redis_url, channel, 1)
+
+        began = time.perf_counter()
+        called = clerk.call_next(first.base_url, 1)  # through the first process
+        event = display.wait_for("ticket_called")
+        assert time.perf_counter() - began < 3
+        assert (event["number"], event["counter"], event["seq"]) == (called["number"], 1, start + 1)
+        assert phone.wait_for("ticket_updated", lambda d: d["status"] == "called")["counter"]["number"] == 1
+        assert desk.wait_for("queue_updated")["seq"] == start + 2
+
+        # a command is a process of its own, like the scheduler: it publishes through Redis too
+        result = servers.run_cli(["close-day", "aegi"], first.env)
+        assert result.returncode == 0, result.stderr
+        closed = phone.wait_for("ticket_updated", lambda d: d["status"] == "not_served")
+        assert closed["number"] == ticket["number"]
+        update = display.wait_for("queue_updated", lambda d: d["seq"] == start + 3)
+        assert update["waiting_total"] == 0
+        counter = next(c for c in update["counters"] if c["number"] == 1)
+        assert counter["status"] == "closed" and counter["current"] is None
+    finally:
+        for watcher in watchers:
+            watcher.close()
