@@ -1,7 +1,7 @@
 """realtime: per-office event seq
 
 Revision ID: realtime1
-Revises: tickets1
+Revises: stats1
 Create Date: 2026-11-26 00:16:11.525569
 
 """
@@ -13,7 +13,7 @@ import queue_service.db
 
 # revision identifiers, used by Alembic.
 revision = 'realtime1'
-down_revision = 'tickets1'
+down_revision = 'stats1'
 branch_labels = None
 depends_on = None
 
