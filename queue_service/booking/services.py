@@ -359,6 +359,23 @@ def cancel_appointment(token: str) -> AppointmentView:
     return _transact(work)
 
 
+def cancel_for_closure(appointment_id: int, reason: str, *, notify: bool) -> bool:
+    """Cancel an appointment because its office closes that day, inside the caller's unit of
+    work (the management change); the resident is mailed after the commit. The time is not
+    returned to the pool (the day is closed)."""
+    session = db.session()
+    now = clock.now()
+    if not _transition(session, appointment_id, [S.CONFIRMED, S.PENDING], status=S.CANCELLED,
+                       cancelled_at=now, expires_at=None, revision=Appointment.revision + 1):
+        return False
+    seats.release(session, appointment_id=appointment_id, at=now, now=now)
+    if notify:
+        cancelled = views.build(session.get(Appointment, appointment_id, populate_existing=True), now=now)
+        if cancelled.email:
+            after_commit(lambda: mails.send(mails.CANCELLED, cancelled))
+    return True
+
+
 def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
     """Move a booked appointment to another free time at the same office (name and services stay)."""
     s = booking_settings.current()
