@@ -20,6 +20,7 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PUBLIC = {
     "admin.login": "the login form itself (CSRF-protected and rate-limited)",
     "api.cancel_ticket": "the visitor cancels their own ticket; the 192-bit token is the capability",
+    "web.cancel_ticket": "the visitor's cancel confirmation page (POST with CSRF); the token is the capability",
     # online booking (docs/booking.md): residents have no account; a hold or a booking is
     # open to anyone (rate-limited per address), managing one needs its 256-bit manage token
     "api.create_hold": "a resident holds a free time while filling in the form",
