@@ -175,8 +175,9 @@ def demo_command(no_serve: bool) -> None:
     click.echo(f"  Start page            {base}/")
     click.echo(f"  Book an appointment   {base}/termin/")
     click.echo(f"  Kiosk (Aegi)          {base}/kiosk/aegi")
+    click.echo(f"    register it first:  {base}/kiosk/register?office=aegi  (log in as leitung-aegi)")
     click.echo(f"  Display (Aegi)        {base}/display/aegi")
-    click.echo(f"  Staff login           {base}/admin/login")
+    click.echo(f"  Staff login           {base}/admin/login  (clerks land on the desk /admin/desk)")
     click.echo(f"  API                   {base}/api/v1/offices  (OpenAPI: {base}/api/openapi.json)")
     if current_app.config.get("CLOCK_START"):
         click.echo(f"  Clock started at      {current_app.config['CLOCK_START']}")
