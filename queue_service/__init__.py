@@ -6,8 +6,17 @@ registers the API and the kiosk, display and admin front ends.
 
 from __future__ import annotations
 
-import logging
 import os
+
+if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":  # pragma: no cover  (served processes only)
+    # gevent must patch the standard library before anything else imports it (threads become
+    # greenlets, sockets cooperative); psycopg 3 and redis-py then yield to the hub by themselves.
+    # A second patch (under gunicorn's gevent worker) is a no-op.
+    from gevent import monkey
+
+    monkey.patch_all()
+
+import logging
 from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request, url_for

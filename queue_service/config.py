@@ -146,6 +146,8 @@ class Defaults:
     # thread after the commit (off: in the committing thread, for in-process tests)
     DISPLAY_CALL_HISTORY = 10
     REALTIME_EMIT_IN_BACKGROUND = True
+    # joining displays (and HTTP polls) share one snapshot per office while its seq is unchanged
+    DISPLAY_SNAPSHOT_SHARE_SECONDS = 2.0
     # Engine.IO keepalive: a dead peer is noticed within interval + timeout seconds
     SOCKETIO_PING_INTERVAL = 20
     SOCKETIO_PING_TIMEOUT = 10

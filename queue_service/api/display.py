@@ -11,7 +11,7 @@ from .openapi import add_paths, add_schemas, json_response, problem_responses
 
 @bp.get("/v1/offices/<slug>/display-state")
 def display_state(slug: str):
-    return jsonify(snapshot.display_state(slug)), 200, {"Cache-Control": "no-store"}
+    return jsonify(snapshot.shared_display_state(slug)), 200, {"Cache-Control": "no-store"}
 
 
 _time = {"type": "string", "format": "date-time"}

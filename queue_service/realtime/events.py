@@ -83,7 +83,7 @@ def display_join_office(data=None):
     room = office_room(slug)
     _leave_office_rooms(room)
     join_room(room)  # before reading: whatever happens from now on reaches this client
-    state = snapshot.display_state(slug)
+    state = snapshot.shared_display_state(slug)
     emit("display_state", state)
     return {"ok": True, "office": slug, "seq": state["seq"]}
 

@@ -250,6 +250,10 @@ class Dispatcher:
     def __init__(self, app: Flask):
         self.app = app
         self.pending: queue.Queue = queue.Queue()
+        # counted here rather than with Queue.join(): gevent's patched queue has no
+        # all_tasks_done, and wait_idle must work in both async modes
+        self._idle = threading.Condition()
+        self._unfinished = 0
         self.thread = threading.Thread(target=self._run, name="realtime-dispatcher", daemon=True)
         self.thread.start()
         # a command or job process may end right after its change: send what it committed first
@@ -259,17 +263,24 @@ class Dispatcher:
         if self.pending.qsize() >= self.MAX_PENDING:
             try:
                 self.pending.get_nowait()
-                self.pending.task_done()
+                self._done(1)
                 log.error("realtime dispatcher is behind; dropped the oldest batch of events")
             except queue.Empty:
                 pass
+        with self._idle:
+            self._unfinished += 1
         self.pending.put(batch)
+
+    def _done(self, count: int) -> None:
+        with self._idle:
+            self._unfinished -= count
+            if self._unfinished <= 0:
+                self._idle.notify_all()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """Block until everything queued so far has been delivered (tests, shutdown)."""
-        done = self.pending.all_tasks_done
-        with done:
-            return done.wait_for(lambda: self.pending.unfinished_tasks == 0, timeout)
+        with self._idle:
+            return self._idle.wait_for(lambda: self._unfinished <= 0, timeout)
 
     def _run(self) -> None:
         while True:
@@ -284,8 +295,7 @@ class Dispatcher:
             except Exception:
                 log.exception("realtime delivery failed")
             finally:
-                for _ in batches:
-                    self.pending.task_done()
+                self._done(len(batches))
 
 
 _dispatchers: dict[int, Dispatcher] = {}

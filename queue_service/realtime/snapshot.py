@@ -9,6 +9,7 @@ to each ticket's own room.
 
 from __future__ import annotations
 
+import time as _time
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -174,4 +175,29 @@ def display_state(office_slug: str, calls: int | None = None) -> dict:
     state.update(queue_state)
     state["calls"] = last_calls(office, snap.day, limit)
     state["messages"] = display_messages(office, snap.now)
+    return state
+
+
+_shared: dict[tuple[int, str], tuple[float, dict]] = {}
+
+
+def shared_display_state(office_slug: str) -> dict:
+    """``display_state`` shared by the displays of one office while nothing has happened there.
+
+    A reconnect storm (a restarted server, a Wi-Fi hiccup in the waiting room) or many displays
+    polling over HTTP would otherwise read the same snapshot once per client. The copy is reused
+    only while the office's seq is unchanged (any call or queue change bumps it) and for at most
+    DISPLAY_SNAPSHOT_SHARE_SECONDS (the estimated waits move with the clock); 0 turns it off.
+    """
+    max_age = current_app.config.get("DISPLAY_SNAPSHOT_SHARE_SECONDS", 2.0)
+    if not max_age:
+        return display_state(office_slug)
+    key = (id(current_app._get_current_object()), office_slug)
+    seq = current_seq(office_slug)
+    found = _shared.get(key)
+    now = _time.monotonic()
+    if found is not None and found[1]["seq"] == seq and now - found[0] < max_age:
+        return found[1]
+    state = display_state(office_slug)
+    _shared[key] = (now, state)
     return state

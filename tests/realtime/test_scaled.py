@@ -30,7 +30,8 @@ def wait_for_subscribers(redis_url: str, channel: str, count: int, timeout: floa
 def test_a_call_through_one_process_reaches_the_displays_phones_and_desks_on_another(
         pg_empty_database_url, redis_url, live):
     channel = f"qs-test-{secrets.token_hex(6)}"
-    env = live_env(REDIS_URL=redis_url, SOCKETIO_CHANNEL=channel)
+    # the scaled profile's production async mode (docs/deployment.md)
+    env = live_env(REDIS_URL=redis_url, SOCKETIO_CHANNEL=channel, SOCKETIO_ASYNC_MODE="gevent")
     first = live(env, pg_empty_database_url)
     second = live(env, pg_empty_database_url, prepare=False)
     watchers: list[SocketWatcher] = []

@@ -12,9 +12,10 @@ from .clients import SocketWatcher, Staff, live_env, start_live
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    process = start_live(tmp_path_factory.mktemp("sockets"), live_env())
+@pytest.fixture(scope="module", params=["threading", "gevent"])
+def server(request, tmp_path_factory):
+    """One server per async mode: threading (embedded default) and gevent (docs/deployment.md)."""
+    process = start_live(tmp_path_factory.mktemp("sockets"), live_env(SOCKETIO_ASYNC_MODE=request.param))
     yield process
     process.stop()
 
