@@ -48,6 +48,21 @@ def test_an_administrator_sees_every_office_and_the_overview(client, aegi):
     assert "/api/v1/status" in overview and "overview.js" in overview
 
 
+def test_the_overview_shows_each_office_s_next_free_appointment(client, aegi):
+    from queue_service.booking import next_free
+
+    login(client, "admin", PASSWORD)
+    linden = get_office("linden")
+    start = next_free.next_free_appointments([linden])[linden.id]["start"]
+    assert start is not None
+    overview = client.get("/admin/overview", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<th scope="col">Nächster freier Termin</th>' in overview
+    row = overview.split('data-office="linden"')[1].split("</tr>")[0]
+    local = start.astimezone(clock.LOCAL_TZ)
+    assert f'data-value="{local.isoformat(timespec="seconds")}"' in row
+    assert f"{local:%d.%m.} {local:%H:%M}" in row
+
+
 def test_the_page_draws_accessible_charts_next_to_data_tables(client, clerk):
     generate_day("aegi", clerk, visitors=15)
     login(client, "manager-aegi", PASSWORD)
