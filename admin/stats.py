@@ -18,6 +18,19 @@ def _lang() -> str:
     return str(get_locale() or "de")
 
 
+@bp.app_template_filter("slot_time")
+def slot_time(value: str) -> str:
+    """An ISO time with offset as a short local weekday, date and time ("Do. 26.11. 08:30")."""
+    from datetime import datetime
+
+    from babel.dates import format_datetime
+
+    from queue_service import clock
+
+    return format_datetime(datetime.fromisoformat(value), "EEE dd.MM. HH:mm",
+                           tzinfo=clock.LOCAL_TZ, locale=_lang())
+
+
 @bp.get("/statistics")
 @managers_only
 def statistics():

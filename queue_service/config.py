@@ -80,6 +80,8 @@ def from_environment(instance_path: str) -> dict:
         "KIOSK_CHECKIN": (os.environ.get("KIOSK_CHECKIN") or Defaults.KIOSK_CHECKIN).strip().lower(),
         "NO_SHOW_AFTER_RECALLS": _int("NO_SHOW_AFTER_RECALLS", Defaults.NO_SHOW_AFTER_RECALLS),
         "STATUS_CACHE_SECONDS": float(os.environ.get("STATUS_CACHE_SECONDS") or Defaults.STATUS_CACHE_SECONDS),
+        "NEXT_FREE_CACHE_SECONDS": float(
+            os.environ.get("NEXT_FREE_CACHE_SECONDS") or Defaults.NEXT_FREE_CACHE_SECONDS),
     }
 
 
@@ -174,6 +176,8 @@ class Defaults:
     ESTIMATE_MIN_SAMPLES = 3  # fewer observations today: the catalogue duration is used
     # GET /api/v1/status reuses its computed body this long (seconds, per process; 0 = never)
     STATUS_CACHE_SECONDS = 5.0
+    # the next free appointment per office (overview, status API) is memoised this long
+    NEXT_FREE_CACHE_SECONDS = 60.0
 
 
 def engine_options(database_url: str) -> dict:

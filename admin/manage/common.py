@@ -62,13 +62,16 @@ def show_error(form: FlaskForm, error: DomainError) -> None:
         form.form_errors.append(error.detail)
 
 
-def confirmation_page(error: ConfirmationRequired, *, title: str, back_url: str, action_label: str):
+def confirmation_page(error: ConfirmationRequired, *, title: str, back_url: str, action_label: str,
+                      explanation: str | None = None):
     """Show who would be stranded and ask again, re-posting the same form with confirmed=1."""
     hidden = [(key, value) for key, values in request.form.lists() if key not in CONFIRM_FIELDS
               for value in values]
     response = make_response(render_template(
         "admin/manage/confirm.html", title=title, message=error.detail, items=error.items,
         hidden=hidden, back_url=back_url, action_label=action_label,
+        explanation=explanation or _("These appointments fall on the time that would be closed. "
+                                     "If you go ahead they are cancelled."),
     ))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -6,13 +6,21 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from queue_service.errors import DomainError, Forbidden
+from queue_service.errors import ConfirmationRequired, DomainError, Forbidden
 from queue_service.management import offices as service
 from queue_service.management.access import managed_office, managed_offices
 from queue_service.management.offices import OfficeDetails
 
 from . import bp
-from .common import actor_id, form_status, is_admin, managers_only, show_error
+from .common import (
+    actor_id,
+    confirmation_page,
+    confirmed_args,
+    form_status,
+    is_admin,
+    managers_only,
+    show_error,
+)
 from .forms import CounterForm, NewOfficeForm, OfficeForm
 
 
@@ -60,7 +68,15 @@ def office_edit(slug: str):
     if form.validate_on_submit():
         try:
             service.update_office(actor_id(), slug, _details(form),
-                                  active=form.active.data if is_admin() else None)
+                                  active=form.active.data if is_admin() else None, **confirmed_args())
+        except ConfirmationRequired as error:
+            return confirmation_page(
+                error, title=_("Take %(office)s out of service?", office=office.name),
+                back_url=url_for(".office_edit", slug=slug),
+                action_label=_("Take the office out of service and cancel these appointments"),
+                explanation=_("These appointments are booked at this office. If you go ahead they "
+                              "are cancelled."),
+            )
         except DomainError as error:
             show_error(form, error)
         else:
@@ -85,7 +101,15 @@ def office_services(slug: str):
             offer[svc.code] = int(raw) if raw.isdigit() else None
         if not errors:
             try:
-                service.set_offered_services(actor_id(), slug, offer)
+                service.set_offered_services(actor_id(), slug, offer, **confirmed_args())
+            except ConfirmationRequired as error:
+                return confirmation_page(
+                    error, title=_("Stop offering these services at %(office)s?", office=office.name),
+                    back_url=url_for(".office_services", slug=slug),
+                    action_label=_("Save and cancel these appointments"),
+                    explanation=_("These appointments are booked for a service the office would no "
+                                  "longer offer. If you go ahead they are cancelled."),
+                )
             except DomainError as error:
                 errors[(error.field or "").removeprefix("cap-") or "_"] = error.detail
             else:

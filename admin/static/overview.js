@@ -5,6 +5,14 @@
   if (!table) return;
   const stamp = document.getElementById("overview-time");
   let etag = null;
+  const lang = document.documentElement.lang || "de";
+  const slotFormat = new Intl.DateTimeFormat(lang, { weekday: "short", day: "2-digit", month: "2-digit",
+    hour: "2-digit", minute: "2-digit", timeZone: "Europe/Berlin" });
+  function showSlot(cell, value) {
+    if ((value || "") === cell.dataset.value) return;
+    cell.dataset.value = value || "";
+    cell.textContent = value ? slotFormat.format(new Date(value)) : table.dataset.none;
+  }
   async function refresh() {
     try {
       const headers = etag ? { "If-None-Match": etag } : {};
@@ -17,6 +25,7 @@
           if (!row) continue;
           for (const cell of row.querySelectorAll("[data-field]")) {
             const field = cell.dataset.field;
+            if (field === "next_free_appointment") { showSlot(cell, office[field]); continue; }
             const value = field === "open" ? (office.open ? table.dataset.open : table.dataset.closed) : office[field];
             if (value !== undefined && cell.textContent !== String(value)) cell.textContent = value;
           }

@@ -13,7 +13,7 @@ from flask_babel import get_locale
 
 from .. import clock
 from ..auth.web import bearer_token, staff_user
-from ..booking import links, slots
+from ..booking import links, privacy, slots
 from ..booking import services as booking
 from ..booking.views import AppointmentView
 from ..errors import Unauthorized, ValidationFailed
@@ -208,7 +208,9 @@ def create_appointment():
 
 @bp.get("/v1/appointments/<token>")
 def get_appointment(token: str):
-    return jsonify(appointment_json(booking.get_appointment(token)))
+    view = booking.get_appointment(token)
+    privacy.log_staff_view(staff_user(), view, "api")
+    return jsonify(appointment_json(view))
 
 
 @bp.post("/v1/appointments/<token>/confirm")

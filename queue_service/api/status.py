@@ -40,7 +40,8 @@ add_paths({
     "/api/v1/status": {"get": {
         "summary": "Public live status of every office at once",
         "description": "Per office: open or closed, open counters, people waiting and the estimated "
-                       "wait per service, the longest current wait and the next walk-in window. No "
+                       "wait per service, the longest current wait, the next walk-in window and the "
+                       "next free appointment (per office and per service). No "
                        "personal data. Cache-friendly: `Cache-Control: public, max-age=15` and an "
                        "ETag; send `If-None-Match` to get 304 when nothing changed. The server "
                        "reuses one computation for a few seconds.",

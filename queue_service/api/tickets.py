@@ -6,8 +6,10 @@ from flask import current_app, jsonify, request
 from flask_babel import get_locale
 
 from ..auth.web import current_device, staff_required, staff_user
+from ..booking import next_free
 from ..errors import Unauthorized, ValidationFailed
 from ..extensions import limiter
+from ..offices.services import get_office
 from ..tickets import printouts, reads
 from ..tickets import services as queue
 from . import bp
@@ -174,7 +176,9 @@ def office_queue(slug: str):
 
 @bp.get("/v1/offices/<slug>/status")
 def office_status(slug: str):
-    return jsonify(reads.office_status(slug, _lang())), 200, {"Cache-Control": "no-cache"}
+    status = reads.office_status(slug, _lang())
+    status = next_free.office_status_with_next_free(status, get_office(slug))
+    return jsonify(status), 200, {"Cache-Control": "no-cache"}
 
 
 # ---------------------------------------------------------------- OpenAPI
@@ -253,6 +257,11 @@ add_schemas({
             "waiting": {"type": "integer"},
             "longest_wait_minutes": {"type": "integer"},
             "estimated_wait_minutes": {**_nullable_int, "description": "for a ticket issued now"},
+            "next_free_appointment": {
+                "type": ["string", "null"], "format": "date-time",
+                "description": "public status only: start (office-local time with offset) of the "
+                               "earliest free appointment for this service, one person; null when "
+                               "none is bookable within the booking horizon or it is not bookable online"},
         },
     },
     "OfficeQueue": {
@@ -280,6 +289,11 @@ add_schemas({
             "closed_reason": {"type": ["string", "null"]},
             "next_walkin_window": {"type": ["object", "null"]},
             "open_counters": {"type": "integer"}, "waiting_total": {"type": "integer"},
+            "next_free_appointment": {
+                "type": ["string", "null"], "format": "date-time",
+                "description": "start (office-local time with offset) of the earliest free "
+                               "appointment for any one service, one person; null when none is "
+                               "bookable within the booking horizon. Recomputed at most once a minute."},
             "services": {"type": "array", "items": {"$ref": "#/components/schemas/ServiceQueue"}},
         },
     },

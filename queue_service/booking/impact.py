@@ -34,7 +34,7 @@ class BookingImpact:
         items = []
         for appointment, office in db.session.execute(query).all():
             local = appointment.start.astimezone(ZoneInfo(office.timezone or "Europe/Berlin"))
-            if local.date() not in days:
+            if local.date() not in days or not change.concerns_services(appointment.service_codes):
                 continue
             if change.still_open and change.still_open(office.id, appointment.start, appointment.end):
                 continue

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from .. import clock
 from ..errors import ConfirmationRequired
+from ..offices.calendar import office_tz
 from ..offices.impact import AffectedItem
+from ..offices.models import Office
+
+# how far ahead a change is checked for stranded appointments (more than the booking horizon)
+HORIZON_DAYS = 366
 
 
 def _plain(value: Any) -> Any:
@@ -30,6 +36,12 @@ def apply_changes(obj: Any, values: dict[str, Any]) -> list[dict]:
             changes.append({"field": name, "old": _plain(old), "new": _plain(new)})
             setattr(obj, name, new)
     return changes
+
+
+def coming_days(office: Office, days: int = HORIZON_DAYS) -> tuple[date, ...]:
+    """The office's local days from today on: what losing a service or the whole office touches."""
+    today = clock.today(office_tz(office))
+    return tuple(today + timedelta(days=i) for i in range(days + 1))
 
 
 def confirm_impact(items: list[AffectedItem], confirmed: bool, acknowledged: Collection[str] | None) -> None:

@@ -18,10 +18,7 @@ from ..offices.calendar import office_tz
 from ..offices.impact import AvailabilityChange, affected_by, apply_change
 from ..offices.models import Office, OpeningWindow, WindowKind
 from .access import load_actor, office_for
-from .changes import confirm_impact
-
-# how far ahead a change of weekly hours is checked for stranded appointments
-HORIZON_DAYS = 366
+from .changes import HORIZON_DAYS, confirm_impact
 
 WEEKDAYS = range(7)
 

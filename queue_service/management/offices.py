@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -12,9 +13,10 @@ from ..audit.services import record
 from ..db import unit_of_work
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
+from ..offices.impact import AvailabilityChange, affected_by, apply_change
 from ..offices.models import Counter, Office, OfficeService, Service
 from .access import load_actor, office_for, require_admin
-from .changes import apply_changes
+from .changes import apply_changes, coming_days, confirm_impact
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -74,19 +76,38 @@ def create_office(actor_id: int, slug: str, details: OfficeDetails, *, is_mobile
     return office
 
 
-def update_office(actor_id: int, slug: str, details: OfficeDetails, *, active: bool | None = None) -> Office:
-    """Change an office's name, address, contact and walk-in cap; (de)activating is for admins."""
+def update_office(
+    actor_id: int, slug: str, details: OfficeDetails, *, active: bool | None = None,
+    confirmed: bool = False, notify: bool = True, acknowledged: Collection[str] | None = None,
+) -> Office:
+    """Change an office's name, address, contact and walk-in cap; (de)activating is for admins.
+
+    Deactivating asks first (ConfirmationRequired) when appointments are booked at the office;
+    once confirmed they are cancelled and the residents told after the commit.
+    """
     with unit_of_work() as session:
         actor = load_actor(actor_id, session)
         office = office_for(actor, slug, for_update=True)
         values = _validated(details)
+        change, items = None, []
         if active is not None and active != office.active:
             require_admin(actor)
             values["active"] = active
+            if not active:
+                change = AvailabilityChange(kind="office_deactivated", office_ids=(office.id,),
+                                            days=coming_days(office),
+                                            reason=_("%(office)s is closed for good.", office=office.name))
+                items = affected_by(change)
+                confirm_impact(items, confirmed, acknowledged)
         changes = apply_changes(office, values)
+        if change is not None:
+            apply_change(change, items, notify=notify)
         if changes:
+            audit_details = {"changes": changes}
+            if change is not None:
+                audit_details.update(affected=[i.ref for i in items], notify=notify)
             record("office.updated", actor=actor, object_type="office", object_id=office.id,
-                   office_id=office.id, details={"changes": changes})
+                   office_id=office.id, details=audit_details)
     return office
 
 
@@ -101,10 +122,15 @@ def offered_services(actor_id: int, slug: str) -> tuple[Office, list[tuple[Servi
     return office, [(service, offers.get(service.id)) for service in services]
 
 
-def set_offered_services(actor_id: int, slug: str, offer: dict[str, int | None]) -> Office:
+def set_offered_services(
+    actor_id: int, slug: str, offer: dict[str, int | None], *,
+    confirmed: bool = False, notify: bool = True, acknowledged: Collection[str] | None = None,
+) -> Office:
     """Set which services the office offers (code -> optional daily walk-in cap).
 
-    A service no longer offered is also taken off the office's counters.
+    A service no longer offered is also taken off the office's counters. Asks first
+    (ConfirmationRequired) when appointments for it are booked; once confirmed they are
+    cancelled and the residents told after the commit.
     """
     with unit_of_work() as session:
         actor = load_actor(actor_id, session)
@@ -117,6 +143,15 @@ def set_offered_services(actor_id: int, slug: str, offer: dict[str, int | None])
         if unknown:
             raise ValidationFailed(_("Unknown service: %(codes)s", codes=", ".join(unknown)), field="services")
         current = {o.service.code: o for o in office.services}
+        dropped = tuple(sorted(code for code in current if code not in offer))
+        change, items = None, []
+        if dropped:
+            change = AvailabilityChange(
+                kind="service_removed", office_ids=(office.id,), days=coming_days(office),
+                reason=_("%(office)s no longer offers %(codes)s.", office=office.name, codes=", ".join(dropped)),
+                service_codes=dropped)
+            items = affected_by(change)
+            confirm_impact(items, confirmed, acknowledged)
         added, removed, caps = [], [], []
         for code, existing in current.items():
             if code not in offer:
@@ -133,10 +168,13 @@ def set_offered_services(actor_id: int, slug: str, offer: dict[str, int | None])
         if removed:
             for counter in office.counters:
                 counter.services = [s for s in counter.services if s.code not in removed]
+        if change is not None:
+            apply_change(change, items, notify=notify)
         if added or removed or caps:
             record("office.services_changed", actor=actor, object_type="office", object_id=office.id,
                    office_id=office.id,
-                   details={"added": sorted(added), "removed": sorted(removed), "changes": caps})
+                   details={"added": sorted(added), "removed": sorted(removed), "changes": caps,
+                            "affected": [i.ref for i in items], "notify": notify})
     return office
 
 

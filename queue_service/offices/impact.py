@@ -33,16 +33,22 @@ log = logging.getLogger(__name__)
 class AvailabilityChange:
     """Opening time an office (or every office) is about to lose."""
 
-    kind: str  # "closure", "mobile_event_removed", ...
+    kind: str  # "closure", "hours_changed", "service_removed", "office_deactivated", ...
     office_ids: tuple[int, ...] | None  # None: every office (a city-wide closure)
     days: tuple[date, ...]  # local days concerned
     reason: str = ""
+    # Only items for one of these services are concerned (a service the office stops offering);
+    # None: every service.
+    service_codes: tuple[str, ...] | None = None
     # For partial changes: (office_id, start, end) -> True when an item at that time still fits.
     # None: nothing stays open on these days (a closure).
     still_open: Callable[[int, datetime, datetime], bool] | None = field(default=None, compare=False)
 
     def concerns(self, office_id: int) -> bool:
         return self.office_ids is None or office_id in self.office_ids
+
+    def concerns_services(self, codes: list[str]) -> bool:
+        return self.service_codes is None or bool(set(codes) & set(self.service_codes))
 
 
 @dataclass(frozen=True)

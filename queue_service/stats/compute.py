@@ -7,6 +7,9 @@ Figures come from Ticket timestamps and the TicketEvent log:
 - waiting time: ``issued_at`` -> first ``call`` event (seconds); service time: ``serving_at`` ->
   ``finished_at`` of tickets done; punctuality: check-in (``issued_at``) minus ``due_at`` of
   appointment tickets (negative = early);
+- booking lead time: appointment ``start`` minus ``booked_at`` (seconds) of the appointments that
+  stood at their time (confirmed, checked in or no-show; not cancelled or lapsed), bucketed by the
+  local day and hour of the appointment and its first service (the one its check-in ticket gets);
 - median: the middle value (mean of the two middle values for an even count); 90th percentile:
   nearest rank (the value at position ceil(0.9 n) of the sorted list).
 
@@ -21,18 +24,21 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 
 from .. import clock
+from ..booking.models import Appointment, AppointmentStatus
 from ..db import unit_of_work
 from ..extensions import db
-from ..offices.models import Office
+from ..offices.models import Office, Service
 from ..tickets.models import Ticket, TicketEvent, TicketKind, TicketStatus
 from .models import StatsRollup
 
+# appointments whose lead time counts: booked and still standing at their time
+LEAD_TIME_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.NO_SHOW)
 COUNTS = ("issued", "served", "no_show", "cancelled", "not_served", "walkin", "appointment")
 
 
@@ -52,6 +58,7 @@ class Bucket:
     waits: list[int] = field(default_factory=list)
     service_times: list[int] = field(default_factory=list)
     punctuality: list[int] = field(default_factory=list)
+    lead_times: list[int] = field(default_factory=list)
 
 
 def median(values: list[int]) -> float | None:
@@ -118,7 +125,30 @@ def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket
             b.walkin += 1
         if called is not None:
             b.waits.append(_seconds(called, issued_at))
+    for office_id, service_id, day, hour, lead in _lead_times(office_ids, days, tzs):
+        b = out.get((office_id, service_id, day, hour))
+        if b is None:
+            b = out[(office_id, service_id, day, hour)] = Bucket(office_id, service_id, day, hour)
+        b.lead_times.append(lead)
     return list(out.values())
+
+
+def _lead_times(office_ids: list[int], days: list[date], tzs: dict[int, ZoneInfo]):
+    """(office id, service id, local day, local hour, seconds booked ahead) of the appointments
+    of ``days`` that stood at their time."""
+    wanted = set(days)
+    service_ids = dict(db.session.execute(select(Service.code, Service.id)).all())
+    lo = clock.local_to_utc(days[0], time(0)) - timedelta(days=1)
+    hi = clock.local_to_utc(days[-1], time(0)) + timedelta(days=2)
+    rows = db.session.execute(
+        select(Appointment.office_id, Appointment.service_codes, Appointment.start, Appointment.booked_at)
+        .where(Appointment.office_id.in_(office_ids), Appointment.start >= lo, Appointment.start < hi,
+               Appointment.status.in_(LEAD_TIME_STATUSES), Appointment.booked_at.is_not(None))
+    ).all()
+    for office_id, codes, start, booked_at in rows:
+        local = start.astimezone(tzs.get(office_id, clock.LOCAL_TZ))
+        if local.date() in wanted and codes and codes[0] in service_ids:
+            yield office_id, service_ids[codes[0]], local.date(), local.hour, _seconds(start, booked_at)
 
 
 # ------------------------------------------------------------------ roll-up
@@ -136,7 +166,7 @@ def rollup_day(day: date) -> int:
                 office_id=b.office_id, service_id=b.service_id, day=b.day, hour=b.hour,
                 **{name: getattr(b, name) for name in COUNTS},
                 waits=b.waits, service_times=b.service_times, punctuality=b.punctuality,
-                computed_at=clock.now(),
+                lead_times=b.lead_times, computed_at=clock.now(),
             ))
     return len(buckets)
 
@@ -150,7 +180,7 @@ def _rolled_buckets(office_ids: list[int], start: date, end: date) -> tuple[list
     buckets = [
         Bucket(r.office_id, r.service_id, r.day, r.hour, **{n: getattr(r, n) for n in COUNTS},
                waits=list(r.waits or []), service_times=list(r.service_times or []),
-               punctuality=list(r.punctuality or []))
+               punctuality=list(r.punctuality or []), lead_times=list(r.lead_times or []))
         for r in rows if r.office_id in wanted
     ]
     return buckets, rolled_days
@@ -183,6 +213,7 @@ class Summary:
     waits: list[int] = field(default_factory=list)
     service_times: list[int] = field(default_factory=list)
     punctuality: list[int] = field(default_factory=list)
+    lead_times: list[int] = field(default_factory=list)
 
     def add(self, b: Bucket) -> None:
         for name in COUNTS:
@@ -190,9 +221,11 @@ class Summary:
         self.waits += b.waits
         self.service_times += b.service_times
         self.punctuality += b.punctuality
+        self.lead_times += b.lead_times
 
     def figures(self) -> dict:
         minutes = lambda v: None if v is None else round(v / 60, 1)  # noqa: E731
+        days = lambda v: None if v is None else round(v / 86400, 1)  # noqa: E731
         total = self.walkin + self.appointment
         return {
             "issued": self.issued, "served": self.served, "no_show": self.no_show,
@@ -205,6 +238,8 @@ class Summary:
             "punctuality_median_min": minutes(median(self.punctuality)),
             "on_time_share": (round(100 * sum(1 for v in self.punctuality if v <= 300)
                                     / len(self.punctuality), 1) if self.punctuality else None),
+            "lead_median_days": days(median(self.lead_times)),
+            "lead_p90_days": days(percentile(self.lead_times, 90)),
         }
 
 

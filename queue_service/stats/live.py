@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .. import clock
+from ..booking import next_free
 from ..extensions import db
 from ..offices import services as catalogue
 from ..tickets import reads
@@ -28,11 +29,14 @@ _computing: dict[tuple[int, str], threading.Lock] = {}
 
 def city_status(lang: str = "de") -> dict:
     """Every active office: open or closed, per service waiting and estimated wait, open
-    counters, the longest current wait, the next walk-in window. No personal data."""
+    counters, the longest current wait, the next walk-in window and the next free appointment.
+    No personal data."""
     offices = []
     served = served_today()
-    for office in catalogue.list_offices():
-        status = reads.office_status(office.slug, lang)
+    listed = catalogue.list_offices()
+    free = next_free.next_free_appointments(listed)
+    for office in listed:
+        status = next_free.add_to_status(reads.office_status(office.slug, lang), office, free[office.id])
         status["office"]["mobile"] = office.is_mobile
         status["served_today"] = served.get(office.id, 0)
         status["longest_wait_minutes"] = max(
@@ -93,3 +97,4 @@ def cached_city_status(lang: str = "de") -> tuple[bytes, str]:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+    next_free.clear_cache()

@@ -38,6 +38,8 @@ class StatsRollup(db.Model):
     waits: Mapped[list] = mapped_column(JSON, default=list)  # seconds issued -> first call
     service_times: Mapped[list] = mapped_column(JSON, default=list)  # seconds serving -> done
     punctuality: Mapped[list] = mapped_column(JSON, default=list)  # seconds check-in minus due_at
+    # seconds from booking to appointment start (appointments of this local day and hour)
+    lead_times: Mapped[list | None] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
 
 

@@ -27,8 +27,7 @@ class Table:
     caption: str
     columns: list[tuple[str, str]]  # (id, label)
     rows: list[dict]
-    chart: object = None
-    chart2: object = None
+    charts: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
 
@@ -42,6 +41,8 @@ def figure_columns() -> list[tuple[str, str]]:
         ("service_median_min", _("Service time, median (min)")),
         ("punctuality_median_min", _("Check-in vs appointment, median (min)")),
         ("on_time_share", _("Appointments checked in on time (per cent)")),
+        ("lead_median_days", _("Booking lead time, median (days)")),
+        ("lead_p90_days", _("Booking lead time, 90th percentile (days)")),
     ]
 
 
@@ -70,6 +71,11 @@ def allowed_offices(actor_id: int, slug: str | None):
     return offices, offices
 
 
+def _labels(rows: list[dict]) -> list[str]:
+    """Short chart labels: the service code, "11-26" for a date, "08:00" for an hour."""
+    return [r.get("code") or (r["label"] if len(r["label"]) <= 5 else r["label"][5:]) for r in rows]
+
+
 def build_report(actor_id: int, office_slug: str | None, start: date, end: date, lang: str) -> dict:
     offices, chosen = allowed_offices(actor_id, office_slug)
     ids = [o.id for o in chosen]
@@ -86,32 +92,40 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
     hour_rows = [{"label": f"{h:02d}:00", **by_hour.get(h, compute.Summary().figures())} for h in hours]
     by_service = compute.summarise(items, lambda b: b.service_id)
     service_rows = sorted(
-        ({"label": f"{services[k].code} – {services[k].name(lang)}", **v} for k, v in by_service.items()),
+        ({"label": f"{services[k].code} – {services[k].name(lang)}", "code": services[k].code, **v}
+         for k, v in by_service.items()),
         key=lambda r: -r["issued"])
     by_office = compute.summarise(items, lambda b: b.office_id)
     office_rows = [{"label": office_names[k], **v} for k, v in by_office.items()]
 
     def volume(rows, title):
-        labels = [r["label"] if len(r["label"]) <= 5 else r["label"][5:] for r in rows]
         return charts.bar_chart(
-            title, _("Bars: tickets issued and served; the table below holds the figures."), labels,
+            title, _("Bars: tickets issued and served; the table below holds the figures."), _labels(rows),
             [charts.Series(_("Tickets issued"), [r["issued"] for r in rows]),
              charts.Series(_("Served"), [r["served"] for r in rows])], _("Tickets"))
 
     def waiting(rows, title):
-        labels = [r["label"] if len(r["label"]) <= 5 else r["label"][5:] for r in rows]
         return charts.line_chart(
             title, _("Lines: median and 90th percentile of the waiting time in minutes; the table "
-                     "below holds the figures."), labels,
+                     "below holds the figures."), _labels(rows),
             [charts.Series(_("Median"), [r["wait_median_min"] for r in rows]),
              charts.Series(_("90th percentile"), [r["wait_p90_min"] for r in rows])], _("Minutes"))
 
+    def lead(rows, title, draw=charts.line_chart):
+        return draw(
+            title, _("Median and 90th percentile of the time between booking and appointment in "
+                     "days; the table below holds the figures."), _labels(rows),
+            [charts.Series(_("Median"), [r["lead_median_days"] for r in rows]),
+             charts.Series(_("90th percentile"), [r["lead_p90_days"] for r in rows])], _("Days"))
+
     tables = [
         Table("day", _("Per day"), columns, day_rows,
-              volume(day_rows, _("Tickets per day")), waiting(day_rows, _("Waiting time per day"))),
+              [volume(day_rows, _("Tickets per day")), waiting(day_rows, _("Waiting time per day")),
+               lead(day_rows, _("Booking lead time per appointment day"))]),
         Table("hour", _("Per hour of the day"), columns, hour_rows,
-              volume(hour_rows, _("Tickets per hour")), waiting(hour_rows, _("Waiting time per hour"))),
-        Table("service", _("Per service"), columns, service_rows),
+              [volume(hour_rows, _("Tickets per hour")), waiting(hour_rows, _("Waiting time per hour"))]),
+        Table("service", _("Per service"), columns, service_rows,
+              [lead(service_rows, _("Booking lead time per service"), charts.bar_chart)]),
     ]
     if len(chosen) > 1:
         tables.append(Table("office", _("Per office"), columns, office_rows))
@@ -123,9 +137,9 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
         [{"label": f"{s} ★", "count": dist[s],
           "share": round(100 * dist[s] / rating["count"], 1) if rating["count"] else None}
          for s in range(5, 0, -1)],
-        charts.bar_chart(_("Ratings from 1 to 5"), _("Bars: number of ratings per score."),
-                         [str(s) for s in range(1, 6)],
-                         [charts.Series(_("Ratings"), [dist[s] for s in range(1, 6)])], _("Ratings")),
+        [charts.bar_chart(_("Ratings from 1 to 5"), _("Bars: number of ratings per score."),
+                          [str(s) for s in range(1, 6)],
+                          [charts.Series(_("Ratings"), [dist[s] for s in range(1, 6)])], _("Ratings"))],
         extra=rating,
     ))
     return {"offices": offices, "chosen": chosen, "start": start, "end": end,

@@ -30,7 +30,7 @@ def catalogue_app(request, tmp_path_factory):
     """One app with the demo catalogue per module and database, for tests that only read it."""
     from queue_service.offices.catalogue import DEMO_FILE, load_catalogue_file
 
-    from ..conftest import _test_config, _truncate_all
+    from ..conftest import _test_config, _truncate_all, isolate_requests
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('catalogue') / 'read-only.sqlite3'}"
@@ -38,6 +38,7 @@ def catalogue_app(request, tmp_path_factory):
         url = request.getfixturevalue("pg_schema")
     app = create_app(_test_config(url, MAIL_BACKEND="memory", MAIL_ASYNC=False,
                                   PUBLIC_BASE_URL="https://termine.example"))
+    isolate_requests(app)  # staff_user() on the appointment API caches the anonymous user in g
     with app.app_context():
         if request.param == "sqlite":
             db.create_all()

@@ -11,8 +11,12 @@ import pytest
 from sqlalchemy import delete
 
 from queue_service import clock
+from queue_service.booking import services as booking
+from queue_service.booking import slots
+from queue_service.booking.models import Appointment, SlotSeat
 from queue_service.errors import Refused
 from queue_service.extensions import db
+from queue_service.offices.services import get_office
 from queue_service.scheduler.models import JobRun
 from queue_service.stats import live
 from queue_service.stats.models import RatedTicket, Rating, StatsRollup
@@ -48,7 +52,7 @@ def _empty_stats_tables(request):
     yield
     if uses_app:
         db.session.rollback()
-        for model in (RatedTicket, Rating, StatsRollup, JobRun):
+        for model in (RatedTicket, Rating, StatsRollup, JobRun, SlotSeat, Appointment):
             db.session.execute(delete(model))
         db.session.commit()
     live.clear_cache()
@@ -61,6 +65,8 @@ class Traffic:
     day: date
     tokens: list[str] = field(default_factory=list)
     due: dict[str, datetime] = field(default_factory=dict)
+    # bookings made by generate_bookings: (first service code, start, booked at, standing at its time)
+    bookings: list[tuple[str, datetime, datetime, bool]] = field(default_factory=list)
 
 
 def at(day: date, hhmm: str) -> datetime:
@@ -112,4 +118,25 @@ def generate_day(office: str, clerk_user, day: date = THURSDAY, seed: int = 7, v
         queue.finish_ticket(called["token"], clerk_user)
     clock.freeze(at(day, "18:05"))
     queue.close_day(office)
+    return traffic
+
+
+def generate_bookings(office: str, traffic: Traffic, seed: int = 11, count: int = 24) -> Traffic:
+    """Online bookings for ``traffic.day`` made 1 to 40 days ahead at random times of day; some
+    are cancelled again (they must not count). Recorded in ``traffic.bookings`` from the clock."""
+    rng = random.Random(seed)
+    place = get_office(office)
+    for i in range(count):
+        clock.freeze(at(traffic.day - timedelta(days=rng.randint(1, 40)), f"{rng.randint(7, 21):02d}:{rng.randint(0, 59):02d}"))
+        codes = rng.choice([["PA"], ["RP"], ["PA", "RP"]])
+        request = slots.resolve_request(codes, 1, place)
+        free = slots.free_slots(place, request, traffic.day, traffic.day)
+        if not free:
+            continue
+        start = rng.choice(free).start
+        view = booking.book_appointment(office, codes, 1, start, "Erika Mustermann", f"lead{i}@example.org")
+        standing = rng.random() > 0.2
+        if not standing:
+            booking.cancel_appointment(view.token)
+        traffic.bookings.append((codes[0], start, clock.now(), standing))
     return traffic

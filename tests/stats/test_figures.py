@@ -7,16 +7,23 @@ import statistics
 from collections import defaultdict
 from datetime import time, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from queue_service import clock
+from queue_service.booking.models import Appointment, SlotSeat
 from queue_service.extensions import db
 from queue_service.offices.services import get_office, get_service
 from queue_service.stats import compute
 from queue_service.stats.models import StatsRollup
 from queue_service.tickets.models import Ticket, TicketEvent
 
-from .conftest import THURSDAY, generate_day
+from .conftest import THURSDAY, Traffic, generate_bookings, generate_day
+
+
+@pytest.fixture
+def app_config():
+    return {"MAIL_BACKEND": "memory", "MAIL_ASYNC": False}
 
 
 def _independent(traffic, office_id):
@@ -45,6 +52,10 @@ def _independent(traffic, office_id):
         token = tokens[ticket_id]
         if token in traffic.due:
             h["punct"].append(round((issue.at - traffic.due[token]).total_seconds()))
+    # booking lead time from the generator's own record: standing bookings by local hour of start
+    for code, start, booked_at, standing in traffic.bookings:
+        if standing:
+            hours[clock.to_local(start).hour][f"lead:{code}"].append(round((start - booked_at).total_seconds()))
     return hours
 
 
@@ -67,21 +78,38 @@ def _check(bucket_list, hours):
         assert sorted(s.waits) == sorted(raw["waits"])
         assert sorted(s.service_times) == sorted(raw["service"])
         assert sorted(s.punctuality) == sorted(raw["punct"])
+        leads = [v for key, values in raw.items() if key.startswith("lead:") for v in values]
+        assert sorted(s.lead_times) == sorted(leads)
         figures = s.figures()
         if raw["waits"]:
             assert figures["wait_median_min"] == round(statistics.median(raw["waits"]) / 60, 1)
             assert figures["wait_p90_min"] == round(_p90(raw["waits"]) / 60, 1)
         if raw["service"]:
             assert figures["service_median_min"] == round(statistics.median(raw["service"]) / 60, 1)
+        if leads:
+            assert figures["lead_median_days"] == round(statistics.median(leads) / 86400, 1)
+            assert figures["lead_p90_days"] == round(_p90(leads) / 86400, 1)
+        else:
+            assert figures["lead_median_days"] is None
+    # per service: each booking counts for its first service only
+    by_service = defaultdict(compute.Summary)
+    for b in bucket_list:
+        by_service[b.service_id].add(b)
+    for code in ("PA", "RP"):
+        expected = sorted(v for raw in hours.values() for v in raw.get(f"lead:{code}", []))
+        assert sorted(by_service[get_service(code).id].lead_times) == expected
 
 
 def test_a_generated_day_gives_the_figures_of_the_raw_event_log(app, clerk):
+    bookings = generate_bookings("aegi", Traffic(THURSDAY))
+    assert sum(1 for b in bookings.bookings if b[3]) >= 10 and not all(b[3] for b in bookings.bookings)
     traffic = generate_day("aegi", clerk)
+    traffic.bookings = bookings.bookings
     office = get_office("aegi")
     hours = _independent(traffic, office.id)
     # the day really has every kind of outcome
     outcomes = {k for h in hours.values() for k in h}
-    assert {"done", "no_show", "cancelled", "not_served", "appointment", "walkin"} <= outcomes
+    assert {"done", "no_show", "cancelled", "not_served", "appointment", "walkin", "lead:PA", "lead:RP"} <= outcomes
     live_buckets = compute.live_buckets([office.id], [THURSDAY])
     _check(live_buckets, hours)
     # the nightly roll-up stores the same buckets, and the range query reads them from there
@@ -93,6 +121,8 @@ def test_a_generated_day_gives_the_figures_of_the_raw_event_log(app, clerk):
     # ... even once the tickets are gone (statistics survive the retention purge)
     db.session.execute(TicketEvent.__table__.delete())
     db.session.execute(Ticket.__table__.delete())
+    db.session.execute(SlotSeat.__table__.delete())
+    db.session.execute(Appointment.__table__.delete())
     db.session.commit()
     _check(compute.buckets([office.id], THURSDAY, THURSDAY), hours)
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from queue_service import clock
 from queue_service.offices.services import get_office
 from queue_service.stats import compute
 
 from ..conftest import login
-from .conftest import PASSWORD, THURSDAY, generate_day
+from .conftest import PASSWORD, THURSDAY, Traffic, generate_bookings, generate_day
+
+
+@pytest.fixture
+def app_config():
+    return {"MAIL_BACKEND": "memory", "MAIL_ASYNC": False}
 
 COLUMNS = ["label", "issued", "served", "no_show", "cancelled", "not_served", "walkin_share",
-           "wait_median_min", "wait_p90_min", "service_median_min", "punctuality_median_min", "on_time_share"]
+           "wait_median_min", "wait_p90_min", "service_median_min", "punctuality_median_min", "on_time_share",
+           "lead_median_days", "lead_p90_days"]
 RANGE = {"from": THURSDAY.isoformat(), "to": THURSDAY.isoformat()}
 
 
@@ -48,7 +56,23 @@ def test_an_administrator_sees_every_office_and_the_overview(client, aegi):
     assert "/api/v1/status" in overview and "overview.js" in overview
 
 
+def test_the_overview_shows_each_office_s_next_free_appointment(client, aegi):
+    from queue_service.booking import next_free
+
+    login(client, "admin", PASSWORD)
+    linden = get_office("linden")
+    start = next_free.next_free_appointments([linden])[linden.id]["start"]
+    assert start is not None
+    overview = client.get("/admin/overview", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert '<th scope="col">Nächster freier Termin</th>' in overview
+    row = overview.split('data-office="linden"')[1].split("</tr>")[0]
+    local = start.astimezone(clock.LOCAL_TZ)
+    assert f'data-value="{local.isoformat(timespec="seconds")}"' in row
+    assert f"{local:%d.%m.} {local:%H:%M}" in row
+
+
 def test_the_page_draws_accessible_charts_next_to_data_tables(client, clerk):
+    generate_bookings("aegi", Traffic(THURSDAY), count=8)
     generate_day("aegi", clerk, visitors=15)
     login(client, "manager-aegi", PASSWORD)
     page = client.get("/admin/statistics", query_string={"office": "aegi", **RANGE}).get_data(as_text=True)
@@ -56,6 +80,9 @@ def test_the_page_draws_accessible_charts_next_to_data_tables(client, clerk):
     assert page.count("<desc id=") == page.count("<svg") and 'role="img"' in page
     assert page.count('<table class="data"') >= 4
     assert "format=csv" in page
+    # booking lead time: a chart per appointment day and per service, a column in each table
+    assert "Buchungsvorlauf je Termintag" in page and "Buchungsvorlauf je Leistung" in page
+    assert page.count('<th scope="col">Buchungsvorlauf, Median (Tage)</th>') >= 3
 
 
 def _csv(response, sep):
@@ -67,6 +94,7 @@ def _csv(response, sep):
 
 
 def test_every_table_exports_as_csv_that_reads_back_to_the_same_figures(client, clerk):
+    generate_bookings("aegi", Traffic(THURSDAY), count=10)
     generate_day("aegi", clerk, visitors=20)
     login(client, "manager-aegi", PASSWORD)
     office = get_office("aegi")
@@ -85,6 +113,9 @@ def test_every_table_exports_as_csv_that_reads_back_to_the_same_figures(client, 
     assert day["label"] == "2026-11-26"
     assert int(day["issued"]) == expected["issued"] and int(day["served"]) == expected["served"]
     assert float(day["wait_median_min"].replace(",", ".")) == expected["wait_median_min"]
+    assert expected["lead_median_days"] is not None
+    assert float(day["lead_median_days"].replace(",", ".")) == expected["lead_median_days"]
+    assert header[-1] == "Buchungsvorlauf, 90. Perzentil (Tage)"
     comma = _csv(client.get("/admin/statistics", query_string={
         "office": "aegi", "format": "csv", "table": "day", "sep": "comma", **RANGE}), ",")
     assert float(dict(zip(COLUMNS, comma[1], strict=True))["wait_p90_min"]) == expected["wait_p90_min"]

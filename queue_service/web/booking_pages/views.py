@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 
 from ... import clock
 from ...api.booking import search_limit, write_limit
-from ...booking import links, slots
+from ...auth.web import staff_user
+from ...booking import links, privacy, slots
 from ...booking import services as booking
 from ...booking.formatting import clock_text, day_text, short_day_text
 from ...booking.views import AppointmentView
@@ -335,6 +336,7 @@ def _manage_view(token: str) -> AppointmentView:
 @bp.get("/verwalten/<token>")
 def manage(token: str):
     view = _manage_view(token)
+    privacy.log_staff_view(staff_user(), view, "manage_page")
     lang = _lang()
     return render_template(
         "booking_web/manage.html", view=view, summary=_summary(view),

@@ -1,0 +1,100 @@
+"""The next free appointment of each office, for the live overview and the public status.
+
+Per online-bookable service the slot engine's ``earliest_slots`` (one person) answers for all the
+offices offering it at once; an office's next free appointment is the earliest of its services.
+Results are memoised per office for NEXT_FREE_CACHE_SECONDS (default 60): the overview and the
+status API poll every few seconds, a booking elsewhere moves the answer only rarely.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from .. import clock
+from ..extensions import db
+from ..offices import calendar
+from ..offices.models import Office, OfficeService, Service
+from . import slots
+
+_lock = threading.Lock()
+_cache: dict[tuple[int, int], tuple[float, dict]] = {}
+
+
+def _compute(offices: Sequence[Office], now: datetime) -> dict[int, dict]:
+    """{office id: {"start": earliest UTC datetime or None, "services": {code: datetime}}}."""
+    ids = [o.id for o in offices]
+    result: dict[int, dict] = {o.id: {"start": None, "services": {}} for o in offices}
+    offered: dict[str, list[int]] = {}
+    for code, office_id in db.session.execute(
+        select(Service.code, OfficeService.office_id)
+        .join(OfficeService, OfficeService.service_id == Service.id)
+        .where(OfficeService.office_id.in_(ids), Service.online_bookable.is_(True))
+        .order_by(Service.sort_order, Service.code)
+    ):
+        offered.setdefault(code, []).append(office_id)
+    by_id = {o.id: o for o in offices}
+    for code, office_ids in offered.items():
+        request = slots.resolve_request([code], 1)
+        for slot in slots.earliest_slots(request, [by_id[i] for i in office_ids], now):
+            entry = result[slot.office_id]
+            entry["services"][code] = slot.start
+            if entry["start"] is None or slot.start < entry["start"]:
+                entry["start"] = slot.start
+    return result
+
+
+def next_free_appointments(offices: Sequence[Office]) -> dict[int, dict]:
+    """The next free appointment of each office (active offices only; others get None).
+
+    ``{office id: {"start": datetime | None, "services": {code: datetime}}}``; memoised per office.
+    """
+    ttl = float(current_app.config.get("NEXT_FREE_CACHE_SECONDS", 60))
+    app_key = id(current_app._get_current_object())
+    moment = time.monotonic()
+    result: dict[int, dict] = {}
+    missing: list[Office] = []
+    with _lock:
+        for office in offices:
+            hit = _cache.get((app_key, office.id))
+            if ttl > 0 and hit and hit[0] > moment:
+                result[office.id] = hit[1]
+            else:
+                missing.append(office)
+    active = [o for o in missing if o.active]
+    computed = _compute(active, clock.now()) if active else {}
+    for office in missing:
+        result[office.id] = computed.get(office.id, {"start": None, "services": {}})
+    if ttl > 0 and missing:
+        with _lock:
+            for office in missing:
+                _cache[(app_key, office.id)] = (moment + ttl, result[office.id])
+    return result
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def add_to_status(status: dict, office: Office, found: dict) -> dict:
+    """Add ``next_free_appointment`` (office-local ISO time or None) to an office status and to
+    each of its services; no personal data, only times."""
+    tz = calendar.office_tz(office)
+
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
+
+    status["next_free_appointment"] = local(found["start"])
+    for service in status.get("services", []):
+        service["next_free_appointment"] = local(found["services"].get(service["code"]))
+    return status
+
+
+def office_status_with_next_free(status: dict, office: Office) -> dict:
+    return add_to_status(status, office, next_free_appointments([office])[office.id])
