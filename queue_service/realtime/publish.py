@@ -199,25 +199,31 @@ def deliver(app: Flask, batches: list[_Batch]) -> None:
     from . import snapshot
 
     with app.app_context():
-        offices = list(dict.fromkeys(
-            item.office for b in batches for item in b.items if isinstance(item, _QueueUpdate)))
+        # read lazily: events ahead of an office's first queue update (a call) go out before
+        # the queue is read, so the call reaches the displays without waiting for that read
         states: dict[str, snapshot.QueueRead | None] = {}
-        for slug in offices:
-            try:
-                states[slug] = snapshot.read_queue(slug)
-            except Exception:
-                log.exception("could not read the queue of %s for the displays", slug)
-                states[slug] = None
-            finally:
-                db.session.rollback()  # end the read transaction; nothing to keep
+
+        def state_of(slug: str):
+            if slug not in states:
+                # let the sockets' writers send what is queued first: under gevent the read
+                # below blocks the whole process until it returns
+                socketio.sleep(0)
+                try:
+                    states[slug] = snapshot.read_queue(slug)
+                except Exception:
+                    log.exception("could not read the queue of %s for the displays", slug)
+                    states[slug] = None
+                finally:
+                    db.session.rollback()  # end the read transaction; nothing to keep
+            return states[slug]
+
         for batch in batches:
             for item in batch.items:
                 if isinstance(item, _QueueUpdate):
-                    _emit_queue_update(item, states.get(item.office))
+                    _emit_queue_update(item, state_of(item.office))
                 else:
                     emit_now(item.event, item.data, room=item.room, namespace=item.namespace)
-        for slug in offices:
-            read = states.get(slug)
+        for read in states.values():
             for token, view in (read.positions if read else ()):
                 emit_now("ticket_updated", view, room=ticket_room(token), namespace=DISPLAY_NS)
 
