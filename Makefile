@@ -15,11 +15,12 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
+# served processes run gevent unless told otherwise (measured: docs/deployment.md)
 demo: install
-	$(BIN)/queue-service demo
+	SOCKETIO_ASYNC_MODE=$${SOCKETIO_ASYNC_MODE:-gevent} $(BIN)/queue-service demo
 
 serve: install
-	$(BIN)/queue-service serve
+	SOCKETIO_ASYNC_MODE=$${SOCKETIO_ASYNC_MODE:-gevent} $(BIN)/queue-service serve
 
 lint: install
 	$(BIN)/ruff check queue_service kiosk display admin tests benchmarks tools

@@ -70,6 +70,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if app.config.get("CLOCK_START"):
         clock.start_at(clock.parse_moment(app.config["CLOCK_START"]))
+    if app.config.get("TRUSTED_PROXIES"):
+        # behind nginx: the client's address (rate limits, audit) and scheme come from the
+        # X-Forwarded-* headers the given number of proxies set, and from nobody else
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     _init_extensions(app)
     _register_blueprints(app)

@@ -73,6 +73,8 @@ def from_environment(instance_path: str) -> dict:
         "SCHEDULER_LOCK_RETRY_SECONDS": float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
         "SCHEDULER_JOB_INTERVALS": os.environ.get("SCHEDULER_JOB_INTERVALS") or None,
         "KIOSK_CUPS_PRINTING": _bool(os.environ.get("KIOSK_CUPS_PRINTING"), False),
+        # reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host are trusted
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "KIOSK_IDLE_SECONDS": _int("KIOSK_IDLE_SECONDS", Defaults.KIOSK_IDLE_SECONDS),
         "KIOSK_TICKET_SECONDS": _int("KIOSK_TICKET_SECONDS", Defaults.KIOSK_TICKET_SECONDS),
         "KIOSK_RATELIMIT_TICKETS": os.environ.get("KIOSK_RATELIMIT_TICKETS") or Defaults.KIOSK_RATELIMIT_TICKETS,

@@ -109,12 +109,13 @@ def prepare_database(url: str) -> None:
 
 
 def start_live(workdir, env: dict, database_url: str | None = None, prepare: bool = True,
-               port: int | None = None) -> servers.ServerProcess:
+               port: int | None = None, command: list[str] | None = None) -> servers.ServerProcess:
     """A live server on ``database_url`` (default: a new SQLite file), its database prepared here."""
     url = database_url or f"sqlite:///{workdir / f'live-{time.monotonic_ns()}.sqlite3'}"
     if prepare:
         prepare_database(url)
-    return servers.start_server(workdir, database_url=url, env=env, load_demo=False, port=port)
+    return servers.start_server(workdir, database_url=url, env=env, load_demo=False, port=port,
+                                command=command)
 
 
 class Staff:
@@ -157,5 +158,7 @@ class Staff:
 
 
 def live_env(**extra: str) -> dict:
-    """A live server on the demo catalogue on Thursday 26 November 2026, 10:00 (walk-ins open)."""
-    return {"CLOCK_START": "2026-11-26T10:00", "SCHEDULER_ENABLED": "0", **extra}
+    """A live server on the demo catalogue on Thursday 26 November 2026, 10:00 (walk-ins open),
+    in gevent mode as deployed (docs/deployment.md); test_sockets.py covers threading too."""
+    return {"CLOCK_START": "2026-11-26T10:00", "SCHEDULER_ENABLED": "0",
+            "SOCKETIO_ASYNC_MODE": "gevent", **extra}

@@ -61,6 +61,7 @@ def start_server(
     load_demo: bool = True,
     port: int | None = None,
     timeout: float = 30,
+    command: list[str] | None = None,
 ) -> ServerProcess:
     port = port or free_port()
     full_env = dict(os.environ)
@@ -80,7 +81,8 @@ def start_server(
     log_path = workdir / f"server-{port}.log"
     log_file = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "queue_service", "serve"],
+        [arg.format(port=port, python=sys.executable) for arg in command]
+        if command else [sys.executable, "-m", "queue_service", "serve"],
         env=full_env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
