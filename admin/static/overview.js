@@ -1,4 +1,6 @@
-// Live city overview: poll GET /api/v1/status every 10 s (ETag: unchanged answers are 304).
+// Live city overview: GET /api/v1/status every 10 s (ETag: unchanged answers are 304), and at once
+// through /staff: a queue_updated of an office shown here sets its waiting count on arrival and
+// asks for the full figures once the status cache (STATUS_CACHE_SECONDS) has moved on.
 (function () {
   "use strict";
   const table = document.getElementById("city-overview");
@@ -36,4 +38,25 @@
     } catch (e) { /* offline for a moment: try again at the next tick */ }
   }
   setInterval(refresh, 10000);
+
+  function live() {
+    if (!window.io) return;  // the polling above still runs
+    const socket = window.io("/staff", { reconnectionDelay: 1000, reconnectionDelayMax: 30000, timeout: 10000 });
+    let again = null;
+    socket.on("connect", () => {
+      for (const row of table.querySelectorAll("tr[data-office]")) {
+        socket.emit("join_office", { office: row.dataset.office });  // refused for others' offices
+      }
+      table.dataset.live = "on";
+    });
+    socket.on("disconnect", () => { table.dataset.live = "off"; });
+    socket.on("queue_updated", (data) => {
+      const row = table.querySelector('tr[data-office="' + data.office + '"]');
+      const cell = row && row.querySelector('[data-field="waiting_total"]');
+      if (cell && data.waiting_total !== undefined) cell.textContent = data.waiting_total;
+      if (!again) again = setTimeout(() => { again = null; refresh(); }, 6000);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", live);
+  else live();
 })();

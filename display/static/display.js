@@ -262,7 +262,8 @@
     apply(d);
     noteData(d.server_time);
     render();
-    if (gap) resync();
+    // a stale queue_updated: the server could not read the queue after the change; fetch it all
+    if (gap || d.stale) resync();
     else state.seq = d.seq;
   }
 

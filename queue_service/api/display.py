@@ -61,14 +61,15 @@ add_schemas({
                 "number": {"type": "integer"}, "name": {"type": "string"},
                 "status": {"type": "string", "enum": ["open", "paused", "closed"]},
                 "current": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
-                    **_call["properties"],
+                    **{k: v for k, v in _call["properties"].items() if k not in ("counter", "counter_name")},
                     "status": {"type": "string", "enum": ["called", "serving"]}}}]},
             }}},
             "calls": {"type": "array", "items": {"$ref": "#/components/schemas/DisplayCall"},
                       "description": "today's latest calls, newest first, each number once"},
             "messages": {"type": "array", "description": "ticker messages showing now or later",
                          "items": {"type": "object", "properties": {
-                             "id": {"type": "integer"}, "text_de": {"type": "string"},
+                             "id": {"type": "integer"}, "office": {"type": "string"},
+                             "text_de": {"type": "string"},
                              "text_en": {"type": ["string", "null"]},
                              "active_from": _time, "active_until": {"type": ["string", "null"]},
                              "active": {"type": "boolean"}}}},

@@ -10,6 +10,7 @@ only offices the user may access.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import request, session
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room, rooms
@@ -113,6 +114,10 @@ def display_sync(data=None):
     slug = _slug(data)
     if slug is None:
         return _fail("invalid", 'Send {"office": SLUG}.')
+    try:
+        get_office(slug)
+    except UnknownOffice as exc:
+        return _fail("unknown_office", exc.detail)
     _touch_device()
     return {"ok": True, "office": slug, "seq": current_seq(slug), "server_time": _now()}
 
@@ -166,7 +171,7 @@ def staff_sync(data=None):
 
 @socketio.on_error_default
 def _on_error(error: Exception):
-    if isinstance(error, DomainError):
-        return _fail(type(error).__name__.lower(), error.detail)
+    if isinstance(error, DomainError):  # UnknownOffice -> unknown_office, as the explicit refusals
+        return _fail(re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower(), error.detail)
     log.exception("socket handler failed (%s)", getattr(request, "event", {}).get("message"))
     return _fail("internal", "Something went wrong on our side.")

@@ -197,7 +197,7 @@ def shared_display_state(office_slug: str) -> dict:
     found = _shared.get(key)
     now = _time.monotonic()
     if found is not None and found[1]["seq"] == seq and now - found[0] < max_age:
-        return found[1]
+        return {**found[1], "server_time": _iso(clock.now())}  # displays set their clock by it
     state = display_state(office_slug)
     _shared[key] = (now, state)
     return state

@@ -90,10 +90,13 @@ def test_the_city_overview_follows_a_clerk_s_call_without_reloading(browser, liv
         assert page.get_by_role("columnheader", name="Nächster freier Termin").is_visible()
         assert re.match(r"\w\w\. \d\d\.\d\d\. \d\d:\d\d", row.locator('[data-field="next_free_appointment"]').inner_text())
         page.evaluate("window.__notReloaded = true")
+        expect(page.locator("#city-overview")).to_have_attribute("data-live", "on", timeout=10_000)
 
         called = api.post(base + "/counters/1/call-next", timeout=10)
         assert called.status_code == 200
-        expect(row.locator('[data-field="waiting_total"]')).to_have_text("1", timeout=25_000)
+        # pushed through /staff: well before the next 10-second poll could bring it
+        expect(row.locator('[data-field="waiting_total"]')).to_have_text("1", timeout=3_000)
+        expect(row.locator('[data-field="served_today"]')).to_have_text("0")
         assert page.evaluate("window.__notReloaded") is True
         page.screenshot(path="/tmp/live-overview.png", full_page=True)
     finally:

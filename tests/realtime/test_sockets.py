@@ -89,6 +89,8 @@ def test_a_client_that_missed_events_finds_the_gap_and_resyncs(server, clerk, wa
     assert missed["number"] in [c["number"] for c in resynced["calls"]]
     counter = next(c for c in resynced["counters"] if c["number"] == 3)
     assert counter["current"]["number"] == missed["number"]
+    nowhere = back.call("sync", {"office": "atlantis"})
+    assert (nowhere["ok"], nowhere["error"]) == (False, "unknown_office")
 
 
 def test_nothing_on_the_display_namespace_carries_a_token_or_a_name(server, clerk, watch):
