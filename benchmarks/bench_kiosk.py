@@ -43,7 +43,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_pdf import floor_a  # noqa: E402
-from bench_queue import _catalogue, _pg_database, bench_floor, summary  # noqa: E402
+from bench_queue import bench_floor  # noqa: E402
+from common import catalogue_file, pg_database, summary  # noqa: E402
 
 from queue_service.printing import TicketPrint, render_ticket_pdf  # noqa: E402
 from tests.support.servers import run_cli, start_server  # noqa: E402
@@ -84,7 +85,7 @@ def _kiosk_worker(args) -> tuple[list[float], list[float], int]:
 
 def _prepare(workdir: Path, database_url: str, clients: int) -> tuple[dict, dict]:
     env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="bench", LOG_LEVEL="WARNING")
-    for args in (["db", "upgrade"], ["load-catalogue", str(_catalogue(workdir))]):
+    for args in (["db", "upgrade"], ["load-catalogue", str(catalogue_file(workdir))]):
         result = run_cli(args, env)
         if result.returncode != 0:
             raise RuntimeError(f"{args}: {result.stderr}")
@@ -118,7 +119,7 @@ def bench_database(kind: str, pool, clients: int, visitors: int) -> dict:
         if kind == "sqlite":
             url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         else:
-            url, drop = _pg_database()
+            url, drop = pg_database()
         try:
             devices, env = _prepare(workdir, url, clients)
             server = start_server(workdir, database_url=url, env=env, load_demo=False)

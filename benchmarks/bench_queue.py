@@ -21,7 +21,6 @@ import multiprocessing
 import os
 import platform
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,42 +28,19 @@ import time
 from pathlib import Path
 
 import requests
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import free_port, run_cli, start_server  # noqa: E402
+from benchmarks.common import pg_database, prepare_database, summary  # noqa: E402
+from tests.support.servers import free_port, start_server  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "queue.json"
-DEMO = ROOT / "queue_service" / "offices" / "data" / "hannover.yaml"
-PG_URL = os.environ.get("QS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # a Thursday morning: every office but Schützenplatz takes walk-ins
 CLOCK_START = "2026-11-26T08:30"
 OFFICES = ["aegi", "bemerode", "doehren", "herrenhausen", "linden", "podbi", "ricklingen", "sahlkamp"]
 SERVICES = ["PA", "RP", "KID", "VD", "AB", "VL", "EID", "AN", "ABM", "MB", "FZ", "BG", "FS", "IFS"]
 TARGETS = {"issue_p95_ms": 25, "call_next_p95_ms": 25, "tickets_per_s": 300}
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def summary(latencies: list[float], seconds: float) -> dict:
-    ms = [v * 1000 for v in latencies]
-    return {
-        "requests": len(ms),
-        "p50_ms": round(percentile(ms, 50), 2),
-        "p95_ms": round(percentile(ms, 95), 2),
-        "p99_ms": round(percentile(ms, 99), 2),
-        "max_ms": round(max(ms), 2) if ms else None,
-        "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
-        "per_s": round(len(ms) / seconds, 1) if seconds else None,
-    }
 
 
 # ---------------------------------------------------------------- client processes
@@ -132,45 +108,8 @@ def _run(pool, worker, jobs) -> tuple[list, float]:
 # ---------------------------------------------------------------- set-up
 
 
-def _catalogue(workdir: Path) -> Path:
-    """The demo catalogue without daily caps (the benchmark issues more than a real day)."""
-    data = yaml.safe_load(DEMO.read_text())
-    data["region"].pop("walkin_daily_cap", None)
-    path = workdir / "bench-catalogue.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-    return path
-
-
-def _pg_database() -> tuple[str, callable]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(PG_URL)
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    name = f"qs_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        engine.dispose()
-
-    return admin.set(database=name).render_as_string(hide_password=False), drop
-
-
 def _prepare(workdir: Path, database_url: str) -> tuple[dict, str, dict]:
-    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="bench", LOG_LEVEL="WARNING")
-    catalogue = _catalogue(workdir)
-    for args in (["db", "upgrade"], ["load-catalogue", str(catalogue)],
-                 ["create-user", "bench-admin", "--role", "admin"]):
-        result = run_cli(args, env)
-        if result.returncode != 0:
-            raise RuntimeError(f"{args}: {result.stderr}")
-    token = run_cli(["create-token", "bench-admin"], env).stdout.strip()
-    devices = {office: run_cli(["create-device", office, "--kind", "kiosk"], env).stdout.strip()
-               for office in OFFICES}
+    token, devices = prepare_database(workdir, database_url, OFFICES)
     server_env = {"CLOCK_START": CLOCK_START, "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"}
     return devices, token, server_env
 
@@ -182,7 +121,7 @@ def bench_database(kind: str, pool, clients: int, per_client: int) -> dict:
         if kind == "sqlite":
             url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         else:
-            url, drop = _pg_database()
+            url, drop = pg_database()
         try:
             devices, token, env = _prepare(workdir, url)
             server = start_server(workdir, database_url=url, env=env, load_demo=False)

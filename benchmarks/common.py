@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 import secrets
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ if str(ROOT) not in sys.path:
 from tests.support.servers import free_port, run_cli, start_server  # noqa: E402
 
 __all__ = ["ROOT", "free_port", "run_cli", "start_server", "percentile", "summary", "machine",
-           "pg_database", "prepare_database", "rss_kb", "cpu_seconds", "wait_http", "PG_URL",
+           "pg_database", "catalogue_file", "prepare_database", "rss_kb", "cpu_seconds", "wait_http", "PG_URL",
            "CLOCK_START"]
 
 DEMO = ROOT / "queue_service" / "offices" / "data" / "hannover.yaml"
@@ -41,18 +42,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summary(seconds_list: list[float], wall_seconds: float | None = None) -> dict:
-    """Count, p50/p95/p99/max in milliseconds (and the rate when the wall time is given)."""
+    """Count, p50/p95/p99/max/mean in milliseconds, and the rate when the wall time is given."""
     ms = [v * 1000 for v in seconds_list]
-    result = {
+    return {
         "requests": len(ms),
         "p50_ms": round(percentile(ms, 50), 2),
         "p95_ms": round(percentile(ms, 95), 2),
         "p99_ms": round(percentile(ms, 99), 2),
         "max_ms": round(max(ms), 2) if ms else None,
+        "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
+        "per_s": round(len(ms) / wall_seconds, 1) if wall_seconds else None,
     }
-    if wall_seconds:
-        result["per_s"] = round(len(ms) / wall_seconds, 1)
-    return result
 
 
 def machine() -> dict:
@@ -82,14 +82,20 @@ def pg_database() -> tuple[str, Callable[[], None]]:
     return admin.set(database=name).render_as_string(hide_password=False), drop
 
 
-def prepare_database(workdir: Path, database_url: str, offices: list[str]) -> tuple[str, dict[str, str]]:
-    """Migrate, load the demo catalogue without daily caps (benchmarks issue more than a real
-    day), create an admin; return the admin's API token and a kiosk device token per office."""
-    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="bench", LOG_LEVEL="WARNING")
+def catalogue_file(workdir: Path) -> Path:
+    """The demo catalogue without daily caps (benchmarks issue more than a real day)."""
     data = yaml.safe_load(DEMO.read_text())
     data["region"].pop("walkin_daily_cap", None)
-    catalogue = workdir / "bench-catalogue.yaml"
-    catalogue.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    path = workdir / "bench-catalogue.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def prepare_database(workdir: Path, database_url: str, offices: list[str]) -> tuple[str, dict[str, str]]:
+    """Migrate, load the catalogue without daily caps, create an admin; return the admin's API
+    token and a kiosk device token per office."""
+    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="bench", LOG_LEVEL="WARNING")
+    catalogue = catalogue_file(workdir)
     for args in (["db", "upgrade"], ["load-catalogue", str(catalogue)],
                  ["create-user", "bench-admin", "--role", "admin"]):
         result = run_cli(args, env)
