@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from itertools import chain
 from zoneinfo import ZoneInfo
 
 import holidays
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import event, or_, select
+from sqlalchemy.orm import Session
 
 from .. import clock
 from ..extensions import db
@@ -47,8 +49,47 @@ def office_tz(office: Office) -> ZoneInfo:
     return ZoneInfo(office.timezone or "Europe/Berlin")
 
 
+# ---------------------------------------------------------------- memo per transaction
+# One status read asks for the same office-days hundreds of times (estimates, next opening). The
+# answers are kept in the session for the current transaction only, and forgotten as soon as the
+# session writes anything that shapes a calendar, commits or rolls back.
+
+_MEMO = "qs_calendar_memo"
+_SHAPES_CALENDAR = (Office, OpeningWindow, Closure, MobileEvent)
+
+
+def _memo() -> dict:
+    return db.session().info.setdefault(_MEMO, {})
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_after_calendar_change(session, flush_context) -> None:
+    if _MEMO in session.info and any(
+            isinstance(obj, _SHAPES_CALENDAR) for obj in chain(session.new, session.dirty, session.deleted)):
+        session.info.pop(_MEMO, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_bulk_write(state) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info.pop(_MEMO, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_transaction(session, *args) -> None:
+    session.info.pop(_MEMO, None)
+
+
 def closure_reason(office: Office, day: date) -> str | None:
     """Why ``office`` is closed all day on ``day`` (holiday or closure), or None if it is not."""
+    memo, key = _memo(), ("closure", office.id, day)
+    if key not in memo:
+        memo[key] = _closure_reason(office, day)
+    return memo[key]
+
+
+def _closure_reason(office: Office, day: date) -> str | None:
     holiday = public_holiday(day)
     if holiday:
         return holiday
@@ -66,6 +107,13 @@ def closure_reason(office: Office, day: date) -> str | None:
 
 def windows(office: Office, day: date, kind: WindowKind) -> list[Window]:
     """The opening windows of ``office`` on local ``day`` for appointments or walk-ins."""
+    memo, key = _memo(), ("windows", office.id, day, kind)
+    if key not in memo:
+        memo[key] = tuple(_windows(office, day, kind))
+    return list(memo[key])
+
+
+def _windows(office: Office, day: date, kind: WindowKind) -> list[Window]:
     if closure_reason(office, day):
         return []
     tz = office_tz(office)

@@ -67,3 +67,25 @@ def test_the_mobile_office_is_open_only_on_its_dates(app, catalogue):
     assert [w.place for w in windows] == ["Pflege & Wohnen Martinshof"]
     assert windows[0].start == clock.local_to_utc(date(2026, 12, 3), time(10, 0))
     assert calendar.windows(mobil, date(2026, 12, 4), WindowKind.APPOINTMENT) == []
+
+
+def test_answers_are_remembered_within_a_transaction_and_forgotten_when_the_calendar_changes(app, catalogue):
+    from sqlalchemy import delete
+
+    from queue_service.db import unit_of_work
+    from queue_service.offices.models import Closure, OpeningWindow
+
+    linden, thursday = _office("linden"), date(2026, 11, 26)
+    first = calendar.windows(linden, thursday, WindowKind.WALKIN)
+    assert len(first) == 2 and calendar.windows(linden, thursday, WindowKind.WALKIN) == first
+    with unit_of_work() as session:
+        session.add(Closure(office_id=linden.id, day=thursday, reason="Betriebsversammlung"))
+        session.flush()  # an added closure: read again at once, inside the same transaction
+        assert calendar.closure_reason(linden, thursday) == "Betriebsversammlung"
+        assert calendar.windows(linden, thursday, WindowKind.WALKIN) == []
+        session.execute(delete(Closure).where(Closure.office_id == linden.id, Closure.day == thursday))
+        assert len(calendar.windows(linden, thursday, WindowKind.WALKIN)) == 2  # a bulk delete too
+        session.execute(delete(OpeningWindow).where(OpeningWindow.office_id == linden.id,
+                                                    OpeningWindow.kind == WindowKind.WALKIN))
+        assert calendar.windows(linden, thursday, WindowKind.WALKIN) == []
+    assert calendar.windows(linden, thursday, WindowKind.WALKIN) == []  # after the commit as well
