@@ -81,74 +81,66 @@ def _forget_after_transaction(session, *args) -> None:
     session.info.pop(_MEMO, None)
 
 
+@dataclass(frozen=True)
+class _OfficeCalendar:
+    """Everything that shapes one office's days, read in three queries."""
+
+    weekly: dict  # (weekday, kind) -> [(start time, end time, capacity)] by start
+    closures: tuple  # (day, recurring, reason) of the office's and the region's closures
+    mobile: dict  # day -> [MobileEvent] by start
+
+
+def _calendar_of(office: Office) -> _OfficeCalendar:
+    memo, key = _memo(), ("office", office.id)
+    found = memo.get(key)
+    if found is None:
+        weekly: dict = {}
+        for w in db.session.scalars(
+                select(OpeningWindow).where(OpeningWindow.office_id == office.id)
+                .order_by(OpeningWindow.start_time)):
+            weekly.setdefault((w.weekday, w.kind), []).append((w.start_time, w.end_time, w.capacity))
+        closures = tuple(
+            (c.day, c.recurring, c.reason) for c in db.session.scalars(
+                select(Closure).where(or_(Closure.office_id == office.id, Closure.office_id.is_(None)))
+                .order_by(Closure.id)))
+        mobile: dict = {}
+        if office.is_mobile:
+            for ev in db.session.scalars(
+                    select(MobileEvent).where(MobileEvent.office_id == office.id)
+                    .order_by(MobileEvent.day, MobileEvent.start_time)):
+                mobile.setdefault(ev.day, []).append(ev)
+        found = memo[key] = _OfficeCalendar(weekly, closures, mobile)
+    return found
+
+
 def closure_reason(office: Office, day: date) -> str | None:
     """Why ``office`` is closed all day on ``day`` (holiday or closure), or None if it is not."""
-    memo, key = _memo(), ("closure", office.id, day)
-    if key not in memo:
-        memo[key] = _closure_reason(office, day)
-    return memo[key]
-
-
-def _closure_reason(office: Office, day: date) -> str | None:
     holiday = public_holiday(day)
     if holiday:
         return holiday
-    closures = db.session.scalars(
-        select(Closure)
-        .where(or_(Closure.office_id == office.id, Closure.office_id.is_(None)))
-        .where(or_(Closure.day == day, Closure.recurring.is_(True)))
-    ).all()
-    for closure in closures:
+    for closure_day, recurring, reason in _calendar_of(office).closures:
         # recurring closures (24 December...) match on month and day
-        if closure.day == day or (closure.day.month, closure.day.day) == (day.month, day.day):
-            return closure.reason
+        if closure_day == day or (recurring and (closure_day.month, closure_day.day) == (day.month, day.day)):
+            return reason
     return None
 
 
 def windows(office: Office, day: date, kind: WindowKind) -> list[Window]:
     """The opening windows of ``office`` on local ``day`` for appointments or walk-ins."""
-    memo, key = _memo(), ("windows", office.id, day, kind)
-    if key not in memo:
-        memo[key] = tuple(_windows(office, day, kind))
-    return list(memo[key])
-
-
-def _windows(office: Office, day: date, kind: WindowKind) -> list[Window]:
     if closure_reason(office, day):
         return []
     tz = office_tz(office)
+    cal = _calendar_of(office)
     if office.is_mobile:
-        events = db.session.scalars(
-            select(MobileEvent)
-            .where(MobileEvent.office_id == office.id, MobileEvent.day == day)
-            .order_by(MobileEvent.start_time)
-        ).all()
         return [
-            Window(
-                clock.local_to_utc(day, ev.start_time, tz),
-                clock.local_to_utc(day, ev.end_time, tz),
-                None,
-                ev.place,
-            )
-            for ev in events
+            Window(clock.local_to_utc(day, ev.start_time, tz), clock.local_to_utc(day, ev.end_time, tz),
+                   None, ev.place)
+            for ev in cal.mobile.get(day, ())
             if (ev.walk_in if kind == WindowKind.WALKIN else ev.appointments)
         ]
-    rows = db.session.scalars(
-        select(OpeningWindow)
-        .where(
-            OpeningWindow.office_id == office.id,
-            OpeningWindow.weekday == day.weekday(),
-            OpeningWindow.kind == kind,
-        )
-        .order_by(OpeningWindow.start_time)
-    ).all()
     return [
-        Window(
-            clock.local_to_utc(day, w.start_time, tz),
-            clock.local_to_utc(day, w.end_time, tz),
-            w.capacity,
-        )
-        for w in rows
+        Window(clock.local_to_utc(day, start, tz), clock.local_to_utc(day, end, tz), capacity)
+        for start, end, capacity in cal.weekly.get((day.weekday(), kind), ())
     ]
 
 
