@@ -44,10 +44,15 @@
     const socket = window.io("/staff", { reconnectionDelay: 1000, reconnectionDelayMax: 30000, timeout: 10000 });
     let again = null;
     socket.on("connect", () => {
-      for (const row of table.querySelectorAll("tr[data-office]")) {
-        socket.emit("join_office", { office: row.dataset.office });  // refused for others' offices
+      const rows = table.querySelectorAll("tr[data-office]");
+      let answered = 0;
+      for (const row of rows) {
+        // refused for offices of others; "live" once every office has answered
+        socket.timeout(10000).emit("join_office", { office: row.dataset.office }, () => {
+          answered += 1;
+          if (answered === rows.length) table.dataset.live = "on";
+        });
       }
-      table.dataset.live = "on";
     });
     socket.on("disconnect", () => { table.dataset.live = "off"; });
     socket.on("queue_updated", (data) => {

@@ -9,6 +9,7 @@ import time
 from email import policy
 
 import pytest
+from playwright.sync_api import expect
 
 from .test_booking_concurrency import _prepare
 
@@ -54,7 +55,7 @@ def test_a_resident_books_and_cancels_on_a_phone(browser, live_server, tmp_path)
         page.screenshot(path=SHOTS.format("5-details"), full_page=True)
         page.get_by_role("button", name="Termin verbindlich buchen").click()
 
-        assert page.get_by_role("heading", name="Ihr Termin ist gebucht").is_visible()
+        expect(page.get_by_role("heading", name="Ihr Termin ist gebucht")).to_be_visible()
         code = page.locator(".code").inner_text()
         assert re.fullmatch(r"[A-Z0-9]{3}-[A-Z0-9]{3}", code)
         qr = page.get_by_role("img", name=re.compile("QR-Code zum Einchecken"))
@@ -62,10 +63,10 @@ def test_a_resident_books_and_cancels_on_a_phone(browser, live_server, tmp_path)
         page.screenshot(path=SHOTS.format("6-booked"), full_page=True)
 
         page.get_by_role("link", name="Termin absagen").click()
-        assert page.get_by_role("heading", name="Diesen Termin absagen?").is_visible()
+        expect(page.get_by_role("heading", name="Diesen Termin absagen?")).to_be_visible()
         page.screenshot(path=SHOTS.format("7-cancel"), full_page=True)
         page.get_by_role("button", name="Ja, Termin absagen").click()
-        assert page.get_by_text("Ihr Termin wurde abgesagt.").is_visible()
+        expect(page.get_by_text("Ihr Termin wurde abgesagt.")).to_be_visible()
         assert page.locator(".status").inner_text() == "abgesagt"
         page.screenshot(path=SHOTS.format("8-cancelled"), full_page=True)
     finally:

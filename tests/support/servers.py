@@ -70,6 +70,8 @@ def start_server(
         "PORT": str(port),
         "SECRET_KEY": "live-test-secret",
         "LOG_LEVEL": "WARNING",
+        # served as make demo and production serve (docs/deployment.md); a test may ask for threading
+        "SOCKETIO_ASYNC_MODE": "gevent",
         "DATABASE_URL": database_url or f"sqlite:///{workdir / f'live-{port}.sqlite3'}",
     })
     full_env.update(env or {})
