@@ -137,3 +137,44 @@ def test_the_status_page_switches_to_called_and_the_visitor_can_cancel(browser, 
         page.screenshot(path="/tmp/status-cancelled.png")
     finally:
         context.close()
+
+
+def test_the_display_does_not_grow_with_the_number_of_calls(browser, live):
+    """A display runs unattended for days: after a hundred more calls its JavaScript heap, DOM and
+    event listeners are where they were (history, seen call ids and announcements are bounded)."""
+    server = live()
+    clerk = Staff(server, "clerk-memory")
+
+    def serve(count: int) -> None:
+        for _ in range(count):
+            clerk.issue(server.base_url)
+            token = clerk.call_next(server.base_url, 1)["token"]
+            for action in ("start", "finish"):
+                assert clerk.post(server.base_url, f"/api/v1/tickets/{token}/{action}").status_code == 200
+
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="de-DE")
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+
+    def settled() -> dict:
+        state = page.context.request.get(server.base_url + "/api/v1/offices/aegi/display-state").json()
+        page.wait_for_function(f"queueDisplay.state.seq >= {state['seq']}", timeout=20000)
+        page.wait_for_timeout(500)
+        cdp.send("HeapProfiler.collectGarbage")
+        return {"heap": cdp.send("Runtime.getHeapUsage")["usedSize"], **cdp.send("Memory.getDOMCounters")}
+
+    try:
+        page.goto(server.base_url + "/display/aegi")
+        expect(page.locator(".screen")).to_have_attribute("data-connection", "online")
+        serve(20)  # fills the history and the announcement queue
+        before = settled()
+        serve(100)
+        after = settled()
+        assert after["heap"] - before["heap"] < 1_000_000, (before, after)
+        assert abs(after["nodes"] - before["nodes"]) <= 30, (before, after)
+        assert after["jsEventListeners"] - before["jsEventListeners"] <= 5, (before, after)
+        assert page.evaluate("queueDisplay.seen.size") <= 300
+        assert page.evaluate("queueDisplay.announcer.queue.length") <= 8
+        assert page.locator(".call-list .call").count() <= 12
+    finally:
+        context.close()
