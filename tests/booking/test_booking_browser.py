@@ -34,7 +34,7 @@ def test_a_resident_books_and_cancels_on_a_phone(browser, live_server, tmp_path)
         page.screenshot(path=SHOTS.format("1-services"), full_page=True)
         page.get_by_role("button", name="Weiter").click()
 
-        assert page.get_by_role("heading", name="Früheste freie Termine in allen Bürgerämtern").is_visible()
+        expect(page.get_by_role("heading", name="Früheste freie Termine in allen Bürgerämtern")).to_be_visible()
         page.screenshot(path=SHOTS.format("2-office"), full_page=True)
         page.get_by_role("link", name="Tag wählen: Bürgeramt Linden").click()
 
@@ -43,11 +43,10 @@ def test_a_resident_books_and_cancels_on_a_phone(browser, live_server, tmp_path)
         page.screenshot(path=SHOTS.format("4-times"), full_page=True)
         page.get_by_role("button", name="08:00 bis 08:15").click()
 
-        assert page.get_by_text("Wir halten diese Zeit bis 09:10 Uhr für Sie frei.").is_visible()
+        expect(page.get_by_text("Wir halten diese Zeit bis 09:10 Uhr für Sie frei.")).to_be_visible()
         page.get_by_role("button", name="Termin verbindlich buchen").click()
         # errors: the summary takes the focus and links to the fields
-        page.wait_for_load_state()
-        assert page.evaluate("document.activeElement.id") == "error-summary"
+        expect(page.locator("#error-summary")).to_be_focused()
         page.screenshot(path=SHOTS.format("5-errors"), full_page=True)
         page.get_by_label("Name", exact=True).fill("Erika Mustermann")
         page.get_by_label("E-Mail-Adresse", exact=True).fill("erika@example.org")
