@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, has_request_context, request
 
+BOOK_PATH = "/termin/"
 MANAGE_PATH = "/termin/verwalten/{token}"
 CONFIRM_PATH = "/termin/verwalten/{token}/bestaetigen"
 
@@ -26,3 +27,7 @@ def manage_url(token: str) -> str:
 
 def confirm_url(token: str) -> str:
     return base_url() + CONFIRM_PATH.format(token=token)
+
+
+def book_url() -> str:
+    return base_url() + BOOK_PATH

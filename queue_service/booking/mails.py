@@ -74,7 +74,9 @@ def _render(name: str, **context) -> str:
     return current_app.jinja_env.get_template(name).render(**context)
 
 
-def build(kind: str, view: AppointmentView) -> EmailMessage:
+def build(kind: str, view: AppointmentView, closure_reason: str | None = None) -> EmailMessage:
+    """One booking mail; a cancellation because the office closes that day names the reason and
+    links to the booking pages."""
     if kind not in KINDS:
         raise ValueError(kind)
     lang = view.lang
@@ -94,6 +96,8 @@ def build(kind: str, view: AppointmentView) -> EmailMessage:
             "confirm_url": links.confirm_url(view.token) if view.token else None,
             "confirm_minutes": current_app.config["CONFIRM_MINUTES"],
             "with_qr": kind in (BOOKED, RESCHEDULED, REMINDER) and bool(view.code),
+            "closure_reason": closure_reason if kind == CANCELLED else None,
+            "book_url": links.book_url(),
         }
         subject = _subject(kind, view, when)
         text = _render("mail/appointment.txt", **context)
@@ -108,8 +112,8 @@ def build(kind: str, view: AppointmentView) -> EmailMessage:
     return mail.compose(view.email or "", subject, text, html, inline, attachments)
 
 
-def send(kind: str, view: AppointmentView) -> None:
+def send(kind: str, view: AppointmentView, closure_reason: str | None = None) -> None:
     """Compose and deliver one booking mail (call it from an after-commit hook)."""
     if not view.email:
         return
-    mail.dispatch(lambda: build(kind, view))
+    mail.dispatch(lambda: build(kind, view, closure_reason))

@@ -372,7 +372,7 @@ def cancel_for_closure(appointment_id: int, reason: str, *, notify: bool) -> boo
     if notify:
         cancelled = views.build(session.get(Appointment, appointment_id, populate_existing=True), now=now)
         if cancelled.email:
-            after_commit(lambda: mails.send(mails.CANCELLED, cancelled))
+            after_commit(lambda: mails.send(mails.CANCELLED, cancelled, closure_reason=reason))
     return True
 
 

@@ -96,7 +96,9 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
          for k, v in by_service.items()),
         key=lambda r: -r["issued"])
     by_office = compute.summarise(items, lambda b: b.office_id)
-    office_rows = [{"label": office_names[k], **v} for k, v in by_office.items()]
+    # chart labels: "Aegi" rather than "Bürgeramt Aegi"
+    office_rows = [{"label": office_names[k], "code": office_names[k].removeprefix("Bürgeramt "), **v}
+                   for k, v in by_office.items()]
 
     def volume(rows, title):
         return charts.bar_chart(
@@ -104,10 +106,15 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
             [charts.Series(_("Tickets issued"), [r["issued"] for r in rows]),
              charts.Series(_("Served"), [r["served"] for r in rows])], _("Tickets"))
 
-    def waiting(rows, title):
-        return charts.line_chart(
-            title, _("Lines: median and 90th percentile of the waiting time in minutes; the table "
-                     "below holds the figures."), _labels(rows),
+    def waiting(rows, title, draw=charts.line_chart):
+        if draw is charts.bar_chart:  # categories (services, offices) side by side
+            description = _("Bars: median and 90th percentile of the waiting time in minutes; the "
+                            "table below holds the figures.")
+        else:
+            description = _("Lines: median and 90th percentile of the waiting time in minutes; the "
+                            "table below holds the figures.")
+        return draw(
+            title, description, _labels(rows),
             [charts.Series(_("Median"), [r["wait_median_min"] for r in rows]),
              charts.Series(_("90th percentile"), [r["wait_p90_min"] for r in rows])], _("Minutes"))
 
@@ -125,10 +132,12 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
         Table("hour", _("Per hour of the day"), columns, hour_rows,
               [volume(hour_rows, _("Tickets per hour")), waiting(hour_rows, _("Waiting time per hour"))]),
         Table("service", _("Per service"), columns, service_rows,
-              [lead(service_rows, _("Booking lead time per service"), charts.bar_chart)]),
+              [waiting(service_rows, _("Waiting time per service"), charts.bar_chart),
+               lead(service_rows, _("Booking lead time per service"), charts.bar_chart)]),
     ]
     if len(chosen) > 1:
-        tables.append(Table("office", _("Per office"), columns, office_rows))
+        tables.append(Table("office", _("Per office"), columns, office_rows,
+                            [waiting(office_rows, _("Waiting time per office"), charts.bar_chart)]))
     rating = ratings.rating_summary(ids, start, end)
     dist = rating["distribution"]
     tables.append(Table(

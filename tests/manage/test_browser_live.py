@@ -101,3 +101,89 @@ def test_the_city_overview_follows_a_clerk_s_call_without_reloading(browser, liv
         page.screenshot(path="/tmp/live-overview.png", full_page=True)
     finally:
         page.close()
+
+
+def test_a_manager_closes_a_booked_day_tells_the_resident_and_reads_yesterday_s_waits(browser, live_server, tmp_path):
+    """Issue 7's "done when", as a new manager would do it: a closure on a day with a booking shows
+    who is affected (no names), the resident is mailed, and yesterday's waiting times per service
+    are there as a chart and as a CSV that says what the table says."""
+    import csv
+    import email
+    import io
+    import time
+    from datetime import date
+    from email import policy
+
+    from queue_service import clock, create_app
+    from queue_service.auth.models import User
+    from queue_service.auth.services import create_user
+    from queue_service.booking.services import book_appointment
+    from queue_service.extensions import db
+
+    from ..stats.conftest import at, generate_day
+
+    mail = tmp_path / "mail"
+    server = live_server(env={"CLOCK_START": "2026-11-27T10:00", "MAIL_BACKEND": "folder",
+                              "MAIL_FOLDER": str(mail)})
+    yesterday, monday = date(2026, 11, 26), date(2026, 11, 30)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "RATELIMIT_ENABLED": False, "MAIL_BACKEND": "memory",
+                      "SQLALCHEMY_DATABASE_URI": server.env["DATABASE_URL"], "REALTIME_EMIT_IN_BACKGROUND": False})
+    with app.app_context():  # yesterday's traffic and Monday's booking, through the services
+        create_user("sb-aegi", "clerk", ["aegi"])
+        generate_day("aegi", db.session.scalar(db.select(User).where(User.username == "sb-aegi")), yesterday)
+        clock.freeze(at(date(2026, 11, 27), "10:00"))
+        booked = book_appointment("aegi", "PA", 1, at(monday, "08:00"), "Erika Mustermann", "erika@example.org")
+        db.session.remove()
+        db.engine.dispose()
+    clock.reset()
+
+    password = _manager(server)
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    try:
+        _log_in(page, server.base_url, "leitung-aegi", password)
+        page.get_by_role("link", name="Bürgeramt Aegi verwalten").click()
+        page.get_by_role("navigation", name="Bereiche: Bürgeramt Aegi").get_by_role("link", name="Schließungen").click()
+        page.fill("#start", monday.isoformat())
+        page.fill("#reason", "Wasserschaden")
+        page.get_by_role("button", name="Prüfen und schließen").click()
+
+        affected = page.get_by_role("table", name="Betroffene Termine")
+        expect(affected).to_contain_text("Mo. 30.11.2026 08:00")
+        assert booked.code.replace("-", "") in affected.inner_text().replace("-", "")  # the booking code
+        assert "Erika" not in page.content() and "erika@example.org" not in page.content()
+        expect(page.get_by_label("Die Bürgerinnen und Bürger per E-Mail über die Absage informieren")).to_be_checked()
+        page.screenshot(path="/tmp/live-closure-affected.png", full_page=True)
+        page.get_by_role("button", name=re.compile("absagen")).click()
+        page.wait_for_url("**/closures")
+        assert "Mo. 30.11.2026" in page.locator("table").first.inner_text()
+
+        deadline = time.monotonic() + 10  # the mail goes out after the commit, in the background
+        cancelled = []
+        while not cancelled and time.monotonic() < deadline:
+            messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in mail.glob("*.eml")]
+            cancelled = [m for m in messages if m["To"] == "erika@example.org"]
+            time.sleep(0.1)
+        assert cancelled, "the resident was not told"
+        assert "Wasserschaden" in cancelled[0].get_body(("plain",)).get_content()
+
+        page.goto(server.base_url + f"/admin/statistics?office=aegi&from={yesterday}&to={yesterday}")
+        section = page.locator('section[aria-labelledby="table-service"]')
+        chart = section.get_by_role("img", name=re.compile("^Wartezeit je Leistung"))
+        expect(chart).to_be_visible()
+        bars = chart.locator("rect title").all_text_contents()  # e.g. "PA: Median 100.9"
+        assert any(t.startswith("PA: Median") for t in bars) and any(t.startswith("RP: Median") for t in bars)
+        page.screenshot(path="/tmp/live-statistics.png", full_page=True)
+        headers = section.locator("thead th").all_inner_texts()
+        shown = {row.locator("th").inner_text(): row.locator("td").all_inner_texts()
+                 for row in section.locator("tbody tr").all()}
+        assert shown and any("Reisepass" in label for label in shown)
+        link = section.get_by_role("link", name="Als CSV herunterladen (Excel)")
+        response = page.request.get(server.base_url + link.get_attribute("href"))
+        assert response.ok and response.headers["content-type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(response.text().lstrip("\ufeff")), delimiter=";"))
+        assert rows[0] == headers
+        wait = headers.index(next(h for h in headers if h.startswith("Wartezeit, Median"))) - 1
+        for label, *cells in rows[1:]:
+            assert cells[wait].replace(",", ".") == shown[label][wait].replace("–", ""), label
+    finally:
+        page.close()
