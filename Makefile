@@ -24,6 +24,7 @@ serve: install
 
 lint: install
 	$(BIN)/ruff check queue_service kiosk display admin tests benchmarks tools
+	$(BIN)/ruff format --check queue_service kiosk display admin tests benchmarks tools
 
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

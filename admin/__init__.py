@@ -3,8 +3,12 @@
 from flask import Blueprint
 
 bp = Blueprint(
-    "admin", __name__, url_prefix="/admin", template_folder="templates",
-    static_folder="static", static_url_path="/static",
+    "admin",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
 )
 
 from . import desk, stats, views  # noqa: E402,F401

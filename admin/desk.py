@@ -54,7 +54,9 @@ def _office_for_clerk(slug: str):
     except UnknownOffice:
         _refuse(404, _("Not found"), _("There is no office %(slug)s.", slug=slug))
     if not current_user.can_access(office.id):
-        _refuse(403, _("No access"), _("Your account has no access to %(office)s.", office=office.name))
+        _refuse(
+            403, _("No access"), _("Your account has no access to %(office)s.", office=office.name)
+        )
     return office
 
 
@@ -84,12 +86,19 @@ def desk():
         elif len(offices) == 1:
             slug = offices[0].slug
     office = _office_for_clerk(slug) if slug else None
-    counters = reads.queue_overview(office.slug, current_user, _lang())["counters"] if office else []
+    counters = (
+        reads.queue_overview(office.slug, current_user, _lang())["counters"] if office else []
+    )
     selected = remembered[1] if office and remembered and remembered[0] == office.slug else None
     all_codes = [s.code for s in catalogue.office_services(office)] if office else []
     return render_template(
-        "admin/desk_choose.html", offices=offices, office=office, counters=counters,
-        selected=selected, me=current_user.username, all_codes=all_codes,
+        "admin/desk_choose.html",
+        offices=offices,
+        office=office,
+        counters=counters,
+        selected=selected,
+        me=current_user.username,
+        all_codes=all_codes,
     )
 
 
@@ -106,8 +115,13 @@ def open_desk():
     queue.open_counter(office.slug, int(number), current_user, _lang())
     response = redirect(url_for("admin.desk_counter", slug=office.slug, number=int(number)))
     response.set_cookie(
-        CHOICE_COOKIE, f"{office.slug}:{int(number)}", max_age=CHOICE_MAX_AGE, path="/admin",
-        secure=current_app.config.get("SESSION_COOKIE_SECURE", False), httponly=True, samesite="Lax",
+        CHOICE_COOKIE,
+        f"{office.slug}:{int(number)}",
+        max_age=CHOICE_MAX_AGE,
+        path="/admin",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Lax",
     )
     return response
 
@@ -121,9 +135,15 @@ def desk_counter(slug: str, number: int):
     overview = reads.queue_overview(office.slug, current_user, lang)
     counter = next((c for c in overview["counters"] if c["number"] == number), None)
     if counter is None:
-        _refuse(404, _("Not found"), _("%(office)s has no counter %(number)s.", office=office.name, number=number))
+        _refuse(
+            404,
+            _("Not found"),
+            _("%(office)s has no counter %(number)s.", office=office.name, number=number),
+        )
     services = [{"code": s.code, "name": s.name(lang)} for s in catalogue.office_services(office)]
-    counters = [{"number": c.number, "name": c.display_name} for c in catalogue.active_counters(office)]
+    counters = [
+        {"number": c.number, "name": c.display_name} for c in catalogue.active_counters(office)
+    ]
     config = {
         "office": office.slug,
         "officeName": office.name,
@@ -140,9 +160,16 @@ def desk_counter(slug: str, number: int):
         "loginUrl": url_for("admin.login", next=request.path),
         "strings": desk_strings(),
     }
-    response = current_app.make_response(render_template(
-        "admin/desk.html", office=office, counter=counter, services=services, counters=counters,
-        overview=overview, config=config,
-    ))
+    response = current_app.make_response(
+        render_template(
+            "admin/desk.html",
+            office=office,
+            counter=counter,
+            services=services,
+            counters=counters,
+            overview=overview,
+            config=config,
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

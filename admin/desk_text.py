@@ -57,7 +57,9 @@ def desk_strings() -> dict[str, str]:
         "unparked": _("%(number)s is waiting again, at the front."),
         "transferred_to": _("%(number)s transferred to %(target)s (%(position)s)."),
         "nobody_waiting": _("Nobody is waiting for %(counter)s."),
-        "nobody_waiting_hint": _("New numbers appear here by themselves. Press N or the button to try again."),
+        "nobody_waiting_hint": _(
+            "New numbers appear here by themselves. Press N or the button to try again."
+        ),
         "counter_opened": _("%(counter)s is open."),
         "counter_paused": _("%(counter)s is paused: no new numbers are called here."),
         "counter_closed": _("%(counter)s is closed."),
@@ -69,14 +71,20 @@ def desk_strings() -> dict[str, str]:
         "offline": _("No connection to the server. Retrying…"),
         "online_again": _("Connected to the server again."),
         # errors (from problem+json: by reason, else the server's detail)
-        "error.counter_busy": _("%(counter)s still has %(number)s. Finish it, park it, transfer it "
-                                "or mark it as a no-show first."),
-        "error.invalid_transition": _("Not possible for %(number)s: it is %(status)s now. The desk "
-                                      "shows the current state."),
-        "error.recall_first": _("Recall %(number)s at least %(needed)s times before marking it as a "
-                                "no-show (recalled %(count)s times so far)."),
-        "error.not_today": _("%(number)s is from an earlier day and can no longer be called or "
-                             "transferred."),
+        "error.counter_busy": _(
+            "%(counter)s still has %(number)s. Finish it, park it, transfer it "
+            "or mark it as a no-show first."
+        ),
+        "error.invalid_transition": _(
+            "Not possible for %(number)s: it is %(status)s now. The desk shows the current state."
+        ),
+        "error.recall_first": _(
+            "Recall %(number)s at least %(needed)s times before marking it as a "
+            "no-show (recalled %(count)s times so far)."
+        ),
+        "error.not_today": _(
+            "%(number)s is from an earlier day and can no longer be called or transferred."
+        ),
         "error.no_such_number": _("There is no ticket %(number)s today."),
         "error.not_found": _("This ticket no longer exists. The desk shows the current state."),
         "error.forbidden": _("Your account has no access to this office."),

@@ -69,7 +69,10 @@ def registration_page(kind: DeviceKind):
                 response = redirect(url_for(endpoint, slug=office.slug))
                 set_device_cookie(response, token)
                 logout_user()
-                flash(_("This browser is now registered for %(office)s.", office=office.name), "success")
+                flash(
+                    _("This browser is now registered for %(office)s.", office=office.name),
+                    "success",
+                )
                 return response
         status = 422
     return (

@@ -27,8 +27,9 @@ def slot_time(value: str) -> str:
 
     from queue_service import clock
 
-    return format_datetime(datetime.fromisoformat(value), "EEE dd.MM. HH:mm",
-                           tzinfo=clock.LOCAL_TZ, locale=_lang())
+    return format_datetime(
+        datetime.fromisoformat(value), "EEE dd.MM. HH:mm", tzinfo=clock.LOCAL_TZ, locale=_lang()
+    )
 
 
 @bp.get("/statistics")
@@ -44,9 +45,14 @@ def statistics():
             raise NotFound(_("There is no table %(name)s.", name=key))
         sep = "," if request.args.get("sep") == "comma" else ";"
         name = f"statistik-{office_slug or 'alle'}-{key}-{start.isoformat()}-{end.isoformat()}.csv"
-        return Response(report.to_csv(table, table.caption, sep), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                 "Cache-Control": "private, no-store"})
+        return Response(
+            report.to_csv(table, table.caption, sep),
+            mimetype="text/csv",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "private, no-store",
+            },
+        )
     filters = {"office": office_slug or "", "from": start.isoformat(), "to": end.isoformat()}
     return render_template("admin/statistics.html", data=data, filters=filters)
 
@@ -57,5 +63,8 @@ def overview():
     from queue_service import clock
     from queue_service.stats import live
 
-    return render_template("admin/overview.html", status=live.city_status(_lang()),
-                           updated=clock.local_now().strftime("%H:%M"))
+    return render_template(
+        "admin/overview.html",
+        status=live.city_status(_lang()),
+        updated=clock.local_now().strftime("%H:%M"),
+    )

@@ -36,7 +36,9 @@ def login():
             login_user(user)
             auth.record_login(user.id)
             return redirect(_safe_next(request.args.get("next"), user.role))
-    return render_template("admin/login.html", form=form), (401 if form.errors or request.method == "POST" else 200)
+    return render_template("admin/login.html", form=form), (
+        401 if form.errors or request.method == "POST" else 200
+    )
 
 
 @bp.post("/logout")
@@ -59,21 +61,49 @@ def index():
         for endpoint, label, text, roles in _start_links()
         if current_user.role in roles and endpoint in current_app.view_functions
     ]
-    return render_template("admin/index.html", offices=offices, can_manage=can_manage,
-                           manage_links=links, role_name=_role_name(current_user.role))
+    return render_template(
+        "admin/index.html",
+        offices=offices,
+        can_manage=can_manage,
+        manage_links=links,
+        role_name=_role_name(current_user.role),
+    )
 
 
 def _role_name(role: Role) -> str:
-    return {Role.ADMIN: _("administrator"), Role.MANAGER: _("manager"), Role.CLERK: _("clerk")}[role]
+    return {Role.ADMIN: _("administrator"), Role.MANAGER: _("manager"), Role.CLERK: _("clerk")}[
+        role
+    ]
 
 
 def _start_links():
     return [
-        ("admin.manage.home", _("Offices"),
-         _("Details, services, counters, opening hours, closures, devices and display messages."), MANAGERS),
+        (
+            "admin.manage.home",
+            _("Offices"),
+            _(
+                "Details, services, counters, opening hours, closures, devices and display messages."
+            ),
+            MANAGERS,
+        ),
         ("admin.manage.services", _("Services"), _("The services of the catalogue."), MANAGERS),
-        ("admin.manage.staff", _("Staff accounts"), _("Create accounts, reset passwords, deactivate."), MANAGERS),
-        ("admin.manage.city_closures", _("City-wide closures"), _("Close every office on a day."), ADMINS),
+        (
+            "admin.manage.staff",
+            _("Staff accounts"),
+            _("Create accounts, reset passwords, deactivate."),
+            MANAGERS,
+        ),
+        (
+            "admin.manage.city_closures",
+            _("City-wide closures"),
+            _("Close every office on a day."),
+            ADMINS,
+        ),
         ("admin.manage.audit_log", _("Audit log"), _("Who changed what, and when."), MANAGERS),
-        ("admin.manage.jobs", _("Scheduled jobs"), _("Nightly and regular jobs and their last runs."), ADMINS),
+        (
+            "admin.manage.jobs",
+            _("Scheduled jobs"),
+            _("Nightly and regular jobs and their last runs."),
+            ADMINS,
+        ),
     ]

@@ -51,7 +51,16 @@ from tests.support.servers import run_cli, start_server  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "kiosk.json"
 CLOCK_START = "2026-11-26T08:30"  # a Thursday morning: walk-ins everywhere but Schützenplatz
-OFFICES = ["aegi", "linden", "podbi", "doehren", "ricklingen", "sahlkamp", "bemerode", "herrenhausen"]
+OFFICES = [
+    "aegi",
+    "linden",
+    "podbi",
+    "doehren",
+    "ricklingen",
+    "sahlkamp",
+    "bemerode",
+    "herrenhausen",
+]
 SERVICES = ["PA", "RP", "AB", "EID", "AN", "MB", "FZ", "BG"]
 TARGETS = {"issue_p95_ms": 30, "pdf_p95_ms": 30, "pdf_inprocess_p95_ms": 10}
 
@@ -68,8 +77,12 @@ def _kiosk_worker(args) -> tuple[list[float], list[float], int]:
     for i in range(visitors):
         service = SERVICES[(index + i) % len(SERVICES)]
         start = time.perf_counter()
-        response = session.post(f"{base}/api/v1/offices/{slug}/tickets", json={"service": service},
-                                headers={"Idempotency-Key": secrets.token_hex(8)}, timeout=30)
+        response = session.post(
+            f"{base}/api/v1/offices/{slug}/tickets",
+            json={"service": service},
+            headers={"Idempotency-Key": secrets.token_hex(8)},
+            timeout=30,
+        )
         issue_times.append(time.perf_counter() - start)
         if response.status_code != 201:
             errors += 1
@@ -89,10 +102,16 @@ def _prepare(workdir: Path, database_url: str, clients: int) -> tuple[dict, dict
         result = run_cli(args, env)
         if result.returncode != 0:
             raise RuntimeError(f"{args}: {result.stderr}")
-    devices = {slug: run_cli(["create-device", slug, "--kind", "kiosk"], env).stdout.strip()
-               for slug in OFFICES[:clients]}
-    server_env = {"CLOCK_START": CLOCK_START, "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING",
-                  "SCHEDULER_ENABLED": "0"}
+    devices = {
+        slug: run_cli(["create-device", slug, "--kind", "kiosk"], env).stdout.strip()
+        for slug in OFFICES[:clients]
+    }
+    server_env = {
+        "CLOCK_START": CLOCK_START,
+        "RATELIMIT_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+        "SCHEDULER_ENABLED": "0",
+    }
     return devices, server_env
 
 
@@ -125,12 +144,22 @@ def bench_database(kind: str, pool, clients: int, visitors: int) -> dict:
             server = start_server(workdir, database_url=url, env=env, load_demo=False)
             try:
                 kiosks = list(devices.items())
-                pool.map(_kiosk_worker, [(server.base_url, slug, token, 5, i)
-                                         for i, (slug, token) in enumerate(kiosks)])  # warm-up
+                pool.map(
+                    _kiosk_worker,
+                    [
+                        (server.base_url, slug, token, 5, i)
+                        for i, (slug, token) in enumerate(kiosks)
+                    ],
+                )  # warm-up
                 slug, token = kiosks[0]
                 one = _phase(pool, [(server.base_url, slug, token, visitors, 0)])
-                together = _phase(pool, [(server.base_url, slug, token, visitors, i)
-                                         for i, (slug, token) in enumerate(kiosks)])
+                together = _phase(
+                    pool,
+                    [
+                        (server.base_url, slug, token, visitors, i)
+                        for i, (slug, token) in enumerate(kiosks)
+                    ],
+                )
             finally:
                 server.stop()
         finally:
@@ -164,7 +193,10 @@ def _measure(work, renders: int, warmup: int = 20) -> dict:
         work()
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
-    return {"p50": samples[len(samples) // 2], "p95": samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]}
+    return {
+        "p50": samples[len(samples) // 2],
+        "p95": samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))],
+    }
 
 
 def bench_inprocess(renders: int, repeats: int) -> dict:
@@ -173,8 +205,10 @@ def bench_inprocess(renders: int, repeats: int) -> dict:
     results = {}
     for name, work in variants.items():
         runs = [_measure(work, renders) for _ in range(repeats)]
-        results[name] = {"p50_ms": round(statistics.median(r["p50"] for r in runs), 3),
-                         "p95_ms": round(statistics.median(r["p95"] for r in runs), 3)}
+        results[name] = {
+            "p50_ms": round(statistics.median(r["p50"] for r in runs), 3),
+            "p95_ms": round(statistics.median(r["p95"] for r in runs), 3),
+        }
     ours, floor = results["ticket_pdf_80mm"], results["floor_a"]
     ours["ratio_p50_to_floor"] = round(ours["p50_ms"] / floor["p50_ms"], 2)
     ours["ratio_p95_to_floor"] = round(ours["p95_ms"] / floor["p95_ms"], 2)
@@ -190,7 +224,9 @@ def _ratio(value: float, floor: float) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short run (proves the script works)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run (proves the script works)"
+    )
     parser.add_argument("--clients", type=int, default=4, help="kiosks (processes), one per office")
     parser.add_argument("--databases", default="sqlite,postgresql")
     options = parser.parse_args()
@@ -203,15 +239,21 @@ def main() -> None:
         "quick": options.quick,
         "kiosks": clients,
         "visitors_per_kiosk": visitors,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "load_average_before": os.getloadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_before": os.getloadavg(),
+        },
         "targets": TARGETS,
         "in_process": bench_inprocess(renders, repeats),
     }
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         floor_requests = 100 if options.quick else 1000
-        report["http_floor"] = {"one_kiosk": bench_floor(pool, 1, floor_requests),
-                                "kiosks_at_once": bench_floor(pool, clients, floor_requests)}
+        report["http_floor"] = {
+            "one_kiosk": bench_floor(pool, 1, floor_requests),
+            "kiosks_at_once": bench_floor(pool, clients, floor_requests),
+        }
         for kind in options.databases.split(","):
             try:
                 report[kind] = bench_database(kind, pool, clients, visitors)
@@ -223,10 +265,13 @@ def main() -> None:
         if "error" in result:
             continue
         for name, phase in result.items():
-            phase["ratio_to_floor_p50"] = {op: _ratio(phase[op]["p50_ms"], floor[name]["p50_ms"])
-                                           for op in ("issue", "pdf")}
-            phase["meets_targets"] = {"issue_p95": phase["issue"]["p95_ms"] <= TARGETS["issue_p95_ms"],
-                                      "pdf_p95": phase["pdf"]["p95_ms"] <= TARGETS["pdf_p95_ms"]}
+            phase["ratio_to_floor_p50"] = {
+                op: _ratio(phase[op]["p50_ms"], floor[name]["p50_ms"]) for op in ("issue", "pdf")
+            }
+            phase["meets_targets"] = {
+                "issue_p95": phase["issue"]["p95_ms"] <= TARGETS["issue_p95_ms"],
+                "pdf_p95": phase["pdf"]["p95_ms"] <= TARGETS["pdf_p95_ms"],
+            }
     report["machine"]["load_average_after"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -236,32 +281,50 @@ def main() -> None:
 def _print(report: dict, kinds: list[str]) -> None:
     inproc = report["in_process"]
     ours, floor_pdf = inproc["ticket_pdf_80mm"], inproc["floor_a"]
-    print(f"\nKiosk{' (quick)' if report['quick'] else ''}: {report['kiosks']} kiosks x "
-          f"{report['visitors_per_kiosk']} visitors; targets: issue and PDF p95 <= 30 ms, "
-          "PDF + QR in-process p95 <= 10 ms\n")
-    print(f"in-process  ticket PDF + QR   p50 {ours['p50_ms']:.2f} ms  p95 {ours['p95_ms']:.2f} ms  "
-          f"(floor p50 {floor_pdf['p50_ms']:.2f} / p95 {floor_pdf['p95_ms']:.2f} ms; "
-          f"x{ours['ratio_p50_to_floor']} / x{ours['ratio_p95_to_floor']})")
+    print(
+        f"\nKiosk{' (quick)' if report['quick'] else ''}: {report['kiosks']} kiosks x "
+        f"{report['visitors_per_kiosk']} visitors; targets: issue and PDF p95 <= 30 ms, "
+        "PDF + QR in-process p95 <= 10 ms\n"
+    )
+    print(
+        f"in-process  ticket PDF + QR   p50 {ours['p50_ms']:.2f} ms  p95 {ours['p95_ms']:.2f} ms  "
+        f"(floor p50 {floor_pdf['p50_ms']:.2f} / p95 {floor_pdf['p95_ms']:.2f} ms; "
+        f"x{ours['ratio_p50_to_floor']} / x{ours['ratio_p95_to_floor']})"
+    )
     floor = report["http_floor"]
-    print(f"\n{'database':<11} {'kiosks':<11} {'request':<12} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'p99 ms':>8} {'x floor p50':>12}")
-    for phase, title in (("one_kiosk", "1 client"), ("kiosks_at_once", f"{report['kiosks']} at once")):
+    print(
+        f"\n{'database':<11} {'kiosks':<11} {'request':<12} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'p99 ms':>8} {'x floor p50':>12}"
+    )
+    for phase, title in (
+        ("one_kiosk", "1 client"),
+        ("kiosks_at_once", f"{report['kiosks']} at once"),
+    ):
         row = floor[phase]
-        print(f"{'floor':<11} {title:<11} {'GET ping':<12} {row['requests']:>5} {row['p50_ms']:>8} "
-              f"{row['p95_ms']:>8} {row['p99_ms']:>8} {'1.0':>12}")
+        print(
+            f"{'floor':<11} {title:<11} {'GET ping':<12} {row['requests']:>5} {row['p50_ms']:>8} "
+            f"{row['p95_ms']:>8} {row['p99_ms']:>8} {'1.0':>12}"
+        )
     for kind in kinds:
         result = report[kind]
         if "error" in result:
             print(f"{kind:<11} skipped: {result['error']}")
             continue
-        for phase, title in (("one_kiosk", "1 kiosk"), ("kiosks_at_once", f"{report['kiosks']} at once")):
+        for phase, title in (
+            ("one_kiosk", "1 kiosk"),
+            ("kiosks_at_once", f"{report['kiosks']} at once"),
+        ):
             for op, label in (("issue", "issue (tap)"), ("pdf", "PDF 80 mm")):
                 row = result[phase][op]
                 ratio = _ratio(row["p50_ms"], floor[phase]["p50_ms"])
-                print(f"{kind:<11} {title:<11} {label:<12} {row['requests']:>5} {row['p50_ms']:>8} "
-                      f"{row['p95_ms']:>8} {row['p99_ms']:>8} {ratio:>12}")
-            print(f"{kind:<11} {title:<11} errors: {result[phase]['errors']}, visitors per second: "
-                  f"{result[phase]['visitors_per_s']}")
+                print(
+                    f"{kind:<11} {title:<11} {label:<12} {row['requests']:>5} {row['p50_ms']:>8} "
+                    f"{row['p95_ms']:>8} {row['p99_ms']:>8} {ratio:>12}"
+                )
+            print(
+                f"{kind:<11} {title:<11} errors: {result[phase]['errors']}, visitors per second: "
+                f"{result[phase]['visitors_per_s']}"
+            )
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
 
 

@@ -62,8 +62,12 @@ def floor_a() -> bytes:
     c.setFont("Helvetica-Bold", 60)
     c.drawString(8 * mm, 95 * mm, "A042")
     c.setFont("Helvetica", 8)
-    lines = ["Bürgeramt Hannover – Schalterhalle", "Anliegen: Führerschein / Ummeldung",
-             "Datum 12.06.2025 Uhrzeit 10:07", "Viele Grüße!"]
+    lines = [
+        "Bürgeramt Hannover – Schalterhalle",
+        "Anliegen: Führerschein / Ummeldung",
+        "Datum 12.06.2025 Uhrzeit 10:07",
+        "Viele Grüße!",
+    ]
     for i, line in enumerate(lines):
         c.drawString(5 * mm, (88 - 4 * i) * mm, line)
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=4, border=2)
@@ -111,7 +115,11 @@ def measure(work, renders: int, warmup: int = 20) -> dict:
         work()
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
-    return {"p50": percentile(samples, 0.50), "p95": percentile(samples, 0.95), "p99": percentile(samples, 0.99)}
+    return {
+        "p50": percentile(samples, 0.50),
+        "p95": percentile(samples, 0.95),
+        "p99": percentile(samples, 0.99),
+    }
 
 
 def main() -> None:
@@ -138,7 +146,10 @@ def main() -> None:
             "p50_ms": round(statistics.median(r["p50"] for r in runs), 3),
             "p95_ms": round(statistics.median(r["p95"] for r in runs), 3),
             "p99_ms": round(statistics.median(r["p99"] for r in runs), 3),
-            "p95_range_ms": [round(min(r["p95"] for r in runs), 3), round(max(r["p95"] for r in runs), 3)],
+            "p95_range_ms": [
+                round(min(r["p95"] for r in runs), 3),
+                round(max(r["p95"] for r in runs), 3),
+            ],
             "bytes": len(output) if isinstance(output, bytes) else None,
         }
     floor = results["floor-a"]
@@ -164,14 +175,18 @@ def main() -> None:
         "target": "p95 <= 10 ms per ticket (PDF + QR)",
         "results": results,
     }
-    print(f"{'variant':<22}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'bytes':>8}{'p50/floor':>11}{'p95/floor':>11}")
+    print(
+        f"{'variant':<22}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'bytes':>8}{'p50/floor':>11}{'p95/floor':>11}"
+    )
     for name, row in results.items():
         print(
             f"{name:<22}{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['p99_ms']:>9.2f}"
             f"{row['bytes'] or '':>8}{row.get('ratio_p50_to_floor', ''):>11}{row.get('ratio_p95_to_floor', ''):>11}"
         )
-    print(f"load average before/after: {report['load_average_before']} / {report['load_average_after']}"
-          f"; reportlab C accelerator: {accelerated}")
+    print(
+        f"load average before/after: {report['load_average_before']} / {report['load_average_after']}"
+        f"; reportlab C accelerator: {accelerated}"
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"written to {args.out}")

@@ -38,7 +38,16 @@ from tests.support.servers import free_port, start_server  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results" / "queue.json"
 # a Thursday morning: every office but Schützenplatz takes walk-ins
 CLOCK_START = "2026-11-26T08:30"
-OFFICES = ["aegi", "bemerode", "doehren", "herrenhausen", "linden", "podbi", "ricklingen", "sahlkamp"]
+OFFICES = [
+    "aegi",
+    "bemerode",
+    "doehren",
+    "herrenhausen",
+    "linden",
+    "podbi",
+    "ricklingen",
+    "sahlkamp",
+]
 SERVICES = ["PA", "RP", "KID", "VD", "AB", "VL", "EID", "AN", "ABM", "MB", "FZ", "BG", "FS", "IFS"]
 TARGETS = {"issue_p95_ms": 25, "call_next_p95_ms": 25, "tickets_per_s": 300}
 
@@ -55,8 +64,12 @@ def _issue_worker(args) -> tuple[list[float], int]:
         service = SERVICES[(index * 7 + i) % len(SERVICES)]
         headers = {"X-Device-Token": devices[office], "Idempotency-Key": secrets.token_hex(8)}
         start = time.perf_counter()
-        response = session.post(f"{base}/api/v1/offices/{office}/tickets", json={"service": service},
-                                headers=headers, timeout=30)
+        response = session.post(
+            f"{base}/api/v1/offices/{office}/tickets",
+            json={"service": service},
+            headers=headers,
+            timeout=30,
+        )
         latencies.append(time.perf_counter() - start)
         if response.status_code != 201:
             errors += 1
@@ -71,7 +84,9 @@ def _clerk_worker(args) -> tuple[dict[str, list[float]], int]:
     errors = 0
     for _ in range(limit):
         start = time.perf_counter()
-        response = session.post(f"{base}/api/v1/offices/{office}/counters/{counter}/call-next", timeout=30)
+        response = session.post(
+            f"{base}/api/v1/offices/{office}/counters/{counter}/call-next", timeout=30
+        )
         timings["call_next"].append(time.perf_counter() - start)
         if response.status_code == 204:
             break
@@ -141,15 +156,21 @@ def _measure(base: str, devices: dict, token: str, pool, clients: int, per_clien
     clerk_jobs = []
     for i in range(clients):
         office, counter = OFFICES[i % 4], 1 + i // 4
-        requests.post(f"{base}/api/v1/offices/{office}/counters/{counter}/open", headers=auth, timeout=30)
+        requests.post(
+            f"{base}/api/v1/offices/{office}/counters/{counter}/open", headers=auth, timeout=30
+        )
         clerk_jobs.append((base, token, office, counter, 10**6))
 
-    results, seconds = _run(pool, _issue_worker, [(base, devices, per_client, i) for i in range(clients)])
+    results, seconds = _run(
+        pool, _issue_worker, [(base, devices, per_client, i) for i in range(clients)]
+    )
     issue = [v for latencies, _ in results for v in latencies]
     issue_errors = sum(e for _, e in results)
 
     results, call_seconds = _run(pool, _clerk_worker, clerk_jobs)
-    timings = {name: [v for t, _ in results for v in t[name]] for name in ("call_next", "start", "finish")}
+    timings = {
+        name: [v for t, _ in results for v in t[name]] for name in ("call_next", "start", "finish")
+    }
     call_errors = sum(e for _, e in results)
     return {
         "issue": summary(issue, seconds) | {"errors": issue_errors},
@@ -162,8 +183,11 @@ def _measure(base: str, devices: dict, token: str, pool, clients: int, per_clien
 
 def bench_floor(pool, clients: int, per_client: int) -> dict:
     port = free_port()
-    process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "floor_app.py"), str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "benchmarks" / "floor_app.py"), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -188,7 +212,9 @@ def _ratio(value: float, floor: float) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short run (proves the script works)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run (proves the script works)"
+    )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--databases", default="sqlite,postgresql")
     options = parser.parse_args()
@@ -200,8 +226,11 @@ def main() -> None:
         "quick": options.quick,
         "clients": options.clients,
         "tickets_per_client": per_client,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "targets": TARGETS,
     }
     with multiprocessing.get_context("fork").Pool(options.clients) as pool:
@@ -228,12 +257,18 @@ def main() -> None:
 
 def _print(report: dict, kinds: list[str]) -> None:
     floor = report["floor"]
-    print(f"\nLive queue through HTTP, {report['clients']} concurrent clients"
-          f"{' (quick)' if report['quick'] else ''}; targets: p95 <= 25 ms, >= 300 tickets/s\n")
-    print(f"{'database':<11} {'operation':<10} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-          f"{'per s':>8} {'x floor p50':>12}")
-    print(f"{'-':<11} {'floor GET':<10} {floor['requests']:>6} {floor['p50_ms']:>8} {floor['p95_ms']:>8} "
-          f"{floor['p99_ms']:>8} {floor['per_s']:>8} {'1.0':>12}")
+    print(
+        f"\nLive queue through HTTP, {report['clients']} concurrent clients"
+        f"{' (quick)' if report['quick'] else ''}; targets: p95 <= 25 ms, >= 300 tickets/s\n"
+    )
+    print(
+        f"{'database':<11} {'operation':<10} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'per s':>8} {'x floor p50':>12}"
+    )
+    print(
+        f"{'-':<11} {'floor GET':<10} {floor['requests']:>6} {floor['p50_ms']:>8} {floor['p95_ms']:>8} "
+        f"{floor['p99_ms']:>8} {floor['per_s']:>8} {'1.0':>12}"
+    )
     for kind in kinds:
         result = report[kind]
         if "error" in result:
@@ -242,10 +277,14 @@ def _print(report: dict, kinds: list[str]) -> None:
         for op in ("issue", "call_next", "start", "finish"):
             row = result[op]
             ratio = _ratio(row["p50_ms"], floor["p50_ms"])
-            print(f"{kind:<11} {op:<10} {row['requests']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} "
-                  f"{row['p99_ms']:>8} {row['per_s']:>8} {ratio:>12}")
-        print(f"{kind:<11} tickets issued per second by one server process: {result['tickets_per_s']}"
-              f" (errors: issue {result['issue']['errors']}, call {result['call_next']['errors']})")
+            print(
+                f"{kind:<11} {op:<10} {row['requests']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} "
+                f"{row['p99_ms']:>8} {row['per_s']:>8} {ratio:>12}"
+            )
+        print(
+            f"{kind:<11} tickets issued per second by one server process: {result['tickets_per_s']}"
+            f" (errors: issue {result['issue']['errors']}, call {result['call_next']['errors']})"
+        )
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
 
 

@@ -65,15 +65,23 @@ SCENARIOS = {
     "thousand": {"clients": 1000, "servers": 1, "database": "sqlite", "calls": 40, "spacing": 1.0},
     "redis": {"clients": 150, "servers": 2, "database": "postgresql", "calls": 60, "spacing": 0.5},
 }
-TARGETS = {"office_p99_ms": 40, "thousand_p95_ms": 150, "thousand_call_next_p95_ms": 50,
-           "redis_p95_ms": 60, "ratio_to_floor_p95": 2.0, "memory_per_client_kb": 120}
+TARGETS = {
+    "office_p99_ms": 40,
+    "thousand_p95_ms": 150,
+    "thousand_call_next_p95_ms": 50,
+    "redis_p95_ms": 60,
+    "ratio_to_floor_p95": 2.0,
+    "memory_per_client_kb": 120,
+}
 WARMUP_CALLS = 3
 
 
 # ---------------------------------------------------------------- the displays (client processes)
 
 
-async def _displays(urls: list[str], first: int, count: int, ready, stop) -> list[tuple[str, float]]:
+async def _displays(
+    urls: list[str], first: int, count: int, ready, stop
+) -> list[tuple[str, float]]:
     import socketio
 
     received: list[tuple[str, float]] = []
@@ -88,9 +96,15 @@ async def _displays(urls: list[str], first: int, count: int, ready, stop) -> lis
             received.append((data["number"], time.time()))
 
         async with gate:
-            await client.connect(urls[index % len(urls)], namespaces=["/display"],
-                                 transports=["websocket"], wait_timeout=60)
-            ack = await client.call("join_office", {"office": OFFICE}, namespace="/display", timeout=120)
+            await client.connect(
+                urls[index % len(urls)],
+                namespaces=["/display"],
+                transports=["websocket"],
+                wait_timeout=60,
+            )
+            ack = await client.call(
+                "join_office", {"office": OFFICE}, namespace="/display", timeout=120
+            )
             if not ack or not ack.get("ok"):
                 raise RuntimeError(f"join refused: {ack}")
         clients.append(client)
@@ -101,7 +115,9 @@ async def _displays(urls: list[str], first: int, count: int, ready, stop) -> lis
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.5)
     try:
-        await asyncio.wait_for(asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True), 20)
+        await asyncio.wait_for(
+            asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True), 20
+        )
     except TimeoutError:
         pass
     return received
@@ -123,10 +139,16 @@ class Displays:
         ctx = multiprocessing.get_context("spawn")
         self.ready, self.stop_event, self.results = ctx.Queue(), ctx.Event(), ctx.Queue()
         self.processes = []
-        share, first = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)], 0
+        share, first = (
+            [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)],
+            0,
+        )
         for count in share:
-            process = ctx.Process(target=display_process, daemon=True,
-                                  args=(urls, first, count, self.ready, self.stop_event, self.results))
+            process = ctx.Process(
+                target=display_process,
+                daemon=True,
+                args=(urls, first, count, self.ready, self.stop_event, self.results),
+            )
             process.start()
             self.processes.append(process)
             first += count
@@ -168,12 +190,19 @@ class App:
             url, self.drop = pg_database()
         self.token, devices = prepare_database(workdir, url, [OFFICE])
         self.device = devices[OFFICE]
-        env = {"SOCKETIO_ASYNC_MODE": mode, "CLOCK_START": CLOCK_START, "RATELIMIT_ENABLED": "false",
-               "SCHEDULER_ENABLED": "0", "LOG_LEVEL": "WARNING"}
+        env = {
+            "SOCKETIO_ASYNC_MODE": mode,
+            "CLOCK_START": CLOCK_START,
+            "RATELIMIT_ENABLED": "false",
+            "SCHEDULER_ENABLED": "0",
+            "LOG_LEVEL": "WARNING",
+        }
         if servers > 1:
             env |= {"REDIS_URL": REDIS_URL, "SOCKETIO_CHANNEL": f"qs-bench-{secrets.token_hex(4)}"}
-        self.servers = [start_server(workdir, database_url=url, env=env, load_demo=False)
-                        for _ in range(servers)]
+        self.servers = [
+            start_server(workdir, database_url=url, env=env, load_demo=False)
+            for _ in range(servers)
+        ]
         self.urls = [server.base_url for server in self.servers]
         self.pids = [server.process.pid for server in self.servers]
         self.http = requests.Session()
@@ -184,12 +213,16 @@ class App:
         self.http.post(f"{self.counter_url}/open", timeout=30).raise_for_status()
         for _ in range(calls):
             response = requests.post(
-                f"{self.urls[0]}/api/v1/offices/{OFFICE}/tickets", json={"service": SERVICE},
+                f"{self.urls[0]}/api/v1/offices/{OFFICE}/tickets",
+                json={"service": SERVICE},
                 headers={"X-Device-Token": self.device, "Idempotency-Key": secrets.token_hex(8)},
-                timeout=30)
+                timeout=30,
+            )
             response.raise_for_status()
         for url in self.urls:  # warm each process (imports, templates, connections)
-            requests.get(f"{url}/api/v1/offices/{OFFICE}/display-state", timeout=30).raise_for_status()
+            requests.get(
+                f"{url}/api/v1/offices/{OFFICE}/display-state", timeout=30
+            ).raise_for_status()
 
     def call(self) -> tuple[str, float, float]:
         sent = time.time()
@@ -203,7 +236,9 @@ class App:
 
     def after_call(self) -> None:
         for action in ("start", "finish"):
-            self.http.post(f"{self.urls[0]}/api/v1/tickets/{self._last}/{action}", timeout=30).raise_for_status()
+            self.http.post(
+                f"{self.urls[0]}/api/v1/tickets/{self._last}/{action}", timeout=30
+            ).raise_for_status()
 
     def stop(self) -> None:
         for server in self.servers:
@@ -223,7 +258,9 @@ class Floor:
             args = [sys.executable, str(ROOT / "benchmarks" / "floor_realtime.py"), str(port), mode]
             if servers > 1:
                 args += [REDIS_URL, channel]
-            self.processes.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self.processes.append(
+                subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
             self.urls.append(f"http://127.0.0.1:{port}")
         for url in self.urls:
             wait_http(url + "/healthz")
@@ -239,7 +276,9 @@ class Floor:
         number = f"F{self.n:03d}"
         sent = time.time()
         began = time.perf_counter()
-        response = self.http.post(f"{self.urls[0]}/emit", json={"number": number, "office": OFFICE}, timeout=30)
+        response = self.http.post(
+            f"{self.urls[0]}/emit", json={"number": number, "office": OFFICE}, timeout=30
+        )
         rtt = time.perf_counter() - began
         response.raise_for_status()
         return number, sent, rtt
@@ -324,19 +363,29 @@ def measure(kind: type, mode: str, scenario: dict, procs: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer calls (proves the script works)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer calls (proves the script works)"
+    )
     parser.add_argument("--modes", default="threading,gevent")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--procs", type=int, default=4, help="display client processes")
     options = parser.parse_args()
 
-    report = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": options.quick,
-              "machine": machine(), "targets": TARGETS, "runs": []}
+    report = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "quick": options.quick,
+        "machine": machine(),
+        "targets": TARGETS,
+        "runs": [],
+    }
     if RESULTS.exists():  # keep the figures of scenarios this run does not repeat
         previous = json.loads(RESULTS.read_text())
-        report["previous_runs"] = [r for r in previous.get("runs", [])
-                                   if (r["mode"], r["scenario"]) not in
-                                   {(m, s) for m in options.modes.split(",") for s in options.scenarios.split(",")}]
+        report["previous_runs"] = [
+            r
+            for r in previous.get("runs", [])
+            if (r["mode"], r["scenario"])
+            not in {(m, s) for m in options.modes.split(",") for s in options.scenarios.split(",")}
+        ]
     for mode in options.modes.split(","):
         for name in options.scenarios.split(","):
             scenario = dict(SCENARIOS[name])
@@ -345,15 +394,19 @@ def main() -> None:
             procs = options.procs if scenario["clients"] > 200 else max(2, options.procs // 2)
             run = {"mode": mode, "scenario": name}
             for label, kind in (("floor", Floor), ("ours", App)):
-                print(f"-- {mode} {name} {label}: {scenario['clients']} displays, {scenario['calls']} calls",
-                      flush=True)
+                print(
+                    f"-- {mode} {name} {label}: {scenario['clients']} displays, {scenario['calls']} calls",
+                    flush=True,
+                )
                 try:
                     run[label] = measure(kind, mode, scenario, procs)
                 except Exception as exc:  # noqa: BLE001  (reported, the other runs go on)
                     run[label] = {"error": f"{exc.__class__.__name__}: {exc}"}
             if "error" not in run["floor"] and "error" not in run["ours"]:
                 floor_p95 = run["floor"]["e2e"]["p95_ms"]
-                run["ratio_to_floor_p95"] = round(run["ours"]["e2e"]["p95_ms"] / floor_p95, 2) if floor_p95 else None
+                run["ratio_to_floor_p95"] = (
+                    round(run["ours"]["e2e"]["p95_ms"] / floor_p95, 2) if floor_p95 else None
+                )
             report["runs"].append(run)
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(report, indent=2) + "\n")
@@ -361,11 +414,15 @@ def main() -> None:
 
 
 def _print(report: dict) -> None:
-    print(f"\nCall-to-display latency{' (quick)' if report['quick'] else ''}; targets: office p99 <= 40 ms, "
-          "1,000 p95 <= 150 ms with call-next p95 < 50 ms, Redis p95 <= 60 ms, <= 2x floor p95, "
-          "<= 120 KB/client\n")
-    head = (f"{'mode':<10} {'scenario':<9} {'what':<6} {'recv/exp':>13} {'p50':>7} {'p95':>7} {'p99':>7} "
-            f"{'last p95':>9} {'req p95':>8} {'KB/cl':>6} {'cpu/call':>8} {'x floor':>8}")
+    print(
+        f"\nCall-to-display latency{' (quick)' if report['quick'] else ''}; targets: office p99 <= 40 ms, "
+        "1,000 p95 <= 150 ms with call-next p95 < 50 ms, Redis p95 <= 60 ms, <= 2x floor p95, "
+        "<= 120 KB/client\n"
+    )
+    head = (
+        f"{'mode':<10} {'scenario':<9} {'what':<6} {'recv/exp':>13} {'p50':>7} {'p95':>7} {'p99':>7} "
+        f"{'last p95':>9} {'req p95':>8} {'KB/cl':>6} {'cpu/call':>8} {'x floor':>8}"
+    )
     print(head)
     print("-" * len(head))
     for run in report["runs"]:
@@ -375,11 +432,13 @@ def _print(report: dict) -> None:
                 print(f"{run['mode']:<10} {run['scenario']:<9} {label:<6} error: {row['error']}")
                 continue
             ratio = run.get("ratio_to_floor_p95") if label == "ours" else 1.0
-            print(f"{run['mode']:<10} {run['scenario']:<9} {label:<6} "
-                  f"{row['received']:>6}/{row['expected_receipts']:<6} {row['e2e']['p50_ms']:>7} "
-                  f"{row['e2e']['p95_ms']:>7} {row['e2e']['p99_ms']:>7} {row['last_display']['p95_ms']:>9} "
-                  f"{row['call_request']['p95_ms']:>8} {row['memory_per_client_kb']:>6} "
-                  f"{row['server_cpu_ms_per_call']:>8} {ratio!s:>8}")
+            print(
+                f"{run['mode']:<10} {run['scenario']:<9} {label:<6} "
+                f"{row['received']:>6}/{row['expected_receipts']:<6} {row['e2e']['p50_ms']:>7} "
+                f"{row['e2e']['p95_ms']:>7} {row['e2e']['p99_ms']:>7} {row['last_display']['p95_ms']:>9} "
+                f"{row['call_request']['p95_ms']:>8} {row['memory_per_client_kb']:>6} "
+                f"{row['server_cpu_ms_per_call']:>8} {ratio!s:>8}"
+            )
     print(f"\nms throughout; written to {RESULTS.relative_to(ROOT)}")
 
 

@@ -22,9 +22,23 @@ if str(ROOT) not in sys.path:
 
 from tests.support.servers import free_port, run_cli, start_server  # noqa: E402
 
-__all__ = ["ROOT", "free_port", "run_cli", "start_server", "percentile", "summary", "machine",
-           "pg_database", "catalogue_file", "prepare_database", "rss_kb", "cpu_seconds", "wait_http", "PG_URL",
-           "CLOCK_START"]
+__all__ = [
+    "ROOT",
+    "free_port",
+    "run_cli",
+    "start_server",
+    "percentile",
+    "summary",
+    "machine",
+    "pg_database",
+    "catalogue_file",
+    "prepare_database",
+    "rss_kb",
+    "cpu_seconds",
+    "wait_http",
+    "PG_URL",
+    "CLOCK_START",
+]
 
 DEMO = ROOT / "queue_service" / "offices" / "data" / "hannover.yaml"
 PG_URL = os.environ.get("QS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -57,8 +71,12 @@ def summary(seconds_list: list[float], wall_seconds: float | None = None) -> dic
 
 def machine() -> dict:
     load = os.getloadavg()
-    return {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "load_average_at_start": [round(v, 2) for v in load]}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(v, 2) for v in load],
+    }
 
 
 def pg_database() -> tuple[str, Callable[[], None]]:
@@ -74,8 +92,10 @@ def pg_database() -> tuple[str, Callable[[], None]]:
 
     def drop() -> None:
         with engine.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                         {"n": name})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         engine.dispose()
 
@@ -91,19 +111,26 @@ def catalogue_file(workdir: Path) -> Path:
     return path
 
 
-def prepare_database(workdir: Path, database_url: str, offices: list[str]) -> tuple[str, dict[str, str]]:
+def prepare_database(
+    workdir: Path, database_url: str, offices: list[str]
+) -> tuple[str, dict[str, str]]:
     """Migrate, load the catalogue without daily caps, create an admin; return the admin's API
     token and a kiosk device token per office."""
     env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="bench", LOG_LEVEL="WARNING")
     catalogue = catalogue_file(workdir)
-    for args in (["db", "upgrade"], ["load-catalogue", str(catalogue)],
-                 ["create-user", "bench-admin", "--role", "admin"]):
+    for args in (
+        ["db", "upgrade"],
+        ["load-catalogue", str(catalogue)],
+        ["create-user", "bench-admin", "--role", "admin"],
+    ):
         result = run_cli(args, env)
         if result.returncode != 0:
             raise RuntimeError(f"{args}: {result.stderr}")
     token = run_cli(["create-token", "bench-admin"], env).stdout.strip()
-    devices = {office: run_cli(["create-device", office, "--kind", "kiosk"], env).stdout.strip()
-               for office in offices}
+    devices = {
+        office: run_cli(["create-device", office, "--kind", "kiosk"], env).stdout.strip()
+        for office in offices
+    }
     return token, devices
 
 

@@ -27,5 +27,11 @@ def healthz():
 
 
 if __name__ == "__main__":
-    socketio.run(app, host="127.0.0.1", port=int(sys.argv[1]), allow_unsafe_werkzeug=True,
-                 use_reloader=False, log_output=False)
+    socketio.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        allow_unsafe_werkzeug=True,
+        use_reloader=False,
+        log_output=False,
+    )

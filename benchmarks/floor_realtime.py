@@ -44,9 +44,12 @@ def emit_call():
     global seq
     seq += 1
     body = request.get_json()
-    socketio.emit("ticket_called", {"number": body["number"], "counter": 1, "seq": seq,
-                                    "server_time": time.time()},
-                  to=f"office:{body['office']}", namespace="/display")
+    socketio.emit(
+        "ticket_called",
+        {"number": body["number"], "counter": 1, "seq": seq, "server_time": time.time()},
+        to=f"office:{body['office']}",
+        namespace="/display",
+    )
     return jsonify(number=body["number"], seq=seq)
 
 
@@ -56,5 +59,11 @@ def healthz():
 
 
 if __name__ == "__main__":
-    socketio.run(app, host="127.0.0.1", port=int(sys.argv[1]), allow_unsafe_werkzeug=True,
-                 use_reloader=False, log_output=False)
+    socketio.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        allow_unsafe_werkzeug=True,
+        use_reloader=False,
+        log_output=False,
+    )

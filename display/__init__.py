@@ -3,8 +3,12 @@
 from flask import Blueprint
 
 bp = Blueprint(
-    "display", __name__, url_prefix="/display", template_folder="templates",
-    static_folder="static", static_url_path="/static",
+    "display",
+    __name__,
+    url_prefix="/display",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
 )
 
 from . import register, views  # noqa: E402,F401

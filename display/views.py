@@ -64,8 +64,11 @@ def _strings() -> dict[str, str]:
         "offline_detail": _("Updating every %(n)s seconds", n="{n}"),
         "as_of": _("As of %(time)s", time="{time}"),
         "enable_sound": _("Click once to switch on the sound for calls"),
-        "say_call": _("Number %(number)s, please go to counter %(counter)s",
-                      number="{number}", counter="{counter}"),
+        "say_call": _(
+            "Number %(number)s, please go to counter %(counter)s",
+            number="{number}",
+            counter="{counter}",
+        ),
         "needs_js": _("This display needs JavaScript."),
     }
 
@@ -95,7 +98,11 @@ def screen(slug: str):
     }
     response = make_response(render_template("display/screen.html", office=office, config=config))
     device = current_device()  # marks a registered display as seen
-    if device is not None and device.kind == DeviceKind.DISPLAY and request.cookies.get(DEVICE_COOKIE):
+    if (
+        device is not None
+        and device.kind == DeviceKind.DISPLAY
+        and request.cookies.get(DEVICE_COOKIE)
+    ):
         set_device_cookie(response, request.cookies[DEVICE_COOKIE])  # renew before it expires
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -62,8 +62,10 @@ def checkin_enabled() -> bool:
     setting = current_app.config["KIOSK_CHECKIN"]
     if setting in ("on", "off"):
         return setting == "on"
-    return any(rule.rule == CHECKIN_RULE and "POST" in (rule.methods or ())
-               for rule in current_app.url_map.iter_rules())
+    return any(
+        rule.rule == CHECKIN_RULE and "POST" in (rule.methods or ())
+        for rule in current_app.url_map.iter_rules()
+    )
 
 
 def _page_url(slug: str, **changes) -> str:
@@ -117,16 +119,19 @@ def _groups(offer, lang: str) -> list[dict]:
     groups: dict[str, dict] = {}
     for item in offer.services:
         service = item.service
-        group = groups.setdefault(item.group, {"key": item.group, "label": group_label(item.group),
-                                               "services": []})
-        group["services"].append({
-            "code": service.code,
-            "name": service_name(service, lang),
-            "description": service_description(service, lang),
-            "available": item.available,
-            "people_ahead": item.people_ahead,
-            "wait": wait_text(item.estimated_wait_minutes) if item.available else None,
-        })
+        group = groups.setdefault(
+            item.group, {"key": item.group, "label": group_label(item.group), "services": []}
+        )
+        group["services"].append(
+            {
+                "code": service.code,
+                "name": service_name(service, lang),
+                "description": service_description(service, lang),
+                "available": item.available,
+                "people_ahead": item.people_ahead,
+                "wait": wait_text(item.estimated_wait_minutes) if item.available else None,
+            }
+        )
     return sorted(groups.values(), key=lambda g: group_order(g["key"]))
 
 
@@ -148,8 +153,12 @@ def _renew_cookie(response) -> None:
 def _not_registered(office: Office, device: Device | None):
     lang = "en" if request.args.get("lang") == "en" else "de"
     with force_locale(lang):
-        page = render_template("kiosk/not_registered.html", office=office, device=device,
-                               register_url=url_for("kiosk.register", office=office.slug))
+        page = render_template(
+            "kiosk/not_registered.html",
+            office=office,
+            device=device,
+            register_url=url_for("kiosk.register", office=office.slug),
+        )
     return page, 403, NO_STORE
 
 
@@ -178,8 +187,10 @@ def start(slug: str):
             reopens_today=_reopens_today(offer),
             lang=lang,
             rtl=lang in RTL_LANGUAGES,
-            languages=[(code, LANGUAGE_NAMES.get(code, code), _page_url(office.slug, lang=code))
-                       for code in config["KIOSK_LANGUAGES"]],
+            languages=[
+                (code, LANGUAGE_NAMES.get(code, code), _page_url(office.slug, lang=code))
+                for code in config["KIOSK_LANGUAGES"]
+            ],
             large=_large(),
             large_url=_page_url(office.slug, large=None if _large() else "1"),
             start_url=_page_url(office.slug, lang="de", large=None),
@@ -208,7 +219,9 @@ def ticket_screen(slug: str, token: str):
     ticket = get_ticket(token)
     if ticket.office_id != office.id:
         return _not_registered(office, current_device())
-    status_url = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/") + f"/t/{token}"
+    status_url = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip(
+        "/"
+    ) + f"/t/{token}"
     with force_locale(lang):
         view = ticket_status(token, "en" if lang == "en" else "de")
         page = render_template(
@@ -217,8 +230,12 @@ def ticket_screen(slug: str, token: str):
             kind=ticket.kind.value,
             service=service_name(ticket.service, lang),
             wait=wait_text(view["estimated_wait_minutes"]),
-            qr=qr_svg(status_url, label=gettext("QR code of the live status page of ticket %(number)s",
-                                                 number=view["number"])),
+            qr=qr_svg(
+                status_url,
+                label=gettext(
+                    "QR code of the live status page of ticket %(number)s", number=view["number"]
+                ),
+            ),
             status_url=status_url,
         )
     return page, 200, NO_STORE

@@ -38,7 +38,7 @@ class ConfigError(RuntimeError):
 def _check_sqlite_directory(url: str) -> None:
     if not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
         return
-    path = Path(url[len("sqlite:///"):].split("?", 1)[0])
+    path = Path(url[len("sqlite:///") :].split("?", 1)[0])
     if not path.parent.is_dir():
         raise ConfigError(
             f"The database directory {path.parent} does not exist. Create it or point "
@@ -48,7 +48,9 @@ def _check_sqlite_directory(url: str) -> None:
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
-        __name__, instance_relative_config=True, instance_path=os.environ.get("INSTANCE_PATH") or None
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.environ.get("INSTANCE_PATH") or None,
     )
     try:
         os.makedirs(app.instance_path, exist_ok=True)
@@ -67,7 +69,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS_EXTRA", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=app.config.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if app.config.get("CLOCK_START"):
         clock.start_at(clock.parse_moment(app.config["CLOCK_START"]))
     if app.config.get("TRUSTED_PROXIES"):
@@ -192,10 +197,17 @@ def _register_error_handlers(app: Flask) -> None:
             from .api.problems import problem_response
 
             return problem_response(
-                {"type": "about:blank", "title": "Internal error", "status": 500,
-                 "detail": "Something went wrong on our side. Nothing was changed."}, 500)
-        return render_template("error.html", title="Internal error",
-                               detail="Something went wrong on our side."), 500
+                {
+                    "type": "about:blank",
+                    "title": "Internal error",
+                    "status": 500,
+                    "detail": "Something went wrong on our side. Nothing was changed.",
+                },
+                500,
+            )
+        return render_template(
+            "error.html", title="Internal error", detail="Something went wrong on our side."
+        ), 500
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -235,10 +247,19 @@ def _register_request_hooks(app: Flask) -> None:
             from .api.problems import problem_response
 
             return problem_response(
-                {"type": "about:blank", "title": "CSRF check failed", "status": 400,
-                 "detail": f"{error.description} Reload the page and try again."}, 400)
-        return render_template("error.html", title="Bitte erneut versuchen / Please try again",
-                               detail=error.description), 400
+                {
+                    "type": "about:blank",
+                    "title": "CSRF check failed",
+                    "status": 400,
+                    "detail": f"{error.description} Reload the page and try again.",
+                },
+                400,
+            )
+        return render_template(
+            "error.html",
+            title="Bitte erneut versuchen / Please try again",
+            detail=error.description,
+        ), 400
 
     @app.after_request
     def _security_headers(response):

@@ -122,8 +122,12 @@ def run_server(app: Flask) -> None:
     # FlaskGroup sets this for every command, and app.run() then returns at once without serving
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
-        app, host=cfg["HOST"], port=cfg["PORT"], allow_unsafe_werkzeug=True,
-        use_reloader=False, log_output=False,
+        app,
+        host=cfg["HOST"],
+        port=cfg["PORT"],
+        allow_unsafe_werkzeug=True,
+        use_reloader=False,
+        log_output=False,
     )
 
 
@@ -153,7 +157,9 @@ def demo_command(no_serve: bool) -> None:
         report = load_catalogue_file(DEMO_FILE)
     except DomainError as error:
         _fail(error)
-    click.echo(f"Database ready; demo catalogue: {report.offices} offices, {report.services} services.")
+    click.echo(
+        f"Database ready; demo catalogue: {report.offices} offices, {report.services} services."
+    )
     click.echo("")
     click.echo("Demo staff accounts (passwords are new on every run, shown only here):")
     from werkzeug.security import generate_password_hash
@@ -175,7 +181,9 @@ def demo_command(no_serve: bool) -> None:
     click.echo(f"  Start page            {base}/")
     click.echo(f"  Book an appointment   {base}/termin/")
     click.echo(f"  Kiosk (Aegi)          {base}/kiosk/aegi")
-    click.echo(f"    register it first:  {base}/kiosk/register?office=aegi  (log in as leitung-aegi)")
+    click.echo(
+        f"    register it first:  {base}/kiosk/register?office=aegi  (log in as leitung-aegi)"
+    )
     click.echo(f"  Display (Aegi)        {base}/display/aegi")
     click.echo(f"  Staff login           {base}/admin/login  (clerks land on the desk /admin/desk)")
     click.echo(f"  API                   {base}/api/v1/offices  (OpenAPI: {base}/api/openapi.json)")
@@ -237,8 +245,12 @@ def _create_app():
     return create_app()
 
 
-cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
-                 help="Bürgerservice Hannover: appointments and queues.")
+cli = FlaskGroup(
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    help="Bürgerservice Hannover: appointments and queues.",
+)
 
 
 def main() -> None:

@@ -50,9 +50,9 @@ def from_environment(instance_path: str) -> dict:
         "sqlite:///" + str(Path(instance_path) / "queue_service.sqlite3")
     )
     if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
     elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     redis_url = os.environ.get("REDIS_URL") or None
     return _booking_and_mail_from_environment() | {
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -77,13 +77,19 @@ def from_environment(instance_path: str) -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "KIOSK_IDLE_SECONDS": _int("KIOSK_IDLE_SECONDS", Defaults.KIOSK_IDLE_SECONDS),
         "KIOSK_TICKET_SECONDS": _int("KIOSK_TICKET_SECONDS", Defaults.KIOSK_TICKET_SECONDS),
-        "KIOSK_RATELIMIT_TICKETS": os.environ.get("KIOSK_RATELIMIT_TICKETS") or Defaults.KIOSK_RATELIMIT_TICKETS,
+        "KIOSK_RATELIMIT_TICKETS": os.environ.get("KIOSK_RATELIMIT_TICKETS")
+        or Defaults.KIOSK_RATELIMIT_TICKETS,
         "KIOSK_PAPER": os.environ.get("KIOSK_PAPER") or Defaults.KIOSK_PAPER,
-        "KIOSK_CHECKIN": (os.environ.get("KIOSK_CHECKIN") or Defaults.KIOSK_CHECKIN).strip().lower(),
+        "KIOSK_CHECKIN": (os.environ.get("KIOSK_CHECKIN") or Defaults.KIOSK_CHECKIN)
+        .strip()
+        .lower(),
         "NO_SHOW_AFTER_RECALLS": _int("NO_SHOW_AFTER_RECALLS", Defaults.NO_SHOW_AFTER_RECALLS),
-        "STATUS_CACHE_SECONDS": float(os.environ.get("STATUS_CACHE_SECONDS") or Defaults.STATUS_CACHE_SECONDS),
+        "STATUS_CACHE_SECONDS": float(
+            os.environ.get("STATUS_CACHE_SECONDS") or Defaults.STATUS_CACHE_SECONDS
+        ),
         "NEXT_FREE_CACHE_SECONDS": float(
-            os.environ.get("NEXT_FREE_CACHE_SECONDS") or Defaults.NEXT_FREE_CACHE_SECONDS),
+            os.environ.get("NEXT_FREE_CACHE_SECONDS") or Defaults.NEXT_FREE_CACHE_SECONDS
+        ),
     }
 
 
@@ -164,7 +170,9 @@ class Defaults:
     KIOSK_TICKET_SECONDS = 25  # the ticket screen (number + QR) stays this long, then resets
     KIOSK_REFRESH_SECONDS = 60  # the untouched start page reloads (opening state, caps, estimates)
     KIOSK_RATELIMIT_TICKETS = "30 per minute"  # ticket issues per kiosk device (Flask-Limiter)
-    KIOSK_PAPER = "80mm"  # default paper of ticket PDFs (80mm, 58mm, a6); a kiosk URL may say ?paper=
+    KIOSK_PAPER = (
+        "80mm"  # default paper of ticket PDFs (80mm, 58mm, a6); a kiosk URL may say ?paper=
+    )
     KIOSK_CHECKIN = "auto"  # "I have an appointment": auto (when the check-in API exists), on, off
     # the registration cookie of a kiosk or display; browsers cap cookie lifetimes at 400 days,
     # so the kiosk page should renew it (auth.web.set_device_cookie) on each visit
@@ -190,14 +198,29 @@ def engine_options(database_url: str) -> dict:
 
 # Online booking and mail settings that the environment may override (see Defaults).
 _ENV_INT = (
-    "BOOKING_WINDOW_DAYS", "BOOKING_MIN_LEAD_MINUTES", "HOLD_MINUTES", "CONFIRM_MINUTES",
-    "RELEASE_DELAY_MINUTES", "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL", "CHECKIN_EARLY_MINUTES",
-    "CHECKIN_LATE_MINUTES", "MAIL_PORT", "MAIL_TIMEOUT", "PERSONAL_DATA_RETENTION_DAYS",
+    "BOOKING_WINDOW_DAYS",
+    "BOOKING_MIN_LEAD_MINUTES",
+    "HOLD_MINUTES",
+    "CONFIRM_MINUTES",
+    "RELEASE_DELAY_MINUTES",
+    "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL",
+    "CHECKIN_EARLY_MINUTES",
+    "CHECKIN_LATE_MINUTES",
+    "MAIL_PORT",
+    "MAIL_TIMEOUT",
+    "PERSONAL_DATA_RETENTION_DAYS",
 )
 _ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")
 _ENV_STR = (
-    "BOOKING_RELEASE_TIME", "RATELIMIT_BOOKING_SEARCH", "RATELIMIT_BOOKING_WRITE", "MAIL_BACKEND",
-    "MAIL_FOLDER", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
+    "BOOKING_RELEASE_TIME",
+    "RATELIMIT_BOOKING_SEARCH",
+    "RATELIMIT_BOOKING_WRITE",
+    "MAIL_BACKEND",
+    "MAIL_FOLDER",
+    "MAIL_SERVER",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_FROM",
 )
 
 

@@ -164,7 +164,9 @@ def run_in_transaction(work: Callable[..., T], *args, attempts: int = 4, **kwarg
         except DBAPIError as exc:
             if attempt == attempts or not _retryable(exc):
                 raise
-            log.warning("retrying transaction after %s (attempt %d)", exc.__class__.__name__, attempt)
+            log.warning(
+                "retrying transaction after %s (attempt %d)", exc.__class__.__name__, attempt
+            )
             time.sleep(random.uniform(0.005, 0.03) * attempt)  # noqa: S311
     raise AssertionError("unreachable")
 

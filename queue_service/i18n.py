@@ -19,7 +19,13 @@ TRANSLATION_DIRS = [
     ROOT / "admin" / "translations",
 ]
 
-LANGUAGE_NAMES = {"de": "Deutsch", "en": "English", "tr": "Türkçe", "ar": "العربية", "uk": "Українська"}
+LANGUAGE_NAMES = {
+    "de": "Deutsch",
+    "en": "English",
+    "tr": "Türkçe",
+    "ar": "العربية",
+    "uk": "Українська",
+}
 RTL_LANGUAGES = {"ar", "fa"}
 
 
@@ -57,4 +63,6 @@ def select_locale() -> str:
     remembered = session.get("lang")
     if remembered in languages:
         return remembered
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )

@@ -74,7 +74,9 @@ def _throwaway_pg_database():
     yield url.render_as_string(hide_password=False)
     with engine.connect() as conn:
         conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
             {"n": name},
         )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -171,7 +173,9 @@ def client(app):
     return app.test_client()
 
 
-DEMO_CATALOGUE = Path(__file__).resolve().parent.parent / "queue_service" / "offices" / "data" / "hannover.yaml"
+DEMO_CATALOGUE = (
+    Path(__file__).resolve().parent.parent / "queue_service" / "offices" / "data" / "hannover.yaml"
+)
 
 
 @pytest.fixture
@@ -250,8 +254,13 @@ def browser(chromium_path):
             executable_path=chromium_path,
             headless=True,
             args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
                 "--autoplay-policy=no-user-gesture-required",
             ],
         )
@@ -285,5 +294,7 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
     if skipped:
-        reporter.write_line(f"QS_REQUIRE_SERVICES=1: {len(skipped)} test(s) skipped; failing the run", red=True)
+        reporter.write_line(
+            f"QS_REQUIRE_SERVICES=1: {len(skipped)} test(s) skipped; failing the run", red=True
+        )
         session.exitstatus = 1

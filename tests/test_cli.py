@@ -7,7 +7,12 @@ from .support.servers import run_cli
 
 
 def _env(tmp_path, **extra):
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}", SECRET_KEY="cli-test", LOG_LEVEL="WARNING")
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        SECRET_KEY="cli-test",
+        LOG_LEVEL="WARNING",
+    )
     env.update(extra)
     return env
 
@@ -58,7 +63,13 @@ def test_demo_prepares_everything_and_prints_the_urls(tmp_path):
     env = _env(tmp_path, PORT="5123")
     result = run_cli(["demo", "--no-serve"], env)
     assert result.returncode == 0, result.stderr
-    for expected in ("http://127.0.0.1:5123/kiosk/aegi", "/display/aegi", "/admin/login", "/api/v1/offices", "admin "):
+    for expected in (
+        "http://127.0.0.1:5123/kiosk/aegi",
+        "/display/aegi",
+        "/admin/login",
+        "/api/v1/offices",
+        "admin ",
+    ):
         assert expected in result.stdout
     # run twice: still fine, new passwords
     again = run_cli(["demo", "--no-serve"], env)
@@ -70,9 +81,29 @@ def test_flask_cli_reaches_the_same_commands(tmp_path):
     import sys
 
     env = _env(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "queue_service", "db", "upgrade"],
-                            env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "queue_service", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "queue_service", "create-user", "root", "--role", "admin"],
-                            env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "queue_service",
+            "create-user",
+            "root",
+            "--role",
+            "admin",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0 and "Password:" in result.stdout

@@ -16,8 +16,13 @@ def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
 
 
 def test_clock_start_runs_on_from_the_chosen_moment(tmp_path):
-    create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}", "SECRET_KEY": "x",
-                "CLOCK_START": "2026-03-29T01:59:00"})
+    create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            "SECRET_KEY": "x",
+            "CLOCK_START": "2026-03-29T01:59:00",
+        }
+    )
     now = clock.now()
     expected = datetime(2026, 3, 29, 0, 59, tzinfo=UTC)
     assert expected <= now < expected + timedelta(seconds=30)
@@ -30,20 +35,32 @@ def test_database_url_postgres_scheme_is_normalised(tmp_path, monkeypatch):
     from queue_service.config import from_environment
 
     monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
-    assert from_environment(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert (
+        from_environment(str(tmp_path))["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    )
 
 
 def test_behind_a_trusted_proxy_the_client_address_and_scheme_come_from_its_headers(tmp_path):
     from flask import request
 
     def app_with(proxies: int):
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
-                          "SECRET_KEY": "x", "TRUSTED_PROXIES": proxies})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                "SECRET_KEY": "x",
+                "TRUSTED_PROXIES": proxies,
+            }
+        )
         app.add_url_rule("/_whoami", "whoami", lambda: f"{request.remote_addr} {request.scheme}")
         return app.test_client()
 
     forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
     nginx = {"REMOTE_ADDR": "127.0.0.1"}
-    assert app_with(1).get("/_whoami", headers=forwarded, environ_base=nginx).text == "203.0.113.7 https"
+    assert (
+        app_with(1).get("/_whoami", headers=forwarded, environ_base=nginx).text
+        == "203.0.113.7 https"
+    )
     # without a trusted proxy the headers are anybody's claim and are ignored
-    assert app_with(0).get("/_whoami", headers=forwarded, environ_base=nginx).text == "127.0.0.1 http"
+    assert (
+        app_with(0).get("/_whoami", headers=forwarded, environ_base=nginx).text == "127.0.0.1 http"
+    )

@@ -25,8 +25,15 @@ def languages(package: str) -> list[str]:
     """German and English, plus any further language a package has a catalogue for (the kiosk:
     tr, ar, uk); further catalogues are created by hand with ``pybabel init``."""
     directory = ROOT / package / "translations"
-    extra = sorted(p.name for p in directory.glob("*") if (p / "LC_MESSAGES").is_dir()
-                   and p.name not in LANGUAGES) if directory.is_dir() else []
+    extra = (
+        sorted(
+            p.name
+            for p in directory.glob("*")
+            if (p / "LC_MESSAGES").is_dir() and p.name not in LANGUAGES
+        )
+        if directory.is_dir()
+        else []
+    )
     return LANGUAGES + extra
 
 
@@ -35,15 +42,41 @@ def update(packages: list[str] | None = None) -> None:
         pot = ROOT / package / "translations" / "messages.pot"
         pot.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(ROOT / "babel.cfg"),
-             "-k", "_l", "-k", "lazy_gettext", "--no-location", "--sort-output", "-o", str(pot), str(ROOT / package)],
-            check=True, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "babel.messages.frontend",
+                "extract",
+                "-F",
+                str(ROOT / "babel.cfg"),
+                "-k",
+                "_l",
+                "-k",
+                "lazy_gettext",
+                "--no-location",
+                "--sort-output",
+                "-o",
+                str(pot),
+                str(ROOT / package),
+            ],
+            check=True,
+            cwd=ROOT,
         )
         for lang in languages(package):
             po = pot.parent / lang / "LC_MESSAGES" / "messages.po"
             command = "update" if po.exists() else "init"
-            args = [sys.executable, "-m", "babel.messages.frontend", command, "-i", str(pot),
-                    "-d", str(pot.parent), "-l", lang]
+            args = [
+                sys.executable,
+                "-m",
+                "babel.messages.frontend",
+                command,
+                "-i",
+                str(pot),
+                "-d",
+                str(pot.parent),
+                "-l",
+                lang,
+            ]
             if command == "update":
                 args.append("--no-fuzzy-matching")
             subprocess.run(args, check=True, cwd=ROOT)

@@ -16,7 +16,9 @@ import i18n  # noqa: E402
 
 def _catalog_at(rev: str, path: str) -> dict:
     try:
-        data = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, check=True).stdout
+        data = subprocess.run(
+            ["git", "show", f"{rev}:{path}"], capture_output=True, check=True
+        ).stdout
     except subprocess.CalledProcessError:
         return {}
     catalog = read_po(io.BytesIO(data))

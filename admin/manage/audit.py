@@ -25,11 +25,19 @@ def audit_log():
         raise Forbidden(_("Your account has no access to this office."))
     page = request.args.get("page", type=int) or 1
     entries = audit.list_entries(
-        current_user, office_id=office.id if office else None,
-        actor_name=request.args.get("actor") or None, action=request.args.get("action") or None,
+        current_user,
+        office_id=office.id if office else None,
+        actor_name=request.args.get("actor") or None,
+        action=request.args.get("action") or None,
         page=page,
     )
     names = {o.id: o.name for o in offices}
     filters = {k: v for k, v in request.args.items() if k in ("office", "actor", "action") and v}
-    return render_template("admin/manage/audit.html", page=entries, offices=offices, office_names=names,
-                           actions=audit.known_actions(current_user), filters=filters)
+    return render_template(
+        "admin/manage/audit.html",
+        page=entries,
+        offices=offices,
+        office_names=names,
+        actions=audit.known_actions(current_user),
+        filters=filters,
+    )

@@ -20,12 +20,19 @@ def _lines(text: str | None) -> list[str]:
 
 def _data(form) -> ServiceData:
     return ServiceData(
-        name_de=form.name_de.data, name_en=form.name_en.data, prefix=form.prefix.data,
-        duration_minutes=form.duration_minutes.data, extra_person_minutes=form.extra_person_minutes.data or 0,
-        description_de=form.description_de.data, description_en=form.description_en.data,
-        walk_in_allowed=form.walk_in_allowed.data, online_bookable=form.online_bookable.data,
-        short_matter=form.short_matter.data, documents_de=_lines(form.documents_de.data),
-        documents_en=_lines(form.documents_en.data), online_alternative_url=form.online_alternative_url.data,
+        name_de=form.name_de.data,
+        name_en=form.name_en.data,
+        prefix=form.prefix.data,
+        duration_minutes=form.duration_minutes.data,
+        extra_person_minutes=form.extra_person_minutes.data or 0,
+        description_de=form.description_de.data,
+        description_en=form.description_en.data,
+        walk_in_allowed=form.walk_in_allowed.data,
+        online_bookable=form.online_bookable.data,
+        short_matter=form.short_matter.data,
+        documents_de=_lines(form.documents_de.data),
+        documents_en=_lines(form.documents_en.data),
+        online_alternative_url=form.online_alternative_url.data,
     )
 
 
@@ -47,9 +54,14 @@ def service_new():
         except DomainError as error:
             show_error(form, error)
         else:
-            flash(_("The service %(code)s was added. Offices can now offer it.", code=created.code), "success")
+            flash(
+                _("The service %(code)s was added. Offices can now offer it.", code=created.code),
+                "success",
+            )
             return redirect(url_for(".services"))
-    return render_template("admin/manage/service_form.html", form=form, service=None), form_status(form)
+    return render_template("admin/manage/service_form.html", form=form, service=None), form_status(
+        form
+    )
 
 
 @bp.route("/services/<code>", methods=["GET", "POST"])
@@ -70,4 +82,6 @@ def service_edit(code: str):
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".services"))
-    return render_template("admin/manage/service_form.html", form=form, service=existing), form_status(form)
+    return render_template(
+        "admin/manage/service_form.html", form=form, service=existing
+    ), form_status(form)

@@ -30,41 +30,71 @@ def _closures_page(office_slug: str | None, list_endpoint: str):
             days = service.closure_days(form.start.data, form.end.data)
             args = confirmed_args()
             if not args["confirmed"]:
-                impact = service.preview_closure(actor_id(), office_slug, days,
-                                                 recurring=form.recurring.data, reason=form.reason.data)
+                impact = service.preview_closure(
+                    actor_id(),
+                    office_slug,
+                    days,
+                    recurring=form.recurring.data,
+                    reason=form.reason.data,
+                )
                 # nothing stranded: close right away, but still refuse if bookings appear meanwhile
                 args = {"confirmed": True, "notify": True, "acknowledged": impact.refs}
                 if impact.items:
                     raise ConfirmationRequired(
-                        ngettext("%(num)d appointment would be stranded.",
-                                 "%(num)d appointments would be stranded.", len(impact.items)),
+                        ngettext(
+                            "%(num)d appointment would be stranded.",
+                            "%(num)d appointments would be stranded.",
+                            len(impact.items),
+                        ),
                         items=impact.items,
                     )
-            result = service.add_closure(actor_id(), office_slug, days, form.reason.data,
-                                         recurring=form.recurring.data, **args)
+            result = service.add_closure(
+                actor_id(),
+                office_slug,
+                days,
+                form.reason.data,
+                recurring=form.recurring.data,
+                **args,
+            )
         except ConfirmationRequired as error:
             where = office.name if office else _("every office")
             return confirmation_page(
-                error, title=_("Close %(office)s?", office=where), back_url=back,
+                error,
+                title=_("Close %(office)s?", office=where),
+                back_url=back,
                 action_label=_("Close and cancel these appointments"),
             )
         except DomainError as error:
             show_error(form, error)
         else:
-            message = ngettext("Closed on %(num)d day.", "Closed on %(num)d days.", len(result.closures))
+            message = ngettext(
+                "Closed on %(num)d day.", "Closed on %(num)d days.", len(result.closures)
+            )
             if result.items:
                 message += " " + (
-                    ngettext("%(num)d appointment was cancelled; the resident is being told.",
-                             "%(num)d appointments were cancelled; the residents are being told.",
-                             len(result.items))
-                    if result.notified else
-                    ngettext("%(num)d appointment was cancelled without a message.",
-                             "%(num)d appointments were cancelled without a message.", len(result.items))
+                    ngettext(
+                        "%(num)d appointment was cancelled; the resident is being told.",
+                        "%(num)d appointments were cancelled; the residents are being told.",
+                        len(result.items),
+                    )
+                    if result.notified
+                    else ngettext(
+                        "%(num)d appointment was cancelled without a message.",
+                        "%(num)d appointments were cancelled without a message.",
+                        len(result.items),
+                    )
                 )
             flash(message, "success")
             return redirect(back)
-    return render_template("admin/manage/closures.html", office=office, closures=own, city_closures=city,
-                           form=form, delete_form=ConfirmActionForm(), list_endpoint=list_endpoint), form_status(form)
+    return render_template(
+        "admin/manage/closures.html",
+        office=office,
+        closures=own,
+        city_closures=city,
+        form=form,
+        delete_form=ConfirmActionForm(),
+        list_endpoint=list_endpoint,
+    ), form_status(form)
 
 
 @bp.route("/offices/<slug>/closures", methods=["GET", "POST"])

@@ -62,17 +62,37 @@ def show_error(form: FlaskForm, error: DomainError) -> None:
         form.form_errors.append(error.detail)
 
 
-def confirmation_page(error: ConfirmationRequired, *, title: str, back_url: str, action_label: str,
-                      explanation: str | None = None):
+def confirmation_page(
+    error: ConfirmationRequired,
+    *,
+    title: str,
+    back_url: str,
+    action_label: str,
+    explanation: str | None = None,
+):
     """Show who would be stranded and ask again, re-posting the same form with confirmed=1."""
-    hidden = [(key, value) for key, values in request.form.lists() if key not in CONFIRM_FIELDS
-              for value in values]
-    response = make_response(render_template(
-        "admin/manage/confirm.html", title=title, message=error.detail, items=error.items,
-        hidden=hidden, back_url=back_url, action_label=action_label,
-        explanation=explanation or _("These appointments fall on the time that would be closed. "
-                                     "If you go ahead they are cancelled."),
-    ))
+    hidden = [
+        (key, value)
+        for key, values in request.form.lists()
+        if key not in CONFIRM_FIELDS
+        for value in values
+    ]
+    response = make_response(
+        render_template(
+            "admin/manage/confirm.html",
+            title=title,
+            message=error.detail,
+            items=error.items,
+            hidden=hidden,
+            back_url=back_url,
+            action_label=action_label,
+            explanation=explanation
+            or _(
+                "These appointments fall on the time that would be closed. "
+                "If you go ahead they are cancelled."
+            ),
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -110,8 +130,15 @@ def _field_errors(field, label: str | None = None):
     elif field.type == "FieldList":
         for index, entry in enumerate(field.entries):
             for sub in entry.form:
-                yield from _field_errors(sub, _("%(list)s, window %(n)d: %(field)s",
-                                                list=field.label.text, n=index + 1, field=sub.label.text))
+                yield from _field_errors(
+                    sub,
+                    _(
+                        "%(list)s, window %(n)d: %(field)s",
+                        list=field.label.text,
+                        n=index + 1,
+                        field=sub.label.text,
+                    ),
+                )
     else:
         for message in field.errors if isinstance(field.errors, list | tuple) else []:
             yield (field.id, label or field.label.text, str(message))

@@ -48,16 +48,26 @@ def messages(slug: str):
     if form.validate_on_submit():
         try:
             message_service.post_office_message(
-                actor_id(), slug, form.text_de.data, form.text_en.data,
-                _utc(form.active_from.data, office), _utc(form.active_until.data, office),
+                actor_id(),
+                slug,
+                form.text_de.data,
+                form.text_en.data,
+                _utc(form.active_from.data, office),
+                _utc(form.active_until.data, office),
             )
         except DomainError as error:
             show_error(form, error)
         else:
             flash(_("The message is on the displays."), "success")
             return redirect(url_for(".messages", slug=slug))
-    return render_template("admin/manage/messages.html", office=office, messages=rows, form=form,
-                           withdraw_form=ConfirmActionForm(), now=clock.now()), form_status(form)
+    return render_template(
+        "admin/manage/messages.html",
+        office=office,
+        messages=rows,
+        form=form,
+        withdraw_form=ConfirmActionForm(),
+        now=clock.now(),
+    ), form_status(form)
 
 
 @bp.post("/offices/<slug>/messages/<int:message_id>/withdraw")

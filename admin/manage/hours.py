@@ -23,15 +23,28 @@ from .forms import WINDOW_ROWS, DayHoursForm
 
 
 def weekday_names() -> list[str]:
-    return [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
+    return [
+        _("Monday"),
+        _("Tuesday"),
+        _("Wednesday"),
+        _("Thursday"),
+        _("Friday"),
+        _("Saturday"),
+        _("Sunday"),
+    ]
 
 
 @bp.get("/offices/<slug>/hours")
 @managers_only
 def hours(slug: str):
     office, week = service.weekly_windows(actor_id(), slug)
-    return render_template("admin/manage/hours.html", office=office, week=week, weekdays=weekday_names(),
-                           kinds=WindowKind)
+    return render_template(
+        "admin/manage/hours.html",
+        office=office,
+        week=week,
+        weekdays=weekday_names(),
+        kinds=WindowKind,
+    )
 
 
 @bp.route("/offices/<slug>/hours/<int:weekday>", methods=["GET", "POST"])
@@ -42,16 +55,26 @@ def hours_day(slug: str, weekday: int):
     office, week = service.weekly_windows(actor_id(), slug)
     form = DayHoursForm()
     if not form.is_submitted():
-        for kind, rows in ((WindowKind.APPOINTMENT, form.appointment), (WindowKind.WALKIN, form.walkin)):
+        for kind, rows in (
+            (WindowKind.APPOINTMENT, form.appointment),
+            (WindowKind.WALKIN, form.walkin),
+        ):
             for entry, window in zip(rows.entries, week[weekday][kind], strict=False):
                 entry.form.start.data, entry.form.end.data = window.start_time, window.end_time
                 entry.form.capacity.data = window.capacity
     overflow = any(len(week[weekday][kind]) > WINDOW_ROWS for kind in WindowKind)
     if form.validate_on_submit():
         specs = [
-            WindowSpec(kind, entry.form.start.data, entry.form.end.data,
-                       entry.form.capacity.data if kind == WindowKind.APPOINTMENT else None)
-            for kind, rows in ((WindowKind.APPOINTMENT, form.appointment), (WindowKind.WALKIN, form.walkin))
+            WindowSpec(
+                kind,
+                entry.form.start.data,
+                entry.form.end.data,
+                entry.form.capacity.data if kind == WindowKind.APPOINTMENT else None,
+            )
+            for kind, rows in (
+                (WindowKind.APPOINTMENT, form.appointment),
+                (WindowKind.WALKIN, form.walkin),
+            )
             for entry in rows.entries
             if entry.form.start.data and entry.form.end.data
         ]
@@ -59,7 +82,8 @@ def hours_day(slug: str, weekday: int):
             service.set_day_windows(actor_id(), slug, weekday, specs, **confirmed_args())
         except ConfirmationRequired as error:
             return confirmation_page(
-                error, title=_("Change the hours of %(day)s?", day=weekday_names()[weekday]),
+                error,
+                title=_("Change the hours of %(day)s?", day=weekday_names()[weekday]),
                 back_url=url_for(".hours_day", slug=slug, weekday=weekday),
                 action_label=_("Change the hours and cancel these appointments"),
             )
@@ -68,5 +92,11 @@ def hours_day(slug: str, weekday: int):
         else:
             flash(_("The hours of %(day)s were saved.", day=weekday_names()[weekday]), "success")
             return redirect(url_for(".hours", slug=slug))
-    return render_template("admin/manage/hours_day.html", office=office, form=form, weekday=weekday,
-                           day_name=weekday_names()[weekday], overflow=overflow), form_status(form)
+    return render_template(
+        "admin/manage/hours_day.html",
+        office=office,
+        form=form,
+        weekday=weekday,
+        day_name=weekday_names()[weekday],
+        overflow=overflow,
+    ), form_status(form)

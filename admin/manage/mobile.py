@@ -23,22 +23,32 @@ from .forms import ConfirmActionForm, MobileEventForm
 
 
 def _choices(office) -> list[tuple[str, str]]:
-    return [SelectChoice(o.service.code, f"{o.service.code} – {o.service.name_de}")
-            for o in sorted(office.services, key=lambda o: o.service.sort_order)]
+    return [
+        SelectChoice(o.service.code, f"{o.service.code} – {o.service.name_de}")
+        for o in sorted(office.services, key=lambda o: o.service.sort_order)
+    ]
 
 
 def _data(form) -> MobileEventData:
-    return MobileEventData(day=form.day.data, start=form.start.data, end=form.end.data,
-                           place=form.place.data, address=form.address.data, walk_in=form.walk_in.data,
-                           appointments=form.appointments.data, service_codes=form.services.data)
+    return MobileEventData(
+        day=form.day.data,
+        start=form.start.data,
+        end=form.end.data,
+        place=form.place.data,
+        address=form.address.data,
+        walk_in=form.walk_in.data,
+        appointments=form.appointments.data,
+        service_codes=form.services.data,
+    )
 
 
 @bp.get("/offices/<slug>/mobile")
 @managers_only
 def mobile_events(slug: str):
     office, events = service.list_mobile_events(actor_id(), slug)
-    return render_template("admin/manage/mobile.html", office=office, events=events,
-                           delete_form=ConfirmActionForm())
+    return render_template(
+        "admin/manage/mobile.html", office=office, events=events, delete_form=ConfirmActionForm()
+    )
 
 
 @bp.route("/offices/<slug>/mobile/new", methods=["GET", "POST"])
@@ -57,7 +67,9 @@ def mobile_event_new(slug: str):
         else:
             flash(_("The date was added."), "success")
             return redirect(url_for(".mobile_events", slug=slug))
-    return render_template("admin/manage/mobile_form.html", office=office, form=form, event=None), form_status(form)
+    return render_template(
+        "admin/manage/mobile_form.html", office=office, form=form, event=None
+    ), form_status(form)
 
 
 @bp.route("/offices/<slug>/mobile/<int:event_id>", methods=["GET", "POST"])
@@ -72,15 +84,20 @@ def mobile_event_edit(slug: str, event_id: int):
         try:
             service.update_mobile_event(actor_id(), slug, event_id, _data(form), **confirmed_args())
         except ConfirmationRequired as error:
-            return confirmation_page(error, title=_("Change this date?"),
-                                     back_url=url_for(".mobile_event_edit", slug=slug, event_id=event_id),
-                                     action_label=_("Change and cancel these appointments"))
+            return confirmation_page(
+                error,
+                title=_("Change this date?"),
+                back_url=url_for(".mobile_event_edit", slug=slug, event_id=event_id),
+                action_label=_("Change and cancel these appointments"),
+            )
         except DomainError as error:
             show_error(form, error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".mobile_events", slug=slug))
-    return render_template("admin/manage/mobile_form.html", office=office, form=form, event=event), form_status(form)
+    return render_template(
+        "admin/manage/mobile_form.html", office=office, form=form, event=event
+    ), form_status(form)
 
 
 @bp.post("/offices/<slug>/mobile/<int:event_id>/delete")
@@ -89,8 +106,11 @@ def mobile_event_delete(slug: str, event_id: int):
     try:
         service.delete_mobile_event(actor_id(), slug, event_id, **confirmed_args())
     except ConfirmationRequired as error:
-        return confirmation_page(error, title=_("Remove this date?"),
-                                 back_url=url_for(".mobile_events", slug=slug),
-                                 action_label=_("Remove and cancel these appointments"))
+        return confirmation_page(
+            error,
+            title=_("Remove this date?"),
+            back_url=url_for(".mobile_events", slug=slug),
+            action_label=_("Remove and cancel these appointments"),
+        )
     flash(_("The date was removed."), "success")
     return redirect(url_for(".mobile_events", slug=slug))

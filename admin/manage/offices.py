@@ -38,8 +38,13 @@ def office(slug: str):
 
 
 def _details(form) -> OfficeDetails:
-    return OfficeDetails(name=form.name.data, address=form.address.data, phone=form.phone.data,
-                         email=form.email.data, walkin_daily_cap=form.walkin_daily_cap.data)
+    return OfficeDetails(
+        name=form.name.data,
+        address=form.address.data,
+        phone=form.phone.data,
+        email=form.email.data,
+        walkin_daily_cap=form.walkin_daily_cap.data,
+    )
 
 
 @bp.route("/offices/new", methods=["GET", "POST"])
@@ -50,14 +55,23 @@ def office_new():
     form = NewOfficeForm(active=True)
     if form.validate_on_submit():
         try:
-            created = service.create_office(actor_id(), form.slug.data, _details(form),
-                                            is_mobile=form.is_mobile.data)
+            created = service.create_office(
+                actor_id(), form.slug.data, _details(form), is_mobile=form.is_mobile.data
+            )
         except DomainError as error:
             show_error(form, error)
         else:
-            flash(_("The office %(name)s was created. Now add its services, counters and hours.", name=created.name), "success")
+            flash(
+                _(
+                    "The office %(name)s was created. Now add its services, counters and hours.",
+                    name=created.name,
+                ),
+                "success",
+            )
             return redirect(url_for(".office", slug=created.slug))
-    return render_template("admin/manage/office_form.html", form=form, office=None), form_status(form)
+    return render_template("admin/manage/office_form.html", form=form, office=None), form_status(
+        form
+    )
 
 
 @bp.route("/offices/<slug>/edit", methods=["GET", "POST"])
@@ -67,22 +81,32 @@ def office_edit(slug: str):
     form = OfficeForm(obj=office)
     if form.validate_on_submit():
         try:
-            service.update_office(actor_id(), slug, _details(form),
-                                  active=form.active.data if is_admin() else None, **confirmed_args())
+            service.update_office(
+                actor_id(),
+                slug,
+                _details(form),
+                active=form.active.data if is_admin() else None,
+                **confirmed_args(),
+            )
         except ConfirmationRequired as error:
             return confirmation_page(
-                error, title=_("Take %(office)s out of service?", office=office.name),
+                error,
+                title=_("Take %(office)s out of service?", office=office.name),
                 back_url=url_for(".office_edit", slug=slug),
                 action_label=_("Take the office out of service and cancel these appointments"),
-                explanation=_("These appointments are booked at this office. If you go ahead they "
-                              "are cancelled."),
+                explanation=_(
+                    "These appointments are booked at this office. If you go ahead they "
+                    "are cancelled."
+                ),
             )
         except DomainError as error:
             show_error(form, error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".office", slug=slug))
-    return render_template("admin/manage/office_form.html", form=form, office=office), form_status(form)
+    return render_template("admin/manage/office_form.html", form=form, office=office), form_status(
+        form
+    )
 
 
 @bp.route("/offices/<slug>/services", methods=["GET", "POST"])
@@ -104,19 +128,27 @@ def office_services(slug: str):
                 service.set_offered_services(actor_id(), slug, offer, **confirmed_args())
             except ConfirmationRequired as error:
                 return confirmation_page(
-                    error, title=_("Stop offering these services at %(office)s?", office=office.name),
+                    error,
+                    title=_("Stop offering these services at %(office)s?", office=office.name),
                     back_url=url_for(".office_services", slug=slug),
                     action_label=_("Save and cancel these appointments"),
-                    explanation=_("These appointments are booked for a service the office would no "
-                                  "longer offer. If you go ahead they are cancelled."),
+                    explanation=_(
+                        "These appointments are booked for a service the office would no "
+                        "longer offer. If you go ahead they are cancelled."
+                    ),
                 )
             except DomainError as error:
                 errors[(error.field or "").removeprefix("cap-") or "_"] = error.detail
             else:
                 flash(_("Saved."), "success")
                 return redirect(url_for(".office", slug=slug))
-    return render_template("admin/manage/office_services.html", office=office, rows=rows,
-                           errors=errors, posted=request.form if request.method == "POST" else None), (422 if errors else 200)
+    return render_template(
+        "admin/manage/office_services.html",
+        office=office,
+        rows=rows,
+        errors=errors,
+        posted=request.form if request.method == "POST" else None,
+    ), (422 if errors else 200)
 
 
 @bp.get("/offices/<slug>/counters")
@@ -127,8 +159,10 @@ def counters(slug: str):
 
 
 def _service_choices(office) -> list[tuple[str, str]]:
-    return [SelectChoice(o.service.code, f"{o.service.code} – {o.service.name_de}")
-            for o in sorted(office.services, key=lambda o: o.service.sort_order)]
+    return [
+        SelectChoice(o.service.code, f"{o.service.code} – {o.service.name_de}")
+        for o in sorted(office.services, key=lambda o: o.service.sort_order)
+    ]
 
 
 @bp.route("/offices/<slug>/counters/new", methods=["GET", "POST"])
@@ -147,7 +181,9 @@ def counter_new(slug: str):
         else:
             flash(_("Counter %(number)d was added.", number=counter.number), "success")
             return redirect(url_for(".counters", slug=slug))
-    return render_template("admin/manage/counter_form.html", office=office, form=form, counter=None), form_status(form)
+    return render_template(
+        "admin/manage/counter_form.html", office=office, form=form, counter=None
+    ), form_status(form)
 
 
 @bp.route("/offices/<slug>/counters/<int:counter_id>", methods=["GET", "POST"])
@@ -160,11 +196,19 @@ def counter_edit(slug: str, counter_id: int):
         form.services.data = [s.code for s in counter.services]
     if form.validate_on_submit():
         try:
-            service.update_counter(actor_id(), slug, counter_id, label=form.label.data,
-                                   service_codes=form.services.data, active=form.active.data)
+            service.update_counter(
+                actor_id(),
+                slug,
+                counter_id,
+                label=form.label.data,
+                service_codes=form.services.data,
+                active=form.active.data,
+            )
         except DomainError as error:
             show_error(form, error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".counters", slug=slug))
-    return render_template("admin/manage/counter_form.html", office=office, form=form, counter=counter), form_status(form)
+    return render_template(
+        "admin/manage/counter_form.html", office=office, form=form, counter=counter
+    ), form_status(form)

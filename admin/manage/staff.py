@@ -17,7 +17,11 @@ from .forms import ConfirmActionForm, NewStaffForm, StaffForm
 
 
 def role_names() -> dict[str, str]:
-    return {Role.ADMIN.value: _("Administrator"), Role.MANAGER.value: _("Manager"), Role.CLERK.value: _("Clerk")}
+    return {
+        Role.ADMIN.value: _("Administrator"),
+        Role.MANAGER.value: _("Manager"),
+        Role.CLERK.value: _("Clerk"),
+    }
 
 
 def _prepare(form) -> None:
@@ -32,7 +36,9 @@ def _prepare(form) -> None:
 def staff():
     users = service.list_staff(actor_id())
     manageable = {u.id for u in users if service.may_manage(actor_id(), u.id)}
-    return render_template("admin/manage/staff.html", users=users, manageable=manageable, role_names=role_names())
+    return render_template(
+        "admin/manage/staff.html", users=users, manageable=manageable, role_names=role_names()
+    )
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])
@@ -42,12 +48,19 @@ def staff_new():
     _prepare(form)
     if form.validate_on_submit():
         try:
-            created = service.create_staff_account(actor_id(), form.username.data, form.role.data,
-                                                   form.offices.data or [], form.display_name.data)
+            created = service.create_staff_account(
+                actor_id(),
+                form.username.data,
+                form.role.data,
+                form.offices.data or [],
+                form.display_name.data,
+            )
         except DomainError as error:
             show_error(form, error)
         else:
-            return no_store(render_template("admin/manage/staff_password.html", account=created, new=True))
+            return no_store(
+                render_template("admin/manage/staff_password.html", account=created, new=True)
+            )
     return render_template("admin/manage/staff_form.html", form=form, user=None), form_status(form)
 
 
@@ -61,15 +74,21 @@ def staff_edit(user_id: int):
         form.offices.data = [o.slug for o in user.offices]
     if form.validate_on_submit():
         try:
-            service.update_staff_account(actor_id(), user_id, role=form.role.data,
-                                         office_slugs=form.offices.data or [], display_name=form.display_name.data)
+            service.update_staff_account(
+                actor_id(),
+                user_id,
+                role=form.role.data,
+                office_slugs=form.offices.data or [],
+                display_name=form.display_name.data,
+            )
         except DomainError as error:
             show_error(form, error)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for(".staff"))
-    return render_template("admin/manage/staff_form.html", form=form, user=user,
-                           action_form=ConfirmActionForm()), form_status(form)
+    return render_template(
+        "admin/manage/staff_form.html", form=form, user=user, action_form=ConfirmActionForm()
+    ), form_status(form)
 
 
 @bp.post("/staff/<int:user_id>/password")
@@ -84,6 +103,10 @@ def staff_password(user_id: int):
 def staff_active(user_id: int):
     active = request.form.get("active") == "1"
     user = service.set_staff_active(actor_id(), user_id, active)
-    flash(_("%(name)s can sign in again.", name=user.username) if active
-          else _("%(name)s can no longer sign in.", name=user.username), "success")
+    flash(
+        _("%(name)s can sign in again.", name=user.username)
+        if active
+        else _("%(name)s can no longer sign in.", name=user.username),
+        "success",
+    )
     return redirect(url_for(".staff_edit", user_id=user_id))

@@ -39,10 +39,12 @@ def authenticated_integration() -> bool:
 
 # one budget per client address across the API and the booking pages; only a bearer token that
 # really authenticates is exempt (a made-up Authorization header must not lift the limit)
-search_limit = limiter.shared_limit(_search_limit, scope="booking-search",
-                                    exempt_when=authenticated_integration)
-write_limit = limiter.shared_limit(_write_limit, scope="booking-write",
-                                   exempt_when=authenticated_integration, methods=["POST"])
+search_limit = limiter.shared_limit(
+    _search_limit, scope="booking-search", exempt_when=authenticated_integration
+)
+write_limit = limiter.shared_limit(
+    _write_limit, scope="booking-write", exempt_when=authenticated_integration, methods=["POST"]
+)
 
 
 @bp.before_request
@@ -76,8 +78,10 @@ def parse_start(value, field: str = "start") -> datetime:
     try:
         return clock.parse_moment(value)
     except ValueError as exc:
-        raise ValidationFailed(f"{field} must be an ISO 8601 date and time, e.g. "
-                               "2026-11-26T08:00:00+01:00.", field=field) from exc
+        raise ValidationFailed(
+            f"{field} must be an ISO 8601 date and time, e.g. 2026-11-26T08:00:00+01:00.",
+            field=field,
+        ) from exc
 
 
 def _lang() -> str:
@@ -85,7 +89,10 @@ def _lang() -> str:
 
 
 def slot_json(slot: slots.Slot, tz) -> dict:
-    return {"start": slot.start.astimezone(tz).isoformat(), "end": slot.end.astimezone(tz).isoformat()}
+    return {
+        "start": slot.start.astimezone(tz).isoformat(),
+        "end": slot.end.astimezone(tz).isoformat(),
+    }
 
 
 def runs_json(runs: list[slots.SlotRun], tz) -> list[dict]:
@@ -98,8 +105,11 @@ def runs_json(runs: list[slots.SlotRun], tz) -> list[dict]:
         step = int(run.unit.total_seconds()) // 60
         duration = run.units * step
         first_minute = local.hour * 60 + local.minute
-        if (run.window.end.astimezone(tz).utcoffset() != offset or local.second
-                or first_minute + (run.starts[-1] * step) + duration >= 24 * 60):
+        if (
+            run.window.end.astimezone(tz).utcoffset() != offset
+            or local.second
+            or first_minute + (run.starts[-1] * step) + duration >= 24 * 60
+        ):
             out.extend(slot_json(slot, tz) for slot in run.slots())  # DST inside, or past midnight
             continue
         sign = "-" if offset < timedelta(0) else "+"
@@ -109,8 +119,12 @@ def runs_json(runs: list[slots.SlotRun], tz) -> list[dict]:
         for i in run.starts:
             begin = first_minute + i * step
             end = begin + duration
-            out.append({"start": f"{prefix}{begin // 60:02d}:{begin % 60:02d}{suffix}",
-                        "end": f"{prefix}{end // 60:02d}:{end % 60:02d}{suffix}"})
+            out.append(
+                {
+                    "start": f"{prefix}{begin // 60:02d}:{begin % 60:02d}{suffix}",
+                    "end": f"{prefix}{end // 60:02d}:{end % 60:02d}{suffix}",
+                }
+            )
     return out
 
 
@@ -129,15 +143,17 @@ def office_slots(slug: str):
     runs = slots.free_runs(office, req, first, last)
     tz = calendar.office_tz(office)
     h = slots.horizon(tz=tz)
-    return jsonify({
-        "office": catalogue.office_summary(office),
-        "services": req.codes,
-        "persons": req.persons,
-        "duration_minutes": req.minutes,
-        "bookable_from": h.earliest_start.astimezone(tz).isoformat(),
-        "bookable_until": h.last_day.isoformat(),
-        "slots": runs_json(runs, tz),
-    })
+    return jsonify(
+        {
+            "office": catalogue.office_summary(office),
+            "services": req.codes,
+            "persons": req.persons,
+            "duration_minutes": req.minutes,
+            "bookable_from": h.earliest_start.astimezone(tz).isoformat(),
+            "bookable_until": h.last_day.isoformat(),
+            "slots": runs_json(runs, tz),
+        }
+    )
 
 
 @bp.get("/v1/slots/earliest")
@@ -146,34 +162,44 @@ def earliest_slots():
     req = slots.resolve_request(request.args.get("services"), request.args.get("persons"))
     offices = {o.id: o for o in slots.offices_offering(req)}
     found = slots.earliest_slots(req, list(offices.values()))
-    return jsonify({
-        "services": req.codes,
-        "persons": req.persons,
-        "duration_minutes": req.minutes,
-        "offices": [
-            {"office": catalogue.office_summary(offices[s.office_id]),
-             **slot_json(s, calendar.office_tz(offices[s.office_id]))}
-            for s in found
-        ],
-    })
+    return jsonify(
+        {
+            "services": req.codes,
+            "persons": req.persons,
+            "duration_minutes": req.minutes,
+            "offices": [
+                {
+                    "office": catalogue.office_summary(offices[s.office_id]),
+                    **slot_json(s, calendar.office_tz(offices[s.office_id])),
+                }
+                for s in found
+            ],
+        }
+    )
 
 
 @bp.post("/v1/holds")
 @write_limit
 def create_hold():
     data = _body()
-    view = booking.hold_slot(_office_slug(data), data.get("services"), data.get("persons", 1),
-                             parse_start(data.get("start")))
+    view = booking.hold_slot(
+        _office_slug(data),
+        data.get("services"),
+        data.get("persons", 1),
+        parse_start(data.get("start")),
+    )
     tz = view.office.tz
-    return jsonify({
-        "hold": view.token,
-        "expires_at": view.expires_at.astimezone(tz).isoformat(),
-        "start": view.start.astimezone(tz).isoformat(),
-        "end": view.end.astimezone(tz).isoformat(),
-        "office": view.office.slug,
-        "services": view.service_codes,
-        "persons": view.persons,
-    }), 201
+    return jsonify(
+        {
+            "hold": view.token,
+            "expires_at": view.expires_at.astimezone(tz).isoformat(),
+            "start": view.start.astimezone(tz).isoformat(),
+            "end": view.end.astimezone(tz).isoformat(),
+            "office": view.office.slug,
+            "services": view.service_codes,
+            "persons": view.persons,
+        }
+    ), 201
 
 
 def _office_slug(data: dict) -> str:
@@ -195,9 +221,14 @@ def _optional_str(data: dict, field: str) -> str | None:
 def create_appointment():
     data = _body()
     view = booking.book_appointment(
-        _office_slug(data), data.get("services"), data.get("persons", 1),
-        parse_start(data.get("start")), _optional_str(data, "name"), _optional_str(data, "email"),
-        _optional_str(data, "phone"), _optional_str(data, "lang") or _lang(),
+        _office_slug(data),
+        data.get("services"),
+        data.get("persons", 1),
+        parse_start(data.get("start")),
+        _optional_str(data, "name"),
+        _optional_str(data, "email"),
+        _optional_str(data, "phone"),
+        _optional_str(data, "lang") or _lang(),
         hold_token=_optional_str(data, "hold"),
     )
     response = jsonify(appointment_json(view))
@@ -229,13 +260,19 @@ def cancel_appointment(token: str):
 @write_limit
 def reschedule_appointment(token: str):
     data = _body()
-    return jsonify(appointment_json(
-        booking.reschedule_appointment(token, parse_start(data.get("start")))))
+    return jsonify(
+        appointment_json(booking.reschedule_appointment(token, parse_start(data.get("start"))))
+    )
 
 
 BOOKING_ENDPOINTS = {
-    "api.office_slots", "api.earliest_slots", "api.create_hold", "api.create_appointment",
-    "api.get_appointment", "api.confirm_appointment", "api.cancel_appointment",
+    "api.office_slots",
+    "api.earliest_slots",
+    "api.create_hold",
+    "api.create_appointment",
+    "api.get_appointment",
+    "api.confirm_appointment",
+    "api.cancel_appointment",
     "api.reschedule_appointment",
 }
 
@@ -248,192 +285,310 @@ _CSRF_NOTE = (
     "per-address rate limit."
 )
 
-add_schemas({
-    "Slot": {
-        "type": "object",
-        "required": ["start", "end"],
-        "properties": {
-            "start": {"type": "string", "format": "date-time", "example": "2026-11-26T08:00:00+01:00"},
-            "end": {"type": "string", "format": "date-time", "example": "2026-11-26T08:15:00+01:00"},
-        },
-    },
-    "SlotList": {
-        "type": "object",
-        "properties": {
-            "office": {"$ref": "#/components/schemas/OfficeSummary"},
-            "services": {"type": "array", "items": {"type": "string"}},
-            "persons": {"type": "integer"},
-            "duration_minutes": {"type": "integer"},
-            "bookable_from": {"type": "string", "format": "date-time"},
-            "bookable_until": {"type": "string", "format": "date",
-                               "description": "last released day (a new day is released at 08:00 local time)"},
-            "slots": {"type": "array", "items": {"$ref": "#/components/schemas/Slot"}},
-        },
-    },
-    "EarliestSlots": {
-        "type": "object",
-        "properties": {
-            "services": {"type": "array", "items": {"type": "string"}},
-            "persons": {"type": "integer"},
-            "duration_minutes": {"type": "integer"},
-            "offices": {
-                "type": "array",
-                "description": "the first free slot of every office offering the services, earliest first",
-                "items": {"allOf": [
-                    {"$ref": "#/components/schemas/Slot"},
-                    {"type": "object", "properties": {"office": {"$ref": "#/components/schemas/OfficeSummary"}}},
-                ]},
+add_schemas(
+    {
+        "Slot": {
+            "type": "object",
+            "required": ["start", "end"],
+            "properties": {
+                "start": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-26T08:00:00+01:00",
+                },
+                "end": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-26T08:15:00+01:00",
+                },
             },
         },
-    },
-    "HoldRequest": {
-        "type": "object",
-        "required": ["office", "services", "start"],
-        "properties": {
-            "office": {"type": "string", "example": "aegi"},
-            "services": {"type": "array", "items": {"type": "string"}, "example": ["PA", "MB"]},
-            "persons": {"type": "integer", "minimum": 1, "default": 1},
-            "start": {"type": "string", "format": "date-time", "example": "2026-11-26T08:00:00+01:00"},
+        "SlotList": {
+            "type": "object",
+            "properties": {
+                "office": {"$ref": "#/components/schemas/OfficeSummary"},
+                "services": {"type": "array", "items": {"type": "string"}},
+                "persons": {"type": "integer"},
+                "duration_minutes": {"type": "integer"},
+                "bookable_from": {"type": "string", "format": "date-time"},
+                "bookable_until": {
+                    "type": "string",
+                    "format": "date",
+                    "description": "last released day (a new day is released at 08:00 local time)",
+                },
+                "slots": {"type": "array", "items": {"$ref": "#/components/schemas/Slot"}},
+            },
         },
-    },
-    "Hold": {
-        "type": "object",
-        "properties": {
-            "hold": {"type": "string", "description": "pass as `hold` when booking"},
-            "expires_at": {"type": "string", "format": "date-time"},
-            "start": {"type": "string", "format": "date-time"},
-            "end": {"type": "string", "format": "date-time"},
-            "office": {"type": "string"},
-            "services": {"type": "array", "items": {"type": "string"}},
-            "persons": {"type": "integer"},
+        "EarliestSlots": {
+            "type": "object",
+            "properties": {
+                "services": {"type": "array", "items": {"type": "string"}},
+                "persons": {"type": "integer"},
+                "duration_minutes": {"type": "integer"},
+                "offices": {
+                    "type": "array",
+                    "description": "the first free slot of every office offering the services, earliest first",
+                    "items": {
+                        "allOf": [
+                            {"$ref": "#/components/schemas/Slot"},
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "office": {"$ref": "#/components/schemas/OfficeSummary"}
+                                },
+                            },
+                        ]
+                    },
+                },
+            },
         },
-    },
-    "AppointmentRequest": {
-        "type": "object",
-        "required": ["office", "services", "start", "name", "email"],
-        "properties": {
-            "office": {"type": "string", "example": "aegi"},
-            "services": {"type": "array", "items": {"type": "string"}, "example": ["RP"]},
-            "persons": {"type": "integer", "minimum": 1, "default": 1},
-            "start": {"type": "string", "format": "date-time", "example": "2026-11-26T08:00:00+01:00"},
-            "name": {"type": "string", "maxLength": 100},
-            "email": {"type": "string", "format": "email"},
-            "phone": {"type": "string"},
-            "lang": {"type": "string", "enum": ["de", "en"], "description": "language of the mails"},
-            "hold": {"type": "string", "description": "a hold for the same office, services, persons and start"},
+        "HoldRequest": {
+            "type": "object",
+            "required": ["office", "services", "start"],
+            "properties": {
+                "office": {"type": "string", "example": "aegi"},
+                "services": {"type": "array", "items": {"type": "string"}, "example": ["PA", "MB"]},
+                "persons": {"type": "integer", "minimum": 1, "default": 1},
+                "start": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-26T08:00:00+01:00",
+                },
+            },
         },
-    },
-    "Appointment": {
-        "type": "object",
-        "properties": {
-            "code": {"type": "string", "description": "booking code for the kiosk (6 characters)", "example": "K7M4PX"},
-            "manage_url": {"type": "string", "description": "page to view, move or cancel (contains the manage token)"},
-            "status": {"type": "string", "enum": ["pending", "confirmed", "cancelled", "expired", "checked_in", "no_show"]},
-            "start": {"type": "string", "format": "date-time"},
-            "end": {"type": "string", "format": "date-time"},
-            "office": {"$ref": "#/components/schemas/OfficeSummary"},
-            "services": {"type": "array", "items": {"type": "object"}},
-            "persons": {"type": "integer"},
-            "lang": {"type": "string"},
-            "name": {"type": "string"},
-            "email": {"type": "string"},
-            "phone": {"type": ["string", "null"]},
-            "documents": {"type": "array", "items": {"type": "string"}},
-            "expires_at": {"type": ["string", "null"], "format": "date-time",
-                           "description": "pending (double opt-in): confirm before this"},
-            "changeable": {"type": "boolean"},
+        "Hold": {
+            "type": "object",
+            "properties": {
+                "hold": {"type": "string", "description": "pass as `hold` when booking"},
+                "expires_at": {"type": "string", "format": "date-time"},
+                "start": {"type": "string", "format": "date-time"},
+                "end": {"type": "string", "format": "date-time"},
+                "office": {"type": "string"},
+                "services": {"type": "array", "items": {"type": "string"}},
+                "persons": {"type": "integer"},
+            },
         },
-    },
-    "RescheduleRequest": {
-        "type": "object",
-        "required": ["start"],
-        "properties": {"start": {"type": "string", "format": "date-time"}},
-    },
-})
+        "AppointmentRequest": {
+            "type": "object",
+            "required": ["office", "services", "start", "name", "email"],
+            "properties": {
+                "office": {"type": "string", "example": "aegi"},
+                "services": {"type": "array", "items": {"type": "string"}, "example": ["RP"]},
+                "persons": {"type": "integer", "minimum": 1, "default": 1},
+                "start": {
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-26T08:00:00+01:00",
+                },
+                "name": {"type": "string", "maxLength": 100},
+                "email": {"type": "string", "format": "email"},
+                "phone": {"type": "string"},
+                "lang": {
+                    "type": "string",
+                    "enum": ["de", "en"],
+                    "description": "language of the mails",
+                },
+                "hold": {
+                    "type": "string",
+                    "description": "a hold for the same office, services, persons and start",
+                },
+            },
+        },
+        "Appointment": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "description": "booking code for the kiosk (6 characters)",
+                    "example": "K7M4PX",
+                },
+                "manage_url": {
+                    "type": "string",
+                    "description": "page to view, move or cancel (contains the manage token)",
+                },
+                "status": {
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "confirmed",
+                        "cancelled",
+                        "expired",
+                        "checked_in",
+                        "no_show",
+                    ],
+                },
+                "start": {"type": "string", "format": "date-time"},
+                "end": {"type": "string", "format": "date-time"},
+                "office": {"$ref": "#/components/schemas/OfficeSummary"},
+                "services": {"type": "array", "items": {"type": "object"}},
+                "persons": {"type": "integer"},
+                "lang": {"type": "string"},
+                "name": {"type": "string"},
+                "email": {"type": "string"},
+                "phone": {"type": ["string", "null"]},
+                "documents": {"type": "array", "items": {"type": "string"}},
+                "expires_at": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "pending (double opt-in): confirm before this",
+                },
+                "changeable": {"type": "boolean"},
+            },
+        },
+        "RescheduleRequest": {
+            "type": "object",
+            "required": ["start"],
+            "properties": {"start": {"type": "string", "format": "date-time"}},
+        },
+    }
+)
 
 _services_param = {
-    "name": "services", "in": "query", "required": True, "schema": {"type": "string"},
-    "example": "PA,MB", "description": "comma-separated service codes (their durations add up)",
+    "name": "services",
+    "in": "query",
+    "required": True,
+    "schema": {"type": "string"},
+    "example": "PA,MB",
+    "description": "comma-separated service codes (their durations add up)",
 }
 _persons_param = {
-    "name": "persons", "in": "query", "required": False,
+    "name": "persons",
+    "in": "query",
+    "required": False,
     "schema": {"type": "integer", "minimum": 1, "default": 1},
 }
-_token_param = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
-                "description": "the manage token from the manage link (never the booking code)"}
+_token_param = {
+    "name": "token",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "the manage token from the manage link (never the booking code)",
+}
 
 
 def _body_of(schema: str) -> dict:
-    return {"required": True, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
 
 
-add_paths({
-    "/api/v1/offices/{slug}/slots": {"get": {
-        "summary": "Free slots of an office for services and persons",
-        "tags": ["booking"],
-        "parameters": [
-            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
-            _services_param, _persons_param,
-            {"name": "from", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
-            {"name": "to", "in": "query", "required": False, "schema": {"type": "string", "format": "date"}},
-        ],
-        "responses": {"200": json_response("Free slots, local time with offset", "SlotList"),
-                      **problem_responses(404, 422, 429)},
-    }},
-    "/api/v1/slots/earliest": {"get": {
-        "summary": "The earliest free slot in every Bürgeramt offering the services",
-        "tags": ["booking"],
-        "parameters": [_services_param, _persons_param],
-        "responses": {"200": json_response("One slot per office, earliest first", "EarliestSlots"),
-                      **problem_responses(422, 429)},
-    }},
-    "/api/v1/holds": {"post": {
-        "summary": "Hold a free slot for HOLD_MINUTES (10) while the resident fills in the form",
-        "description": "The hold expires by itself." + _CSRF_NOTE,
-        "tags": ["booking"],
-        "requestBody": _body_of("HoldRequest"),
-        "responses": {"201": json_response("The hold", "Hold"), **problem_responses(400, 404, 409, 422, 429)},
-    }},
-    "/api/v1/appointments": {"post": {
-        "summary": "Book an appointment",
-        "description": ("409 when the slot is gone (or the address has too many appointments). "
-                        "With double opt-in the status is `pending` until the mail link is used.")
-                       + _CSRF_NOTE,
-        "tags": ["booking"],
-        "requestBody": _body_of("AppointmentRequest"),
-        "responses": {"201": json_response("The booked appointment", "Appointment"),
-                      **problem_responses(400, 404, 409, 422, 429)},
-    }},
-    "/api/v1/appointments/{token}": {"get": {
-        "summary": "An appointment by its manage token",
-        "tags": ["booking"],
-        "parameters": [_token_param],
-        "responses": {"200": json_response("The appointment", "Appointment"), **problem_responses(404)},
-    }},
-    "/api/v1/appointments/{token}/confirm": {"post": {
-        "summary": "Confirm a pending appointment (double opt-in)",
-        "description": "Confirming twice is harmless." + _CSRF_NOTE,
-        "tags": ["booking"],
-        "parameters": [_token_param],
-        "responses": {"200": json_response("The confirmed appointment", "Appointment"),
-                      **problem_responses(404, 409, 429)},
-    }},
-    "/api/v1/appointments/{token}/cancel": {"post": {
-        "summary": "Cancel an appointment",
-        "description": "The time returns to the pool after RELEASE_DELAY_MINUTES." + _CSRF_NOTE,
-        "tags": ["booking"],
-        "parameters": [_token_param],
-        "responses": {"200": json_response("The cancelled appointment", "Appointment"),
-                      **problem_responses(404, 409, 429)},
-    }},
-    "/api/v1/appointments/{token}/reschedule": {"post": {
-        "summary": "Move an appointment to another free time at the same office",
-        "description": "Name, e-mail and services stay as booked." + _CSRF_NOTE,
-        "tags": ["booking"],
-        "parameters": [_token_param],
-        "requestBody": _body_of("RescheduleRequest"),
-        "responses": {"200": json_response("The moved appointment", "Appointment"),
-                      **problem_responses(400, 404, 409, 422, 429)},
-    }},
-})
+add_paths(
+    {
+        "/api/v1/offices/{slug}/slots": {
+            "get": {
+                "summary": "Free slots of an office for services and persons",
+                "tags": ["booking"],
+                "parameters": [
+                    {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _services_param,
+                    _persons_param,
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                ],
+                "responses": {
+                    "200": json_response("Free slots, local time with offset", "SlotList"),
+                    **problem_responses(404, 422, 429),
+                },
+            }
+        },
+        "/api/v1/slots/earliest": {
+            "get": {
+                "summary": "The earliest free slot in every Bürgeramt offering the services",
+                "tags": ["booking"],
+                "parameters": [_services_param, _persons_param],
+                "responses": {
+                    "200": json_response("One slot per office, earliest first", "EarliestSlots"),
+                    **problem_responses(422, 429),
+                },
+            }
+        },
+        "/api/v1/holds": {
+            "post": {
+                "summary": "Hold a free slot for HOLD_MINUTES (10) while the resident fills in the form",
+                "description": "The hold expires by itself." + _CSRF_NOTE,
+                "tags": ["booking"],
+                "requestBody": _body_of("HoldRequest"),
+                "responses": {
+                    "201": json_response("The hold", "Hold"),
+                    **problem_responses(400, 404, 409, 422, 429),
+                },
+            }
+        },
+        "/api/v1/appointments": {
+            "post": {
+                "summary": "Book an appointment",
+                "description": (
+                    "409 when the slot is gone (or the address has too many appointments). "
+                    "With double opt-in the status is `pending` until the mail link is used."
+                )
+                + _CSRF_NOTE,
+                "tags": ["booking"],
+                "requestBody": _body_of("AppointmentRequest"),
+                "responses": {
+                    "201": json_response("The booked appointment", "Appointment"),
+                    **problem_responses(400, 404, 409, 422, 429),
+                },
+            }
+        },
+        "/api/v1/appointments/{token}": {
+            "get": {
+                "summary": "An appointment by its manage token",
+                "tags": ["booking"],
+                "parameters": [_token_param],
+                "responses": {
+                    "200": json_response("The appointment", "Appointment"),
+                    **problem_responses(404),
+                },
+            }
+        },
+        "/api/v1/appointments/{token}/confirm": {
+            "post": {
+                "summary": "Confirm a pending appointment (double opt-in)",
+                "description": "Confirming twice is harmless." + _CSRF_NOTE,
+                "tags": ["booking"],
+                "parameters": [_token_param],
+                "responses": {
+                    "200": json_response("The confirmed appointment", "Appointment"),
+                    **problem_responses(404, 409, 429),
+                },
+            }
+        },
+        "/api/v1/appointments/{token}/cancel": {
+            "post": {
+                "summary": "Cancel an appointment",
+                "description": "The time returns to the pool after RELEASE_DELAY_MINUTES."
+                + _CSRF_NOTE,
+                "tags": ["booking"],
+                "parameters": [_token_param],
+                "responses": {
+                    "200": json_response("The cancelled appointment", "Appointment"),
+                    **problem_responses(404, 409, 429),
+                },
+            }
+        },
+        "/api/v1/appointments/{token}/reschedule": {
+            "post": {
+                "summary": "Move an appointment to another free time at the same office",
+                "description": "Name, e-mail and services stay as booked." + _CSRF_NOTE,
+                "tags": ["booking"],
+                "parameters": [_token_param],
+                "requestBody": _body_of("RescheduleRequest"),
+                "responses": {
+                    "200": json_response("The moved appointment", "Appointment"),
+                    **problem_responses(400, 404, 409, 422, 429),
+                },
+            }
+        },
+    }
+)

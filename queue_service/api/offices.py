@@ -25,4 +25,6 @@ def get_office(slug: str):
 
 @bp.get("/v1/services")
 def list_services():
-    return jsonify({"services": [catalogue.service_view(s, _lang()) for s in catalogue.list_services()]})
+    return jsonify(
+        {"services": [catalogue.service_view(s, _lang()) for s in catalogue.list_services()]}
+    )

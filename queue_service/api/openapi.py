@@ -37,7 +37,9 @@ def problem_responses(*codes: int) -> dict:
     return {
         str(code): {
             "description": texts.get(code, "Error"),
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
         for code in codes
     }
@@ -128,7 +130,10 @@ add_schemas(
                     "properties": {
                         "timezone": {"type": "string"},
                         "counters": {"type": "integer", "description": "active counters"},
-                        "services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}},
+                        "services": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Service"},
+                        },
                         "opening_hours": {
                             "type": "object",
                             "description": "appointment and walkin windows per weekday (mon..sun), local time",
@@ -216,7 +221,11 @@ add_paths(
             }
         },
         "/api/openapi.json": {
-            "get": {"summary": "This document", "tags": ["meta"], "responses": {"200": {"description": "OpenAPI 3.1"}}}
+            "get": {
+                "summary": "This document",
+                "tags": ["meta"],
+                "responses": {"200": {"description": "OpenAPI 3.1"}},
+            }
         },
     }
 )

@@ -14,12 +14,14 @@ from .openapi import add_paths, problem_responses
 @staff_required()
 def me():
     user = staff_user()
-    return jsonify({
-        "username": user.username,
-        "display_name": user.display_name,
-        "role": user.role.value,
-        "offices": [o.slug for o in user.offices] if user.office_ids() is not None else "all",
-    })
+    return jsonify(
+        {
+            "username": user.username,
+            "display_name": user.display_name,
+            "role": user.role.value,
+            "offices": [o.slug for o in user.offices] if user.office_ids() is not None else "all",
+        }
+    )
 
 
 @bp.get("/v1/csrf-token")
@@ -28,20 +30,25 @@ def csrf_token():
     return jsonify({"csrf_token": generate_csrf()})
 
 
-add_paths({
-    "/api/v1/me": {
-        "get": {
-            "summary": "The authenticated staff member",
-            "tags": ["staff"],
-            "security": [{"bearer": []}, {"session": []}],
-            "responses": {"200": {"description": "User name, role and offices"}, **problem_responses(401)},
-        }
-    },
-    "/api/v1/csrf-token": {
-        "get": {
-            "summary": "A CSRF token for the current session (send as X-CSRFToken on POST)",
-            "tags": ["meta"],
-            "responses": {"200": {"description": "{\"csrf_token\": \"...\"}"}},
-        }
-    },
-})
+add_paths(
+    {
+        "/api/v1/me": {
+            "get": {
+                "summary": "The authenticated staff member",
+                "tags": ["staff"],
+                "security": [{"bearer": []}, {"session": []}],
+                "responses": {
+                    "200": {"description": "User name, role and offices"},
+                    **problem_responses(401),
+                },
+            }
+        },
+        "/api/v1/csrf-token": {
+            "get": {
+                "summary": "A CSRF token for the current session (send as X-CSRFToken on POST)",
+                "tags": ["meta"],
+                "responses": {"200": {"description": '{"csrf_token": "..."}'}},
+            }
+        },
+    }
+)

@@ -22,11 +22,31 @@ from .models import AuditEntry
 SYSTEM_ACTOR = "system"
 
 # Keys that would carry a resident's personal data. Refer to residents by id only.
-PERSONAL_DATA_KEYS = frozenset({
-    "name", "first_name", "last_name", "full_name", "resident", "resident_name", "customer_name",
-    "email", "e_mail", "mail", "phone", "telephone", "mobile_phone", "address", "street",
-    "birth_date", "date_of_birth", "birthday", "comment", "ip", "ip_address",
-})
+PERSONAL_DATA_KEYS = frozenset(
+    {
+        "name",
+        "first_name",
+        "last_name",
+        "full_name",
+        "resident",
+        "resident_name",
+        "customer_name",
+        "email",
+        "e_mail",
+        "mail",
+        "phone",
+        "telephone",
+        "mobile_phone",
+        "address",
+        "street",
+        "birth_date",
+        "date_of_birth",
+        "birthday",
+        "comment",
+        "ip",
+        "ip_address",
+    }
+)
 
 
 class PersonalDataInAudit(ValueError):
@@ -89,8 +109,12 @@ def record_view(
     """Log that staff viewed a resident's personal data (its own unit of work; for read pages)."""
     with unit_of_work():
         record(
-            "personal_data.viewed", actor=actor, object_type=object_type, object_id=object_id,
-            office_id=office_id, details=details,
+            "personal_data.viewed",
+            actor=actor,
+            object_type=object_type,
+            object_id=object_id,
+            office_id=office_id,
+            details=details,
         )
 
 

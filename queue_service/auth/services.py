@@ -52,8 +52,12 @@ def create_user(
     """Create a staff account; returns the (generated) password once."""
     with unit_of_work() as session:
         user, password = add_user(
-            session, username, role, [get_office(slug) for slug in office_slugs or []],
-            password=password, display_name=display_name,
+            session,
+            username,
+            role,
+            [get_office(slug) for slug in office_slugs or []],
+            password=password,
+            display_name=display_name,
         )
         created = CreatedUser(user.id, user.username, user.role, password)
     return created
@@ -127,7 +131,9 @@ def create_api_token(username: str, name: str | None = None) -> str:
 
 def user_for_api_token(token: str) -> User | None:
     row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+        )
     )
     if row is None or not row.user.active:
         return None
@@ -150,7 +156,9 @@ def add_device(
     try:
         kind_value = DeviceKind(kind)
     except ValueError as exc:
-        raise ValidationFailed(f"Unknown device kind {kind!r}; use kiosk or display.", field="kind") from exc
+        raise ValidationFailed(
+            f"Unknown device kind {kind!r}; use kiosk or display.", field="kind"
+        ) from exc
     name = (name or "").strip() or None
     if name is not None and len(name) > 80:
         raise ValidationFailed("A device name has at most 80 characters.", field="name")
@@ -228,7 +236,10 @@ def touch_device_last_seen(device_id: int) -> None:
             update(Device)
             .where(
                 Device.id == device_id,
-                or_(Device.last_seen_at.is_(None), Device.last_seen_at < now - DEVICE_SEEN_RESOLUTION),
+                or_(
+                    Device.last_seen_at.is_(None),
+                    Device.last_seen_at < now - DEVICE_SEEN_RESOLUTION,
+                ),
             )
             .values(last_seen_at=now)
         )

@@ -68,7 +68,9 @@ def _touch_after_request(device_id: int) -> None:
         try:
             services.touch_device_last_seen(device_id)
         except Exception:  # "last seen" must never break a kiosk or display request
-            logging.getLogger(__name__).exception("could not record that device %s was seen", device_id)
+            logging.getLogger(__name__).exception(
+                "could not record that device %s was seen", device_id
+            )
         return response
 
 

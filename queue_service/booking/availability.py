@@ -113,22 +113,26 @@ def appointment_windows(
                 continue
             if office.is_mobile:
                 for ev in events[office.id].get(day, []):
-                    out.append(DayWindow(
-                        day,
-                        clock.local_to_utc(day, ev.start_time, tz),
-                        clock.local_to_utc(day, ev.end_time, tz),
-                        None,
-                        frozenset(s.id for s in ev.services) if ev.services else None,
-                        ev.place,
-                    ))
+                    out.append(
+                        DayWindow(
+                            day,
+                            clock.local_to_utc(day, ev.start_time, tz),
+                            clock.local_to_utc(day, ev.end_time, tz),
+                            None,
+                            frozenset(s.id for s in ev.services) if ev.services else None,
+                            ev.place,
+                        )
+                    )
             else:
                 for w in weekly[office.id].get(day.weekday(), []):
-                    out.append(DayWindow(
-                        day,
-                        clock.local_to_utc(day, w.start_time, tz),
-                        clock.local_to_utc(day, w.end_time, tz),
-                        w.capacity,
-                    ))
+                    out.append(
+                        DayWindow(
+                            day,
+                            clock.local_to_utc(day, w.start_time, tz),
+                            clock.local_to_utc(day, w.end_time, tz),
+                            w.capacity,
+                        )
+                    )
     return result
 
 

@@ -23,8 +23,14 @@ def _key(public_id: str) -> str:
     return f"appointment:{public_id}"
 
 
-def check_in(office_slug: str, code: str, *, user: User | None = None,
-             device: Device | None = None, lang: str = "de") -> dict:
+def check_in(
+    office_slug: str,
+    code: str,
+    *,
+    user: User | None = None,
+    device: Device | None = None,
+    lang: str = "de",
+) -> dict:
     """Turn the appointment with booking ``code`` into a ticket at ``office_slug``.
 
     Refused (409, with ``reason``) when too early or too late; NotFound (404) for an unknown
@@ -48,16 +54,27 @@ def check_in(office_slug: str, code: str, *, user: User | None = None,
     if lookup.timing == "early":
         raise Refused(
             f"Check-in for this appointment opens at {local_opens}. Please come back then.",
-            reason="too_early", opens_at=lookup.opens_at.isoformat(), field="code",
+            reason="too_early",
+            opens_at=lookup.opens_at.isoformat(),
+            field="code",
         )
     if lookup.timing == "late":
         raise Refused(
             "The check-in time of this appointment has passed. Please take a walk-in ticket "
             "or ask at the information desk.",
-            reason="too_late", closes_at=lookup.closes_at.isoformat(), field="code",
+            reason="too_late",
+            closes_at=lookup.closes_at.isoformat(),
+            field="code",
         )
-    view = _issue(office_slug, appointment.services[0].code, appointment.start,
-                  appointment.public_id, user, device, lang)
+    view = _issue(
+        office_slug,
+        appointment.services[0].code,
+        appointment.start,
+        appointment.public_id,
+        user,
+        device,
+        lang,
+    )
     ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.token == view["token"]))
     try:
         mark_checked_in(appointment.id, ticket_id)
@@ -72,9 +89,15 @@ def check_in(office_slug: str, code: str, *, user: User | None = None,
 
 def _issue(office_slug, service_code, due_at, public_id, user, device, lang) -> dict:
     return issue_ticket(
-        office_slug, service_code, kind="appointment", due_at=due_at,
+        office_slug,
+        service_code,
+        kind="appointment",
+        due_at=due_at,
         prefix=current_app.config.get("APPOINTMENT_TICKET_PREFIX") or None,
-        idempotency_key=_key(public_id), user=user, device=device, lang=lang,
+        idempotency_key=_key(public_id),
+        user=user,
+        device=device,
+        lang=lang,
     )
 
 
@@ -87,8 +110,15 @@ def _again(office_slug, code, user, device, lang) -> dict:
     )
     if appointment is None or appointment.status != AppointmentStatus.CHECKED_IN:
         raise InvalidTransition("This appointment cannot be checked in.", reason="not_booked")
-    view = _issue(office_slug, appointment.service_codes[0], appointment.start,
-                  appointment.public_id, user, device, lang)
+    view = _issue(
+        office_slug,
+        appointment.service_codes[0],
+        appointment.start,
+        appointment.public_id,
+        user,
+        device,
+        lang,
+    )
     view["appointment_start"] = appointment.start.isoformat()
     view["already_checked_in"] = True
     return view

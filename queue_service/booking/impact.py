@@ -25,8 +25,10 @@ PROVIDER = "booking"
 class BookingImpact:
     def affected(self, change: AvailabilityChange) -> list[AffectedItem]:
         now = clock.now()
-        query = select(Appointment, Office).join(Office, Office.id == Appointment.office_id).where(
-            Appointment.status.in_([S.CONFIRMED, S.PENDING]), Appointment.start >= now
+        query = (
+            select(Appointment, Office)
+            .join(Office, Office.id == Appointment.office_id)
+            .where(Appointment.status.in_([S.CONFIRMED, S.PENDING]), Appointment.start >= now)
         )
         if change.office_ids is not None:
             query = query.where(Appointment.office_id.in_(change.office_ids))
@@ -36,18 +38,22 @@ class BookingImpact:
             local = appointment.start.astimezone(ZoneInfo(office.timezone or "Europe/Berlin"))
             if local.date() not in days or not change.concerns_services(appointment.service_codes):
                 continue
-            if change.still_open and change.still_open(office.id, appointment.start, appointment.end):
+            if change.still_open and change.still_open(
+                office.id, appointment.start, appointment.end
+            ):
                 continue
             code = format_code(appointment.code) if appointment.code else "–"
-            items.append(AffectedItem(
-                provider=PROVIDER,
-                key=str(appointment.id),
-                office_id=office.id,
-                starts_at=appointment.start,
-                summary=f"{local:%d.%m.%Y %H:%M} · {office.name} · "
-                        f"{', '.join(appointment.service_codes)} · {code}",
-                notifiable=bool(appointment.email),
-            ))
+            items.append(
+                AffectedItem(
+                    provider=PROVIDER,
+                    key=str(appointment.id),
+                    office_id=office.id,
+                    starts_at=appointment.start,
+                    summary=f"{local:%d.%m.%Y %H:%M} · {office.name} · "
+                    f"{', '.join(appointment.service_codes)} · {code}",
+                    notifiable=bool(appointment.email),
+                )
+            )
         return items
 
     def apply(self, change: AvailabilityChange, items: list[AffectedItem], *, notify: bool) -> None:

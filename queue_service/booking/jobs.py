@@ -28,12 +28,18 @@ def expire_holds(now: datetime | None = None) -> int:
     expired = (Appointment.status.in_([S.HELD, S.PENDING]), Appointment.expires_at <= now)
     with unit_of_work() as session:
         # their seats are already free (stale); dropping the rows only keeps the table small
-        session.execute(delete(SlotSeat).where(
-            SlotSeat.appointment_id.in_(select(Appointment.id).where(*expired)),
-            SlotSeat.occupied_until <= now))
+        session.execute(
+            delete(SlotSeat).where(
+                SlotSeat.appointment_id.in_(select(Appointment.id).where(*expired)),
+                SlotSeat.occupied_until <= now,
+            )
+        )
         return session.execute(
-            update(Appointment).where(*expired).values(status=S.EXPIRED, code=None)
-            .execution_options(synchronize_session=False)).rowcount
+            update(Appointment)
+            .where(*expired)
+            .values(status=S.EXPIRED, code=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
 
 
 def purge_stale_seats(before: datetime | None = None) -> int:
@@ -52,7 +58,8 @@ def mark_overdue_no_shows(now: datetime | None = None) -> int:
             update(Appointment)
             .where(Appointment.status == S.CONFIRMED, Appointment.start < now - late)
             .values(status=S.NO_SHOW, no_show_at=now)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         return result.rowcount
 
 
@@ -68,12 +75,19 @@ def send_reminders_for(day: date) -> int:
     candidates = db.session.execute(
         select(Appointment.id, Appointment.start, Office.timezone)
         .join(Office, Office.id == Appointment.office_id)
-        .where(Appointment.status == S.CONFIRMED, Appointment.reminded_at.is_(None),
-               Appointment.start >= lo, Appointment.start < hi)
+        .where(
+            Appointment.status == S.CONFIRMED,
+            Appointment.reminded_at.is_(None),
+            Appointment.start >= lo,
+            Appointment.start < hi,
+        )
         .order_by(Appointment.start)
     ).all()
-    due = [aid for aid, start, office_tz in candidates
-           if start.astimezone(ZoneInfo(office_tz) if office_tz else tz).date() == day]
+    due = [
+        aid
+        for aid, start, office_tz in candidates
+        if start.astimezone(ZoneInfo(office_tz) if office_tz else tz).date() == day
+    ]
     sent = 0
     for appointment_id in due:
         now = clock.now()
@@ -81,10 +95,14 @@ def send_reminders_for(day: date) -> int:
         def work(session, appointment_id=appointment_id, now=now) -> bool:
             claimed = session.execute(
                 update(Appointment)
-                .where(Appointment.id == appointment_id, Appointment.status == S.CONFIRMED,
-                       Appointment.reminded_at.is_(None))
+                .where(
+                    Appointment.id == appointment_id,
+                    Appointment.status == S.CONFIRMED,
+                    Appointment.reminded_at.is_(None),
+                )
                 .values(reminded_at=now)
-                .execution_options(synchronize_session=False)).rowcount
+                .execution_options(synchronize_session=False)
+            ).rowcount
             if not claimed:
                 return False
             appointment = session.get(Appointment, appointment_id, populate_existing=True)
@@ -110,18 +128,32 @@ def anonymise_appointments_before(moment: datetime) -> int:
         session.execute(
             delete(Appointment)
             .where(Appointment.end < moment, Appointment.status.in_([S.HELD, S.EXPIRED]))
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         session.execute(
             delete(Appointment)
-            .where(Appointment.end < moment, Appointment.status == S.PENDING,
-                   Appointment.expires_at <= now)
-            .execution_options(synchronize_session=False))
+            .where(
+                Appointment.end < moment,
+                Appointment.status == S.PENDING,
+                Appointment.expires_at <= now,
+            )
+            .execution_options(synchronize_session=False)
+        )
         due = (Appointment.end < moment, Appointment.anonymised_at.is_(None))
-        session.execute(delete(SlotSeat).where(
-            SlotSeat.appointment_id.in_(select(Appointment.id).where(*due))))
+        session.execute(
+            delete(SlotSeat).where(SlotSeat.appointment_id.in_(select(Appointment.id).where(*due)))
+        )
         return session.execute(
             update(Appointment)
             .where(*due)
-            .values(name=None, email=None, phone=None, code=None, token_salt=None,
-                    token_hash=None, anonymised_at=now)
-            .execution_options(synchronize_session=False)).rowcount
+            .values(
+                name=None,
+                email=None,
+                phone=None,
+                code=None,
+                token_salt=None,
+                token_hash=None,
+                anonymised_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount

@@ -106,9 +106,15 @@ def build(kind: str, view: AppointmentView, closure_reason: str | None = None) -
     attachments = []
     if kind in (BOOKED, RESCHEDULED, CANCELLED):
         cancelled = kind == CANCELLED
-        attachments.append(mail.Attachment(
-            "termin.ics", calendar_file(view, cancelled=cancelled), "text", "calendar",
-            (("method", "CANCEL" if cancelled else "PUBLISH"),)))
+        attachments.append(
+            mail.Attachment(
+                "termin.ics",
+                calendar_file(view, cancelled=cancelled),
+                "text",
+                "calendar",
+                (("method", "CANCEL" if cancelled else "PUBLISH"),),
+            )
+        )
     return mail.compose(view.email or "", subject, text, html, inline, attachments)
 
 

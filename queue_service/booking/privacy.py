@@ -23,6 +23,11 @@ def log_staff_view(staff: Any | None, view: AppointmentView, via: str) -> bool:
     shown = [f for f in PERSONAL_FIELDS if getattr(view, f)]
     if staff is None or not shown:
         return False
-    record_view(staff, object_type="appointment", object_id=view.id, office_id=view.office.id,
-                details={"booking_code": view.code, "via": via, "fields": shown})
+    record_view(
+        staff,
+        object_type="appointment",
+        object_id=view.id,
+        office_id=view.office.id,
+        details={"booking_code": view.code, "via": via, "fields": shown},
+    )
     return True

@@ -53,8 +53,10 @@ def _upsert_statement(dialect: str):
                 "appointment_id": stmt.excluded.appointment_id,
                 "occupied_until": stmt.excluded.occupied_until,
             },
-            where=and_(_seats.c.occupied_until.is_not(None),
-                       _seats.c.occupied_until <= bindparam("now", type_=stamp)),
+            where=and_(
+                _seats.c.occupied_until.is_not(None),
+                _seats.c.occupied_until <= bindparam("now", type_=stamp),
+            ),
         ).returning(_seats.c.unit_start)
     return _UPSERTS[dialect]
 
@@ -67,23 +69,37 @@ def _upsert(session, row: dict, now: datetime) -> bool:
 
 
 def claim(
-    session, *, office_id: int, start: datetime, units: int, unit: timedelta, capacity: int,
-    appointment_id: int, until: datetime | None, now: datetime,
+    session,
+    *,
+    office_id: int,
+    start: datetime,
+    units: int,
+    unit: timedelta,
+    capacity: int,
+    appointment_id: int,
+    until: datetime | None,
+    now: datetime,
 ) -> None:
     """Take one seat below ``capacity`` in each unit for the appointment, or raise SlotTaken."""
     wanted = unit_starts(start, units, unit)
     taken: dict[datetime, set[int]] = defaultdict(set)
     for unit_start, seat_no in session.connection().execute(
         select(_seats.c.unit_start, _seats.c.seat_no).where(
-            _seats.c.office_id == office_id, _seats.c.unit_start.in_(wanted), _live(now))
+            _seats.c.office_id == office_id, _seats.c.unit_start.in_(wanted), _live(now)
+        )
     ):
         taken[unit_start].add(seat_no)
     # Unit by unit, seat numbers ascending: every claim locks rows in the same global order, so
     # concurrent claims on PostgreSQL queue up behind each other instead of deadlocking.
     for u in wanted:
         for seat_no in (n for n in range(capacity) if n not in taken[u]):
-            row = {"office_id": office_id, "unit_start": u, "seat_no": seat_no,
-                   "appointment_id": appointment_id, "until": until}
+            row = {
+                "office_id": office_id,
+                "unit_start": u,
+                "seat_no": seat_no,
+                "appointment_id": appointment_id,
+                "until": until,
+            }
             if _upsert(session, row, now):
                 break
         else:
@@ -91,7 +107,12 @@ def claim(
 
 
 def retain(
-    session, *, appointment_id: int, units: int, until: datetime | None, now: datetime,
+    session,
+    *,
+    appointment_id: int,
+    units: int,
+    until: datetime | None,
+    now: datetime,
 ) -> bool:
     """Move the appointment's live seats to ``until``; False when they are no longer all live."""
     result = session.execute(
@@ -122,11 +143,15 @@ def release(session, *, appointment_id: int, at: datetime, now: datetime) -> int
 def purge_stale(session, before: datetime) -> int:
     """Delete seats that became free before ``before`` (housekeeping; never needed for safety)."""
     return session.execute(
-        delete(_seats).where(_seats.c.occupied_until.is_not(None), _seats.c.occupied_until <= before)
+        delete(_seats).where(
+            _seats.c.occupied_until.is_not(None), _seats.c.occupied_until <= before
+        )
     ).rowcount
 
 
 def live_seat_count(session, appointment_id: int, now: datetime) -> int:
-    return len(session.execute(
-        select(_seats.c.seat_no).where(_seats.c.appointment_id == appointment_id, _live(now))
-    ).all())
+    return len(
+        session.execute(
+            select(_seats.c.seat_no).where(_seats.c.appointment_id == appointment_id, _live(now))
+        ).all()
+    )

@@ -69,7 +69,9 @@ class CheckInLookup:
 # ---------------------------------------------------------------- helpers
 
 
-def contact_problems(name: str | None, email: str | None, phone: str | None = None) -> dict[str, str]:
+def contact_problems(
+    name: str | None, email: str | None, phone: str | None = None
+) -> dict[str, str]:
     """Every problem with the contact details, by field (empty when they are fine)."""
     problems: dict[str, str] = {}
     name = " ".join((name or "").split())
@@ -80,13 +82,15 @@ def contact_problems(name: str | None, email: str | None, phone: str | None = No
         problems["email"] = "Please enter a valid e-mail address."
     phone = " ".join((phone or "").split())
     if phone and not _PHONE.match(phone):
-        problems["phone"] = ("Please enter a phone number with digits only (and + ( ) / -), or "
-                             "leave it empty.")
+        problems["phone"] = (
+            "Please enter a phone number with digits only (and + ( ) / -), or leave it empty."
+        )
     return problems
 
 
-def validate_contact(name: str | None, email: str | None, phone: str | None = None,
-                     lang: str | None = None) -> Contact:
+def validate_contact(
+    name: str | None, email: str | None, phone: str | None = None, lang: str | None = None
+) -> Contact:
     """Name, e-mail, optional phone and language as stored (errors name the field)."""
     problems = contact_problems(name, email, phone)
     if problems:
@@ -94,8 +98,12 @@ def validate_contact(name: str | None, email: str | None, phone: str | None = No
         raise ValidationFailed(detail, field=field)
     languages = current_app.config["LANGUAGES"]
     lang = lang if lang in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
-    return Contact(" ".join((name or "").split()), (email or "").strip().lower(),
-                   " ".join((phone or "").split()) or None, lang)
+    return Contact(
+        " ".join((name or "").split()),
+        (email or "").strip().lower(),
+        " ".join((phone or "").split()) or None,
+        lang,
+    )
 
 
 def _transact(work: Callable[..., T]) -> T:
@@ -119,14 +127,17 @@ def _find_by_token(token: str) -> Appointment:
     if not tokens.looks_like_token(token):
         raise NotFound("No appointment belongs to this link.")
     appointment = db.session.scalar(
-        select(Appointment).where(Appointment.token_hash == tokens.token_hash(token)))
+        select(Appointment).where(Appointment.token_hash == tokens.token_hash(token))
+    )
     if appointment is None:
         raise NotFound("No appointment belongs to this link. It may have been deleted.")
     return appointment
 
 
 def _email_lock_key(email: str) -> int:
-    return int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(email.encode(), digest_size=8).digest(), "big", signed=True
+    )
 
 
 def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | None = None) -> None:
@@ -146,7 +157,9 @@ def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | Non
     if session.scalar(query) >= limit:
         raise Refused(
             f"This e-mail address already has {limit} booked appointments. Please cancel one "
-            "you no longer need first.", field="email")
+            "you no longer need first.",
+            field="email",
+        )
 
 
 def _transition(session, appointment_id: int, allowed: Sequence[S], **values) -> bool:
@@ -176,8 +189,9 @@ def get_appointment(token: str) -> AppointmentView:
 # ---------------------------------------------------------------- holding and booking
 
 
-def hold_slot(office_slug: str, service_codes: str | Sequence[str], persons: int | str,
-              start: datetime) -> AppointmentView:
+def hold_slot(
+    office_slug: str, service_codes: str | Sequence[str], persons: int | str, start: datetime
+) -> AppointmentView:
     """Hold a free time for HOLD_MINUTES while the resident fills in the form (the view's token
     identifies the hold)."""
     s = booking_settings.current()
@@ -191,25 +205,46 @@ def hold_slot(office_slug: str, service_codes: str | Sequence[str], persons: int
     def work(session) -> AppointmentView:
         salt = tokens.new_salt()
         appointment = Appointment(
-            public_id=uuid.uuid4().hex, office_id=office_info.id, status=S.HELD,
-            start=slot.start, end=slot.end, persons=request.persons, service_codes=request.codes,
-            lang=current_app.config["BABEL_DEFAULT_LOCALE"], token_salt=salt,
-            token_hash=tokens.token_hash(tokens.manage_token(salt)), created_at=now,
+            public_id=uuid.uuid4().hex,
+            office_id=office_info.id,
+            status=S.HELD,
+            start=slot.start,
+            end=slot.end,
+            persons=request.persons,
+            service_codes=request.codes,
+            lang=current_app.config["BABEL_DEFAULT_LOCALE"],
+            token_salt=salt,
+            token_hash=tokens.token_hash(tokens.manage_token(salt)),
+            created_at=now,
             expires_at=now + s.hold,
         )
         session.add(appointment)
         session.flush()
-        seats.claim(session, office_id=office_info.id, start=slot.start, units=request.units,
-                    unit=s.unit, capacity=slot.capacity, appointment_id=appointment.id,
-                    until=appointment.expires_at, now=now)
+        seats.claim(
+            session,
+            office_id=office_info.id,
+            start=slot.start,
+            units=request.units,
+            unit=s.unit,
+            capacity=slot.capacity,
+            appointment_id=appointment.id,
+            until=appointment.expires_at,
+            now=now,
+        )
         return views.build(appointment, office_info, service_info, now)
 
     return _transact(work)
 
 
 def book_appointment(
-    office_slug: str, service_codes: str | Sequence[str], persons: int | str, start: datetime,
-    name: str, email: str, phone: str | None = None, lang: str | None = None,
+    office_slug: str,
+    service_codes: str | Sequence[str],
+    persons: int | str,
+    start: datetime,
+    name: str,
+    email: str,
+    phone: str | None = None,
+    lang: str | None = None,
     hold_token: str | None = None,
 ) -> AppointmentView:
     """Book a time (or complete a hold for it); SlotTaken when the time is gone."""
@@ -219,7 +254,10 @@ def book_appointment(
         office = get_office(office_slug)
         request = slots.resolve_request(service_codes, persons, office)
         if (held.office_id, list(held.service_codes), held.persons, held.start) != (
-            office.id, request.codes, request.persons, start
+            office.id,
+            request.codes,
+            request.persons,
+            start,
         ):
             raise ValidationFailed("The hold is for another office, service or time.", field="hold")
         return _complete(held, contact)
@@ -236,19 +274,38 @@ def book_appointment(
         salt = tokens.new_salt()
         pending = s.double_opt_in
         appointment = Appointment(
-            public_id=uuid.uuid4().hex, office_id=office_info.id,
-            status=S.PENDING if pending else S.CONFIRMED, start=slot.start, end=slot.end,
-            persons=request.persons, service_codes=request.codes, lang=contact.lang,
-            name=contact.name, email=contact.email, phone=contact.phone, code=_new_code(session),
-            token_salt=salt, token_hash=tokens.token_hash(tokens.manage_token(salt)),
-            created_at=now, booked_at=now, confirmed_at=None if pending else now,
+            public_id=uuid.uuid4().hex,
+            office_id=office_info.id,
+            status=S.PENDING if pending else S.CONFIRMED,
+            start=slot.start,
+            end=slot.end,
+            persons=request.persons,
+            service_codes=request.codes,
+            lang=contact.lang,
+            name=contact.name,
+            email=contact.email,
+            phone=contact.phone,
+            code=_new_code(session),
+            token_salt=salt,
+            token_hash=tokens.token_hash(tokens.manage_token(salt)),
+            created_at=now,
+            booked_at=now,
+            confirmed_at=None if pending else now,
             expires_at=now + s.confirm if pending else None,
         )
         session.add(appointment)
         session.flush()
-        seats.claim(session, office_id=office_info.id, start=slot.start, units=request.units,
-                    unit=s.unit, capacity=slot.capacity, appointment_id=appointment.id,
-                    until=appointment.expires_at, now=now)
+        seats.claim(
+            session,
+            office_id=office_info.id,
+            start=slot.start,
+            units=request.units,
+            unit=s.unit,
+            capacity=slot.capacity,
+            appointment_id=appointment.id,
+            until=appointment.expires_at,
+            now=now,
+        )
         view = views.build(appointment, office_info, service_info, now)
         after_commit(lambda: mails.send(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view))
         return view
@@ -256,8 +313,9 @@ def book_appointment(
     return _transact(work)
 
 
-def complete_hold(hold_token: str, name: str, email: str, phone: str | None = None,
-                  lang: str | None = None) -> AppointmentView:
+def complete_hold(
+    hold_token: str, name: str, email: str, phone: str | None = None, lang: str | None = None
+) -> AppointmentView:
     """Turn a hold into a booking with the resident's details."""
     return _complete(_find_by_token(hold_token), validate_contact(name, email, phone, lang))
 
@@ -279,21 +337,40 @@ def _complete(held: Appointment, contact: Contact) -> AppointmentView:
         _guard_email_limit(session, contact.email, now, exclude_id=held_id)
         pending = s.double_opt_in
         until = now + s.confirm if pending else None
-        if not seats.retain(session, appointment_id=held_id, units=held_units, until=until,
-                            now=now):
+        if not seats.retain(
+            session, appointment_id=held_id, units=held_units, until=until, now=now
+        ):
             # the hold ran out and its seats were free to take: claim the time anew if still free
             slot = slots.check_slot(office, request, held_start, now)
-            seats.claim(session, office_id=office_info.id, start=slot.start, units=held_units,
-                        unit=s.unit, capacity=slot.capacity, appointment_id=held_id, until=until,
-                        now=now)
+            seats.claim(
+                session,
+                office_id=office_info.id,
+                start=slot.start,
+                units=held_units,
+                unit=s.unit,
+                capacity=slot.capacity,
+                appointment_id=held_id,
+                until=until,
+                now=now,
+            )
         changed = _transition(
-            session, held_id, [S.HELD, S.EXPIRED], status=S.PENDING if pending else S.CONFIRMED,
-            name=contact.name, email=contact.email, phone=contact.phone, lang=contact.lang,
-            code=_new_code(session), booked_at=now, confirmed_at=None if pending else now,
-            expires_at=until)
+            session,
+            held_id,
+            [S.HELD, S.EXPIRED],
+            status=S.PENDING if pending else S.CONFIRMED,
+            name=contact.name,
+            email=contact.email,
+            phone=contact.phone,
+            lang=contact.lang,
+            code=_new_code(session),
+            booked_at=now,
+            confirmed_at=None if pending else now,
+            expires_at=until,
+        )
         if not changed:
-            raise InvalidTransition("This time has already been booked with this link.",
-                                    field="hold")
+            raise InvalidTransition(
+                "This time has already been booked with this link.", field="hold"
+            )
         view = _reload(session, held_id, office_info, service_info, now)
         after_commit(lambda: mails.send(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view))
         return view
@@ -309,18 +386,29 @@ def confirm_appointment(token: str) -> AppointmentView:
     if appointment.status == S.CONFIRMED:
         return views.build(appointment)
     if appointment.status != S.PENDING or views.effective_status(appointment, now) != S.PENDING:
-        raise InvalidTransition("The time to confirm this appointment has run out. Please book again.")
+        raise InvalidTransition(
+            "The time to confirm this appointment has run out. Please book again."
+        )
     office_info = OfficeInfo.of(appointment.office)
     service_info = views.service_infos(list(appointment.service_codes))
     appointment_id = appointment.id
     units = int((appointment.end - appointment.start) / s.unit)
 
     def work(session) -> AppointmentView:
-        if not seats.retain(session, appointment_id=appointment_id, units=units, until=None,
-                            now=now):
-            raise InvalidTransition("The time to confirm this appointment has run out. Please book again.")
-        if not _transition(session, appointment_id, [S.PENDING], status=S.CONFIRMED,
-                           confirmed_at=now, expires_at=None):
+        if not seats.retain(
+            session, appointment_id=appointment_id, units=units, until=None, now=now
+        ):
+            raise InvalidTransition(
+                "The time to confirm this appointment has run out. Please book again."
+            )
+        if not _transition(
+            session,
+            appointment_id,
+            [S.PENDING],
+            status=S.CONFIRMED,
+            confirmed_at=now,
+            expires_at=None,
+        ):
             raise InvalidTransition("This appointment cannot be confirmed any more.")
         view = _reload(session, appointment_id, office_info, service_info, now)
         after_commit(lambda: mails.send(mails.BOOKED, view))
@@ -344,13 +432,23 @@ def cancel_appointment(token: str) -> AppointmentView:
     appointment_id, office_info, service_info = appointment.id, view.office, view.services
 
     def work(session) -> AppointmentView:
-        if not _transition(session, appointment_id, [S.CONFIRMED, S.PENDING], status=S.CANCELLED,
-                           cancelled_at=now, expires_at=None,
-                           revision=Appointment.revision + 1):
+        if not _transition(
+            session,
+            appointment_id,
+            [S.CONFIRMED, S.PENDING],
+            status=S.CANCELLED,
+            cancelled_at=now,
+            expires_at=None,
+            revision=Appointment.revision + 1,
+        ):
             raise InvalidTransition("This appointment can no longer be cancelled.")
         # unconfirmed bookings were never tradeable: their time is free at once
-        seats.release(session, appointment_id=appointment_id,
-                      at=now if was_pending else now + s.release_delay, now=now)
+        seats.release(
+            session,
+            appointment_id=appointment_id,
+            at=now if was_pending else now + s.release_delay,
+            now=now,
+        )
         cancelled = _reload(session, appointment_id, office_info, service_info, now)
         if not was_pending:
             after_commit(lambda: mails.send(mails.CANCELLED, cancelled))
@@ -365,12 +463,21 @@ def cancel_for_closure(appointment_id: int, reason: str, *, notify: bool) -> boo
     returned to the pool (the day is closed)."""
     session = db.session()
     now = clock.now()
-    if not _transition(session, appointment_id, [S.CONFIRMED, S.PENDING], status=S.CANCELLED,
-                       cancelled_at=now, expires_at=None, revision=Appointment.revision + 1):
+    if not _transition(
+        session,
+        appointment_id,
+        [S.CONFIRMED, S.PENDING],
+        status=S.CANCELLED,
+        cancelled_at=now,
+        expires_at=None,
+        revision=Appointment.revision + 1,
+    ):
         return False
     seats.release(session, appointment_id=appointment_id, at=now, now=now)
     if notify:
-        cancelled = views.build(session.get(Appointment, appointment_id, populate_existing=True), now=now)
+        cancelled = views.build(
+            session.get(Appointment, appointment_id, populate_existing=True), now=now
+        )
         if cancelled.email:
             after_commit(lambda: mails.send(mails.CANCELLED, cancelled, closure_reason=reason))
     return True
@@ -393,13 +500,28 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
     appointment_id = appointment.id
 
     def work(session) -> AppointmentView:
-        if not _transition(session, appointment_id, [S.CONFIRMED], start=slot.start, end=slot.end,
-                           revision=Appointment.revision + 1, reminded_at=None):
+        if not _transition(
+            session,
+            appointment_id,
+            [S.CONFIRMED],
+            start=slot.start,
+            end=slot.end,
+            revision=Appointment.revision + 1,
+            reminded_at=None,
+        ):
             raise InvalidTransition("Only a confirmed appointment that lies ahead can be moved.")
         seats.release(session, appointment_id=appointment_id, at=now + s.release_delay, now=now)
-        seats.claim(session, office_id=office_info.id, start=slot.start, units=request.units,
-                    unit=s.unit, capacity=slot.capacity, appointment_id=appointment_id,
-                    until=None, now=now)
+        seats.claim(
+            session,
+            office_id=office_info.id,
+            start=slot.start,
+            units=request.units,
+            unit=s.unit,
+            capacity=slot.capacity,
+            appointment_id=appointment_id,
+            until=None,
+            now=now,
+        )
         moved = _reload(session, appointment_id, office_info, service_info, now)
         after_commit(lambda: mails.send(mails.RESCHEDULED, moved))
         return moved
@@ -410,8 +532,9 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
 # ---------------------------------------------------------------- check-in (wired with tickets)
 
 
-def find_appointment_for_check_in(office_slug: str, code: str,
-                                  now: datetime | None = None) -> CheckInLookup:
+def find_appointment_for_check_in(
+    office_slug: str, code: str, now: datetime | None = None
+) -> CheckInLookup:
     """The confirmed appointment with this booking code at this office, and whether check-in is
     too early, due or too late (CHECKIN_EARLY_MINUTES before to CHECKIN_LATE_MINUTES after)."""
     s = booking_settings.current()
@@ -419,19 +542,26 @@ def find_appointment_for_check_in(office_slug: str, code: str,
     office = get_office(office_slug)
     normalised = tokens.normalise_code(code)
     if not tokens.is_well_formed_code(normalised):
-        raise ValidationFailed("A booking code has six letters and digits, e.g. K7M-4PX.",
-                               field="code")
+        raise ValidationFailed(
+            "A booking code has six letters and digits, e.g. K7M-4PX.", field="code"
+        )
     appointment = db.session.scalar(select(Appointment).where(Appointment.code == normalised))
     if appointment is None or appointment.status in (S.HELD, S.EXPIRED):
         raise NotFound("There is no appointment with this booking code.", field="code")
     if appointment.office_id != office.id:
-        raise Refused(f"This appointment is at {appointment.office.name}.", field="code",
-                      office=appointment.office.slug)
+        raise Refused(
+            f"This appointment is at {appointment.office.name}.",
+            field="code",
+            office=appointment.office.slug,
+        )
     if appointment.status == S.CHECKED_IN:
         raise InvalidTransition("This appointment has already been checked in.", field="code")
     if appointment.status != S.CONFIRMED:
-        raise Refused("This appointment is not (or no longer) booked.", field="code",
-                      status=appointment.status.value)
+        raise Refused(
+            "This appointment is not (or no longer) booked.",
+            field="code",
+            status=appointment.status.value,
+        )
     opens, closes = appointment.start - s.checkin_early, appointment.start + s.checkin_late
     timing = "early" if now < opens else "late" if now > closes else "due"
     return CheckInLookup(views.build(appointment, now=now), timing, opens, closes)
@@ -442,11 +572,18 @@ def mark_checked_in(appointment_id: int, ticket_id: int) -> AppointmentView:
     now = clock.now()
 
     def work(session) -> AppointmentView:
-        if not _transition(session, appointment_id, [S.CONFIRMED], status=S.CHECKED_IN,
-                           checked_in_at=now, ticket_id=ticket_id):
+        if not _transition(
+            session,
+            appointment_id,
+            [S.CONFIRMED],
+            status=S.CHECKED_IN,
+            checked_in_at=now,
+            ticket_id=ticket_id,
+        ):
             raise InvalidTransition("This appointment cannot be checked in (again).")
-        return views.build(session.get(Appointment, appointment_id, populate_existing=True),
-                           now=now)
+        return views.build(
+            session.get(Appointment, appointment_id, populate_existing=True), now=now
+        )
 
     return run_in_transaction(work)
 
@@ -462,10 +599,12 @@ def mark_no_show(appointment_id: int) -> AppointmentView:
             raise NotFound("No such appointment.")
         if now <= appointment.start + s.checkin_late:
             raise InvalidTransition("The check-in window of this appointment is still open.")
-        if not _transition(session, appointment_id, [S.CONFIRMED], status=S.NO_SHOW,
-                           no_show_at=now):
+        if not _transition(
+            session, appointment_id, [S.CONFIRMED], status=S.NO_SHOW, no_show_at=now
+        ):
             raise InvalidTransition("Only a confirmed appointment can become a no-show.")
-        return views.build(session.get(Appointment, appointment_id, populate_existing=True),
-                           now=now)
+        return views.build(
+            session.get(Appointment, appointment_id, populate_existing=True), now=now
+        )
 
     return run_in_transaction(work)

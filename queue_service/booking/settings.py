@@ -31,7 +31,9 @@ def current() -> BookingSettings:
     unit = int(cfg["BOOKING_UNIT_MINUTES"])
     grid = int(cfg["BOOKING_SLOT_GRID_MINUTES"])
     if unit <= 0 or grid <= 0 or grid % unit:
-        raise ValueError("BOOKING_SLOT_GRID_MINUTES must be a positive multiple of BOOKING_UNIT_MINUTES")
+        raise ValueError(
+            "BOOKING_SLOT_GRID_MINUTES must be a positive multiple of BOOKING_UNIT_MINUTES"
+        )
     return BookingSettings(
         window_days=int(cfg["BOOKING_WINDOW_DAYS"]),
         release_time=time.fromisoformat(cfg["BOOKING_RELEASE_TIME"]),

@@ -70,8 +70,10 @@ class SlotRun:
 
     def slots(self) -> list[Slot]:
         start, unit, need = self.window.start, self.unit, self.units
-        return [Slot(self.office_id, start + unit * i, start + unit * (i + need), self.capacity)
-                for i in self.starts]
+        return [
+            Slot(self.office_id, start + unit * i, start + unit * (i + need), self.capacity)
+            for i in self.starts
+        ]
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class Horizon:
 
 
 def parse_service_codes(value: str | Sequence[str] | None) -> list[str]:
-    """"PA,MB" or ["PA", "MB"] -> ["PA", "MB"] (upper case, duplicates dropped, order kept)."""
+    """ "PA,MB" or ["PA", "MB"] -> ["PA", "MB"] (upper case, duplicates dropped, order kept)."""
     if value is None:
         return []
     parts = value.split(",") if isinstance(value, str) else list(value)
@@ -97,7 +99,8 @@ def parse_service_codes(value: str | Sequence[str] | None) -> list[str]:
 
 
 def resolve_request(
-    service_codes: str | Sequence[str] | None, persons: int | str | None = 1,
+    service_codes: str | Sequence[str] | None,
+    persons: int | str | None = 1,
     office: Office | None = None,
 ) -> BookingRequest:
     """Validate services and persons (and that ``office`` offers them all)."""
@@ -107,30 +110,37 @@ def resolve_request(
         raise ValidationFailed("Choose at least one service.", field="services")
     if len(codes) > s.max_services:
         raise ValidationFailed(
-            f"At most {s.max_services} services fit into one appointment.", field="services")
+            f"At most {s.max_services} services fit into one appointment.", field="services"
+        )
     try:
         count = int(persons if persons not in (None, "") else 1)
     except (TypeError, ValueError) as exc:
         raise ValidationFailed("persons must be a whole number.", field="persons") from exc
     if not 1 <= count <= s.max_persons:
-        raise ValidationFailed(
-            f"persons must be between 1 and {s.max_persons}.", field="persons")
-    found = {sv.code: sv for sv in db.session.scalars(select(Service).where(Service.code.in_(codes)))}
+        raise ValidationFailed(f"persons must be between 1 and {s.max_persons}.", field="persons")
+    found = {
+        sv.code: sv for sv in db.session.scalars(select(Service).where(Service.code.in_(codes)))
+    }
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise ValidationFailed(f"Unknown service code(s): {', '.join(unknown)}.", field="services")
     not_online = [c for c in codes if not found[c].online_bookable]
     if not_online:
         raise ValidationFailed(
-            f"These services cannot be booked online: {', '.join(not_online)}.", field="services")
+            f"These services cannot be booked online: {', '.join(not_online)}.", field="services"
+        )
     services = tuple(found[c] for c in codes)
     if office is not None:
-        offered = set(db.session.scalars(
-            select(OfficeService.service_id).where(OfficeService.office_id == office.id)))
+        offered = set(
+            db.session.scalars(
+                select(OfficeService.service_id).where(OfficeService.office_id == office.id)
+            )
+        )
         missing = [sv.code for sv in services if sv.id not in offered]
         if missing:
             raise ValidationFailed(
-                f"{office.name} does not offer {', '.join(missing)}.", field="services")
+                f"{office.name} does not offer {', '.join(missing)}.", field="services"
+            )
     minutes = sum(sv.duration_for(count) for sv in services)
     units = max(1, math.ceil(timedelta(minutes=minutes) / s.unit))
     return BookingRequest(services, count, minutes, units)
@@ -169,20 +179,26 @@ def _epoch_seconds(column):
     return cast(func.strftime("%s", column), Integer)  # SQLite keeps naive UTC text
 
 
-def _occupied(office_ids: list[int], lo: datetime, hi: datetime, now: datetime) -> dict[tuple[int, int], int]:
+def _occupied(
+    office_ids: list[int], lo: datetime, hi: datetime, now: datetime
+) -> dict[tuple[int, int], int]:
     """Live seats per (office id, unit start as epoch seconds) in [lo, hi)."""
     seats = SlotSeat.__table__.c
     # Core rather than ORM execution: thousands of plain rows, no entities
-    rows = db.session.connection().execute(
-        select(seats.office_id, _epoch_seconds(seats.unit_start), func.count())
-        .where(
-            seats.office_id.in_(office_ids),
-            seats.unit_start >= lo,
-            seats.unit_start < hi,
-            or_(seats.occupied_until.is_(None), seats.occupied_until > now),
+    rows = (
+        db.session.connection()
+        .execute(
+            select(seats.office_id, _epoch_seconds(seats.unit_start), func.count())
+            .where(
+                seats.office_id.in_(office_ids),
+                seats.unit_start >= lo,
+                seats.unit_start < hi,
+                or_(seats.occupied_until.is_(None), seats.occupied_until > now),
+            )
+            .group_by(seats.office_id, seats.unit_start)
         )
-        .group_by(seats.office_id, seats.unit_start)
-    ).all()
+        .all()
+    )
     return {(office_id, int(unit)): n for office_id, unit, n in rows}
 
 
@@ -195,8 +211,14 @@ def _serves(window: DayWindow, request: BookingRequest) -> bool:
 
 
 def _run_in_window(
-    office_id: int, window: DayWindow, capacity: int, request: BookingRequest,
-    occupied: dict[tuple[int, int], int], earliest: datetime, unit: timedelta, grid: timedelta,
+    office_id: int,
+    window: DayWindow,
+    capacity: int,
+    request: BookingRequest,
+    occupied: dict[tuple[int, int], int],
+    earliest: datetime,
+    unit: timedelta,
+    grid: timedelta,
     first_only: bool,
 ) -> SlotRun | None:
     n = int((window.end - window.start) / unit)
@@ -226,8 +248,12 @@ def _run_in_window(
 
 
 def free_runs_many(
-    offices: list[Office], request: BookingRequest, first: date | None = None,
-    last: date | None = None, now: datetime | None = None, first_only: bool = False,
+    offices: list[Office],
+    request: BookingRequest,
+    first: date | None = None,
+    last: date | None = None,
+    now: datetime | None = None,
+    first_only: bool = False,
 ) -> dict[int, list[SlotRun]]:
     """Free slots per office id between the local days ``first`` and ``last`` (clipped), as runs."""
     s = booking_settings.current()
@@ -244,14 +270,23 @@ def free_runs_many(
         return result
     able = able_counters([o.id for o in offices], request.service_ids)
     occupied = _occupied(
-        [o.id for o in offices], min(w.start for w in spans), max(w.end for w in spans), now)
+        [o.id for o in offices], min(w.start for w in spans), max(w.end for w in spans), now
+    )
     for office in offices:
         for window in windows[office.id]:
             if window.end <= h.earliest_start or not _serves(window, request):
                 continue
             run = _run_in_window(
-                office.id, window, _window_capacity(window, able[office.id]), request,
-                occupied, h.earliest_start, s.unit, s.grid, first_only)
+                office.id,
+                window,
+                _window_capacity(window, able[office.id]),
+                request,
+                occupied,
+                h.earliest_start,
+                s.unit,
+                s.grid,
+                first_only,
+            )
             if run:
                 result[office.id].append(run)
                 if first_only:
@@ -260,31 +295,45 @@ def free_runs_many(
 
 
 def free_slots_many(
-    offices: list[Office], request: BookingRequest, first: date | None = None,
-    last: date | None = None, now: datetime | None = None, first_only: bool = False,
+    offices: list[Office],
+    request: BookingRequest,
+    first: date | None = None,
+    last: date | None = None,
+    now: datetime | None = None,
+    first_only: bool = False,
 ) -> dict[int, list[Slot]]:
     """Free slots per office id between the local days ``first`` and ``last`` (clipped)."""
     runs = free_runs_many(offices, request, first, last, now, first_only)
-    return {office_id: [slot for run in office_runs for slot in run.slots()]
-            for office_id, office_runs in runs.items()}
+    return {
+        office_id: [slot for run in office_runs for slot in run.slots()]
+        for office_id, office_runs in runs.items()
+    }
 
 
 def free_slots(
-    office: Office, request: BookingRequest, first: date | None = None,
-    last: date | None = None, now: datetime | None = None,
+    office: Office,
+    request: BookingRequest,
+    first: date | None = None,
+    last: date | None = None,
+    now: datetime | None = None,
 ) -> list[Slot]:
     return free_slots_many([office], request, first, last, now)[office.id]
 
 
 def free_runs(
-    office: Office, request: BookingRequest, first: date | None = None,
-    last: date | None = None, now: datetime | None = None,
+    office: Office,
+    request: BookingRequest,
+    first: date | None = None,
+    last: date | None = None,
+    now: datetime | None = None,
 ) -> list[SlotRun]:
     return free_runs_many([office], request, first, last, now)[office.id]
 
 
 def earliest_slots(
-    request: BookingRequest, offices: list[Office] | None = None, now: datetime | None = None,
+    request: BookingRequest,
+    offices: list[Office] | None = None,
+    now: datetime | None = None,
 ) -> list[Slot]:
     """The first free slot of each office (default: every Bürgeramt offering the services)."""
     now = now or clock.now()
@@ -303,25 +352,33 @@ def earliest_slots(
 
 
 def check_slot(
-    office: Office, request: BookingRequest, start: datetime, now: datetime | None = None,
+    office: Office,
+    request: BookingRequest,
+    start: datetime,
+    now: datetime | None = None,
 ) -> Slot:
     """The slot starting at ``start`` if it is a bookable time (capacity is checked by seats)."""
     s = booking_settings.current()
     now = now or clock.now()
     if start.tzinfo is None:
-        raise ValidationFailed("start needs a UTC offset, e.g. 2026-11-26T08:00:00+01:00.", field="start")
+        raise ValidationFailed(
+            "start needs a UTC offset, e.g. 2026-11-26T08:00:00+01:00.", field="start"
+        )
     tz = calendar.office_tz(office)
     day = start.astimezone(tz).date()
     h = horizon(now, tz)
     if start < h.earliest_start or day > h.last_day:
-        raise SlotTaken("This time cannot be booked (too soon, past, or not yet released).",
-                        field="start")
+        raise SlotTaken(
+            "This time cannot be booked (too soon, past, or not yet released).", field="start"
+        )
     duration = s.unit * request.units
     for window in appointment_windows([office], day, day)[office.id]:
         offset = start - window.start
         if (
-            offset >= timedelta(0) and start + duration <= window.end
-            and offset % s.grid == timedelta(0) and _serves(window, request)
+            offset >= timedelta(0)
+            and start + duration <= window.end
+            and offset % s.grid == timedelta(0)
+            and _serves(window, request)
         ):
             able = able_counters([office.id], request.service_ids)[office.id]
             capacity = _window_capacity(window, able)

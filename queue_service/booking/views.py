@@ -36,8 +36,14 @@ class ServiceInfo:
 
     @classmethod
     def of(cls, service: Service) -> ServiceInfo:
-        return cls(service.code, service.name_de, service.name_en, tuple(service.documents_de or ()),
-                   tuple(service.documents_en or ()), service.online_alternative_url)
+        return cls(
+            service.code,
+            service.name_de,
+            service.name_en,
+            tuple(service.documents_de or ()),
+            tuple(service.documents_en or ()),
+            service.online_alternative_url,
+        )
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,15 @@ class OfficeInfo:
 
     @classmethod
     def of(cls, office: Office) -> OfficeInfo:
-        return cls(office.id, office.slug, office.name, office.address,
-                   office.timezone or "Europe/Berlin", office.phone, office.email)
+        return cls(
+            office.id,
+            office.slug,
+            office.name,
+            office.address,
+            office.timezone or "Europe/Berlin",
+            office.phone,
+            office.email,
+        )
 
 
 @dataclass(frozen=True)
@@ -116,8 +129,11 @@ class AppointmentView:
             "status": self.status,
             "start": self.start.astimezone(tz).isoformat(),
             "end": self.end.astimezone(tz).isoformat(),
-            "office": {"slug": self.office.slug, "name": self.office.name,
-                       "address": self.office.address},
+            "office": {
+                "slug": self.office.slug,
+                "name": self.office.name,
+                "address": self.office.address,
+            },
             "services": [{"code": s.code, "name": s.name(self.lang)} for s in self.services],
             "persons": self.persons,
             "lang": self.lang,
@@ -146,14 +162,14 @@ def effective_status(appointment: Appointment, now: datetime | None = None) -> s
 
 def service_infos(codes: list[str]) -> tuple[ServiceInfo, ...]:
     found = {s.code: s for s in db.session.scalars(select(Service).where(Service.code.in_(codes)))}
-    return tuple(
-        ServiceInfo.of(found[c]) if c in found else ServiceInfo(c, c, c) for c in codes
-    )
+    return tuple(ServiceInfo.of(found[c]) if c in found else ServiceInfo(c, c, c) for c in codes)
 
 
 def build(
-    appointment: Appointment, office: OfficeInfo | None = None,
-    services: tuple[ServiceInfo, ...] | None = None, now: datetime | None = None,
+    appointment: Appointment,
+    office: OfficeInfo | None = None,
+    services: tuple[ServiceInfo, ...] | None = None,
+    now: datetime | None = None,
 ) -> AppointmentView:
     office = office or OfficeInfo.of(db.session.get(Office, appointment.office_id))
     services = services if services is not None else service_infos(list(appointment.service_codes))

@@ -55,12 +55,15 @@ def _validated(data: ServiceData) -> dict:
         values[key] = (values[key] or "").strip() or None
     url = values["online_alternative_url"]
     if url and (len(url) > 300 or not url.startswith(("https://", "http://"))):
-        raise ValidationFailed(_("Enter a web address starting with https://."), field="online_alternative_url")
+        raise ValidationFailed(
+            _("Enter a web address starting with https://."), field="online_alternative_url"
+        )
     for key in ("documents_de", "documents_en"):
         values[key] = [d.strip() for d in values[key] if d and d.strip()]
     if not values["walk_in_allowed"] and not values["online_bookable"]:
         raise ValidationFailed(
-            _("A service must allow walk-ins, online appointments or both."), field="walk_in_allowed"
+            _("A service must allow walk-ins, online appointments or both."),
+            field="walk_in_allowed",
         )
     return values
 
@@ -90,13 +93,20 @@ def create_service(actor_id: int, code: str, data: ServiceData) -> Service:
             )
         values = _validated(data)
         if session.scalar(select(Service.id).where(Service.code == code)):
-            raise Conflict(_("There is already a service with the code %(code)s.", code=code), field="code")
+            raise Conflict(
+                _("There is already a service with the code %(code)s.", code=code), field="code"
+            )
         order = (session.scalar(select(func.max(Service.sort_order))) or 0) + 1
         service = Service(code=code, sort_order=order, demo_fields=[], group="other", **values)
         session.add(service)
         session.flush()
-        record("service.created", actor=actor, object_type="service", object_id=code,
-               details={"prefix": values["prefix"], "minutes": values["duration_minutes"]})
+        record(
+            "service.created",
+            actor=actor,
+            object_type="service",
+            object_id=code,
+            details={"prefix": values["prefix"], "minutes": values["duration_minutes"]},
+        )
     return service
 
 
@@ -110,6 +120,11 @@ def update_service(actor_id: int, code: str, data: ServiceData) -> Service:
             raise UnknownService(_("There is no service with the code %(code)s.", code=code))
         changes = apply_changes(service, _validated(data))
         if changes:
-            record("service.updated", actor=actor, object_type="service", object_id=code,
-                   details={"changes": changes})
+            record(
+                "service.updated",
+                actor=actor,
+                object_type="service",
+                object_id=code,
+                details={"changes": changes},
+            )
     return service

@@ -44,11 +44,16 @@ def coming_days(office: Office, days: int = HORIZON_DAYS) -> tuple[date, ...]:
     return tuple(today + timedelta(days=i) for i in range(days + 1))
 
 
-def confirm_impact(items: list[AffectedItem], confirmed: bool, acknowledged: Collection[str] | None) -> None:
+def confirm_impact(
+    items: list[AffectedItem], confirmed: bool, acknowledged: Collection[str] | None
+) -> None:
     if items and not confirmed:
         raise ConfirmationRequired(
-            ngettext("%(num)d appointment would be stranded.",
-                     "%(num)d appointments would be stranded.", len(items)),
+            ngettext(
+                "%(num)d appointment would be stranded.",
+                "%(num)d appointments would be stranded.",
+                len(items),
+            ),
             items=items,
         )
     if acknowledged is not None and any(item.ref not in set(acknowledged) for item in items):

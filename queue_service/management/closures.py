@@ -83,17 +83,23 @@ def _occurrences(day: date, today: date) -> list[date]:
     return found
 
 
-def _validate(session, office: Office | None, days: list[date], recurring: bool, reason: str | None) -> str:
+def _validate(
+    session, office: Office | None, days: list[date], recurring: bool, reason: str | None
+) -> str:
     reason = (reason or "").strip()
     if len(reason) > 200:
         raise ValidationFailed(_("The reason may have up to 200 characters."), field="reason")
     if not days:
         raise ValidationFailed(_("Choose at least one day."), field="start")
     if recurring and len(days) > 1:
-        raise ValidationFailed(_("A closure that recurs every year is a single day."), field="recurring")
+        raise ValidationFailed(
+            _("A closure that recurs every year is a single day."), field="recurring"
+        )
     if not recurring and min(days) < clock.today():
         raise ValidationFailed(_("The first day is in the past."), field="start")
-    office_clause = Closure.office_id.is_(None) if office is None else Closure.office_id == office.id
+    office_clause = (
+        Closure.office_id.is_(None) if office is None else Closure.office_id == office.id
+    )
     existing = session.scalars(select(Closure).where(office_clause, Closure.day.in_(days))).all()
     if existing:
         taken = ", ".join(sorted(c.day.strftime("%d.%m.%Y") for c in existing))
@@ -101,7 +107,9 @@ def _validate(session, office: Office | None, days: list[date], recurring: bool,
     return reason
 
 
-def _change(office: Office | None, days: list[date], recurring: bool, reason: str) -> AvailabilityChange:
+def _change(
+    office: Office | None, days: list[date], recurring: bool, reason: str
+) -> AvailabilityChange:
     concerned = _occurrences(days[0], clock.today()) if recurring else days
     return AvailabilityChange(
         kind="closure",
@@ -112,7 +120,12 @@ def _change(office: Office | None, days: list[date], recurring: bool, reason: st
 
 
 def preview_closure(
-    actor_id: int, office_slug: str | None, days: list[date], *, recurring: bool = False, reason: str = ""
+    actor_id: int,
+    office_slug: str | None,
+    days: list[date],
+    *,
+    recurring: bool = False,
+    reason: str = "",
 ) -> ClosureImpact:
     """What closing these days would strand; changes nothing."""
     actor = load_actor(actor_id)
@@ -148,19 +161,29 @@ def add_closure(
         items = affected_by(change)
         confirm_impact(items, confirmed, acknowledged)
         closures = [
-            Closure(office_id=None if office is None else office.id, day=day, reason=reason,
-                    recurring=recurring)
+            Closure(
+                office_id=None if office is None else office.id,
+                day=day,
+                reason=reason,
+                recurring=recurring,
+            )
             for day in days
         ]
         session.add_all(closures)
         session.flush()
         apply_change(change, items, notify=notify)
         record(
-            "closure.added", actor=actor, object_type="closure", object_id=closures[0].id,
+            "closure.added",
+            actor=actor,
+            object_type="closure",
+            object_id=closures[0].id,
             office_id=None if office is None else office.id,
             details={
-                "days": [d.isoformat() for d in days], "reason": reason, "recurring": recurring,
-                "city_wide": office is None, "affected": [item.ref for item in items],
+                "days": [d.isoformat() for d in days],
+                "reason": reason,
+                "recurring": recurring,
+                "city_wide": office is None,
+                "affected": [item.ref for item in items],
                 "notify": notify,
             },
         )
@@ -175,22 +198,38 @@ def remove_closure(actor_id: int, office_slug: str | None, closure_id: int) -> N
         closure = session.get(Closure, closure_id)
         if closure is None or closure.office_id != (None if office is None else office.id):
             raise NotFound(_("This closure does not exist."))
-        record("closure.removed", actor=actor, object_type="closure", object_id=closure.id,
-               office_id=closure.office_id,
-               details={"day": closure.day.isoformat(), "reason": closure.reason,
-                        "recurring": closure.recurring})
+        record(
+            "closure.removed",
+            actor=actor,
+            object_type="closure",
+            object_id=closure.id,
+            office_id=closure.office_id,
+            details={
+                "day": closure.day.isoformat(),
+                "reason": closure.reason,
+                "recurring": closure.recurring,
+            },
+        )
         session.delete(closure)
 
 
-def list_closures(actor_id: int, office_slug: str | None) -> tuple[Office | None, list[Closure], list[Closure]]:
+def list_closures(
+    actor_id: int, office_slug: str | None
+) -> tuple[Office | None, list[Closure], list[Closure]]:
     """(office, its own closures from today on and recurring ones, city-wide ones)."""
     actor = load_actor(actor_id)
     office = _scope(actor, office_slug)
     today = clock.today()
     upcoming = or_(Closure.day >= today, Closure.recurring.is_(True))
     own_clause = Closure.office_id.is_(None) if office is None else Closure.office_id == office.id
-    own = db.session.scalars(select(Closure).where(own_clause, upcoming).order_by(Closure.day)).all()
-    city = [] if office is None else db.session.scalars(
-        select(Closure).where(Closure.office_id.is_(None), upcoming).order_by(Closure.day)
+    own = db.session.scalars(
+        select(Closure).where(own_clause, upcoming).order_by(Closure.day)
     ).all()
+    city = (
+        []
+        if office is None
+        else db.session.scalars(
+            select(Closure).where(Closure.office_id.is_(None), upcoming).order_by(Closure.day)
+        ).all()
+    )
     return office, list(own), list(city)

@@ -29,7 +29,8 @@ class RegisteredDevice:
 def office_devices(actor_id: int, slug: str) -> tuple[Office, list[Device]]:
     office = office_for(load_actor(actor_id), slug)
     devices = db.session.scalars(
-        select(Device).where(Device.office_id == office.id)
+        select(Device)
+        .where(Device.office_id == office.id)
         .order_by(Device.revoked_at.is_not(None), Device.kind, Device.name)
     ).all()
     return office, list(devices)
@@ -49,9 +50,14 @@ def register_device(
         if name and len(name) > 80:
             raise ValidationFailed(_("The name may have up to 80 characters."), field="name")
         device, token = add_device(session, office, kind, name, printer=printer)
-        record("device.registered", actor=actor, object_type="device", object_id=device.id,
-               office_id=office.id,
-               details={"kind": kind, "device_name": device.name, "printer": device.printer})
+        record(
+            "device.registered",
+            actor=actor,
+            object_type="device",
+            object_id=device.id,
+            office_id=office.id,
+            details={"kind": kind, "device_name": device.name, "printer": device.printer},
+        )
         registered = RegisteredDevice(device.id, device.name, device.kind, token)
     return registered
 
@@ -66,6 +72,12 @@ def revoke_device(actor_id: int, slug: str, device_id: int) -> Device:
             raise NotFound(_("This device does not exist."))
         if device.revoked_at is None:
             device.revoked_at = clock.now()
-            record("device.revoked", actor=actor, object_type="device", object_id=device.id,
-                   office_id=office.id, details={"kind": device.kind.value, "device_name": device.name})
+            record(
+                "device.revoked",
+                actor=actor,
+                object_type="device",
+                object_id=device.id,
+                office_id=office.id,
+                details={"kind": device.kind.value, "device_name": device.name},
+            )
     return device

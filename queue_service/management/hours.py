@@ -31,18 +31,26 @@ class WindowSpec:
     capacity: int | None = None
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind.value, "start": self.start.strftime("%H:%M"),
-                "end": self.end.strftime("%H:%M"), "capacity": self.capacity}
+        return {
+            "kind": self.kind.value,
+            "start": self.start.strftime("%H:%M"),
+            "end": self.end.strftime("%H:%M"),
+            "capacity": self.capacity,
+        }
 
 
-def weekly_windows(actor_id: int, slug: str) -> tuple[Office, dict[int, dict[WindowKind, list[OpeningWindow]]]]:
+def weekly_windows(
+    actor_id: int, slug: str
+) -> tuple[Office, dict[int, dict[WindowKind, list[OpeningWindow]]]]:
     """The office's windows as {weekday: {kind: [windows by start]}}."""
     office = office_for(load_actor(actor_id), slug)
     week: dict[int, dict[WindowKind, list[OpeningWindow]]] = {
         day: {kind: [] for kind in WindowKind} for day in WEEKDAYS
     }
     rows = db.session.scalars(
-        select(OpeningWindow).where(OpeningWindow.office_id == office.id).order_by(OpeningWindow.start_time)
+        select(OpeningWindow)
+        .where(OpeningWindow.office_id == office.id)
+        .order_by(OpeningWindow.start_time)
     )
     for window in rows:
         week[window.weekday][window.kind].append(window)
@@ -56,19 +64,28 @@ def _check(windows: list[WindowSpec]) -> None:
         for i, window in enumerate(own):
             where = f"{kind.value}-{i}"
             if window.start >= window.end:
-                raise ValidationFailed(_("The window must end after it starts."), field=f"{where}-end")
+                raise ValidationFailed(
+                    _("The window must end after it starts."), field=f"{where}-end"
+                )
             if window.capacity is not None and not 1 <= window.capacity <= 99:
-                raise ValidationFailed(_("Enter a capacity between 1 and 99."), field=f"{where}-capacity")
+                raise ValidationFailed(
+                    _("Enter a capacity between 1 and 99."), field=f"{where}-capacity"
+                )
             if previous and window.start < previous.end:
                 raise ValidationFailed(
-                    _("Windows of the same kind must not overlap (%(a)s and %(b)s).",
-                      a=f"{previous.start:%H:%M}–{previous.end:%H:%M}", b=f"{window.start:%H:%M}–{window.end:%H:%M}"),
+                    _(
+                        "Windows of the same kind must not overlap (%(a)s and %(b)s).",
+                        a=f"{previous.start:%H:%M}–{previous.end:%H:%M}",
+                        b=f"{window.start:%H:%M}–{window.end:%H:%M}",
+                    ),
                     field=f"{where}-start",
                 )
             previous = window
 
 
-def _lost_appointment_time(office: Office, weekday: int, windows: list[WindowSpec]) -> AvailabilityChange:
+def _lost_appointment_time(
+    office: Office, weekday: int, windows: list[WindowSpec]
+) -> AvailabilityChange:
     """The coming ``weekday``s; an appointment still fits if a new appointment window holds it."""
     tz = office_tz(office)
     today = clock.today(tz)
@@ -82,13 +99,20 @@ def _lost_appointment_time(office: Office, weekday: int, windows: list[WindowSpe
             begin <= local_start.time() and local_end.time() <= until for begin, until in kept
         )
 
-    return AvailabilityChange(kind="hours_changed", office_ids=(office.id,), days=days,
-                              still_open=still_open)
+    return AvailabilityChange(
+        kind="hours_changed", office_ids=(office.id,), days=days, still_open=still_open
+    )
 
 
 def set_day_windows(
-    actor_id: int, slug: str, weekday: int, windows: list[WindowSpec], *,
-    confirmed: bool = False, notify: bool = True, acknowledged: Collection[str] | None = None,
+    actor_id: int,
+    slug: str,
+    weekday: int,
+    windows: list[WindowSpec],
+    *,
+    confirmed: bool = False,
+    notify: bool = True,
+    acknowledged: Collection[str] | None = None,
 ) -> list[OpeningWindow]:
     """Replace the appointment and walk-in windows of one weekday (an empty list closes it).
 
@@ -102,14 +126,18 @@ def set_day_windows(
         office = office_for(actor, slug, for_update=True)
         if office.is_mobile:
             raise Refused(_("The mobile office has dates and places instead of weekly hours."))
-        windows = [w if w.kind == WindowKind.APPOINTMENT else replace(w, capacity=None) for w in windows]
+        windows = [
+            w if w.kind == WindowKind.APPOINTMENT else replace(w, capacity=None) for w in windows
+        ]
         _check(windows)
         existing = session.scalars(
             select(OpeningWindow)
             .where(OpeningWindow.office_id == office.id, OpeningWindow.weekday == weekday)
             .order_by(OpeningWindow.kind, OpeningWindow.start_time)
         ).all()
-        before = [WindowSpec(w.kind, w.start_time, w.end_time, w.capacity).as_dict() for w in existing]
+        before = [
+            WindowSpec(w.kind, w.start_time, w.end_time, w.capacity).as_dict() for w in existing
+        ]
         wanted = sorted(windows, key=lambda w: (w.kind.value, w.start))
         after = [w.as_dict() for w in wanted]
         if sorted(before, key=str) == sorted(after, key=str):
@@ -118,19 +146,37 @@ def set_day_windows(
         items = affected_by(change)
         confirm_impact(items, confirmed, acknowledged)
         session.execute(
-            delete(OpeningWindow).where(OpeningWindow.office_id == office.id, OpeningWindow.weekday == weekday)
+            delete(OpeningWindow).where(
+                OpeningWindow.office_id == office.id, OpeningWindow.weekday == weekday
+            )
         )
         created = [
-            OpeningWindow(office_id=office.id, weekday=weekday, kind=w.kind, start_time=w.start,
-                          end_time=w.end, capacity=w.capacity)
+            OpeningWindow(
+                office_id=office.id,
+                weekday=weekday,
+                kind=w.kind,
+                start_time=w.start,
+                end_time=w.end,
+                capacity=w.capacity,
+            )
             for w in wanted
         ]
         session.add_all(created)
         session.flush()
         session.expire(office, ["hours"])
         apply_change(change, items, notify=notify)
-        record("hours.changed", actor=actor, object_type="office", object_id=office.id,
-               office_id=office.id,
-               details={"weekday": weekday, "before": before, "after": after,
-                        "affected": [i.ref for i in items], "notify": notify})
+        record(
+            "hours.changed",
+            actor=actor,
+            object_type="office",
+            object_id=office.id,
+            office_id=office.id,
+            details={
+                "weekday": weekday,
+                "before": before,
+                "after": after,
+                "affected": [i.ref for i in items],
+                "notify": notify,
+            },
+        )
     return created

@@ -24,8 +24,10 @@ def office_messages(actor_id: int, slug: str) -> tuple[Office, list[OfficeMessag
     """The office's messages that are active or ended in the last 30 days, newest first."""
     office = office_for(load_actor(actor_id), slug)
     rows = db.session.scalars(
-        select(OfficeMessage).where(OfficeMessage.office_id == office.id)
-        .order_by(OfficeMessage.active.desc(), OfficeMessage.active_from.desc()).limit(50)
+        select(OfficeMessage)
+        .where(OfficeMessage.office_id == office.id)
+        .order_by(OfficeMessage.active.desc(), OfficeMessage.active_from.desc())
+        .limit(50)
     ).all()
     return office, list(rows)
 
@@ -44,22 +46,42 @@ def post_office_message(
         office = office_for(actor, office_slug)
         text_de, text_en = (text_de or "").strip(), (text_en or "").strip() or None
         if not text_de or len(text_de) > MAX_LENGTH:
-            raise ValidationFailed(_("Enter a German text of up to %(n)d characters.", n=MAX_LENGTH), field="text_de")
+            raise ValidationFailed(
+                _("Enter a German text of up to %(n)d characters.", n=MAX_LENGTH), field="text_de"
+            )
         if text_en and len(text_en) > MAX_LENGTH:
-            raise ValidationFailed(_("The English text may have up to %(n)d characters.", n=MAX_LENGTH), field="text_en")
+            raise ValidationFailed(
+                _("The English text may have up to %(n)d characters.", n=MAX_LENGTH),
+                field="text_en",
+            )
         now = clock.now()
         active_from = active_from or now
         if active_until is not None and active_until <= max(active_from, now):
-            raise ValidationFailed(_("The end must be after the start and in the future."), field="active_until")
-        message = OfficeMessage(office_id=office.id, text_de=text_de, text_en=text_en,
-                                active_from=active_from, active_until=active_until, active=True,
-                                created_at=now)
+            raise ValidationFailed(
+                _("The end must be after the start and in the future."), field="active_until"
+            )
+        message = OfficeMessage(
+            office_id=office.id,
+            text_de=text_de,
+            text_en=text_en,
+            active_from=active_from,
+            active_until=active_until,
+            active=True,
+            created_at=now,
+        )
         session.add(message)
         session.flush()
-        record("office_message.posted", actor=actor, object_type="office_message", object_id=message.id,
-               office_id=office.id,
-               details={"active_from": active_from.isoformat(),
-                        "active_until": active_until.isoformat() if active_until else None})
+        record(
+            "office_message.posted",
+            actor=actor,
+            object_type="office_message",
+            object_id=message.id,
+            office_id=office.id,
+            details={
+                "active_from": active_from.isoformat(),
+                "active_until": active_until.isoformat() if active_until else None,
+            },
+        )
         publish.office_message(office.slug, message_view(message, office.slug))
     return message
 
@@ -74,7 +96,12 @@ def withdraw_office_message(actor_id: int, office_slug: str, message_id: int) ->
             raise NotFound(_("This message does not exist."))
         if message.active:
             message.active = False
-            record("office_message.withdrawn", actor=actor, object_type="office_message",
-                   object_id=message.id, office_id=office.id)
+            record(
+                "office_message.withdrawn",
+                actor=actor,
+                object_type="office_message",
+                object_id=message.id,
+                office_id=office.id,
+            )
             publish.office_message(office.slug, message_view(message, office.slug))
     return message

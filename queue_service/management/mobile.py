@@ -77,12 +77,21 @@ def _validated(session, office: Office, data: MobileEventData) -> tuple[dict, li
     offered = {o.service.code: o.service for o in office.services}
     unknown = [code for code in data.service_codes if code not in offered]
     if unknown:
-        raise ValidationFailed(_("Not offered by this office: %(codes)s", codes=", ".join(unknown)), field="services")
+        raise ValidationFailed(
+            _("Not offered by this office: %(codes)s", codes=", ".join(unknown)), field="services"
+        )
     if not data.service_codes:
         raise ValidationFailed(_("Choose at least one service."), field="services")
     address = (data.address or "").strip() or None
-    values = {"day": data.day, "start_time": data.start, "end_time": data.end, "place": place,
-              "address": address, "walk_in": data.walk_in, "appointments": data.appointments}
+    values = {
+        "day": data.day,
+        "start_time": data.start,
+        "end_time": data.end,
+        "place": place,
+        "address": address,
+        "walk_in": data.walk_in,
+        "appointments": data.appointments,
+    }
     return values, [offered[code] for code in data.service_codes]
 
 
@@ -93,20 +102,35 @@ def add_mobile_event(actor_id: int, slug: str, data: MobileEventData) -> MobileE
         event = MobileEvent(office_id=office.id, services=services, **values)
         session.add(event)
         session.flush()
-        record("mobile_event.added", actor=actor, object_type="mobile_event", object_id=event.id,
-               office_id=office.id,
-               details={"day": data.day.isoformat(), "start": f"{data.start:%H:%M}",
-                        "end": f"{data.end:%H:%M}", "place": values["place"],
-                        "services": sorted(data.service_codes)})
+        record(
+            "mobile_event.added",
+            actor=actor,
+            object_type="mobile_event",
+            object_id=event.id,
+            office_id=office.id,
+            details={
+                "day": data.day.isoformat(),
+                "start": f"{data.start:%H:%M}",
+                "end": f"{data.end:%H:%M}",
+                "place": values["place"],
+                "services": sorted(data.service_codes),
+            },
+        )
     return event
 
 
-def _lost_time(session, office: Office, event: MobileEvent, replacement: dict | None) -> AvailabilityChange:
+def _lost_time(
+    session, office: Office, event: MobileEvent, replacement: dict | None
+) -> AvailabilityChange:
     """Appointment time lost when ``event`` is removed or replaced by ``replacement`` values."""
     tz = office_tz(office)
     others = session.scalars(
-        select(MobileEvent).where(MobileEvent.office_id == office.id, MobileEvent.day == event.day,
-                                  MobileEvent.id != event.id, MobileEvent.appointments.is_(True))
+        select(MobileEvent).where(
+            MobileEvent.office_id == office.id,
+            MobileEvent.day == event.day,
+            MobileEvent.id != event.id,
+            MobileEvent.appointments.is_(True),
+        )
     ).all()
     spans = [(ev.day, ev.start_time, ev.end_time) for ev in others]
     if replacement and replacement["appointments"]:
@@ -119,13 +143,24 @@ def _lost_time(session, office: Office, event: MobileEvent, replacement: dict | 
             for day, begin, until in spans
         )
 
-    return AvailabilityChange(kind="mobile_event_changed", office_ids=(office.id,), days=(event.day,),
-                              reason=event.place, still_open=still_open)
+    return AvailabilityChange(
+        kind="mobile_event_changed",
+        office_ids=(office.id,),
+        days=(event.day,),
+        reason=event.place,
+        still_open=still_open,
+    )
 
 
 def update_mobile_event(
-    actor_id: int, slug: str, event_id: int, data: MobileEventData, *,
-    confirmed: bool = False, notify: bool = True, acknowledged: Collection[str] | None = None,
+    actor_id: int,
+    slug: str,
+    event_id: int,
+    data: MobileEventData,
+    *,
+    confirmed: bool = False,
+    notify: bool = True,
+    acknowledged: Collection[str] | None = None,
 ) -> MobileEvent:
     with unit_of_work() as session:
         actor, office = _mobile_office(actor_id, slug, session, for_update=True)
@@ -141,15 +176,25 @@ def update_mobile_event(
             changes.append({"field": "services", "old": before, "new": sorted(data.service_codes)})
         apply_change(change, items, notify=notify)
         if changes:
-            record("mobile_event.updated", actor=actor, object_type="mobile_event", object_id=event.id,
-                   office_id=office.id,
-                   details={"changes": changes, "affected": [i.ref for i in items], "notify": notify})
+            record(
+                "mobile_event.updated",
+                actor=actor,
+                object_type="mobile_event",
+                object_id=event.id,
+                office_id=office.id,
+                details={"changes": changes, "affected": [i.ref for i in items], "notify": notify},
+            )
     return event
 
 
 def delete_mobile_event(
-    actor_id: int, slug: str, event_id: int, *,
-    confirmed: bool = False, notify: bool = True, acknowledged: Collection[str] | None = None,
+    actor_id: int,
+    slug: str,
+    event_id: int,
+    *,
+    confirmed: bool = False,
+    notify: bool = True,
+    acknowledged: Collection[str] | None = None,
 ) -> list[AffectedItem]:
     with unit_of_work() as session:
         actor, office = _mobile_office(actor_id, slug, session, for_update=True)
@@ -158,9 +203,18 @@ def delete_mobile_event(
         items = affected_by(change)
         confirm_impact(items, confirmed, acknowledged)
         apply_change(change, items, notify=notify)
-        record("mobile_event.removed", actor=actor, object_type="mobile_event", object_id=event.id,
-               office_id=office.id,
-               details={"day": event.day.isoformat(), "place": event.place,
-                        "affected": [i.ref for i in items], "notify": notify})
+        record(
+            "mobile_event.removed",
+            actor=actor,
+            object_type="mobile_event",
+            object_id=event.id,
+            office_id=office.id,
+            details={
+                "day": event.day.isoformat(),
+                "place": event.place,
+                "affected": [i.ref for i in items],
+                "notify": notify,
+            },
+        )
         session.delete(event)
     return items

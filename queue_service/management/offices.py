@@ -42,20 +42,31 @@ def _validated(details: OfficeDetails) -> dict:
         raise ValidationFailed(_("Enter a name of up to 120 characters."), field="name")
     email = _clean(details.email)
     if email and (len(email) > 120 or not _EMAIL.match(email)):
-        raise ValidationFailed(_("Enter an e-mail address like name@hannover-stadt.de."), field="email")
+        raise ValidationFailed(
+            _("Enter an e-mail address like name@hannover-stadt.de."), field="email"
+        )
     cap = details.walkin_daily_cap
     if cap is not None and not 1 <= cap <= 999:
-        raise ValidationFailed(_("The daily cap must be between 1 and 999."), field="walkin_daily_cap")
+        raise ValidationFailed(
+            _("The daily cap must be between 1 and 999."), field="walkin_daily_cap"
+        )
     address, phone = _clean(details.address), _clean(details.phone)
     if address and len(address) > 200:
         raise ValidationFailed(_("The address may have up to 200 characters."), field="address")
     if phone and len(phone) > 40:
         raise ValidationFailed(_("The phone number may have up to 40 characters."), field="phone")
-    return {"name": name, "address": address, "phone": phone, "email": email,
-            "walkin_daily_cap": cap}
+    return {
+        "name": name,
+        "address": address,
+        "phone": phone,
+        "email": email,
+        "walkin_daily_cap": cap,
+    }
 
 
-def create_office(actor_id: int, slug: str, details: OfficeDetails, *, is_mobile: bool = False) -> Office:
+def create_office(
+    actor_id: int, slug: str, details: OfficeDetails, *, is_mobile: bool = False
+) -> Office:
     """Add an office (administrators only); it starts without services, counters or hours."""
     slug = (slug or "").strip().lower()
     if not _SLUG.match(slug):
@@ -67,18 +78,32 @@ def create_office(actor_id: int, slug: str, details: OfficeDetails, *, is_mobile
         require_admin(actor)
         values = _validated(details)
         if session.scalar(select(Office.id).where(Office.slug == slug)):
-            raise Conflict(_("There is already an office with the slug %(slug)s.", slug=slug), field="slug")
+            raise Conflict(
+                _("There is already an office with the slug %(slug)s.", slug=slug), field="slug"
+            )
         office = Office(slug=slug, is_mobile=is_mobile, active=True, demo_fields=[], **values)
         session.add(office)
         session.flush()
-        record("office.created", actor=actor, object_type="office", object_id=office.id,
-               office_id=office.id, details={"slug": slug, "mobile": is_mobile})
+        record(
+            "office.created",
+            actor=actor,
+            object_type="office",
+            object_id=office.id,
+            office_id=office.id,
+            details={"slug": slug, "mobile": is_mobile},
+        )
     return office
 
 
 def update_office(
-    actor_id: int, slug: str, details: OfficeDetails, *, active: bool | None = None,
-    confirmed: bool = False, notify: bool = True, acknowledged: Collection[str] | None = None,
+    actor_id: int,
+    slug: str,
+    details: OfficeDetails,
+    *,
+    active: bool | None = None,
+    confirmed: bool = False,
+    notify: bool = True,
+    acknowledged: Collection[str] | None = None,
 ) -> Office:
     """Change an office's name, address, contact and walk-in cap; (de)activating is for admins.
 
@@ -94,9 +119,12 @@ def update_office(
             require_admin(actor)
             values["active"] = active
             if not active:
-                change = AvailabilityChange(kind="office_deactivated", office_ids=(office.id,),
-                                            days=coming_days(office),
-                                            reason=_("%(office)s is closed for good.", office=office.name))
+                change = AvailabilityChange(
+                    kind="office_deactivated",
+                    office_ids=(office.id,),
+                    days=coming_days(office),
+                    reason=_("%(office)s is closed for good.", office=office.name),
+                )
                 items = affected_by(change)
                 confirm_impact(items, confirmed, acknowledged)
         changes = apply_changes(office, values)
@@ -106,15 +134,23 @@ def update_office(
             audit_details = {"changes": changes}
             if change is not None:
                 audit_details.update(affected=[i.ref for i in items], notify=notify)
-            record("office.updated", actor=actor, object_type="office", object_id=office.id,
-                   office_id=office.id, details=audit_details)
+            record(
+                "office.updated",
+                actor=actor,
+                object_type="office",
+                object_id=office.id,
+                office_id=office.id,
+                details=audit_details,
+            )
     return office
 
 
 # ---------------------------------------------------------------- services offered
 
 
-def offered_services(actor_id: int, slug: str) -> tuple[Office, list[tuple[Service, OfficeService | None]]]:
+def offered_services(
+    actor_id: int, slug: str
+) -> tuple[Office, list[tuple[Service, OfficeService | None]]]:
     """Every service of the catalogue with the office's offer (None when not offered)."""
     office = office_for(load_actor(actor_id), slug)
     offers = {o.service_id: o for o in office.services}
@@ -123,8 +159,13 @@ def offered_services(actor_id: int, slug: str) -> tuple[Office, list[tuple[Servi
 
 
 def set_offered_services(
-    actor_id: int, slug: str, offer: dict[str, int | None], *,
-    confirmed: bool = False, notify: bool = True, acknowledged: Collection[str] | None = None,
+    actor_id: int,
+    slug: str,
+    offer: dict[str, int | None],
+    *,
+    confirmed: bool = False,
+    notify: bool = True,
+    acknowledged: Collection[str] | None = None,
 ) -> Office:
     """Set which services the office offers (code -> optional daily walk-in cap).
 
@@ -137,19 +178,30 @@ def set_offered_services(
         office = office_for(actor, slug, for_update=True)
         for code, cap in offer.items():
             if cap is not None and not 1 <= cap <= 999:
-                raise ValidationFailed(_("The daily cap must be between 1 and 999."), field=f"cap-{code}")
+                raise ValidationFailed(
+                    _("The daily cap must be between 1 and 999."), field=f"cap-{code}"
+                )
         by_code = {s.code: s for s in session.scalars(select(Service)).all()}
         unknown = sorted(set(offer) - set(by_code))
         if unknown:
-            raise ValidationFailed(_("Unknown service: %(codes)s", codes=", ".join(unknown)), field="services")
+            raise ValidationFailed(
+                _("Unknown service: %(codes)s", codes=", ".join(unknown)), field="services"
+            )
         current = {o.service.code: o for o in office.services}
         dropped = tuple(sorted(code for code in current if code not in offer))
         change, items = None, []
         if dropped:
             change = AvailabilityChange(
-                kind="service_removed", office_ids=(office.id,), days=coming_days(office),
-                reason=_("%(office)s no longer offers %(codes)s.", office=office.name, codes=", ".join(dropped)),
-                service_codes=dropped)
+                kind="service_removed",
+                office_ids=(office.id,),
+                days=coming_days(office),
+                reason=_(
+                    "%(office)s no longer offers %(codes)s.",
+                    office=office.name,
+                    codes=", ".join(dropped),
+                ),
+                service_codes=dropped,
+            )
             items = affected_by(change)
             confirm_impact(items, confirmed, acknowledged)
         added, removed, caps = [], [], []
@@ -160,7 +212,9 @@ def set_offered_services(
         for code, cap in offer.items():
             if code in current:
                 if current[code].walkin_daily_cap != cap:
-                    caps.append({"field": f"cap:{code}", "old": current[code].walkin_daily_cap, "new": cap})
+                    caps.append(
+                        {"field": f"cap:{code}", "old": current[code].walkin_daily_cap, "new": cap}
+                    )
                     current[code].walkin_daily_cap = cap
             else:
                 office.services.append(OfficeService(service=by_code[code], walkin_daily_cap=cap))
@@ -171,10 +225,20 @@ def set_offered_services(
         if change is not None:
             apply_change(change, items, notify=notify)
         if added or removed or caps:
-            record("office.services_changed", actor=actor, object_type="office", object_id=office.id,
-                   office_id=office.id,
-                   details={"added": sorted(added), "removed": sorted(removed), "changes": caps,
-                            "affected": [i.ref for i in items], "notify": notify})
+            record(
+                "office.services_changed",
+                actor=actor,
+                object_type="office",
+                object_id=office.id,
+                office_id=office.id,
+                details={
+                    "added": sorted(added),
+                    "removed": sorted(removed),
+                    "changes": caps,
+                    "affected": [i.ref for i in items],
+                    "notify": notify,
+                },
+            )
     return office
 
 
@@ -223,18 +287,34 @@ def add_counter(actor_id: int, slug: str, label: str | None, service_codes: list
         office = office_for(actor, slug, for_update=True)
         label = _label(label)
         services = _counter_services(session, office, service_codes)
-        number = (session.scalar(select(func.max(Counter.number)).where(Counter.office_id == office.id)) or 0) + 1
-        counter = Counter(office_id=office.id, number=number, label=label, active=True, services=services)
+        number = (
+            session.scalar(select(func.max(Counter.number)).where(Counter.office_id == office.id))
+            or 0
+        ) + 1
+        counter = Counter(
+            office_id=office.id, number=number, label=label, active=True, services=services
+        )
         session.add(counter)
         session.flush()
-        record("counter.added", actor=actor, object_type="counter", object_id=counter.id,
-               office_id=office.id,
-               details={"number": number, "label": label, "services": sorted(service_codes)})
+        record(
+            "counter.added",
+            actor=actor,
+            object_type="counter",
+            object_id=counter.id,
+            office_id=office.id,
+            details={"number": number, "label": label, "services": sorted(service_codes)},
+        )
     return counter
 
 
 def update_counter(
-    actor_id: int, slug: str, counter_id: int, *, label: str | None, service_codes: list[str], active: bool
+    actor_id: int,
+    slug: str,
+    counter_id: int,
+    *,
+    label: str | None,
+    service_codes: list[str],
+    active: bool,
 ) -> Counter:
     """Change a counter's label, services and whether it is in use (deactivate, never delete)."""
     with unit_of_work() as session:
@@ -251,6 +331,12 @@ def update_counter(
             counter.services = services
             changes.append({"field": "services", "old": before, "new": sorted(service_codes)})
         if changes:
-            record("counter.updated", actor=actor, object_type="counter", object_id=counter.id,
-                   office_id=office.id, details={"number": counter.number, "changes": changes})
+            record(
+                "counter.updated",
+                actor=actor,
+                object_type="counter",
+                object_id=counter.id,
+                office_id=office.id,
+                details={"number": counter.number, "changes": changes},
+            )
     return counter

@@ -35,7 +35,11 @@ def _may_manage(actor: User, target: User) -> bool:
     if actor.role == Role.ADMIN:
         return True
     allowed = actor.office_ids() or set()
-    return target.role == Role.CLERK and bool(target.offices) and {o.id for o in target.offices} <= allowed
+    return (
+        target.role == Role.CLERK
+        and bool(target.offices)
+        and {o.id for o in target.offices} <= allowed
+    )
 
 
 def _target(session, actor: User, user_id: int) -> User:
@@ -48,7 +52,9 @@ def _target(session, actor: User, user_id: int) -> User:
 
 
 def _offices(session, actor: User, role: Role, slugs: list[str]) -> list[Office]:
-    offices = list(session.scalars(select(Office).where(Office.slug.in_(slugs))).all()) if slugs else []
+    offices = (
+        list(session.scalars(select(Office).where(Office.slug.in_(slugs))).all()) if slugs else []
+    )
     if len(offices) != len(set(slugs)):
         raise ValidationFailed(_("Unknown office."), field="offices")
     allowed = actor.office_ids()
@@ -91,7 +97,11 @@ def may_manage(actor_id: int, user_id: int) -> bool:
 
 
 def create_staff_account(
-    actor_id: int, username: str, role: str, office_slugs: list[str], display_name: str | None = None
+    actor_id: int,
+    username: str,
+    role: str,
+    office_slugs: list[str],
+    display_name: str | None = None,
 ) -> NewAccount:
     """Create an account with a generated password (returned once, stored only as a hash)."""
     with unit_of_work() as session:
@@ -100,18 +110,32 @@ def create_staff_account(
         offices = _offices(session, actor, role_value, office_slugs)
         username = (username or "").strip()
         if not username or len(username) > 80 or any(ch.isspace() for ch in username):
-            raise ValidationFailed(_("Enter a user name of up to 80 characters without spaces."), field="username")
+            raise ValidationFailed(
+                _("Enter a user name of up to 80 characters without spaces."), field="username"
+            )
         if session.scalar(select(User.id).where(User.username == username)):
             raise Conflict(_("The user name %(name)s is taken.", name=username), field="username")
         display_name = (display_name or "").strip() or None
         if display_name and len(display_name) > 120:
-            raise ValidationFailed(_("The display name may have up to 120 characters."), field="display_name")
-        user, password = add_user(session, username, role_value.value, offices, display_name=display_name)
+            raise ValidationFailed(
+                _("The display name may have up to 120 characters."), field="display_name"
+            )
+        user, password = add_user(
+            session, username, role_value.value, offices, display_name=display_name
+        )
         for office in offices or [None]:
-            record("staff.created", actor=actor, object_type="user", object_id=user.id,
-                   office_id=office.id if office else None,
-                   details={"username": username, "role": role_value.value,
-                            "offices": sorted(o.slug for o in offices)})
+            record(
+                "staff.created",
+                actor=actor,
+                object_type="user",
+                object_id=user.id,
+                office_id=office.id if office else None,
+                details={
+                    "username": username,
+                    "role": role_value.value,
+                    "offices": sorted(o.slug for o in offices),
+                },
+            )
         created = NewAccount(user.id, user.username, password)
     return created
 
@@ -129,19 +153,35 @@ def update_staff_account(
         offices = _offices(session, actor, role_value, office_slugs)
         display_name = (display_name or "").strip() or target.username
         if len(display_name) > 120:
-            raise ValidationFailed(_("The display name may have up to 120 characters."), field="display_name")
+            raise ValidationFailed(
+                _("The display name may have up to 120 characters."), field="display_name"
+            )
         before_office_ids = {o.id for o in target.offices}
-        before = {"role": target.role.value, "offices": sorted(o.slug for o in target.offices),
-                  "display_name": target.display_name}
+        before = {
+            "role": target.role.value,
+            "offices": sorted(o.slug for o in target.offices),
+            "display_name": target.display_name,
+        }
         target.role, target.offices, target.display_name = role_value, offices, display_name
-        after = {"role": role_value.value, "offices": sorted(o.slug for o in offices),
-                 "display_name": display_name}
-        changes = [{"field": k, "old": before[k], "new": after[k]} for k in before if before[k] != after[k]]
+        after = {
+            "role": role_value.value,
+            "offices": sorted(o.slug for o in offices),
+            "display_name": display_name,
+        }
+        changes = [
+            {"field": k, "old": before[k], "new": after[k]} for k in before if before[k] != after[k]
+        ]
         if changes:
             # one entry per office concerned, so each office's managers see it
             for office_id in sorted({o.id for o in offices} | before_office_ids) or [None]:
-                record("staff.updated", actor=actor, object_type="user", object_id=target.id,
-                       office_id=office_id, details={"username": target.username, "changes": changes})
+                record(
+                    "staff.updated",
+                    actor=actor,
+                    object_type="user",
+                    object_id=target.id,
+                    office_id=office_id,
+                    details={"username": target.username, "changes": changes},
+                )
     return target
 
 
@@ -153,8 +193,14 @@ def reset_staff_password(actor_id: int, user_id: int) -> NewAccount:
         password = generate_password()
         target.password_hash = generate_password_hash(password)
         for office in target.offices or [None]:
-            record("staff.password_reset", actor=actor, object_type="user", object_id=target.id,
-                   office_id=office.id if office else None, details={"username": target.username})
+            record(
+                "staff.password_reset",
+                actor=actor,
+                object_type="user",
+                object_id=target.id,
+                office_id=office.id if office else None,
+                details={"username": target.username},
+            )
         result = NewAccount(target.id, target.username, password)
     return result
 
@@ -169,7 +215,12 @@ def set_staff_active(actor_id: int, user_id: int, active: bool) -> User:
         if target.active != active:
             target.active = active
             for office in target.offices or [None]:
-                record("staff.activated" if active else "staff.deactivated", actor=actor,
-                       object_type="user", object_id=target.id,
-                       office_id=office.id if office else None, details={"username": target.username})
+                record(
+                    "staff.activated" if active else "staff.deactivated",
+                    actor=actor,
+                    object_type="user",
+                    object_id=target.id,
+                    office_id=office.id if office else None,
+                    details={"username": target.username},
+                )
     return target

@@ -9,9 +9,19 @@ from icalendar import Calendar, Event, vCalAddress
 
 
 def event_file(
-    *, uid: str, sequence: int, start: datetime, end: datetime, tzid: str, summary: str,
-    location: str | None, description: str, stamp: datetime, organizer: str | None = None,
-    url: str | None = None, cancelled: bool = False,
+    *,
+    uid: str,
+    sequence: int,
+    start: datetime,
+    end: datetime,
+    tzid: str,
+    summary: str,
+    location: str | None,
+    description: str,
+    stamp: datetime,
+    organizer: str | None = None,
+    url: str | None = None,
+    cancelled: bool = False,
 ) -> bytes:
     """One event as an .ics file; a cancellation (METHOD:CANCEL) keeps the UID and raises SEQUENCE."""
     tz = ZoneInfo(tzid)
@@ -39,6 +49,7 @@ def event_file(
         event.add("organizer", address)
     cal.add_component(event)
     local = start.astimezone(tz).date()
-    cal.add_missing_timezones(first_date=local - timedelta(days=366),
-                              last_date=local + timedelta(days=366))
+    cal.add_missing_timezones(
+        first_date=local - timedelta(days=366), last_date=local + timedelta(days=366)
+    )
     return cal.to_ical()

@@ -65,8 +65,12 @@ def describe_backend() -> str:
 
 
 def compose(
-    to: str, subject: str, text: str, html: str | None = None,
-    inline: list[Inline] | None = None, attachments: list[Attachment] | None = None,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    inline: list[Inline] | None = None,
+    attachments: list[Attachment] | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     sender = current_app.config["MAIL_FROM"]
@@ -82,12 +86,22 @@ def compose(
         message.add_alternative(html, subtype="html")
         html_part = message.get_payload()[-1]
         for image in inline or []:
-            html_part.add_related(image.data, "image", image.subtype, cid=f"<{image.cid}>",
-                                  disposition="inline", filename=f"{image.cid}.{image.subtype}")
+            html_part.add_related(
+                image.data,
+                "image",
+                image.subtype,
+                cid=f"<{image.cid}>",
+                disposition="inline",
+                filename=f"{image.cid}.{image.subtype}",
+            )
     for attachment in attachments or []:
-        message.add_attachment(attachment.data, maintype=attachment.maintype,
-                               subtype=attachment.subtype, filename=attachment.filename,
-                               params=dict(attachment.params))
+        message.add_attachment(
+            attachment.data,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+            params=dict(attachment.params),
+        )
     return message
 
 
@@ -106,8 +120,12 @@ def send(message: EmailMessage) -> None:
         path.write_bytes(bytes(message))
         log.info("mail to %s written to %s", message["To"], path)
     elif backend == "console":
-        log.info("mail to %s: %s\n%s", message["To"], message["Subject"],
-                 message.get_body(("plain",)).get_content())
+        log.info(
+            "mail to %s: %s\n%s",
+            message["To"],
+            message["Subject"],
+            message.get_body(("plain",)).get_content(),
+        )
     elif backend == "memory":
         current_app.extensions.setdefault("mail_outbox", []).append(message)
     else:
@@ -117,8 +135,9 @@ def send(message: EmailMessage) -> None:
 def _send_smtp(message: EmailMessage, cfg) -> None:
     host, port, timeout = cfg["MAIL_SERVER"], int(cfg["MAIL_PORT"]), float(cfg["MAIL_TIMEOUT"])
     if cfg.get("MAIL_USE_SSL"):
-        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout,
-                                                 context=ssl.create_default_context())
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, port, timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(host, port, timeout=timeout)
     with client:

@@ -65,7 +65,9 @@ def _memo() -> dict:
 @event.listens_for(Session, "after_flush")
 def _forget_after_calendar_change(session, flush_context) -> None:
     if _MEMO in session.info and any(
-            isinstance(obj, _SHAPES_CALENDAR) for obj in chain(session.new, session.dirty, session.deleted)):
+        isinstance(obj, _SHAPES_CALENDAR)
+        for obj in chain(session.new, session.dirty, session.deleted)
+    ):
         session.info.pop(_MEMO, None)
 
 
@@ -96,18 +98,28 @@ def _calendar_of(office: Office) -> _OfficeCalendar:
     if found is None:
         weekly: dict = {}
         for w in db.session.scalars(
-                select(OpeningWindow).where(OpeningWindow.office_id == office.id)
-                .order_by(OpeningWindow.start_time)):
-            weekly.setdefault((w.weekday, w.kind), []).append((w.start_time, w.end_time, w.capacity))
+            select(OpeningWindow)
+            .where(OpeningWindow.office_id == office.id)
+            .order_by(OpeningWindow.start_time)
+        ):
+            weekly.setdefault((w.weekday, w.kind), []).append(
+                (w.start_time, w.end_time, w.capacity)
+            )
         closures = tuple(
-            (c.day, c.recurring, c.reason) for c in db.session.scalars(
-                select(Closure).where(or_(Closure.office_id == office.id, Closure.office_id.is_(None)))
-                .order_by(Closure.id)))
+            (c.day, c.recurring, c.reason)
+            for c in db.session.scalars(
+                select(Closure)
+                .where(or_(Closure.office_id == office.id, Closure.office_id.is_(None)))
+                .order_by(Closure.id)
+            )
+        )
         mobile: dict = {}
         if office.is_mobile:
             for ev in db.session.scalars(
-                    select(MobileEvent).where(MobileEvent.office_id == office.id)
-                    .order_by(MobileEvent.day, MobileEvent.start_time)):
+                select(MobileEvent)
+                .where(MobileEvent.office_id == office.id)
+                .order_by(MobileEvent.day, MobileEvent.start_time)
+            ):
                 mobile.setdefault(ev.day, []).append(ev)
         found = memo[key] = _OfficeCalendar(weekly, closures, mobile)
     return found
@@ -120,7 +132,9 @@ def closure_reason(office: Office, day: date) -> str | None:
         return holiday
     for closure_day, recurring, reason in _calendar_of(office).closures:
         # recurring closures (24 December...) match on month and day
-        if closure_day == day or (recurring and (closure_day.month, closure_day.day) == (day.month, day.day)):
+        if closure_day == day or (
+            recurring and (closure_day.month, closure_day.day) == (day.month, day.day)
+        ):
             return reason
     return None
 
@@ -133,8 +147,12 @@ def windows(office: Office, day: date, kind: WindowKind) -> list[Window]:
     cal = _calendar_of(office)
     if office.is_mobile:
         return [
-            Window(clock.local_to_utc(day, ev.start_time, tz), clock.local_to_utc(day, ev.end_time, tz),
-                   None, ev.place)
+            Window(
+                clock.local_to_utc(day, ev.start_time, tz),
+                clock.local_to_utc(day, ev.end_time, tz),
+                None,
+                ev.place,
+            )
             for ev in cal.mobile.get(day, ())
             if (ev.walk_in if kind == WindowKind.WALKIN else ev.appointments)
         ]

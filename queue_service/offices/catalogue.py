@@ -43,7 +43,9 @@ class _Located:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark else source
-            raise CatalogueError([f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})"]) from exc
+            raise CatalogueError(
+                [f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})"]
+            ) from exc
         if node is None:
             raise CatalogueError([f"{source}: the file is empty"])
         self._index(node, ())
@@ -70,7 +72,9 @@ class _Checker:
     problems: list[str] = field(default_factory=list)
 
     def fail(self, path: tuple, message: str) -> None:
-        dotted = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+        dotted = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(
+            ".[", "["
+        )
         self.problems.append(f"line {self.doc.line(path)}: {dotted}: {message}")
 
     def get(self, mapping: dict, path: tuple, key: str, kind, *, required=True, default=None):
@@ -91,7 +95,7 @@ class _Checker:
 
 def _time(checker: _Checker, path: tuple, value: Any) -> time | None:
     if not isinstance(value, str) or not _HHMM.match(value):
-        checker.fail(path, f"must be a time like \"08:00\", not {value!r}")
+        checker.fail(path, f'must be a time like "08:00", not {value!r}')
         return None
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
@@ -118,7 +122,10 @@ def _windows(checker: _Checker, path: tuple, spec: Any) -> list[tuple[int, time,
             if not isinstance(entry, list) or len(entry) not in (2, 3):
                 checker.fail(wpath, "must be [start, end] or [start, end, capacity]")
                 continue
-            start, end = _time(checker, wpath + (0,), entry[0]), _time(checker, wpath + (1,), entry[1])
+            start, end = (
+                _time(checker, wpath + (0,), entry[0]),
+                _time(checker, wpath + (1,), entry[1]),
+            )
             capacity = entry[2] if len(entry) == 3 else None
             if capacity is not None and (not isinstance(capacity, int) or capacity < 1):
                 checker.fail(wpath + (2,), "capacity must be a positive whole number")
@@ -150,7 +157,7 @@ def parse_catalogue(text: str, source: str = "catalogue") -> dict:
         path = ("region", "recurring_closures", i)
         value = rc.get("date") if isinstance(rc, dict) else None
         if not isinstance(value, str) or not re.match(r"^\d{2}-\d{2}$", value):
-            c.fail(path + ("date",), "must be \"MM-DD\"")
+            c.fail(path + ("date",), 'must be "MM-DD"')
             continue
         try:
             day = date(2000, int(value[:2]), int(value[3:]))
@@ -168,7 +175,10 @@ def parse_catalogue(text: str, source: str = "catalogue") -> dict:
             continue
         code = c.get(s, path, "code", str)
         if code and not _CODE.match(code):
-            c.fail(path + ("code",), f"{code!r}: use capital letters and digits, starting with a letter")
+            c.fail(
+                path + ("code",),
+                f"{code!r}: use capital letters and digits, starting with a letter",
+            )
             code = None
         if code and code in services:
             c.fail(path + ("code",), f"duplicate service code {code!r}")
@@ -259,7 +269,7 @@ def parse_catalogue(text: str, source: str = "catalogue") -> dict:
                 else:
                     offered_codes.append(code)
         else:
-            c.fail(path + ("services",), "must be \"all\", {all_except: [...]} or a list of codes")
+            c.fail(path + ("services",), 'must be "all", {all_except: [...]} or a list of codes')
             offered_codes = []
         counter_services: dict[int, list[str]] = {}
         for number, codes in (o.get("counter_services") or {}).items():
@@ -301,7 +311,9 @@ def parse_catalogue(text: str, source: str = "catalogue") -> dict:
         if not isinstance(day, date):
             c.fail(path + ("date",), "must be a date like 2026-12-24")
             continue
-        closures.append({"office": office, "day": day, "reason": str(cl.get("reason") or "Geschlossen")})
+        closures.append(
+            {"office": office, "day": day, "reason": str(cl.get("reason") or "Geschlossen")}
+        )
 
     events = []
     for i, ev in enumerate(data.get("mobile_events") or []):
@@ -315,7 +327,10 @@ def parse_catalogue(text: str, source: str = "catalogue") -> dict:
         day = ev.get("date")
         if not isinstance(day, date):
             c.fail(path + ("date",), "must be a date like 2026-12-03")
-        start, end = _time(c, path + ("start",), ev.get("start")), _time(c, path + ("end",), ev.get("end"))
+        start, end = (
+            _time(c, path + ("start",), ev.get("start")),
+            _time(c, path + ("end",), ev.get("end")),
+        )
         if start and end and start >= end:
             c.fail(path, "start must be before end")
         codes = ev.get("services") or []
@@ -323,10 +338,17 @@ def parse_catalogue(text: str, source: str = "catalogue") -> dict:
             if office in offices and code not in offices[office]["services"]:
                 c.fail(path + ("services", j), f"{code!r} is not offered by {office}")
         place = c.get(ev, path, "place", str)
-        events.append({
-            "office": office, "day": day, "start": start, "end": end, "place": place,
-            "address": ev.get("address"), "services": codes,
-        })
+        events.append(
+            {
+                "office": office,
+                "day": day,
+                "start": start,
+                "end": end,
+                "place": place,
+                "address": ev.get("address"),
+                "services": codes,
+            }
+        )
 
     if not services:
         c.fail(("services",), "at least one service is required")
@@ -357,9 +379,7 @@ def load_catalogue_text(text: str, source: str = "catalogue") -> LoadReport:
     """Validate and apply a catalogue document; upserts by slug and code, all or nothing."""
     data = parse_catalogue(text, source)
     with unit_of_work() as session:
-        by_code: dict[str, Service] = {
-            s.code: s for s in session.scalars(select(Service)).all()
-        }
+        by_code: dict[str, Service] = {s.code: s for s in session.scalars(select(Service)).all()}
         for code, attrs in data["services"].items():
             service = by_code.get(code) or Service(code=code)
             for key, value in attrs.items():
@@ -372,8 +392,16 @@ def load_catalogue_text(text: str, source: str = "catalogue") -> LoadReport:
         n_counters = n_windows = 0
         for slug, attrs in data["offices"].items():
             office = existing.get(slug) or Office(slug=slug)
-            for key in ("name", "address", "phone", "email", "timezone", "is_mobile",
-                        "walkin_daily_cap", "demo_fields"):
+            for key in (
+                "name",
+                "address",
+                "phone",
+                "email",
+                "timezone",
+                "is_mobile",
+                "walkin_daily_cap",
+                "demo_fields",
+            ):
                 setattr(office, key, attrs[key])
             session.add(office)
             session.flush()
@@ -406,10 +434,15 @@ def load_catalogue_text(text: str, source: str = "catalogue") -> LoadReport:
             if attrs["hours"]:
                 for kind, rows in attrs["hours"].items():
                     for weekday, start, end, capacity in rows:
-                        office.hours.append(OpeningWindow(
-                            weekday=weekday, kind=kind, start_time=start, end_time=end,
-                            capacity=capacity,
-                        ))
+                        office.hours.append(
+                            OpeningWindow(
+                                weekday=weekday,
+                                kind=kind,
+                                start_time=start,
+                                end_time=end,
+                                capacity=capacity,
+                            )
+                        )
                         n_windows += 1
         session.flush()
 
@@ -446,8 +479,12 @@ def load_catalogue_text(text: str, source: str = "catalogue") -> LoadReport:
 
 def _upsert_closure(session, office_id, day, reason, *, recurring: bool) -> None:
     closure = session.scalar(
-        select(Closure).where(Closure.office_id.is_(office_id) if office_id is None
-                              else Closure.office_id == office_id, Closure.day == day)
+        select(Closure).where(
+            Closure.office_id.is_(office_id)
+            if office_id is None
+            else Closure.office_id == office_id,
+            Closure.day == day,
+        )
     ) or Closure(office_id=office_id, day=day)
     closure.reason = reason
     closure.recurring = recurring

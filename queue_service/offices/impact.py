@@ -42,7 +42,9 @@ class AvailabilityChange:
     service_codes: tuple[str, ...] | None = None
     # For partial changes: (office_id, start, end) -> True when an item at that time still fits.
     # None: nothing stays open on these days (a closure).
-    still_open: Callable[[int, datetime, datetime], bool] | None = field(default=None, compare=False)
+    still_open: Callable[[int, datetime, datetime], bool] | None = field(
+        default=None, compare=False
+    )
 
     def concerns(self, office_id: int) -> bool:
         return self.office_ids is None or office_id in self.office_ids

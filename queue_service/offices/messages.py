@@ -45,22 +45,33 @@ def current_office_messages(office: Office, now: datetime | None = None) -> list
 
 def expired_message_ids(now: datetime) -> list[int]:
     """Active messages whose end has passed."""
-    return list(db.session.scalars(
-        select(OfficeMessage.id)
-        .where(OfficeMessage.active.is_(True), OfficeMessage.active_until <= now)
-        .order_by(OfficeMessage.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(OfficeMessage.id)
+            .where(OfficeMessage.active.is_(True), OfficeMessage.active_until <= now)
+            .order_by(OfficeMessage.id)
+        )
+    )
 
 
 def expire_office_message(message_id: int) -> bool:
     """Deactivate one message past its end and tell the displays; False if nothing to do."""
     with unit_of_work() as session:
         message = session.get(OfficeMessage, message_id, with_for_update=True)
-        if message is None or not message.active or message.active_until is None \
-                or message.active_until > clock.now():
+        if (
+            message is None
+            or not message.active
+            or message.active_until is None
+            or message.active_until > clock.now()
+        ):
             return False
         message.active = False
-        record("office_message.expired", actor=None, object_type="office_message",
-               object_id=message.id, office_id=message.office_id)
+        record(
+            "office_message.expired",
+            actor=None,
+            object_type="office_message",
+            object_id=message.id,
+            office_id=message.office_id,
+        )
         publish.office_message(message.office.slug, message_view(message))
     return True

@@ -121,8 +121,12 @@ class OfficeService(db.Model):
 
     __tablename__ = "office_services"
 
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True)
-    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), primary_key=True)
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True
+    )
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
     walkin_daily_cap: Mapped[int | None] = mapped_column(Integer)
 
     office: Mapped[Office] = relationship(back_populates="services")
@@ -142,7 +146,9 @@ class Counter(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     office: Mapped[Office] = relationship(back_populates="counters")
-    services: Mapped[list[Service]] = relationship(secondary=counter_services, order_by="Service.sort_order")
+    services: Mapped[list[Service]] = relationship(
+        secondary=counter_services, order_by="Service.sort_order"
+    )
 
     @property
     def display_name(self) -> str:
@@ -183,7 +189,9 @@ class Closure(db.Model):
     __table_args__ = (UniqueConstraint("office_id", "day", name="uq_closures_office_day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), index=True)
+    office_id: Mapped[int | None] = mapped_column(
+        ForeignKey("offices.id", ondelete="CASCADE"), index=True
+    )
     day: Mapped[date] = mapped_column(Date, index=True)
     reason: Mapped[str] = mapped_column(String(200))
     recurring: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -133,8 +133,11 @@ def office_detail(office: Office, lang: str = "de") -> dict:
         ]
     nxt = calendar.next_opening(office, clock.now(), WindowKind.WALKIN)
     detail["next_walkin_window"] = (
-        {"start": nxt.start.astimezone(calendar.office_tz(office)).isoformat(),
-         "end": nxt.end.astimezone(calendar.office_tz(office)).isoformat()}
-        if nxt else None
+        {
+            "start": nxt.start.astimezone(calendar.office_tz(office)).isoformat(),
+            "end": nxt.end.astimezone(calendar.office_tz(office)).isoformat(),
+        }
+        if nxt
+        else None
     )
     return detail

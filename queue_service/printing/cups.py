@@ -88,9 +88,13 @@ def send_to_printer(
             reason="timeout",
         ) from None
     if process.returncode != 0:
-        detail = stderr.decode("utf-8", "replace").strip()[:300] or f"exit status {process.returncode}"
+        detail = (
+            stderr.decode("utf-8", "replace").strip()[:300] or f"exit status {process.returncode}"
+        )
         raise PrinterError(
-            f"The printer {printer!r} refused the ticket: {detail}", printer=printer, reason="refused"
+            f"The printer {printer!r} refused the ticket: {detail}",
+            printer=printer,
+            reason="refused",
         )
 
 

@@ -20,7 +20,6 @@ from qrcode.constants import ERROR_CORRECT_M
 QUIET_ZONE = 4  # modules of light border the standard requires around the symbol
 
 
-
 # The penalty is computed on whole matrices packed into one big integer with one byte lane per
 # module (row after row; 1 = dark): every rule becomes a handful of shifts and ANDs in C.
 
@@ -115,7 +114,10 @@ def _mask_flips(version: int) -> list[tuple[int, int]]:
         flips.append(
             _pack(
                 [
-                    [probe.modules[r][c] is None and bool(first(r, c)) != bool(other(r, c)) for c in range(n)]
+                    [
+                        probe.modules[r][c] is None and bool(first(r, c)) != bool(other(r, c))
+                        for c in range(n)
+                    ]
                     for r in range(n)
                 ]
             )
@@ -169,7 +171,8 @@ def qr_svg(url: str, *, label: str | None = None, size: str | None = None) -> st
     matrix = qr_matrix(url)
     side = len(matrix) + 2 * QUIET_ZONE
     path = "".join(
-        f"M{x + QUIET_ZONE} {y + QUIET_ZONE}h{length}v1h-{length}z" for y, x, length in dark_runs(matrix)
+        f"M{x + QUIET_ZONE} {y + QUIET_ZONE}h{length}v1h-{length}z"
+        for y, x, length in dark_runs(matrix)
     )
     dimensions = f' width="{escape(size)}" height="{escape(size)}"' if size else ""
     title = escape(label or url)

@@ -194,7 +194,9 @@ class _Layout:
         return sum(height for height, _ in self.blocks)
 
 
-def render_ticket_pdf(ticket: TicketPrint, paper: str = "80mm", *, embed_fonts: bool | None = None) -> bytes:
+def render_ticket_pdf(
+    ticket: TicketPrint, paper: str = "80mm", *, embed_fonts: bool | None = None
+) -> bytes:
     """The ticket as a one-page PDF for ``paper`` (80mm, 58mm or a6), with real, extractable text.
 
     Fonts: see fonts.py (standard Helvetica when the text allows, embedded DejaVu otherwise;
@@ -213,7 +215,9 @@ def render_ticket_pdf(ticket: TicketPrint, paper: str = "80mm", *, embed_fonts: 
     if ticket.estimated_wait_minutes is not None:
         rows.append((text["wait"], strings.wait(lang, ticket.estimated_wait_minutes)))
     names = [ticket.number, ticket.office_name, ticket.office_address or "", ticket.service_name]
-    fonts = fonts_for([*names, *text.values(), *(part for row in rows for part in row)], embed_fonts)
+    fonts = fonts_for(
+        [*names, *text.values(), *(part for row in rows for part in row)], embed_fonts
+    )
     number, office, address, service = (printable(name, fonts) for name in names)
 
     matrix = qr_matrix(ticket.status_url)

@@ -29,7 +29,8 @@ def init_app(app: Flask) -> None:
         # a short connect timeout keeps a dead Redis from holding the dispatcher; no read
         # timeout, as it would break the subscriber's blocking listen (python-socketio)
         options["client_manager"] = python_socketio.RedisManager(
-            redis_url, channel=cfg.get("SOCKETIO_CHANNEL") or "queue-service",
+            redis_url,
+            channel=cfg.get("SOCKETIO_CHANNEL") or "queue-service",
             write_only=bool(cfg.get("SOCKETIO_WRITE_ONLY")),
             redis_options={"socket_connect_timeout": 2, "socket_keepalive": True},
         )

@@ -63,8 +63,10 @@ def _bump_stmt(dialect: str):
     return (
         module.insert(OfficeEventSeq)
         .from_select([OfficeEventSeq.office_id, OfficeEventSeq.seq], office)
-        .on_conflict_do_update(index_elements=[OfficeEventSeq.office_id],
-                               set_={"seq": OfficeEventSeq.seq + bindparam("n")})
+        .on_conflict_do_update(
+            index_elements=[OfficeEventSeq.office_id],
+            set_={"seq": OfficeEventSeq.seq + bindparam("n")},
+        )
         .returning(OfficeEventSeq.seq)
     )
 
@@ -87,7 +89,8 @@ def current_seq(office_slug: str) -> int:
     from .models import OfficeEventSeq
 
     seq = db.session.scalar(
-        select(OfficeEventSeq.seq).join(Office, Office.id == OfficeEventSeq.office_id)
+        select(OfficeEventSeq.seq)
+        .join(Office, Office.id == OfficeEventSeq.office_id)
         .where(Office.slug == office_slug)
     )
     return int(seq or 0)
@@ -146,8 +149,17 @@ def office_message(office_slug: str, message_view: dict) -> None:
 
 # ---------------------------------------------------------------- the live queue (issue 3)
 
-_CALL_KEYS = ("office", "number", "counter", "counter_name", "service", "recall_count", "call_id",
-              "called_at", "server_time")
+_CALL_KEYS = (
+    "office",
+    "number",
+    "counter",
+    "counter_name",
+    "service",
+    "recall_count",
+    "call_id",
+    "called_at",
+    "server_time",
+)
 
 
 def ticket_called(office_slug: str, view: dict) -> None:
@@ -224,7 +236,7 @@ def deliver(app: Flask, batches: list[_Batch]) -> None:
                 else:
                     emit_now(item.event, item.data, room=item.room, namespace=item.namespace)
         for read in states.values():
-            for token, view in (read.positions if read else ()):
+            for token, view in read.positions if read else ():
                 emit_now("ticket_updated", view, room=ticket_room(token), namespace=DISPLAY_NS)
 
 
@@ -232,15 +244,26 @@ def _emit_queue_update(item: _QueueUpdate, read) -> None:
     from .. import clock
 
     if read is None:  # the read failed: a bare notice still makes clients resync
-        state = {"office": item.office, "server_time": clock.now().isoformat(timespec="milliseconds"),
-                 "stale": True}
+        state = {
+            "office": item.office,
+            "server_time": clock.now().isoformat(timespec="milliseconds"),
+            "stale": True,
+        }
     else:
         state = read.state
-    emit_now("queue_updated", {**state, "seq": item.seq}, room=office_room(item.office),
-             namespace=DISPLAY_NS)
+    emit_now(
+        "queue_updated",
+        {**state, "seq": item.seq},
+        room=office_room(item.office),
+        namespace=DISPLAY_NS,
+    )
     staff = {key: state[key] for key in ("office", "server_time", "waiting_total") if key in state}
-    emit_now("queue_updated", {**staff, "seq": item.seq}, room=office_room(item.office),
-             namespace=STAFF_NS)
+    emit_now(
+        "queue_updated",
+        {**staff, "seq": item.seq},
+        room=office_room(item.office),
+        namespace=STAFF_NS,
+    )
 
 
 class Dispatcher:

@@ -44,16 +44,29 @@ def _current_calls(snap: estimates.Snapshot) -> dict[int, dict]:
     if not ids:
         return {}
     rows = db.session.execute(
-        select(Ticket.id, Ticket.number, Ticket.status, Ticket.recall_count, Ticket.called_at,
-               Ticket.recalled_at, Service.code)
-        .join(Service, Service.id == Ticket.service_id).where(Ticket.id.in_(ids))
+        select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.status,
+            Ticket.recall_count,
+            Ticket.called_at,
+            Ticket.recalled_at,
+            Service.code,
+        )
+        .join(Service, Service.id == Ticket.service_id)
+        .where(Ticket.id.in_(ids))
     )
     calls = {}
     for tid, number, status, recalls, called_at, recalled_at, code in rows:
         at = recalled_at if recalls and recalled_at else called_at
-        calls[tid] = {"number": number, "service": code, "status": status.value,
-                      "recall_count": recalls, "call_id": views.call_id(number, recalls, at),
-                      "called_at": _iso(at)}
+        calls[tid] = {
+            "number": number,
+            "service": code,
+            "status": status.value,
+            "recall_count": recalls,
+            "call_id": views.call_id(number, recalls, at),
+            "called_at": _iso(at),
+        }
     return calls
 
 
@@ -85,8 +98,12 @@ def _queue_state(office: Office, snap: estimates.Snapshot) -> dict:
             for s in snap.services.values()
         ],
         "counters": [
-            {"number": c.number, "name": c.name, "status": c.status.value,
-             "current": current.get(c.current_id) if c.current_id else None}
+            {
+                "number": c.number,
+                "name": c.name,
+                "status": c.status.value,
+                "current": current.get(c.current_id) if c.current_id else None,
+            }
             for c in snap.counters
         ],
     }
@@ -100,8 +117,11 @@ def _positions(office: Office, snap: estimates.Snapshot) -> list[tuple[str, dict
         select(Ticket).options(joinedload(Ticket.service)).where(Ticket.id.in_(ids))
     ).all()
     by_id = {t.id: t for t in tickets}
-    return [(by_id[t.id].token, views.public_view(by_id[t.id], snap.estimates.get(t.id)))
-            for t in snap.waiting if t.id in by_id]
+    return [
+        (by_id[t.id].token, views.public_view(by_id[t.id], snap.estimates.get(t.id)))
+        for t in snap.waiting
+        if t.id in by_id
+    ]
 
 
 def read_queue(office_slug: str) -> QueueRead:
@@ -117,13 +137,24 @@ def last_calls(office: Office, day, limit: int) -> list[dict]:
         return []
     start = clock.local_to_utc(day, time(0), calendar.office_tz(office))
     rows = db.session.execute(
-        select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.action, TicketEvent.details,
-               Ticket.number, Service.code, Counter.number, Counter.label)
+        select(
+            TicketEvent.ticket_id,
+            TicketEvent.at,
+            TicketEvent.action,
+            TicketEvent.details,
+            Ticket.number,
+            Service.code,
+            Counter.number,
+            Counter.label,
+        )
         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
         .join(Service, Service.id == Ticket.service_id)
         .outerjoin(Counter, Counter.id == TicketEvent.counter_id)
-        .where(TicketEvent.office_id == office.id, TicketEvent.at >= start,
-               TicketEvent.action.in_(("call", "recall")))
+        .where(
+            TicketEvent.office_id == office.id,
+            TicketEvent.at >= start,
+            TicketEvent.action.in_(("call", "recall")),
+        )
         .order_by(TicketEvent.at.desc(), TicketEvent.id.desc())
         .limit(limit * 4)
     )
@@ -134,15 +165,17 @@ def last_calls(office: Office, day, limit: int) -> list[dict]:
             continue
         seen.add(ticket_id)
         recalls = int((details or {}).get("recall", 0)) if action == "recall" else 0
-        calls.append({
-            "call_id": views.call_id(number, recalls, at),
-            "number": number,
-            "counter": counter,
-            "counter_name": label or (f"Platz {counter}" if counter is not None else None),
-            "service": code,
-            "recall_count": recalls,
-            "called_at": _iso(at),
-        })
+        calls.append(
+            {
+                "call_id": views.call_id(number, recalls, at),
+                "number": number,
+                "counter": counter,
+                "counter_name": label or (f"Platz {counter}" if counter is not None else None),
+                "service": code,
+                "recall_count": recalls,
+                "called_at": _iso(at),
+            }
+        )
         if len(calls) == limit:
             break
     return calls

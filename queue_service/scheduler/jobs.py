@@ -29,14 +29,30 @@ def purge_job_runs(scheduled_for: datetime) -> dict:
     return runner.purge_old_runs(scheduled_for)  # job runs are kept in machine time
 
 
-register_job("expire_office_messages", expire_office_messages, every(minutes=5),
-             _l("Remove ticker messages past their end from the displays"))
-register_job("purge_job_runs", purge_job_runs, daily_at("04:15"),
-             _l("Delete the history of scheduled jobs older than 30 days"))
-register_job("close_day", stats_jobs.close_day, daily_at("20:30"),
-             _l("Close the queue of the day in every office with tickets today"))
-register_job("stats_rollup", stats_jobs.stats_rollup, daily_at("03:30"),
-             _l("Roll up yesterday's statistics (no personal data)"))
+register_job(
+    "expire_office_messages",
+    expire_office_messages,
+    every(minutes=5),
+    _l("Remove ticker messages past their end from the displays"),
+)
+register_job(
+    "purge_job_runs",
+    purge_job_runs,
+    daily_at("04:15"),
+    _l("Delete the history of scheduled jobs older than 30 days"),
+)
+register_job(
+    "close_day",
+    stats_jobs.close_day,
+    daily_at("20:30"),
+    _l("Close the queue of the day in every office with tickets today"),
+)
+register_job(
+    "stats_rollup",
+    stats_jobs.stats_rollup,
+    daily_at("03:30"),
+    _l("Roll up yesterday's statistics (no personal data)"),
+)
 
 
 # ---------------------------------------------------------------- online booking (issue 6)
@@ -76,7 +92,9 @@ def purge_personal_data(scheduled_for: datetime) -> dict:
     from ..booking import jobs as booking_jobs
 
     days = int(current_app.config["PERSONAL_DATA_RETENTION_DAYS"])
-    return {"anonymised": booking_jobs.anonymise_appointments_before(clock.now() - timedelta(days=days))}
+    return {
+        "anonymised": booking_jobs.anonymise_appointments_before(clock.now() - timedelta(days=days))
+    }
 
 
 def purge_free_seats(scheduled_for: datetime) -> dict:
@@ -86,13 +104,33 @@ def purge_free_seats(scheduled_for: datetime) -> dict:
     return {"deleted": booking_jobs.purge_stale_seats()}
 
 
-register_job("expire_booking_holds", expire_booking_holds, every(minutes=5),
-             _l("Mark expired holds and unconfirmed bookings"))
-register_job("mark_appointment_no_shows", mark_appointment_no_shows, every(minutes=5),
-             _l("Mark appointments without check-in as no-shows"))
-register_job("send_appointment_reminders", send_appointment_reminders, daily_at("17:00"),
-             _l("Send reminder mails for tomorrow's appointments"))
-register_job("purge_personal_data", purge_personal_data, daily_at("03:15"),
-             _l("Delete personal data of past appointments (retention period)"))
-register_job("purge_free_seats", purge_free_seats, daily_at("04:30"),
-             _l("Delete freed seat rows of the booking calendar"))
+register_job(
+    "expire_booking_holds",
+    expire_booking_holds,
+    every(minutes=5),
+    _l("Mark expired holds and unconfirmed bookings"),
+)
+register_job(
+    "mark_appointment_no_shows",
+    mark_appointment_no_shows,
+    every(minutes=5),
+    _l("Mark appointments without check-in as no-shows"),
+)
+register_job(
+    "send_appointment_reminders",
+    send_appointment_reminders,
+    daily_at("17:00"),
+    _l("Send reminder mails for tomorrow's appointments"),
+)
+register_job(
+    "purge_personal_data",
+    purge_personal_data,
+    daily_at("03:15"),
+    _l("Delete personal data of past appointments (retention period)"),
+)
+register_job(
+    "purge_free_seats",
+    purge_free_seats,
+    daily_at("04:30"),
+    _l("Delete freed seat rows of the booking calendar"),
+)

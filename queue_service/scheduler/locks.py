@@ -23,7 +23,9 @@ from sqlalchemy.pool import NullPool
 log = logging.getLogger(__name__)
 
 # advisory locks are per database, so one key serves every deployment
-LOCK_KEY = int.from_bytes(hashlib.sha256(b"queue_service.scheduler").digest()[:8], "big", signed=True)
+LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"queue_service.scheduler").digest()[:8], "big", signed=True
+)
 
 
 class SchedulerLock(Protocol):
@@ -41,9 +43,16 @@ class PostgresAdvisoryLock:
         self.key = key
         self.description = f"PostgreSQL advisory lock {key}"
         self._engine = create_engine(
-            database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
-            connect_args={"application_name": "queue-service scheduler", "keepalives": 1,
-                          "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3},
+            database_url,
+            poolclass=NullPool,
+            isolation_level="AUTOCOMMIT",
+            connect_args={
+                "application_name": "queue-service scheduler",
+                "keepalives": 1,
+                "keepalives_idle": 10,
+                "keepalives_interval": 5,
+                "keepalives_count": 3,
+            },
         )
         self._conn = None
 
@@ -51,9 +60,15 @@ class PostgresAdvisoryLock:
         try:
             if self._conn is None:
                 self._conn = self._engine.connect()
-            return bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
+            return bool(
+                self._conn.execute(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}
+                ).scalar()
+            )
         except SQLAlchemyError as exc:
-            log.warning("cannot reach PostgreSQL for the scheduler lock: %s", exc.__class__.__name__)
+            log.warning(
+                "cannot reach PostgreSQL for the scheduler lock: %s", exc.__class__.__name__
+            )
             self._close()
             return False
 
@@ -62,8 +77,10 @@ class PostgresAdvisoryLock:
             return False
         try:
             held = self._conn.execute(
-                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                     " AND pid = pg_backend_pid()")
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND pid = pg_backend_pid()"
+                )
             ).scalar()
             return bool(held)
         except SQLAlchemyError:

@@ -22,7 +22,9 @@ class RunStatus(enum.StrEnum):
 class JobRun(db.Model):
     __tablename__ = "job_runs"
     # Two schedulers (split brain) may both try an occurrence: the second INSERT fails here.
-    __table_args__ = (UniqueConstraint("job", "scheduled_for", name="uq_job_runs_job_scheduled_for"),)
+    __table_args__ = (
+        UniqueConstraint("job", "scheduled_for", name="uq_job_runs_job_scheduled_for"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job: Mapped[str] = mapped_column(String(80))

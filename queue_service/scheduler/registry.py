@@ -65,7 +65,9 @@ class DailyTrigger(BaseTrigger):
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
         # like CronTrigger: after the previous run (so missed runs can coalesce), else from now
         # (compared in UTC: Python compares datetimes of one time zone by wall clock)
-        after = (previous_fire_time + timedelta(microseconds=1) if previous_fire_time else now).astimezone(UTC)
+        after = (
+            previous_fire_time + timedelta(microseconds=1) if previous_fire_time else now
+        ).astimezone(UTC)
         day = after.astimezone(self.timezone).date()
         while True:
             candidate = datetime.combine(day, self.at, tzinfo=self.timezone)
@@ -92,8 +94,9 @@ def every(*, seconds: int = 0, minutes: int = 0, hours: int = 0) -> IntervalTrig
     """Every fixed interval (absolute time, so DST does not matter)."""
     if seconds + minutes * 60 + hours * 3600 <= 0:
         raise ValueError("the interval must be positive")
-    return IntervalTrigger(seconds=seconds, minutes=minutes, hours=hours,
-                           start_date=INTERVAL_ANCHOR, timezone=TIMEZONE)
+    return IntervalTrigger(
+        seconds=seconds, minutes=minutes, hours=hours, start_date=INTERVAL_ANCHOR, timezone=TIMEZONE
+    )
 
 
 def check_trigger(trigger: BaseTrigger) -> None:

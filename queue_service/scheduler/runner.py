@@ -40,8 +40,13 @@ def claim(job: str, scheduled_for: datetime) -> int | None:
     """Insert the JobRun row for this occurrence; None if another process already has it."""
     try:
         with unit_of_work() as session:
-            run = JobRun(job=job, scheduled_for=scheduled_for, started_at=clock.real_now(),
-                         status=RunStatus.RUNNING, runner=runner_id())
+            run = JobRun(
+                job=job,
+                scheduled_for=scheduled_for,
+                started_at=clock.real_now(),
+                status=RunStatus.RUNNING,
+                runner=runner_id(),
+            )
             session.add(run)
             session.flush()
             run_id = run.id
@@ -50,7 +55,9 @@ def claim(job: str, scheduled_for: datetime) -> int | None:
     return run_id
 
 
-def _finish(run_id: int, status: RunStatus, *, summary: dict | None = None, error: str | None = None) -> None:
+def _finish(
+    run_id: int, status: RunStatus, *, summary: dict | None = None, error: str | None = None
+) -> None:
     with unit_of_work() as session:
         run = session.get(JobRun, run_id)
         run.status, run.finished_at = status, clock.real_now()
@@ -77,9 +84,14 @@ def run_occurrence(name: str, scheduled_for: datetime) -> RunStatus | None:
 
 
 def last_runs(job: str, limit: int = 5) -> list[JobRun]:
-    return list(db.session.scalars(
-        select(JobRun).where(JobRun.job == job).order_by(JobRun.scheduled_for.desc()).limit(limit)
-    ))
+    return list(
+        db.session.scalars(
+            select(JobRun)
+            .where(JobRun.job == job)
+            .order_by(JobRun.scheduled_for.desc())
+            .limit(limit)
+        )
+    )
 
 
 def latest_run() -> JobRun | None:
@@ -95,6 +107,8 @@ def purge_old_runs(now: datetime) -> dict:
             .values(status=RunStatus.ABANDONED, finished_at=now)
         ).rowcount
         deleted = session.execute(
-            delete(JobRun).where(JobRun.scheduled_for < now - timedelta(days=JOB_RUN_RETENTION_DAYS))
+            delete(JobRun).where(
+                JobRun.scheduled_for < now - timedelta(days=JOB_RUN_RETENTION_DAYS)
+            )
         ).rowcount
     return {"deleted": deleted, "abandoned": abandoned}

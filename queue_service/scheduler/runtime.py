@@ -66,8 +66,13 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
     )
     jobs = with_interval_overrides(registered_jobs(), app.config.get("SCHEDULER_JOB_INTERVALS"))
     for spec in jobs.values():
-        scheduler.add_job(partial(_fire, app, spec.name), trigger=spec.trigger, id=spec.name,
-                          name=spec.name, replace_existing=True)
+        scheduler.add_job(
+            partial(_fire, app, spec.name),
+            trigger=spec.trigger,
+            id=spec.name,
+            name=spec.name,
+            replace_existing=True,
+        )
     return scheduler
 
 
@@ -87,7 +92,9 @@ class GuardedScheduler:
             while not self.stop_event.is_set():
                 if not self.lock.try_acquire():
                     if not announced_standby:
-                        log.info("another scheduler is active (%s); standing by", self.lock.description)
+                        log.info(
+                            "another scheduler is active (%s); standing by", self.lock.description
+                        )
                         announced_standby = True
                     self.stop_event.wait(self.retry_seconds)
                     continue
@@ -100,7 +107,11 @@ class GuardedScheduler:
         scheduler = build_scheduler(self.app)
         scheduler.start()
         self.active = True
-        log.info("scheduler active (%s): %s", self.lock.description, ", ".join(j.id for j in scheduler.get_jobs()))
+        log.info(
+            "scheduler active (%s): %s",
+            self.lock.description,
+            ", ".join(j.id for j in scheduler.get_jobs()),
+        )
         try:
             while not self.stop_event.wait(self.retry_seconds):
                 if not self.lock.still_held():
@@ -135,8 +146,11 @@ def scheduler_enabled(app: Flask) -> bool:
 
 
 def guarded(app: Flask) -> GuardedScheduler:
-    return GuardedScheduler(app, lock_for(app.config["SQLALCHEMY_DATABASE_URI"]),
-                            float(app.config.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10))
+    return GuardedScheduler(
+        app,
+        lock_for(app.config["SQLALCHEMY_DATABASE_URI"]),
+        float(app.config.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
+    )
 
 
 def start_embedded(app: Flask) -> GuardedScheduler | None:

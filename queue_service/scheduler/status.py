@@ -43,9 +43,17 @@ def describe(spec: JobSpec) -> tuple[str, object]:
 
 def overview(now: datetime | None = None) -> Overview:
     now = now or clock.real_now()  # the scheduler fires on machine time
-    jobs = with_interval_overrides(registered_jobs(), current_app.config.get("SCHEDULER_JOB_INTERVALS"))
+    jobs = with_interval_overrides(
+        registered_jobs(), current_app.config.get("SCHEDULER_JOB_INTERVALS")
+    )
     statuses = [
-        JobStatus(spec.name, spec.description, describe(spec), spec.next_run(now), runner.last_runs(spec.name))
+        JobStatus(
+            spec.name,
+            spec.description,
+            describe(spec),
+            spec.next_run(now),
+            runner.last_runs(spec.name),
+        )
         for spec in sorted(jobs.values(), key=lambda s: s.name)
     ]
     here = embedded()

@@ -35,8 +35,15 @@ def _nice_max(value: float) -> float:
     return value
 
 
-def _frame(title: str, desc: str, labels: list[str], top: float, unit: str, body: list[str],
-           legend: list[Series]) -> Markup:
+def _frame(
+    title: str,
+    desc: str,
+    labels: list[str],
+    top: float,
+    unit: str,
+    body: list[str],
+    legend: list[Series],
+) -> Markup:
     n = next(_ids)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [
@@ -48,27 +55,39 @@ def _frame(title: str, desc: str, labels: list[str], top: float, unit: str, body
     for i in range(5):  # grid and y labels
         value = top * i / 4
         y = TOP + plot_h - plot_h * i / 4
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d0d0"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-                     f'fill="#333">{value:g}</text>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d0d0"/>'
+        )
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
+            f'fill="#333">{value:g}</text>'
+        )
     parts.append(f'<text x="4" y="{TOP - 14}" font-size="11" fill="#333">{escape(unit)}</text>')
     slot = plot_w / max(1, len(labels))
     every = max(1, math.ceil(len(labels) * 44 / plot_w))  # labels about 40 px wide
     for i, label in enumerate(labels):
         if i % every == 0:
             x = LEFT + slot * (i + 0.5)
-            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
-                         f'font-size="11" fill="#333">{escape(label)}</text>')
+            parts.append(
+                f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
+                f'font-size="11" fill="#333">{escape(label)}</text>'
+            )
     parts += body
     for i, s in enumerate(legend):
         x = LEFT + i * 200
-        parts.append(f'<rect x="{x}" y="{HEIGHT - 18}" width="12" height="12" fill="{COLOURS[i % 4]}"/>')
-        parts.append(f'<text x="{x + 16}" y="{HEIGHT - 8}" font-size="12" fill="#222">{escape(s.name)}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{HEIGHT - 18}" width="12" height="12" fill="{COLOURS[i % 4]}"/>'
+        )
+        parts.append(
+            f'<text x="{x + 16}" y="{HEIGHT - 8}" font-size="12" fill="#222">{escape(s.name)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every text above went through escape())
 
 
-def bar_chart(title: str, desc: str, labels: list[str], series: list[Series], unit: str = "") -> Markup:
+def bar_chart(
+    title: str, desc: str, labels: list[str], series: list[Series], unit: str = ""
+) -> Markup:
     """Grouped bars, one group per label."""
     top = _nice_max(max((v or 0 for s in series for v in s.values), default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -81,13 +100,17 @@ def bar_chart(title: str, desc: str, labels: list[str], series: list[Series], un
                 continue
             h = plot_h * value / top
             x = LEFT + slot * i + slot * 0.1 + bar * si
-            body.append(f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                        f'fill="{COLOURS[si % 4]}"><title>{escape(labels[i])}: {escape(s.name)} '
-                        f'{value:g}</title></rect>')
+            body.append(
+                f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                f'fill="{COLOURS[si % 4]}"><title>{escape(labels[i])}: {escape(s.name)} '
+                f"{value:g}</title></rect>"
+            )
     return _frame(title, desc, labels, top, unit, body, series)
 
 
-def line_chart(title: str, desc: str, labels: list[str], series: list[Series], unit: str = "") -> Markup:
+def line_chart(
+    title: str, desc: str, labels: list[str], series: list[Series], unit: str = ""
+) -> Markup:
     """Lines with point markers; gaps where a value is missing."""
     top = _nice_max(max((v or 0 for s in series for v in s.values), default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -101,11 +124,16 @@ def line_chart(title: str, desc: str, labels: list[str], series: list[Series], u
                 pen_down = False
                 continue
             x, y = LEFT + slot * (i + 0.5), TOP + plot_h - plot_h * value / top
-            path.append(f'{"L" if pen_down else "M"}{x:.1f},{y:.1f}')
+            path.append(f"{'L' if pen_down else 'M'}{x:.1f},{y:.1f}")
             pen_down = True
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>'
-                        f'{escape(labels[i])}: {escape(s.name)} {value:g}</title></circle>')
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>'
+                f"{escape(labels[i])}: {escape(s.name)} {value:g}</title></circle>"
+            )
         if path:
             dash = ' stroke-dasharray="6 4"' if si else ""
-            body.insert(0, f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+            body.insert(
+                0,
+                f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>',
+            )
     return _frame(title, desc, labels, top, unit, body, series)

@@ -38,7 +38,11 @@ from ..tickets.models import Ticket, TicketEvent, TicketKind, TicketStatus
 from .models import StatsRollup
 
 # appointments whose lead time counts: booked and still standing at their time
-LEAD_TIME_STATUSES = (AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN, AppointmentStatus.NO_SHOW)
+LEAD_TIME_STATUSES = (
+    AppointmentStatus.CONFIRMED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.NO_SHOW,
+)
 COUNTS = ("issued", "served", "no_show", "cancelled", "not_served", "walkin", "appointment")
 
 
@@ -85,8 +89,10 @@ def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket
     office_ids, days = list(office_ids), sorted(set(days))
     if not office_ids or not days:
         return []
-    tzs = {o.id: ZoneInfo(o.timezone or "Europe/Berlin")
-           for o in db.session.scalars(select(Office).where(Office.id.in_(office_ids)))}
+    tzs = {
+        o.id: ZoneInfo(o.timezone or "Europe/Berlin")
+        for o in db.session.scalars(select(Office).where(Office.id.in_(office_ids)))
+    }
     first_call = (
         select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("first_call"))
         .where(TicketEvent.action == "call", TicketEvent.office_id.in_(office_ids))
@@ -94,14 +100,34 @@ def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket
         .subquery()
     )
     rows = db.session.execute(
-        select(Ticket.office_id, Ticket.service_id, Ticket.business_date, Ticket.status, Ticket.kind,
-               Ticket.issued_at, Ticket.serving_at, Ticket.finished_at, Ticket.due_at,
-               first_call.c.first_call)
+        select(
+            Ticket.office_id,
+            Ticket.service_id,
+            Ticket.business_date,
+            Ticket.status,
+            Ticket.kind,
+            Ticket.issued_at,
+            Ticket.serving_at,
+            Ticket.finished_at,
+            Ticket.due_at,
+            first_call.c.first_call,
+        )
         .outerjoin(first_call, first_call.c.ticket_id == Ticket.id)
         .where(Ticket.office_id.in_(office_ids), Ticket.business_date.in_(days))
     ).all()
     out: dict[tuple, Bucket] = {}
-    for office_id, service_id, day, status, kind, issued_at, serving_at, finished_at, due_at, called in rows:
+    for (
+        office_id,
+        service_id,
+        day,
+        status,
+        kind,
+        issued_at,
+        serving_at,
+        finished_at,
+        due_at,
+        called,
+    ) in rows:
         hour = issued_at.astimezone(tzs.get(office_id, clock.LOCAL_TZ)).hour
         b = out.get((office_id, service_id, day, hour))
         if b is None:
@@ -141,14 +167,29 @@ def _lead_times(office_ids: list[int], days: list[date], tzs: dict[int, ZoneInfo
     lo = clock.local_to_utc(days[0], time(0)) - timedelta(days=1)
     hi = clock.local_to_utc(days[-1], time(0)) + timedelta(days=2)
     rows = db.session.execute(
-        select(Appointment.office_id, Appointment.service_codes, Appointment.start, Appointment.booked_at)
-        .where(Appointment.office_id.in_(office_ids), Appointment.start >= lo, Appointment.start < hi,
-               Appointment.status.in_(LEAD_TIME_STATUSES), Appointment.booked_at.is_not(None))
+        select(
+            Appointment.office_id,
+            Appointment.service_codes,
+            Appointment.start,
+            Appointment.booked_at,
+        ).where(
+            Appointment.office_id.in_(office_ids),
+            Appointment.start >= lo,
+            Appointment.start < hi,
+            Appointment.status.in_(LEAD_TIME_STATUSES),
+            Appointment.booked_at.is_not(None),
+        )
     ).all()
     for office_id, codes, start, booked_at in rows:
         local = start.astimezone(tzs.get(office_id, clock.LOCAL_TZ))
         if local.date() in wanted and codes and codes[0] in service_ids:
-            yield office_id, service_ids[codes[0]], local.date(), local.hour, _seconds(start, booked_at)
+            yield (
+                office_id,
+                service_ids[codes[0]],
+                local.date(),
+                local.hour,
+                _seconds(start, booked_at),
+            )
 
 
 # ------------------------------------------------------------------ roll-up
@@ -162,26 +203,45 @@ def rollup_day(day: date) -> int:
     with unit_of_work() as session:
         session.execute(delete(StatsRollup).where(StatsRollup.day == day))
         for b in buckets:
-            session.add(StatsRollup(
-                office_id=b.office_id, service_id=b.service_id, day=b.day, hour=b.hour,
-                **{name: getattr(b, name) for name in COUNTS},
-                waits=b.waits, service_times=b.service_times, punctuality=b.punctuality,
-                lead_times=b.lead_times, computed_at=clock.now(),
-            ))
+            session.add(
+                StatsRollup(
+                    office_id=b.office_id,
+                    service_id=b.service_id,
+                    day=b.day,
+                    hour=b.hour,
+                    **{name: getattr(b, name) for name in COUNTS},
+                    waits=b.waits,
+                    service_times=b.service_times,
+                    punctuality=b.punctuality,
+                    lead_times=b.lead_times,
+                    computed_at=clock.now(),
+                )
+            )
     return len(buckets)
 
 
-def _rolled_buckets(office_ids: list[int], start: date, end: date) -> tuple[list[Bucket], set[date]]:
+def _rolled_buckets(
+    office_ids: list[int], start: date, end: date
+) -> tuple[list[Bucket], set[date]]:
     rows = db.session.scalars(
         select(StatsRollup).where(StatsRollup.day >= start, StatsRollup.day <= end)
     ).all()
     rolled_days = {r.day for r in rows}
     wanted = set(office_ids)
     buckets = [
-        Bucket(r.office_id, r.service_id, r.day, r.hour, **{n: getattr(r, n) for n in COUNTS},
-               waits=list(r.waits or []), service_times=list(r.service_times or []),
-               punctuality=list(r.punctuality or []), lead_times=list(r.lead_times or []))
-        for r in rows if r.office_id in wanted
+        Bucket(
+            r.office_id,
+            r.service_id,
+            r.day,
+            r.hour,
+            **{n: getattr(r, n) for n in COUNTS},
+            waits=list(r.waits or []),
+            service_times=list(r.service_times or []),
+            punctuality=list(r.punctuality or []),
+            lead_times=list(r.lead_times or []),
+        )
+        for r in rows
+        if r.office_id in wanted
     ]
     return buckets, rolled_days
 
@@ -228,16 +288,23 @@ class Summary:
         days = lambda v: None if v is None else round(v / 86400, 1)  # noqa: E731
         total = self.walkin + self.appointment
         return {
-            "issued": self.issued, "served": self.served, "no_show": self.no_show,
-            "cancelled": self.cancelled, "not_served": self.not_served,
-            "walkin": self.walkin, "appointment": self.appointment,
+            "issued": self.issued,
+            "served": self.served,
+            "no_show": self.no_show,
+            "cancelled": self.cancelled,
+            "not_served": self.not_served,
+            "walkin": self.walkin,
+            "appointment": self.appointment,
             "walkin_share": round(100 * self.walkin / total, 1) if total else None,
             "wait_median_min": minutes(median(self.waits)),
             "wait_p90_min": minutes(percentile(self.waits, 90)),
             "service_median_min": minutes(median(self.service_times)),
             "punctuality_median_min": minutes(median(self.punctuality)),
-            "on_time_share": (round(100 * sum(1 for v in self.punctuality if v <= 300)
-                                    / len(self.punctuality), 1) if self.punctuality else None),
+            "on_time_share": (
+                round(100 * sum(1 for v in self.punctuality if v <= 300) / len(self.punctuality), 1)
+                if self.punctuality
+                else None
+            ),
             "lead_median_days": days(median(self.lead_times)),
             "lead_p90_days": days(percentile(self.lead_times, 90)),
         }

@@ -36,11 +36,14 @@ def city_status(lang: str = "de") -> dict:
     listed = catalogue.list_offices()
     free = next_free.next_free_appointments(listed)
     for office in listed:
-        status = next_free.add_to_status(reads.office_status(office.slug, lang), office, free[office.id])
+        status = next_free.add_to_status(
+            reads.office_status(office.slug, lang), office, free[office.id]
+        )
         status["office"]["mobile"] = office.is_mobile
         status["served_today"] = served.get(office.id, 0)
         status["longest_wait_minutes"] = max(
-            (s["longest_wait_minutes"] for s in status["services"]), default=0)
+            (s["longest_wait_minutes"] for s in status["services"]), default=0
+        )
         offices.append(status)
     server_time = offices[0]["server_time"] if offices else None
     return {"server_time": server_time, "offices": offices}

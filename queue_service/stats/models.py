@@ -64,4 +64,6 @@ class RatedTicket(db.Model):
 
     __tablename__ = "rated_tickets"
 
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -31,6 +31,7 @@ _DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 
 def scrub(comment: str) -> str:
     """Remove e-mail addresses and phone numbers (not dates like 26.11.2026) from a comment."""
+
     def phone(match: re.Match) -> str:
         return match.group(0) if _DATE.fullmatch(match.group(0).strip()) else "[…]"
 
@@ -60,10 +61,15 @@ def submit_rating(token: str, score, comment: str | None = None) -> None:
             if session.get(RatedTicket, ticket.id) is not None:
                 raise Conflict("This visit has already been rated. Thank you!")
             session.add(RatedTicket(ticket_id=ticket.id))
-            session.add(Rating(office_id=ticket.office_id,
-                               service_id=ticket.performed_service_id or ticket.service_id,
-                               day=ticket.business_date, score=score,
-                               comment=scrub(comment) or None))
+            session.add(
+                Rating(
+                    office_id=ticket.office_id,
+                    service_id=ticket.performed_service_id or ticket.service_id,
+                    day=ticket.business_date,
+                    score=score,
+                    comment=scrub(comment) or None,
+                )
+            )
     except IntegrityError as exc:  # two submissions at once
         raise Conflict("This visit has already been rated. Thank you!") from exc
 
@@ -71,12 +77,18 @@ def submit_rating(token: str, score, comment: str | None = None) -> None:
 def rating_summary(office_ids: list[int], start: date, end: date, latest: int = 10) -> dict:
     """Average, distribution 1-5 and the latest comments of the offices in the range."""
     where = (Rating.office_id.in_(office_ids), Rating.day >= start, Rating.day <= end)
-    scores = Tally(dict(db.session.execute(
-        select(Rating.score, func.count()).where(*where).group_by(Rating.score)).all()))
+    scores = Tally(
+        dict(
+            db.session.execute(
+                select(Rating.score, func.count()).where(*where).group_by(Rating.score)
+            ).all()
+        )
+    )
     count = sum(scores.values())
     comments = db.session.execute(
         select(Rating.day, Rating.score, Rating.comment)
-        .where(*where, Rating.comment.is_not(None)).order_by(Rating.day.desc(), Rating.id.desc())
+        .where(*where, Rating.comment.is_not(None))
+        .order_by(Rating.day.desc(), Rating.id.desc())
         .limit(latest)
     ).all()
     return {

@@ -33,8 +33,11 @@ class Table:
 
 def figure_columns() -> list[tuple[str, str]]:
     return [
-        ("issued", _("Tickets issued")), ("served", _("Served")), ("no_show", _("No-shows")),
-        ("cancelled", _("Cancelled")), ("not_served", _("Not served")),
+        ("issued", _("Tickets issued")),
+        ("served", _("Served")),
+        ("no_show", _("No-shows")),
+        ("cancelled", _("Cancelled")),
+        ("not_served", _("Not served")),
         ("walkin_share", _("Walk-in share (per cent)")),
         ("wait_median_min", _("Waiting time, median (min)")),
         ("wait_p90_min", _("Waiting time, 90th percentile (min)")),
@@ -56,7 +59,9 @@ def parse_range(start: str | None, end: str | None) -> tuple[date, date]:
     if first > last:
         raise ValidationFailed(_("The start date is after the end date."), field="from")
     if (last - first).days >= MAX_DAYS:
-        raise ValidationFailed(_("Please choose at most %(days)s days.", days=MAX_DAYS), field="from")
+        raise ValidationFailed(
+            _("Please choose at most %(days)s days.", days=MAX_DAYS), field="from"
+        )
     return first, last
 
 
@@ -86,73 +91,160 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
     by_day = compute.summarise(items, lambda b: b.day)
-    day_rows = [{"label": d.isoformat(), **by_day.get(d, compute.Summary().figures())} for d in days]
+    day_rows = [
+        {"label": d.isoformat(), **by_day.get(d, compute.Summary().figures())} for d in days
+    ]
     by_hour = compute.summarise(items, lambda b: b.hour)
     hours = list(range(min(by_hour, default=7), max(by_hour, default=18) + 1))
-    hour_rows = [{"label": f"{h:02d}:00", **by_hour.get(h, compute.Summary().figures())} for h in hours]
+    hour_rows = [
+        {"label": f"{h:02d}:00", **by_hour.get(h, compute.Summary().figures())} for h in hours
+    ]
     by_service = compute.summarise(items, lambda b: b.service_id)
     service_rows = sorted(
-        ({"label": f"{services[k].code} – {services[k].name(lang)}", "code": services[k].code, **v}
-         for k, v in by_service.items()),
-        key=lambda r: -r["issued"])
+        (
+            {
+                "label": f"{services[k].code} – {services[k].name(lang)}",
+                "code": services[k].code,
+                **v,
+            }
+            for k, v in by_service.items()
+        ),
+        key=lambda r: -r["issued"],
+    )
     by_office = compute.summarise(items, lambda b: b.office_id)
     # chart labels: "Aegi" rather than "Bürgeramt Aegi"
-    office_rows = [{"label": office_names[k], "code": office_names[k].removeprefix("Bürgeramt "), **v}
-                   for k, v in by_office.items()]
+    office_rows = [
+        {"label": office_names[k], "code": office_names[k].removeprefix("Bürgeramt "), **v}
+        for k, v in by_office.items()
+    ]
 
     def volume(rows, title):
         return charts.bar_chart(
-            title, _("Bars: tickets issued and served; the table below holds the figures."), _labels(rows),
-            [charts.Series(_("Tickets issued"), [r["issued"] for r in rows]),
-             charts.Series(_("Served"), [r["served"] for r in rows])], _("Tickets"))
+            title,
+            _("Bars: tickets issued and served; the table below holds the figures."),
+            _labels(rows),
+            [
+                charts.Series(_("Tickets issued"), [r["issued"] for r in rows]),
+                charts.Series(_("Served"), [r["served"] for r in rows]),
+            ],
+            _("Tickets"),
+        )
 
     def waiting(rows, title, draw=charts.line_chart):
         if draw is charts.bar_chart:  # categories (services, offices) side by side
-            description = _("Bars: median and 90th percentile of the waiting time in minutes; the "
-                            "table below holds the figures.")
+            description = _(
+                "Bars: median and 90th percentile of the waiting time in minutes; the "
+                "table below holds the figures."
+            )
         else:
-            description = _("Lines: median and 90th percentile of the waiting time in minutes; the "
-                            "table below holds the figures.")
+            description = _(
+                "Lines: median and 90th percentile of the waiting time in minutes; the "
+                "table below holds the figures."
+            )
         return draw(
-            title, description, _labels(rows),
-            [charts.Series(_("Median"), [r["wait_median_min"] for r in rows]),
-             charts.Series(_("90th percentile"), [r["wait_p90_min"] for r in rows])], _("Minutes"))
+            title,
+            description,
+            _labels(rows),
+            [
+                charts.Series(_("Median"), [r["wait_median_min"] for r in rows]),
+                charts.Series(_("90th percentile"), [r["wait_p90_min"] for r in rows]),
+            ],
+            _("Minutes"),
+        )
 
     def lead(rows, title, draw=charts.line_chart):
         return draw(
-            title, _("Median and 90th percentile of the time between booking and appointment in "
-                     "days; the table below holds the figures."), _labels(rows),
-            [charts.Series(_("Median"), [r["lead_median_days"] for r in rows]),
-             charts.Series(_("90th percentile"), [r["lead_p90_days"] for r in rows])], _("Days"))
+            title,
+            _(
+                "Median and 90th percentile of the time between booking and appointment in "
+                "days; the table below holds the figures."
+            ),
+            _labels(rows),
+            [
+                charts.Series(_("Median"), [r["lead_median_days"] for r in rows]),
+                charts.Series(_("90th percentile"), [r["lead_p90_days"] for r in rows]),
+            ],
+            _("Days"),
+        )
 
     tables = [
-        Table("day", _("Per day"), columns, day_rows,
-              [volume(day_rows, _("Tickets per day")), waiting(day_rows, _("Waiting time per day")),
-               lead(day_rows, _("Booking lead time per appointment day"))]),
-        Table("hour", _("Per hour of the day"), columns, hour_rows,
-              [volume(hour_rows, _("Tickets per hour")), waiting(hour_rows, _("Waiting time per hour"))]),
-        Table("service", _("Per service"), columns, service_rows,
-              [waiting(service_rows, _("Waiting time per service"), charts.bar_chart),
-               lead(service_rows, _("Booking lead time per service"), charts.bar_chart)]),
+        Table(
+            "day",
+            _("Per day"),
+            columns,
+            day_rows,
+            [
+                volume(day_rows, _("Tickets per day")),
+                waiting(day_rows, _("Waiting time per day")),
+                lead(day_rows, _("Booking lead time per appointment day")),
+            ],
+        ),
+        Table(
+            "hour",
+            _("Per hour of the day"),
+            columns,
+            hour_rows,
+            [
+                volume(hour_rows, _("Tickets per hour")),
+                waiting(hour_rows, _("Waiting time per hour")),
+            ],
+        ),
+        Table(
+            "service",
+            _("Per service"),
+            columns,
+            service_rows,
+            [
+                waiting(service_rows, _("Waiting time per service"), charts.bar_chart),
+                lead(service_rows, _("Booking lead time per service"), charts.bar_chart),
+            ],
+        ),
     ]
     if len(chosen) > 1:
-        tables.append(Table("office", _("Per office"), columns, office_rows,
-                            [waiting(office_rows, _("Waiting time per office"), charts.bar_chart)]))
+        tables.append(
+            Table(
+                "office",
+                _("Per office"),
+                columns,
+                office_rows,
+                [waiting(office_rows, _("Waiting time per office"), charts.bar_chart)],
+            )
+        )
     rating = ratings.rating_summary(ids, start, end)
     dist = rating["distribution"]
-    tables.append(Table(
-        "ratings", _("Satisfaction ratings"),
-        [("count", _("Ratings")), ("share", _("Share (per cent)"))],
-        [{"label": f"{s} ★", "count": dist[s],
-          "share": round(100 * dist[s] / rating["count"], 1) if rating["count"] else None}
-         for s in range(5, 0, -1)],
-        [charts.bar_chart(_("Ratings from 1 to 5"), _("Bars: number of ratings per score."),
-                          [str(s) for s in range(1, 6)],
-                          [charts.Series(_("Ratings"), [dist[s] for s in range(1, 6)])], _("Ratings"))],
-        extra=rating,
-    ))
-    return {"offices": offices, "chosen": chosen, "start": start, "end": end,
-            "total": compute.total(items), "tables": tables}
+    tables.append(
+        Table(
+            "ratings",
+            _("Satisfaction ratings"),
+            [("count", _("Ratings")), ("share", _("Share (per cent)"))],
+            [
+                {
+                    "label": f"{s} ★",
+                    "count": dist[s],
+                    "share": round(100 * dist[s] / rating["count"], 1) if rating["count"] else None,
+                }
+                for s in range(5, 0, -1)
+            ],
+            [
+                charts.bar_chart(
+                    _("Ratings from 1 to 5"),
+                    _("Bars: number of ratings per score."),
+                    [str(s) for s in range(1, 6)],
+                    [charts.Series(_("Ratings"), [dist[s] for s in range(1, 6)])],
+                    _("Ratings"),
+                )
+            ],
+            extra=rating,
+        )
+    )
+    return {
+        "offices": offices,
+        "chosen": chosen,
+        "start": start,
+        "end": end,
+        "total": compute.total(items),
+        "tables": tables,
+    }
 
 
 def to_csv(table: Table, label_header: str, sep: str = ";") -> str:

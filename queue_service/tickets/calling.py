@@ -33,8 +33,15 @@ from .models import CounterState, CounterStatus, Ticket
 
 def _call(session, ticket: Ticket, counter: Counter, user_id: int, now: datetime, how: str) -> None:
     waited = views.minutes_between(ticket.queued_at, now)
-    lifecycle.apply(session, ticket, "call", now=now, counter_id=counter.id, user_id=user_id,
-                    details={"how": how, "service": ticket.service.code, "waited_minutes": waited})
+    lifecycle.apply(
+        session,
+        ticket,
+        "call",
+        now=now,
+        counter_id=counter.id,
+        user_id=user_id,
+        details={"how": how, "service": ticket.service.code, "waited_minutes": waited},
+    )
     ticket.counter = counter
     ticket.target_counter = None
     ticket.placement = None
@@ -54,8 +61,11 @@ def _next_ticket_stmt(weights: ordering.Weights):
     return (
         select(Ticket)
         .options(joinedload(Ticket.service, innerjoin=True))
-        .where(Ticket.office_id == bindparam("office_id"), Ticket.business_date == bindparam("day"),
-               ordering.eligible(bindparam("counter_id"), bindparam("service_ids", expanding=True)))
+        .where(
+            Ticket.office_id == bindparam("office_id"),
+            Ticket.business_date == bindparam("day"),
+            ordering.eligible(bindparam("counter_id"), bindparam("service_ids", expanding=True)),
+        )
         .order_by(*ordering.rank(weights))
         .limit(1)
         .with_for_update(skip_locked=True, of=Ticket)
@@ -79,9 +89,13 @@ def call_next(office_slug: str, counter_number: int, user: User, lang: str = "de
         state = lock_counter_state(session, counter, now)
         ensure_counter_free(session, counter)
         _open_for(state, user_id, now)
-        params = {"office_id": office.id, "day": calendar.office_local_today(office),
-                  "counter_id": counter.id, "service_ids": counter_service_ids(session, counter),
-                  **ordering.rank_params(now)}
+        params = {
+            "office_id": office.id,
+            "day": calendar.office_local_today(office),
+            "counter_id": counter.id,
+            "service_ids": counter_service_ids(session, counter),
+            **ordering.rank_params(now),
+        }
         ticket = session.scalar(_next_ticket_stmt(estimates.ageing_weights()), params)
         if ticket is None:
             return None
@@ -116,14 +130,20 @@ def call_ticket(
         else:
             ticket = session.scalar(
                 select(Ticket)
-                .where(Ticket.office_id == office.id, Ticket.number == str(number).strip().upper(),
-                       Ticket.business_date == calendar.office_local_today(office))
-                .with_for_update(of=Ticket).execution_options(populate_existing=True)
+                .where(
+                    Ticket.office_id == office.id,
+                    Ticket.number == str(number).strip().upper(),
+                    Ticket.business_date == calendar.office_local_today(office),
+                )
+                .with_for_update(of=Ticket)
+                .execution_options(populate_existing=True)
             )
             if ticket is None:
                 raise ValidationFailed(f"There is no ticket {number} today.", field="number")
         if ticket.office_id != office.id:
-            raise ValidationFailed(f"Ticket {ticket.number} belongs to another office.", field="token")
+            raise ValidationFailed(
+                f"Ticket {ticket.number} belongs to another office.", field="token"
+            )
         ensure_today(ticket, "called")
         lifecycle.check(ticket, "call")
         _open_for(state, user_id, now)
@@ -133,9 +153,9 @@ def call_ticket(
     return run_in_transaction(work)
 
 
-
-def _set_counter(office_slug: str, counter_number: int, user: User, status: CounterStatus,
-                 lang: str) -> dict:
+def _set_counter(
+    office_slug: str, counter_number: int, user: User, status: CounterStatus, lang: str
+) -> dict:
     def work(session) -> None:
         now = clock.now()
         office = get_office(office_slug)

@@ -28,10 +28,17 @@ _WITH_VIEW = (
 
 def lock_ticket(session, token: str) -> Ticket:
     """The ticket, locked (FOR UPDATE on PostgreSQL), with what its view shows."""
-    ticket = session.scalar(
-        select(Ticket).options(*_WITH_VIEW).where(Ticket.token == token)
-        .with_for_update(of=Ticket).execution_options(populate_existing=True)
-    ) if token else None
+    ticket = (
+        session.scalar(
+            select(Ticket)
+            .options(*_WITH_VIEW)
+            .where(Ticket.token == token)
+            .with_for_update(of=Ticket)
+            .execution_options(populate_existing=True)
+        )
+        if token
+        else None
+    )
     if ticket is None:
         raise NotFound("There is no ticket with this code.")
     return ticket
@@ -52,8 +59,11 @@ def lock_counter_state(session, counter: Counter, now: datetime) -> CounterState
 
 
 def counter_service_ids(session, counter: Counter) -> list[int]:
-    return list(session.scalars(
-        select(counter_services.c.service_id).where(counter_services.c.counter_id == counter.id)))
+    return list(
+        session.scalars(
+            select(counter_services.c.service_id).where(counter_services.c.counter_id == counter.id)
+        )
+    )
 
 
 def current_ticket(session, counter: Counter) -> Ticket | None:
@@ -68,7 +78,8 @@ def ensure_counter_free(session, counter: Counter) -> None:
         raise Conflict(
             f"{counter.display_name} still has {current.number} ({current.status.value}). Finish "
             "it, park it, transfer it or mark it as a no-show first.",
-            reason="counter_busy", ticket=current.number,
+            reason="counter_busy",
+            ticket=current.number,
         )
 
 

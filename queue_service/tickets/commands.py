@@ -10,7 +10,11 @@ from ..errors import DomainError
 
 @click.command("close-day")
 @click.argument("slug")
-@click.option("--reason", default=None, help='stored on every ticket left (default "Office closed for the day")')
+@click.option(
+    "--reason",
+    default=None,
+    help='stored on every ticket left (default "Office closed for the day")',
+)
 @with_appcontext
 def close_day_command(slug: str, reason: str | None) -> None:
     """Close office SLUG's queue: open tickets become not served (nothing is deleted)."""

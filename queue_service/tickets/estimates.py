@@ -88,7 +88,9 @@ class Snapshot:
     _capable: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.open_counter_ids = frozenset(c.id for c in self.counters if c.status == CounterStatus.OPEN)
+        self.open_counter_ids = frozenset(
+            c.id for c in self.counters if c.status == CounterStatus.OPEN
+        )
 
     def capable(self, service_id: int, target_counter_id: int | None = None) -> frozenset[int]:
         key = (service_id, target_counter_id)
@@ -103,7 +105,8 @@ class Snapshot:
     def office_open(self) -> bool:
         if self.open_now is None:
             self.open_now = calendar.is_open(self.office, self.now, WindowKind.WALKIN) or (
-                calendar.is_open(self.office, self.now, WindowKind.APPOINTMENT))
+                calendar.is_open(self.office, self.now, WindowKind.APPOINTMENT)
+            )
         return self.open_now
 
     def duration(self, service_id: int) -> float:
@@ -132,7 +135,9 @@ class Snapshot:
         return (capable & self.open_counter_ids) or capable
 
     def _count(self, groups: dict, t: Waiting) -> None:
-        entry = groups.setdefault(self._competing(self.capable(t.service_id, t.target_counter_id)), [0, 0.0])
+        entry = groups.setdefault(
+            self._competing(self.capable(t.service_id, t.target_counter_id)), [0, 0.0]
+        )
         entry[0] += 1
         entry[1] += self.duration(t.service_id)
 
@@ -232,8 +237,11 @@ def ageing_weights() -> ordering.Weights:
 def _waiting_stmt(weights: ordering.Weights):
     return (
         select(Ticket.id, Ticket.service_id, Ticket.target_counter_id, Ticket.issued_at)
-        .where(Ticket.office_id == _OFFICE, Ticket.business_date == _DAY,
-               Ticket.status == TicketStatus.WAITING)
+        .where(
+            Ticket.office_id == _OFFICE,
+            Ticket.business_date == _DAY,
+            Ticket.status == TicketStatus.WAITING,
+        )
         .order_by(*ordering.rank(weights))
     )
 
@@ -274,8 +282,14 @@ def load_counters(office_id: int) -> list[CounterInfo]:
     for counter_id, service_id in _run(serves_stmt, params):
         serves.setdefault(counter_id, set()).add(service_id)
     counters = {
-        cid: CounterInfo(cid, number, label or f"Platz {number}", frozenset(serves.get(cid, ())),
-                         status or CounterStatus.CLOSED, user_id)
+        cid: CounterInfo(
+            cid,
+            number,
+            label or f"Platz {number}",
+            frozenset(serves.get(cid, ())),
+            status or CounterStatus.CLOSED,
+            user_id,
+        )
         for cid, number, label, status, user_id in rows
     }
     for tid, counter_id, service_id, status, serving_at in _run(current_stmt, params):
@@ -289,8 +303,15 @@ def load_counters(office_id: int) -> list[CounterInfo]:
 @lru_cache(maxsize=1)
 def _catalogue_stmt():
     return (
-        select(Service.id, Service.code, Service.prefix, Service.name_de, Service.name_en,
-               Service.walk_in_allowed, Service.duration_minutes)
+        select(
+            Service.id,
+            Service.code,
+            Service.prefix,
+            Service.name_de,
+            Service.name_en,
+            Service.walk_in_allowed,
+            Service.duration_minutes,
+        )
         .join(OfficeService, OfficeService.service_id == Service.id)
         .where(OfficeService.office_id == _OFFICE)
         .order_by(Service.sort_order, Service.code)

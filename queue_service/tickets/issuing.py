@@ -42,7 +42,7 @@ def _check_caller(office: Office, user: User | None, device: Device | None, prio
 
 def _check_service(session, office: Office, code: str) -> tuple[Service, OfficeService]:
     if not code or not isinstance(code, str):
-        raise ValidationFailed("Name the service by its code, e.g. \"PA\".", field="service")
+        raise ValidationFailed('Name the service by its code, e.g. "PA".', field="service")
     try:
         service = get_service(code)
     except UnknownService as exc:
@@ -51,7 +51,8 @@ def _check_service(session, office: Office, code: str) -> tuple[Service, OfficeS
     if offered is None:
         raise Refused(
             f"{office.name} does not offer {service.name_en} ({service.code}).",
-            reason="service_not_offered", field="service",
+            reason="service_not_offered",
+            field="service",
         )
     return service, offered
 
@@ -61,16 +62,20 @@ def _check_walkin_hours(office: Office, service: Service, now: datetime) -> None
     if not service.walk_in_allowed:
         raise Refused(
             f"{service.name_en} ({service.code}) needs an appointment; it is not served to walk-ins.",
-            reason="walkin_not_allowed", field="service",
+            reason="walkin_not_allowed",
+            field="service",
         )
     if not any(w.contains(now) for w in calendar.windows(office, day, WindowKind.WALKIN)):
         closed = calendar.closure_reason(office, day)
         if closed:
-            raise Refused(f"{office.name} is closed today ({closed}).", reason="closed", closure=closed)
+            raise Refused(
+                f"{office.name} is closed today ({closed}).", reason="closed", closure=closed
+            )
         upcoming = calendar.next_opening(office, now, WindowKind.WALKIN)
         when = (
             upcoming.start.astimezone(calendar.office_tz(office)).isoformat(timespec="minutes")
-            if upcoming else None
+            if upcoming
+            else None
         )
         detail = f"{office.name} takes no walk-ins right now."
         if when:
@@ -86,12 +91,16 @@ def _check_mobile_event(office: Office, service: Service, now: datetime, day: da
     for event in db.session.scalars(
         select(MobileEvent).where(MobileEvent.office_id == office.id, MobileEvent.day == day)
     ):
-        start, end = clock.local_to_utc(day, event.start_time, tz), clock.local_to_utc(day, event.end_time, tz)
+        start, end = (
+            clock.local_to_utc(day, event.start_time, tz),
+            clock.local_to_utc(day, event.end_time, tz),
+        )
         if start <= now < end and event.walk_in:
             if event.services and service not in event.services:
                 raise Refused(
                     f"{service.name_en} ({service.code}) is not offered at {event.place} today.",
-                    reason="service_not_offered", field="service",
+                    reason="service_not_offered",
+                    field="service",
                 )
             return
 
@@ -100,7 +109,9 @@ def _check_key(key: str | None) -> str | None:
     if key is None or key == "":
         return None
     if not isinstance(key, str) or len(key) > 64 or not key.isprintable():
-        raise ValidationFailed("An idempotency key has 1 to 64 printable characters.", field="idempotency_key")
+        raise ValidationFailed(
+            "An idempotency key has 1 to 64 printable characters.", field="idempotency_key"
+        )
     return key
 
 
@@ -114,7 +125,8 @@ def _same_request(ticket: Ticket, service_code: str) -> Ticket:
     if ticket.service.code != service_code:
         raise Conflict(
             "This Idempotency-Key was already used for another ticket request.",
-            reason="idempotency_key_reused", field="idempotency_key",
+            reason="idempotency_key_reused",
+            field="idempotency_key",
         )
     return ticket
 
@@ -158,10 +170,17 @@ def issue_ticket(
         day = now.astimezone(calendar.office_tz(office)).date()
         if kind == TicketKind.WALKIN:
             _check_walkin_hours(office, service, now)
-            numbering.count_walkin(session, office.id, day, office.walkin_daily_cap, "walkins",
-                                   f"for {office.name}")
-            numbering.count_walkin(session, office.id, day, offered.walkin_daily_cap,
-                                   f"walkins:{service.code}", f"for {service.name_en}")
+            numbering.count_walkin(
+                session, office.id, day, office.walkin_daily_cap, "walkins", f"for {office.name}"
+            )
+            numbering.count_walkin(
+                session,
+                office.id,
+                day,
+                offered.walkin_daily_cap,
+                f"walkins:{service.code}",
+                f"for {service.name_en}",
+            )
         letter = prefix or service.prefix
         seq = numbering.next_seq(session, office.id, day, letter)
         ticket = Ticket(
@@ -182,13 +201,24 @@ def issue_ticket(
         )
         session.add(ticket)
         session.flush()
-        session.add(TicketEvent(
-            ticket_id=ticket.id, office_id=office.id, at=now, action="issue", from_status=None,
-            to_status=TicketStatus.WAITING, user_id=user.id if user else None,
-            details={"service": service.code, "kind": kind.value, "priority": bool(priority),
-                     "by": "staff" if user else ("kiosk" if device else "system"),
-                     **({"device_id": device.id} if device else {})},
-        ))
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                office_id=office.id,
+                at=now,
+                action="issue",
+                from_status=None,
+                to_status=TicketStatus.WAITING,
+                user_id=user.id if user else None,
+                details={
+                    "service": service.code,
+                    "kind": kind.value,
+                    "priority": bool(priority),
+                    "by": "staff" if user else ("kiosk" if device else "system"),
+                    **({"device_id": device.id} if device else {}),
+                },
+            )
+        )
         publish.queue_changed(office.slug)
         return _result(ticket, lang)
 
@@ -198,7 +228,10 @@ def issue_ticket(
         # a walk-in was just let in, so a walk-in window is open (saves the calendar lookup)
         open_now = True if kind == TicketKind.WALKIN else None
         estimate = reads.waiting_estimate(office, ticket_id, day, open_now)
-        view["people_ahead"], view["estimated_wait_minutes"] = estimate.people_ahead, estimate.minutes
+        view["people_ahead"], view["estimated_wait_minutes"] = (
+            estimate.people_ahead,
+            estimate.minutes,
+        )
     return view
 
 

@@ -10,7 +10,12 @@ from ..errors import InvalidTransition
 from .models import Ticket, TicketEvent, TicketStatus
 
 W, C, S, D = TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.DONE
-P, X, N, NS = TicketStatus.PARKED, TicketStatus.CANCELLED, TicketStatus.NOT_SERVED, TicketStatus.NO_SHOW
+P, X, N, NS = (
+    TicketStatus.PARKED,
+    TicketStatus.CANCELLED,
+    TicketStatus.NOT_SERVED,
+    TicketStatus.NO_SHOW,
+)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,12 @@ class TicketStatus(enum.StrEnum):
 
 
 ACTIVE_AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
-TERMINAL = (TicketStatus.DONE, TicketStatus.NO_SHOW, TicketStatus.CANCELLED, TicketStatus.NOT_SERVED)
+TERMINAL = (
+    TicketStatus.DONE,
+    TicketStatus.NO_SHOW,
+    TicketStatus.CANCELLED,
+    TicketStatus.NOT_SERVED,
+)
 
 
 class TicketKind(enum.StrEnum):
@@ -85,7 +90,9 @@ class Ticket(db.Model):
     seq: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(8))  # prefix + three digits, e.g. "P042"
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[TicketStatus] = mapped_column(str_enum(TicketStatus), default=TicketStatus.WAITING)
+    status: Mapped[TicketStatus] = mapped_column(
+        str_enum(TicketStatus), default=TicketStatus.WAITING
+    )
     kind: Mapped[TicketKind] = mapped_column(str_enum(TicketKind), default=TicketKind.WALKIN)
     priority: Mapped[bool] = mapped_column(Boolean, default=False)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # appointment time

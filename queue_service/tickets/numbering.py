@@ -31,8 +31,12 @@ def _bump_stmt(dialect: str):
     module = postgresql if dialect == "postgresql" else sqlite
     return (
         module.insert(DayCounter)
-        .values(office_id=bindparam("office_id"), business_date=bindparam("day"),
-                name=bindparam("name"), value=1)
+        .values(
+            office_id=bindparam("office_id"),
+            business_date=bindparam("day"),
+            name=bindparam("name"),
+            value=1,
+        )
         .on_conflict_do_update(
             index_elements=[DayCounter.office_id, DayCounter.business_date, DayCounter.name],
             set_={"value": DayCounter.value + 1},

@@ -108,7 +108,8 @@ def _walkin_services(office: Office, now: datetime, place_window: Window | None)
 def _issued_today(office: Office, day) -> dict[str, int]:
     rows = db.session.execute(
         select(DayCounter.name, DayCounter.value).where(
-            DayCounter.office_id == office.id, DayCounter.business_date == day,
+            DayCounter.office_id == office.id,
+            DayCounter.business_date == day,
             DayCounter.name.like("walkins%"),
         )
     ).all()
@@ -125,12 +126,20 @@ def walkin_offer(office_slug: str, now: datetime | None = None) -> WalkinOffer:
     walkin = calendar.windows(office, day, WindowKind.WALKIN)
     appointment = calendar.windows(office, day, WindowKind.APPOINTMENT)
     current_walkin = _current(walkin, now)
-    common = {"office": office, "now": now, "closure": closure, "appointments_today": bool(appointment)}
+    common = {
+        "office": office,
+        "now": now,
+        "closure": closure,
+        "appointments_today": bool(appointment),
+    }
 
     if current_walkin is None:
         if _current(appointment, now) is not None:
-            return WalkinOffer(state=OfferState.APPOINTMENTS_ONLY,
-                               next_walkin=_next_start(office, now, WindowKind.WALKIN), **common)
+            return WalkinOffer(
+                state=OfferState.APPOINTMENTS_ONLY,
+                next_walkin=_next_start(office, now, WindowKind.WALKIN),
+                **common,
+            )
         return WalkinOffer(
             state=OfferState.CLOSED,
             next_opening=_next_start(office, now, WindowKind.WALKIN, WindowKind.APPOINTMENT),
@@ -144,22 +153,39 @@ def walkin_offer(office_slug: str, now: datetime | None = None) -> WalkinOffer:
     next_day = _next_start(office, tomorrow, WindowKind.WALKIN)
     office_cap = office.walkin_daily_cap
     if office_cap is not None and issued.get("walkins", 0) >= office_cap:
-        return WalkinOffer(state=OfferState.CAP_REACHED, walkin_until=current_walkin.end,
-                           next_walkin_day=next_day, place=current_walkin.place, **common)
+        return WalkinOffer(
+            state=OfferState.CAP_REACHED,
+            walkin_until=current_walkin.end,
+            next_walkin_day=next_day,
+            place=current_walkin.place,
+            **common,
+        )
     snap = estimates.snapshot(office, now, open_now=True)
     offers = []
     for service, cap in services:
         available = cap is None or issued.get(f"walkins:{service.code}", 0) < cap
         estimate = snap.estimate_new(service.id) if available else None
-        offers.append(ServiceOffer(
-            service, available,
-            estimate.people_ahead if estimate else None,
-            estimate.minutes if estimate else None,
-        ))
+        offers.append(
+            ServiceOffer(
+                service,
+                available,
+                estimate.people_ahead if estimate else None,
+                estimate.minutes if estimate else None,
+            )
+        )
     if not offers:
-        return WalkinOffer(state=OfferState.APPOINTMENTS_ONLY,
-                           next_walkin=_next_start(office, current_walkin.end, WindowKind.WALKIN),
-                           place=current_walkin.place, **common)
+        return WalkinOffer(
+            state=OfferState.APPOINTMENTS_ONLY,
+            next_walkin=_next_start(office, current_walkin.end, WindowKind.WALKIN),
+            place=current_walkin.place,
+            **common,
+        )
     state = OfferState.OPEN if any(o.available for o in offers) else OfferState.CAP_REACHED
-    return WalkinOffer(state=state, walkin_until=current_walkin.end, next_walkin_day=next_day,
-                       place=current_walkin.place, services=offers, **common)
+    return WalkinOffer(
+        state=state,
+        walkin_until=current_walkin.end,
+        next_walkin_day=next_day,
+        place=current_walkin.place,
+        services=offers,
+        **common,
+    )

@@ -50,7 +50,9 @@ def _epoch_sqlite(element, compiler, **kw):
 
 @compiles(epoch_seconds, "postgresql")
 def _epoch_postgresql(element, compiler, **kw):
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
+    return (
+        f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
+    )
 
 
 def _weight(weights: Weights):
@@ -87,8 +89,14 @@ def rank(weights: Weights = ()) -> tuple:
     """ORDER BY clauses putting the ticket to call next first (bind ``rank_params(now)``)."""
     level = tier()
     waiting_since = case(
-        (and_(Ticket.kind == TicketKind.APPOINTMENT, Ticket.placement.is_(None),
-              Ticket.due_at.is_not(None)), Ticket.due_at),
+        (
+            and_(
+                Ticket.kind == TicketKind.APPOINTMENT,
+                Ticket.placement.is_(None),
+                Ticket.due_at.is_not(None),
+            ),
+            Ticket.due_at,
+        ),
         else_=Ticket.queued_at,
     )
     weighted_wait = (NOW_SECONDS - epoch_seconds(waiting_since)) * _weight(weights)

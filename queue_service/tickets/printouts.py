@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 LANGUAGES = strings.LANGUAGES
 
 
-def ticket_print(token: str, status_url: str, lang: str = "de", *, large_print: bool = False) -> TicketPrint:
+def ticket_print(
+    token: str, status_url: str, lang: str = "de", *, large_print: bool = False
+) -> TicketPrint:
     """What the printed ticket of ``token`` shows now (people ahead and wait as of now)."""
     ticket = reads.get_ticket(token)
     estimate = reads.estimate_of(ticket)
@@ -44,15 +46,17 @@ def ticket_print(token: str, status_url: str, lang: str = "de", *, large_print: 
     )
 
 
-def ticket_pdf(token: str, status_url: str, *, paper: str = "80mm", lang: str = "de",
-               large_print: bool = False) -> tuple[str, bytes]:
+def ticket_pdf(
+    token: str, status_url: str, *, paper: str = "80mm", lang: str = "de", large_print: bool = False
+) -> tuple[str, bytes]:
     """The ticket's number and its PDF for ``paper`` (80mm, 58mm, a6)."""
     view = ticket_print(token, status_url, lang, large_print=large_print)
     return view.number, render_ticket_pdf(view, paper)
 
 
-def print_on_server(token: str, printer: str, status_url: str, *, lang: str = "de",
-                    paper: str | None = None) -> None:
+def print_on_server(
+    token: str, printer: str, status_url: str, *, lang: str = "de", paper: str | None = None
+) -> None:
     """Render the ticket now and hand it to CUPS printer ``printer`` in the background.
 
     Called after the ticket's commit. ``lp`` only queues the job, but a hung CUPS scheduler may
@@ -61,8 +65,9 @@ def print_on_server(token: str, printer: str, status_url: str, *, lang: str = "d
     """
     paper = paper if paper in PAPERS else current_app.config["KIOSK_PAPER"]
     number, pdf = ticket_pdf(token, status_url, paper=paper, lang=lang)
-    thread = threading.Thread(target=_send, args=(pdf, printer, number), daemon=True,
-                              name=f"print-{number}")
+    thread = threading.Thread(
+        target=_send, args=(pdf, printer, number), daemon=True, name=f"print-{number}"
+    )
     thread.start()
 
 

@@ -30,7 +30,9 @@ def fixed_estimate(ticket: Ticket) -> Estimate | None:
     return Estimate(0, 0) if ticket.status in ACTIVE_AT_COUNTER else None
 
 
-def waiting_estimate(office: Office, ticket_id: int, business_date, open_now: bool | None = None) -> Estimate:
+def waiting_estimate(
+    office: Office, ticket_id: int, business_date, open_now: bool | None = None
+) -> Estimate:
     """People ahead of a waiting ticket and its estimated wait, from a fresh snapshot."""
     if business_date != calendar.office_local_today(office):
         return Estimate(0, None)
@@ -56,7 +58,9 @@ def ticket_status(token: str, lang: str = "de") -> dict:
     return views.public_view(ticket, estimate_of(ticket), lang)
 
 
-def _counter_view(info: estimates.CounterInfo, users: dict[int, User], snap: Snapshot, lang: str) -> dict:
+def _counter_view(
+    info: estimates.CounterInfo, users: dict[int, User], snap: Snapshot, lang: str
+) -> dict:
     user = users.get(info.user_id) if info.user_id else None
     current = db.session.get(Ticket, info.current_id) if info.current_id else None
     return {
@@ -67,7 +71,8 @@ def _counter_view(info: estimates.CounterInfo, users: dict[int, User], snap: Sna
         "services": sorted(snap.services[s].code for s in info.service_ids if s in snap.services),
         "current": views.staff_view(current, Estimate(0, 0), lang) if current else None,
         "waiting_for_counter": sum(
-            1 for t in snap.waiting
+            1
+            for t in snap.waiting
             if t.target_counter_id == info.id
             or (t.target_counter_id is None and t.service_id in info.service_ids)
         ),
@@ -79,8 +84,9 @@ def _load(ids: list[int]) -> dict[int, Ticket]:
     if not ids:
         return {}
     rows = db.session.scalars(
-        select(Ticket).where(Ticket.id.in_(ids)).options(
-            joinedload(Ticket.service), joinedload(Ticket.target_counter))
+        select(Ticket)
+        .where(Ticket.id.in_(ids))
+        .options(joinedload(Ticket.service), joinedload(Ticket.target_counter))
     ).all()
     return {t.id: t for t in rows}
 
@@ -117,13 +123,17 @@ def queue_overview(office_slug: str, user: User, lang: str = "de") -> dict:
     services = []
     for service in snap.services.values():
         summary = _service_summary(snap, service, lang)
-        summary["tickets"] = [v for t, v in zip(snap.waiting, ranked, strict=True)
-                              if t.service_id == service.id]
+        summary["tickets"] = [
+            v for t, v in zip(snap.waiting, ranked, strict=True) if t.service_id == service.id
+        ]
         services.append(summary)
     parked = db.session.scalars(
         select(Ticket)
-        .where(Ticket.office_id == office.id, Ticket.business_date == snap.day,
-               Ticket.status == TicketStatus.PARKED)
+        .where(
+            Ticket.office_id == office.id,
+            Ticket.business_date == snap.day,
+            Ticket.status == TicketStatus.PARKED,
+        )
         .order_by(Ticket.parked_at)
     ).all()
     users = _users(snap)
@@ -166,8 +176,12 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
         "walkin_open": walkin_open,
         "closed_reason": calendar.closure_reason(office, day),
         "next_walkin_window": (
-            {"start": views.local_iso(upcoming.start, office), "end": views.local_iso(upcoming.end, office)}
-            if upcoming else None
+            {
+                "start": views.local_iso(upcoming.start, office),
+                "end": views.local_iso(upcoming.end, office),
+            }
+            if upcoming
+            else None
         ),
         "open_counters": len(snap.open_counter_ids),
         "waiting_total": len(snap.waiting),
@@ -177,8 +191,9 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
 
 def find_counter(office: Office, number: int) -> Counter:
     counter = db.session.scalar(
-        select(Counter).where(Counter.office_id == office.id, Counter.number == number,
-                              Counter.active.is_(True))
+        select(Counter).where(
+            Counter.office_id == office.id, Counter.number == number, Counter.active.is_(True)
+        )
     )
     if counter is None:
         raise NotFound(f"{office.name} has no counter {number}.", field="counter")

@@ -59,8 +59,15 @@ def recall_ticket(token: str, user: User, lang: str = "de") -> dict:
     """Call the same ticket again (the display shows it anew; the count goes up)."""
 
     def change(session, ticket, user_id, now):
-        lifecycle.apply(session, ticket, "recall", now=now, counter_id=ticket.counter_id,
-                        user_id=user_id, details={"recall": ticket.recall_count + 1})
+        lifecycle.apply(
+            session,
+            ticket,
+            "recall",
+            now=now,
+            counter_id=ticket.counter_id,
+            user_id=user_id,
+            details={"recall": ticket.recall_count + 1},
+        )
         ticket.recall_count += 1
         publish.ticket_called(ticket.office.slug, views.called_event(ticket))
         publish_ticket(ticket, Estimate(0, 0))
@@ -72,14 +79,17 @@ def start_serving(token: str, user: User, lang: str = "de") -> dict:
     """The visitor has arrived at the counter."""
 
     def change(session, ticket, user_id, now):
-        lifecycle.apply(session, ticket, "start", now=now, counter_id=ticket.counter_id, user_id=user_id)
+        lifecycle.apply(
+            session, ticket, "start", now=now, counter_id=ticket.counter_id, user_id=user_id
+        )
         publish_ticket(ticket, Estimate(0, 0))
 
     return _on_ticket(token, user, lang, change)
 
 
-def finish_ticket(token: str, user: User, performed_service_code: str | None = None,
-                  lang: str = "de") -> dict:
+def finish_ticket(
+    token: str, user: User, performed_service_code: str | None = None, lang: str = "de"
+) -> dict:
     """Done; records the service actually performed (default: the ticket's service)."""
     performed = None
     if performed_service_code:
@@ -90,8 +100,15 @@ def finish_ticket(token: str, user: User, performed_service_code: str | None = N
 
     def change(session, ticket, user_id, now):
         service = performed or ticket.service
-        lifecycle.apply(session, ticket, "finish", now=now, counter_id=ticket.counter_id,
-                        user_id=user_id, details={"performed_service": service.code})
+        lifecycle.apply(
+            session,
+            ticket,
+            "finish",
+            now=now,
+            counter_id=ticket.counter_id,
+            user_id=user_id,
+            details={"performed_service": service.code},
+        )
         ticket.performed_service_id = service.id
         publish_ticket(ticket)
 
@@ -108,10 +125,19 @@ def mark_no_show(token: str, user: User, lang: str = "de") -> dict:
             raise InvalidTransition(
                 f"Recall {ticket.number} at least {needed} times before marking it as a no-show "
                 f"(recalled {ticket.recall_count} times so far).",
-                reason="recall_first", recalls_needed=needed, recall_count=ticket.recall_count,
+                reason="recall_first",
+                recalls_needed=needed,
+                recall_count=ticket.recall_count,
             )
-        lifecycle.apply(session, ticket, "no_show", now=now, counter_id=ticket.counter_id,
-                        user_id=user_id, details={"recalls": ticket.recall_count})
+        lifecycle.apply(
+            session,
+            ticket,
+            "no_show",
+            now=now,
+            counter_id=ticket.counter_id,
+            user_id=user_id,
+            details={"recalls": ticket.recall_count},
+        )
         publish_ticket(ticket)
 
     return _on_ticket(token, user, lang, change)
@@ -121,8 +147,9 @@ def park_ticket(token: str, user: User, lang: str = "de") -> dict:
     """Set a ticket aside (e.g. the visitor fetches a document); frees the counter."""
 
     def change(session, ticket, user_id, now):
-        lifecycle.apply(session, ticket, "park", now=now, counter_id=ticket.counter_id,
-                        user_id=user_id)
+        lifecycle.apply(
+            session, ticket, "park", now=now, counter_id=ticket.counter_id, user_id=user_id
+        )
         ticket.counter = None
         publish_ticket(ticket)
 
@@ -135,8 +162,14 @@ def unpark_ticket(token: str, user: User, position: str | None = None, lang: str
 
     def change(session, ticket, user_id, now):
         ensure_today(ticket, "queued again")
-        lifecycle.apply(session, ticket, "unpark", now=now, user_id=user_id,
-                        details={"position": placement.value})
+        lifecycle.apply(
+            session,
+            ticket,
+            "unpark",
+            now=now,
+            user_id=user_id,
+            details={"position": placement.value},
+        )
         ticket.placement, ticket.queued_at = placement, now
         return publish_waiting(session, ticket)
 
@@ -160,8 +193,11 @@ def transfer_ticket(
     def change(session, ticket, user_id, now):
         ensure_today(ticket, "transferred")
         office = ticket.office
-        details = {"position": placement.value, "from_service": ticket.service.code,
-                   "from_counter": ticket.counter.number if ticket.counter else None}
+        details = {
+            "position": placement.value,
+            "from_service": ticket.service.code,
+            "from_counter": ticket.counter.number if ticket.counter else None,
+        }
         lifecycle.check(ticket, "transfer")
         if service_code:
             try:
@@ -169,7 +205,9 @@ def transfer_ticket(
             except UnknownService as exc:
                 raise ValidationFailed(exc.detail, field="service") from exc
             if session.get(OfficeService, (office.id, service.id)) is None:
-                raise ValidationFailed(f"{office.name} does not offer {service.code}.", field="service")
+                raise ValidationFailed(
+                    f"{office.name} does not offer {service.code}.", field="service"
+                )
             ticket.service = service
             details["to_service"] = service.code
         target = None
@@ -177,10 +215,19 @@ def transfer_ticket(
             try:
                 target = reads.find_counter(office, int(counter_number))
             except (TypeError, ValueError) as exc:
-                raise ValidationFailed("A counter is given by its number.", field="counter") from exc
+                raise ValidationFailed(
+                    "A counter is given by its number.", field="counter"
+                ) from exc
             details["to_counter"] = target.number
-        lifecycle.apply(session, ticket, "transfer", now=now, counter_id=ticket.counter_id,
-                        user_id=user_id, details=details)
+        lifecycle.apply(
+            session,
+            ticket,
+            "transfer",
+            now=now,
+            counter_id=ticket.counter_id,
+            user_id=user_id,
+            details=details,
+        )
         ticket.counter = None
         ticket.target_counter = target
         ticket.transferred = True
@@ -197,8 +244,15 @@ def cancel_ticket(token: str, user: User | None = None, lang: str = "de") -> dic
         now = clock.now()
         ticket = lock_ticket(session, token)
         user_id = staff_id(user, ticket.office) if user is not None else None
-        lifecycle.apply(session, ticket, "cancel", now=now, counter_id=ticket.counter_id,
-                        user_id=user_id, details={"by": "staff" if user_id else "visitor"})
+        lifecycle.apply(
+            session,
+            ticket,
+            "cancel",
+            now=now,
+            counter_id=ticket.counter_id,
+            user_id=user_id,
+            details={"by": "staff" if user_id else "visitor"},
+        )
         publish_ticket(ticket)
         return view_of(ticket, lang)
 
@@ -219,20 +273,31 @@ def close_day(office_slug: str, reason: str | None = None, user: User | None = N
         user_id = staff_id(user, office) if user is not None else None
         counter_ids = select(Counter.id).where(Counter.office_id == office.id)
         session.execute(
-            update(CounterState).where(CounterState.counter_id.in_(counter_ids))
+            update(CounterState)
+            .where(CounterState.counter_id.in_(counter_ids))
             .values(status=CounterStatus.CLOSED, user_id=None, changed_at=now)
         )
         day = calendar.office_local_today(office)
         open_tickets = session.scalars(
             select(Ticket)
-            .where(Ticket.office_id == office.id, Ticket.business_date <= day,
-                   Ticket.status.in_(lifecycle.TRANSITIONS["close"].sources))
+            .where(
+                Ticket.office_id == office.id,
+                Ticket.business_date <= day,
+                Ticket.status.in_(lifecycle.TRANSITIONS["close"].sources),
+            )
             .order_by(Ticket.id)
             .with_for_update(of=Ticket)
         ).all()
         for ticket in open_tickets:
-            lifecycle.apply(session, ticket, "close", now=now, counter_id=ticket.counter_id,
-                            user_id=user_id, details={"reason": reason})
+            lifecycle.apply(
+                session,
+                ticket,
+                "close",
+                now=now,
+                counter_id=ticket.counter_id,
+                user_id=user_id,
+                details={"reason": reason},
+            )
             ticket.closed_reason = reason
             publish.ticket_updated(ticket.token, views.public_view(ticket, None))
         publish.queue_changed(office.slug)
@@ -242,7 +307,19 @@ def close_day(office_slug: str, reason: str | None = None, user: User | None = N
 
 
 __all__ = [
-    "issue_ticket", "call_next", "call_ticket", "recall_ticket", "start_serving",
-    "finish_ticket", "mark_no_show", "park_ticket", "unpark_ticket", "transfer_ticket",
-    "cancel_ticket", "open_counter", "pause_counter", "close_counter", "close_day",
+    "issue_ticket",
+    "call_next",
+    "call_ticket",
+    "recall_ticket",
+    "start_serving",
+    "finish_ticket",
+    "mark_no_show",
+    "park_ticket",
+    "unpark_ticket",
+    "transfer_ticket",
+    "cancel_ticket",
+    "open_counter",
+    "pause_counter",
+    "close_counter",
+    "close_day",
 ]

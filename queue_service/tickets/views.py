@@ -69,7 +69,9 @@ def staff_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> d
             "due_at": local_iso(ticket.due_at, office),
             "serving_at": local_iso(ticket.serving_at, office),
             "finished_at": local_iso(ticket.finished_at, office),
-            "performed_service": ticket.performed_service.code if ticket.performed_service else None,
+            "performed_service": ticket.performed_service.code
+            if ticket.performed_service
+            else None,
             "waiting_minutes": minutes_between(ticket.issued_at, clock.now()),
             "actions": actions,
         }

@@ -33,9 +33,15 @@ def rate_visit(token: str):
             "score": _("Please choose from 1 to 5 stars."),
             "comment": _("At most 500 characters, please."),
         }
-        flash(reasons.get(exc.field) or (
-            _("This visit has already been rated. Thank you!") if "already" in exc.detail
-            else _("You can rate your visit once it is finished.")), "error")
+        flash(
+            reasons.get(exc.field)
+            or (
+                _("This visit has already been rated. Thank you!")
+                if "already" in exc.detail
+                else _("You can rate your visit once it is finished.")
+            ),
+            "error",
+        )
     else:
         flash(_("Thank you for your rating."), "success")
     return redirect(url_for("web.ticket_status", token=token) + "#rating", code=303)

@@ -95,10 +95,18 @@ def ticket_status(token: str):
         "cancellable": list(CANCELLABLE),
         "strings": _status_strings(),
     }
-    return render_template(
-        "web/ticket_status.html", ticket=ticket, token=token, config=config,
-        counter_text=counter_label(ticket["counter"], lang), cancellable=ticket["status"] in CANCELLABLE,
-    ), 200, _NO_STORE
+    return (
+        render_template(
+            "web/ticket_status.html",
+            ticket=ticket,
+            token=token,
+            config=config,
+            counter_text=counter_label(ticket["counter"], lang),
+            cancellable=ticket["status"] in CANCELLABLE,
+        ),
+        200,
+        _NO_STORE,
+    )
 
 
 @bp.route("/t/<token>/cancel", methods=["GET", "POST"])

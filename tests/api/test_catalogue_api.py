@@ -10,7 +10,12 @@ def test_offices_lists_exactly_the_nine_and_the_mobile_office(client, catalogue)
     assert {o["slug"] for o in offices} == NINE | {"mobil"}
     assert offices[-1]["slug"] == "mobil"
     aegi = next(o for o in offices if o["slug"] == "aegi")
-    assert aegi == {"slug": "aegi", "name": "Bürgeramt Aegi", "address": "Aegidientorplatz 1, 30159 Hannover", "mobile": False}
+    assert aegi == {
+        "slug": "aegi",
+        "name": "Bürgeramt Aegi",
+        "address": "Aegidientorplatz 1, 30159 Hannover",
+        "mobile": False,
+    }
 
 
 def test_office_detail_has_services_counters_and_hours(client, catalogue):
@@ -30,8 +35,11 @@ def test_mobile_office_lists_its_dates(client, catalogue, thursday_morning):
     first = body["mobile_events"][0]
     assert set(first.pop("services")) == {"PA", "RP", "BEF", "AN"}
     assert first == {
-        "date": "2026-12-03", "start": "10:00", "end": "13:00",
-        "place": "Pflege & Wohnen Martinshof", "address": "Misburg-Nord",
+        "date": "2026-12-03",
+        "start": "10:00",
+        "end": "13:00",
+        "place": "Pflege & Wohnen Martinshof",
+        "address": "Misburg-Nord",
     }
 
 

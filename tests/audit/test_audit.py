@@ -42,7 +42,12 @@ def test_an_entry_commits_and_rolls_back_with_its_change(staff, monkeypatch):
         offices.add_counter(manager.id, "aegi", "Zweiter Express", ["AB"])
     assert _count(action="counter.added") == 1
     aegi = db.session.scalar(select(Office).where(Office.slug == "aegi"))
-    assert db.session.scalar(select(Counter).where(Counter.office_id == aegi.id, Counter.label == "Zweiter Express")) is None
+    assert (
+        db.session.scalar(
+            select(Counter).where(Counter.office_id == aegi.id, Counter.label == "Zweiter Express")
+        )
+        is None
+    )
 
     with pytest.raises(RuntimeError), unit_of_work():
         record("test.rolled_back", actor=None, object_type="office", object_id=aegi.id)
@@ -55,13 +60,35 @@ def test_entries_refuse_personal_data_and_need_a_unit_of_work(staff):
     db.session.commit()
     with pytest.raises(RuntimeError, match="inside the unit of work"):
         record("test.outside", actor=admin, object_type="office")
-    for details in ({"email": "a@b.de"}, {"items": [{"phone": "0511"}]}, {"changes": {"Name": "Erika"}}):
+    for details in (
+        {"email": "a@b.de"},
+        {"items": [{"phone": "0511"}]},
+        {"changes": {"Name": "Erika"}},
+    ):
         with pytest.raises(PersonalDataInAudit), unit_of_work():
-            record("test.personal", actor=admin, object_type="appointment", object_id=1, details=details)
+            record(
+                "test.personal",
+                actor=admin,
+                object_type="appointment",
+                object_id=1,
+                details=details,
+            )
     assert _count(action="test.personal") == 0
-    audit.record_view(admin, object_type="appointment", object_id=42, office_id=None, details={"fields": ["email"]})
-    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "personal_data.viewed")).one()
-    assert (entry.actor_name, entry.object_id, entry.details) == ("admin", "42", {"fields": ["email"]})
+    audit.record_view(
+        admin,
+        object_type="appointment",
+        object_id=42,
+        office_id=None,
+        details={"fields": ["email"]},
+    )
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "personal_data.viewed")
+    ).one()
+    assert (entry.actor_name, entry.object_id, entry.details) == (
+        "admin",
+        "42",
+        {"fields": ["email"]},
+    )
 
 
 def test_the_audit_page_filters_pages_and_keeps_managers_to_their_offices(web):
@@ -69,10 +96,18 @@ def test_the_audit_page_filters_pages_and_keeps_managers_to_their_offices(web):
     ids = dict(db.session.execute(select(Office.slug, Office.id)).all())
     with unit_of_work():
         for i in range(55):
-            record("test.aegi", actor=admin, object_type="counter", object_id=i, office_id=ids["aegi"])
+            record(
+                "test.aegi", actor=admin, object_type="counter", object_id=i, office_id=ids["aegi"]
+            )
         record("test.other", actor=None, object_type="office", object_id=1, office_id=ids["aegi"])
         for i in range(3):
-            record("test.linden", actor=admin, object_type="counter", object_id=i, office_id=ids["linden"])
+            record(
+                "test.linden",
+                actor=admin,
+                object_type="counter",
+                object_id=i,
+                office_id=ids["linden"],
+            )
 
     manager = logged_in(web.app, web.staff.aegi_manager)
     first = manager.get("/admin/manage/audit?lang=de").get_data(as_text=True)
@@ -85,5 +120,7 @@ def test_the_audit_page_filters_pages_and_keeps_managers_to_their_offices(web):
     assert "1 Eintrag" in only and "system" in only
     by_actor = manager.get("/admin/manage/audit?actor=admin&office=aegi").get_data(as_text=True)
     assert "55 Einträge" in by_actor
-    everything = logged_in(web.app, web.staff.admin).get("/admin/manage/audit").get_data(as_text=True)
+    everything = (
+        logged_in(web.app, web.staff.admin).get("/admin/manage/audit").get_data(as_text=True)
+    )
     assert re.search(r"\b59 Einträge", everything) and "test.linden" in everything

@@ -28,13 +28,20 @@ def app_config():
 @pytest.fixture
 def booked(staff):
     clock.freeze(MONDAY_9)
-    return book(office="linden", services="PA", start=at(THURSDAY, 8), name=NAME, email=EMAIL, phone=PHONE)
+    return book(
+        office="linden", services="PA", start=at(THURSDAY, 8), name=NAME, email=EMAIL, phone=PHONE
+    )
 
 
 def _views() -> list[AuditEntry]:
     db.session.expire_all()
-    return list(db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "personal_data.viewed").order_by(AuditEntry.id)))
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "personal_data.viewed")
+            .order_by(AuditEntry.id)
+        )
+    )
 
 
 def _text(entry: AuditEntry) -> str:
@@ -52,7 +59,9 @@ def test_a_clerk_opening_an_appointment_is_logged_without_its_personal_data(app,
         ("sb-linden", "appointment", str(booked.id), "api"),
         ("sb-linden", "appointment", str(booked.id), "manage_page"),
     ]
-    assert all(e.details["booking_code"] == booked.code and e.office_id is not None for e in entries)
+    assert all(
+        e.details["booking_code"] == booked.code and e.office_id is not None for e in entries
+    )
     assert entries[0].details["fields"] == ["name", "email", "phone"]
     assert entries[0].at == clock.now()
     for entry in entries:
@@ -71,10 +80,18 @@ def test_the_resident_viewing_their_own_appointment_writes_no_entry(app, staff, 
 def test_the_linden_manager_reads_the_entry_in_the_audit_page(app, staff, booked):
     logged_in(app, staff.linden_clerk).get(f"/api/v1/appointments/{booked.token}")
     client = app.test_client()
-    assert login(client, staff.linden_manager.username, staff.linden_manager.password).status_code == 302
+    assert (
+        login(client, staff.linden_manager.username, staff.linden_manager.password).status_code
+        == 302
+    )
     page = client.get("/admin/manage/audit", query_string={"action": "personal_data.viewed"})
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "sb-linden" in html and "Erika" not in html and EMAIL not in html
+    assert (
+        page.status_code == 200
+        and "sb-linden" in html
+        and "Erika" not in html
+        and EMAIL not in html
+    )
 
 
 def test_no_staff_page_shows_a_resident_s_personal_data(app, staff, booked):

@@ -30,7 +30,9 @@ def register(client, path="/kiosk/register", **data):
 
 
 def device_cookie(response) -> str:
-    (header,) = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(DEVICE_COOKIE + "=")]
+    (header,) = [
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith(DEVICE_COOKIE + "=")
+    ]
     return header
 
 
@@ -41,7 +43,9 @@ def cookie_value(header: str) -> str:
 def test_anonymous_visitors_are_sent_to_the_staff_login(client, catalogue):
     response = client.get("/kiosk/register")
     assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
-    assert client.post("/display/register", data={"office": "aegi"}).status_code == 400  # CSRF first
+    assert (
+        client.post("/display/register", data={"office": "aegi"}).status_code == 400
+    )  # CSRF first
     assert devices() == []
 
 
@@ -65,7 +69,10 @@ def test_manager_registers_a_kiosk_gets_the_cookie_and_is_logged_out(client, cat
     assert "max-age=" in lowered and "expires=" in lowered
     (device,) = devices()
     assert (device.office.slug, device.kind.value, device.name, device.printer) == (
-        "aegi", "kiosk", "Kiosk Eingang", "Kiosk_Aegi"
+        "aegi",
+        "kiosk",
+        "Kiosk Eingang",
+        "Kiosk_Aegi",
     )
     assert device.token_hash == auth.hash_token(cookie_value(header))
     # the kiosk is a public device now: the manager's session is gone from this browser

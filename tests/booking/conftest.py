@@ -25,7 +25,9 @@ def app_config():
     return {"MAIL_BACKEND": "memory", "PUBLIC_BASE_URL": "https://termine.example"}
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def catalogue_app(request, tmp_path_factory):
     """One app with the demo catalogue per module and database, for tests that only read it."""
     from queue_service.offices.catalogue import DEMO_FILE, load_catalogue_file
@@ -36,8 +38,11 @@ def catalogue_app(request, tmp_path_factory):
         url = f"sqlite:///{tmp_path_factory.mktemp('catalogue') / 'read-only.sqlite3'}"
     else:
         url = request.getfixturevalue("pg_schema")
-    app = create_app(_test_config(url, MAIL_BACKEND="memory", MAIL_ASYNC=False,
-                                  PUBLIC_BASE_URL="https://termine.example"))
+    app = create_app(
+        _test_config(
+            url, MAIL_BACKEND="memory", MAIL_ASYNC=False, PUBLIC_BASE_URL="https://termine.example"
+        )
+    )
     isolate_requests(app)  # staff_user() on the appointment API caches the anonymous user in g
     with app.app_context():
         if request.param == "sqlite":
@@ -66,12 +71,25 @@ def at(day, hh: int, mm: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hh, mm, tzinfo=BERLIN)
 
 
-def book(office="linden", services="PA", start=None, persons=1, name="Erika Mustermann",
-         email=None, **kwargs):
+def book(
+    office="linden",
+    services="PA",
+    start=None,
+    persons=1,
+    name="Erika Mustermann",
+    email=None,
+    **kwargs,
+):
     book.counter = getattr(book, "counter", 0) + 1
     return booking.book_appointment(
-        office, services, persons, start or at(THURSDAY, 8), name,
-        email or f"person{book.counter}@example.org", **kwargs)
+        office,
+        services,
+        persons,
+        start or at(THURSDAY, 8),
+        name,
+        email or f"person{book.counter}@example.org",
+        **kwargs,
+    )
 
 
 def wipe_bookings() -> None:

@@ -22,10 +22,18 @@ def test_a_resident_books_and_cancels_on_a_phone(browser, live_server, tmp_path)
     url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
     _prepare(url)
     mail = tmp_path / "mail"
-    server = live_server(database_url=url, load_demo=False, env={
-        "CLOCK_START": "2026-11-23T09:00", "MAIL_BACKEND": "folder", "MAIL_FOLDER": str(mail)})
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE",
-                                  device_scale_factor=1, has_touch=True, is_mobile=True)
+    server = live_server(
+        database_url=url,
+        load_demo=False,
+        env={"CLOCK_START": "2026-11-23T09:00", "MAIL_BACKEND": "folder", "MAIL_FOLDER": str(mail)},
+    )
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        locale="de-DE",
+        device_scale_factor=1,
+        has_touch=True,
+        is_mobile=True,
+    )
     page = context.new_page()
     try:
         page.goto(server.base_url + "/")
@@ -34,7 +42,9 @@ def test_a_resident_books_and_cancels_on_a_phone(browser, live_server, tmp_path)
         page.screenshot(path=SHOTS.format("1-services"), full_page=True)
         page.get_by_role("button", name="Weiter").click()
 
-        expect(page.get_by_role("heading", name="Früheste freie Termine in allen Bürgerämtern")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name="Früheste freie Termine in allen Bürgerämtern")
+        ).to_be_visible()
         page.screenshot(path=SHOTS.format("2-office"), full_page=True)
         page.get_by_role("link", name="Tag wählen: Bürgeramt Linden").click()
 
@@ -43,7 +53,9 @@ def test_a_resident_books_and_cancels_on_a_phone(browser, live_server, tmp_path)
         page.screenshot(path=SHOTS.format("4-times"), full_page=True)
         page.get_by_role("button", name="08:00 bis 08:15").click()
 
-        expect(page.get_by_text("Wir halten diese Zeit bis 09:10 Uhr für Sie frei.")).to_be_visible()
+        expect(
+            page.get_by_text("Wir halten diese Zeit bis 09:10 Uhr für Sie frei.")
+        ).to_be_visible()
         page.get_by_role("button", name="Termin verbindlich buchen").click()
         # errors: the summary takes the focus and links to the fields
         expect(page.locator("#error-summary")).to_be_focused()
@@ -73,7 +85,11 @@ def test_a_resident_books_and_cancels_on_a_phone(browser, live_server, tmp_path)
     deadline = time.monotonic() + 10  # mail goes out from the server's background sender
     while len(list(mail.glob("*.eml"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    subjects = sorted(email.message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
-                      for p in mail.glob("*.eml"))
-    assert subjects == ["Ihr Termin am Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden",
-                        "Termin abgesagt: Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden"]
+    subjects = sorted(
+        email.message_from_bytes(p.read_bytes(), policy=policy.default)["Subject"]
+        for p in mail.glob("*.eml")
+    )
+    assert subjects == [
+        "Ihr Termin am Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden",
+        "Termin abgesagt: Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden",
+    ]

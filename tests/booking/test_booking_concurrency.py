@@ -23,13 +23,27 @@ ENV = {"CLOCK_START": "2026-11-23T09:00", "RATELIMIT_ENABLED": "false", "MAIL_BA
 def _attempt(base_url: str, index: int, barrier: threading.Barrier, results: list) -> None:
     with requests.Session() as session:
         token = session.get(f"{base_url}/api/v1/csrf-token", timeout=30).json()["csrf_token"]
-        body = {"office": "aegi", "services": ["PA"], "persons": 1, "start": SLOT,
-                "name": f"Person {index}", "email": f"person{index}@example.org"}
+        body = {
+            "office": "aegi",
+            "services": ["PA"],
+            "persons": 1,
+            "start": SLOT,
+            "name": f"Person {index}",
+            "email": f"person{index}@example.org",
+        }
         barrier.wait(timeout=60)
         try:
-            response = session.post(f"{base_url}/api/v1/appointments", json=body,
-                                    headers={"X-CSRFToken": token}, timeout=60)
-            results[index] = (response.status_code, response.headers.get("Content-Type"), response.json())
+            response = session.post(
+                f"{base_url}/api/v1/appointments",
+                json=body,
+                headers={"X-CSRFToken": token},
+                timeout=60,
+            )
+            results[index] = (
+                response.status_code,
+                response.headers.get("Content-Type"),
+                response.json(),
+            )
         except requests.RequestException as exc:  # recorded, so the assertion shows it
             results[index] = (0, None, repr(exc))
 
@@ -37,8 +51,10 @@ def _attempt(base_url: str, index: int, barrier: threading.Barrier, results: lis
 def _storm(base_urls: list[str]) -> list:
     barrier = threading.Barrier(ATTEMPTS)
     results: list = [None] * ATTEMPTS
-    threads = [threading.Thread(target=_attempt, args=(base_urls[i % len(base_urls)], i, barrier, results))
-               for i in range(ATTEMPTS)]
+    threads = [
+        threading.Thread(target=_attempt, args=(base_urls[i % len(base_urls)], i, barrier, results))
+        for i in range(ATTEMPTS)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -68,17 +84,23 @@ def _check(results: list, database_url: str) -> None:
     assert not unexpected, unexpected[:3]
     assert statuses == {201: CAPACITY, 409: ATTEMPTS - CAPACITY}
     conflicts = [r for r in results if r[0] == 409]
-    assert all(r[1] == "application/problem+json" and r[2]["title"] == "Slot no longer available"
-               for r in conflicts)
+    assert all(
+        r[1] == "application/problem+json" and r[2]["title"] == "Slot no longer available"
+        for r in conflicts
+    )
     assert len({r[2]["code"] for r in results if r[0] == 201}) == CAPACITY
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            booked = conn.execute(text(
-                "SELECT count(*) FROM appointments WHERE status = 'confirmed'")).scalar()
-            fullest = conn.execute(text(
-                "SELECT max(n) FROM (SELECT count(*) AS n FROM slot_seats "
-                "WHERE occupied_until IS NULL GROUP BY office_id, unit_start) AS per_unit")).scalar()
+            booked = conn.execute(
+                text("SELECT count(*) FROM appointments WHERE status = 'confirmed'")
+            ).scalar()
+            fullest = conn.execute(
+                text(
+                    "SELECT max(n) FROM (SELECT count(*) AS n FROM slot_seats "
+                    "WHERE occupied_until IS NULL GROUP BY office_id, unit_start) AS per_unit"
+                )
+            ).scalar()
             units = conn.execute(text("SELECT count(DISTINCT unit_start) FROM slot_seats")).scalar()
     finally:
         engine.dispose()
@@ -94,7 +116,9 @@ def _wipe(database_url: str) -> None:
 
 
 @pytest.mark.slow
-def test_simultaneous_bookings_of_one_slot_on_sqlite_give_exactly_its_capacity(live_server, tmp_path):
+def test_simultaneous_bookings_of_one_slot_on_sqlite_give_exactly_its_capacity(
+    live_server, tmp_path
+):
     url = f"sqlite:///{tmp_path / 'storm.sqlite3'}"
     _prepare(url)
     server = live_server(database_url=url, env=ENV, load_demo=False)
@@ -103,7 +127,9 @@ def test_simultaneous_bookings_of_one_slot_on_sqlite_give_exactly_its_capacity(l
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_simultaneous_bookings_on_postgresql_with_one_and_with_two_servers(live_server, pg_empty_database_url):
+def test_simultaneous_bookings_on_postgresql_with_one_and_with_two_servers(
+    live_server, pg_empty_database_url
+):
     url = pg_empty_database_url
     _prepare(url)
     first = live_server(database_url=url, env=ENV, load_demo=False)

@@ -40,7 +40,9 @@ def _smtp(catalogue_app):
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    catalogue_app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    catalogue_app.config.update(
+        MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port
+    )
     return inbox, controller
 
 
@@ -53,13 +55,18 @@ def _event(cal: icalendar.Calendar):
     return next(c for c in cal.walk() if c.name == "VEVENT")
 
 
-def test_confirmation_mail_carries_calendar_file_qr_code_documents_and_manage_link(bookings, catalogue_app):
+def test_confirmation_mail_carries_calendar_file_qr_code_documents_and_manage_link(
+    bookings, catalogue_app
+):
     inbox, controller = _smtp(catalogue_app)
     try:
         view = book("aegi", "RP", at(THURSDAY, 8, 30), email="erika@example.org", lang="de")
         message = inbox.wait_for(1)
         assert message["To"] == "erika@example.org"
-        assert message["Subject"] == "Ihr Termin am Donnerstag, 26. November 2026, 08:30, Bürgeramt Aegi"
+        assert (
+            message["Subject"]
+            == "Ihr Termin am Donnerstag, 26. November 2026, 08:30, Bürgeramt Aegi"
+        )
         text = message.get_body(("plain",)).get_content()
         assert view.display_code in text and "Alter Reisepass oder Personalausweis" in text
         # the calendar file, read back by a calendar library
@@ -68,7 +75,10 @@ def test_confirmation_mail_carries_calendar_file_qr_code_documents_and_manage_li
         assert [c["TZID"] for c in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
         event = _event(cal)
         start = event.decoded("DTSTART")
-        assert (start.isoformat(), str(start.tzinfo)) == ("2026-11-26T08:30:00+01:00", "Europe/Berlin")
+        assert (start.isoformat(), str(start.tzinfo)) == (
+            "2026-11-26T08:30:00+01:00",
+            "Europe/Berlin",
+        )
         assert event["DTSTART"].params["TZID"] == "Europe/Berlin"
         assert event.decoded("DTEND").isoformat() == "2026-11-26T08:45:00+01:00"
         assert str(event["SUMMARY"]) == "Bürgeramt Aegi: Reisepass beantragen (auch Express)"
@@ -77,7 +87,7 @@ def test_confirmation_mail_carries_calendar_file_qr_code_documents_and_manage_li
         # the QR code in the HTML part holds the booking code
         image = next(p for p in message.walk() if p.get_content_type() == "image/png")
         html = message.get_body(("html",)).get_content()
-        assert f'cid:{image["Content-ID"].strip("<>")}' in html
+        assert f"cid:{image['Content-ID'].strip('<>')}" in html
         decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(image.get_payload(decode=True))))
         assert [b.text for b in decoded] == [view.code]
         # a move keeps the calendar UID and raises SEQUENCE; a cancellation cancels that event
@@ -88,28 +98,42 @@ def test_confirmation_mail_carries_calendar_file_qr_code_documents_and_manage_li
         booking.cancel_appointment(view.token)
         cancelled_cal = _calendar(inbox.wait_for(3))
         cancelled = _event(cancelled_cal)
-        assert (cancelled_cal["METHOD"], cancelled["STATUS"], str(cancelled["UID"])) == ("CANCEL", "CANCELLED", uid)
+        assert (cancelled_cal["METHOD"], cancelled["STATUS"], str(cancelled["UID"])) == (
+            "CANCEL",
+            "CANCELLED",
+            uid,
+        )
         assert cancelled["SEQUENCE"] == 2
     finally:
         controller.stop()
 
 
-def test_the_manage_link_in_the_mail_changes_nothing_on_get_and_cancels_on_post(bookings, catalogue_app):
+def test_the_manage_link_in_the_mail_changes_nothing_on_get_and_cancels_on_post(
+    bookings, catalogue_app
+):
     inbox, controller = _smtp(catalogue_app)
     try:
         book("linden", "PA", at(THURSDAY, 8), email="max@example.org", lang="en")
         message = inbox.wait_for(1)
-        assert message["Subject"].startswith("Your appointment on Thursday, 26 November 2026, 08:00")
-        link = re.search(r"https://termine\.example(/termin/verwalten/[A-Za-z0-9_\-]+)",
-                         message.get_body(("plain",)).get_content()).group(1)
+        assert message["Subject"].startswith(
+            "Your appointment on Thursday, 26 November 2026, 08:00"
+        )
+        link = re.search(
+            r"https://termine\.example(/termin/verwalten/[A-Za-z0-9_\-]+)",
+            message.get_body(("plain",)).get_content(),
+        ).group(1)
     finally:
         controller.stop()
     client = catalogue_app.test_client()
     # what a mail scanner does: follow every link with GET
     page = client.get(link)
     assert page.status_code == 200 and "Bürgeramt Linden" in page.get_data(as_text=True)
-    for path in (link + "/absagen", link + "/bestaetigen", link + "/verschieben",
-                 link + "/verschieben/bestaetigen?start=2026-11-26T09:00:00%2B01:00"):
+    for path in (
+        link + "/absagen",
+        link + "/bestaetigen",
+        link + "/verschieben",
+        link + "/verschieben/bestaetigen?start=2026-11-26T09:00:00%2B01:00",
+    ):
         assert client.get(path).status_code in (200, 302)
     token = link.rsplit("/", 1)[1]
     view = booking.get_appointment(token)
@@ -158,5 +182,6 @@ def test_by_default_mail_leaves_from_a_background_sender(bookings, catalogue_app
     while not bookings and time.monotonic() < deadline:
         time.sleep(0.02)
     assert [m["Subject"] for m in bookings] == [
-        "Ihr Termin am Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden"]
+        "Ihr Termin am Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden"
+    ]
     assert view.code in bookings[0].get_body(("plain",)).get_content().replace("-", "")

@@ -30,22 +30,46 @@ def test_the_whole_flow_works_without_javascript(bookings, catalogue_app):
     assert 'value="FUN"' not in start  # lost property cannot be booked online
     offices = client.get("/termin/ort?services=RP&persons=1").get_data(as_text=True)
     assert "Früheste freie Termine in allen Bürgerämtern" in offices
-    calendar = client.get(_links(offices, "/termin/kalender?office=linden")[0]).get_data(as_text=True)
-    assert "<caption>November 2026</caption>" in calendar and "<caption>Januar 2027</caption>" in calendar
+    calendar = client.get(_links(offices, "/termin/kalender?office=linden")[0]).get_data(
+        as_text=True
+    )
+    assert (
+        "<caption>November 2026</caption>" in calendar
+        and "<caption>Januar 2027</caption>" in calendar
+    )
     day_links = _links(calendar, "/termin/zeiten?office=linden")
     assert any("day=2026-11-26" in link for link in day_links)
     assert not any("day=2026-11-28" in link for link in day_links)  # Saturday: closed
-    times = client.get(next(link for link in day_links if "day=2026-11-26" in link)).get_data(as_text=True)
-    assert 'value="2026-11-26T08:00:00+01:00"' in times and 'value="2026-11-26T17:45:00+01:00"' in times
-    held = client.post("/termin/halten", data={
-        "csrf_token": _csrf(times), "office": "linden", "services": "RP", "persons": "1",
-        "start": "2026-11-26T08:00:00+01:00"})
+    times = client.get(next(link for link in day_links if "day=2026-11-26" in link)).get_data(
+        as_text=True
+    )
+    assert (
+        'value="2026-11-26T08:00:00+01:00"' in times
+        and 'value="2026-11-26T17:45:00+01:00"' in times
+    )
+    held = client.post(
+        "/termin/halten",
+        data={
+            "csrf_token": _csrf(times),
+            "office": "linden",
+            "services": "RP",
+            "persons": "1",
+            "start": "2026-11-26T08:00:00+01:00",
+        },
+    )
     assert held.status_code == 302
     form = client.get(held.headers["Location"]).get_data(as_text=True)
     assert "bis 09:10 Uhr für Sie frei" in form
-    done = client.post(held.headers["Location"], data={
-        "csrf_token": _csrf(form), "name": "Erika Mustermann", "email": "erika@example.org",
-        "phone": "", "consent": "yes"})
+    done = client.post(
+        held.headers["Location"],
+        data={
+            "csrf_token": _csrf(form),
+            "name": "Erika Mustermann",
+            "email": "erika@example.org",
+            "phone": "",
+            "consent": "yes",
+        },
+    )
     assert done.status_code == 302 and "neu=1" in done.headers["Location"]
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     token = done.headers["Location"].split("/verwalten/")[1].split("?")[0]
@@ -68,15 +92,21 @@ def test_form_errors_are_announced_and_linked_to_their_fields(bookings, catalogu
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'id="error-summary" role="alert" tabindex="-1"' in html
-    assert '<title>Fehler: ' in html
+    assert "<title>Fehler: " in html
     # every problem at once, each linked to its field and described by its message
     for field in ("name", "email", "consent"):
         assert f'href="#{field}"' in html and f'id="{field}-error"' in html
-    assert re.search(r'id="consent"[^>]*aria-describedby="consent-hint consent-error" aria-invalid="true"', html)
-    response = client.post(url, data={"csrf_token": _csrf(form), "name": "", "email": "x", "consent": "yes"})
+    assert re.search(
+        r'id="consent"[^>]*aria-describedby="consent-hint consent-error" aria-invalid="true"', html
+    )
+    response = client.post(
+        url, data={"csrf_token": _csrf(form), "name": "", "email": "x", "consent": "yes"}
+    )
     html = response.get_data(as_text=True)
     assert 'href="#name"' in html and 'href="#consent"' not in html
-    assert re.search(r'id="name"[^>]*aria-describedby="name-hint name-error" aria-invalid="true"', html)
+    assert re.search(
+        r'id="name"[^>]*aria-describedby="name-hint name-error" aria-invalid="true"', html
+    )
     assert 'value="x"' in html  # what was typed stays
     assert booking.get_appointment(hold.token).status == "held"
     # every input has a label
@@ -110,11 +140,20 @@ def test_a_time_taken_meanwhile_sends_the_resident_back_with_a_message(bookings,
     client = catalogue_app.test_client()
     book(start=at(THURSDAY, 8))
     book(start=at(THURSDAY, 8))
-    times = client.get("/termin/zeiten?office=linden&services=PA&persons=1&day=2026-11-26").get_data(as_text=True)
+    times = client.get(
+        "/termin/zeiten?office=linden&services=PA&persons=1&day=2026-11-26"
+    ).get_data(as_text=True)
     assert 'value="2026-11-26T08:00:00+01:00"' not in times
-    taken = client.post("/termin/halten", data={
-        "csrf_token": _csrf(times), "office": "linden", "services": "PA", "persons": "1",
-        "start": "2026-11-26T08:00:00+01:00"})
+    taken = client.post(
+        "/termin/halten",
+        data={
+            "csrf_token": _csrf(times),
+            "office": "linden",
+            "services": "PA",
+            "persons": "1",
+            "start": "2026-11-26T08:00:00+01:00",
+        },
+    )
     assert taken.status_code == 302 and "/termin/zeiten" in taken.headers["Location"]
     assert "gerade vergeben" in client.get(taken.headers["Location"]).get_data(as_text=True)
 
@@ -123,11 +162,19 @@ def test_moving_from_the_manage_page_goes_through_a_confirmation(bookings, catal
     client = catalogue_app.test_client()
     view = book(start=at(THURSDAY, 8))
     manage = client.get(f"/termin/verwalten/{view.token}").get_data(as_text=True)
-    calendar = client.get(_links(manage, f"/termin/verwalten/{view.token}/verschieben")[0]).get_data(as_text=True)
-    times = client.get(_links(calendar, f"/termin/verwalten/{view.token}/verschieben/zeiten?day=2026-11-27")[0])
-    confirm_url = _links(times.get_data(as_text=True), f"/termin/verwalten/{view.token}/verschieben/bestaetigen")[0]
+    calendar = client.get(
+        _links(manage, f"/termin/verwalten/{view.token}/verschieben")[0]
+    ).get_data(as_text=True)
+    times = client.get(
+        _links(calendar, f"/termin/verwalten/{view.token}/verschieben/zeiten?day=2026-11-27")[0]
+    )
+    confirm_url = _links(
+        times.get_data(as_text=True), f"/termin/verwalten/{view.token}/verschieben/bestaetigen"
+    )[0]
     page = client.get(confirm_url).get_data(as_text=True)
-    assert "Diesen Termin verschieben?" in page and booking.get_appointment(view.token).start == at(THURSDAY, 8)
+    assert "Diesen Termin verschieben?" in page and booking.get_appointment(view.token).start == at(
+        THURSDAY, 8
+    )
     client.post(confirm_url, data={"csrf_token": _csrf(page)})
     moved = booking.get_appointment(view.token)
     assert moved.start.date().isoformat() == "2026-11-27" and moved.name == view.name

@@ -9,9 +9,13 @@ from queue_service.offices.catalogue import DEMO_FILE, load_catalogue_file
 
 @pytest.fixture
 def app_config():
-    return {"RATELIMIT_ENABLED": True, "RATELIMIT_BOOKING_SEARCH": "3 per minute",
-            "RATELIMIT_BOOKING_WRITE": "2 per minute", "MAIL_BACKEND": "memory",
-            "MAIL_ASYNC": False}
+    return {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_BOOKING_SEARCH": "3 per minute",
+        "RATELIMIT_BOOKING_WRITE": "2 per minute",
+        "MAIL_BACKEND": "memory",
+        "MAIL_ASYNC": False,
+    }
 
 
 def test_searches_and_bookings_are_limited_per_address(sqlite_app, monday_morning):
@@ -28,8 +32,14 @@ def test_searches_and_bookings_are_limited_per_address(sqlite_app, monday_mornin
     # booking attempts have their own, smaller budget (failed attempts count too)
     token = client.get("/api/v1/csrf-token").get_json()["csrf_token"]
     for _ in range(2):
-        assert client.post("/api/v1/appointments", json={}, headers={"X-CSRFToken": token}).status_code == 422
-    assert client.post("/api/v1/appointments", json={}, headers={"X-CSRFToken": token}).status_code == 429
+        assert (
+            client.post("/api/v1/appointments", json={}, headers={"X-CSRFToken": token}).status_code
+            == 422
+        )
+    assert (
+        client.post("/api/v1/appointments", json={}, headers={"X-CSRFToken": token}).status_code
+        == 429
+    )
     assert client.get("/termin/").status_code == 200  # reading the start page is never limited
 
 

@@ -46,7 +46,8 @@ def test_a_booking_has_a_readable_code_and_a_secret_manage_token(bookings):
     with pytest.raises(NotFound):
         booking.get_appointment(view.code)  # the short code never opens the manage functions
     assert [m["Subject"] for m in bookings] == [
-        "Ihr Termin am Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden"]
+        "Ihr Termin am Donnerstag, 26. November 2026, 08:00, Bürgeramt Linden"
+    ]
 
 
 def test_only_the_data_the_privacy_notice_names_is_stored(bookings):
@@ -147,7 +148,11 @@ def test_moving_keeps_name_and_services_and_frees_the_old_time_only_after_the_de
     book(start=EIGHT)
     moved = booking.reschedule_appointment(view.token, at(THURSDAY, 9))
     assert (moved.start, moved.name, moved.service_codes, moved.revision) == (
-        at(THURSDAY, 9), "Erika Mustermann", ["PA"], 1)
+        at(THURSDAY, 9),
+        "Erika Mustermann",
+        ["PA"],
+        1,
+    )
     assert "verschoben" in bookings[-1]["Subject"]
     assert not _offered(EIGHT)  # the old time is not handed to a waiting buyer at once
     clock.advance(timedelta(minutes=60))
@@ -160,9 +165,14 @@ def test_moving_keeps_name_and_services_and_frees_the_old_time_only_after_the_de
 
 
 def test_contact_details_are_checked_field_by_field(bookings):
-    for kwargs, field in [({"name": ""}, "name"), ({"name": "X"}, "name"), ({"name": "1234"}, "name"),
-                          ({"email": "not-an-address"}, "email"), ({"email": "a@b"}, "email"),
-                          ({"phone": "call me"}, "phone")]:
+    for kwargs, field in [
+        ({"name": ""}, "name"),
+        ({"name": "X"}, "name"),
+        ({"name": "1234"}, "name"),
+        ({"email": "not-an-address"}, "email"),
+        ({"email": "a@b"}, "email"),
+        ({"phone": "call me"}, "phone"),
+    ]:
         with pytest.raises(ValidationFailed) as caught:
             book(**kwargs)
         assert caught.value.field == field, kwargs
@@ -171,11 +181,25 @@ def test_contact_details_are_checked_field_by_field(bookings):
 
 def test_check_in_lookup_tells_early_due_and_late_and_checks_in_once(bookings):
     view = book(start=EIGHT)
-    lookup = booking.find_appointment_for_check_in("linden", view.code.lower()[:3] + " " + view.code[3:])
+    lookup = booking.find_appointment_for_check_in(
+        "linden", view.code.lower()[:3] + " " + view.code[3:]
+    )
     assert (lookup.appointment.id, lookup.timing) == (view.id, "early")
-    assert booking.find_appointment_for_check_in("linden", view.code, now=EIGHT - timedelta(minutes=30)).timing == "due"
-    assert booking.find_appointment_for_check_in("linden", view.code, now=EIGHT + timedelta(minutes=15)).is_due
-    assert booking.find_appointment_for_check_in("linden", view.code, now=EIGHT + timedelta(minutes=16)).timing == "late"
+    assert (
+        booking.find_appointment_for_check_in(
+            "linden", view.code, now=EIGHT - timedelta(minutes=30)
+        ).timing
+        == "due"
+    )
+    assert booking.find_appointment_for_check_in(
+        "linden", view.code, now=EIGHT + timedelta(minutes=15)
+    ).is_due
+    assert (
+        booking.find_appointment_for_check_in(
+            "linden", view.code, now=EIGHT + timedelta(minutes=16)
+        ).timing
+        == "late"
+    )
     with pytest.raises(Refused) as elsewhere:
         booking.find_appointment_for_check_in("aegi", view.code)
     assert elsewhere.value.extra["office"] == "linden"
@@ -215,7 +239,8 @@ def test_jobs_expire_remind_mark_no_shows_and_anonymise(bookings):
     assert booking.send_reminders_for(THURSDAY) == 1
     assert booking.send_reminders_for(THURSDAY) == 0
     assert [m["Subject"] for m in bookings] == [
-        "Reminder: your appointment on Thursday, 26 November 2026, 08:00 at Bürgeramt Linden"]
+        "Reminder: your appointment on Thursday, 26 November 2026, 08:00 at Bürgeramt Linden"
+    ]
     # no-shows once the check-in window closed
     clock.freeze(EIGHT + timedelta(minutes=16))
     assert booking.mark_overdue_no_shows() == 1

@@ -44,8 +44,12 @@ def test_a_due_appointment_becomes_a_ticket_called_before_walk_ins(booked, app):
     view = booked(office="aegi", services="PA", start=at(THURSDAY, 10))
     clock.freeze(at(THURSDAY, 9, 40))
     kiosk = _kiosk()
-    walkin = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=kiosk).get_json()
-    response = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code.lower()}, headers=kiosk)
+    walkin = client.post(
+        "/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=kiosk
+    ).get_json()
+    response = client.post(
+        "/api/v1/offices/aegi/check-in", json={"code": view.code.lower()}, headers=kiosk
+    )
     assert response.status_code == 201, response.get_json()
     ticket = response.get_json()
     assert ticket["number"] == "T001" and ticket["kind"] == "appointment"
@@ -86,12 +90,18 @@ def test_too_early_too_late_unknown_and_wrong_office_are_clear_refusals(booked, 
     clock.freeze(at(THURSDAY, 10, 16))
     late = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk)
     assert late.status_code == 409 and late.get_json()["reason"] == "too_late"
-    unknown = client.post("/api/v1/offices/aegi/check-in", json={"code": "AAA-AAA" if view.code != "AAAAAA" else "CCC-CCC"}, headers=kiosk)
+    unknown = client.post(
+        "/api/v1/offices/aegi/check-in",
+        json={"code": "AAA-AAA" if view.code != "AAAAAA" else "CCC-CCC"},
+        headers=kiosk,
+    )
     assert unknown.status_code == 404 and unknown.get_json()["reason"] == "unknown_code"
     malformed = client.post("/api/v1/offices/aegi/check-in", json={"code": "hello!"}, headers=kiosk)
     assert malformed.status_code == 422 and malformed.get_json()["field"] == "code"
     clock.freeze(at(THURSDAY, 10, 0))
-    linden = client.post("/api/v1/offices/linden/check-in", json={"code": view.code}, headers=_kiosk("linden"))
+    linden = client.post(
+        "/api/v1/offices/linden/check-in", json={"code": view.code}, headers=_kiosk("linden")
+    )
     assert linden.status_code == 409 and linden.get_json()["reason"] == "wrong_office"
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
     missing = client.post("/api/v1/offices/aegi/check-in", json={}, headers=kiosk)
@@ -103,9 +113,13 @@ def test_check_in_needs_a_kiosk_of_that_office_or_staff(booked, app):
     view = booked(office="aegi", services="PA", start=at(THURSDAY, 10))
     clock.freeze(at(THURSDAY, 10, 0))
     token = client.get("/api/v1/csrf-token").get_json()["csrf_token"]
-    anonymous = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers={"X-CSRFToken": token})
+    anonymous = client.post(
+        "/api/v1/offices/aegi/check-in", json={"code": view.code}, headers={"X-CSRFToken": token}
+    )
     assert anonymous.status_code == 401
-    other = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=_kiosk("linden"))
+    other = client.post(
+        "/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=_kiosk("linden")
+    )
     assert other.status_code == 403
 
 
@@ -117,7 +131,11 @@ def test_two_kiosks_scanning_at_once_give_one_ticket(booked, app):
 
     def scan(h):
         with app.app_context():
-            results.append(app.test_client().post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=h))
+            results.append(
+                app.test_client().post(
+                    "/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=h
+                )
+            )
             db.session.remove()
 
     threads = [threading.Thread(target=scan, args=(h,)) for h in headers * 2]

@@ -19,7 +19,9 @@ def app_config():
     return {"MAIL_BACKEND": "memory", "MAIL_ASYNC": False}
 
 
-def test_closing_a_day_lists_then_cancels_and_notifies_the_affected_residents(app, catalogue, make_user):
+def test_closing_a_day_lists_then_cancels_and_notifies_the_affected_residents(
+    app, catalogue, make_user
+):
     outbox = app.extensions.setdefault("mail_outbox", [])
     manager = make_user("leitung", "manager", ["linden"])
     clock.freeze(MONDAY_9)
@@ -27,7 +29,9 @@ def test_closing_a_day_lists_then_cancels_and_notifies_the_affected_residents(ap
     other_office = book(office="aegi", start=at(THURSDAY, 8), email="max@example.org")
     outbox.clear()
 
-    impact = closures.preview_closure(manager.id, "linden", [THURSDAY], reason="Betriebsversammlung")
+    impact = closures.preview_closure(
+        manager.id, "linden", [THURSDAY], reason="Betriebsversammlung"
+    )
     assert [item.key for item in impact.items] == [str(stranded.id)]
     summary = impact.items[0].summary
     assert "26.11.2026 08:00" in summary and "Erika" not in summary and "erika@" not in summary
@@ -37,7 +41,9 @@ def test_closing_a_day_lists_then_cancels_and_notifies_the_affected_residents(ap
     assert db.session.get(Appointment, stranded.id).status == AppointmentStatus.CONFIRMED
     assert outbox == []
 
-    closures.add_closure(manager.id, "linden", [THURSDAY], "Betriebsversammlung", confirmed=True, notify=True)
+    closures.add_closure(
+        manager.id, "linden", [THURSDAY], "Betriebsversammlung", confirmed=True, notify=True
+    )
     db.session.expire_all()
     assert db.session.get(Appointment, stranded.id).status == AppointmentStatus.CANCELLED
     assert db.session.get(Appointment, other_office.id).status == AppointmentStatus.CONFIRMED

@@ -15,8 +15,12 @@ from .conftest import MONDAY_9, at, book, wipe_bookings
 
 @pytest.fixture
 def app_config():
-    return {"MAIL_BACKEND": "memory", "MAIL_ASYNC": False, "STATUS_CACHE_SECONDS": 0,
-            "NEXT_FREE_CACHE_SECONDS": 0}
+    return {
+        "MAIL_BACKEND": "memory",
+        "MAIL_ASYNC": False,
+        "STATUS_CACHE_SECONDS": 0,
+        "NEXT_FREE_CACHE_SECONDS": 0,
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -65,17 +69,27 @@ def test_the_answer_is_memoised_per_office_for_a_short_time(app, catalogue):
     capacity = slots.check_slot(linden, slots.resolve_request(["PA"], 1), first).capacity
     for _ in range(capacity):
         book(office="linden", services="PA", start=first)
-    assert next_free.next_free_appointments([linden])[linden.id]["services"]["PA"] == first  # memoised
+    assert (
+        next_free.next_free_appointments([linden])[linden.id]["services"]["PA"] == first
+    )  # memoised
     next_free.clear_cache()
     assert next_free.next_free_appointments([linden])[linden.id]["services"]["PA"] > first
     wipe_bookings()
 
 
-def test_the_public_status_shows_the_next_free_appointment_without_personal_data(app, catalogue, client):
+def test_the_public_status_shows_the_next_free_appointment_without_personal_data(
+    app, catalogue, client
+):
     clock.freeze(MONDAY_9)
     linden = get_office("linden")
-    booked = book(office="linden", services="PA", start=at(MONDAY_9.date() + timedelta(days=3), 8),
-                  name="Erika Mustermann", email="erika@example.org", phone="0511 123456")
+    booked = book(
+        office="linden",
+        services="PA",
+        start=at(MONDAY_9.date() + timedelta(days=3), 8),
+        name="Erika Mustermann",
+        email="erika@example.org",
+        phone="0511 123456",
+    )
     expected = next_free.next_free_appointments([linden])[linden.id]
     city = client.get("/api/v1/status")
     assert city.status_code == 200 and city.headers["ETag"]
@@ -83,11 +97,15 @@ def test_the_public_status_shows_the_next_free_appointment_without_personal_data
     local = expected["start"].astimezone(clock.LOCAL_TZ).isoformat(timespec="seconds")
     assert row["next_free_appointment"] == local
     pa = next(s for s in row["services"] if s["code"] == "PA")
-    assert pa["next_free_appointment"] == expected["services"]["PA"].astimezone(clock.LOCAL_TZ).isoformat(
-        timespec="seconds")
+    assert pa["next_free_appointment"] == expected["services"]["PA"].astimezone(
+        clock.LOCAL_TZ
+    ).isoformat(timespec="seconds")
     one = client.get("/api/v1/offices/linden/status").get_json()
     assert one["next_free_appointment"] == local
-    for text in (city.get_data(as_text=True), client.get("/api/v1/offices/linden/status").get_data(as_text=True)):
+    for text in (
+        city.get_data(as_text=True),
+        client.get("/api/v1/offices/linden/status").get_data(as_text=True),
+    ):
         for secret in ("Erika", "erika@example.org", "123456", booked.code or "no-code"):
             assert secret not in text
     # every active office carries the field (the mobile office may have none: null)

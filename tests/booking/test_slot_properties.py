@@ -30,8 +30,17 @@ from queue_service.offices.models import WindowKind
 
 from .conftest import BERLIN, MONDAY_9, THURSDAY, at, book, wipe_bookings
 
-STATIONARY = ["aegi", "bemerode", "doehren", "herrenhausen", "linden", "podbi", "ricklingen",
-              "sahlkamp", "schuetzenplatz"]
+STATIONARY = [
+    "aegi",
+    "bemerode",
+    "doehren",
+    "herrenhausen",
+    "linden",
+    "podbi",
+    "ricklingen",
+    "sahlkamp",
+    "schuetzenplatz",
+]
 NI = holidays.country_holidays("DE", subdiv="NI", years=range(2026, 2029), language="de")
 FIVE = timedelta(minutes=5)
 
@@ -47,12 +56,15 @@ def _day_windows(office, day):
 
 
 moments = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 6, 30)).map(
-    lambda naive: naive.replace(tzinfo=BERLIN))
+    lambda naive: naive.replace(tzinfo=BERLIN)
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(slug=st.sampled_from(STATIONARY), moment=moments, data=st.data())
-def test_on_an_empty_calendar_the_engine_offers_exactly_the_window_grid(catalogue_app, slug, moment, data):
+def test_on_an_empty_calendar_the_engine_offers_exactly_the_window_grid(
+    catalogue_app, slug, moment, data
+):
     clock.freeze(moment)
     office = catalogue.get_office(slug)
     offered = sorted(s.code for s in catalogue.office_services(office) if s.online_bookable)
@@ -87,17 +99,25 @@ def test_on_an_empty_calendar_the_engine_offers_exactly_the_window_grid(catalogu
 
 operations = st.lists(
     st.one_of(
-        st.tuples(st.just("book"), st.sampled_from(["PA", "MB", "AN", "FZ", "PA,MB"]),
-                  st.integers(1, 3), st.integers(0, 11)),
+        st.tuples(
+            st.just("book"),
+            st.sampled_from(["PA", "MB", "AN", "FZ", "PA,MB"]),
+            st.integers(1, 3),
+            st.integers(0, 11),
+        ),
         st.tuples(st.just("cancel"), st.integers(0, 20)),
         st.tuples(st.just("wait"), st.sampled_from([10, 61])),
     ),
-    min_size=1, max_size=10,
+    min_size=1,
+    max_size=10,
 )
 
 
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(ops=operations)
 def test_bookings_succeed_exactly_when_offered_and_never_exceed_capacity(catalogue_app, ops):
     wipe_bookings()
@@ -131,16 +151,24 @@ def test_bookings_succeed_exactly_when_offered_and_never_exceed_capacity(catalog
 
 def _assert_within_capacity(office_id: int, capacity: int) -> None:
     now = clock.now()
-    appointments = db.session.scalars(select(Appointment).where(
-        Appointment.office_id == office_id, Appointment.status == AppointmentStatus.CONFIRMED)).all()
+    appointments = db.session.scalars(
+        select(Appointment).where(
+            Appointment.office_id == office_id, Appointment.status == AppointmentStatus.CONFIRMED
+        )
+    ).all()
     unit = at(THURSDAY, 8)
     while unit < at(THURSDAY, 13):
         overlapping = sum(1 for a in appointments if a.start <= unit < a.end)
         assert overlapping <= capacity, unit
-        live = db.session.scalar(select(func.count()).select_from(SlotSeat).where(
-            SlotSeat.office_id == office_id, SlotSeat.unit_start == unit,
-            (SlotSeat.occupied_until.is_(None)) | (SlotSeat.occupied_until > now)))
+        live = db.session.scalar(
+            select(func.count())
+            .select_from(SlotSeat)
+            .where(
+                SlotSeat.office_id == office_id,
+                SlotSeat.unit_start == unit,
+                (SlotSeat.occupied_until.is_(None)) | (SlotSeat.occupied_until > now),
+            )
+        )
         assert live <= capacity
         assert overlapping <= live  # every booked appointment holds its seat
         unit += FIVE
-

@@ -55,7 +55,9 @@ def test_no_slots_on_reformation_day_or_recurring_closures(catalogue_app):
     assert not days & {date(2026, 12, 24), date(2026, 12, 25), date(2026, 12, 31), date(2027, 1, 1)}
     clock.freeze(datetime(2027, 3, 20, 9, 0, tzinfo=BERLIN))
     days = {s.start.astimezone(BERLIN).date() for s in slots.free_slots(linden, _request())}
-    assert date(2027, 3, 26) not in days and date(2027, 3, 29) not in days  # Good Friday, Easter Monday
+    assert (
+        date(2027, 3, 26) not in days and date(2027, 3, 29) not in days
+    )  # Good Friday, Easter Monday
     assert date(2027, 3, 25) in days
 
 
@@ -98,9 +100,15 @@ def test_requests_are_validated_with_the_field_at_fault(catalogue_app):
 
     from queue_service.errors import ValidationFailed
 
-    for codes, persons, field in [("", 1, "services"), ("XX", 1, "services"), ("FUN", 1, "services"),
-                                  ("PA", 0, "persons"), ("PA", 9, "persons"), ("PA", "two", "persons"),
-                                  ("PA,RP,VD,AB,MB", 1, "services")]:
+    for codes, persons, field in [
+        ("", 1, "services"),
+        ("XX", 1, "services"),
+        ("FUN", 1, "services"),
+        ("PA", 0, "persons"),
+        ("PA", 9, "persons"),
+        ("PA", "two", "persons"),
+        ("PA,RP,VD,AB,MB", 1, "services"),
+    ]:
         with pytest.raises(ValidationFailed) as caught:
             slots.resolve_request(codes, persons)
         assert caught.value.field == field, (codes, persons)
@@ -125,10 +133,15 @@ def test_mobile_office_offers_only_its_dates_and_their_services(catalogue_app):
     clock.freeze(datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN))
     mobil = _office("mobil")
     found = slots.free_slots(mobil, _request("PA", 1, mobil))
-    assert {s.start.astimezone(BERLIN).date() for s in found} == {date(2026, 12, 3), date(2026, 12, 10)}
+    assert {s.start.astimezone(BERLIN).date() for s in found} == {
+        date(2026, 12, 3),
+        date(2026, 12, 10),
+    }
     assert found[0].start == at(date(2026, 12, 3), 10) and found[0].capacity == 1
     # RP is offered on 3 December only (the 10 December date does not list it)
-    rp_days = {s.start.astimezone(BERLIN).date() for s in slots.free_slots(mobil, _request("RP", 1, mobil))}
+    rp_days = {
+        s.start.astimezone(BERLIN).date() for s in slots.free_slots(mobil, _request("RP", 1, mobil))
+    }
     assert rp_days == {date(2026, 12, 3)}
 
 
@@ -139,8 +152,10 @@ def test_bulk_windows_agree_with_the_calendar_day_by_day(catalogue_app):
     for office in offices:
         expected = []
         for day in availability.days_between(first, last):
-            expected += [(w.start, w.end, w.capacity)
-                         for w in calendar.windows(office, day, WindowKind.APPOINTMENT)]
+            expected += [
+                (w.start, w.end, w.capacity)
+                for w in calendar.windows(office, day, WindowKind.APPOINTMENT)
+            ]
         assert [(w.start, w.end, w.capacity) for w in bulk[office.id]] == expected, office.slug
 
 

@@ -43,14 +43,22 @@ def _status(appointment) -> AppointmentStatus:
 
 
 def _offer_without(slug: str, *codes: str) -> dict[str, int | None]:
-    return {o.service.code: o.walkin_daily_cap for o in get_office(slug).services if o.service.code not in codes}
+    return {
+        o.service.code: o.walkin_daily_cap
+        for o in get_office(slug).services
+        if o.service.code not in codes
+    }
 
 
-def test_removing_a_service_lists_asks_and_cancels_only_its_appointments(app, catalogue, make_user, outbox):
+def test_removing_a_service_lists_asks_and_cancels_only_its_appointments(
+    app, catalogue, make_user, outbox
+):
     manager = make_user("leitung", "manager", ["linden"])
     clock.freeze(MONDAY_9)
     rp = book(office="linden", services="RP", start=at(THURSDAY, 8), email="erika@example.org")
-    both = book(office="linden", services=["PA", "RP"], start=at(THURSDAY, 9), email="max@example.org")
+    both = book(
+        office="linden", services=["PA", "RP"], start=at(THURSDAY, 9), email="max@example.org"
+    )
     pa = book(office="linden", services="PA", start=at(THURSDAY, 10), email="paula@example.org")
     outbox.clear()
     offer = _offer_without("linden", "RP")
@@ -63,18 +71,31 @@ def test_removing_a_service_lists_asks_and_cancels_only_its_appointments(app, ca
     assert "RP" in {s.service.code for s in get_office("linden").services}  # nothing changed yet
     assert _status(rp) == AppointmentStatus.CONFIRMED and outbox == []
 
-    offices.set_offered_services(manager.id, "linden", offer, confirmed=True, notify=True,
-                                 acknowledged=[i.ref for i in items])
+    offices.set_offered_services(
+        manager.id,
+        "linden",
+        offer,
+        confirmed=True,
+        notify=True,
+        acknowledged=[i.ref for i in items],
+    )
     assert "RP" not in {s.service.code for s in get_office("linden").services}
     assert (_status(rp), _status(both), _status(pa)) == (
-        AppointmentStatus.CANCELLED, AppointmentStatus.CANCELLED, AppointmentStatus.CONFIRMED)
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.CONFIRMED,
+    )
     assert sorted(m["To"] for m in outbox) == ["erika@example.org", "max@example.org"]
-    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "office.services_changed")).one()
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "office.services_changed")
+    ).one()
     assert entry.details["removed"] == ["RP"] and len(entry.details["affected"]) == 2
     assert "erika" not in str(entry.details).lower()
 
 
-def test_a_service_added_meanwhile_booked_appointment_must_be_acknowledged(app, catalogue, make_user):
+def test_a_service_added_meanwhile_booked_appointment_must_be_acknowledged(
+    app, catalogue, make_user
+):
     manager = make_user("leitung", "manager", ["linden"])
     clock.freeze(MONDAY_9)
     book(office="linden", services="RP", start=at(THURSDAY, 8))
@@ -98,47 +119,77 @@ def test_shorter_hours_cancel_the_appointments_that_fall_outside(app, catalogue,
     with pytest.raises(ConfirmationRequired) as asked:
         hours.set_day_windows(manager.id, "linden", THURSDAY.weekday(), morning_only)
     assert [int(i.key) for i in asked.value.items] == [late.id]
-    hours.set_day_windows(manager.id, "linden", THURSDAY.weekday(), morning_only, confirmed=True, notify=True)
-    assert (_status(early), _status(late)) == (AppointmentStatus.CONFIRMED, AppointmentStatus.CANCELLED)
+    hours.set_day_windows(
+        manager.id, "linden", THURSDAY.weekday(), morning_only, confirmed=True, notify=True
+    )
+    assert (_status(early), _status(late)) == (
+        AppointmentStatus.CONFIRMED,
+        AppointmentStatus.CANCELLED,
+    )
     assert [m["To"] for m in outbox] == ["late@example.org"]
 
 
-def test_taking_an_office_out_of_service_cancels_its_appointments_after_asking(app, catalogue, make_user, outbox):
+def test_taking_an_office_out_of_service_cancels_its_appointments_after_asking(
+    app, catalogue, make_user, outbox
+):
     admin = make_user("admin", "admin", [])
     clock.freeze(MONDAY_9)
     linden = book(office="linden", services="PA", start=at(THURSDAY, 8), email="erika@example.org")
     aegi = book(office="aegi", services="PA", start=at(THURSDAY, 8), email="max@example.org")
     outbox.clear()
     office = get_office("linden")
-    details = offices.OfficeDetails(name=office.name, address=office.address, phone=office.phone,
-                                    email=office.email, walkin_daily_cap=office.walkin_daily_cap)
+    details = offices.OfficeDetails(
+        name=office.name,
+        address=office.address,
+        phone=office.phone,
+        email=office.email,
+        walkin_daily_cap=office.walkin_daily_cap,
+    )
     with pytest.raises(ConfirmationRequired) as asked:
         offices.update_office(admin.id, "linden", details, active=False)
     assert [int(i.key) for i in asked.value.items] == [linden.id]
     assert get_office("linden").active is True
     offices.update_office(admin.id, "linden", details, active=False, confirmed=True, notify=False)
-    assert (_status(linden), _status(aegi)) == (AppointmentStatus.CANCELLED, AppointmentStatus.CONFIRMED)
+    assert (_status(linden), _status(aegi)) == (
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.CONFIRMED,
+    )
     assert outbox == []  # notify was not ticked
 
 
-def test_the_services_page_shows_the_affected_and_saves_after_confirmation(app, catalogue, make_user, outbox):
+def test_the_services_page_shows_the_affected_and_saves_after_confirmation(
+    app, catalogue, make_user, outbox
+):
     manager = make_user("leitung", "manager", ["linden"])
     clock.freeze(MONDAY_9)
-    rp = book(office="linden", services="RP", start=at(THURSDAY, 8), name="Erika Mustermann",
-              email="erika@example.org")
+    rp = book(
+        office="linden",
+        services="RP",
+        start=at(THURSDAY, 8),
+        name="Erika Mustermann",
+        email="erika@example.org",
+    )
     outbox.clear()
     client = app.test_client()
     assert login(client, manager.username, manager.password).status_code == 302
     page = client.get("/admin/manage/offices/linden/services").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    form = {"csrf_token": token, **{f"offer-{code}": "1" for code in _offer_without("linden", "RP")}}
+    form = {
+        "csrf_token": token,
+        **{f"offer-{code}": "1" for code in _offer_without("linden", "RP")},
+    }
     asked = client.post("/admin/manage/offices/linden/services", data=form)
     html = asked.get_data(as_text=True)
     assert asked.status_code == 200 and "26.11.2026 08:00" in html and "RP" in html
     assert "Erika" not in html and "erika@" not in html
     hidden = re.findall(r'<input type="hidden" name="([\w-]+)" value="([^"]*)"', html)
     assert ("confirmed", "1") in hidden and ("ack", f"booking:{rp.id}") in hidden
-    repost = MultiDict([pair for pair in hidden if pair[0] != "csrf_token"] + [("csrf_token", token), ("notify", "1")])
+    repost = MultiDict(
+        [pair for pair in hidden if pair[0] != "csrf_token"]
+        + [("csrf_token", token), ("notify", "1")]
+    )
     done = client.post("/admin/manage/offices/linden/services", data=repost)
     assert done.status_code == 302
-    assert _status(rp) == AppointmentStatus.CANCELLED and [m["To"] for m in outbox] == ["erika@example.org"]
+    assert _status(rp) == AppointmentStatus.CANCELLED and [m["To"] for m in outbox] == [
+        "erika@example.org"
+    ]

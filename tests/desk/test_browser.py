@@ -38,8 +38,10 @@ def server(tmp_path_factory):
     The accounts and kiosks are made in this process on the server's database (a CLI command
     per account would cost seconds each on a busy machine).
     """
-    started = start_server(tmp_path_factory.mktemp("desk-live"),
-                           env={"CLOCK_START": "2026-11-26T10:00", "SCHEDULER_ENABLED": "0"})
+    started = start_server(
+        tmp_path_factory.mktemp("desk-live"),
+        env={"CLOCK_START": "2026-11-26T10:00", "SCHEDULER_ENABLED": "0"},
+    )
     try:
         setup = create_app(_test_config(started.env["DATABASE_URL"]))
         with setup.app_context():
@@ -47,7 +49,9 @@ def server(tmp_path_factory):
                 name: create_user(name, "clerk", [office]).password
                 for name, office in (("sb-aegi", "aegi"), ("sb-linden", "linden"))
             }
-            started.extra["kiosks"] = {office: create_device(office, "kiosk") for office in ("aegi", "linden")}
+            started.extra["kiosks"] = {
+                office: create_device(office, "kiosk") for office in ("aegi", "linden")
+            }
             db.session.remove()
             db.engine.dispose()
         yield started
@@ -60,8 +64,12 @@ def _clerk(server, name: str) -> str:
 
 
 def _issue(server, office: str, code: str) -> dict:
-    response = requests.post(f"{server.base_url}/api/v1/offices/{office}/tickets", json={"service": code},
-                             headers={"X-Device-Token": server.extra["kiosks"][office]}, timeout=10)
+    response = requests.post(
+        f"{server.base_url}/api/v1/offices/{office}/tickets",
+        json={"service": code},
+        headers={"X-Device-Token": server.extra["kiosks"][office]},
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -96,8 +104,13 @@ def _estimates_match_the_api(page, server, tickets: list[dict]) -> None:
         wanted = []
         for ticket in tickets:
             status = _public(server, ticket)
-            wanted.append((status["number"], str(status["people_ahead"]),
-                           f"ca. {status['estimated_wait_minutes']} Min."))
+            wanted.append(
+                (
+                    status["number"],
+                    str(status["people_ahead"]),
+                    f"ca. {status['estimated_wait_minutes']} Min.",
+                )
+            )
         if _queue_rows(page) == wanted or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -110,7 +123,11 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
     page.route("**/socket.io/**", lambda route: route.abort())  # no live socket: the desk polls
     problems = []
     page.on("pageerror", lambda error: problems.append(str(error)))
-    notice, current, error = page.locator("#desk-notice"), page.locator("#current-ticket"), page.locator("#desk-error")
+    notice, current, error = (
+        page.locator("#desk-notice"),
+        page.locator("#current-ticket"),
+        page.locator("#desk-error"),
+    )
     try:
         _login_and_open(page, server, "sb-aegi", password, "Platz 1")
         page.wait_for_url("**/admin/desk/aegi/1")
@@ -120,12 +137,19 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         page.screenshot(path="/tmp/desk-empty.png")
 
         # a kiosk issues three walk-ins; the desk picks them up by itself (polling every 5 s)
-        p1, r1, p2 = _issue(server, "aegi", "PA"), _issue(server, "aegi", "RP"), _issue(server, "aegi", "PA")
+        p1, r1, p2 = (
+            _issue(server, "aegi", "PA"),
+            _issue(server, "aegi", "RP"),
+            _issue(server, "aegi", "PA"),
+        )
         assert [p1["number"], r1["number"], p2["number"]] == ["P001", "R001", "P002"]
         expect(page.locator("#queue-body tr[data-token]")).to_have_count(3, timeout=8000)
         # one open counter, 15 minutes per service: 0, 15 and 30 minutes
-        assert _queue_rows(page) == [("P001", "0", "ca. 0 Min."), ("R001", "1", "ca. 15 Min."),
-                                     ("P002", "2", "ca. 30 Min.")]
+        assert _queue_rows(page) == [
+            ("P001", "0", "ca. 0 Min."),
+            ("R001", "1", "ca. 15 Min."),
+            ("P002", "2", "ca. 30 Min."),
+        ]
         _estimates_match_the_api(page, server, [p1, r1, p2])
         expect(page.locator("#waiting-for-me")).to_have_text("3 warten auf diesen Platz")
         page.screenshot(path="/tmp/desk-waiting.png")
@@ -139,13 +163,18 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         expect(page.locator("#cur-service")).to_have_text("Personalausweis beantragen (PA)")
         expect(notice).to_have_text("P001 zu Platz 1 aufgerufen.")
         expect(page.locator("#btn-start")).to_be_focused()
-        assert _public(server, p1)["status"] == "called" and _public(server, p1)["counter"]["number"] == 1
+        assert (
+            _public(server, p1)["status"] == "called"
+            and _public(server, p1)["counter"]["number"] == 1
+        )
         _estimates_match_the_api(page, server, [r1, p2])
 
         # keyboard: recall twice; only then may the clerk mark a no-show
         no_show = page.get_by_role("button", name="Nicht erschienen")
         expect(no_show).to_be_disabled()
-        expect(page.locator("#no-show-hint")).to_have_text("Möglich nach 2 Wiederholungen (bisher 0).")
+        expect(page.locator("#no-show-hint")).to_have_text(
+            "Möglich nach 2 Wiederholungen (bisher 0)."
+        )
         page.keyboard.press("r")
         expect(page.locator("#cur-recalls")).to_have_text("1")
         page.keyboard.press("r")
@@ -166,8 +195,10 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         expect(page.locator("#cur-status")).to_have_text("in Bearbeitung")
         expect(page.locator("#btn-finish")).to_be_focused()
         page.keyboard.press("n")
-        expect(error).to_have_text("Platz 1 hat noch R001. Bitte erst abschließen, parken, weiterleiten "
-                                   "oder als nicht erschienen markieren.")
+        expect(error).to_have_text(
+            "Platz 1 hat noch R001. Bitte erst abschließen, parken, weiterleiten "
+            "oder als nicht erschienen markieren."
+        )
         assert _public(server, r1)["status"] == "serving"
         page.screenshot(path="/tmp/desk-busy.png")
 
@@ -227,7 +258,9 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         expect(page.locator("#cur-status")).to_have_text("in Bearbeitung")
         page.locator("#btn-finish").focus()
         page.keyboard.press("f")
-        expect(notice).to_have_text("P002 abgeschlossen (Reisepass beantragen (auch Express) (RP)).")
+        expect(notice).to_have_text(
+            "P002 abgeschlossen (Reisepass beantragen (auch Express) (RP))."
+        )
         assert _public(server, p2)["status"] == "done"
 
         # nobody is waiting for Platz 1 any more: the desk says so
@@ -273,11 +306,15 @@ window.io = function (namespace) {
 """
 
 
-def test_the_desk_follows_the_staff_socket_falls_back_to_polling_and_says_when_offline(browser, server):
+def test_the_desk_follows_the_staff_socket_falls_back_to_polling_and_says_when_offline(
+    browser, server
+):
     password = _clerk(server, "sb-linden")
     page = browser.new_page(viewport=SHOT, locale="de-DE")
-    page.route("**/vendor/socket.io/socket.io.min.js",
-               lambda route: route.fulfill(body=FAKE_SOCKET_IO, content_type="application/javascript"))
+    page.route(
+        "**/vendor/socket.io/socket.io.min.js",
+        lambda route: route.fulfill(body=FAKE_SOCKET_IO, content_type="application/javascript"),
+    )
     problems = []
     page.on("pageerror", lambda error: problems.append(str(error)))
     rows = page.locator("#queue-body tr[data-token]")
@@ -309,10 +346,16 @@ def test_the_desk_follows_the_staff_socket_falls_back_to_polling_and_says_when_o
 
         # the server cannot be reached: the desk says so (once) and recovers by itself
         page.route("**/api/v1/offices/linden/queue", lambda route: route.abort())
-        expect(page.locator("#connection")).to_contain_text("Keine Verbindung zum Server", timeout=8000)
-        expect(page.locator("#desk-notice")).to_have_text("Keine Verbindung zum Server. Neuer Versuch läuft …")
+        expect(page.locator("#connection")).to_contain_text(
+            "Keine Verbindung zum Server", timeout=8000
+        )
+        expect(page.locator("#desk-notice")).to_have_text(
+            "Keine Verbindung zum Server. Neuer Versuch läuft …"
+        )
         page.unroute("**/api/v1/offices/linden/queue")
-        expect(page.locator("#desk-notice")).to_have_text("Wieder mit dem Server verbunden.", timeout=8000)
+        expect(page.locator("#desk-notice")).to_have_text(
+            "Wieder mit dem Server verbunden.", timeout=8000
+        )
         expect(page.locator("#connection")).not_to_contain_text("Keine Verbindung")
     finally:
         page.close()

@@ -17,7 +17,9 @@ from .conftest import PASSWORD, logged_in
 
 
 def _page_json(html: str, element_id: str) -> dict:
-    match = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', html, re.S)
+    match = re.search(
+        rf'<script type="application/json" id="{element_id}">(.*?)</script>', html, re.S
+    )
     assert match, f"no #{element_id} in the page"
     return json.loads(match.group(1))
 
@@ -28,7 +30,9 @@ def _user(name: str) -> User:
 
 def _choose(client, office: str, counter: str):
     token = csrf_from(client.get("/admin/").get_data(as_text=True))
-    return client.post("/admin/desk", data={"office": office, "counter": counter, "csrf_token": token})
+    return client.post(
+        "/admin/desk", data={"office": office, "counter": counter, "csrf_token": token}
+    )
 
 
 def _counter(client, number: int = 1) -> dict:
@@ -66,7 +70,9 @@ def test_choosing_a_counter_opens_it_for_the_clerk_and_the_choice_is_remembered(
     client = logged_in(app, "clerk-aegi")
     assert _counter(client)["status"] == "closed"
     response = _choose(client, "aegi", "1")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/desk/aegi/1")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        "/admin/desk/aegi/1"
+    )
     assert "qs_desk=aegi:1" in response.headers["Set-Cookie"]
     counter = _counter(client)
     assert counter["status"] == "open" and counter["user"]["username"] == "clerk-aegi"
@@ -90,8 +96,12 @@ def test_choosing_no_counter_or_an_unknown_one_asks_again(app):
     client = logged_in(app, "clerk-aegi")
     for value in ("", "99", "x"):
         response = _choose(client, "aegi", value)
-        assert response.status_code == 302 and response.headers["Location"].endswith("/admin/desk?office=aegi")
-        assert "Bitte wählen Sie einen Platz." in client.get("/admin/desk?office=aegi").get_data(as_text=True)
+        assert response.status_code == 302 and response.headers["Location"].endswith(
+            "/admin/desk?office=aegi"
+        )
+        assert "Bitte wählen Sie einen Platz." in client.get("/admin/desk?office=aegi").get_data(
+            as_text=True
+        )
 
 
 def test_the_desk_renders_the_clerks_counter_with_the_live_queue(app):
@@ -112,10 +122,16 @@ def test_the_desk_renders_the_clerks_counter_with_the_live_queue(app):
     assert config["strings"]["status.serving"] == "in Bearbeitung"
     initial = _page_json(html, "desk-initial")
     assert [t["number"] for t in initial["queue"]] == ["P001", "R001"]
-    assert [(t["people_ahead"], t["estimated_wait_minutes"]) for t in initial["queue"]] == [(0, 0), (1, 15)]
+    assert [(t["people_ahead"], t["estimated_wait_minutes"]) for t in initial["queue"]] == [
+        (0, 0),
+        (1, 15),
+    ]
     # the finish and transfer choices list the office's services and the other counters
     assert '<option value="BPA">' in html
-    assert '<option value="2">Platz 2</option>' in html and '<option value="1">Platz 1</option>' not in html
+    assert (
+        '<option value="2">Platz 2</option>' in html
+        and '<option value="1">Platz 1</option>' not in html
+    )
 
 
 def test_the_desk_speaks_english_on_request(app):
@@ -134,7 +150,9 @@ def test_a_clerk_of_another_office_gets_403_and_changes_nothing(app):
     assert "Kein Zugriff" in html and "Ihr Konto hat keinen Zugriff auf Bürgeramt Aegi." in html
     assert client.get("/admin/desk?office=aegi").status_code == 403
     token = csrf_from(client.get("/admin/desk").get_data(as_text=True))
-    opened = client.post("/admin/desk", data={"office": "aegi", "counter": "1", "csrf_token": token})
+    opened = client.post(
+        "/admin/desk", data={"office": "aegi", "counter": "1", "csrf_token": token}
+    )
     assert opened.status_code == 403
     # their own office works, and Aegi's counter stayed closed
     assert client.get("/admin/desk/linden/1").status_code == 200
@@ -165,15 +183,23 @@ def test_the_api_calls_the_desk_script_makes_work_with_the_pages_csrf_token(app)
     html = client.get("/admin/desk/aegi/1").get_data(as_text=True)
     config = _page_json(html, "desk-config")
     headers = {"X-CSRFToken": csrf_from(html), "Accept": "application/json"}
-    called = client.post(config["api"] + f"/counters/{config['counter']}/call-next", headers=headers)
+    called = client.post(
+        config["api"] + f"/counters/{config['counter']}/call-next", headers=headers
+    )
     assert called.status_code == 200 and called.get_json()["number"] == "P001"
     busy = client.post(config["api"] + "/counters/1/call-next", headers=headers)
     assert busy.status_code == 409 and busy.get_json()["reason"] == "counter_busy"
     assert busy.get_json()["ticket"] == "P001"  # desk.js names the ticket in its message
     token = called.get_json()["token"]
     assert client.post(config["ticketApi"] + token + "/start", headers=headers).status_code == 200
-    assert client.post(config["ticketApi"] + token + "/finish", headers=headers,
-                       json={"performed_service": "RP"}).get_json()["performed_service"] == "RP"
+    assert (
+        client.post(
+            config["ticketApi"] + token + "/finish",
+            headers=headers,
+            json={"performed_service": "RP"},
+        ).get_json()["performed_service"]
+        == "RP"
+    )
     nobody = client.post(config["api"] + "/counters/1/call-next", headers=headers)
     assert nobody.status_code == 204
     overview = client.get(config["api"] + "/queue").get_json()

@@ -12,8 +12,20 @@ from ..tickets import conftest as _queue
 
 # the live-queue fixtures, used here under the same names (assigned, so that fixture arguments
 # of the same names below are not mistaken for redefinitions)
-for _name in ("_queue_apps", "admin", "aegi", "app", "catalogue", "clerk", "client", "db_url",
-              "manager", "pg_queue_database", "pytest_generate_tests", "sqlite_template"):
+for _name in (
+    "_queue_apps",
+    "admin",
+    "aegi",
+    "app",
+    "catalogue",
+    "clerk",
+    "client",
+    "db_url",
+    "manager",
+    "pg_queue_database",
+    "pytest_generate_tests",
+    "sqlite_template",
+):
     globals()[_name] = getattr(_queue, _name)
 
 

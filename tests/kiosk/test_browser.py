@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PORTRAIT = {"width": 1080, "height": 1920}
 # headless Chromium has no printer, and its print preview crashes the page: record instead what
 # the kiosk would print (the frame's document, loaded from the ticket's PDF URL)
-RECORD_PRINTS = "window.kioskPrint = f => { window.printed = (window.printed || []).concat([f.src]); };"
+RECORD_PRINTS = (
+    "window.kioskPrint = f => { window.printed = (window.printed || []).concat([f.src]); };"
+)
 LANDSCAPE = {"width": 1920, "height": 1080}
 
 
@@ -67,7 +69,9 @@ class Site:
         self.run(work)
 
     def waiting(self, slug: str) -> int:
-        return requests.get(f"{self.base}/api/v1/offices/{slug}/status", timeout=10).json()["waiting_total"]
+        return requests.get(f"{self.base}/api/v1/offices/{slug}/status", timeout=10).json()[
+            "waiting_total"
+        ]
 
     def close(self) -> None:
         from queue_service.extensions import db
@@ -78,17 +82,24 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("kiosk-live"), env={
-        "CLOCK_START": "2026-11-26T10:00", "SCHEDULER_ENABLED": "0", "KIOSK_CHECKIN": "on",
-        "PUBLIC_BASE_URL": "",
-    })
+    server = start_server(
+        tmp_path_factory.mktemp("kiosk-live"),
+        env={
+            "CLOCK_START": "2026-11-26T10:00",
+            "SCHEDULER_ENABLED": "0",
+            "KIOSK_CHECKIN": "on",
+            "PUBLIC_BASE_URL": "",
+        },
+    )
     site = Site(server)
     yield site
     site.close()
     server.stop()
 
 
-def kiosk_page(browser, site: Site, slug: str, viewport=PORTRAIT, token: str | None = None, clock=False):
+def kiosk_page(
+    browser, site: Site, slug: str, viewport=PORTRAIT, token: str | None = None, clock=False
+):
     """A browser holding a kiosk registration cookie for ``slug`` (created with the CLI)."""
     context = browser.new_context(viewport=viewport, locale="de-DE")
     context.add_init_script(RECORD_PRINTS)
@@ -107,18 +118,24 @@ def kiosk_page(browser, site: Site, slug: str, viewport=PORTRAIT, token: str | N
 
 def decode_qr(png: bytes) -> list[str]:
     image = Image.open(BytesIO(png))
-    return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+    return [
+        r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode
+    ]
 
 
 def tap_service(page, name: str) -> dict:
     """Tap a service; return the ticket the server answered with (JSON of the issue request)."""
-    with page.expect_response(lambda r: r.request.method == "POST" and "/tickets" in r.url) as answer:
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and "/tickets" in r.url
+    ) as answer:
         page.get_by_role("button", name=re.compile(re.escape(name))).click()
     page.wait_for_selector("#screen-ticket:not([hidden]) #ticket-number")
     return answer.value.json()
 
 
-def test_a_visitor_picks_english_and_an_identity_card_and_gets_a_ticket_with_a_qr_code(browser, site):
+def test_a_visitor_picks_english_and_an_identity_card_and_gets_a_ticket_with_a_qr_code(
+    browser, site
+):
     from queue_service.auth.services import create_api_token, create_user
 
     password = site.run(lambda: create_user("leitung-aegi", "manager", ["aegi"]).password)
@@ -177,9 +194,12 @@ def test_a_visitor_picks_english_and_an_identity_card_and_gets_a_ticket_with_a_q
         # the QR code opens the live status page; a clerk calls the number
         status = requests.get(ticket["status_url"], timeout=10)
         assert status.status_code == 200 and number in status.text
-        called = requests.post(f"{site.base}/api/v1/offices/aegi/counters/3/call",
-                               json={"token": ticket["token"]},
-                               headers={"Authorization": f"Bearer {clerk_token}"}, timeout=10)
+        called = requests.post(
+            f"{site.base}/api/v1/offices/aegi/counters/3/call",
+            json={"token": ticket["token"]},
+            headers={"Authorization": f"Bearer {clerk_token}"},
+            timeout=10,
+        )
         assert called.status_code == 200
         status = requests.get(ticket["status_url"] + "?lang=en", timeout=10)
         assert "Called" in status.text and "Platz 3" in status.text
@@ -198,8 +218,14 @@ def test_a_double_tap_and_a_lost_answer_still_give_one_ticket(browser, site):
     try:
         page.screenshot(path="/tmp/kiosk-start-landscape.png")
         posts: list[str] = []
-        page.on("request", lambda r: posts.append(r.headers.get("idempotency-key"))
-                if r.method == "POST" and "/tickets" in r.url else None)
+        page.on(
+            "request",
+            lambda r: (
+                posts.append(r.headers.get("idempotency-key"))
+                if r.method == "POST" and "/tickets" in r.url
+                else None
+            ),
+        )
         before = site.waiting("aegi")
         page.get_by_role("button", name=re.compile("Reisepass beantragen")).dblclick()
         page.wait_for_selector("#screen-ticket:not([hidden]) #ticket-number")
@@ -239,9 +265,12 @@ def test_arabic_is_right_to_left_and_large_print_is_high_contrast(browser, site)
         assert page.locator("html").get_attribute("dir") == "rtl"
         # right to left: the office name starts on the right, the first group is the right column
         name = page.locator(".kiosk-office-name").evaluate(
-            "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getBoundingClientRect().toJSON(); }")
+            "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getBoundingClientRect().toJSON(); }"
+        )
         assert name["x"] + name["width"] > 1850 and name["x"] > 1400
-        group = page.locator("#group-documents").evaluate("e => e.closest('section').getBoundingClientRect().toJSON()")
+        group = page.locator("#group-documents").evaluate(
+            "e => e.closest('section').getBoundingClientRect().toJSON()"
+        )
         assert group["x"] > 1200
         assert page.evaluate("document.documentElement.scrollWidth") == 1920  # nothing sticks out
         page.screenshot(path="/tmp/kiosk-ar-start-landscape.png")
@@ -252,9 +281,11 @@ def test_arabic_is_right_to_left_and_large_print_is_high_contrast(browser, site)
 
         page.goto(f"{site.base}/kiosk/aegi?lang=en&large=1")
         page.set_viewport_size(PORTRAIT)
-        colours = page.evaluate("[getComputedStyle(document.body).backgroundColor, "
-                                "getComputedStyle(document.querySelector('.kiosk-service-name')).color, "
-                                "getComputedStyle(document.documentElement).fontSize]")
+        colours = page.evaluate(
+            "[getComputedStyle(document.body).backgroundColor, "
+            "getComputedStyle(document.querySelector('.kiosk-service-name')).color, "
+            "getComputedStyle(document.documentElement).fontSize]"
+        )
         assert colours == ["rgb(0, 0, 0)", "rgb(255, 221, 0)", "21.6px"]
         page.screenshot(path="/tmp/kiosk-large-portrait.png")
     finally:
@@ -280,8 +311,10 @@ def test_the_kiosk_returns_to_the_german_start_page_when_left_alone(browser, sit
         page.wait_for_timeout(300)
         assert page.locator("#screen-ticket").is_visible()
         page.clock.fast_forward(11_000)
-        page.wait_for_function("document.querySelector('#kiosk[data-ready]') && "
-                               "!document.querySelector('#kiosk').dataset.screen")
+        page.wait_for_function(
+            "document.querySelector('#kiosk[data-ready]') && "
+            "!document.querySelector('#kiosk').dataset.screen"
+        )
         assert page.locator("#screen-start").is_visible()
     finally:
         page.context.close()
@@ -291,7 +324,10 @@ def test_closed_office_and_tickets_running_out(browser, site):
     page = kiosk_page(browser, site, "mobil", PORTRAIT)
     try:
         state = page.locator(".kiosk-state").inner_text()
-        assert "Heute geschlossen" in state and "Nächste Öffnung: Donnerstag, 3. Dezember 2026" in state
+        assert (
+            "Heute geschlossen" in state
+            and "Nächste Öffnung: Donnerstag, 3. Dezember 2026" in state
+        )
         page.screenshot(path="/tmp/kiosk-closed-portrait.png")
     finally:
         page.context.close()
@@ -301,8 +337,12 @@ def test_closed_office_and_tickets_running_out(browser, site):
     try:
         # while the page is open, the office's cap is lowered and the last ticket goes elsewhere
         site.set_walkin_cap("linden", 1)
-        taken = requests.post(f"{site.base}/api/v1/offices/linden/tickets", json={"service": "AB"},
-                              headers={"X-Device-Token": device}, timeout=10)
+        taken = requests.post(
+            f"{site.base}/api/v1/offices/linden/tickets",
+            json={"service": "AB"},
+            headers={"X-Device-Token": device},
+            timeout=10,
+        )
         assert taken.status_code == 201
         page.get_by_role("button", name=re.compile("Personalausweis beantragen")).click()
         page.wait_for_selector("#screen-message:not([hidden])")
@@ -322,12 +362,23 @@ def test_closed_office_and_tickets_running_out(browser, site):
 def test_the_appointment_screen_speaks_the_check_in_contract(browser, site):
     """The check-in API comes with online booking (issue 6); its answers are simulated here."""
     device = site.device("aegi")
-    walkin = requests.post(f"{site.base}/api/v1/offices/aegi/tickets", json={"service": "EID"},
-                           headers={"X-Device-Token": device}, timeout=10).json()
+    walkin = requests.post(
+        f"{site.base}/api/v1/offices/aegi/tickets",
+        json={"service": "EID"},
+        headers={"X-Device-Token": device},
+        timeout=10,
+    ).json()
     answers = [
         (404, {"title": "Not Found", "status": 404, "reason": "unknown"}),
-        (409, {"title": "Refused", "status": 409, "reason": "too_early",
-               "opens_at": "2026-11-26T14:30:00+01:00"}),
+        (
+            409,
+            {
+                "title": "Refused",
+                "status": 409,
+                "reason": "too_early",
+                "opens_at": "2026-11-26T14:30:00+01:00",
+            },
+        ),
         (409, {"title": "Refused", "status": 409, "reason": "too_late"}),
         (201, walkin),
     ]
@@ -336,8 +387,11 @@ def test_the_appointment_screen_speaks_the_check_in_contract(browser, site):
     def check_in(route):
         sent.append(json.loads(route.request.post_data))
         status, body = answers[len(sent) - 1]
-        route.fulfill(status=status, json=body, content_type="application/problem+json"
-                      if status >= 400 else "application/json")
+        route.fulfill(
+            status=status,
+            json=body,
+            content_type="application/problem+json" if status >= 400 else "application/json",
+        )
 
     page = kiosk_page(browser, site, "aegi", PORTRAIT, token=device)
     try:

@@ -28,19 +28,22 @@ def test_the_kiosk_page_issues_with_its_cookie_and_csrf_token(kiosk_client):
     without = kiosk_client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"})
     assert without.status_code == 400  # a cookie alone is not enough: CSRF
     headers = {"X-CSRFToken": csrf_of(kiosk_client), "Idempotency-Key": "tap-1"}
-    first = kiosk_client.post("/api/v1/offices/aegi/tickets", json={"service": "PA", "lang": "ar"},
-                              headers=headers)
+    first = kiosk_client.post(
+        "/api/v1/offices/aegi/tickets", json={"service": "PA", "lang": "ar"}, headers=headers
+    )
     assert first.status_code == 201 and first.get_json()["number"] == "P001"
-    again = kiosk_client.post("/api/v1/offices/aegi/tickets", json={"service": "PA", "lang": "ar"},
-                              headers=headers)
+    again = kiosk_client.post(
+        "/api/v1/offices/aegi/tickets", json={"service": "PA", "lang": "ar"}, headers=headers
+    )
     assert again.get_json()["token"] == first.get_json()["token"]  # a retried tap: one ticket
     assert "printing" not in first.get_json()
 
 
 def test_refusals_and_bad_input_are_problems_the_kiosk_can_explain(client, kiosk_token):
     headers = {"X-Device-Token": kiosk_token}
-    bad_lang = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA", "lang": "fr"},
-                           headers=headers)
+    bad_lang = client.post(
+        "/api/v1/offices/aegi/tickets", json={"service": "PA", "lang": "fr"}, headers=headers
+    )
     assert bad_lang.status_code == 422 and bad_lang.get_json()["field"] == "lang"
     set_service("FS", walk_in_allowed=False)
     refused = client.post("/api/v1/offices/aegi/tickets", json={"service": "FS"}, headers=headers)
@@ -55,8 +58,11 @@ def limited_app(sqlite_template, tmp_path, thursday_morning):
     """An app of its own with the rate limiter on (the limiter is bound when an app is made)."""
     path = tmp_path / "limited.sqlite3"
     shutil.copyfile(sqlite_template, path)
-    app = create_app(_test_config(f"sqlite:///{path}", RATELIMIT_ENABLED=True,
-                                  KIOSK_RATELIMIT_TICKETS="3 per minute"))
+    app = create_app(
+        _test_config(
+            f"sqlite:///{path}", RATELIMIT_ENABLED=True, KIOSK_RATELIMIT_TICKETS="3 per minute"
+        )
+    )
     isolate_requests(app)
     limiter.reset()
     with app.app_context():
@@ -118,12 +124,15 @@ def wait_for_files(folder, pattern: str, count: int, timeout: float = 10.0) -> l
     return sorted(folder.glob(pattern))
 
 
-def test_with_cups_printing_the_server_prints_the_ticket_on_the_kiosks_printer(app, client, fake_lp, aegi):
+def test_with_cups_printing_the_server_prints_the_ticket_on_the_kiosks_printer(
+    app, client, fake_lp, aegi
+):
     jobs = fake_lp()
     app.config["KIOSK_CUPS_PRINTING"] = True
     printer = {"X-Device-Token": create_device("aegi", "kiosk", printer="Kiosk_Aegi_1")}
-    response = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA", "lang": "en"},
-                           headers=printer)
+    response = client.post(
+        "/api/v1/offices/aegi/tickets", json={"service": "PA", "lang": "en"}, headers=printer
+    )
     assert response.status_code == 201 and response.get_json()["printing"] == "server"
     (job,) = wait_for_files(jobs, "*.json", 1)
     argv = json.loads(job.read_text())
@@ -131,8 +140,11 @@ def test_with_cups_printing_the_server_prints_the_ticket_on_the_kiosks_printer(a
     text = PdfReader(BytesIO(job.with_suffix(".pdf").read_bytes())).pages[0].extract_text()
     assert "P001" in text and "Apply for an identity card" in text
     # a kiosk without a printer prints from its browser
-    plain = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"},
-                        headers={"X-Device-Token": create_device("aegi", "kiosk")})
+    plain = client.post(
+        "/api/v1/offices/aegi/tickets",
+        json={"service": "PA"},
+        headers={"X-Device-Token": create_device("aegi", "kiosk")},
+    )
     assert "printing" not in plain.get_json()
     time.sleep(0.3)
     assert len(list(jobs.glob("*.json"))) == 1
@@ -143,7 +155,9 @@ def test_a_printer_failure_loses_only_the_paper(app, client, fake_lp, aegi, capl
     app.config["KIOSK_CUPS_PRINTING"] = True
     printer = {"X-Device-Token": create_device("aegi", "kiosk", printer="Kiosk_Aegi_1")}
     with caplog.at_level(logging.WARNING, logger="queue_service.tickets.printouts"):
-        response = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=printer)
+        response = client.post(
+            "/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=printer
+        )
         assert response.status_code == 201 and response.get_json()["number"] == "P001"
         wait_for_files(jobs, "*.json", 1)
         deadline = time.monotonic() + 5

@@ -60,7 +60,9 @@ def test_holidays_and_closures_name_their_reason(aegi):
     assert offer.next_opening == local(2026, 12, 28, 8, 0)
     clock.freeze(local(2026, 11, 26, 10, 0))
     with unit_of_work() as session:
-        session.add(Closure(office_id=get_office("linden").id, day=clock.today(), reason="Wasserschaden"))
+        session.add(
+            Closure(office_id=get_office("linden").id, day=clock.today(), reason="Wasserschaden")
+        )
     offer = walkin_offer("linden")
     assert offer.state == OfferState.CLOSED and offer.closure == "Wasserschaden"
 

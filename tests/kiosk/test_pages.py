@@ -55,7 +55,9 @@ def test_the_kiosk_page_lists_the_walkin_services_grouped_and_renews_its_cookie(
     assert len(re.findall(r'data-service="\w+"', html)) == 17
     assert "Personalausweis beantragen" in html and "Wartemarken gibt es bis 13:00 Uhr." in html
     assert 'name="csrf-token"' in html and 'data-idle="45"' in html and 'data-paper="80mm"' in html
-    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(DEVICE_COOKIE + "="))
+    cookie = next(
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith(DEVICE_COOKIE + "=")
+    )
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=34560000" in cookie
     assert "site-footer" not in html  # a kiosk offers no way off its page
 
@@ -93,7 +95,9 @@ def test_closed_states_say_when_the_office_opens(kiosk_client):
     assert "Closed now" in html and "Next opening: today at 14:00." in html
     clock.freeze(datetime(2026, 12, 24, 10, 0, tzinfo=BERLIN))
     html = page(kiosk_client)[1]
-    assert "Heiligabend" in html and "Nächste Öffnung: Montag, 28. Dezember 2026 um 08:00 Uhr." in html
+    assert (
+        "Heiligabend" in html and "Nächste Öffnung: Montag, 28. Dezember 2026 um 08:00 Uhr." in html
+    )
 
 
 def test_appointments_only_and_ausgabe_beendet(kiosk_client, client):
@@ -114,9 +118,12 @@ def test_a_service_past_its_own_cap_is_shown_but_cannot_be_tapped(kiosk_client):
     q.issue_ticket("aegi", "PA")
     html = page(kiosk_client)[1]
     assert 'data-service="PA"' not in html and 'data-service="RP"' in html
-    assert re.search(r'<button type="button" class="kiosk-service" disabled[^>]*>\s*'
-                     r'<span class="kiosk-service-name">Personalausweis beantragen</span>\s*'
-                     r'<span class="kiosk-service-gone"[^>]*>Ausgabe beendet</span>', html)
+    assert re.search(
+        r'<button type="button" class="kiosk-service" disabled[^>]*>\s*'
+        r'<span class="kiosk-service-name">Personalausweis beantragen</span>\s*'
+        r'<span class="kiosk-service-gone"[^>]*>Ausgabe beendet</span>',
+        html,
+    )
 
 
 def test_the_appointment_button_follows_kiosk_checkin(app, kiosk_client):
@@ -133,12 +140,19 @@ def test_the_appointment_button_follows_kiosk_checkin(app, kiosk_client):
 def test_settings_reach_the_page(app, kiosk_client):
     app.config.update(KIOSK_IDLE_SECONDS=20, KIOSK_TICKET_SECONDS=12, KIOSK_PAPER="a6")
     html = page(kiosk_client)[1]
-    assert 'data-idle="20"' in html and 'data-ticket-seconds="12"' in html and 'data-paper="a6"' in html
+    assert (
+        'data-idle="20"' in html
+        and 'data-ticket-seconds="12"' in html
+        and 'data-paper="a6"' in html
+    )
 
 
 def test_the_ticket_screen_shows_number_service_wait_and_the_qr_code(kiosk_client, kiosk_token):
-    issued = kiosk_client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"},
-                               headers={"X-Device-Token": kiosk_token}).get_json()
+    issued = kiosk_client.post(
+        "/api/v1/offices/aegi/tickets",
+        json={"service": "PA"},
+        headers={"X-Device-Token": kiosk_token},
+    ).get_json()
     response, html = page(kiosk_client, f"/kiosk/aegi/tickets/{issued['token']}?lang=en")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert 'id="ticket-number" dir="ltr">P001<' in html and "Apply for an identity card" in html
@@ -150,8 +164,11 @@ def test_the_ticket_screen_shows_number_service_wait_and_the_qr_code(kiosk_clien
 
 
 def test_the_ticket_screen_is_for_the_kiosk_of_the_tickets_office(client, kiosk_token, aegi):
-    issued = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"},
-                         headers={"X-Device-Token": kiosk_token}).get_json()
+    issued = client.post(
+        "/api/v1/offices/aegi/tickets",
+        json={"service": "PA"},
+        headers={"X-Device-Token": kiosk_token},
+    ).get_json()
     assert client.get(f"/kiosk/aegi/tickets/{issued['token']}").status_code == 403
     client.set_cookie(DEVICE_COOKIE, create_device("linden", "kiosk"))
     assert client.get(f"/kiosk/linden/tickets/{issued['token']}").status_code == 403
@@ -164,13 +181,26 @@ def test_wait_texts_use_the_plural_rules_of_each_language(app, kiosk_client):
 
     with app.test_request_context():
         assert [wait_text(n) for n in (None, 0, 1, 7)] == [
-            "noch keine Schätzung", "gleich", "ca. 1 Minute", "ca. 7 Minuten"]
+            "noch keine Schätzung",
+            "gleich",
+            "ca. 1 Minute",
+            "ca. 7 Minuten",
+        ]
         with force_locale("ar"):
             assert [wait_text(n) for n in (1, 2, 5, 15, 100)] == [
-                "حوالي دقيقة واحدة", "حوالي دقيقتين", "حوالي 5 دقائق", "حوالي 15 دقيقة", "حوالي 100 دقيقة"]
+                "حوالي دقيقة واحدة",
+                "حوالي دقيقتين",
+                "حوالي 5 دقائق",
+                "حوالي 15 دقيقة",
+                "حوالي 100 دقيقة",
+            ]
         with force_locale("uk"):
             assert [wait_text(n) for n in (1, 3, 11, 21)] == [
-                "близько 1 хвилини", "близько 3 хвилин", "близько 11 хвилин", "близько 21 хвилини"]
+                "близько 1 хвилини",
+                "близько 3 хвилин",
+                "близько 11 хвилин",
+                "близько 21 хвилини",
+            ]
 
 
 def test_kiosk_settings_come_from_the_environment(monkeypatch, tmp_path):
@@ -186,5 +216,10 @@ def test_kiosk_settings_come_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("KIOSK_CHECKIN", " On ")
     monkeypatch.setenv("KIOSK_RATELIMIT_TICKETS", "10 per minute")
     config = from_environment(str(tmp_path))
-    assert (config["KIOSK_IDLE_SECONDS"], config["KIOSK_TICKET_SECONDS"], config["KIOSK_PAPER"],
-            config["KIOSK_CHECKIN"], config["KIOSK_RATELIMIT_TICKETS"]) == (30, 15, "58mm", "on", "10 per minute")
+    assert (
+        config["KIOSK_IDLE_SECONDS"],
+        config["KIOSK_TICKET_SECONDS"],
+        config["KIOSK_PAPER"],
+        config["KIOSK_CHECKIN"],
+        config["KIOSK_RATELIMIT_TICKETS"],
+    ) == (30, 15, "58mm", "on", "10 per minute")

@@ -14,8 +14,11 @@ MM = 72 / 25.4
 
 
 def issue(client, kiosk_token, service="PA", **body):
-    response = client.post("/api/v1/offices/aegi/tickets", json={"service": service, **body},
-                           headers={"X-Device-Token": kiosk_token})
+    response = client.post(
+        "/api/v1/offices/aegi/tickets",
+        json={"service": service, **body},
+        headers={"X-Device-Token": kiosk_token},
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -27,10 +30,14 @@ def pdf_text(pdf: bytes) -> str:
 
 def qr_codes(pdf: bytes, dpi: int = 203) -> list[str]:
     image = pdfium.PdfDocument(pdf)[0].render(scale=dpi / 72).to_pil()
-    return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+    return [
+        r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode
+    ]
 
 
-def test_the_pdf_holds_number_service_and_office_and_its_qr_opens_the_status_page(client, kiosk_token):
+def test_the_pdf_holds_number_service_and_office_and_its_qr_opens_the_status_page(
+    client, kiosk_token
+):
     issue(client, kiosk_token)
     ticket = issue(client, kiosk_token)
     response = client.get(urlsplit(ticket["pdf_url"]).path)
@@ -38,8 +45,15 @@ def test_the_pdf_holds_number_service_and_office_and_its_qr_opens_the_status_pag
     assert response.headers["Content-Disposition"] == 'inline; filename="ticket-P002.pdf"'
     assert response.headers["Cache-Control"] == "no-store"
     text = pdf_text(response.data)
-    for expected in ("P002", "Personalausweis beantragen", "Bürgeramt Aegi", "Aegidientorplatz 1",
-                     "26.11.2026, 10:00 Uhr", "1 Person", "ca. 15 Min."):
+    for expected in (
+        "P002",
+        "Personalausweis beantragen",
+        "Bürgeramt Aegi",
+        "Aegidientorplatz 1",
+        "26.11.2026, 10:00 Uhr",
+        "1 Person",
+        "ca. 15 Min.",
+    ):
         assert expected in text, (expected, text)
     (url,) = qr_codes(response.data)
     assert url == ticket["status_url"]
@@ -74,7 +88,9 @@ def test_paper_sizes_and_bad_parameters(client, kiosk_token):
     assert missing.status_code == 404 and missing.mimetype == "application/problem+json"
 
 
-def test_a_called_ticket_prints_nobody_ahead_and_a_finished_one_no_wait_at_all(client, kiosk_token, clerk):
+def test_a_called_ticket_prints_nobody_ahead_and_a_finished_one_no_wait_at_all(
+    client, kiosk_token, clerk
+):
     from queue_service.tickets import services as q
 
     ticket = issue(client, kiosk_token)

@@ -14,7 +14,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 def test_a_manager_changes_the_opening_hours_and_closes_a_day(browser, live_server):
     server = live_server(env={"CLOCK_START": "2026-11-26T10:00"})
-    created = run_cli(["create-user", "leitung-aegi", "--role", "manager", "--office", "aegi"], server.env)
+    created = run_cli(
+        ["create-user", "leitung-aegi", "--role", "manager", "--office", "aegi"], server.env
+    )
     password = created.stdout.split("Password:")[1].strip()
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="de-DE")
     try:
@@ -25,13 +27,18 @@ def test_a_manager_changes_the_opening_hours_and_closes_a_day(browser, live_serv
         page.wait_for_url("**/admin/")
         page.screenshot(path="/tmp/manage-start.png", full_page=True)
         page.get_by_role("link", name="Bürgeramt Aegi verwalten").click()
-        page.get_by_role("navigation", name="Bereiche: Bürgeramt Aegi").get_by_role("link", name="Öffnungszeiten").click()
+        page.get_by_role("navigation", name="Bereiche: Bürgeramt Aegi").get_by_role(
+            "link", name="Öffnungszeiten"
+        ).click()
         page.get_by_role("link", name="Montag ändern").click()
 
         # a mistake first: the message appears next to the field and nothing is saved
         page.fill("#appointment-0-end", "07:00")
         page.get_by_role("button", name="Montag speichern").click()
-        assert page.locator("#appointment-0-end-error").inner_text() == "Das Zeitfenster muss nach seinem Beginn enden."
+        assert (
+            page.locator("#appointment-0-end-error").inner_text()
+            == "Das Zeitfenster muss nach seinem Beginn enden."
+        )
         page.screenshot(path="/tmp/manage-hours-error.png", full_page=True)
 
         page.fill("#appointment-0-end", "12:00")
@@ -41,7 +48,10 @@ def test_a_manager_changes_the_opening_hours_and_closes_a_day(browser, live_serv
         page.get_by_role("button", name="Montag speichern").click()
         page.wait_for_url("**/hours")
         monday = page.get_by_role("row", name="Montag")
-        assert "08:00–12:00 (8 parallel)" in monday.inner_text() and "14:00–16:00" in monday.inner_text()
+        assert (
+            "08:00–12:00 (8 parallel)" in monday.inner_text()
+            and "14:00–16:00" in monday.inner_text()
+        )
         assert "gespeichert" in page.locator(".flashes").inner_text()
         page.screenshot(path="/tmp/manage-hours.png", full_page=True)
 

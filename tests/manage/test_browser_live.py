@@ -22,7 +22,12 @@ TIMES = "/termin/zeiten?office=aegi&services=PA&persons=1&day=" + MONDAY
 
 def _times(page, base_url: str) -> list[str]:
     page.goto(base_url + TIMES)
-    return [name for name in page.get_by_role("button", name=re.compile(r"^\d\d:\d\d bis ")).all_inner_texts()]
+    return [
+        name
+        for name in page.get_by_role(
+            "button", name=re.compile(r"^\d\d:\d\d bis ")
+        ).all_inner_texts()
+    ]
 
 
 def _manager(server, name: str = "leitung-aegi") -> str:
@@ -88,7 +93,10 @@ def test_the_city_overview_follows_a_clerk_s_call_without_reloading(browser, liv
         assert row.locator('[data-field="waiting_total"]').inner_text() == "2"
         assert row.locator('[data-field="served_today"]').inner_text() == "0"
         assert page.get_by_role("columnheader", name="Nächster freier Termin").is_visible()
-        assert re.match(r"\w\w\. \d\d\.\d\d\. \d\d:\d\d", row.locator('[data-field="next_free_appointment"]').inner_text())
+        assert re.match(
+            r"\w\w\. \d\d\.\d\d\. \d\d:\d\d",
+            row.locator('[data-field="next_free_appointment"]').inner_text(),
+        )
         page.evaluate("window.__notReloaded = true")
         expect(page.locator("#city-overview")).to_have_attribute("data-live", "on", timeout=10_000)
 
@@ -103,7 +111,9 @@ def test_the_city_overview_follows_a_clerk_s_call_without_reloading(browser, liv
         page.close()
 
 
-def test_a_manager_closes_a_booked_day_tells_the_resident_and_reads_yesterday_s_waits(browser, live_server, tmp_path):
+def test_a_manager_closes_a_booked_day_tells_the_resident_and_reads_yesterday_s_waits(
+    browser, live_server, tmp_path
+):
     """Issue 7's "done when", as a new manager would do it: a closure on a day with a booking shows
     who is affected (no names), the resident is mailed, and yesterday's waiting times per service
     are there as a chart and as a CSV that says what the table says."""
@@ -123,16 +133,29 @@ def test_a_manager_closes_a_booked_day_tells_the_resident_and_reads_yesterday_s_
     from ..stats.conftest import at, generate_day
 
     mail = tmp_path / "mail"
-    server = live_server(env={"CLOCK_START": "2026-11-27T10:00", "MAIL_BACKEND": "folder",
-                              "MAIL_FOLDER": str(mail)})
+    server = live_server(
+        env={"CLOCK_START": "2026-11-27T10:00", "MAIL_BACKEND": "folder", "MAIL_FOLDER": str(mail)}
+    )
     yesterday, monday = date(2026, 11, 26), date(2026, 11, 30)
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "RATELIMIT_ENABLED": False, "MAIL_BACKEND": "memory",
-                      "SQLALCHEMY_DATABASE_URI": server.env["DATABASE_URL"], "REALTIME_EMIT_IN_BACKGROUND": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "RATELIMIT_ENABLED": False,
+            "MAIL_BACKEND": "memory",
+            "SQLALCHEMY_DATABASE_URI": server.env["DATABASE_URL"],
+            "REALTIME_EMIT_IN_BACKGROUND": False,
+        }
+    )
     with app.app_context():  # yesterday's traffic and Monday's booking, through the services
         create_user("sb-aegi", "clerk", ["aegi"])
-        generate_day("aegi", db.session.scalar(db.select(User).where(User.username == "sb-aegi")), yesterday)
+        generate_day(
+            "aegi", db.session.scalar(db.select(User).where(User.username == "sb-aegi")), yesterday
+        )
         clock.freeze(at(date(2026, 11, 27), "10:00"))
-        booked = book_appointment("aegi", "PA", 1, at(monday, "08:00"), "Erika Mustermann", "erika@example.org")
+        booked = book_appointment(
+            "aegi", "PA", 1, at(monday, "08:00"), "Erika Mustermann", "erika@example.org"
+        )
         db.session.remove()
         db.engine.dispose()
     clock.reset()
@@ -142,16 +165,22 @@ def test_a_manager_closes_a_booked_day_tells_the_resident_and_reads_yesterday_s_
     try:
         _log_in(page, server.base_url, "leitung-aegi", password)
         page.get_by_role("link", name="Bürgeramt Aegi verwalten").click()
-        page.get_by_role("navigation", name="Bereiche: Bürgeramt Aegi").get_by_role("link", name="Schließungen").click()
+        page.get_by_role("navigation", name="Bereiche: Bürgeramt Aegi").get_by_role(
+            "link", name="Schließungen"
+        ).click()
         page.fill("#start", monday.isoformat())
         page.fill("#reason", "Wasserschaden")
         page.get_by_role("button", name="Prüfen und schließen").click()
 
         affected = page.get_by_role("table", name="Betroffene Termine")
         expect(affected).to_contain_text("Mo. 30.11.2026 08:00")
-        assert booked.code.replace("-", "") in affected.inner_text().replace("-", "")  # the booking code
+        assert booked.code.replace("-", "") in affected.inner_text().replace(
+            "-", ""
+        )  # the booking code
         assert "Erika" not in page.content() and "erika@example.org" not in page.content()
-        expect(page.get_by_label("Die Bürgerinnen und Bürger per E-Mail über die Absage informieren")).to_be_checked()
+        expect(
+            page.get_by_label("Die Bürgerinnen und Bürger per E-Mail über die Absage informieren")
+        ).to_be_checked()
         page.screenshot(path="/tmp/live-closure-affected.png", full_page=True)
         page.get_by_role("button", name=re.compile("absagen")).click()
         page.wait_for_url("**/closures")
@@ -160,22 +189,31 @@ def test_a_manager_closes_a_booked_day_tells_the_resident_and_reads_yesterday_s_
         deadline = time.monotonic() + 10  # the mail goes out after the commit, in the background
         cancelled = []
         while not cancelled and time.monotonic() < deadline:
-            messages = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in mail.glob("*.eml")]
+            messages = [
+                email.message_from_bytes(p.read_bytes(), policy=policy.default)
+                for p in mail.glob("*.eml")
+            ]
             cancelled = [m for m in messages if m["To"] == "erika@example.org"]
             time.sleep(0.1)
         assert cancelled, "the resident was not told"
         assert "Wasserschaden" in cancelled[0].get_body(("plain",)).get_content()
 
-        page.goto(server.base_url + f"/admin/statistics?office=aegi&from={yesterday}&to={yesterday}")
+        page.goto(
+            server.base_url + f"/admin/statistics?office=aegi&from={yesterday}&to={yesterday}"
+        )
         section = page.locator('section[aria-labelledby="table-service"]')
         chart = section.get_by_role("img", name=re.compile("^Wartezeit je Leistung"))
         expect(chart).to_be_visible()
         bars = chart.locator("rect title").all_text_contents()  # e.g. "PA: Median 100.9"
-        assert any(t.startswith("PA: Median") for t in bars) and any(t.startswith("RP: Median") for t in bars)
+        assert any(t.startswith("PA: Median") for t in bars) and any(
+            t.startswith("RP: Median") for t in bars
+        )
         page.screenshot(path="/tmp/live-statistics.png", full_page=True)
         headers = section.locator("thead th").all_inner_texts()
-        shown = {row.locator("th").inner_text(): row.locator("td").all_inner_texts()
-                 for row in section.locator("tbody tr").all()}
+        shown = {
+            row.locator("th").inner_text(): row.locator("td").all_inner_texts()
+            for row in section.locator("tbody tr").all()
+        }
         assert shown and any("Reisepass" in label for label in shown)
         link = section.get_by_role("link", name="Als CSV herunterladen (Excel)")
         response = page.request.get(server.base_url + link.get_attribute("href"))

@@ -16,7 +16,10 @@ from .conftest import audit_count, logged_in
 
 def _snapshot() -> tuple:
     """Everything these forms could change."""
-    rows = lambda model, *cols: sorted(tuple(getattr(r, c) for c in cols) for r in db.session.scalars(select(model)))  # noqa: E731
+
+    def rows(model, *cols):
+        return sorted(tuple(getattr(r, c) for c in cols) for r in db.session.scalars(select(model)))
+
     db.session.expire_all()
     return (
         rows(Office, "slug", "name", "email", "walkin_daily_cap"),
@@ -31,22 +34,83 @@ def _snapshot() -> tuple:
 CASES = [
     # url, posted fields, the field that must show the error, a word of the (German) message
     ("/admin/manage/offices/aegi/edit", {"name": "", "email": "kein-mail"}, "name", "erforderlich"),
-    ("/admin/manage/offices/aegi/edit", {"name": "Aegi", "email": "kein-mail"}, "email", "E-Mail-Adresse"),
-    ("/admin/manage/offices/aegi/edit", {"name": "Aegi", "walkin_daily_cap": "0"}, "walkin_daily_cap", "1"),
-    ("/admin/manage/offices/aegi/hours/0",
-     {"appointment-0-start": "12:00", "appointment-0-end": "08:00"}, "appointment-0-end", "nach seinem Beginn enden"),
-    ("/admin/manage/offices/aegi/hours/0",
-     {"appointment-0-start": "08:00", "appointment-0-end": "12:00", "appointment-1-start": "11:00",
-      "appointment-1-end": "13:00"}, "appointment-1-start", "überschneiden"),
-    ("/admin/manage/offices/aegi/closures", {"start": "2027-02-10", "end": "2027-02-01", "reason": "x"}, "end", "vor dem ersten"),
-    ("/admin/manage/offices/aegi/closures", {"start": "2020-02-10", "reason": "Zu spät"}, "start", "Vergangenheit"),
-    ("/admin/manage/offices/aegi/closures", {"start": "2027-02-10", "reason": ""}, "reason", "erforderlich"),
-    ("/admin/manage/staff/new", {"username": "zwei worte", "role": "clerk", "offices": "aegi"}, "username", "Leerzeichen"),
-    ("/admin/manage/staff/new", {"username": "admin", "role": "clerk", "offices": "aegi"}, "username", "vergeben"),
-    ("/admin/manage/services/new",
-     {"code": "NEU", "name_de": "Neu", "name_en": "New", "prefix": "I", "duration_minutes": "10"}, "prefix", "nicht I"),
-    ("/admin/manage/services/PA",
-     {"name_de": "Personalausweis", "name_en": "ID", "prefix": "P", "duration_minutes": "500"}, "duration_minutes", "240"),
+    (
+        "/admin/manage/offices/aegi/edit",
+        {"name": "Aegi", "email": "kein-mail"},
+        "email",
+        "E-Mail-Adresse",
+    ),
+    (
+        "/admin/manage/offices/aegi/edit",
+        {"name": "Aegi", "walkin_daily_cap": "0"},
+        "walkin_daily_cap",
+        "1",
+    ),
+    (
+        "/admin/manage/offices/aegi/hours/0",
+        {"appointment-0-start": "12:00", "appointment-0-end": "08:00"},
+        "appointment-0-end",
+        "nach seinem Beginn enden",
+    ),
+    (
+        "/admin/manage/offices/aegi/hours/0",
+        {
+            "appointment-0-start": "08:00",
+            "appointment-0-end": "12:00",
+            "appointment-1-start": "11:00",
+            "appointment-1-end": "13:00",
+        },
+        "appointment-1-start",
+        "überschneiden",
+    ),
+    (
+        "/admin/manage/offices/aegi/closures",
+        {"start": "2027-02-10", "end": "2027-02-01", "reason": "x"},
+        "end",
+        "vor dem ersten",
+    ),
+    (
+        "/admin/manage/offices/aegi/closures",
+        {"start": "2020-02-10", "reason": "Zu spät"},
+        "start",
+        "Vergangenheit",
+    ),
+    (
+        "/admin/manage/offices/aegi/closures",
+        {"start": "2027-02-10", "reason": ""},
+        "reason",
+        "erforderlich",
+    ),
+    (
+        "/admin/manage/staff/new",
+        {"username": "zwei worte", "role": "clerk", "offices": "aegi"},
+        "username",
+        "Leerzeichen",
+    ),
+    (
+        "/admin/manage/staff/new",
+        {"username": "admin", "role": "clerk", "offices": "aegi"},
+        "username",
+        "vergeben",
+    ),
+    (
+        "/admin/manage/services/new",
+        {
+            "code": "NEU",
+            "name_de": "Neu",
+            "name_en": "New",
+            "prefix": "I",
+            "duration_minutes": "10",
+        },
+        "prefix",
+        "nicht I",
+    ),
+    (
+        "/admin/manage/services/PA",
+        {"name_de": "Personalausweis", "name_en": "ID", "prefix": "P", "duration_minutes": "500"},
+        "duration_minutes",
+        "240",
+    ),
 ]
 
 
@@ -60,14 +124,23 @@ def test_invalid_input_shows_the_error_at_the_field_and_changes_nothing(web, sub
 def _check_refused(client, url, data, field, words):
     page = client.get(url, headers={"Accept-Language": "de"})
     before = _snapshot()
-    response = client.post(url, data={**data, "csrf_token": csrf_from(page.get_data(as_text=True))},
-                           headers={"Accept-Language": "de"})
+    response = client.post(
+        url,
+        data={**data, "csrf_token": csrf_from(page.get_data(as_text=True))},
+        headers={"Accept-Language": "de"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422, html[-2000:]
-    error = re.search(rf'<p class="field-error" id="{re.escape(field)}-error">(.*?)</p>', html, re.S)
-    assert error and words in error.group(1), html[html.find("error-summary"):][:1500]
+    error = re.search(
+        rf'<p class="field-error" id="{re.escape(field)}-error">(.*?)</p>', html, re.S
+    )
+    assert error and words in error.group(1), html[html.find("error-summary") :][:1500]
     # the input points at its message and is marked invalid; the summary links to it
     control = re.search(rf'<input[^>]*\bid="{re.escape(field)}"[^>]*>', html)
-    assert control and f"{field}-error" in control.group(0) and 'aria-invalid="true"' in control.group(0)
+    assert (
+        control
+        and f"{field}-error" in control.group(0)
+        and 'aria-invalid="true"' in control.group(0)
+    )
     assert f'href="#{field}"' in html
     assert _snapshot() == before

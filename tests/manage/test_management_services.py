@@ -39,10 +39,14 @@ def _entries(action: str) -> list[AuditEntry]:
 
 def test_staff_accounts_show_the_password_once_and_managers_only_manage_their_clerks(staff, app):
     manager = staff.aegi_manager
-    created = staff_service.create_staff_account(manager.id, "neu-aegi", "clerk", ["aegi"], "Neu Aegi")
+    created = staff_service.create_staff_account(
+        manager.id, "neu-aegi", "clerk", ["aegi"], "Neu Aegi"
+    )
     assert authenticate("neu-aegi", created.password) is not None
-    entry, = _entries("staff.created")
-    assert entry.office_id == _office("aegi").id and created.password not in json.dumps(entry.details)
+    (entry,) = _entries("staff.created")
+    assert entry.office_id == _office("aegi").id and created.password not in json.dumps(
+        entry.details
+    )
     with pytest.raises(Forbidden):
         staff_service.create_staff_account(manager.id, "chef", "manager", ["aegi"])
     with pytest.raises(Forbidden):
@@ -61,16 +65,30 @@ def test_staff_accounts_show_the_password_once_and_managers_only_manage_their_cl
     assert authenticate("neu-aegi", reset.password) is None
     with pytest.raises(Refused):
         staff_service.set_staff_active(staff.admin.id, staff.admin.id, False)
-    staff_service.update_staff_account(staff.admin.id, created.id, role="manager", office_slugs=["aegi", "linden"],
-                                       display_name=None)
-    assert {e.office_id for e in _entries("staff.updated")} == {_office("aegi").id, _office("linden").id}
+    staff_service.update_staff_account(
+        staff.admin.id,
+        created.id,
+        role="manager",
+        office_slugs=["aegi", "linden"],
+        display_name=None,
+    )
+    assert {e.office_id for e in _entries("staff.updated")} == {
+        _office("aegi").id,
+        _office("linden").id,
+    }
 
     # the page shows the new password once and is not cached
     client = logged_in(app, staff.admin)
     page = client.get("/admin/manage/staff/new")
-    response = client.post("/admin/manage/staff/new", data={
-        "username": "per-formular", "role": "clerk", "offices": "aegi",
-        "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/admin/manage/staff/new",
+        data={
+            "username": "per-formular",
+            "role": "clerk",
+            "offices": "aegi",
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     password = response.get_data(as_text=True).split("<code>")[1].split("</code>")[0]
     assert authenticate("per-formular", password) is not None
@@ -85,21 +103,34 @@ def test_devices_are_registered_with_a_one_time_key_revoked_and_seen(staff, app)
     registered = devices.register_device(staff.aegi_manager.id, "aegi", "kiosk", "Kiosk Eingang")
     assert device_for_token(registered.token).name == "Kiosk Eingang"
     stored = db.session.scalar(select(Device).where(Device.id == registered.id))
-    assert registered.token not in (stored.token_hash, json.dumps(_entries("device.registered")[0].details))
+    assert registered.token not in (
+        stored.token_hash,
+        json.dumps(_entries("device.registered")[0].details),
+    )
     with pytest.raises(Forbidden):
         devices.register_device(staff.linden_manager.id, "aegi", "display", None)
 
     clock.freeze(clock.now())
     client = app.test_client()
-    assert client.get("/_test/device", headers={"X-Device-Token": registered.token}).get_json() == {"device": "Kiosk Eingang"}
+    assert client.get("/_test/device", headers={"X-Device-Token": registered.token}).get_json() == {
+        "device": "Kiosk Eingang"
+    }
     db.session.expire_all()
     assert db.session.get(Device, registered.id).last_seen_at == clock.now()
 
     # the kiosk's own browser registers through the page of issue "printing": audited too
     manager = logged_in(app, staff.aegi_manager)
     token = csrf_from(manager.get("/kiosk/register?office=aegi").get_data(as_text=True))
-    assert manager.post("/kiosk/register", data={"csrf_token": token, "office": "aegi", "name": "Kiosk 2"}).status_code == 302
-    assert [e.details["device_name"] for e in _entries("device.registered")] == ["Kiosk Eingang", "Kiosk 2"]
+    assert (
+        manager.post(
+            "/kiosk/register", data={"csrf_token": token, "office": "aegi", "name": "Kiosk 2"}
+        ).status_code
+        == 302
+    )
+    assert [e.details["device_name"] for e in _entries("device.registered")] == [
+        "Kiosk Eingang",
+        "Kiosk 2",
+    ]
 
     devices.revoke_device(staff.aegi_manager.id, "aegi", registered.id)
     assert device_for_token(registered.token) is None
@@ -108,18 +139,32 @@ def test_devices_are_registered_with_a_one_time_key_revoked_and_seen(staff, app)
     assert len(_entries("device.revoked")) == 1
 
 
-def test_display_messages_are_pushed_after_the_commit_and_expire_on_time(staff, monkeypatch, thursday_morning):
+def test_display_messages_are_pushed_after_the_commit_and_expire_on_time(
+    staff, monkeypatch, thursday_morning
+):
     sent = []
-    monkeypatch.setattr("queue_service.realtime.publish.emit_now",
-                        lambda event, data, *, room, namespace: sent.append((event, room, data)))
+    monkeypatch.setattr(
+        "queue_service.realtime.publish.emit_now",
+        lambda event, data, *, room, namespace: sent.append((event, room, data)),
+    )
     manager = staff.aegi_manager
     with pytest.raises(ValidationFailed):
         messages.post_office_message(manager.id, "aegi", "x" * 281)
     assert sent == []
-    message = messages.post_office_message(manager.id, "aegi", "Platz 3 heute geschlossen", "Desk 3 closed today",
-                                           active_until=clock.now() + timedelta(hours=1))
-    (event, room, data), = sent
-    assert (event, room, data["text_de"], data["active"]) == ("office_message", "office:aegi", "Platz 3 heute geschlossen", True)
+    message = messages.post_office_message(
+        manager.id,
+        "aegi",
+        "Platz 3 heute geschlossen",
+        "Desk 3 closed today",
+        active_until=clock.now() + timedelta(hours=1),
+    )
+    ((event, room, data),) = sent
+    assert (event, room, data["text_de"], data["active"]) == (
+        "office_message",
+        "office:aegi",
+        "Platz 3 heute geschlossen",
+        True,
+    )
     assert [m["id"] for m in ticker.current_office_messages(_office("aegi"))] == [message.id]
     assert ticker.current_office_messages(_office("linden")) == []
 
@@ -133,16 +178,26 @@ def test_display_messages_are_pushed_after_the_commit_and_expire_on_time(staff, 
     other = messages.post_office_message(manager.id, "aegi", "Bitte Nummer beachten")
     messages.withdraw_office_message(manager.id, "aegi", other.id)
     assert sent[-1][2] == {**sent[-1][2], "id": other.id, "active": False}
-    assert [e.action for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))][-4:] == [
-        "office_message.posted", "office_message.expired", "office_message.posted", "office_message.withdrawn"]
+    assert [e.action for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))][
+        -4:
+    ] == [
+        "office_message.posted",
+        "office_message.expired",
+        "office_message.posted",
+        "office_message.withdrawn",
+    ]
 
 
 def test_offices_counters_and_offered_services(staff):
     admin, manager = staff.admin, staff.aegi_manager
-    details = OfficeDetails(name="Bürgeramt Aegi (Mitte)", address="Aegidientorplatz 1, 30159 Hannover",
-                            email="aegi@hannover-stadt.de", walkin_daily_cap=180)
+    details = OfficeDetails(
+        name="Bürgeramt Aegi (Mitte)",
+        address="Aegidientorplatz 1, 30159 Hannover",
+        email="aegi@hannover-stadt.de",
+        walkin_daily_cap=180,
+    )
     offices.update_office(manager.id, "aegi", details)
-    entry, = _entries("office.updated")
+    (entry,) = _entries("office.updated")
     assert {c["field"] for c in entry.details["changes"]} == {"name", "email", "walkin_daily_cap"}
     with pytest.raises(Forbidden):
         offices.update_office(manager.id, "aegi", details, active=False)
@@ -153,17 +208,27 @@ def test_offices_counters_and_offered_services(staff):
 
     counter = offices.add_counter(manager.id, "aegi", "Express", ["AB", "EID"])
     assert counter.number == 15
-    offices.update_counter(manager.id, "aegi", counter.id, label="Express", service_codes=["AB"], active=False)
+    offices.update_counter(
+        manager.id, "aegi", counter.id, label="Express", service_codes=["AB"], active=False
+    )
     assert counter.id not in {c.id for c in active_counters(_office("aegi"))}
     with pytest.raises(ValidationFailed):
         offices.add_counter(manager.id, "aegi", None, ["NOPE"])
 
-    offer = {o.service.code: o.walkin_daily_cap for o in _office("aegi").services if o.service.code != "BG"}
+    offer = {
+        o.service.code: o.walkin_daily_cap
+        for o in _office("aegi").services
+        if o.service.code != "BG"
+    }
     offices.set_offered_services(manager.id, "aegi", {**offer, "PA": 60})
-    thirteen = db.session.scalar(select(Counter).where(Counter.office_id == _office("aegi").id, Counter.number == 13))
+    thirteen = db.session.scalar(
+        select(Counter).where(Counter.office_id == _office("aegi").id, Counter.number == 13)
+    )
     assert "BG" not in {s.code for s in thirteen.services}
     changes = _entries("office.services_changed")[0].details
-    assert changes["removed"] == ["BG"] and changes["changes"] == [{"field": "cap:PA", "old": None, "new": 60}]
+    assert changes["removed"] == ["BG"] and changes["changes"] == [
+        {"field": "cap:PA", "old": None, "new": 60}
+    ]
 
     data = ServiceData(name_de="Hundesteuer", name_en="Dog tax", prefix="D", duration_minutes=10)
     with pytest.raises(Forbidden):

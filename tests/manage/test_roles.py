@@ -34,10 +34,14 @@ def _objects_of(slug: str, staff) -> dict:
     return {
         "counter_id": db_select(select(Counter.id).where(Counter.office_id == oid)),
         "closure_id": db_select(select(Closure.id).where(Closure.office_id == oid)),
-        "city_closure_id": db_select(select(Closure.id).where(Closure.office_id.is_(None), Closure.reason == "Stadtweit")),
+        "city_closure_id": db_select(
+            select(Closure.id).where(Closure.office_id.is_(None), Closure.reason == "Stadtweit")
+        ),
         "device_id": db_select(select(Device.id).where(Device.office_id == oid)),
         "message_id": db_select(select(OfficeMessage.id).where(OfficeMessage.office_id == oid)),
-        "event_id": db_select(select(MobileEvent.id).where(MobileEvent.office_id == office_id("mobil"))),
+        "event_id": db_select(
+            select(MobileEvent.id).where(MobileEvent.office_id == office_id("mobil"))
+        ),
         "user_id": db_select(select(User.id).where(User.username == ("sb-" + slug))),
     }
 
@@ -80,19 +84,28 @@ def test_a_manager_of_aegi_can_neither_see_nor_change_linden(web):
         name = rule.endpoint.removeprefix(MANAGE)
         scoped = {"slug", "user_id"} & set(rule.arguments)
         for method in {"GET", "POST"} & rule.methods:
-            expect_forbidden = scoped or name in ADMIN_ONLY or (name == "service_edit" and method == "POST")
+            expect_forbidden = (
+                scoped or name in ADMIN_ONLY or (name == "service_edit" and method == "POST")
+            )
             if not expect_forbidden:
                 continue
             url = _url(app, rule, "linden", ids)
-            response = client.open(url, method=method, headers=headers, data={"name": "X", "active": "1"})
+            response = client.open(
+                url, method=method, headers=headers, data={"name": "X", "active": "1"}
+            )
             assert response.status_code == 403, f"{method} {url} gave {response.status_code}"
             checked += 1
     assert checked >= 35, checked
     # nor through a filter or a form field naming Linden
     assert client.get("/admin/manage/audit?office=linden").status_code == 403
-    response = client.post("/admin/manage/staff/new", headers=headers,
-                           data={"username": "neu", "role": "clerk", "offices": "linden"})
-    assert response.status_code in (403, 422) and b"neu" not in client.get("/admin/manage/staff").data
+    response = client.post(
+        "/admin/manage/staff/new",
+        headers=headers,
+        data={"username": "neu", "role": "clerk", "offices": "linden"},
+    )
+    assert (
+        response.status_code in (403, 422) and b"neu" not in client.get("/admin/manage/staff").data
+    )
     assert audit_count() == before
     # Linden does not even appear in the manager's lists
     for page in ("/admin/manage/", "/admin/manage/staff", "/admin/manage/audit", "/admin/"):
@@ -108,7 +121,9 @@ def test_a_clerk_cannot_reach_any_management_page(web):
     for rule in _manage_rules(app):
         for method in {"GET", "POST"} & rule.methods:
             url = _url(app, rule, "aegi", ids)
-            assert client.open(url, method=method, headers=headers).status_code == 403, f"{method} {url}"
+            assert client.open(url, method=method, headers=headers).status_code == 403, (
+                f"{method} {url}"
+            )
             checked += 1
     assert checked >= 40
     assert "/admin/manage" not in client.get("/admin/").get_data(as_text=True)
@@ -120,11 +135,21 @@ def test_administrators_and_own_managers_open_every_management_page(web):
     admin = logged_in(app, staff.admin)
     manager = logged_in(app, staff.aegi_manager)
     # the navigation offers every management area to administrators, and not the admin-only ones to managers
-    nav = re.search(r'<nav class="staff-nav".*?</nav>', admin.get("/admin/").get_data(as_text=True), re.S).group(0)
-    for label in ("Bürgerämter", "Leistungen", "Konten der Mitarbeitenden", "Stadtweite Schließungen",
-                  "Änderungsprotokoll", "Geplante Aufgaben"):
+    nav = re.search(
+        r'<nav class="staff-nav".*?</nav>', admin.get("/admin/").get_data(as_text=True), re.S
+    ).group(0)
+    for label in (
+        "Bürgerämter",
+        "Leistungen",
+        "Konten der Mitarbeitenden",
+        "Stadtweite Schließungen",
+        "Änderungsprotokoll",
+        "Geplante Aufgaben",
+    ):
         assert f">{label}</a>" in nav, label
-    nav = re.search(r'<nav class="staff-nav".*?</nav>', manager.get("/admin/").get_data(as_text=True), re.S).group(0)
+    nav = re.search(
+        r'<nav class="staff-nav".*?</nav>', manager.get("/admin/").get_data(as_text=True), re.S
+    ).group(0)
     assert ">Änderungsprotokoll</a>" in nav and "Geplante Aufgaben" not in nav
     mobil = logged_in(app, create_user("leitung-mobil", "manager", ["mobil"]))
     for rule in _manage_rules(app):

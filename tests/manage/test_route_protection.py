@@ -37,7 +37,6 @@ PUBLIC = {
 }
 
 
-
 def _dummy(converter):
     """A value the converter accepts (the route need not find anything: login and CSRF come first)."""
     if isinstance(converter, converters.NumberConverter):  # int and float
@@ -76,12 +75,16 @@ def test_every_state_changing_route_requires_csrf_and_login(web):
     for rule, method, url in routes:
         # logged in, but no CSRF token: refused before the view runs
         response = admin.open(url, method=method, data={})
-        assert response.status_code == 400, f"{method} {url} without CSRF gave {response.status_code}"
+        assert response.status_code == 400, (
+            f"{method} {url} without CSRF gave {response.status_code}"
+        )
         if rule.endpoint in PUBLIC:
             continue
         # a valid CSRF token but no login: 401 (API) or a redirect to the login page
         response = anonymous.open(url, method=method, headers={"X-CSRFToken": token}, data={})
-        assert response.status_code in (401, 302), f"{method} {url} without login gave {response.status_code}"
+        assert response.status_code in (401, 302), (
+            f"{method} {url} without login gave {response.status_code}"
+        )
         if response.status_code == 302:
             assert "/admin/login" in response.headers["Location"]
 
@@ -90,15 +93,25 @@ def test_header_tokens_skip_csrf_but_still_authenticate(web):
     app, staff = web.app, web.staff
     client = app.test_client()
     bearer = create_api_token(staff.admin.username)
-    api_routes = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/") and UNSAFE & r.methods]
+    api_routes = [
+        r for r in app.url_map.iter_rules() if r.rule.startswith("/api/") and UNSAFE & r.methods
+    ]
     for rule in api_routes:
         with app.test_request_context():
             url = _build(rule, {a: _dummy(rule._converters[a]) for a in rule.arguments})
         for method in UNSAFE & rule.methods:
-            good = client.open(url, method=method, headers={"Authorization": f"Bearer {bearer}"}, json={})
+            good = client.open(
+                url, method=method, headers={"Authorization": f"Bearer {bearer}"}, json={}
+            )
             assert not (good.status_code == 400 and "CSRF" in good.get_data(as_text=True)), url
-            bad = client.open(url, method=method, headers={"Authorization": "Bearer qs_forged"}, json={})
+            bad = client.open(
+                url, method=method, headers={"Authorization": "Bearer qs_forged"}, json={}
+            )
             assert bad.status_code in (401, 403), url
     # the rule itself: a bearer token is checked, a forged one is not a way around the login
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"}).status_code == 200
-    assert client.get("/api/v1/me", headers={"Authorization": "Bearer qs_forged"}).status_code == 401
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {bearer}"}).status_code == 200
+    )
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": "Bearer qs_forged"}).status_code == 401
+    )

@@ -40,10 +40,16 @@ def test_walk_ins_only_on_thursday_in_standard_offices(app, catalogue):
 def test_windows_are_right_on_both_sides_of_the_dst_changes(app, catalogue):
     aegi = _office("aegi")
     # Monday before and after 29 March 2026 (CET -> CEST): 08:00 local is 07:00 then 06:00 UTC
-    assert calendar.windows(aegi, date(2026, 3, 23), WindowKind.APPOINTMENT)[0].start == datetime(2026, 3, 23, 7, tzinfo=UTC)
-    assert calendar.windows(aegi, date(2026, 3, 30), WindowKind.APPOINTMENT)[0].start == datetime(2026, 3, 30, 6, tzinfo=UTC)
+    assert calendar.windows(aegi, date(2026, 3, 23), WindowKind.APPOINTMENT)[0].start == datetime(
+        2026, 3, 23, 7, tzinfo=UTC
+    )
+    assert calendar.windows(aegi, date(2026, 3, 30), WindowKind.APPOINTMENT)[0].start == datetime(
+        2026, 3, 30, 6, tzinfo=UTC
+    )
     # Monday after 25 October 2026 (CEST -> CET): back to 07:00 UTC
-    assert calendar.windows(aegi, date(2026, 10, 26), WindowKind.APPOINTMENT)[0].start == datetime(2026, 10, 26, 7, tzinfo=UTC)
+    assert calendar.windows(aegi, date(2026, 10, 26), WindowKind.APPOINTMENT)[0].start == datetime(
+        2026, 10, 26, 7, tzinfo=UTC
+    )
     # the change days themselves are Sundays: closed
     assert calendar.windows(aegi, date(2026, 3, 29), WindowKind.APPOINTMENT) == []
     assert calendar.windows(aegi, date(2026, 10, 25), WindowKind.APPOINTMENT) == []
@@ -58,7 +64,9 @@ def test_is_open_and_next_opening(app, catalogue):
     nxt = calendar.next_opening(linden, lunch, WindowKind.WALKIN)
     assert nxt.start == clock.local_to_utc(date(2026, 11, 26), time(14, 0))
     friday = clock.local_to_utc(date(2026, 11, 27), time(9, 0))
-    assert calendar.next_opening(linden, friday, WindowKind.WALKIN).start == clock.local_to_utc(date(2026, 12, 3), time(8, 0))
+    assert calendar.next_opening(linden, friday, WindowKind.WALKIN).start == clock.local_to_utc(
+        date(2026, 12, 3), time(8, 0)
+    )
 
 
 def test_the_mobile_office_is_open_only_on_its_dates(app, catalogue):
@@ -69,7 +77,9 @@ def test_the_mobile_office_is_open_only_on_its_dates(app, catalogue):
     assert calendar.windows(mobil, date(2026, 12, 4), WindowKind.APPOINTMENT) == []
 
 
-def test_answers_are_remembered_within_a_transaction_and_forgotten_when_the_calendar_changes(app, catalogue):
+def test_answers_are_remembered_within_a_transaction_and_forgotten_when_the_calendar_changes(
+    app, catalogue
+):
     from sqlalchemy import delete
 
     from queue_service.db import unit_of_work
@@ -83,9 +93,14 @@ def test_answers_are_remembered_within_a_transaction_and_forgotten_when_the_cale
         session.flush()  # an added closure: read again at once, inside the same transaction
         assert calendar.closure_reason(linden, thursday) == "Betriebsversammlung"
         assert calendar.windows(linden, thursday, WindowKind.WALKIN) == []
-        session.execute(delete(Closure).where(Closure.office_id == linden.id, Closure.day == thursday))
+        session.execute(
+            delete(Closure).where(Closure.office_id == linden.id, Closure.day == thursday)
+        )
         assert len(calendar.windows(linden, thursday, WindowKind.WALKIN)) == 2  # a bulk delete too
-        session.execute(delete(OpeningWindow).where(OpeningWindow.office_id == linden.id,
-                                                    OpeningWindow.kind == WindowKind.WALKIN))
+        session.execute(
+            delete(OpeningWindow).where(
+                OpeningWindow.office_id == linden.id, OpeningWindow.kind == WindowKind.WALKIN
+            )
+        )
         assert calendar.windows(linden, thursday, WindowKind.WALKIN) == []
     assert calendar.windows(linden, thursday, WindowKind.WALKIN) == []  # after the commit as well

@@ -10,7 +10,17 @@ from queue_service.offices.models import Counter, Office, OfficeService, Service
 
 from ..conftest import DEMO_CATALOGUE
 
-NINE = {"aegi", "bemerode", "doehren", "herrenhausen", "linden", "podbi", "ricklingen", "sahlkamp", "schuetzenplatz"}
+NINE = {
+    "aegi",
+    "bemerode",
+    "doehren",
+    "herrenhausen",
+    "linden",
+    "podbi",
+    "ricklingen",
+    "sahlkamp",
+    "schuetzenplatz",
+}
 
 
 def _count(model) -> int:
@@ -27,7 +37,9 @@ def test_demo_catalogue_loads_the_nine_offices_and_the_mobile_one(app, catalogue
     linden = db.session.scalar(select(Office).where(Office.slug == "linden"))
     assert "BPA" not in {s.service.code for s in linden.services}
     # Aegi's quick-matter counters serve only quick matters
-    counter14 = db.session.scalar(select(Counter).where(Counter.office_id == aegi.id, Counter.number == 14))
+    counter14 = db.session.scalar(
+        select(Counter).where(Counter.office_id == aegi.id, Counter.number == 14)
+    )
     assert {s.code for s in counter14.services} == {"AB", "EID", "MB", "BG"}
 
 
@@ -75,7 +87,9 @@ def test_a_broken_file_reports_every_problem_by_line_and_field_and_loads_nothing
         load_catalogue_text(BROKEN, "broken.yaml")
     problems = info.value.problems
     assert "line 9: services[1].prefix: 'Q': one capital letter (not I, O, Q)" in problems
-    assert any(p.startswith("line 12: services[1].minutes: must be a whole number") for p in problems)
+    assert any(
+        p.startswith("line 12: services[1].minutes: must be a whole number") for p in problems
+    )
     assert "line 16: hours_templates.std.appointment.mon[0]: start must be before end" in problems
     assert "line 22: offices[0].services[1]: unknown service code 'XX'" in problems
     assert _count(Office) == 0 and _count(Service) == 0

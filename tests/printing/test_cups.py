@@ -40,7 +40,9 @@ def test_lp_receives_the_printer_name_and_the_exact_pdf_bytes(tmp_path, monkeypa
         f"json.dump(sys.argv[1:], open({str(tmp_path / 'argv.json')!r}, 'w'))\n"
         f"print('request id is Kasse-1-42 (1 file(s))')",
     )
-    send_to_printer(PDF, "Kiosk_Aegi-1", title="Wartemarke A042", options={"media": "Custom.80x140mm"})
+    send_to_printer(
+        PDF, "Kiosk_Aegi-1", title="Wartemarke A042", options={"media": "Custom.80x140mm"}
+    )
     assert (out / "job.pdf").read_bytes() == PDF
     argv = json.loads((out / "argv.json").read_text())
     assert argv[:2] == ["-d", "Kiosk_Aegi-1"]

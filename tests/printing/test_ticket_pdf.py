@@ -50,7 +50,9 @@ def decoded_qr_codes(pdf: bytes, dpi: int = 203) -> list[str]:
     """Rasterise the page like a thermal printer (203 dpi) and decode every QR code on it."""
     page = pdfium.PdfDocument(pdf)[0]
     image = page.render(scale=dpi / 72).to_pil()
-    return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+    return [
+        r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode
+    ]
 
 
 def qr_width_mm(pdf: bytes, dpi: int = 203) -> float:
@@ -65,9 +67,17 @@ def qr_width_mm(pdf: bytes, dpi: int = 203) -> float:
 def test_ticket_text_reads_back_with_umlauts_and_qr_decodes_to_status_url(paper):
     pdf = render_ticket_pdf(sample(), paper)
     text = text_of(pdf)
-    for expected in ("F042", "Bürgeramt Döhren", "Führerschein", "Peiner Straße", "26.11.2026",
-                     "10:07", "3 Personen", "ca. 25 Min.",
-                     "Scannen Sie den Code, um Ihre Wartezeit live zu sehen."):
+    for expected in (
+        "F042",
+        "Bürgeramt Döhren",
+        "Führerschein",
+        "Peiner Straße",
+        "26.11.2026",
+        "10:07",
+        "3 Personen",
+        "ca. 25 Min.",
+        "Scannen Sie den Code, um Ihre Wartezeit live zu sehen.",
+    ):
         assert expected in " ".join(text.split()), (expected, text)
     assert decoded_qr_codes(pdf) == [STATUS_URL]
 
@@ -75,7 +85,9 @@ def test_ticket_text_reads_back_with_umlauts_and_qr_decodes_to_status_url(paper)
 @pytest.mark.parametrize(("paper", "width"), [("80mm", 80), ("58mm", 58), ("a6", 105)])
 def test_page_has_the_paper_width_and_a_roll_is_as_tall_as_its_content(paper, width):
     short = render_ticket_pdf(sample(office_address=None, people_ahead=None), paper)
-    long = render_ticket_pdf(sample(service_name="Ein sehr langer Name eines Anliegens " * 3), paper)
+    long = render_ticket_pdf(
+        sample(service_name="Ein sehr langer Name eines Anliegens " * 3), paper
+    )
     (w_short, h_short), (w_long, h_long) = page_size_mm(short), page_size_mm(long)
     assert round(w_short) == round(w_long) == width
     if paper == "a6":
@@ -157,9 +169,13 @@ def test_appointment_ticket_says_so_and_walk_in_ticket_does_not():
 
 
 def test_people_ahead_and_wait_wording():
-    text = " ".join(text_of(render_ticket_pdf(sample(people_ahead=0, estimated_wait_minutes=0))).split())
+    text = " ".join(
+        text_of(render_ticket_pdf(sample(people_ahead=0, estimated_wait_minutes=0))).split()
+    )
     assert "Vor Ihnen niemand" in text and "Wartezeit gleich" in text
-    text = " ".join(text_of(render_ticket_pdf(sample(people_ahead=1, estimated_wait_minutes=80))).split())
+    text = " ".join(
+        text_of(render_ticket_pdf(sample(people_ahead=1, estimated_wait_minutes=80))).split()
+    )
     assert "1 Person " in text + " " and "ca. 1 Std. 20 Min." in text
 
 
@@ -170,7 +186,10 @@ def test_unknown_values_are_left_out_rather_than_guessed():
 
 @pytest.mark.parametrize("paper", sorted(PAPERS))
 def test_large_print_is_taller_and_still_scans(paper):
-    normal, large = render_ticket_pdf(sample(), paper), render_ticket_pdf(sample(large_print=True), paper)
+    normal, large = (
+        render_ticket_pdf(sample(), paper),
+        render_ticket_pdf(sample(large_print=True), paper),
+    )
     if paper != "a6":
         assert page_size_mm(large)[1] > page_size_mm(normal)[1]
     assert decoded_qr_codes(large) == [STATUS_URL]
@@ -220,4 +239,6 @@ def test_the_printing_package_never_imports_flask():
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 names = [node.module or ""]
             for name in names:
-                assert not name.startswith(("flask", "queue_service")), f"{module.name} imports {name}"
+                assert not name.startswith(("flask", "queue_service")), (
+                    f"{module.name} imports {name}"
+                )

@@ -43,17 +43,25 @@ class SocketWatcher:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def connect(self) -> SocketWatcher:
-        self._run(self.client.connect(self.base_url, namespaces=[self.namespace],
-                                      transports=["websocket"], headers=self.headers,
-                                      wait_timeout=10))
+        self._run(
+            self.client.connect(
+                self.base_url,
+                namespaces=[self.namespace],
+                transports=["websocket"],
+                headers=self.headers,
+                wait_timeout=10,
+            )
+        )
         return self
 
     def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
-        return self._run(self.client.call(event, data, namespace=self.namespace, timeout=timeout),
-                         timeout + 1)
+        return self._run(
+            self.client.call(event, data, namespace=self.namespace, timeout=timeout), timeout + 1
+        )
 
-    def wait_for(self, event: str, where: Callable[[Any], bool] = lambda d: True,
-                 timeout: float = 10) -> Any:
+    def wait_for(
+        self, event: str, where: Callable[[Any], bool] = lambda d: True, timeout: float = 10
+    ) -> Any:
         """The first recorded ``event`` whose data satisfies ``where`` (waiting for it)."""
         deadline = time.monotonic() + timeout
         with self._seen:
@@ -63,7 +71,9 @@ class SocketWatcher:
                         return data
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"no {event} within {timeout}s; got {[e for e, *_ in self.events]}")
+                    raise AssertionError(
+                        f"no {event} within {timeout}s; got {[e for e, *_ in self.events]}"
+                    )
                 self._seen.wait(left)
 
     def received(self, event: str | None = None) -> list[Any]:
@@ -85,8 +95,15 @@ def _on_database(url: str, work: Callable[[], Any]) -> Any:
     from queue_service import create_app
     from queue_service.extensions import db
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "live-test-secret", "SQLALCHEMY_DATABASE_URI": url,
-                      "REALTIME_EMIT_IN_BACKGROUND": False, "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "live-test-secret",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "REALTIME_EMIT_IN_BACKGROUND": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with app.app_context():
         try:
             return work()
@@ -108,21 +125,33 @@ def prepare_database(url: str) -> None:
     _on_database(url, work)
 
 
-def start_live(workdir, env: dict, database_url: str | None = None, prepare: bool = True,
-               port: int | None = None, command: list[str] | None = None) -> servers.ServerProcess:
+def start_live(
+    workdir,
+    env: dict,
+    database_url: str | None = None,
+    prepare: bool = True,
+    port: int | None = None,
+    command: list[str] | None = None,
+) -> servers.ServerProcess:
     """A live server on ``database_url`` (default: a new SQLite file), its database prepared here."""
     url = database_url or f"sqlite:///{workdir / f'live-{time.monotonic_ns()}.sqlite3'}"
     if prepare:
         prepare_database(url)
-    return servers.start_server(workdir, database_url=url, env=env, load_demo=False, port=port,
-                                command=command)
+    return servers.start_server(
+        workdir, database_url=url, env=env, load_demo=False, port=port, command=command
+    )
 
 
 class Staff:
     """A clerk account on a live server's database, with a bearer token for the API."""
 
-    def __init__(self, server: servers.ServerProcess, name: str, offices: tuple[str, ...] = ("aegi",),
-                 role: str = "clerk"):
+    def __init__(
+        self,
+        server: servers.ServerProcess,
+        name: str,
+        offices: tuple[str, ...] = ("aegi",),
+        role: str = "clerk",
+    ):
         from queue_service.auth.services import create_api_token, create_user
 
         def work():
@@ -151,8 +180,11 @@ class Staff:
         browser = requests.Session()
         page = browser.get(base_url + "/admin/login", timeout=10).text
         token = csrf_from(page)
-        response = browser.post(base_url + "/admin/login", timeout=10, data={
-            "username": self.name, "password": self.password, "csrf_token": token})
+        response = browser.post(
+            base_url + "/admin/login",
+            timeout=10,
+            data={"username": self.name, "password": self.password, "csrf_token": token},
+        )
         assert response.status_code == 200, response.text
         return "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
 
@@ -160,5 +192,9 @@ class Staff:
 def live_env(**extra: str) -> dict:
     """A live server on the demo catalogue on Thursday 26 November 2026, 10:00 (walk-ins open),
     in gevent mode as deployed (docs/deployment.md); test_sockets.py covers threading too."""
-    return {"CLOCK_START": "2026-11-26T10:00", "SCHEDULER_ENABLED": "0",
-            "SOCKETIO_ASYNC_MODE": "gevent", **extra}
+    return {
+        "CLOCK_START": "2026-11-26T10:00",
+        "SCHEDULER_ENABLED": "0",
+        "SOCKETIO_ASYNC_MODE": "gevent",
+        **extra,
+    }

@@ -26,8 +26,12 @@ def live(tmp_path):
     """Start live servers (``live(env=..., database_url=..., prepare=...)``); stopped afterwards."""
     started = []
 
-    def _start(env: dict | None = None, database_url: str | None = None, prepare: bool = True,
-               port: int | None = None):
+    def _start(
+        env: dict | None = None,
+        database_url: str | None = None,
+        prepare: bool = True,
+        port: int | None = None,
+    ):
         server = start_live(tmp_path, env or live_env(), database_url, prepare, port)
         started.append(server)
         return server

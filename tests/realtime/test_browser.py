@@ -67,13 +67,21 @@ def test_the_display_shows_calls_live_says_when_it_is_cut_off_and_recovers(brows
         page.screenshot(path="/tmp/display-offline.png")
 
         # back on the same port, a few minutes later; a call made there appears within 10 s
-        restarted = live(live_env(CLOCK_START="2026-11-26T10:05"), server.env["DATABASE_URL"],
-                         prepare=False, port=server.port)
+        restarted = live(
+            live_env(CLOCK_START="2026-11-26T10:05"),
+            server.env["DATABASE_URL"],
+            prepare=False,
+            port=server.port,
+        )
         clerk.call_next(restarted.base_url, 3)
-        expect(page.locator(".call-list .call").first.locator(".number")).to_have_text("K001", timeout=10000)
+        expect(page.locator(".call-list .call").first.locator(".number")).to_have_text(
+            "K001", timeout=10000
+        )
         expect(page.locator("[data-role=offline]")).to_be_hidden(timeout=10000)
         assert page.locator(".call .number").all_inner_texts()[:3] == ["K001", "P002", "P001"]
-        expect(page.locator("[data-role=clock]")).to_have_text("10:05", timeout=3000)  # the server's clock
+        expect(page.locator("[data-role=clock]")).to_have_text(
+            "10:05", timeout=3000
+        )  # the server's clock
         page.screenshot(path="/tmp/display-recovered.png")
     finally:
         context.close()
@@ -85,14 +93,18 @@ def test_the_display_ticker_and_counter_layout(browser, live):
     Staff(server, "leitung", role="manager")
     clerk.issue(server.base_url, service="FS")
     called = clerk.call_next(server.base_url, 4)["number"]
-    post_message(server, "leitung", "Heute ab 12 Uhr nur Abholungen", "Collections only from noon today")
+    post_message(
+        server, "leitung", "Heute ab 12 Uhr nur Abholungen", "Collections only from noon today"
+    )
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     try:
         page.goto(server.base_url + "/display/aegi?lang=en&layout=counters&gong=0&speech=0")
         tile = page.locator(".counter-tile", has_text="Counter 4")
         expect(tile.locator(".number")).to_have_text(called)
-        expect(page.locator("[data-role=ticker-text]")).to_have_text("Collections only from noon today")
+        expect(page.locator("[data-role=ticker-text]")).to_have_text(
+            "Collections only from noon today"
+        )
         assert page.locator("[data-role=sound-overlay]").is_hidden()
         page.screenshot(path="/tmp/display-counters.png")
     finally:
@@ -105,30 +117,45 @@ def test_the_status_page_switches_to_called_and_the_visitor_can_cancel(browser, 
     clerk.issue(server.base_url)
     mine = clerk.issue(server.base_url)
     other = clerk.issue(server.base_url)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True, locale="de-DE")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="de-DE",
+    )
     page = context.new_page()
     try:
         page.goto(f"{server.base_url}/t/{mine['token']}")
-        expect(page.locator("[data-role=connection]")).to_have_text("Live: Diese Seite aktualisiert sich selbst")
+        expect(page.locator("[data-role=connection]")).to_have_text(
+            "Live: Diese Seite aktualisiert sich selbst"
+        )
         expect(page.locator("[data-role=ahead]")).to_have_text("1")
         clerk.call_next(server.base_url, 1)
-        expect(page.locator("[data-role=ahead]")).to_have_text("0", timeout=3000)  # pushed, no reload
+        expect(page.locator("[data-role=ahead]")).to_have_text(
+            "0", timeout=3000
+        )  # pushed, no reload
         page.screenshot(path="/tmp/status-waiting.png")
 
-        response = clerk.post(server.base_url, "/api/v1/offices/aegi/counters/3/call", {"token": mine["token"]})
+        response = clerk.post(
+            server.base_url, "/api/v1/offices/aegi/counters/3/call", {"token": mine["token"]}
+        )
         assert response.status_code == 200
         overlay = page.locator("[data-role=called]")
         expect(overlay).to_be_visible(timeout=3000)
         expect(overlay.locator("[data-role=called-where]")).to_have_text("Bitte zu Platz 3")
-        expect(page.locator("[data-role=status]")).to_have_text("Aufgerufen – bitte kommen Sie zum Platz")
+        expect(page.locator("[data-role=status]")).to_have_text(
+            "Aufgerufen – bitte kommen Sie zum Platz"
+        )
         page.screenshot(path="/tmp/status-called.png")
         page.get_by_role("button", name="OK").click()
         expect(overlay).to_be_hidden()
 
         page.goto(f"{server.base_url}/t/{other['token']}")
         page.get_by_role("link", name="Wartemarke zurückgeben").click()
-        expect(page.get_by_role("heading", name=f"Wartemarke {other['number']} zurückgeben?")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name=f"Wartemarke {other['number']} zurückgeben?")
+        ).to_be_visible()
         page.screenshot(path="/tmp/status-cancel.png")
         page.get_by_role("button", name="Ja, Wartemarke zurückgeben").click()
         expect(page.locator("[data-role=status]")).to_have_text("Storniert")
@@ -150,18 +177,26 @@ def test_the_display_does_not_grow_with_the_number_of_calls(browser, live):
             clerk.issue(server.base_url)
             token = clerk.call_next(server.base_url, 1)["token"]
             for action in ("start", "finish"):
-                assert clerk.post(server.base_url, f"/api/v1/tickets/{token}/{action}").status_code == 200
+                assert (
+                    clerk.post(server.base_url, f"/api/v1/tickets/{token}/{action}").status_code
+                    == 200
+                )
 
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="de-DE")
     page = context.new_page()
     cdp = context.new_cdp_session(page)
 
     def settled() -> dict:
-        state = page.context.request.get(server.base_url + "/api/v1/offices/aegi/display-state").json()
+        state = page.context.request.get(
+            server.base_url + "/api/v1/offices/aegi/display-state"
+        ).json()
         page.wait_for_function(f"queueDisplay.state.seq >= {state['seq']}", timeout=20000)
         page.wait_for_timeout(500)
         cdp.send("HeapProfiler.collectGarbage")
-        return {"heap": cdp.send("Runtime.getHeapUsage")["usedSize"], **cdp.send("Memory.getDOMCounters")}
+        return {
+            "heap": cdp.send("Runtime.getHeapUsage")["usedSize"],
+            **cdp.send("Memory.getDOMCounters"),
+        }
 
     try:
         page.goto(server.base_url + "/display/aegi")

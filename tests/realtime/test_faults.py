@@ -34,8 +34,22 @@ class PrivateRedis:
 
             unavailable("redis-server")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -60,7 +74,8 @@ def private_redis(tmp_path):
 
 
 def test_calls_go_on_without_redis_and_the_display_ends_up_right(
-        private_redis, pg_empty_database_url, browser, live):
+    private_redis, pg_empty_database_url, browser, live
+):
     env = live_env(REDIS_URL=private_redis.url, SOCKETIO_CHANNEL="faults", DISPLAY_POLL_SECONDS="2")
     first = live(env, pg_empty_database_url)
     second = live(env, pg_empty_database_url, prepare=False)
@@ -87,7 +102,9 @@ def test_calls_go_on_without_redis_and_the_display_ends_up_right(
         # no push can cross between the processes now; the display's seq check finds the gap
         expect(top).to_have_text("P004", timeout=10000)
         expect(page.locator(".screen")).to_have_attribute("data-connection", "online")
-        state = requests.get(second.base_url + "/api/v1/offices/aegi/display-state", timeout=10).json()
+        state = requests.get(
+            second.base_url + "/api/v1/offices/aegi/display-state", timeout=10
+        ).json()
         assert [c["number"] for c in state["calls"][:4]] == ["P004", "P003", "P002", "P001"]
 
         private_redis.start()

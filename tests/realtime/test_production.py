@@ -11,9 +11,20 @@ from .clients import SocketWatcher, Staff, live_env, start_live
 
 pytestmark = pytest.mark.slow
 
-GUNICORN = ["{python}", "-m", "gunicorn", "--worker-class",
-            "geventwebsocket.gunicorn.workers.GeventWebSocketWorker", "--workers", "1",
-            "--bind", "127.0.0.1:{port}", "--graceful-timeout", "5", "queue_service:create_app()"]
+GUNICORN = [
+    "{python}",
+    "-m",
+    "gunicorn",
+    "--worker-class",
+    "geventwebsocket.gunicorn.workers.GeventWebSocketWorker",
+    "--workers",
+    "1",
+    "--bind",
+    "127.0.0.1:{port}",
+    "--graceful-timeout",
+    "5",
+    "queue_service:create_app()",
+]
 
 
 def test_gunicorn_with_the_gevent_worker_serves_the_api_and_pushes_a_call(tmp_path):
@@ -42,15 +53,28 @@ def test_serve_in_gevent_mode_serves_pages_pdfs_and_the_staff_login(tmp_path):
         base = server.base_url
         clerk = Staff(server, "clerk-gevent")
         ticket = clerk.issue(base)
-        for path in ("/", "/termin/", "/display/aegi", f"/t/{ticket['token']}", "/datenschutz",
-                     "/barrierefreiheit", "/admin/login", "/api/v1/status", "/api/openapi.json",
-                     "/api/v1/offices/aegi/display-state"):
+        for path in (
+            "/",
+            "/termin/",
+            "/display/aegi",
+            f"/t/{ticket['token']}",
+            "/datenschutz",
+            "/barrierefreiheit",
+            "/admin/login",
+            "/api/v1/status",
+            "/api/openapi.json",
+            "/api/v1/offices/aegi/display-state",
+        ):
             response = requests.get(base + path, timeout=10)
             assert response.status_code == 200, (path, response.status_code)
         pdf = requests.get(f"{base}/api/v1/tickets/{ticket['token']}/pdf", timeout=10)
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-        desk = requests.get(f"{base}/admin/desk", headers={"Cookie": clerk.session_cookie(base)},
-                            timeout=10, allow_redirects=True)
+        desk = requests.get(
+            f"{base}/admin/desk",
+            headers={"Cookie": clerk.session_cookie(base)},
+            timeout=10,
+            allow_redirects=True,
+        )
         assert desk.status_code == 200 and "clerk-gevent" in desk.text
     finally:
         server.stop()

@@ -28,7 +28,8 @@ def wait_for_subscribers(redis_url: str, channel: str, count: int, timeout: floa
 
 
 def test_a_call_through_one_process_reaches_the_displays_phones_and_desks_on_another(
-        pg_empty_database_url, redis_url, live):
+    pg_empty_database_url, redis_url, live
+):
     channel = f"qs-test-{secrets.token_hex(6)}"
     # the scaled profile's production async mode (docs/deployment.md)
     env = live_env(REDIS_URL=redis_url, SOCKETIO_CHANNEL=channel, SOCKETIO_ASYNC_MODE="gevent")
@@ -40,7 +41,9 @@ def test_a_call_through_one_process_reaches_the_displays_phones_and_desks_on_ano
         ticket = clerk.issue(first.base_url)
         display = SocketWatcher(second.base_url).connect()
         phone = SocketWatcher(second.base_url).connect()
-        desk = SocketWatcher(second.base_url, "/staff", {"Cookie": clerk.session_cookie(first.base_url)}).connect()
+        desk = SocketWatcher(
+            second.base_url, "/staff", {"Cookie": clerk.session_cookie(first.base_url)}
+        ).connect()
         watchers += [display, phone, desk]
         assert display.call("join_office", {"office": "aegi"})["ok"]
         start = display.wait_for("display_state")["seq"]
@@ -53,7 +56,10 @@ def test_a_call_through_one_process_reaches_the_displays_phones_and_desks_on_ano
         event = display.wait_for("ticket_called")
         assert time.perf_counter() - began < 3
         assert (event["number"], event["counter"], event["seq"]) == (called["number"], 1, start + 1)
-        assert phone.wait_for("ticket_updated", lambda d: d["status"] == "called")["counter"]["number"] == 1
+        assert (
+            phone.wait_for("ticket_updated", lambda d: d["status"] == "called")["counter"]["number"]
+            == 1
+        )
         assert desk.wait_for("queue_updated")["seq"] == start + 2
 
         # a command is a process of its own, like the scheduler: it publishes through Redis too

@@ -13,13 +13,20 @@ from queue_service.tickets import services as q
 @pytest.fixture
 def emitted(monkeypatch):
     sent = []
-    monkeypatch.setattr(publish, "emit_now",
-                        lambda event, data, *, room, namespace: sent.append((event, data, room, namespace)))
+    monkeypatch.setattr(
+        publish,
+        "emit_now",
+        lambda event, data, *, room, namespace: sent.append((event, data, room, namespace)),
+    )
     return sent
 
 
 def display_events(emitted):
-    return [(event, data) for event, data, room, ns in emitted if ns == "/display" and room == "office:aegi"]
+    return [
+        (event, data)
+        for event, data, room, ns in emitted
+        if ns == "/display" and room == "office:aegi"
+    ]
 
 
 def test_every_display_event_takes_the_next_seq_in_commit_order(aegi, clerk, emitted):
@@ -28,7 +35,12 @@ def test_every_display_event_takes_the_next_seq_in_commit_order(aegi, clerk, emi
     q.issue_ticket("aegi", "PA")
     q.call_next("aegi", 1, clerk)
     events = display_events(emitted)
-    assert [e for e, _ in events] == ["queue_updated", "queue_updated", "ticket_called", "queue_updated"]
+    assert [e for e, _ in events] == [
+        "queue_updated",
+        "queue_updated",
+        "ticket_called",
+        "queue_updated",
+    ]
     assert [d["seq"] for _, d in events] == [start + 1, start + 2, start + 3, start + 4]
     assert publish.current_seq("aegi") == start + 4
     staff = [d["seq"] for e, d, room, ns in emitted if ns == "/staff"]
@@ -126,15 +138,21 @@ def test_display_state_over_http_is_the_snapshot_and_public(aegi, clerk, client)
 def test_ticker_messages_are_in_the_snapshot_and_pushed_with_a_seq(aegi, manager, emitted):
     from queue_service.management.messages import post_office_message, withdraw_office_message
 
-    message = post_office_message(manager.id, "aegi", "Heute Kartenzahlung gestört", "No card payment today")
+    message = post_office_message(
+        manager.id, "aegi", "Heute Kartenzahlung gestört", "No card payment today"
+    )
     pushed = [d for e, d in display_events(emitted) if e == "office_message"]
-    assert pushed[-1]["text_de"] == "Heute Kartenzahlung gestört" and pushed[-1]["seq"] == publish.current_seq("aegi")
+    assert pushed[-1]["text_de"] == "Heute Kartenzahlung gestört" and pushed[-1][
+        "seq"
+    ] == publish.current_seq("aegi")
     assert [m["id"] for m in snapshot.display_state("aegi")["messages"]] == [message.id]
     withdraw_office_message(manager.id, "aegi", message.id)
     assert snapshot.display_state("aegi")["messages"] == []
 
 
-def test_joining_displays_share_one_snapshot_until_something_happens_in_the_office(aegi, clerk, app):
+def test_joining_displays_share_one_snapshot_until_something_happens_in_the_office(
+    aegi, clerk, app
+):
     q.issue_ticket("aegi", "PA")
     first = snapshot.shared_display_state("aegi")
     again = snapshot.shared_display_state("aegi")  # a reconnect storm costs one read
@@ -146,4 +164,6 @@ def test_joining_displays_share_one_snapshot_until_something_happens_in_the_offi
     assert after["calls"] is not first["calls"] and after["seq"] > first["seq"]
     assert after["calls"][0]["number"] == "P001" and after == snapshot.display_state("aegi")
     app.config["DISPLAY_SNAPSHOT_SHARE_SECONDS"] = 0
-    assert snapshot.shared_display_state("aegi")["calls"] is not after["calls"]  # off: read every time
+    assert (
+        snapshot.shared_display_state("aegi")["calls"] is not after["calls"]
+    )  # off: read every time

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module", params=["threading", "gevent"])
 def server(request, tmp_path_factory):
     """One server per async mode: threading (embedded default) and gevent (docs/deployment.md)."""
-    process = start_live(tmp_path_factory.mktemp("sockets"), live_env(SOCKETIO_ASYNC_MODE=request.param))
+    process = start_live(
+        tmp_path_factory.mktemp("sockets"), live_env(SOCKETIO_ASYNC_MODE=request.param)
+    )
     yield process
     process.stop()
 
@@ -48,27 +50,45 @@ def joined(watch, office: str = "aegi") -> tuple[SocketWatcher, dict]:
     return display, state
 
 
-def test_a_display_gets_the_snapshot_then_the_call_and_queue_changes_in_seq_order(server, clerk, watch):
+def test_a_display_gets_the_snapshot_then_the_call_and_queue_changes_in_seq_order(
+    server, clerk, watch
+):
     display, state = joined(watch)
     assert state["office"] == {"slug": "aegi", "name": "Bürgeramt Aegi"}
-    assert {"calls", "counters", "services", "messages", "server_time", "waiting_total"} <= state.keys()
+    assert {
+        "calls",
+        "counters",
+        "services",
+        "messages",
+        "server_time",
+        "waiting_total",
+    } <= state.keys()
     clerk.issue(server.base_url)
     called = clerk.call_next(server.base_url, 1)
     event = display.wait_for("ticket_called")
     assert (event["number"], event["counter"], event["counter_name"], event["service"]) == (
-        called["number"], 1, "Platz 1", "PA")
+        called["number"],
+        1,
+        "Platz 1",
+        "PA",
+    )
     assert event["call_id"] and event["server_time"] and event["called_at"]
     display.wait_for("queue_updated", lambda d: d["seq"] == state["seq"] + 3)
     seqs = [(name, data["seq"]) for name, data, _ in display.events if name != "display_state"]
-    assert seqs == [("queue_updated", state["seq"] + 1), ("ticket_called", state["seq"] + 2),
-                    ("queue_updated", state["seq"] + 3)]
+    assert seqs == [
+        ("queue_updated", state["seq"] + 1),
+        ("ticket_called", state["seq"] + 2),
+        ("queue_updated", state["seq"] + 3),
+    ]
 
 
 def test_the_snapshot_over_http_equals_the_socket_snapshot(server, clerk, watch):
     clerk.issue(server.base_url, service="KID")
     clerk.call_next(server.base_url, 2)
     display, state = joined(watch)
-    over_http = requests.get(f"{server.base_url}/api/v1/offices/aegi/display-state", timeout=10).json()
+    over_http = requests.get(
+        f"{server.base_url}/api/v1/offices/aegi/display-state", timeout=10
+    ).json()
     for snapshot in (state, over_http):
         snapshot.pop("server_time")
     assert over_http == state
@@ -101,10 +121,19 @@ def test_nothing_on_the_display_namespace_carries_a_token_or_a_name(server, cler
     tokens += [first["token"], second["token"]]
     ticket = clerk.call_next(server.base_url, 4)
     for action in ("recall", "start", "finish"):
-        assert clerk.post(server.base_url, f"/api/v1/tickets/{ticket['token']}/{action}").status_code == 200
-    assert clerk.post(server.base_url, f"/api/v1/tickets/{second['token']}/transfer",
-                      {"service": "PA"}).status_code == 200
-    assert clerk.post(server.base_url, f"/api/v1/tickets/{second['token']}/cancel").status_code == 200
+        assert (
+            clerk.post(server.base_url, f"/api/v1/tickets/{ticket['token']}/{action}").status_code
+            == 200
+        )
+    assert (
+        clerk.post(
+            server.base_url, f"/api/v1/tickets/{second['token']}/transfer", {"service": "PA"}
+        ).status_code
+        == 200
+    )
+    assert (
+        clerk.post(server.base_url, f"/api/v1/tickets/{second['token']}/cancel").status_code == 200
+    )
     last = display.call("sync", {"office": "aegi"})["seq"]
     display.wait_for("queue_updated", lambda d: d["seq"] == last)
     assert [d["recall_count"] for d in display.received("ticket_called")] == [0, 1]
@@ -113,7 +142,11 @@ def test_nothing_on_the_display_namespace_carries_a_token_or_a_name(server, cler
         assert token not in payloads
     for private in ("clerk-sockets", '"token"', '"user"', "username", "display_name"):
         assert private not in payloads
-    assert {name for name, *_ in display.events} <= {"display_state", "ticket_called", "queue_updated"}
+    assert {name for name, *_ in display.events} <= {
+        "display_state",
+        "ticket_called",
+        "queue_updated",
+    }
 
 
 def test_a_ticket_room_gets_its_status_and_then_the_call(server, clerk, watch):
@@ -123,7 +156,9 @@ def test_a_ticket_room_gets_its_status_and_then_the_call(server, clerk, watch):
     state = phone.wait_for("ticket_state")
     assert state["number"] == ticket["number"] and state["status"] == "waiting"
     assert state["service"]["code"] == "VD" and "token" not in state
-    response = clerk.post(server.base_url, "/api/v1/offices/aegi/counters/5/call", {"token": ticket["token"]})
+    response = clerk.post(
+        server.base_url, "/api/v1/offices/aegi/counters/5/call", {"token": ticket["token"]}
+    )
     assert response.status_code == 200, response.text
     called = phone.wait_for("ticket_updated", lambda d: d["status"] == "called")
     assert called["counter"]["number"] == 5 and "token" not in called
@@ -143,6 +178,8 @@ def test_staff_namespace_takes_a_session_and_joins_only_the_clerks_offices(serve
     assert ack["ok"] is True
     clerk.issue(server.base_url, service="AB")
     update = desk.wait_for("queue_updated")
-    assert update["office"] == "aegi" and update["seq"] > ack["seq"] and update["waiting_total"] >= 1
+    assert (
+        update["office"] == "aegi" and update["seq"] > ack["seq"] and update["waiting_total"] >= 1
+    )
     assert set(update) == {"office", "seq", "server_time", "waiting_total"}
     assert desk.call("sync", {"office": "aegi"})["seq"] >= update["seq"]

@@ -45,7 +45,9 @@ def _local_midnight(day: date) -> datetime:
 
 
 def _daily_triggers():
-    yield from ((hhmm, daily_at(hhmm)) for hhmm in ("00:30", "01:59", "03:00", "03:30", "04:15", "23:45"))
+    yield from (
+        (hhmm, daily_at(hhmm)) for hhmm in ("00:30", "01:59", "03:00", "03:30", "04:15", "23:45")
+    )
     for spec in registered_jobs().values():
         kind, value = describe(spec)
         if kind == "daily":
@@ -63,16 +65,23 @@ def test_daily_triggers_fire_once_per_local_day_at_the_local_time(week):
         assert {t.strftime("%H:%M") for t in local} == {hhmm}, hhmm
     # the UTC gap around the change: 23 hours in spring, 25 in autumn
     sunday = date(2026, 3, 29) if week == SPRING else date(2026, 10, 25)
-    on = [t for t in fire_times(daily_at("04:15"), _local_midnight(first), _local_midnight(last))
-          if t.astimezone(TIMEZONE).date() in (sunday - timedelta(days=1), sunday)]
-    assert on[1].astimezone(UTC) - on[0].astimezone(UTC) == timedelta(hours=23 if week == SPRING else 25)
+    on = [
+        t
+        for t in fire_times(daily_at("04:15"), _local_midnight(first), _local_midnight(last))
+        if t.astimezone(TIMEZONE).date() in (sunday - timedelta(days=1), sunday)
+    ]
+    assert on[1].astimezone(UTC) - on[0].astimezone(UTC) == timedelta(
+        hours=23 if week == SPRING else 25
+    )
 
 
 def test_interval_jobs_keep_their_pace_through_the_missing_and_the_doubled_hour():
     for night in (date(2026, 3, 29), date(2026, 10, 25)):
         start = datetime.combine(night, time(1, 40), tzinfo=TIMEZONE).astimezone(UTC)
         times = fire_times(every(minutes=5), start, start + timedelta(hours=2))
-        gaps = {b.astimezone(UTC) - a.astimezone(UTC) for a, b in zip(times, times[1:], strict=False)}
+        gaps = {
+            b.astimezone(UTC) - a.astimezone(UTC) for a, b in zip(times, times[1:], strict=False)
+        }
         assert gaps == {timedelta(minutes=5)} and len(times) == 24
 
 
@@ -80,9 +89,13 @@ def test_schedules_that_could_misfire_on_a_dst_night_are_refused():
     with pytest.raises(UnsafeSchedule):
         daily_at("02:30")
     # hour 0 too: CronTrigger 3.11.3 skips the Monday after the spring change for 00:00-00:59
-    for trigger in (CronTrigger(hour="*", minute=0, timezone=TIMEZONE), CronTrigger(hour="1-3", timezone=TIMEZONE),
-                    CronTrigger(hour=0, minute=30, timezone=TIMEZONE),
-                    CronTrigger(hour=4, timezone="UTC"), IntervalTrigger(minutes=5, timezone=TIMEZONE)):
+    for trigger in (
+        CronTrigger(hour="*", minute=0, timezone=TIMEZONE),
+        CronTrigger(hour="1-3", timezone=TIMEZONE),
+        CronTrigger(hour=0, minute=30, timezone=TIMEZONE),
+        CronTrigger(hour=4, timezone="UTC"),
+        IntervalTrigger(minutes=5, timezone=TIMEZONE),
+    ):
         with pytest.raises(UnsafeSchedule):
             register_job("unsafe_job", lambda scheduled_for: None, trigger)
     assert "unsafe_job" not in registered_jobs()
@@ -97,7 +110,8 @@ def test_a_daily_job_called_with_a_moved_clock_runs_once_per_day_across_both_cha
             clock.advance(timedelta(minutes=30))  # a second scheduler, late
             assert run_occurrence("purge_job_runs", occurrence) is None
         runs = db.session.scalars(
-            select(JobRun).where(JobRun.job == "purge_job_runs", JobRun.scheduled_for >= _local_midnight(first))
+            select(JobRun)
+            .where(JobRun.job == "purge_job_runs", JobRun.scheduled_for >= _local_midnight(first))
             .order_by(JobRun.scheduled_for)
         ).all()
         local = [r.scheduled_for.astimezone(TIMEZONE) for r in runs]
@@ -115,8 +129,12 @@ def test_a_ticker_message_ending_in_the_doubled_hour_expires_at_the_right_one_of
     # 02:30 happens twice on 25 October 2026: first CEST (00:30 UTC), then CET (01:30 UTC)
     second_0230 = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     clock.freeze(datetime(2026, 10, 24, 20, 0, tzinfo=UTC))
-    messages.post_office_message(staff.aegi_manager.id, "aegi", "Umstellung auf Winterzeit", active_until=second_0230)
-    clock.freeze(datetime(2026, 10, 25, 0, 45, tzinfo=UTC))  # 02:45 CEST: the first 02:30 has passed
+    messages.post_office_message(
+        staff.aegi_manager.id, "aegi", "Umstellung auf Winterzeit", active_until=second_0230
+    )
+    clock.freeze(
+        datetime(2026, 10, 25, 0, 45, tzinfo=UTC)
+    )  # 02:45 CEST: the first 02:30 has passed
     assert jobs.expire_office_messages(clock.now()) == {"expired": 0}
     clock.freeze(datetime(2026, 10, 25, 1, 45, tzinfo=UTC))  # 02:45 CET
     assert jobs.expire_office_messages(clock.now()) == {"expired": 1}

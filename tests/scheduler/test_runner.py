@@ -56,7 +56,11 @@ def test_two_schedulers_racing_for_one_occurrence_run_it_once(app, test_jobs):
     assert len(results) == 2 and set(results) == {RunStatus.SUCCEEDED, None}
     assert test_jobs == [OCCURRENCE]
     run = db.session.scalars(select(JobRun).where(JobRun.job == "test_slow")).one()
-    assert run.status == RunStatus.SUCCEEDED and run.summary == {"seen": 1} and run.finished_at >= run.started_at
+    assert (
+        run.status == RunStatus.SUCCEEDED
+        and run.summary == {"seen": 1}
+        and run.finished_at >= run.started_at
+    )
 
 
 def test_a_failed_run_is_recorded_and_old_runs_are_purged(app, test_jobs):
@@ -65,8 +69,15 @@ def test_a_failed_run_is_recorded_and_old_runs_are_purged(app, test_jobs):
     assert run.status == RunStatus.FAILED and "the mail server said no" in run.error
     # a run whose process died stays "running" until the purge marks it abandoned
     with unit_of_work() as session:
-        session.add(JobRun(job="test_slow", scheduled_for=OCCURRENCE, started_at=OCCURRENCE,
-                           status=RunStatus.RUNNING, runner="gone:1"))
+        session.add(
+            JobRun(
+                job="test_slow",
+                scheduled_for=OCCURRENCE,
+                started_at=OCCURRENCE,
+                status=RunStatus.RUNNING,
+                runner="gone:1",
+            )
+        )
     assert purge_old_runs(OCCURRENCE + timedelta(hours=7)) == {"deleted": 0, "abandoned": 1}
     assert purge_old_runs(OCCURRENCE + timedelta(days=31)) == {"deleted": 2, "abandoned": 0}
 
@@ -82,7 +93,9 @@ def test_the_scheduler_hands_each_occurrence_time_to_its_job(sqlite_app):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             db.session.rollback()
-            runs = db.session.scalars(select(JobRun).where(JobRun.status == RunStatus.SUCCEEDED)).all()
+            runs = db.session.scalars(
+                select(JobRun).where(JobRun.status == RunStatus.SUCCEEDED)
+            ).all()
             if len(runs) >= 2:
                 break
             time.sleep(0.2)

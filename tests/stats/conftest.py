@@ -73,7 +73,9 @@ def at(day: date, hhmm: str) -> datetime:
     return clock.local_to_utc(day, time.fromisoformat(hhmm))
 
 
-def generate_day(office: str, clerk_user, day: date = THURSDAY, seed: int = 7, visitors: int = 40) -> Traffic:
+def generate_day(
+    office: str, clerk_user, day: date = THURSDAY, seed: int = 7, visitors: int = 40
+) -> Traffic:
     """A day at ``office``: walk-ins and appointment check-ins from 08:00, two counters calling,
     serving, missing (after two recalls) and cancelling with the clock moving; the rest is
     closed as not served at 18:05."""
@@ -89,7 +91,9 @@ def generate_day(office: str, clerk_user, day: date = THURSDAY, seed: int = 7, v
         if issued < visitors and rng.random() < 0.65:
             if rng.random() < 0.3:
                 due = clock.now() + timedelta(minutes=rng.randint(-12, 15))
-                view = queue.issue_ticket(office, rng.choice(["PA", "RP"]), kind="appointment", due_at=due)
+                view = queue.issue_ticket(
+                    office, rng.choice(["PA", "RP"]), kind="appointment", due_at=due
+                )
                 traffic.due[view["token"]] = due
             else:
                 try:
@@ -127,14 +131,21 @@ def generate_bookings(office: str, traffic: Traffic, seed: int = 11, count: int 
     rng = random.Random(seed)
     place = get_office(office)
     for i in range(count):
-        clock.freeze(at(traffic.day - timedelta(days=rng.randint(1, 40)), f"{rng.randint(7, 21):02d}:{rng.randint(0, 59):02d}"))
+        clock.freeze(
+            at(
+                traffic.day - timedelta(days=rng.randint(1, 40)),
+                f"{rng.randint(7, 21):02d}:{rng.randint(0, 59):02d}",
+            )
+        )
         codes = rng.choice([["PA"], ["RP"], ["PA", "RP"]])
         request = slots.resolve_request(codes, 1, place)
         free = slots.free_slots(place, request, traffic.day, traffic.day)
         if not free:
             continue
         start = rng.choice(free).start
-        view = booking.book_appointment(office, codes, 1, start, "Erika Mustermann", f"lead{i}@example.org")
+        view = booking.book_appointment(
+            office, codes, 1, start, "Erika Mustermann", f"lead{i}@example.org"
+        )
         standing = rng.random() > 0.2
         if not standing:
             booking.cancel_appointment(view.token)

@@ -29,7 +29,8 @@ def app_config():
 def _independent(traffic, office_id):
     """Per local hour of issue: counts and durations from TicketEvent rows only."""
     events = db.session.scalars(
-        select(TicketEvent).where(TicketEvent.office_id == office_id).order_by(TicketEvent.id)).all()
+        select(TicketEvent).where(TicketEvent.office_id == office_id).order_by(TicketEvent.id)
+    ).all()
     per_ticket = defaultdict(list)
     for e in events:
         per_ticket[e.ticket_id].append(e)
@@ -55,7 +56,9 @@ def _independent(traffic, office_id):
     # booking lead time from the generator's own record: standing bookings by local hour of start
     for code, start, booked_at, standing in traffic.bookings:
         if standing:
-            hours[clock.to_local(start).hour][f"lead:{code}"].append(round((start - booked_at).total_seconds()))
+            hours[clock.to_local(start).hour][f"lead:{code}"].append(
+                round((start - booked_at).total_seconds())
+            )
     return hours
 
 
@@ -73,7 +76,11 @@ def _check(bucket_list, hours):
         s = by_hour[hour]
         assert s.issued == len(raw["issued"])
         assert (s.served, s.no_show, s.cancelled, s.not_served) == (
-            len(raw["done"]), len(raw["no_show"]), len(raw["cancelled"]), len(raw["not_served"]))
+            len(raw["done"]),
+            len(raw["no_show"]),
+            len(raw["cancelled"]),
+            len(raw["not_served"]),
+        )
         assert (s.walkin, s.appointment) == (len(raw["walkin"]), len(raw["appointment"]))
         assert sorted(s.waits) == sorted(raw["waits"])
         assert sorted(s.service_times) == sorted(raw["service"])
@@ -102,14 +109,25 @@ def _check(bucket_list, hours):
 
 def test_a_generated_day_gives_the_figures_of_the_raw_event_log(app, clerk):
     bookings = generate_bookings("aegi", Traffic(THURSDAY))
-    assert sum(1 for b in bookings.bookings if b[3]) >= 10 and not all(b[3] for b in bookings.bookings)
+    assert sum(1 for b in bookings.bookings if b[3]) >= 10 and not all(
+        b[3] for b in bookings.bookings
+    )
     traffic = generate_day("aegi", clerk)
     traffic.bookings = bookings.bookings
     office = get_office("aegi")
     hours = _independent(traffic, office.id)
     # the day really has every kind of outcome
     outcomes = {k for h in hours.values() for k in h}
-    assert {"done", "no_show", "cancelled", "not_served", "appointment", "walkin", "lead:PA", "lead:RP"} <= outcomes
+    assert {
+        "done",
+        "no_show",
+        "cancelled",
+        "not_served",
+        "appointment",
+        "walkin",
+        "lead:PA",
+        "lead:RP",
+    } <= outcomes
     live_buckets = compute.live_buckets([office.id], [THURSDAY])
     _check(live_buckets, hours)
     # the nightly roll-up stores the same buckets, and the range query reads them from there

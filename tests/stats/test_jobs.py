@@ -22,7 +22,9 @@ SPRING, AUTUMN = date(2026, 3, 29), date(2026, 10, 25)
 
 def _occurrence(name: str, day: date) -> datetime:
     """The job's scheduled time on ``day`` as the registry computes it."""
-    return registry.get_job(name).trigger.get_next_fire_time(None, datetime.combine(day, time(0, 0), BERLIN))
+    return registry.get_job(name).trigger.get_next_fire_time(
+        None, datetime.combine(day, time(0, 0), BERLIN)
+    )
 
 
 def test_the_jobs_are_registered_at_their_local_times_on_both_dst_days():
@@ -46,14 +48,19 @@ def test_close_day_at_half_past_eight_closes_open_tickets_of_the_dst_day(app, da
     statuses = set(db.session.scalars(select(Ticket.status)))
     assert statuses == {TicketStatus.NOT_SERVED}
     assert runner.last_runs("close_day")[0].summary == {"offices": 2, "tickets": 2}
-    assert db.session.scalar(select(Ticket.business_date).where(Ticket.token == early["token"])) == day
+    assert (
+        db.session.scalar(select(Ticket.business_date).where(Ticket.token == early["token"])) == day
+    )
 
 
 @pytest.mark.parametrize("day", [SPRING, AUTUMN], ids=["spring", "autumn"])
 def test_the_roll_up_at_half_past_three_covers_the_whole_dst_day_before(app, day):
     # 01:30 and 03:30 exist on both days; 02:30 twice in autumn (CEST, then CET), never in spring
-    moments = [datetime.combine(day, time(1, 30), BERLIN), datetime.combine(day, time(3, 30), BERLIN),
-               datetime.combine(day, time(23, 50), BERLIN)]
+    moments = [
+        datetime.combine(day, time(1, 30), BERLIN),
+        datetime.combine(day, time(3, 30), BERLIN),
+        datetime.combine(day, time(23, 50), BERLIN),
+    ]
     if day == AUTUMN:
         first = datetime.combine(day, time(2, 30), BERLIN)  # fold=0: CEST
         moments += [first, first.replace(fold=1)]
@@ -63,8 +70,10 @@ def test_the_roll_up_at_half_past_three_covers_the_whole_dst_day_before(app, day
     scheduled = _occurrence("stats_rollup", day + timedelta(days=1))
     clock.freeze(scheduled)
     assert runner.run_occurrence("stats_rollup", scheduled) == RunStatus.SUCCEEDED
-    assert runner.last_runs("stats_rollup")[0].summary == {"day": day.isoformat(), "rows": len(
-        {m.astimezone(BERLIN).hour for m in moments})}
+    assert runner.last_runs("stats_rollup")[0].summary == {
+        "day": day.isoformat(),
+        "rows": len({m.astimezone(BERLIN).hour for m in moments}),
+    }
     rows = db.session.scalars(select(StatsRollup)).all()
     assert {r.day for r in rows} == {day}
     expected_hours = {1: 1, 3: 1, 23: 1} | ({2: 2} if day == AUTUMN else {})

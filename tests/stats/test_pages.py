@@ -19,9 +19,23 @@ from .conftest import PASSWORD, THURSDAY, Traffic, generate_bookings, generate_d
 def app_config():
     return {"MAIL_BACKEND": "memory", "MAIL_ASYNC": False}
 
-COLUMNS = ["label", "issued", "served", "no_show", "cancelled", "not_served", "walkin_share",
-           "wait_median_min", "wait_p90_min", "service_median_min", "punctuality_median_min", "on_time_share",
-           "lead_median_days", "lead_p90_days"]
+
+COLUMNS = [
+    "label",
+    "issued",
+    "served",
+    "no_show",
+    "cancelled",
+    "not_served",
+    "walkin_share",
+    "wait_median_min",
+    "wait_p90_min",
+    "service_median_min",
+    "punctuality_median_min",
+    "on_time_share",
+    "lead_median_days",
+    "lead_p90_days",
+]
 RANGE = {"from": THURSDAY.isoformat(), "to": THURSDAY.isoformat()}
 
 
@@ -29,7 +43,12 @@ def test_a_manager_sees_statistics_of_their_office_only_and_a_clerk_none(client,
     login(client, "manager-aegi", PASSWORD)
     assert client.get("/admin/statistics", query_string={"office": "aegi"}).status_code == 200
     assert client.get("/admin/statistics", query_string={"office": "linden"}).status_code == 403
-    assert client.get("/admin/statistics", query_string={"office": "linden", "format": "csv"}).status_code == 403
+    assert (
+        client.get(
+            "/admin/statistics", query_string={"office": "linden", "format": "csv"}
+        ).status_code
+        == 403
+    )
     page = client.get("/admin/statistics").get_data(as_text=True)
     assert "Aegi" in page and 'value="linden"' not in page
 
@@ -43,7 +62,9 @@ def test_a_clerk_sees_neither_statistics_nor_the_overview(client, aegi):
 
 def test_anonymous_visitors_are_sent_to_the_login(client, aegi):
     response = client.get("/admin/statistics")
-    assert response.status_code in (302, 401) and "login" in response.headers.get("Location", "login")
+    assert response.status_code in (302, 401) and "login" in response.headers.get(
+        "Location", "login"
+    )
 
 
 def test_an_administrator_sees_every_office_and_the_overview(client, aegi):
@@ -63,7 +84,9 @@ def test_the_overview_shows_each_office_s_next_free_appointment(client, aegi):
     linden = get_office("linden")
     start = next_free.next_free_appointments([linden])[linden.id]["start"]
     assert start is not None
-    overview = client.get("/admin/overview", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    overview = client.get("/admin/overview", headers={"Accept-Language": "de"}).get_data(
+        as_text=True
+    )
     assert '<th scope="col">Nächster freier Termin</th>' in overview
     row = overview.split('data-office="linden"')[1].split("</tr>")[0]
     local = start.astimezone(clock.LOCAL_TZ)
@@ -75,7 +98,9 @@ def test_the_page_draws_accessible_charts_next_to_data_tables(client, clerk):
     generate_bookings("aegi", Traffic(THURSDAY), count=8)
     generate_day("aegi", clerk, visitors=15)
     login(client, "manager-aegi", PASSWORD)
-    page = client.get("/admin/statistics", query_string={"office": "aegi", **RANGE}).get_data(as_text=True)
+    page = client.get("/admin/statistics", query_string={"office": "aegi", **RANGE}).get_data(
+        as_text=True
+    )
     assert page.count("<svg") >= 4 and page.count("<title id=") == page.count("<svg")
     assert page.count("<desc id=") == page.count("<svg") and 'role="img"' in page
     assert page.count('<table class="data"') >= 4
@@ -100,30 +125,63 @@ def test_every_table_exports_as_csv_that_reads_back_to_the_same_figures(client, 
     office = get_office("aegi")
     expected = compute.total(compute.live_buckets([office.id], [THURSDAY]))
     for table in ("day", "hour", "service", "ratings"):
-        response = client.get("/admin/statistics", query_string={
-            "office": "aegi", "format": "csv", "table": table, **RANGE})
+        response = client.get(
+            "/admin/statistics",
+            query_string={"office": "aegi", "format": "csv", "table": table, **RANGE},
+        )
         disposition = response.headers["Content-Disposition"]
-        assert disposition.startswith("attachment;") and f'-{table}-2026-11-26-2026-11-26.csv"' in disposition
+        assert (
+            disposition.startswith("attachment;")
+            and f'-{table}-2026-11-26-2026-11-26.csv"' in disposition
+        )
         rows = _csv(response, ";")
         assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
-    rows = _csv(client.get("/admin/statistics", query_string={
-        "office": "aegi", "format": "csv", "table": "day", **RANGE}), ";")
+    rows = _csv(
+        client.get(
+            "/admin/statistics",
+            query_string={"office": "aegi", "format": "csv", "table": "day", **RANGE},
+        ),
+        ";",
+    )
     header, day = rows[0], dict(zip(COLUMNS, rows[1], strict=True))
-    assert header[1] == "Ausgegebene Wartemarken" and header[7] == "Wartezeit, Median (Min.)"  # German
+    assert (
+        header[1] == "Ausgegebene Wartemarken" and header[7] == "Wartezeit, Median (Min.)"
+    )  # German
     assert day["label"] == "2026-11-26"
     assert int(day["issued"]) == expected["issued"] and int(day["served"]) == expected["served"]
     assert float(day["wait_median_min"].replace(",", ".")) == expected["wait_median_min"]
     assert expected["lead_median_days"] is not None
     assert float(day["lead_median_days"].replace(",", ".")) == expected["lead_median_days"]
     assert header[-1] == "Buchungsvorlauf, 90. Perzentil (Tage)"
-    comma = _csv(client.get("/admin/statistics", query_string={
-        "office": "aegi", "format": "csv", "table": "day", "sep": "comma", **RANGE}), ",")
-    assert float(dict(zip(COLUMNS, comma[1], strict=True))["wait_p90_min"]) == expected["wait_p90_min"]
+    comma = _csv(
+        client.get(
+            "/admin/statistics",
+            query_string={
+                "office": "aegi",
+                "format": "csv",
+                "table": "day",
+                "sep": "comma",
+                **RANGE,
+            },
+        ),
+        ",",
+    )
+    assert (
+        float(dict(zip(COLUMNS, comma[1], strict=True))["wait_p90_min"]) == expected["wait_p90_min"]
+    )
 
 
 def test_a_bad_range_or_table_is_refused(client, aegi):
     login(client, "manager-aegi", PASSWORD)
-    assert client.get("/admin/statistics", query_string={"from": "2026-12-01", "to": "2026-11-01"}).status_code == 422
+    assert (
+        client.get(
+            "/admin/statistics", query_string={"from": "2026-12-01", "to": "2026-11-01"}
+        ).status_code
+        == 422
+    )
     assert client.get("/admin/statistics", query_string={"from": "gestern"}).status_code == 422
-    assert client.get("/admin/statistics", query_string={"format": "csv", "table": "nope"}).status_code == 404
+    assert (
+        client.get("/admin/statistics", query_string={"format": "csv", "table": "nope"}).status_code
+        == 404
+    )
     assert clock.today() == THURSDAY

@@ -39,15 +39,26 @@ def test_the_status_page_invites_a_rating_only_once_the_visit_is_done(client, cl
     assert 'action="/t/' not in client.get(f"/t/{token}").get_data(as_text=True)
     queue.finish_ticket(token, clerk)
     page = client.get(f"/t/{token}").get_data(as_text=True)
-    assert f'action="/t/{token}/rating"' in page and 'name="score"' in page and 'maxlength="500"' in page
+    assert (
+        f'action="/t/{token}/rating"' in page
+        and 'name="score"' in page
+        and 'maxlength="500"' in page
+    )
 
 
 def test_a_done_visit_can_be_rated_once_and_the_rating_holds_no_ticket_or_contact(client, clerk):
     token = _served(clerk)
     csrf = csrf_from(client.get(f"/t/{token}").get_data(as_text=True))
-    response = _rate(client, token, csrf, score="4",
-                     comment="Sehr freundlich! Rückfragen an max.muster@example.org oder 0511 123 4567")
-    assert response.status_code == 303 and response.headers["Location"].endswith(f"/t/{token}#rating")
+    response = _rate(
+        client,
+        token,
+        csrf,
+        score="4",
+        comment="Sehr freundlich! Rückfragen an max.muster@example.org oder 0511 123 4567",
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith(
+        f"/t/{token}#rating"
+    )
     rating = db.session.scalar(select(Rating))
     assert (rating.score, rating.day) == (4, THURSDAY)
     assert "example.org" not in rating.comment and "4567" not in rating.comment

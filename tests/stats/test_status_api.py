@@ -25,7 +25,9 @@ def test_the_status_lists_every_office_with_waiting_estimates_and_counters(app, 
     assert schuetzenplatz["walkin_open"] is False
 
 
-def test_an_unchanged_status_answers_304_to_its_etag_and_a_change_gives_a_new_etag(app, client, aegi):
+def test_an_unchanged_status_answers_304_to_its_etag_and_a_change_gives_a_new_etag(
+    app, client, aegi
+):
     app.config["STATUS_CACHE_SECONDS"] = 0
     first = client.get("/api/v1/status")
     etag = first.headers["ETag"]
@@ -54,7 +56,12 @@ def test_the_status_holds_no_tokens_numbers_or_staff_names(app, client, clerk):
     ticket = queue.issue_ticket("aegi", "PA")
     queue.call_next("aegi", 1, clerk)
     text = client.get("/api/v1/status").get_data(as_text=True)
-    for secret in (ticket["token"], ticket["number"], "clerk-aegi", clerk.display_name or "clerk-aegi"):
+    for secret in (
+        ticket["token"],
+        ticket["number"],
+        "clerk-aegi",
+        clerk.display_name or "clerk-aegi",
+    ):
         assert secret not in text
 
 
@@ -65,7 +72,9 @@ def test_the_status_is_in_the_openapi_document(app, client, aegi):
     assert "CityStatus" in document["components"]["schemas"]
 
 
-def test_concurrent_requests_share_one_computation_and_get_the_previous_answer_meanwhile(app, monkeypatch):
+def test_concurrent_requests_share_one_computation_and_get_the_previous_answer_meanwhile(
+    app, monkeypatch
+):
     import threading
     import time
 

@@ -50,7 +50,12 @@ class ServerProcess:
 def run_cli(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "queue_service", *args],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -65,18 +70,23 @@ def start_server(
 ) -> ServerProcess:
     port = port or free_port()
     full_env = dict(os.environ)
-    full_env.update({
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "SECRET_KEY": "live-test-secret",
-        "LOG_LEVEL": "WARNING",
-        # served as make demo and production serve (docs/deployment.md); a test may ask for threading
-        "SOCKETIO_ASYNC_MODE": "gevent",
-        "DATABASE_URL": database_url or f"sqlite:///{workdir / f'live-{port}.sqlite3'}",
-    })
+    full_env.update(
+        {
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "SECRET_KEY": "live-test-secret",
+            "LOG_LEVEL": "WARNING",
+            # served as make demo and production serve (docs/deployment.md); a test may ask for threading
+            "SOCKETIO_ASYNC_MODE": "gevent",
+            "DATABASE_URL": database_url or f"sqlite:///{workdir / f'live-{port}.sqlite3'}",
+        }
+    )
     full_env.update(env or {})
     if load_demo:
-        for args in (["db", "upgrade"], ["load-catalogue", str(ROOT / "queue_service/offices/data/hannover.yaml")]):
+        for args in (
+            ["db", "upgrade"],
+            ["load-catalogue", str(ROOT / "queue_service/offices/data/hannover.yaml")],
+        ):
             result = run_cli(args, full_env)
             if result.returncode != 0:
                 raise RuntimeError(f"{args} failed: {result.stderr}")
@@ -84,8 +94,12 @@ def start_server(
     log_file = log_path.open("w")
     process = subprocess.Popen(
         [arg.format(port=port, python=sys.executable) for arg in command]
-        if command else [sys.executable, "-m", "queue_service", "serve"],
-        env=full_env, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+        if command
+        else [sys.executable, "-m", "queue_service", "serve"],
+        env=full_env,
+        cwd=ROOT,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

@@ -27,10 +27,21 @@ from queue_service.extensions import db
 from ..conftest import DEMO_CATALOGUE, _test_config, _throwaway_pg_database
 
 PASSWORD = "queue-test-password"
-STAFF = [("clerk-aegi", "clerk", ["aegi"]), ("clerk-linden", "clerk", ["linden"]),
-         ("manager-aegi", "manager", ["aegi"]), ("admin", "admin", [])]
-QUEUE_TABLES = ["ticket_events", "tickets", "counter_states", "ticket_day_counters", "devices", "api_tokens",
-                "office_event_seqs"]
+STAFF = [
+    ("clerk-aegi", "clerk", ["aegi"]),
+    ("clerk-linden", "clerk", ["linden"]),
+    ("manager-aegi", "manager", ["aegi"]),
+    ("admin", "admin", []),
+]
+QUEUE_TABLES = [
+    "ticket_events",
+    "tickets",
+    "counter_states",
+    "ticket_day_counters",
+    "devices",
+    "api_tokens",
+    "office_event_seqs",
+]
 
 
 def _prepare(url: str) -> dict:
@@ -45,7 +56,9 @@ def _prepare(url: str) -> dict:
         for name, role, offices in STAFF:
             create_user(name, role, offices, password=PASSWORD)
         baseline = {
-            table: db.session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
+            table: db.session.execute(
+                text(f"SELECT coalesce(max(id), 0) FROM {table}")
+            ).scalar_one()
             for table in ("users", "counters", "closures")
         }
         db.session.remove()
@@ -57,7 +70,10 @@ def _prepare(url: str) -> dict:
 def sqlite_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("queue-template") / "template.sqlite3"
     _prepare(f"sqlite:///{path}")
-    assert not path.with_name(path.name + "-wal").exists() or not path.with_name(path.name + "-wal").stat().st_size
+    assert (
+        not path.with_name(path.name + "-wal").exists()
+        or not path.with_name(path.name + "-wal").stat().st_size
+    )
     return path
 
 
@@ -133,7 +149,9 @@ def db_url(request):
 def pytest_generate_tests(metafunc):
     if "db_url" in metafunc.fixturenames:
         metafunc.parametrize(
-            "db_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+            "db_url",
+            ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+            indirect=True,
         )
 
 
@@ -211,7 +229,9 @@ def events_of(token: str) -> list[tuple[str, str | None, str]]:
     rows = db.session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
     )
-    return [(e.action, e.from_status.value if e.from_status else None, e.to_status.value) for e in rows]
+    return [
+        (e.action, e.from_status.value if e.from_status else None, e.to_status.value) for e in rows
+    ]
 
 
 def _change(row, key, **values) -> None:

@@ -24,7 +24,9 @@ def bearer(aegi):
 
 
 def _issue(client, headers, service="PA", **extra):
-    return client.post("/api/v1/offices/aegi/tickets", json={"service": service, **extra}, headers=headers)
+    return client.post(
+        "/api/v1/offices/aegi/tickets", json={"service": service, **extra}, headers=headers
+    )
 
 
 def test_a_kiosk_issues_a_ticket_with_links_people_ahead_and_estimate(client, kiosk):
@@ -42,8 +44,11 @@ def test_a_kiosk_issues_a_ticket_with_links_people_ahead_and_estimate(client, ki
 
 
 def test_issuing_needs_staff_or_a_kiosk_of_that_office(client, aegi, bearer):
-    anonymous = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"},
-                            headers={"X-Device-Token": "dev_unknown"})
+    anonymous = client.post(
+        "/api/v1/offices/aegi/tickets",
+        json={"service": "PA"},
+        headers={"X-Device-Token": "dev_unknown"},
+    )
     assert anonymous.status_code == 401 and anonymous.mimetype == "application/problem+json"
     other = _issue(client, {"X-Device-Token": create_device("linden", "kiosk")})
     assert other.status_code == 403
@@ -60,15 +65,20 @@ def test_refusals_are_409_problems_with_a_reason_and_bad_input_is_422(client, ki
     assert unknown.status_code == 422 and unknown.get_json()["field"] == "service"
     missing = client.post("/api/v1/offices/aegi/tickets", json={}, headers=kiosk)
     assert missing.status_code == 422 and missing.get_json()["field"] == "service"
-    not_json = client.post("/api/v1/offices/aegi/tickets", data="[1]", headers=kiosk,
-                           content_type="application/json")
+    not_json = client.post(
+        "/api/v1/offices/aegi/tickets", data="[1]", headers=kiosk, content_type="application/json"
+    )
     assert not_json.status_code == 422
     clock.advance(timedelta(hours=9))  # 19:00
     late = _issue(client, kiosk)
     assert late.status_code == 409 and late.mimetype == "application/problem+json"
     assert late.get_json()["reason"] == "outside_walkin_hours"
-    assert client.post("/api/v1/offices/atlantis/tickets", json={"service": "PA"},
-                       headers=kiosk).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/offices/atlantis/tickets", json={"service": "PA"}, headers=kiosk
+        ).status_code
+        == 404
+    )
 
 
 def test_the_idempotency_key_header_returns_the_same_ticket(client, kiosk):
@@ -96,23 +106,41 @@ def test_a_clerk_works_through_the_queue_over_the_api(client, kiosk, bearer):
     assert ticket["token"] == tokens[0] and ticket["counter"] == {"number": 2, "name": "Platz 2"}
     assert client.get(f"/api/v1/tickets/{tokens[0]}").get_json()["counter"]["number"] == 2
     for action in ("recall", "start"):
-        assert client.post(f"/api/v1/tickets/{tokens[0]}/{action}", headers=bearer).status_code == 200
-    done = client.post(f"/api/v1/tickets/{tokens[0]}/finish", json={"performed_service": "VD"}, headers=bearer)
+        assert (
+            client.post(f"/api/v1/tickets/{tokens[0]}/{action}", headers=bearer).status_code == 200
+        )
+    done = client.post(
+        f"/api/v1/tickets/{tokens[0]}/finish", json={"performed_service": "VD"}, headers=bearer
+    )
     assert done.get_json()["performed_service"] == "VD"
     second = client.post("/api/v1/offices/aegi/counters/2/call-next", headers=bearer).get_json()
     for action in ("recall", "recall"):
         client.post(f"/api/v1/tickets/{second['token']}/{action}", headers=bearer)
-    assert client.post(f"/api/v1/tickets/{second['token']}/no-show", headers=bearer).get_json()["status"] == "no_show"
-    third = client.post("/api/v1/offices/aegi/counters/2/call", json={"number": "r001"}, headers=bearer)
+    assert (
+        client.post(f"/api/v1/tickets/{second['token']}/no-show", headers=bearer).get_json()[
+            "status"
+        ]
+        == "no_show"
+    )
+    third = client.post(
+        "/api/v1/offices/aegi/counters/2/call", json={"number": "r001"}, headers=bearer
+    )
     assert third.status_code == 200 and third.get_json()["token"] == tokens[2]
     parked = client.post(f"/api/v1/tickets/{tokens[2]}/park", headers=bearer)
     assert parked.get_json()["status"] == "parked"
-    back = client.post(f"/api/v1/tickets/{tokens[2]}/unpark", json={"position": "back"}, headers=bearer)
+    back = client.post(
+        f"/api/v1/tickets/{tokens[2]}/unpark", json={"position": "back"}, headers=bearer
+    )
     assert back.get_json()["status"] == "waiting"
-    moved = client.post(f"/api/v1/tickets/{tokens[2]}/transfer", json={"counter": 13, "service": "MB"},
-                        headers=bearer)
+    moved = client.post(
+        f"/api/v1/tickets/{tokens[2]}/transfer",
+        json={"counter": 13, "service": "MB"},
+        headers=bearer,
+    )
     assert moved.get_json()["target_counter"]["number"] == 13
-    assert client.post("/api/v1/offices/aegi/counters/2/call-next", headers=bearer).status_code == 204
+    assert (
+        client.post("/api/v1/offices/aegi/counters/2/call-next", headers=bearer).status_code == 204
+    )
     cancelled = client.post(f"/api/v1/tickets/{tokens[2]}/cancel", headers=bearer)
     assert cancelled.get_json()["status"] == "cancelled"
 
@@ -123,26 +151,34 @@ def test_invalid_transitions_are_409_and_bad_bodies_422(client, kiosk, bearer):
     assert response.status_code == 409
     problem = response.get_json()
     assert problem["reason"] == "invalid_transition" and "waiting" in problem["detail"]
-    transfer = client.post(f"/api/v1/tickets/{token}/transfer", json={"position": "front"}, headers=bearer)
+    transfer = client.post(
+        f"/api/v1/tickets/{token}/transfer", json={"position": "front"}, headers=bearer
+    )
     assert transfer.status_code == 422 and transfer.get_json()["field"] == "service"
     client.post("/api/v1/offices/aegi/counters/1/call-next", headers=bearer)
     _issue(client, kiosk)
     busy = client.post("/api/v1/offices/aegi/counters/1/call-next", headers=bearer)
     assert busy.status_code == 409 and busy.get_json()["reason"] == "counter_busy"
-    assert client.post("/api/v1/offices/aegi/counters/99/call-next", headers=bearer).status_code == 404
+    assert (
+        client.post("/api/v1/offices/aegi/counters/99/call-next", headers=bearer).status_code == 404
+    )
 
 
 def test_staff_routes_need_a_login_and_the_right_office(client, kiosk, bearer):
     token = _issue(client, kiosk).get_json()["token"]
-    assert client.post("/api/v1/offices/aegi/counters/1/call-next", headers=kiosk).status_code == 401
+    assert (
+        client.post("/api/v1/offices/aegi/counters/1/call-next", headers=kiosk).status_code == 401
+    )
     assert client.post(f"/api/v1/tickets/{token}/recall", headers=kiosk).status_code == 401
     assert client.get("/api/v1/offices/aegi/queue").status_code == 401
     elsewhere = {"Authorization": f"Bearer {create_api_token('clerk-linden')}"}
-    for method, url in (("post", "/api/v1/offices/aegi/counters/1/call-next"),
-                        ("post", f"/api/v1/tickets/{token}/cancel"),
-                        ("post", "/api/v1/offices/aegi/counters/1/open"),
-                        ("get", "/api/v1/offices/aegi/queue"),
-                        ("get", "/api/v1/offices/aegi/counters/1")):
+    for method, url in (
+        ("post", "/api/v1/offices/aegi/counters/1/call-next"),
+        ("post", f"/api/v1/tickets/{token}/cancel"),
+        ("post", "/api/v1/offices/aegi/counters/1/open"),
+        ("get", "/api/v1/offices/aegi/queue"),
+        ("get", "/api/v1/offices/aegi/counters/1"),
+    ):
         response = getattr(client, method)(url, headers=elsewhere)
         assert response.status_code == 403, url
         assert response.mimetype == "application/problem+json"
@@ -171,8 +207,14 @@ def test_the_queue_lists_waiting_per_service_parked_tickets_and_counters(client,
     assert mine["current"]["token"] == called["token"] and "start" in mine["current"]["actions"]
     assert client.post("/api/v1/offices/aegi/counters/3/close", headers=bearer).status_code == 409
     client.post(f"/api/v1/tickets/{called['token']}/park", headers=bearer)
-    assert client.post("/api/v1/offices/aegi/counters/3/pause", headers=bearer).get_json()["status"] == "paused"
-    assert client.post("/api/v1/offices/aegi/counters/3/close", headers=bearer).get_json()["status"] == "closed"
+    assert (
+        client.post("/api/v1/offices/aegi/counters/3/pause", headers=bearer).get_json()["status"]
+        == "paused"
+    )
+    assert (
+        client.post("/api/v1/offices/aegi/counters/3/close", headers=bearer).get_json()["status"]
+        == "closed"
+    )
 
 
 def test_the_public_office_status_needs_no_login(client, kiosk):

@@ -84,26 +84,44 @@ def _waiting_tickets(count: int, codes: list[str]) -> set[str]:
             service = services[i % len(services)]
             seqs[service.prefix] += 1
             moment = now + timedelta(seconds=i)
-            ticket = Ticket(office_id=office.id, service_id=service.id, business_date=clock.today(),
-                            prefix=service.prefix, seq=seqs[service.prefix],
-                            number=f"{service.prefix}{seqs[service.prefix]:03d}", token=new_token(),
-                            queued_at=moment, issued_at=moment)
+            ticket = Ticket(
+                office_id=office.id,
+                service_id=service.id,
+                business_date=clock.today(),
+                prefix=service.prefix,
+                seq=seqs[service.prefix],
+                number=f"{service.prefix}{seqs[service.prefix]:03d}",
+                token=new_token(),
+                queued_at=moment,
+                issued_at=moment,
+            )
             session.add(ticket)
             tokens.add(ticket.token)
         for prefix, last in seqs.items():
-            session.add(DayCounter(office_id=office.id, business_date=clock.today(), name=f"number:{prefix}", value=last))
+            session.add(
+                DayCounter(
+                    office_id=office.id,
+                    business_date=clock.today(),
+                    name=f"number:{prefix}",
+                    value=last,
+                )
+            )
     return tokens
 
 
 def test_forty_tickets_issued_at_once_get_forty_distinct_consecutive_numbers(app, aegi):
-    numbers = in_threads(app, 40, lambda i: q.issue_ticket("aegi", "PA", idempotency_key=f"k{i}")["number"])
+    numbers = in_threads(
+        app, 40, lambda i: q.issue_ticket("aegi", "PA", idempotency_key=f"k{i}")["number"]
+    )
     assert sorted(numbers) == [f"P{n:03d}" for n in range(1, 41)]
     seqs = db.session.scalars(select(Ticket.seq).order_by(Ticket.seq)).all()
     assert seqs == list(range(1, 41))
 
 
 def test_the_same_idempotency_key_sent_at_once_makes_one_ticket(app, aegi):
-    tokens = in_threads(app, 8, lambda i: q.issue_ticket("aegi", "PA", idempotency_key="double-tap")["token"])
+    tokens = in_threads(
+        app, 8, lambda i: q.issue_ticket("aegi", "PA", idempotency_key="double-tap")["token"]
+    )
     assert len(set(tokens)) == 1
     assert db.session.scalar(select(func.count(Ticket.id))) == 1
     assert q.issue_ticket("aegi", "PA")["number"] == "P002"  # no number was used up
@@ -126,12 +144,17 @@ def test_twenty_counters_calling_at_once_hand_out_each_ticket_exactly_once(app, 
 
     calls = [call for per_counter in in_threads(app, 20, work) for call in per_counter]
     handed_out = Tally(token for token, _ in calls)
-    assert set(handed_out) == issued                      # none lost
-    assert max(handed_out.values()) == 1                  # none twice
-    assert len({counter for _, counter in calls}) > 1     # the work was really shared
+    assert set(handed_out) == issued  # none lost
+    assert max(handed_out.values()) == 1  # none twice
+    assert len({counter for _, counter in calls}) > 1  # the work was really shared
     db.session.rollback()
-    assert db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status != TicketStatus.DONE)) == 0
+    assert (
+        db.session.scalar(select(func.count(Ticket.id)).where(Ticket.status != TicketStatus.DONE))
+        == 0
+    )
     call_events = db.session.scalars(
-        select(func.count(TicketEvent.id)).where(TicketEvent.action == "call").group_by(TicketEvent.ticket_id)
+        select(func.count(TicketEvent.id))
+        .where(TicketEvent.action == "call")
+        .group_by(TicketEvent.ticket_id)
     ).all()
     assert len(call_events) == 200 and set(call_events) == {1}

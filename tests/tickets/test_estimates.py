@@ -21,7 +21,11 @@ def _serve(clerk, counter: int, minutes: float) -> None:
 
 def test_with_no_counter_open_the_office_counts_as_one_counter(aegi):
     views = [q.issue_ticket("aegi", "PA") for _ in range(3)]  # 15 minutes each in the catalogue
-    assert [(v["people_ahead"], v["estimated_wait_minutes"]) for v in views] == [(0, 0), (1, 15), (2, 30)]
+    assert [(v["people_ahead"], v["estimated_wait_minutes"]) for v in views] == [
+        (0, 0),
+        (1, 15),
+        (2, 30),
+    ]
 
 
 def test_open_counters_share_the_work_and_a_busy_counter_adds_its_rest(aegi, clerk):
@@ -70,7 +74,11 @@ def test_a_called_ticket_has_nobody_ahead_and_a_finished_one_no_estimate(aegi, c
     q.start_serving(token, clerk)
     q.finish_ticket(token, clerk)
     status = reads.ticket_status(token)
-    assert (status["status"], status["people_ahead"], status["estimated_wait_minutes"]) == ("done", None, None)
+    assert (status["status"], status["people_ahead"], status["estimated_wait_minutes"]) == (
+        "done",
+        None,
+        None,
+    )
 
 
 def test_no_estimate_while_the_office_is_closed_and_no_counter_is_open(aegi):
@@ -88,7 +96,12 @@ def test_the_public_office_status_gives_waiting_and_estimate_per_service(aegi, c
     q.issue_ticket("aegi", "PA")
     q.issue_ticket("aegi", "AB")
     status = reads.office_status("aegi", "en")
-    assert (status["open"], status["walkin_open"], status["open_counters"], status["waiting_total"]) == (True, True, 1, 3)
+    assert (
+        status["open"],
+        status["walkin_open"],
+        status["open_counters"],
+        status["waiting_total"],
+    ) == (True, True, 1, 3)
     services = {s["code"]: s for s in status["services"]}
     assert services["PA"]["waiting"] == 2 and services["PA"]["longest_wait_minutes"] == 12
     assert services["PA"]["name"] == "Apply for an identity card"

@@ -24,7 +24,9 @@ BERLIN = clock.LOCAL_TZ
 
 
 def test_numbers_are_prefix_plus_three_digits_counted_per_prefix(aegi):
-    numbers = [q.issue_ticket("aegi", code)["number"] for code in ("PA", "PA", "RP", "AN", "ABM", "PA")]
+    numbers = [
+        q.issue_ticket("aegi", code)["number"] for code in ("PA", "PA", "RP", "AN", "ABM", "PA")
+    ]
     # AN and ABM share the prefix M, so they share one sequence
     assert numbers == ["P001", "P002", "R001", "M001", "M002", "P003"]
     assert q.issue_ticket("linden", "PA")["number"] == "P001"  # every office counts on its own
@@ -70,7 +72,9 @@ def test_walkins_are_refused_on_holidays_and_closure_days_naming_the_reason(aegi
     assert info.value.extra["reason"] == "closed" and "Weihnachtstag" in info.value.detail
     clock.freeze(datetime(2026, 11, 26, 10, 0, tzinfo=BERLIN))
     with unit_of_work() as session:
-        session.add(Closure(office_id=get_office("linden").id, day=clock.today(), reason="Wasserschaden"))
+        session.add(
+            Closure(office_id=get_office("linden").id, day=clock.today(), reason="Wasserschaden")
+        )
     with pytest.raises(Refused) as info:
         q.issue_ticket("linden", "PA")
     assert "Wasserschaden" in info.value.detail
@@ -121,7 +125,10 @@ def test_the_service_cap_counts_walkins_of_that_service_only(aegi):
     q.issue_ticket("aegi", "PA")
     with pytest.raises(Refused) as info:
         q.issue_ticket("aegi", "PA")
-    assert info.value.extra["reason"] == "cap_reached" and "Apply for an identity card" in info.value.detail
+    assert (
+        info.value.extra["reason"] == "cap_reached"
+        and "Apply for an identity card" in info.value.detail
+    )
     assert q.issue_ticket("aegi", "RP")["number"] == "R001"
 
 
@@ -138,7 +145,9 @@ def test_appointment_tickets_skip_walkin_hours_but_need_their_time(aegi):
 def test_the_number_range_ends_at_999_and_a_refusal_leaves_no_gap(aegi):
     office_id = get_office("aegi").id
     with unit_of_work() as session:
-        session.add(DayCounter(office_id=office_id, business_date=clock.today(), name="number:P", value=998))
+        session.add(
+            DayCounter(office_id=office_id, business_date=clock.today(), name="number:P", value=998)
+        )
     assert q.issue_ticket("aegi", "PA")["number"] == "P999"
     with pytest.raises(Refused) as info:
         q.issue_ticket("aegi", "PA")

@@ -32,10 +32,15 @@ def test_a_walkin_goes_waiting_called_serving_done_with_a_timestamp_and_event_pe
     row = ticket_row(issued["token"])
     start = row.issued_at
     assert (row.called_at - start, row.serving_at - start, row.finished_at - start) == (
-        timedelta(minutes=4), timedelta(minutes=5), timedelta(minutes=17))
+        timedelta(minutes=4),
+        timedelta(minutes=5),
+        timedelta(minutes=17),
+    )
     assert events_of(issued["token"]) == [
-        ("issue", None, "waiting"), ("call", "waiting", "called"),
-        ("start", "called", "serving"), ("finish", "serving", "done"),
+        ("issue", None, "waiting"),
+        ("call", "waiting", "called"),
+        ("start", "called", "serving"),
+        ("finish", "serving", "done"),
     ]
 
 
@@ -94,14 +99,18 @@ EXPECTED = {
 
 
 def test_the_transition_table_is_the_lifecycle_of_the_issue():
-    table = {action: ({s.value for s in t.sources}, t.target.value)
-             for action, t in lifecycle.TRANSITIONS.items()}
+    table = {
+        action: ({s.value for s in t.sources}, t.target.value)
+        for action, t in lifecycle.TRANSITIONS.items()
+    }
     assert table == EXPECTED
 
 
 def test_every_action_the_table_does_not_allow_is_refused_and_changes_nothing(clerk):
     statuses = ["waiting", "called", "serving", "done", "no_show", "parked", "cancelled"]
-    tokens = {status: _ticket_in(status, clerk, counter) for counter, status in enumerate(statuses, 1)}
+    tokens = {
+        status: _ticket_in(status, clerk, counter) for counter, status in enumerate(statuses, 1)
+    }
     refused = 0
     for status, token in tokens.items():
         for action, run in ACTIONS.items():

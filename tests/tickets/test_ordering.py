@@ -27,11 +27,11 @@ def _drain(counter: int, clerk) -> list[str]:
 
 def test_due_appointments_then_priority_then_walkins_by_waiting_time(clerk):
     now = clock.now()
-    _issue("PA")                                                          # P001 walk-in, oldest
-    _issue("RP", priority=True, user=clerk)                               # R001 priority
-    _issue("AN", kind="appointment", due_at=now + timedelta(minutes=3))   # M001 due at 10:03
-    _issue("KID", kind="appointment", due_at=now + timedelta(hours=2))    # K001 not due yet
-    _issue("VD")                                                          # V001 walk-in
+    _issue("PA")  # P001 walk-in, oldest
+    _issue("RP", priority=True, user=clerk)  # R001 priority
+    _issue("AN", kind="appointment", due_at=now + timedelta(minutes=3))  # M001 due at 10:03
+    _issue("KID", kind="appointment", due_at=now + timedelta(hours=2))  # K001 not due yet
+    _issue("VD")  # V001 walk-in
     # it is now 10:05: M001 is due, K001 is not (and counts as waiting from 12:00)
     assert _drain(1, clerk) == ["M001", "R001", "P001", "V001", "K001"]
 
@@ -56,12 +56,12 @@ def test_an_appointment_transferred_to_the_back_loses_its_appointment_rank(clerk
 
 def test_ageing_weights_let_a_service_overtake_but_never_starve_the_others(app, clerk):
     app.config["QUEUE_AGEING_WEIGHTS"] = {"AB": 3.0}
-    _issue("PA", minutes_later=4)          # P001 has waited 10 min at the first call
-    _issue("AB", minutes_later=6)          # H001 has waited 6 min, weighted 18
+    _issue("PA", minutes_later=4)  # P001 has waited 10 min at the first call
+    _issue("AB", minutes_later=6)  # H001 has waited 6 min, weighted 18
     assert _drain(1, clerk)[:2] == ["H001", "P001"]
 
-    _issue("PA", minutes_later=30)         # P002: 30 min, weight 1
-    _issue("AB", minutes_later=5)          # H002: 5 min, weighted 15
+    _issue("PA", minutes_later=30)  # P002: 30 min, weight 1
+    _issue("AB", minutes_later=5)  # H002: 5 min, weighted 15
     assert _drain(1, clerk) == ["P002", "H002"]
 
 

@@ -14,8 +14,11 @@ from queue_service.tickets import services as q
 def emitted(monkeypatch):
     """Every emit as (event, data, room, namespace), recorded instead of sent."""
     sent = []
-    monkeypatch.setattr(publish, "emit_now",
-                        lambda event, data, *, room, namespace: sent.append((event, data, room, namespace)))
+    monkeypatch.setattr(
+        publish,
+        "emit_now",
+        lambda event, data, *, room, namespace: sent.append((event, data, room, namespace)),
+    )
     return sent
 
 
@@ -23,8 +26,10 @@ def test_a_call_tells_the_displays_the_number_and_counter_without_the_token(aegi
     token = q.issue_ticket("aegi", "PA")["token"]
     # the displays and desks hear of the new ticket; its status page gets its position
     assert [(e, r, n) for e, _, r, n in emitted] == [
-        ("queue_updated", "office:aegi", "/display"), ("queue_updated", "office:aegi", "/staff"),
-        ("ticket_updated", f"ticket:{token}", "/display")]
+        ("queue_updated", "office:aegi", "/display"),
+        ("queue_updated", "office:aegi", "/staff"),
+        ("ticket_updated", f"ticket:{token}", "/display"),
+    ]
     assert token not in str([data for _, data, room, _ in emitted if room == "office:aegi"])
     emitted.clear()
     q.call_next("aegi", 4, clerk)
@@ -33,7 +38,11 @@ def test_a_call_tells_the_displays_the_number_and_counter_without_the_token(aegi
     data, room, namespace = called[0]
     assert (room, namespace) == ("office:aegi", "/display")
     assert {k: data[k] for k in ("number", "counter", "counter_name", "service")} == {
-        "number": "P001", "counter": 4, "counter_name": "Platz 4", "service": "PA"}
+        "number": "P001",
+        "counter": 4,
+        "counter_name": "Platz 4",
+        "service": "PA",
+    }
     assert "server_time" in data and token not in str(data)
     updates = [(data, room) for event, data, room, _ in emitted if event == "ticket_updated"]
     assert updates[0][1] == f"ticket:{token}" and updates[0][0]["counter"]["number"] == 4
@@ -60,7 +69,9 @@ def test_nothing_is_published_when_the_change_is_refused(aegi, clerk, emitted):
     assert emitted == []
 
 
-def test_a_change_that_fails_after_publishing_rolls_back_and_sends_nothing(aegi, clerk, emitted, monkeypatch):
+def test_a_change_that_fails_after_publishing_rolls_back_and_sends_nothing(
+    aegi, clerk, emitted, monkeypatch
+):
     from queue_service.tickets import views
 
     token = q.issue_ticket("aegi", "PA")["token"]

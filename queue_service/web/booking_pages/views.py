@@ -22,18 +22,22 @@ from ...offices import services as catalogue
 from ...printing.qr import qr_png_data_uri
 from . import bp
 
-GROUPS = OrderedDict([
-    ("documents", _l("Identity documents")),
-    ("registration", _l("Registration")),
-    ("short", _l("Quick matters")),
-    ("certificates", _l("Certificates")),
-    ("driving", _l("Driving licences")),
-    ("other", _l("Other services")),
-])
+GROUPS = OrderedDict(
+    [
+        ("documents", _l("Identity documents")),
+        ("registration", _l("Registration")),
+        ("short", _l("Quick matters")),
+        ("certificates", _l("Certificates")),
+        ("driving", _l("Driving licences")),
+        ("other", _l("Other services")),
+    ]
+)
 CONTACT_MESSAGES = {
     "name": _l("Please enter your first name and surname (2 to 100 characters)."),
     "email": _l("Please enter a valid e-mail address, e.g. name@example.org."),
-    "phone": _l("Please enter the phone number with digits only (and + ( ) / -), or leave it empty."),
+    "phone": _l(
+        "Please enter the phone number with digits only (and + ( ) / -), or leave it empty."
+    ),
 }
 STEPS = [_l("Services"), _l("Office"), _l("Day"), _l("Time"), _l("Your details")]
 
@@ -47,8 +51,11 @@ def _flow_args(req: slots.BookingRequest, **extra) -> dict:
 
 
 def _request_from_args(office=None) -> slots.BookingRequest:
-    return slots.resolve_request(request.args.getlist("services") or request.args.get("services"),
-                                 request.args.get("persons"), office)
+    return slots.resolve_request(
+        request.args.getlist("services") or request.args.get("services"),
+        request.args.get("persons"),
+        office,
+    )
 
 
 def _day_arg() -> date:
@@ -79,16 +86,24 @@ def _months(first: date, last: date, free_days: dict[date, int]) -> list[dict]:
 
     while cursor <= last:
         weeks = []
-        for week in month_calendar.Calendar(firstweekday=0).monthdatescalendar(cursor.year, cursor.month):
+        for week in month_calendar.Calendar(firstweekday=0).monthdatescalendar(
+            cursor.year, cursor.month
+        ):
             if week[-1] < first or week[0] > last:
                 continue  # a whole week outside the bookable period
-            weeks.append([
-                None if d.month != cursor.month else {
-                    "date": d, "free": free_days.get(d, 0), "label": day_text(d, lang),
-                    "bookable": first <= d <= last,
-                }
-                for d in week
-            ])
+            weeks.append(
+                [
+                    None
+                    if d.month != cursor.month
+                    else {
+                        "date": d,
+                        "free": free_days.get(d, 0),
+                        "label": day_text(d, lang),
+                        "bookable": first <= d <= last,
+                    }
+                    for d in week
+                ]
+            )
         months.append({"title": format_date(cursor, "LLLL y", locale=lang), "weeks": weeks})
         cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
     return months
@@ -106,8 +121,10 @@ def _weekday_names() -> list[tuple[str, str]]:
 
 
 def _services_message() -> str:
-    return _("Please choose at least one service (at most %(n)s) that can be booked together.",
-             n=current_app.config["BOOKING_MAX_SERVICES"])
+    return _(
+        "Please choose at least one service (at most %(n)s) that can be booked together.",
+        n=current_app.config["BOOKING_MAX_SERVICES"],
+    )
 
 
 def _start_page(errors: dict[str, str]):
@@ -115,13 +132,20 @@ def _start_page(errors: dict[str, str]):
     groups: OrderedDict = OrderedDict((key, []) for key in GROUPS)
     for service in services:
         groups.setdefault(service.group if service.group in GROUPS else "other", []).append(service)
-    chosen = slots.parse_service_codes(request.args.getlist("services") or request.args.get("services"))
+    chosen = slots.parse_service_codes(
+        request.args.getlist("services") or request.args.get("services")
+    )
     return render_template(
-        "booking_web/start.html", groups=[(GROUPS[k], v) for k, v in groups.items() if v],
-        chosen=chosen, persons=request.args.get("persons", "1"),
+        "booking_web/start.html",
+        groups=[(GROUPS[k], v) for k, v in groups.items() if v],
+        chosen=chosen,
+        persons=request.args.get("persons", "1"),
         max_persons=current_app.config["BOOKING_MAX_PERSONS"],
-        max_services=current_app.config["BOOKING_MAX_SERVICES"], errors=errors, step=1,
-        steps=STEPS, lang=_lang(),
+        max_services=current_app.config["BOOKING_MAX_SERVICES"],
+        errors=errors,
+        step=1,
+        steps=STEPS,
+        lang=_lang(),
     ), (422 if errors else 200)
 
 
@@ -152,18 +176,28 @@ def choose_office():
     rows = []
     for office in offices:
         slot = earliest.get(office.id)
-        rows.append({
-            "office": office,
-            "slot": _slot_label(slot, calendar.office_tz(office)) if slot else None,
-            "slot_start": slot.start if slot else None,
-        })
-    anywhere = sorted((r for r in rows if r["slot"] and not r["office"].is_mobile),
-                      key=lambda r: r["slot_start"])[:3]
+        rows.append(
+            {
+                "office": office,
+                "slot": _slot_label(slot, calendar.office_tz(office)) if slot else None,
+                "slot_start": slot.start if slot else None,
+            }
+        )
+    anywhere = sorted(
+        (r for r in rows if r["slot"] and not r["office"].is_mobile), key=lambda r: r["slot_start"]
+    )[:3]
     alternatives = [s for s in req.services if s.online_alternative_url]
     return render_template(
-        "booking_web/office.html", req=req, rows=rows, anywhere=anywhere,
-        alternatives=alternatives, flow=_flow_args(req), names=[s.name(lang) for s in req.services],
-        step=2, steps=STEPS, lang=lang,
+        "booking_web/office.html",
+        req=req,
+        rows=rows,
+        anywhere=anywhere,
+        alternatives=alternatives,
+        flow=_flow_args(req),
+        names=[s.name(lang) for s in req.services],
+        step=2,
+        steps=STEPS,
+        lang=lang,
     )
 
 
@@ -197,10 +231,19 @@ def choose_day():
         return _back_to_start(error)
     lang = _lang()
     return render_template(
-        "booking_web/calendar.html", office=office, req=req, names=[s.name(lang) for s in req.services],
-        day_url=lambda d: url_for("booking_web.choose_time", office=office.slug, day=d.isoformat(), **_flow_args(req)),
+        "booking_web/calendar.html",
+        office=office,
+        req=req,
+        names=[s.name(lang) for s in req.services],
+        day_url=lambda d: url_for(
+            "booking_web.choose_time", office=office.slug, day=d.isoformat(), **_flow_args(req)
+        ),
         back_url=url_for("booking_web.choose_office", **_flow_args(req)),
-        step=3, steps=STEPS, lang=lang, mode="book", **_calendar_context(office, req),
+        step=3,
+        steps=STEPS,
+        lang=lang,
+        mode="book",
+        **_calendar_context(office, req),
     )
 
 
@@ -228,10 +271,17 @@ def choose_time():
     day = _day_arg()
     lang = _lang()
     return render_template(
-        "booking_web/times.html", office=office, req=req, names=[s.name(lang) for s in req.services],
-        flow=_flow_args(req), mode="book",
+        "booking_web/times.html",
+        office=office,
+        req=req,
+        names=[s.name(lang) for s in req.services],
+        flow=_flow_args(req),
+        mode="book",
         back_url=url_for("booking_web.choose_day", office=office.slug, **_flow_args(req)),
-        step=4, steps=STEPS, lang=lang, **_times_context(office, req, day),
+        step=4,
+        steps=STEPS,
+        lang=lang,
+        **_times_context(office, req, day),
     )
 
 
@@ -250,7 +300,9 @@ def hold():
     except SlotTaken:
         flash(_("Sorry, this time has just been taken. Please choose another one."), "error")
         local_day = start.astimezone(clock.LOCAL_TZ).date().isoformat()
-        return redirect(url_for("booking_web.choose_time", office=office_slug, day=local_day, **args))
+        return redirect(
+            url_for("booking_web.choose_time", office=office_slug, day=local_day, **args)
+        )
     return redirect(url_for("booking_web.details", token=view.token))
 
 
@@ -261,7 +313,9 @@ def _summary(view: AppointmentView) -> dict:
     lang = _lang()
     start, end = view.local_start, view.local_end
     return {
-        "day": day_text(start, lang), "time": clock_text(start, lang), "end": clock_text(end, lang),
+        "day": day_text(start, lang),
+        "time": clock_text(start, lang),
+        "end": clock_text(end, lang),
         "services": [s.name(lang) for s in view.services],
     }
 
@@ -278,11 +332,17 @@ def _details_page(view: AppointmentView, values: dict, errors: dict, status: int
     lang = _lang()
     expires = view.expires_at.astimezone(view.office.tz) if view.expires_at else None
     return render_template(
-        "booking_web/details.html", view=view, summary=_summary(view), values=values,
-        errors=errors, hold_until=clock_text(expires, lang) if expires else None,
+        "booking_web/details.html",
+        view=view,
+        summary=_summary(view),
+        values=values,
+        errors=errors,
+        hold_until=clock_text(expires, lang) if expires else None,
         hold_expired=view.status == "expired",
         double_opt_in=current_app.config["BOOKING_DOUBLE_OPT_IN"],
-        step=5, steps=STEPS, lang=lang,
+        step=5,
+        steps=STEPS,
+        lang=lang,
     ), status
 
 
@@ -295,27 +355,38 @@ def submit_details(token: str):
     form = request.form
     values = {k: form.get(k, "") for k in ("name", "email", "phone")}
     values["consent"] = form.get("consent") == "yes"
-    errors = {field: str(CONTACT_MESSAGES[field])
-              for field in booking.contact_problems(values["name"], values["email"], values["phone"])}
+    errors = {
+        field: str(CONTACT_MESSAGES[field])
+        for field in booking.contact_problems(values["name"], values["email"], values["phone"])
+    }
     if not values["consent"]:
         errors["consent"] = _("Please agree to the processing of your data to book.")
     if errors:
         return _details_page(view, values, errors, 422)
     try:
-        booked = booking.complete_hold(token, values["name"], values["email"], values["phone"] or None,
-                                       _lang())
+        booked = booking.complete_hold(
+            token, values["name"], values["email"], values["phone"] or None, _lang()
+        )
     except ValidationFailed as error:
         field = error.field if error.field in CONTACT_MESSAGES else "name"
         return _details_page(view, values, {field: str(CONTACT_MESSAGES[field])}, 422)
     except SlotTaken:
         flash(_("Sorry, this time has just been taken. Please choose another one."), "error")
-        return redirect(url_for(
-            "booking_web.choose_time", office=view.office.slug, day=view.local_start.date().isoformat(),
-            services=",".join(view.service_codes), persons=view.persons))
+        return redirect(
+            url_for(
+                "booking_web.choose_time",
+                office=view.office.slug,
+                day=view.local_start.date().isoformat(),
+                services=",".join(view.service_codes),
+                persons=view.persons,
+            )
+        )
     except Refused:  # the e-mail limit
-        message = _("This e-mail address already has %(n)s booked appointments. Please cancel one "
-                    "you no longer need first.",
-                    n=current_app.config["MAX_ACTIVE_APPOINTMENTS_PER_EMAIL"])
+        message = _(
+            "This e-mail address already has %(n)s booked appointments. Please cancel one "
+            "you no longer need first.",
+            n=current_app.config["MAX_ACTIVE_APPOINTMENTS_PER_EMAIL"],
+        )
         return _details_page(view, values, {"email": message}, 409)
     except InvalidTransition:
         return redirect(url_for("booking_web.manage", token=token))
@@ -339,11 +410,17 @@ def manage(token: str):
     privacy.log_staff_view(staff_user(), view, "manage_page")
     lang = _lang()
     return render_template(
-        "booking_web/manage.html", view=view, summary=_summary(view),
-        documents=view.documents(lang), just_booked=request.args.get("neu") == "1",
+        "booking_web/manage.html",
+        view=view,
+        summary=_summary(view),
+        documents=view.documents(lang),
+        just_booked=request.args.get("neu") == "1",
         qr=qr_png_data_uri(view.code) if view.code and view.status == "confirmed" else None,
-        changeable=view.is_changeable(), lang=lang,
-        expires=clock_text(view.expires_at.astimezone(view.office.tz), lang) if view.expires_at else None,
+        changeable=view.is_changeable(),
+        lang=lang,
+        expires=clock_text(view.expires_at.astimezone(view.office.tz), lang)
+        if view.expires_at
+        else None,
     )
 
 
@@ -353,8 +430,13 @@ def confirm(token: str):
     view = _manage_view(token)
     if request.method == "POST":
         return _confirm_post(token)
-    return render_template("booking_web/confirm_action.html", view=view, summary=_summary(view),
-                           action="confirm", lang=_lang())
+    return render_template(
+        "booking_web/confirm_action.html",
+        view=view,
+        summary=_summary(view),
+        action="confirm",
+        lang=_lang(),
+    )
 
 
 def _confirm_post(token: str):
@@ -376,8 +458,13 @@ def cancel(token: str):
     if not view.is_changeable():
         flash(_("This appointment can no longer be cancelled."), "error")
         return redirect(url_for("booking_web.manage", token=token))
-    return render_template("booking_web/confirm_action.html", view=view, summary=_summary(view),
-                           action="cancel", lang=_lang())
+    return render_template(
+        "booking_web/confirm_action.html",
+        view=view,
+        summary=_summary(view),
+        action="cancel",
+        lang=_lang(),
+    )
 
 
 def _cancel_post(token: str):
@@ -405,10 +492,17 @@ def reschedule_day(token: str):
     view, office, req = _reschedulable(token)
     lang = _lang()
     return render_template(
-        "booking_web/calendar.html", office=office, req=req, names=[s.name(lang) for s in view.services],
+        "booking_web/calendar.html",
+        office=office,
+        req=req,
+        names=[s.name(lang) for s in view.services],
         day_url=lambda d: url_for("booking_web.reschedule_time", token=token, day=d.isoformat()),
-        back_url=url_for("booking_web.manage", token=token), mode="reschedule", view=view,
-        summary=_summary(view), lang=lang, **_calendar_context(office, req),
+        back_url=url_for("booking_web.manage", token=token),
+        mode="reschedule",
+        view=view,
+        summary=_summary(view),
+        lang=lang,
+        **_calendar_context(office, req),
     )
 
 
@@ -418,9 +512,15 @@ def reschedule_time(token: str):
     view, office, req = _reschedulable(token)
     lang = _lang()
     return render_template(
-        "booking_web/times.html", office=office, req=req, names=[s.name(lang) for s in view.services],
-        mode="reschedule", view=view, token=token,
-        back_url=url_for("booking_web.reschedule_day", token=token), lang=lang,
+        "booking_web/times.html",
+        office=office,
+        req=req,
+        names=[s.name(lang) for s in view.services],
+        mode="reschedule",
+        view=view,
+        token=token,
+        back_url=url_for("booking_web.reschedule_day", token=token),
+        lang=lang,
         **_times_context(office, req, _day_arg()),
     )
 
@@ -435,10 +535,18 @@ def reschedule_confirm(token: str):
         abort(400)
     if request.method == "POST":
         return _reschedule_post(token, view, start)
-    new = _slot_label(slots.Slot(office.id, start, start + (view.end - view.start), 0),
-                      calendar.office_tz(office))
-    return render_template("booking_web/confirm_action.html", view=view, summary=_summary(view),
-                           action="reschedule", new=new, start=start.isoformat(), lang=_lang())
+    new = _slot_label(
+        slots.Slot(office.id, start, start + (view.end - view.start), 0), calendar.office_tz(office)
+    )
+    return render_template(
+        "booking_web/confirm_action.html",
+        view=view,
+        summary=_summary(view),
+        action="reschedule",
+        new=new,
+        start=start.isoformat(),
+        lang=_lang(),
+    )
 
 
 def _reschedule_post(token: str, view: AppointmentView, start: datetime):
@@ -446,8 +554,13 @@ def _reschedule_post(token: str, view: AppointmentView, start: datetime):
         booking.reschedule_appointment(token, start)
     except SlotTaken:
         flash(_("Sorry, this time has just been taken. Please choose another one."), "error")
-        return redirect(url_for("booking_web.reschedule_time", token=token,
-                                day=start.astimezone(view.office.tz).date().isoformat()))
+        return redirect(
+            url_for(
+                "booking_web.reschedule_time",
+                token=token,
+                day=start.astimezone(view.office.tz).date().isoformat(),
+            )
+        )
     except InvalidTransition:
         flash(_("This appointment can no longer be moved."), "error")
         return redirect(url_for("booking_web.manage", token=token))
@@ -458,4 +571,3 @@ def _reschedule_post(token: str, view: AppointmentView, start: datetime):
 @bp.app_template_global()
 def booking_manage_path(token: str) -> str:
     return links.MANAGE_PATH.format(token=token)
-
