@@ -33,3 +33,19 @@ def test_upgrade_from_empty_matches_the_models(empty_db_url):
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()
+
+
+def test_migration_files_sort_in_chain_order():
+    """File names start with their date, so listing the folder reads the chain from base to head."""
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    folder = Path(__file__).resolve().parent.parent / "migrations"
+    config = Config()
+    config.set_main_option("script_location", str(folder))
+    scripts = ScriptDirectory.from_config(config)
+    chain = [Path(s.path).name for s in reversed(list(scripts.walk_revisions()))]
+    assert len(scripts.get_heads()) == 1, "the migrations have more than one head"
+    assert chain == sorted(p.name for p in (folder / "versions").glob("*.py"))
