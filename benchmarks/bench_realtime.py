@@ -286,7 +286,7 @@ class App:
         if servers > 1:
             env |= {"REDIS_URL": REDIS_URL, "SOCKETIO_CHANNEL": f"qs-bench-{secrets.token_hex(4)}"}
         self.servers = [
-            start_server(workdir, database_url=url, env=env, load_demo=False)
+            start_server(workdir, database_url=url, env=env, load_demo=False, timeout=120)
             for _ in range(servers)
         ]
         self.urls = [server.base_url for server in self.servers]
