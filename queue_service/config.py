@@ -161,6 +161,8 @@ class Defaults:
     # the dispatcher gathers an office's queue changes this long (from the first) into one
     # queue read and one queue_updated; calls go out at once (0: read at once, per round)
     REALTIME_COALESCE_SECONDS = 0.15
+    # ... and reads at most this share of the time (windows grow under a flood of changes)
+    REALTIME_READ_SHARE = 0.25
     # joining displays (and HTTP polls) share one snapshot per office while its seq is unchanged
     DISPLAY_SNAPSHOT_SHARE_SECONDS = 2.0
     # Engine.IO keepalive: a dead peer is noticed within interval + timeout seconds

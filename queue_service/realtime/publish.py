@@ -291,7 +291,7 @@ class Dispatcher:
 
     def __init__(self, app: Flask):
         self.app = app
-        self.window = float(app.config.get("REALTIME_COALESCE_SECONDS", 0.15))
+        self.next_read = 0.0  # no queue read before (see REALTIME_READ_SHARE)
         self.pending: queue.Queue = queue.Queue()
         # office -> (due time, seqs, batches waiting for it)
         self.offices: dict[str, tuple[float, list[int], int]] = {}
@@ -337,7 +337,8 @@ class Dispatcher:
     def _round(self) -> None:
         wait = None
         if self.offices:
-            wait = max(0.0, min(due for due, _, _ in self.offices.values()) - time.monotonic())
+            first = max(self.next_read, min(due for due, _, _ in self.offices.values()))
+            wait = max(0.0, first - time.monotonic())
         batches = []
         try:
             batches.append(self.pending.get(timeout=wait))
@@ -346,6 +347,7 @@ class Dispatcher:
         except queue.Empty:
             pass
         now = time.monotonic()
+        window = float(self.app.config.get("REALTIME_COALESCE_SECONDS", 0.15))
         with self.app.app_context():
             for batch in batches:
                 found: dict[str, list[int]] = {}
@@ -354,14 +356,17 @@ class Dispatcher:
                 except Exception:
                     log.exception("realtime delivery failed")
                 for office, seqs in found.items():
-                    due, known, count = self.offices.get(office, (now + self.window, [], 0))
+                    due, known, count = self.offices.get(office, (now + window, [], 0))
                     self.offices[office] = (due, known + seqs, count + 1)
                 if not found:
                     self._done(1)
                 elif len(found) > 1:  # done once per office it touched
                     with self._idle:
                         self._unfinished += len(found) - 1
-        for office in [o for o, (due, _, _) in self.offices.items() if due <= time.monotonic()]:
+        now = time.monotonic()
+        if now < self.next_read:
+            return
+        for office in [o for o, (due, _, _) in self.offices.items() if due <= now]:
             _, seqs, count = self.offices.pop(office)
             try:
                 deliver_queue(self.app, office, seqs)
@@ -369,6 +374,11 @@ class Dispatcher:
                 log.exception("realtime delivery failed")
             finally:
                 self._done(count)
+        # queue reads take at most this share of the process's time: under a flood of changes
+        # the windows grow instead of the reads starving the requests (calls still go at once)
+        share = float(self.app.config.get("REALTIME_READ_SHARE", 0.25))
+        spent = time.monotonic() - now
+        self.next_read = now + spent / share if share else 0.0
 
 
 _dispatchers: dict[int, Dispatcher] = {}

@@ -99,3 +99,25 @@ def test_only_waiting_tickets_whose_position_changed_get_a_push(app, aegi, clerk
     pushed = {room: d for e, d, room in sent if e == "ticket_updated"}
     assert pushed[f"ticket:{tokens[0]}"]["status"] == "called"
     assert [pushed[f"ticket:{t}"]["people_ahead"] for t in (*tokens[1:], fourth)] == [0, 1, 2]
+
+
+def test_queue_reads_take_at_most_their_share_of_the_time(app, aegi, emitted, monkeypatch):
+    """A flood of changes must not let the displays' queue reads starve the requests."""
+    app.config.update(REALTIME_COALESCE_SECONDS=0.0, REALTIME_READ_SHARE=0.25)
+    original, started = snapshot.read_queue, []
+
+    def slow(office_slug, sent=None):
+        started.append(time.monotonic())
+        time.sleep(0.2)
+        return original(office_slug, sent)
+
+    monkeypatch.setattr(snapshot, "read_queue", slow)
+    for _ in range(3):
+        q.issue_ticket("aegi", "PA")
+        time.sleep(0.05)
+    assert publish.wait_until_delivered(app, timeout=30)
+    assert 2 <= len(started) <= 3
+    gaps = [b - a for a, b in zip(started, started[1:], strict=False)]
+    assert all(gap >= 0.2 / 0.25 * 0.95 for gap in gaps)  # 0.2 s of reading, then 0.6 s without
+    seqs = [s for e, d, _ in office_events(emitted) if e == "queue_updated" for s in d["seqs"]]
+    assert len(seqs) == 3 and len(set(seqs)) == 3  # every change announced once
