@@ -19,7 +19,7 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":  # pragma: no cover  (serv
 import logging
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request, url_for
+from flask import Flask, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from . import clock
@@ -177,12 +177,13 @@ def _wants_problem_json() -> bool:
 
 def _register_error_handlers(app: Flask) -> None:
     from .api.problems import from_domain_error, from_http_exception
+    from .web import errors as pages
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         if _wants_problem_json():
             return from_domain_error(error)
-        return render_template("error.html", title=error.title, detail=error.detail), error.status
+        return pages.domain_error_page(error)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -190,7 +191,7 @@ def _register_error_handlers(app: Flask) -> None:
             return from_http_exception(error)
         if error.code == 401 or (error.code == 302):
             return error
-        return render_template("error.html", title=error.name, detail=error.description), error.code
+        return pages.http_error_page(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -207,9 +208,7 @@ def _register_error_handlers(app: Flask) -> None:
                 },
                 500,
             )
-        return render_template(
-            "error.html", title="Internal error", detail="Something went wrong on our side."
-        ), 500
+        return pages.page(500)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -257,11 +256,15 @@ def _register_request_hooks(app: Flask) -> None:
                 },
                 400,
             )
-        return render_template(
-            "error.html",
-            title="Bitte erneut versuchen / Please try again",
-            detail=error.description,
-        ), 400
+        from flask_babel import gettext
+
+        from .web.errors import page
+
+        return page(
+            400,
+            gettext("The form had expired. Please reload the page and try again."),
+            gettext("Please try again"),
+        )
 
     @app.after_request
     def _security_headers(response):
