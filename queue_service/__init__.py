@@ -20,7 +20,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, jsonify, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import clock
 from .config import Defaults, engine_options, from_environment, load_secret_key
@@ -218,6 +218,16 @@ def _register_request_hooks(app: Flask) -> None:
     from .extensions import csrf
 
     @app.before_request
+    def _refuse_large_bodies():
+        # by the announced length, before anything reads the body; a body sent without a length
+        # is cut off by Werkzeug at the same limit when it is read
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge(
+                f"The request body is larger than {limit} bytes, the largest this service takes."
+            )
+
+    @app.before_request
     def _fresh_locale():
         # the locale is cached on the app context, which outlives a request in tests and jobs
         from flask_babel import refresh
@@ -239,6 +249,8 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _csrf_protect():
+        if request.routing_exception is not None:
+            return  # no route runs: the router's 404 or 405 (with Allow) is the answer
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and not uses_token_auth():
             csrf.protect()
 
