@@ -16,13 +16,12 @@ from datetime import datetime
 from typing import TypeVar
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..db import after_commit, run_in_transaction
-from ..errors import InvalidTransition, NotFound, Refused, ValidationFailed
+from ..errors import N_, InvalidTransition, NotFound, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.services import get_office
 from . import mails, payloads, seats, slots, tokens
@@ -63,11 +62,11 @@ class CheckInLookup:
 # ---------------------------------------------------------------- helpers
 
 
-# what a resident is told about each contact field, in the language of the request
+# what a resident is told about each contact field (English; the pages translate it)
 CONTACT_MESSAGES = {
-    "name": _l("Please enter your first name and surname (2 to 100 characters)."),
-    "email": _l("Please enter a valid e-mail address, e.g. name@example.org."),
-    "phone": _l(
+    "name": N_("Please enter your first name and surname (2 to 100 characters)."),
+    "email": N_("Please enter a valid e-mail address, e.g. name@example.org."),
+    "phone": N_(
         "Please enter the phone number with digits only (and + ( ) / -), or leave it empty."
     ),
 }
@@ -80,13 +79,13 @@ def contact_problems(
     problems: dict[str, str] = {}
     name = " ".join((name or "").split())
     if not 2 <= len(name) <= 100 or _CONTROL.search(name) or not any(c.isalpha() for c in name):
-        problems["name"] = str(CONTACT_MESSAGES["name"])
+        problems["name"] = CONTACT_MESSAGES["name"]
     email = (email or "").strip().lower()
     if len(email) > 254 or not _EMAIL.match(email):
-        problems["email"] = str(CONTACT_MESSAGES["email"])
+        problems["email"] = CONTACT_MESSAGES["email"]
     phone = " ".join((phone or "").split())
     if phone and not _PHONE.match(phone):
-        problems["phone"] = str(CONTACT_MESSAGES["phone"])
+        problems["phone"] = CONTACT_MESSAGES["phone"]
     return problems
 
 
@@ -127,12 +126,12 @@ def _new_code(session) -> str:
 
 def _find_by_token(token: str) -> Appointment:
     if not tokens.looks_like_token(token):
-        raise NotFound("No appointment belongs to this link.")
+        raise NotFound(N_("No appointment belongs to this link."))
     appointment = db.session.scalar(
         select(Appointment).where(Appointment.token_hash == tokens.token_hash(token))
     )
     if appointment is None:
-        raise NotFound("No appointment belongs to this link. It may have been deleted.")
+        raise NotFound(N_("No appointment belongs to this link. It may have been deleted."))
     return appointment
 
 

@@ -15,7 +15,7 @@ from ...booking import links, privacy, slots
 from ...booking import services as booking
 from ...booking.formatting import clock_text, day_text, short_day_text
 from ...booking.payloads import AppointmentView
-from ...errors import InvalidTransition, Refused, SlotTaken, ValidationFailed
+from ...errors import N_, InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ...offices import calendar
 from ...offices.services import get_office, list_services
 from ...printing.qr import qr_png_data_uri
@@ -55,7 +55,7 @@ def _day_arg() -> date:
     try:
         return date.fromisoformat(request.args.get("day", ""))
     except ValueError:
-        abort(404)
+        raise NotFound(N_("There is no such day. Please choose a day in the calendar.")) from None
 
 
 def _slot_label(slot: slots.Slot, tz) -> dict:
@@ -278,6 +278,29 @@ def choose_time():
     )
 
 
+def _unbookable(office, req: slots.BookingRequest, start: datetime) -> str | None:
+    """Why ``start`` can never be booked (past, too soon, not yet released, not an appointment
+    time), or None; a time that is merely taken passes (the seats decide that)."""
+    try:
+        slots.check_slot(office, req, start)
+    except (SlotTaken, ValidationFailed):
+        tz = calendar.office_tz(office)
+        h = slots.horizon(tz=tz)
+        if start <= clock.now():
+            return _("This time has already passed. Please choose one of the times offered.")
+        if start < h.earliest_start:
+            return _(
+                "This time is too soon to be booked online. Please choose one of the times offered."
+            )
+        if start.astimezone(tz).date() > h.last_day:
+            return _(
+                "This day cannot be booked yet. Please choose one of the days offered in the "
+                "calendar."
+            )
+        return _("There is no appointment at this time. Please choose one of the times offered.")
+    return None
+
+
 @bp.post("/halten")
 @write_limit
 def hold():
@@ -288,6 +311,15 @@ def hold():
         start = clock.parse_moment(form.get("start", ""))
     except ValueError:
         abort(400)
+    office = get_office(office_slug)
+    try:
+        req = slots.resolve_request(args["services"], args["persons"], office)
+    except ValidationFailed as error:
+        return _back_to_start(error)
+    refused = _unbookable(office, req, start)
+    if refused:
+        flash(refused, "error")
+        return redirect(url_for("booking_web.choose_day", office=office_slug, **args))
     try:
         view = booking.hold_slot(office_slug, args["services"], args["persons"], start)
     except SlotTaken:
@@ -348,7 +380,12 @@ def submit_details(token: str):
     form = request.form
     values = {k: form.get(k, "") for k in ("name", "email", "phone")}
     values["consent"] = form.get("consent") == "yes"
-    errors = booking.contact_problems(values["name"], values["email"], values["phone"])
+    errors = {
+        field: _(message)
+        for field, message in booking.contact_problems(
+            values["name"], values["email"], values["phone"]
+        ).items()
+    }
     if not values["consent"]:
         errors["consent"] = _("Please agree to the processing of your data to book.")
     if errors:
@@ -359,7 +396,7 @@ def submit_details(token: str):
         )
     except ValidationFailed as error:
         field = error.field if error.field in booking.CONTACT_MESSAGES else "name"
-        return _details_page(view, values, {field: str(booking.CONTACT_MESSAGES[field])}, 422)
+        return _details_page(view, values, {field: _(booking.CONTACT_MESSAGES[field])}, 422)
     except SlotTaken:
         flash(_("Sorry, this time has just been taken. Please choose another one."), "error")
         return redirect(
@@ -523,6 +560,10 @@ def reschedule_confirm(token: str):
         start = clock.parse_moment(request.values.get("start", ""))
     except ValueError:
         abort(400)
+    refused = _unbookable(office, req, start)
+    if refused:
+        flash(refused, "error")
+        return redirect(url_for("booking_web.reschedule_day", token=token))
     if request.method == "POST":
         return _reschedule_post(token, view, start)
     new = _slot_label(
