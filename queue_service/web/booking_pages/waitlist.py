@@ -16,9 +16,10 @@ from ...booking import slots
 from ...booking.formatting import clock_text, day_text
 from ...errors import InvalidTransition, Refused, ValidationFailed
 from ...offices import services as catalogue
+from ...ratelimits import write_limit
 from ...waitlist import services as waitlist
 from . import bp
-from .views import CONTACT_MESSAGES, _lang, write_limit
+from .views import _lang
 
 WEEKDAYS = range(0, 6)  # Monday to Saturday (the offices' days)
 TIMES = [time(h, m) for h in range(7, 19) for m in (0, 30)]
@@ -90,7 +91,7 @@ def waitlist_form():
     }
     errors: dict[str, str] = {}
     problems = booking.contact_problems(values["name"], values["email"], values["phone"])
-    errors.update({field: str(CONTACT_MESSAGES[field]) for field in problems})
+    errors.update({field: _(message) for field, message in problems.items()})
     if not values["consent"]:
         errors["consent"] = _("Please agree so that we can tell you about a free time.")
     if not errors:
