@@ -113,6 +113,12 @@ class Defaults:
     # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: limits are counted in process memory (logged) until it answers again, and a
+    # hung Redis costs a request at most a second
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_OPTIONS: dict = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    # the database down or restarting: requests are answered 503 with this Retry-After
+    DATABASE_RETRY_AFTER_SECONDS = 5
     # request bodies: the largest legitimate one (an admin form, a booking) is a few kilobytes;
     # larger ones get 413 before they are read
     MAX_CONTENT_LENGTH = 64 * 1024
@@ -197,7 +203,15 @@ class Defaults:
 def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # pre-ping: connections that died with a database restart are replaced, not handed out;
+    # connect_timeout: an unreachable server costs a request seconds, not minutes
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 10,
+        "max_overflow": 20,
+        "pool_timeout": 10,
+        "connect_args": {"connect_timeout": 3},
+    }
 
 
 # Online booking and mail settings that the environment may override (see Defaults).
