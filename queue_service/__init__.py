@@ -109,6 +109,8 @@ def _init_extensions(app: Flask) -> None:
     from .scheduler import models as _scheduler_models  # noqa: F401
     from .stats import models as _stats_models  # noqa: F401
     from .tickets import models as _ticket_models  # noqa: F401
+    from .waitlist import models as _waitlist_models  # noqa: F401
+    from .waitlist import services as _waitlist  # noqa: F401  (takes freed times first)
 
     db.init_app(app)
     install_session_hooks()

@@ -145,6 +145,13 @@ class Defaults:
     CONFIRM_MINUTES = 30  # double opt-in: unconfirmed bookings expire after this
     RELEASE_DELAY_MINUTES = 60  # a cancelled slot returns to the pool only after this (trading)
     MAX_ACTIVE_APPOINTMENTS_PER_EMAIL = 3
+    # waitlist ("Terminwecker", docs/waitlist.md): an offered time is kept this long for the
+    # resident; at most this many open requests per address; a request spans at most this many
+    # days; after this many unanswered offers a request ends
+    WAITLIST_OFFER_MINUTES = 60
+    WAITLIST_MAX_ACTIVE_PER_EMAIL = 3
+    WAITLIST_MAX_RANGE_DAYS = 60
+    WAITLIST_MAX_LAPSES = 2
     CHECKIN_EARLY_MINUTES = 30  # check-in opens this long before the appointment
     CHECKIN_LATE_MINUTES = 15  # ... and closes this long after its start (then: no-show)
     # DSGVO: days after an appointment until its personal data (name, e-mail, phone) is removed
@@ -237,6 +244,10 @@ _ENV_INT = (
     "CONFIRM_MINUTES",
     "RELEASE_DELAY_MINUTES",
     "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL",
+    "WAITLIST_OFFER_MINUTES",
+    "WAITLIST_MAX_ACTIVE_PER_EMAIL",
+    "WAITLIST_MAX_RANGE_DAYS",
+    "WAITLIST_MAX_LAPSES",
     "CHECKIN_EARLY_MINUTES",
     "CHECKIN_LATE_MINUTES",
     "MAIL_PORT",
