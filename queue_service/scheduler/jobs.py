@@ -57,7 +57,7 @@ register_job(
 )
 
 
-# ---------------------------------------------------------------- online booking (issue 6)
+# ---------------------------------------------------------------- online booking
 
 
 def expire_booking_holds(scheduled_for: datetime) -> dict:
