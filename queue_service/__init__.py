@@ -18,10 +18,10 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":  # pragma: no cover  (serv
 
 from pathlib import Path
 
-from flask import Flask, jsonify, request, url_for
+from flask import Flask, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import clock
+from . import clock, health
 from .config import Defaults, engine_options, from_environment, load_secret_key
 from .errors import DomainError
 
@@ -85,7 +85,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_request_hooks(app)
-    _register_health(app)
+    health.register(app)
     from . import monitoring
 
     monitoring.init_app(app)
@@ -111,6 +111,8 @@ def _init_extensions(app: Flask) -> None:
     from .scheduler import models as _scheduler_models  # noqa: F401
     from .stats import models as _stats_models  # noqa: F401
     from .tickets import models as _ticket_models  # noqa: F401
+    from .waitlist import models as _waitlist_models  # noqa: F401
+    from .waitlist import services as _waitlist  # noqa: F401  (takes freed times first)
 
     db.init_app(app)
     install_session_hooks()
@@ -286,22 +288,3 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         return response
-
-
-def _register_health(app: Flask) -> None:
-    from sqlalchemy import text
-
-    from .extensions import db
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify({"status": "ok"})
-
-    @app.get("/readyz")
-    def readyz():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception as exc:  # report, never raise: this is what a load balancer asks
-            app.logger.warning("readiness check failed: %s", exc)
-            return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-        return jsonify({"status": "ok", "database": "reachable"})

@@ -144,7 +144,7 @@ def test_a_rolled_back_change_leaves_no_mail(smtp_down, catalogue_app):
 
 def test_a_permanent_refusal_is_not_retried(smtp_down, catalogue_app):
     class Refusing(Inbox):
-        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        async def handle_RCPT(self, server, session, envelope, address, options):
             return "550 5.1.1 no such user"
 
     inbox = Refusing()

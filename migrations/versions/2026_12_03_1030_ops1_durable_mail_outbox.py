@@ -1,7 +1,7 @@
 """durable mail outbox
 
 Revision ID: ops1
-Revises: mgmt1
+Revises: waitlist1
 Create Date: 2026-12-03 10:07:19.725620
 
 """
@@ -13,7 +13,7 @@ import queue_service.db
 
 # revision identifiers, used by Alembic.
 revision = 'ops1'
-down_revision = 'mgmt1'
+down_revision = 'waitlist1'
 branch_labels = None
 depends_on = None
 
