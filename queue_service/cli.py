@@ -233,9 +233,10 @@ COMMANDS = [
 
 
 def register_commands(app: Flask) -> None:
+    from .simulation.command import simulate_command
     from .tickets.commands import close_day_command
 
-    for command in [*COMMANDS, close_day_command]:
+    for command in [*COMMANDS, close_day_command, simulate_command]:
         app.cli.add_command(command)
 
 
