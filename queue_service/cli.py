@@ -117,6 +117,7 @@ def run_server(app: Flask) -> None:
     from .scheduler.runtime import start_embedded
 
     cfg = app.config
+    click.echo(f"Async mode: {socketio.async_mode}")
     if start_embedded(app):
         click.echo("Scheduler: embedded in this process (SCHEDULER_ENABLED=0 to turn it off)")
     # FlaskGroup sets this for every command, and app.run() then returns at once without serving
@@ -141,15 +142,16 @@ def serve_command() -> None:
 
 @click.command("demo")
 @click.option("--no-serve", is_flag=True, help="prepare the demo but do not start the server")
+@click.option(
+    "--accounts-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="also write the demo staff accounts as JSON to this file (mode 600), for scripts",
+)
 @with_appcontext
-def demo_command(no_serve: bool) -> None:
+def demo_command(no_serve: bool, accounts_file: str | None) -> None:
     """Migrate, load the nine offices, create demo staff and serve, printing the URLs."""
-    from sqlalchemy import select
-
-    from .auth.models import User
-    from .auth.services import create_user, generate_password
-    from .db import unit_of_work
-    from .extensions import db
+    from .auth.services import create_user, reset_password, user_exists
     from .offices.catalogue import DEMO_FILE, load_catalogue_file
 
     try:
@@ -162,19 +164,23 @@ def demo_command(no_serve: bool) -> None:
     )
     click.echo("")
     click.echo("Demo staff accounts (passwords are new on every run, shown only here):")
-    from werkzeug.security import generate_password_hash
-
+    accounts = []
     for username, role, offices in DEMO_USERS:
-        existing = db.session.scalar(select(User).where(User.username == username))
-        if existing is None:
-            created = create_user(username, role, offices)
-            password = created.password
+        if user_exists(username):
+            password = reset_password(username)
         else:
-            password = generate_password()
-            with unit_of_work():
-                existing.password_hash = generate_password_hash(password)
+            password = create_user(username, role, offices).password
+        accounts.append(
+            {"username": username, "role": role, "offices": offices, "password": password}
+        )
         where = ", ".join(offices) if offices else "all offices"
         click.echo(f"  {username:<24} {role:<8} {where:<14} password: {password}")
+    if accounts_file:
+        import json
+
+        fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(accounts, fh, indent=2)
     base = _base_url()
     click.echo("")
     click.echo("Open:")
@@ -221,6 +227,25 @@ def scheduler_command() -> None:
     click.echo("Scheduler stopped.")
 
 
+@click.command("close-day")
+@click.argument("slug")
+@click.option(
+    "--reason",
+    default=None,
+    help='stored on every ticket left (default "Office closed for the day")',
+)
+@with_appcontext
+def close_day_command(slug: str, reason: str | None) -> None:
+    """Close office SLUG's queue: open tickets become not served (nothing is deleted)."""
+    from .tickets.services import close_day
+
+    try:
+        count = close_day(slug, reason)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Closed the queue of {slug}: {count} ticket(s) marked as not served.")
+
+
 COMMANDS = [
     load_catalogue_command,
     create_user_command,
@@ -229,14 +254,14 @@ COMMANDS = [
     serve_command,
     demo_command,
     scheduler_command,
+    close_day_command,
 ]
 
 
 def register_commands(app: Flask) -> None:
     from .simulation.command import simulate_command
-    from .tickets.commands import close_day_command
 
-    for command in [*COMMANDS, close_day_command, simulate_command]:
+    for command in [*COMMANDS, simulate_command]:
         app.cli.add_command(command)
 
 
@@ -254,9 +279,29 @@ cli = FlaskGroup(
 )
 
 
+SERVING_COMMANDS = ("serve", "demo")
+
+
+def _gevent_unless_told(argv: list[str]) -> None:
+    """``serve`` and ``demo`` run gevent, as deployed, unless SOCKETIO_ASYNC_MODE says otherwise.
+
+    gevent must patch the standard library before anything imports it, and this process has
+    imported it already: it starts itself again with the mode set (the package patches first).
+    """
+    if os.environ.get("SOCKETIO_ASYNC_MODE"):
+        return
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command not in SERVING_COMMANDS:
+        return
+    env = dict(os.environ, SOCKETIO_ASYNC_MODE="gevent")
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "queue_service", *argv], env)  # noqa: S606
+
+
 def main() -> None:
     from . import ConfigError
 
+    _gevent_unless_told(sys.argv[1:])
     try:
         cli.main(prog_name="queue-service")
     except ConfigError as error:
