@@ -73,8 +73,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         level=app.config.get("LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if app.config.get("CLOCK_START"):
-        clock.start_at(clock.parse_moment(app.config["CLOCK_START"]))
+    speed = float(app.config.get("CLOCK_SPEED") or 1.0)
+    if app.config.get("CLOCK_START") or speed != 1.0:
+        anchor = app.config.get("CLOCK_ANCHOR")
+        start = app.config.get("CLOCK_START")
+        clock.start_at(
+            clock.parse_moment(start) if start else clock.real_now(),
+            speed=speed,
+            anchor=clock.parse_real_moment(anchor) if anchor else None,
+        )
     if app.config.get("TRUSTED_PROXIES"):
         # behind nginx: the client's address (rate limits, audit) and scheme come from the
         # X-Forwarded-* headers the given number of proxies set, and from nobody else

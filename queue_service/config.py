@@ -58,6 +58,10 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "CLOCK_START": os.environ.get("CLOCK_START") or None,
+        # simulation and demo only: the clock runs this many times faster than real time from
+        # CLOCK_START, which it reads at the real moment CLOCK_ANCHOR (default: process start)
+        "CLOCK_SPEED": float(os.environ.get("CLOCK_SPEED") or 1.0),
+        "CLOCK_ANCHOR": os.environ.get("CLOCK_ANCHOR") or None,
         "HOST": os.environ.get("HOST", "127.0.0.1"),
         "PORT": _int("PORT", 5000),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
