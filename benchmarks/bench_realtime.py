@@ -187,7 +187,7 @@ async def _displays(urls: list[str], first: int, count: int, ready, stop) -> tup
         tracker.resyncs += 1
         try:
             await client.emit("join_office", {"office": OFFICE}, namespace="/display")
-        except Exception:  # noqa: BLE001  (counted already; the next check tries again)
+        except Exception:  # counted already; the next check tries again
             tracker.resyncing = False
 
     while not stop.is_set():
@@ -210,7 +210,7 @@ async def _displays(urls: list[str], first: int, count: int, ready, stop) -> tup
 def display_process(urls, first, count, ready, stop, results) -> None:
     try:
         results.put(asyncio.run(_displays(urls, first, count, ready, stop)))
-    except BaseException as exc:  # noqa: BLE001  (reported to the coordinator)
+    except BaseException as exc:  # reported to the coordinator
         ready.put(f"{exc.__class__.__name__}: {exc}")
         results.put(([], {"resyncs": 0, "out_of_order": 0}))
 
@@ -505,7 +505,7 @@ def main() -> None:
                 )
                 try:
                     run[label] = measure(kind, mode, scenario, procs)
-                except Exception as exc:  # noqa: BLE001  (reported, the other runs go on)
+                except Exception as exc:  # reported, the other runs go on
                     run[label] = {"error": f"{exc.__class__.__name__}: {exc}"}
             if "error" not in run["floor"] and "error" not in run["ours"]:
                 floor_p95 = run["floor"]["e2e"]["p95_ms"]

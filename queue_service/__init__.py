@@ -16,13 +16,12 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":  # pragma: no cover  (serv
 
     monkey.patch_all()
 
-import logging
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Flask, request, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import clock
+from . import clock, health
 from .config import Defaults, engine_options, from_environment, load_secret_key
 from .errors import DomainError
 
@@ -69,12 +68,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS_EXTRA", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
-    logging.basicConfig(
-        level=app.config.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if app.config.get("CLOCK_START"):
-        clock.start_at(clock.parse_moment(app.config["CLOCK_START"]))
+    from .monitoring import logs
+
+    logs.configure(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "text"))
+    speed = float(app.config.get("CLOCK_SPEED") or 1.0)
+    if app.config.get("CLOCK_START") or speed != 1.0:
+        anchor = app.config.get("CLOCK_ANCHOR")
+        start = app.config.get("CLOCK_START")
+        clock.start_at(
+            clock.parse_moment(start) if start else clock.real_now(),
+            speed=speed,
+            anchor=clock.parse_real_moment(anchor) if anchor else None,
+        )
     if app.config.get("TRUSTED_PROXIES"):
         # behind nginx: the client's address (rate limits, audit) and scheme come from the
         # X-Forwarded-* headers the given number of proxies set, and from nobody else
@@ -87,7 +92,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_request_hooks(app)
-    _register_health(app)
+    health.register(app)
+    from . import monitoring
+
+    monitoring.init_app(app)
     from .cli import register_commands
 
     register_commands(app)
@@ -104,11 +112,14 @@ def _init_extensions(app: Flask) -> None:
     from .booking import models as _booking_models  # noqa: F401
     from .db import install_session_hooks, ping_idle_connections
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .notify import models as _notify_models  # noqa: F401
     from .offices import models as _office_models  # noqa: F401
     from .realtime import models as _realtime_models  # noqa: F401
     from .scheduler import models as _scheduler_models  # noqa: F401
     from .stats import models as _stats_models  # noqa: F401
     from .tickets import models as _ticket_models  # noqa: F401
+    from .waitlist import models as _waitlist_models  # noqa: F401
+    from .waitlist import services as _waitlist  # noqa: F401  (takes freed times first)
 
     db.init_app(app)
     install_session_hooks()
@@ -178,12 +189,13 @@ def _wants_problem_json() -> bool:
 
 def _register_error_handlers(app: Flask) -> None:
     from .api.problems import from_domain_error, from_http_exception
+    from .web import errors as pages
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         if _wants_problem_json():
             return from_domain_error(error)
-        return render_template("error.html", title=error.title, detail=error.detail), error.status
+        return pages.domain_error_page(error)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -191,7 +203,7 @@ def _register_error_handlers(app: Flask) -> None:
             return from_http_exception(error)
         if error.code == 401 or (error.code == 302):
             return error
-        return render_template("error.html", title=error.name, detail=error.description), error.code
+        return pages.http_error_page(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -208,9 +220,7 @@ def _register_error_handlers(app: Flask) -> None:
                 },
                 500,
             )
-        return render_template(
-            "error.html", title="Internal error", detail="Something went wrong on our side."
-        ), 500
+        return pages.page(500)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -218,6 +228,16 @@ def _register_request_hooks(app: Flask) -> None:
 
     from .auth.web import uses_token_auth
     from .extensions import csrf
+
+    @app.before_request
+    def _refuse_large_bodies():
+        # by the announced length, before anything reads the body; a body sent without a length
+        # is cut off by Werkzeug at the same limit when it is read
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge(
+                f"The request body is larger than {limit} bytes, the largest this service takes."
+            )
 
     @app.before_request
     def _fresh_locale():
@@ -234,6 +254,8 @@ def _register_request_hooks(app: Flask) -> None:
         from .auth.web import DEVICE_HEADER, bearer_token, current_device
         from .errors import Unauthorized
 
+        if request.blueprint == "monitoring":
+            return  # /metrics checks its own token (METRICS_TOKEN)
         if bearer_token() and not current_user.is_authenticated:
             raise Unauthorized("The bearer token is not valid (unknown or revoked).")
         if request.headers.get(DEVICE_HEADER) and current_device() is None:
@@ -241,6 +263,8 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _csrf_protect():
+        if request.routing_exception is not None:
+            return  # no route runs: the router's 404 or 405 (with Allow) is the answer
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and not uses_token_auth():
             csrf.protect()
 
@@ -258,11 +282,15 @@ def _register_request_hooks(app: Flask) -> None:
                 },
                 400,
             )
-        return render_template(
-            "error.html",
-            title="Bitte erneut versuchen / Please try again",
-            detail=error.description,
-        ), 400
+        from flask_babel import gettext
+
+        from .web.errors import page
+
+        return page(
+            400,
+            gettext("The form had expired. Please reload the page and try again."),
+            gettext("Please try again"),
+        )
 
     @app.after_request
     def _security_headers(response):
@@ -270,22 +298,3 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         return response
-
-
-def _register_health(app: Flask) -> None:
-    from sqlalchemy import text
-
-    from .extensions import db
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify({"status": "ok"})
-
-    @app.get("/readyz")
-    def readyz():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception as exc:  # report, never raise: this is what a load balancer asks
-            app.logger.warning("readiness check failed: %s", exc)
-            return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-        return jsonify({"status": "ok", "database": "reachable"})

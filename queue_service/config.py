@@ -58,6 +58,10 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "CLOCK_START": os.environ.get("CLOCK_START") or None,
+        # simulation and demo only: the clock runs this many times faster than real time from
+        # CLOCK_START, which it reads at the real moment CLOCK_ANCHOR (default: process start)
+        "CLOCK_SPEED": float(os.environ.get("CLOCK_SPEED") or 1.0),
+        "CLOCK_ANCHOR": os.environ.get("CLOCK_ANCHOR") or None,
         "HOST": os.environ.get("HOST", "127.0.0.1"),
         "PORT": _int("PORT", 5000),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
@@ -68,6 +72,10 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # "json": one JSON object per log line, and one line per request (docs/operations.md)
+        "LOG_FORMAT": (os.environ.get("LOG_FORMAT") or "text").strip().lower(),
+        # GET /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset: no endpoint
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
         # unset: the scheduler runs inside `serve` on SQLite; on PostgreSQL use `scheduler`
         "SCHEDULER_ENABLED": _optional_bool(os.environ.get("SCHEDULER_ENABLED")),
         "SCHEDULER_LOCK_RETRY_SECONDS": float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
@@ -79,6 +87,12 @@ def from_environment(instance_path: str) -> dict:
         "KIOSK_TICKET_SECONDS": _int("KIOSK_TICKET_SECONDS", Defaults.KIOSK_TICKET_SECONDS),
         "KIOSK_RATELIMIT_TICKETS": os.environ.get("KIOSK_RATELIMIT_TICKETS")
         or Defaults.KIOSK_RATELIMIT_TICKETS,
+        "KIOSK_RATELIMIT_TICKETS_HOURLY": os.environ.get("KIOSK_RATELIMIT_TICKETS_HOURLY")
+        or Defaults.KIOSK_RATELIMIT_TICKETS_HOURLY,
+        "KIOSK_ALERT_TICKETS": _int("KIOSK_ALERT_TICKETS", Defaults.KIOSK_ALERT_TICKETS),
+        "KIOSK_ALERT_WINDOW_MINUTES": _int(
+            "KIOSK_ALERT_WINDOW_MINUTES", Defaults.KIOSK_ALERT_WINDOW_MINUTES
+        ),
         "KIOSK_PAPER": os.environ.get("KIOSK_PAPER") or Defaults.KIOSK_PAPER,
         "KIOSK_CHECKIN": (os.environ.get("KIOSK_CHECKIN") or Defaults.KIOSK_CHECKIN)
         .strip()
@@ -115,6 +129,19 @@ class Defaults:
     # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: limits are counted in process memory (logged) until it answers again, and a
+    # hung Redis costs a request at most a second
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # requests already talking to Redis when it went away are let through (logged) instead of
+    # answered 500; the next ones are counted in memory
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS: dict = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    # the database down or restarting: requests are answered 503 with this Retry-After
+    DATABASE_RETRY_AFTER_SECONDS = 5
+    # request bodies: the largest legitimate one (an admin form, a booking) is a few kilobytes;
+    # larger ones get 413 before they are read
+    MAX_CONTENT_LENGTH = 64 * 1024
+    API_MAX_JSON_DEPTH = 16  # nesting of an API request's JSON body (ours need 3)
     # online booking (docs/booking.md); demo values from the domain notes, to be set by the city
     BOOKING_WINDOW_DAYS = 42  # the last bookable day is today + 42 ...
     BOOKING_RELEASE_TIME = "08:00"  # ... from 08:00 local time on (before: today + 41)
@@ -128,6 +155,13 @@ class Defaults:
     CONFIRM_MINUTES = 30  # double opt-in: unconfirmed bookings expire after this
     RELEASE_DELAY_MINUTES = 60  # a cancelled slot returns to the pool only after this (trading)
     MAX_ACTIVE_APPOINTMENTS_PER_EMAIL = 3
+    # waitlist ("Terminwecker", docs/waitlist.md): an offered time is kept this long for the
+    # resident; at most this many open requests per address; a request spans at most this many
+    # days; after this many unanswered offers a request ends
+    WAITLIST_OFFER_MINUTES = 60
+    WAITLIST_MAX_ACTIVE_PER_EMAIL = 3
+    WAITLIST_MAX_RANGE_DAYS = 60
+    WAITLIST_MAX_LAPSES = 2
     CHECKIN_EARLY_MINUTES = 30  # check-in opens this long before the appointment
     CHECKIN_LATE_MINUTES = 15  # ... and closes this long after its start (then: no-show)
     # DSGVO: days after an appointment until its personal data (name, e-mail, phone) is removed
@@ -146,6 +180,10 @@ class Defaults:
     MAIL_USE_SSL = False  # implicit TLS (port 465)
     MAIL_TIMEOUT = 10  # seconds
     MAIL_ASYNC = True  # send from a background thread, so a request never waits for SMTP
+    # an undelivered mail stays in the outbox; the scheduler retries it after this many seconds,
+    # doubled after each failure up to the maximum
+    MAIL_RETRY_SECONDS = 30
+    MAIL_RETRY_MAX_SECONDS = 1800
     MAIL_FROM = "Bürgerservice Hannover <termine@buergerservice-hannover.example>"
     # SQLAlchemy
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # set by create_app from engine_options()
@@ -177,6 +215,11 @@ class Defaults:
     KIOSK_TICKET_SECONDS = 25  # the ticket screen (number + QR) stays this long, then resets
     KIOSK_REFRESH_SECONDS = 60  # the untouched start page reloads (opening state, caps, estimates)
     KIOSK_RATELIMIT_TICKETS = "30 per minute"  # ticket issues per kiosk device (Flask-Limiter)
+    # ... and per hour, so that one kiosk cannot use up an office's walk-in cap in minutes
+    KIOSK_RATELIMIT_TICKETS_HOURLY = "120 per hour"
+    # the city overview warns staff about a kiosk that issued this many tickets within the window
+    KIOSK_ALERT_TICKETS = 40
+    KIOSK_ALERT_WINDOW_MINUTES = 10
     KIOSK_PAPER = (
         "80mm"  # default paper of ticket PDFs (80mm, 58mm, a6); a kiosk URL may say ?paper=
     )
@@ -201,22 +244,36 @@ def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
     # no pool_pre_ping (a round trip per transaction): db.ping_idle_connections pings only
-    # connections that sat idle for DATABASE_PING_IDLE_SECONDS
-    return {"pool_size": 10, "max_overflow": 20}
+    # connections that sat idle for DATABASE_PING_IDLE_SECONDS, so connections that died with a
+    # database restart are replaced, not handed out; connect_timeout: an unreachable server
+    # costs a request seconds, not minutes
+    return {
+        "pool_size": 10,
+        "max_overflow": 20,
+        "pool_timeout": 10,
+        "connect_args": {"connect_timeout": 3},
+    }
 
 
 # Online booking and mail settings that the environment may override (see Defaults).
 _ENV_INT = (
+    "MAX_CONTENT_LENGTH",
     "BOOKING_WINDOW_DAYS",
     "BOOKING_MIN_LEAD_MINUTES",
     "HOLD_MINUTES",
     "CONFIRM_MINUTES",
     "RELEASE_DELAY_MINUTES",
     "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL",
+    "WAITLIST_OFFER_MINUTES",
+    "WAITLIST_MAX_ACTIVE_PER_EMAIL",
+    "WAITLIST_MAX_RANGE_DAYS",
+    "WAITLIST_MAX_LAPSES",
     "CHECKIN_EARLY_MINUTES",
     "CHECKIN_LATE_MINUTES",
     "MAIL_PORT",
     "MAIL_TIMEOUT",
+    "MAIL_RETRY_SECONDS",
+    "MAIL_RETRY_MAX_SECONDS",
     "PERSONAL_DATA_RETENTION_DAYS",
 )
 _ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")

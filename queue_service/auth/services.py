@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
 from ..db import unit_of_work
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from ..offices.services import get_office
@@ -99,6 +98,26 @@ def add_user(
     session.add(user)
     session.flush()
     return user, password
+
+
+def set_password(user: User, password: str) -> None:
+    """Replace ``user``'s password inside the caller's unit of work (only its hash is stored)."""
+    user.password_hash = generate_password_hash(password)
+
+
+def user_exists(username: str) -> bool:
+    return db.session.scalar(select(User.id).where(User.username == username)) is not None
+
+
+def reset_password(username: str) -> str:
+    """Give an existing account a new generated password; returns it once."""
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"No staff account named {username}.")
+        password = generate_password()
+        set_password(user, password)
+    return password
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -248,15 +267,11 @@ def touch_device_last_seen(device_id: int) -> None:
 def require_office_access(user: User | None, office: Office) -> None:
     """Raise Forbidden unless ``user`` may act on ``office``."""
     if user is None or not getattr(user, "is_authenticated", False):
-        raise Forbidden("Staff login required.")
+        raise Forbidden(N_("Staff login required."))
     if not user.can_access(office.id):
         raise Forbidden(f"Your account has no access to {office.name}.")
 
 
 def require_role(user: User | None, *roles: Role) -> None:
     if user is None or not getattr(user, "is_authenticated", False) or user.role not in roles:
-        raise Forbidden("Your role does not allow this.")
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+        raise Forbidden(N_("Your role does not allow this."))

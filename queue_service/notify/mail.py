@@ -1,10 +1,10 @@
 """Sending e-mail: MAIL_BACKEND = "smtp" | "folder" | "console" | "memory" (tests).
 
-Callers hand a message over with ``db.after_commit`` so nothing is mailed for a change that was
-rolled back. With MAIL_ASYNC (the default) ``dispatch`` gives the message to one background
-sender thread per process, so a booking never waits for the mail server (or for its 10-second
-timeout when it is down); the thread drains its queue when the process exits normally. A failed
-send is logged and never undoes the change.
+Services do not send: they put the composed message into the outbox (``notify.outbox``) in
+their own transaction, and the outbox delivers it here after the commit. With MAIL_ASYNC (the
+default) that delivery runs on one background sender thread per process, so a booking never
+waits for the mail server (or for its 10-second timeout when it is down); the thread drains its
+queue when the process exits normally. A failed send stays in the outbox and is retried.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -46,6 +48,31 @@ class Attachment:
     params: tuple[tuple[str, str], ...] = ()
 
 
+class _MailPolicy(EmailPolicy):
+    """The standard policy, except that a non-ASCII subject is written as encoded words only.
+
+    The standard folder breaks a long subject before an encoded word and keeps the space in
+    front of the break as well, so readers show two spaces ("09:00,  Bürgeramt Aegi"). Between
+    encoded words the readers drop the whitespace, and the spaces inside are encoded.
+    """
+
+    def _encoded_subject(self, name: str, value: str) -> str | None:
+        if name.lower() != "subject" or str(value).isascii():
+            return None
+        encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
+        return f"{name}: {encoded}{self.linesep}"
+
+    def fold(self, name, value):
+        return self._encoded_subject(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        folded = self._encoded_subject(name, value)
+        return folded.encode("ascii") if folded else super().fold_binary(name, value)
+
+
+MAIL_POLICY = _MailPolicy()
+
+
 def mail_folder() -> Path:
     folder = current_app.config.get("MAIL_FOLDER") or str(Path(current_app.instance_path) / "mail")
     return Path(folder)
@@ -72,7 +99,7 @@ def compose(
     inline: list[Inline] | None = None,
     attachments: list[Attachment] | None = None,
 ) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     sender = current_app.config["MAIL_FROM"]
     message["From"] = sender
     message["To"] = to
@@ -118,7 +145,7 @@ def send(message: EmailMessage) -> None:
         ident = message["Message-ID"].strip("<>").split("@", 1)[0]
         path = folder / f"{stamp}-{ident}.eml"
         path.write_bytes(bytes(message))
-        log.info("mail to %s written to %s", message["To"], path)
+        log.info("mail %s written to %s", message["Message-ID"], path)
     elif backend == "console":
         log.info(
             "mail to %s: %s\n%s",
@@ -146,11 +173,11 @@ def _send_smtp(message: EmailMessage, cfg) -> None:
         if cfg.get("MAIL_USERNAME"):
             client.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
         client.send_message(message)
-    log.info("mail to %s sent through %s:%s", message["To"], host, port)
+    log.info("mail %s sent through %s:%s", message["Message-ID"], host, port)
 
 
 class _Sender:
-    """One daemon thread per process that builds and delivers queued mails in order."""
+    """One daemon thread per process that runs queued mail deliveries in order."""
 
     def __init__(self) -> None:
         self.queue: queue.Queue = queue.Queue(maxsize=10_000)
@@ -163,10 +190,10 @@ class _Sender:
             item = self.queue.get()
             if item is None:
                 break
-            app, build = item
+            app, job = item
             try:
                 with app.app_context():
-                    send(build())
+                    job()
             except Exception:  # logged, never raised: the booking is committed
                 log.exception("could not send a mail")
             finally:
@@ -184,17 +211,14 @@ _sender: _Sender | None = None
 _sender_lock = threading.Lock()
 
 
-def dispatch(build: Callable[[], EmailMessage]) -> None:
-    """Build and deliver a mail: now (MAIL_ASYNC off) or on the background sender thread."""
+def run_in_background(app, job: Callable[[], object]) -> None:
+    """Run ``job`` in an app context on this process's sender thread (in order)."""
     global _sender
-    if not current_app.config.get("MAIL_ASYNC"):
-        send(build())
-        return
     with _sender_lock:
         if _sender is None or not _sender.thread.is_alive():
             _sender = _Sender()
     try:
-        _sender.queue.put_nowait((current_app._get_current_object(), build))
+        _sender.queue.put_nowait((app, job))
     except queue.Full:
-        log.error("mail queue full; sending in the request thread")
-        send(build())
+        # the job stays in the outbox and the scheduler retries it
+        log.error("mail sender queue full; left to the outbox job")

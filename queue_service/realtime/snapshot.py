@@ -23,7 +23,7 @@ from ..offices import calendar
 from ..offices.messages import message_view
 from ..offices.models import Counter, Office, OfficeMessage, Service, WindowKind
 from ..offices.services import get_office
-from ..tickets import estimates, views
+from ..tickets import estimates, payloads
 from ..tickets.models import Ticket, TicketEvent
 from .publish import current_seq
 
@@ -64,7 +64,7 @@ def _current_calls(snap: estimates.Snapshot) -> dict[int, dict]:
             "service": code,
             "status": status.value,
             "recall_count": recalls,
-            "call_id": views.call_id(number, recalls, at),
+            "call_id": payloads.call_id(number, recalls, at),
             "called_at": _iso(at),
         }
     return calls
@@ -129,7 +129,7 @@ def _positions(
     ).all()
     by_id = {t.id: t for t in tickets}
     return [
-        (by_id[i].token, views.public_view(by_id[i], snap.estimates.get(i)))
+        (by_id[i].token, payloads.public_view(by_id[i], snap.estimates.get(i)))
         for i in ids
         if i in by_id
     ]
@@ -179,7 +179,7 @@ def last_calls(office: Office, day, limit: int) -> list[dict]:
         recalls = int((details or {}).get("recall", 0)) if action == "recall" else 0
         calls.append(
             {
-                "call_id": views.call_id(number, recalls, at),
+                "call_id": payloads.call_id(number, recalls, at),
                 "number": number,
                 "counter": counter,
                 "counter_name": label or (f"Platz {counter}" if counter is not None else None),

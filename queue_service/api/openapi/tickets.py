@@ -210,7 +210,7 @@ _number = {
     "name": "number",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer"},
+    "schema": {"type": "integer", "minimum": 1, "maximum": 9999},
     "description": "counter number",
 }
 _token = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -265,7 +265,7 @@ add_paths(
                     "repeated key returns the same ticket. Refused with 409 and a `reason` on closure "
                     "days, outside walk-in hours, for services needing an appointment or past the daily "
                     "caps. `priority` may only be set by staff. Kiosks are rate-limited per device "
-                    "(KIOSK_RATELIMIT_TICKETS, 429). With KIOSK_CUPS_PRINTING on and a printer named for "
+                    "(KIOSK_RATELIMIT_TICKETS per minute and KIOSK_RATELIMIT_TICKETS_HOURLY, 429). With KIOSK_CUPS_PRINTING on and a printer named for "
                     "the kiosk, the server prints the ticket after the commit and answers "
                     '`"printing": "server"`.'
                 ),
@@ -420,7 +420,7 @@ add_paths(
                 _json_body(
                     {
                         "service": {"type": "string"},
-                        "counter": {"type": "integer"},
+                        "counter": {"type": "integer", "minimum": 1, "maximum": 9999},
                         "position": {**_position, "default": "back"},
                     }
                 ),
