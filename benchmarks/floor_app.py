@@ -1,19 +1,27 @@
 """The floor for HTTP benchmarks (floors.md §4): a bare Flask JSON endpoint served exactly like
-``queue-service serve`` (Flask-SocketIO's ``socketio.run`` on Werkzeug, threading mode).
+``queue-service serve`` (Flask-SocketIO's ``socketio.run``; gevent, as serve defaults to, or the
+mode given).
 
-    python benchmarks/floor_app.py PORT
+    python benchmarks/floor_app.py PORT [gevent|threading]
 """
 
 from __future__ import annotations
 
 import sys
-import time
 
-from flask import Flask, jsonify
-from flask_socketio import SocketIO
+MODE = sys.argv[2] if len(sys.argv) > 2 else "gevent"
+if MODE == "gevent":  # patched first, as queue_service/__init__.py does
+    from gevent import monkey
+
+    monkey.patch_all()
+
+import time  # noqa: E402
+
+from flask import Flask, jsonify  # noqa: E402
+from flask_socketio import SocketIO  # noqa: E402
 
 app = Flask(__name__)
-socketio = SocketIO(app, async_mode="threading", logger=False, engineio_logger=False)
+socketio = SocketIO(app, async_mode=MODE, logger=False, engineio_logger=False)
 
 
 @app.get("/api/ping")

@@ -24,8 +24,9 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from ..db import after_commit, in_unit_of_work
 from ..extensions import db, socketio
@@ -73,16 +74,41 @@ def _bump_stmt(dialect: str):
     )
 
 
-def _allocate(office_slug: str, count: int = 1) -> int:
+def _allocate(session, office_slug: str, count: int = 1) -> int:
     """Reserve ``count`` seqs of the office in the current transaction; return the last one."""
-    if not in_unit_of_work():
-        raise RuntimeError("realtime events are published from inside a unit of work")
-    session = db.session()
     stmt = _bump_stmt(session.get_bind().dialect.name)
     seq = session.connection().execute(stmt, {"slug": office_slug, "n": count}).scalar()
     if seq is None:
         raise RuntimeError(f"no office {office_slug!r} to publish to")
     return seq
+
+
+@event.listens_for(Session, "before_commit")
+def _allocate_seqs(session) -> None:
+    """Give the transaction's events their seqs, as its last statements before the commit.
+
+    Allocated here rather than when each event is published: the office's seq row stays locked
+    from its update to the commit, so the later it is taken, the less the office's concurrent
+    changes wait for each other. One statement per office (in slug order, so that two
+    transactions never lock two offices' rows in opposite orders); within an office the events
+    keep the order in which they were published.
+    """
+    batch = session.info.get("qs_realtime_batch")
+    if batch is None or not batch.unnumbered:
+        return
+    session.flush()  # the change's own writes first: the seq row is locked only for the commit
+    by_office: dict[str, list] = {}
+    for office_slug, target in batch.unnumbered:
+        by_office.setdefault(office_slug, []).append(target)
+    batch.unnumbered = []
+    for office_slug in sorted(by_office):
+        targets = by_office[office_slug]
+        first = _allocate(session, office_slug, len(targets)) - len(targets) + 1
+        for seq, target in enumerate(targets, start=first):
+            if isinstance(target, dict):
+                target["seq"] = seq
+            else:
+                target.seq = seq
 
 
 def current_seq(office_slug: str) -> int:
@@ -114,13 +140,14 @@ class _QueueUpdate:
     """``queue_updated`` for one office; its payload is read after the commit."""
 
     office: str
-    seq: int
+    seq: int | None = None  # given just before the commit
 
 
 @dataclass(eq=False)
 class _Batch:
     items: list = field(default_factory=list)
-    queue_offices: dict = field(default_factory=dict)  # slug -> seq of its queue_updated
+    queue_offices: set = field(default_factory=set)  # offices with a queue_updated already
+    unnumbered: list = field(default_factory=list)  # (office, payload or item) awaiting a seq
 
     def send(self) -> None:
         dispatch(current_app._get_current_object(), self)
@@ -128,6 +155,8 @@ class _Batch:
 
 def _batch() -> _Batch:
     """The batch of the current transaction (a new one after a commit or a rollback)."""
+    if not in_unit_of_work():
+        raise RuntimeError("realtime events are published from inside a unit of work")
     info = db.session().info
     batch = info.get("qs_realtime_batch")
     if batch is None or batch.send not in info.get("after_commit", ()):
@@ -140,7 +169,8 @@ def _batch() -> _Batch:
 def office_message(office_slug: str, message_view: dict) -> None:
     """A ticker message of the office's displays was posted, changed, withdrawn or expired."""
     batch = _batch()
-    payload = {**message_view, "office": office_slug, "seq": _allocate(office_slug)}
+    payload = {**message_view, "office": office_slug, "seq": None}
+    batch.unnumbered.append((office_slug, payload))
     batch.items.append(_Emit("office_message", payload, office_room(office_slug), DISPLAY_NS))
 
 
@@ -167,7 +197,8 @@ def ticket_called(office_slug: str, view: dict) -> None:
     """
     batch = _batch()
     payload = {key: view[key] for key in _CALL_KEYS if key in view}
-    payload["seq"] = _allocate(office_slug)
+    payload["seq"] = None
+    batch.unnumbered.append((office_slug, payload))
     batch.items.append(_Emit("ticket_called", payload, office_room(office_slug), DISPLAY_NS))
 
 
@@ -180,9 +211,10 @@ def queue_changed(office_slug: str) -> None:
     batch = _batch()
     if office_slug in batch.queue_offices:
         return
-    seq = _allocate(office_slug)
-    batch.queue_offices[office_slug] = seq
-    batch.items.append(_QueueUpdate(office_slug, seq))
+    batch.queue_offices.add(office_slug)
+    item = _QueueUpdate(office_slug)
+    batch.unnumbered.append((office_slug, item))
+    batch.items.append(item)
 
 
 def ticket_updated(token: str, public_view: dict) -> None:

@@ -51,16 +51,18 @@ def office_events(emitted, namespace="/display"):
 
 def test_a_burst_of_changes_costs_one_queue_read_and_one_queue_updated(app, aegi, emitted, reads):
     start = publish.current_seq("aegi")
+    began = time.monotonic()
     for _ in range(5):
         q.issue_ticket("aegi", "PA")
+    windows = 1 + int((time.monotonic() - began) / WINDOW)  # 1 unless the machine crawls
     assert publish.wait_until_delivered(app, timeout=30)
     updates = [d for e, d, _ in office_events(emitted) if e == "queue_updated"]
-    assert len(updates) == 1
-    assert updates[0]["seqs"] == [start + 1, start + 2, start + 3, start + 4, start + 5]
-    assert updates[0]["seq"] == start + 5 and updates[0]["waiting_total"] == 5
+    assert 1 <= len(updates) <= windows
+    assert [s for d in updates for s in d["seqs"]] == [start + 1 + i for i in range(5)]
+    assert updates[-1]["seq"] == start + 5 and updates[-1]["waiting_total"] == 5
     staff = [d for e, d, _ in office_events(emitted, "/staff")]
-    assert [d["seqs"] for d in staff] == [updates[0]["seqs"]]
-    assert reads == ["aegi"]
+    assert [d["seqs"] for d in staff] == [d["seqs"] for d in updates]
+    assert reads == ["aegi"] * len(updates)
 
 
 def test_a_call_goes_out_at_once_while_its_queue_update_waits_for_the_window(
@@ -69,14 +71,14 @@ def test_a_call_goes_out_at_once_while_its_queue_update_waits_for_the_window(
     q.issue_ticket("aegi", "PA")
     assert publish.wait_until_delivered(app, timeout=30)
     emitted.clear()
-    called_at = time.monotonic()
     q.call_next("aegi", 1, clerk)
+    committed = time.monotonic()
     assert publish.wait_until_delivered(app, timeout=30)
     events = office_events(emitted)
     assert [e for e, _, _ in events] == ["ticket_called", "queue_updated"]
     (_, call, call_sent), (_, update, update_sent) = events
-    assert call_sent - called_at < WINDOW / 2  # not held back by the window
-    assert update_sent - called_at >= WINDOW * 0.9
+    assert call_sent - committed < WINDOW / 2  # not held back by the window
+    assert update_sent - call_sent >= WINDOW * 0.9
     assert update["seqs"] == [call["seq"] + 1]
 
 

@@ -167,3 +167,32 @@ def test_joining_displays_share_one_snapshot_until_something_happens_in_the_offi
     assert (
         snapshot.shared_display_state("aegi")["calls"] is not after["calls"]
     )  # off: read every time
+
+
+def test_a_call_takes_its_seqs_in_one_statement_at_the_end_of_its_transaction(
+    app, aegi, clerk, emitted
+):
+    """The office's seq row is locked from its update to the commit: the later, the shorter."""
+    from sqlalchemy import event
+
+    from queue_service.extensions import db
+
+    q.issue_ticket("aegi", "PA")
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(
+            statement.split()[0] + (" seq" if "office_event_seqs" in statement else "")
+        )
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        q.call_next("aegi", 1, clerk)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    writes = [s for s in statements if s in ("INSERT", "INSERT seq", "UPDATE")]
+    assert writes.count("INSERT seq") == 1  # the call's seq and its queue change's, together
+    assert writes[-1] == "INSERT seq"  # after the ticket's own writes
+    events = display_events(emitted)[-2:]
+    assert [(e, d["seq"]) for e, d in events][0][0] == "ticket_called"
+    assert events[1][1]["seqs"] == [events[0][1]["seq"] + 1]
