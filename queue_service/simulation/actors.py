@@ -591,75 +591,84 @@ class Day:
     # ------------------------------------------------------------------ bookings
 
     async def book(self, visit: Visit) -> Booking | None:
-        """Search the day's free times, hold the first one at or after the wish, book it."""
+        """Hold the wished time (or the next ones, 5 minutes apart) and book it; when those
+        are taken, search the day's free times once and take the first at or after the wish."""
+        closes = self.plan.offices[visit.office].closes
+        wishes = [visit.arrival + 5 * i for i in range(4) if visit.arrival + 5 * i < closes]
+        for start in wishes:
+            booking = await self._hold_and_book(visit, start)
+            if booking is not False:
+                return booking or None
         day = self.plan.day.isoformat()
-        services = ",".join(visit.services)
-        for _attempt in range(3):
-            status, body = await self.api.send(
-                "GET",
-                f"/api/v1/offices/{visit.office}/slots",
-                "slots",
-                params={"services": services, "persons": visit.persons, "from": day, "to": day},
-            )
-            if status != 200:
-                self.outcome.refused[f"slots {status}"] += 1
-                return None
-            closes = self.plan.offices[visit.office].closes
-            free = [
-                (self.clock.minute_of(s["start"]), self.clock.minute_of(s["end"]))
-                for s in body.get("slots", [])
-            ]
-            free = [s for s in free if s[0] < closes]  # a shortened day ends early
-            if not free:
-                self.outcome.refused["booking: day full"] += 1
-                return None
-            later = [s for s in free if s[0] >= visit.arrival] or free[::-1]
-            start, end = later[0]
-            payload = {
-                "office": visit.office,
-                "services": visit.services,
+        status, body = await self.api.send(
+            "GET",
+            f"/api/v1/offices/{visit.office}/slots",
+            "slots",
+            params={
+                "services": ",".join(visit.services),
                 "persons": visit.persons,
-                "start": self.clock.iso(start),
-            }
-            status, hold = await self.api.send("POST", "/api/v1/holds", "hold", json=payload)
-            if status == 409:
-                continue  # taken meanwhile: search again
-            if status != 201:
-                self.outcome.refused[f"hold {status}"] += 1
-                return None
-            contact = {
-                "name": f"Sim Person {visit.id}",
-                "email": f"sim-{self.plan.seed}-{visit.id}@example.org",
-                "hold": hold["hold"],
-            }
-            status, body = await self.api.send(
-                "POST", "/api/v1/appointments", "book", json=payload | contact
-            )
-            if status == 409:  # a repeat after a lost answer: the hold says what became of it
-                status, body = await self.api.send(
-                    "GET", f"/api/v1/appointments/{hold['hold']}", "appointment"
-                )
-                if status == 200 and body.get("status") in ("confirmed", "pending"):
-                    status = 201
-            if status != 201:
-                self.outcome.refused[f"book {status}"] += 1
-                return None
-            booking = Booking(
-                visit.id,
-                visit.office,
-                body["code"],
-                body.get("manage_url", "").rstrip("/").rsplit("/", 1)[-1] or hold["hold"],
-                start,
-                end,
-                visit.services,
-                visit.persons,
-            )
-            self.outcome.bookings[visit.id] = booking
-            return booking
-        self.outcome.refused["booking: taken three times"] += 1
-        return None
+                "from": day,
+                "to": day,
+            },
+        )
+        if status != 200:
+            self.outcome.refused[f"slots {status}"] += 1
+            return None
+        free = [self.clock.minute_of(s["start"]) for s in body.get("slots", [])]
+        free = [m for m in free if m is not None and m < closes]  # a shortened day ends early
+        if not free:
+            self.outcome.refused["booking: day full"] += 1
+            return None
+        later = [m for m in free if m >= visit.arrival] or free[::-1]
+        booking = await self._hold_and_book(visit, later[0])
+        if booking is False:
+            self.outcome.refused["booking: taken meanwhile"] += 1
+        return booking or None
 
-    # ------------------------------------------------------------------ the day
+    async def _hold_and_book(self, visit: Visit, start: float) -> Booking | None | bool:
+        """The booking; False when the time is not free (taken, or no slot there); None when
+        the server refused otherwise."""
+        payload = {
+            "office": visit.office,
+            "services": visit.services,
+            "persons": visit.persons,
+            "start": self.clock.iso(start),
+        }
+        status, hold = await self.api.send("POST", "/api/v1/holds", "hold", json=payload)
+        if status in (409, 422):
+            return False
+        if status != 201:
+            self.outcome.refused[f"hold {status}"] += 1
+            return None
+        contact = {
+            "name": f"Sim Person {visit.id}",
+            "email": f"sim-{self.plan.seed}-{visit.id}@example.org",
+            "hold": hold["hold"],
+        }
+        status, body = await self.api.send(
+            "POST", "/api/v1/appointments", "book", json=payload | contact
+        )
+        if status == 409:  # a repeat after a lost answer: the hold says what became of it
+            status, body = await self.api.send(
+                "GET", f"/api/v1/appointments/{hold['hold']}", "appointment"
+            )
+            if status == 200 and body.get("status") in ("confirmed", "pending"):
+                status = 201
+        if status != 201:
+            self.outcome.refused[f"book {status}"] += 1
+            return None
+        booking = Booking(
+            visit.id,
+            visit.office,
+            body["code"],
+            body.get("manage_url", "").rstrip("/").rsplit("/", 1)[-1] or hold["hold"],
+            self.clock.minute_of(body["start"]),
+            self.clock.minute_of(body["end"]),
+            visit.services,
+            visit.persons,
+        )
+        self.outcome.bookings[visit.id] = booking
+        return booking
 
     async def book_all(self, concurrency: int = 8) -> None:
         """Book every planned appointment (earliest wishes first), as residents do ahead."""
