@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -66,9 +68,18 @@ def readyz(demo: Demo) -> dict:
     return requests.get(demo.state["url"] + "/readyz", timeout=2, verify=False).json()
 
 
+def busiest_upstream(demo: Demo) -> int:
+    """The application port nginx sent the latest requests to (ip_hash puts every loopback
+    client on one process: that is the one whose loss matters)."""
+    log_path = Path(demo.state["logs"]) / "nginx-access.log"
+    ports = re.findall(r"upstream=127\.0\.0\.1:(\d+)", log_path.read_text()[-20000:])
+    return Counter(int(p) for p in ports).most_common(1)[0][0] if ports else demo.app_ports[0]
+
+
 def fault_kill_app(demo: Demo, pg, redis) -> dict:
     state = demo.state
-    name = f"app-{demo.app_ports[0]}"
+    port = busiest_upstream(demo)
+    name = f"app-{port}"
     pid = state["pids"][name]
     os.kill(pid, signal.SIGKILL)
     killed = time.monotonic()

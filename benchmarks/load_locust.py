@@ -57,7 +57,8 @@ class Resident(HttpUser):
             return
         start = random.choice(slots[:5])["start"]
         body = {"office": self.office, "services": [self.service], "persons": 1, "start": start}
-        headers = {"X-CSRFToken": self.csrf}
+        # over HTTPS Flask-WTF also checks that the Referer is the site itself
+        headers = {"X-CSRFToken": self.csrf, "Referer": f"{self.host}/termin/"}
         with self.client.post(
             "/api/v1/holds", json=body, headers=headers, name="hold", catch_response=True
         ) as response:

@@ -115,6 +115,8 @@ class Display:
     id: str
     office: str
     connected: list[list[float]] = field(default_factory=list)  # [from, to] real times
+    seq: int | None = None  # the office seq it is current to (docs/realtime-protocol.md)
+    resyncs: int = 0
 
 
 @dataclass
@@ -225,6 +227,8 @@ class Day:
         self._running = False
         self._booking_began = time.time()
         self._early: dict[tuple, dict[str, float]] = defaultdict(dict)
+        self._early_resync: dict[tuple, set[str]] = defaultdict(set)
+        self._display_sockets: dict[str, socketio.AsyncClient] = {}
         self._visits: dict[str, Visit] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task] = []
@@ -240,10 +244,27 @@ class Day:
         )
 
     async def _display(self, office: str, index: int) -> None:
+        """A waiting-room display as the protocol describes it: join the office room, show
+        each call, resync (join again: a fresh snapshot) on a seq gap or a stale heartbeat."""
         display = Display(f"{office}-{index}", office)
         self.outcome.displays[display.id] = display
         sio = self._socket()
         self.sockets.append(sio)
+        self._display_sockets[display.id] = sio
+
+        async def resync() -> None:
+            display.resyncs += 1
+            with contextlib.suppress(Exception):
+                await sio.emit("join_office", {"office": office}, namespace="/display")
+
+        async def advance(event: dict) -> None:
+            seq = event.get("seq")
+            if not isinstance(seq, int):
+                return
+            gap = display.seq is not None and seq > display.seq + 1
+            display.seq = seq if display.seq is None else max(display.seq, seq)
+            if gap:
+                await resync()
 
         @sio.on("connect", namespace="/display")
         async def _connected():
@@ -263,14 +284,38 @@ class Day:
                 self._early[(office, event["number"], event["recall_count"])][display.id] = now
             else:
                 call.seen.setdefault(display.id, now)
+            await advance(event)
+
+        @sio.on("queue_updated", namespace="/display")
+        async def _queue(event):
+            await advance(event)
 
         @sio.on("display_state", namespace="/display")
         async def _snapshot(state):
+            display.seq = state.get("seq")
             for entry in state.get("calls", []):
                 key = (office, entry["number"], entry["recall_count"])
                 call = self.calls_by_key.get(key)
-                if call is not None and display.id not in call.seen:
+                if call is None:
+                    self._early_resync[key].add(display.id)
+                elif display.id not in call.seen:
                     call.resynced.add(display.id)
+
+        async def heartbeat() -> None:
+            while True:  # ends when the day's tasks are cancelled
+                await asyncio.sleep(5.0)
+                if not sio.connected:
+                    continue
+                try:
+                    ack = await sio.call(
+                        "sync", {"office": office}, namespace="/display", timeout=5
+                    )
+                except socketio.exceptions.SocketIOError:  # no answer: the next beat tries
+                    continue
+                if ack.get("ok") and ack.get("seq") != display.seq:
+                    await asyncio.sleep(1.5)  # events in flight arrive first
+                    if ack.get("seq") != display.seq:
+                        await resync()
 
         await sio.connect(
             self.socket_url,
@@ -279,6 +324,17 @@ class Day:
             wait_timeout=10,
             retry=True,
         )
+        self._tasks.append(asyncio.ensure_future(heartbeat()))
+
+    async def _final_resync(self) -> None:
+        """Every display asks for the snapshot once more at the end, as its heartbeat would."""
+        for display_id, sio in self._display_sockets.items():
+            if sio.connected:
+                office = self.outcome.displays[display_id].office
+                with contextlib.suppress(socketio.exceptions.SocketIOError):
+                    await sio.call(
+                        "join_office", {"office": office}, namespace="/display", timeout=5
+                    )
 
     async def _phone(self, token: str, done: asyncio.Event) -> None:
         """A visitor's status page: joins the ticket room until the visit ends."""
@@ -468,6 +524,7 @@ class Day:
         call = Call(office, view["number"], recall, sent, time.time(), counter)
         key = (office, view["number"], recall)
         call.seen.update(self._early.pop(key, {}))
+        call.resynced.update(self._early_resync.pop(key, set()) - set(call.seen))
         self.calls_by_key[key] = call
         self.outcome.calls.append(call)
         return call
@@ -747,6 +804,7 @@ class Day:
             for task in [*clerks, *self._tasks]:
                 task.cancel()
             await asyncio.sleep(max(0.5, self.clock.real_seconds(0.5)))  # last events arrive
+            await self._final_resync()
             self.outcome.ended_real = time.time()
             self.outcome.ended_minute = self.clock.minute()
             await self._disconnect_all()
