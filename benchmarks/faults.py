@@ -1,7 +1,7 @@
 """The simulated city day against the production demo, with and without faults.
 
     python benchmarks/faults.py [--faults kill-app,redis,postgres,nginx] [--visits 2500]
-                                [--offices a,b] [--until HH:MM] [--speed 480] [--quick]
+                                [--offices a,b] [--until HH:MM] [--speed 240] [--quick]
 
 It starts a PRIVATE Redis (redis-server on a free port) and a PRIVATE PostgreSQL cluster
 (initdb in a temp folder, run as user postgres, on a free port): the shared ones on 6379 and
@@ -233,13 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visits", type=int, default=2500)
     parser.add_argument("--offices", default=None)
     parser.add_argument("--until", default=None)
-    parser.add_argument("--speed", type=float, default=480.0)
+    parser.add_argument("--speed", type=float, default=240.0)
     parser.add_argument("--deadline", type=float, default=600.0)
-    parser.add_argument("--quick", action="store_true", help="3 offices, 400 visits")
+    parser.add_argument("--quick", action="store_true", help="2 offices, 250 visits")
     args = parser.parse_args(argv)
     if args.quick:
-        args.offices = args.offices or "aegi,linden,schuetzenplatz"
-        args.visits = min(args.visits, 400)
+        args.offices = args.offices or "aegi,linden"
+        args.visits = min(args.visits, 250)
     faults = [f for f in args.faults.split(",") if f]
     unknown = set(faults) - set(FAULTS)
     if unknown:

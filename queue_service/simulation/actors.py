@@ -26,6 +26,7 @@ from .plan import DayPlan, OfficePlan, Visit
 
 TZ = ZoneInfo("Europe/Berlin")
 TERMINAL = {"done", "no_show", "cancelled", "not_served"}
+GIVE_UP_AFTER = 4 * 60  # simulated minutes after closing: the server fell too far behind
 
 
 @dataclass
@@ -550,6 +551,13 @@ class Day:
                 await self._pause(slug, number, times, gap - now)  # lunch: between windows
                 continue
             if now >= office.closes and self.pending[slug] <= 0:
+                break
+            if now >= office.closes + GIVE_UP_AFTER:
+                # the server could not keep up with the compressed clock: the day is lost
+                self.outcome.errors.append(
+                    f"{slug} counter {number}: still {self.pending[slug]} visits at "
+                    f"{int(now // 60) % 24:02d}:{int(now % 60):02d}; gave up"
+                )
                 break
             if not self._eligible(slug, services):
                 await self._idle(slug, services, 10.0)
