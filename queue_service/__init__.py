@@ -20,7 +20,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, jsonify, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import clock
 from .config import Defaults, engine_options, from_environment, load_secret_key
@@ -109,6 +109,8 @@ def _init_extensions(app: Flask) -> None:
     from .scheduler import models as _scheduler_models  # noqa: F401
     from .stats import models as _stats_models  # noqa: F401
     from .tickets import models as _ticket_models  # noqa: F401
+    from .waitlist import models as _waitlist_models  # noqa: F401
+    from .waitlist import services as _waitlist  # noqa: F401  (takes freed times first)
 
     db.init_app(app)
     install_session_hooks()
@@ -218,6 +220,16 @@ def _register_request_hooks(app: Flask) -> None:
     from .extensions import csrf
 
     @app.before_request
+    def _refuse_large_bodies():
+        # by the announced length, before anything reads the body; a body sent without a length
+        # is cut off by Werkzeug at the same limit when it is read
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge(
+                f"The request body is larger than {limit} bytes, the largest this service takes."
+            )
+
+    @app.before_request
     def _fresh_locale():
         # the locale is cached on the app context, which outlives a request in tests and jobs
         from flask_babel import refresh
@@ -239,6 +251,8 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _csrf_protect():
+        if request.routing_exception is not None:
+            return  # no route runs: the router's 404 or 405 (with Allow) is the answer
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and not uses_token_auth():
             csrf.protect()
 
