@@ -1,8 +1,8 @@
 """offices: what residents need to know about the building's accessibility (de, en)
 
 Revision ID: visitp1
-Revises: waitlist1
-Create Date: 2026-12-03 10:05:00
+Revises: ops1
+Create Date: 2026-12-03 10:40:00
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'visitp1'
-down_revision = 'waitlist1'
+down_revision = 'ops1'
 branch_labels = None
 depends_on = None
 
