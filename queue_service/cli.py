@@ -259,7 +259,9 @@ COMMANDS = [
 
 
 def register_commands(app: Flask) -> None:
-    for command in COMMANDS:
+    from .simulation.command import simulate_command
+
+    for command in [*COMMANDS, simulate_command]:
         app.cli.add_command(command)
 
 

@@ -232,6 +232,7 @@ def choose_day():
             "booking_web.choose_time", office=office.slug, day=d.isoformat(), **_flow_args(req)
         ),
         back_url=url_for("booking_web.choose_office", **_flow_args(req)),
+        waitlist_url=url_for("booking_web.waitlist_form", office=office.slug, **_flow_args(req)),
         step=3,
         steps=STEPS,
         lang=lang,
