@@ -104,7 +104,13 @@ def test_stateful_runs_follow_the_ticket_links_without_a_failure(api_schema, api
     failures: list[str] = []
     answered: set[tuple[str, int]] = set()
 
-    class Workflow(api_schema.as_state_machine()):
+    # the queue's operations, and the office list: without a producer of office slugs Schemathesis
+    # does not start from issuing a ticket (it would guess tokens instead)
+    queue = api_schema.include(
+        path_regex=r"^/api/v1/(offices$|offices/\{slug\}/(tickets|counters/\{number\}/call-next)|tickets/)"
+    )
+
+    class Workflow(queue.as_state_machine()):
         def get_call_kwargs(self, case):
             clock.freeze(THURSDAY_10)
             return {"headers": headers}
@@ -147,4 +153,4 @@ def test_stateful_runs_follow_the_ticket_links_without_a_failure(api_schema, api
     assert not failures, "\n\n".join(failures)
     # a random token finds no ticket: a 2xx on a ticket's own operation means a link was followed
     followed = {label for label, status in answered if "{token}" in label and 200 <= status < 300}
-    assert followed, sorted(answered)
+    assert followed, "; ".join(f"{label} {status}" for label, status in sorted(answered))
