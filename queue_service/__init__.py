@@ -108,6 +108,7 @@ def _init_extensions(app: Flask) -> None:
     # models must be imported before the metadata is used
     from .audit import models as _audit_models  # noqa: F401
     from .auth import models as _auth_models  # noqa: F401
+    from .booking import due as _booking_due  # noqa: F401  (appointments in the day's forecast)
     from .booking import impact as _booking_impact  # noqa: F401  (closures list appointments)
     from .booking import models as _booking_models  # noqa: F401
     from .db import install_session_hooks

@@ -182,6 +182,19 @@ add_schemas(
                 "next_walkin_window": {"type": ["object", "null"]},
                 "open_counters": {"type": "integer"},
                 "waiting_total": {"type": "integer"},
+                "expected_last_served": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "when the counters open now are expected to finish today's "
+                    "queue and the appointments still due (office-local time with offset); null "
+                    "while no counter is open or the office is closed for the day",
+                },
+                "walkins_acceptable": {
+                    "type": ["integer", "null"],
+                    "description": "how many more walk-in visitors the counters open now can "
+                    "still serve before closing (average walk-in duration); null outside "
+                    "walk-in hours or while no counter is open",
+                },
                 "next_free_appointment": {
                     "type": ["string", "null"],
                     "format": "date-time",
