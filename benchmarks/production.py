@@ -135,9 +135,12 @@ class PrivatePostgres:
             "-m",
             "fast",
             "-w",
+            "-t",
+            "180",
             "-o",
             f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1",
             "restart",
+            timeout=240,
         )
 
     def stop(self) -> None:
