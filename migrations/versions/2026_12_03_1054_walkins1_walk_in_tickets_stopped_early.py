@@ -1,7 +1,7 @@
 """walk-in tickets stopped early
 
 Revision ID: walkins1
-Revises: ops1
+Revises: visitp1
 Create Date: 2026-12-03 10:54:27.816354
 
 """
@@ -13,7 +13,7 @@ import queue_service.db
 
 # revision identifiers, used by Alembic.
 revision = 'walkins1'
-down_revision = 'ops1'
+down_revision = 'visitp1'
 branch_labels = None
 depends_on = None
 
