@@ -9,6 +9,7 @@ from ..auth.web import current_device, staff_required, staff_user
 from ..booking import next_free
 from ..errors import Unauthorized, ValidationFailed
 from ..extensions import limiter
+from ..links import absolute_url
 from ..offices.services import get_office
 from ..tickets import printouts, reads
 from ..tickets import services as queue
@@ -37,8 +38,7 @@ def _flag(body: dict, name: str) -> bool:
 
 
 def _absolute(path: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    return base.rstrip("/") + path
+    return absolute_url(path)
 
 
 def _with_links(view: dict) -> dict:
