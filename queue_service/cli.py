@@ -178,6 +178,7 @@ def run_server(app: Flask) -> None:
     from .scheduler.runtime import start_embedded
 
     cfg = app.config
+    click.echo(f"Async mode: {socketio.async_mode}")
     if start_embedded(app):
         click.echo("Scheduler: embedded in this process (SCHEDULER_ENABLED=0 to turn it off)")
     # FlaskGroup sets this for every command, and app.run() then returns at once without serving
@@ -202,8 +203,14 @@ def serve_command() -> None:
 
 @click.command("demo")
 @click.option("--no-serve", is_flag=True, help="prepare the demo but do not start the server")
+@click.option(
+    "--accounts-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="also write the demo staff accounts as JSON to this file (mode 600), for scripts",
+)
 @with_appcontext
-def demo_command(no_serve: bool) -> None:
+def demo_command(no_serve: bool, accounts_file: str | None) -> None:
     """Migrate, load the nine offices, create demo staff and serve, printing the URLs."""
     from sqlalchemy import select
 
@@ -225,6 +232,7 @@ def demo_command(no_serve: bool) -> None:
     click.echo("Demo staff accounts (passwords are new on every run, shown only here):")
     from werkzeug.security import generate_password_hash
 
+    accounts = []
     for username, role, offices in DEMO_USERS:
         existing = db.session.scalar(select(User).where(User.username == username))
         if existing is None:
@@ -234,8 +242,17 @@ def demo_command(no_serve: bool) -> None:
             password = generate_password()
             with unit_of_work():
                 existing.password_hash = generate_password_hash(password)
+        accounts.append(
+            {"username": username, "role": role, "offices": offices, "password": password}
+        )
         where = ", ".join(offices) if offices else "all offices"
         click.echo(f"  {username:<24} {role:<8} {where:<14} password: {password}")
+    if accounts_file:
+        import json
+
+        fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(accounts, fh, indent=2)
     base = _base_url()
     click.echo("")
     click.echo("Open:")
@@ -316,9 +333,29 @@ cli = FlaskGroup(
 )
 
 
+SERVING_COMMANDS = ("serve", "demo")
+
+
+def _gevent_unless_told(argv: list[str]) -> None:
+    """``serve`` and ``demo`` run gevent, as deployed, unless SOCKETIO_ASYNC_MODE says otherwise.
+
+    gevent must patch the standard library before anything imports it, and this process has
+    imported it already: it starts itself again with the mode set (the package patches first).
+    """
+    if os.environ.get("SOCKETIO_ASYNC_MODE"):
+        return
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command not in SERVING_COMMANDS:
+        return
+    env = dict(os.environ, SOCKETIO_ASYNC_MODE="gevent")
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "queue_service", *argv], env)  # noqa: S606
+
+
 def main() -> None:
     from . import ConfigError
 
+    _gevent_unless_told(sys.argv[1:])
     try:
         cli.main(prog_name="queue-service")
     except ConfigError as error:

@@ -131,6 +131,10 @@ class Defaults:
     # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
+    # request bodies: the largest legitimate one (an admin form, a booking) is a few kilobytes;
+    # larger ones get 413 before they are read
+    MAX_CONTENT_LENGTH = 64 * 1024
+    API_MAX_JSON_DEPTH = 16  # nesting of an API request's JSON body (ours need 3)
     # online booking (docs/booking.md); demo values from the domain notes, to be set by the city
     BOOKING_WINDOW_DAYS = 42  # the last bookable day is today + 42 ...
     BOOKING_RELEASE_TIME = "08:00"  # ... from 08:00 local time on (before: today + 41)
@@ -144,6 +148,13 @@ class Defaults:
     CONFIRM_MINUTES = 30  # double opt-in: unconfirmed bookings expire after this
     RELEASE_DELAY_MINUTES = 60  # a cancelled slot returns to the pool only after this (trading)
     MAX_ACTIVE_APPOINTMENTS_PER_EMAIL = 3
+    # waitlist ("Terminwecker", docs/waitlist.md): an offered time is kept this long for the
+    # resident; at most this many open requests per address; a request spans at most this many
+    # days; after this many unanswered offers a request ends
+    WAITLIST_OFFER_MINUTES = 60
+    WAITLIST_MAX_ACTIVE_PER_EMAIL = 3
+    WAITLIST_MAX_RANGE_DAYS = 60
+    WAITLIST_MAX_LAPSES = 2
     CHECKIN_EARLY_MINUTES = 30  # check-in opens this long before the appointment
     CHECKIN_LATE_MINUTES = 15  # ... and closes this long after its start (then: no-show)
     # DSGVO: days after an appointment until its personal data (name, e-mail, phone) is removed
@@ -216,12 +227,17 @@ def engine_options(database_url: str) -> dict:
 
 # Online booking and mail settings that the environment may override (see Defaults).
 _ENV_INT = (
+    "MAX_CONTENT_LENGTH",
     "BOOKING_WINDOW_DAYS",
     "BOOKING_MIN_LEAD_MINUTES",
     "HOLD_MINUTES",
     "CONFIRM_MINUTES",
     "RELEASE_DELAY_MINUTES",
     "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL",
+    "WAITLIST_OFFER_MINUTES",
+    "WAITLIST_MAX_ACTIVE_PER_EMAIL",
+    "WAITLIST_MAX_RANGE_DAYS",
+    "WAITLIST_MAX_LAPSES",
     "CHECKIN_EARLY_MINUTES",
     "CHECKIN_LATE_MINUTES",
     "MAIL_PORT",

@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..db import after_commit, run_in_transaction
-from ..errors import InvalidTransition, NotFound, Refused, ValidationFailed
+from ..errors import N_, InvalidTransition, NotFound, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.services import get_office
-from . import mails, seats, slots, tokens, views
+from . import capacity, mails, seats, slots, tokens, views
 from . import settings as booking_settings
 from .jobs import (  # noqa: F401  (re-exported: the scheduler calls them from here)
     anonymise_appointments_before,
@@ -125,12 +125,12 @@ def _new_code(session) -> str:
 
 def _find_by_token(token: str) -> Appointment:
     if not tokens.looks_like_token(token):
-        raise NotFound("No appointment belongs to this link.")
+        raise NotFound(N_("No appointment belongs to this link."))
     appointment = db.session.scalar(
         select(Appointment).where(Appointment.token_hash == tokens.token_hash(token))
     )
     if appointment is None:
-        raise NotFound("No appointment belongs to this link. It may have been deleted.")
+        raise NotFound(N_("No appointment belongs to this link. It may have been deleted."))
     return appointment
 
 
@@ -160,6 +160,12 @@ def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | Non
             "you no longer need first.",
             field="email",
         )
+
+
+def check_email_limit(session, email: str, now: datetime) -> None:
+    """Refused when the address already holds MAX_ACTIVE_APPOINTMENTS_PER_EMAIL appointments
+    (for callers that book inside their own unit of work, e.g. an accepted waitlist offer)."""
+    _guard_email_limit(session, email, now)
 
 
 def _transition(session, appointment_id: int, allowed: Sequence[S], **values) -> bool:
@@ -449,6 +455,7 @@ def cancel_appointment(token: str) -> AppointmentView:
             at=now if was_pending else now + s.release_delay,
             now=now,
         )
+        capacity.freed(session, appointment_id, now)  # the waitlist may take the time first
         cancelled = _reload(session, appointment_id, office_info, service_info, now)
         if not was_pending:
             after_commit(lambda: mails.send(mails.CANCELLED, cancelled))
@@ -522,6 +529,7 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
             until=None,
             now=now,
         )
+        capacity.freed(session, appointment_id, now)  # the old time: the waitlist first
         moved = _reload(session, appointment_id, office_info, service_info, now)
         after_commit(lambda: mails.send(mails.RESCHEDULED, moved))
         return moved
