@@ -12,7 +12,7 @@ from queue_service.auth.login import LoginLocked
 from queue_service.auth.models import Role
 from queue_service.auth.web import known_user_ids, login_required, sign_in, sign_out
 from queue_service.extensions import limiter
-from queue_service.offices import services as catalogue
+from queue_service.offices.services import list_offices
 
 from . import bp
 from .forms import LoginForm
@@ -72,7 +72,7 @@ def logout():
 def index():
     """The staff start page: what this role can open, and the user's offices."""
     allowed = current_user.office_ids()
-    offices = [o for o in catalogue.list_offices() if allowed is None or o.id in allowed]
+    offices = [o for o in list_offices() if allowed is None or o.id in allowed]
     can_manage = current_user.role in MANAGERS
     links = [
         {"url": url_for(endpoint), "label": label, "text": text}

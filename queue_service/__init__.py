@@ -16,13 +16,12 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":  # pragma: no cover  (serv
 
     monkey.patch_all()
 
-import logging
 from pathlib import Path
 
-from flask import Flask, jsonify, request, url_for
+from flask import Flask, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import clock
+from . import clock, health
 from .config import Defaults, engine_options, from_environment, load_secret_key
 from .errors import DomainError
 
@@ -69,12 +68,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS_EXTRA", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
-    logging.basicConfig(
-        level=app.config.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if app.config.get("CLOCK_START"):
-        clock.start_at(clock.parse_moment(app.config["CLOCK_START"]))
+    from .monitoring import logs
+
+    logs.configure(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "text"))
+    speed = float(app.config.get("CLOCK_SPEED") or 1.0)
+    if app.config.get("CLOCK_START") or speed != 1.0:
+        anchor = app.config.get("CLOCK_ANCHOR")
+        start = app.config.get("CLOCK_START")
+        clock.start_at(
+            clock.parse_moment(start) if start else clock.real_now(),
+            speed=speed,
+            anchor=clock.parse_real_moment(anchor) if anchor else None,
+        )
     if app.config.get("TRUSTED_PROXIES"):
         # behind nginx: the client's address (rate limits, audit) and scheme come from the
         # X-Forwarded-* headers the given number of proxies set, and from nobody else
@@ -87,7 +92,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_request_hooks(app)
-    _register_health(app)
+    health.register(app)
+    from . import monitoring
+
+    monitoring.init_app(app)
     from .cli import register_commands
 
     register_commands(app)
@@ -104,6 +112,7 @@ def _init_extensions(app: Flask) -> None:
     from .booking import models as _booking_models  # noqa: F401
     from .db import install_session_hooks
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .notify import models as _notify_models  # noqa: F401
     from .offices import models as _office_models  # noqa: F401
     from .realtime import models as _realtime_models  # noqa: F401
     from .scheduler import models as _scheduler_models  # noqa: F401
@@ -281,6 +290,8 @@ def _register_request_hooks(app: Flask) -> None:
         from .auth.web import DEVICE_HEADER, bearer_presented, current_device
         from .errors import Unauthorized
 
+        if request.blueprint == "monitoring":
+            return  # /metrics checks its own token (METRICS_TOKEN)
         if bearer_presented() and not current_user.is_authenticated:
             raise Unauthorized("The bearer token is not valid (unknown, expired or revoked).")
         if request.headers.get(DEVICE_HEADER) and current_device() is None:
@@ -336,22 +347,3 @@ def _register_request_hooks(app: Flask) -> None:
         if request.is_secure and max_age:  # over TLS (behind ProxyFix: X-Forwarded-Proto)
             response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
         return response
-
-
-def _register_health(app: Flask) -> None:
-    from sqlalchemy import text
-
-    from .extensions import db
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify({"status": "ok"})
-
-    @app.get("/readyz")
-    def readyz():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception as exc:  # report, never raise: this is what a load balancer asks
-            app.logger.warning("readiness check failed: %s", exc)
-            return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-        return jsonify({"status": "ok", "database": "reachable"})

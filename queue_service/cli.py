@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -212,12 +213,7 @@ def serve_command() -> None:
 @with_appcontext
 def demo_command(no_serve: bool, accounts_file: str | None) -> None:
     """Migrate, load the nine offices, create demo staff and serve, printing the URLs."""
-    from sqlalchemy import select
-
-    from .auth.models import User
-    from .auth.services import create_user, generate_password
-    from .db import unit_of_work
-    from .extensions import db
+    from .auth.services import create_user, reset_password, user_exists
     from .offices.catalogue import DEMO_FILE, load_catalogue_file
 
     try:
@@ -230,18 +226,12 @@ def demo_command(no_serve: bool, accounts_file: str | None) -> None:
     )
     click.echo("")
     click.echo("Demo staff accounts (passwords are new on every run, shown only here):")
-    from werkzeug.security import generate_password_hash
-
     accounts = []
     for username, role, offices in DEMO_USERS:
-        existing = db.session.scalar(select(User).where(User.username == username))
-        if existing is None:
-            created = create_user(username, role, offices)
-            password = created.password
+        if user_exists(username):
+            password = reset_password(username)
         else:
-            password = generate_password()
-            with unit_of_work():
-                existing.password_hash = generate_password_hash(password)
+            password = create_user(username, role, offices).password
         accounts.append(
             {"username": username, "role": role, "offices": offices, "password": password}
         )
@@ -299,6 +289,77 @@ def scheduler_command() -> None:
     click.echo("Scheduler stopped.")
 
 
+@click.command("close-day")
+@click.argument("slug")
+@click.option(
+    "--reason",
+    default=None,
+    help='stored on every ticket left (default "Office closed for the day")',
+)
+@with_appcontext
+def close_day_command(slug: str, reason: str | None) -> None:
+    """Close office SLUG's queue: open tickets become not served (nothing is deleted)."""
+    from .tickets.services import close_day
+
+    try:
+        count = close_day(slug, reason)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Closed the queue of {slug}: {count} ticket(s) marked as not served.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Back up the database to PATH while it serves (SQLite backup API, or pg_dump -Fc)."""
+    from .backup import BackupError, backup
+
+    try:
+        size = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as error:
+        _fail(error)
+    click.echo(f"Backup written to {path} ({size:,} bytes).")
+
+
+def _after_restore(skip_numbers: int) -> None:
+    from .backup import after_restore
+
+    done = after_restore(skip_numbers)
+    click.echo(
+        f"Today's ticket numbers moved on by {done['skipped_numbers']} in {done['offices']} "
+        f"offices ({done['prefixes']} prefixes); {done['event_seqs_moved']} display event "
+        f"counters moved on (displays resync); {done['sequences_set']} id sequences set."
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="confirm: the database's contents are replaced")
+@click.option("--skip-numbers", default=100, show_default=True, help="today's numbers to skip")
+@with_appcontext
+def restore_command(path: Path, yes: bool, skip_numbers: int) -> None:
+    """Replace the database by the backup PATH (servers stopped), then make it safe to serve."""
+    from .backup import BackupError, restore
+
+    if not yes:
+        _fail(RuntimeError("restore replaces the whole database: stop the servers, add --yes"))
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as error:
+        _fail(error)
+    click.echo(f"Restored from {path}.")
+    _after_restore(skip_numbers)
+
+
+@click.command("after-restore")
+@click.option("--skip-numbers", default=100, show_default=True, help="today's numbers to skip")
+@with_appcontext
+def after_restore_command(skip_numbers: int) -> None:
+    """After restoring by hand: skip today's numbers, resync displays, set id sequences."""
+    _after_restore(skip_numbers)
+
+
 COMMANDS = [
     load_catalogue_command,
     create_user_command,
@@ -309,13 +370,17 @@ COMMANDS = [
     serve_command,
     demo_command,
     scheduler_command,
+    close_day_command,
+    backup_command,
+    restore_command,
+    after_restore_command,
 ]
 
 
 def register_commands(app: Flask) -> None:
-    from .tickets.commands import close_day_command
+    from .simulation.command import simulate_command
 
-    for command in [*COMMANDS, close_day_command]:
+    for command in [*COMMANDS, simulate_command]:
         app.cli.add_command(command)
 
 

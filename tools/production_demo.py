@@ -52,7 +52,7 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/buergerservice_demo
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 # caller settings passed on to every process (e.g. CLOCK_START=2026-11-26T09:00)
 PASS_THROUGH = re.compile(
-    r"^(CLOCK_START|LOG_FORMAT|LOG_LEVEL|RATELIMIT_\w+|BOOKING_\w+|MAIL_\w+|SCHEDULER_\w+|"
+    r"^(CLOCK_\w+|LOG_FORMAT|LOG_LEVEL|RATELIMIT_\w+|BOOKING_\w+|MAIL_\w+|SCHEDULER_\w+|"
     r"KIOSK_\w+|DISPLAY_POLL_SECONDS|STATUS_CACHE_SECONDS|NEXT_FREE_CACHE_SECONDS|HOLD_MINUTES|"
     r"CONFIRM_MINUTES|RELEASE_DELAY_MINUTES|CHECKIN_\w+|MAX_ACTIVE_APPOINTMENTS_PER_EMAIL|"
     r"PERSONAL_DATA_RETENTION_DAYS|NO_SHOW_AFTER_RECALLS|SOCKETIO_PING_\w+)$"
@@ -365,7 +365,7 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
             return response.status == 200
     except OSError:
         return False

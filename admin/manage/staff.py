@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from queue_management.auth.login import lock_state
+from queue_management.auth.models import Role
+from queue_management.errors import DomainError
+from queue_management.management import staff as management
+from queue_management.management.access import managed_offices
 from wtforms import SelectChoice
-
-from queue_service.auth.login import lock_state
-from queue_service.auth.models import Role
-from queue_service.errors import DomainError
-from queue_service.management import staff as service
-from queue_service.management.access import managed_offices
 
 from . import bp
 from .common import actor_id, form_status, is_admin, managers_only, no_store, show_error
@@ -35,8 +34,8 @@ def _prepare(form) -> None:
 @bp.get("/staff")
 @managers_only
 def staff():
-    users = service.list_staff(actor_id())
-    manageable = {u.id for u in users if service.may_manage(actor_id(), u.id)}
+    users = management.list_staff(actor_id())
+    manageable = {u.id for u in users if management.may_manage(actor_id(), u.id)}
     paused = {u.id for u in users if lock_state(u.id).locked_until is not None}
     return render_template(
         "admin/manage/staff.html",
@@ -54,7 +53,7 @@ def staff_new():
     _prepare(form)
     if form.validate_on_submit():
         try:
-            created = service.create_staff_account(
+            created = management.create_staff_account(
                 actor_id(),
                 form.username.data,
                 form.role.data,
@@ -73,14 +72,14 @@ def staff_new():
 @bp.route("/staff/<int:user_id>", methods=["GET", "POST"])
 @managers_only
 def staff_edit(user_id: int):
-    user = service.staff_for(actor_id(), user_id)
+    user = management.staff_for(actor_id(), user_id)
     form = StaffForm(obj=user, role=user.role.value)
     _prepare(form)
     if not form.is_submitted():
         form.offices.data = [o.slug for o in user.offices]
     if form.validate_on_submit():
         try:
-            service.update_staff_account(
+            management.update_staff_account(
                 actor_id(),
                 user_id,
                 role=form.role.data,
@@ -97,7 +96,7 @@ def staff_edit(user_id: int):
         form=form,
         user=user,
         action_form=ConfirmActionForm(),
-        tokens=service.staff_tokens(actor_id(), user_id),
+        tokens=management.staff_tokens(actor_id(), user_id),
         lock=lock_state(user_id),
     ), form_status(form)
 
@@ -105,7 +104,7 @@ def staff_edit(user_id: int):
 @bp.post("/staff/<int:user_id>/password")
 @managers_only
 def staff_password(user_id: int):
-    account = service.reset_staff_password(
+    account = management.reset_staff_password(
         actor_id(), user_id, revoke_tokens=request.form.get("revoke_tokens") == "1"
     )
     return no_store(render_template("admin/manage/staff_password.html", account=account, new=False))
@@ -115,7 +114,7 @@ def staff_password(user_id: int):
 @managers_only
 def staff_revoke_tokens(user_id: int):
     token_id = request.form.get("token", type=int)
-    names = service.revoke_staff_token(actor_id(), user_id, token_id)
+    names = management.revoke_staff_token(actor_id(), user_id, token_id)
     flash(
         _(
             "Revoked: %(names)s. Programs using these tokens are refused from now on.",
@@ -131,8 +130,8 @@ def staff_revoke_tokens(user_id: int):
 @bp.post("/staff/<int:user_id>/unlock")
 @managers_only
 def staff_unlock(user_id: int):
-    user = service.staff_for(actor_id(), user_id)
-    lifted = service.unlock_staff_login(actor_id(), user_id)
+    user = management.staff_for(actor_id(), user_id)
+    lifted = management.unlock_staff_login(actor_id(), user_id)
     flash(
         _("%(name)s can sign in again now.", name=user.username)
         if lifted
@@ -146,7 +145,7 @@ def staff_unlock(user_id: int):
 @managers_only
 def staff_active(user_id: int):
     active = request.form.get("active") == "1"
-    user = service.set_staff_active(actor_id(), user_id, active)
+    user = management.set_staff_active(actor_id(), user_id, active)
     flash(
         _("%(name)s can sign in again.", name=user.username)
         if active

@@ -93,6 +93,30 @@ def add_user(
     return user, password
 
 
+def set_password(user: User, password: str) -> None:
+    """Replace ``user``'s password inside the caller's unit of work (only its hash is stored).
+
+    Every session of the user ends with it; API tokens are left to the caller (see
+    management.staff.reset_staff_password, which says which ones stay valid)."""
+    user.password_hash = generate_password_hash(password)
+    user.session_version = (user.session_version or 1) + 1
+
+
+def user_exists(username: str) -> bool:
+    return db.session.scalar(select(User.id).where(User.username == username)) is not None
+
+
+def reset_password(username: str) -> str:
+    """Give an existing account a new generated password; returns it once."""
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"No staff account named {username}.")
+        password = generate_password()
+        set_password(user, password)
+    return password
+
+
 def create_device(
     office_slug: str, kind: str, name: str | None = None, printer: str | None = None
 ) -> str:

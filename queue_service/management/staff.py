@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from ..audit.services import record, record_about_user
 from ..auth.login import end_sessions, lift_login_lock
 from ..auth.models import Role, User
-from ..auth.services import add_user, generate_password
+from ..auth.services import add_user, generate_password, set_password
 from ..auth.tokens import TokenInfo, list_api_tokens, revoke_tokens_of
 from ..db import unit_of_work
 from ..errors import Conflict, Forbidden, NotFound, Refused, ValidationFailed
@@ -203,8 +202,7 @@ def reset_staff_password(actor_id: int, user_id: int, *, revoke_tokens: bool = F
         actor = load_actor(actor_id, session)
         target = _target(session, actor, user_id)
         password = generate_password()
-        target.password_hash = generate_password_hash(password)
-        end_sessions(target)
+        set_password(target, password)  # ends every session of the account
         revoked = (
             revoke_tokens_of(session, target, actor=actor, audit=False) if revoke_tokens else []
         )

@@ -57,7 +57,7 @@ register_job(
 )
 
 
-# ---------------------------------------------------------------- online booking (issue 6)
+# ---------------------------------------------------------------- online booking
 
 
 def expire_booking_holds(scheduled_for: datetime) -> dict:
@@ -168,4 +168,19 @@ register_job(
     purge_waitlist_personal_data,
     daily_at("03:20"),
     _l("Delete personal data of ended waitlist requests (retention period)"),
+)
+
+
+def send_mail_outbox(scheduled_for: datetime) -> dict:
+    """Mails the mail server did not take yet (an outage) are sent again, with backoff."""
+    from ..notify import outbox
+
+    return outbox.deliver_due()
+
+
+register_job(
+    "send_mail_outbox",
+    send_mail_outbox,
+    every(minutes=1),
+    _l("Send mails that could not be delivered yet (retried with increasing waits)"),
 )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from .. import clock
 from ..booking.models import Appointment
-from ..booking.views import ServiceInfo, service_infos
+from ..booking.payloads import ServiceInfo, service_infos
 from ..extensions import db
 from ..offices.models import Office
 from .links import offer_token, offer_url, request_url

@@ -25,11 +25,11 @@ from sqlalchemy import func, select, text, update
 
 from .. import clock
 from ..booking import capacity, seats, slots, tokens
+from ..booking import payloads as booking_payloads
 from ..booking import services as booking
 from ..booking import settings as booking_settings
-from ..booking import views as booking_views
 from ..booking.models import Appointment, AppointmentStatus, SlotSeat
-from ..db import after_commit, run_in_transaction, unit_of_work
+from ..db import run_in_transaction, unit_of_work
 from ..errors import InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
@@ -180,7 +180,7 @@ def _baseline(request: slots.BookingRequest, office_ids: list[int] | None, now) 
     offices = [db.session.get(Office, i) for i in office_ids] if office_ids is not None else None
     try:
         found = slots.earliest_slots(request, offices, now)
-    except Exception:  # noqa: BLE001  (a figure for statistics must never refuse a request)
+    except Exception:  # a figure for statistics must never refuse a request
         return None
     return found[0].start if found else None
 
@@ -262,7 +262,7 @@ def request_waitlist(
         session.add(row)
         session.flush()
         view = payloads.build(row, token=request_token(salt))
-        after_commit(lambda: mails.send(mails.CONFIRM if pending else mails.LISTED, view))
+        mails.enqueue(mails.CONFIRM if pending else mails.LISTED, view)
         return view
 
     return run_in_transaction(work)
@@ -332,7 +332,7 @@ def request_earlier(
         session.add(row)
         session.flush()
         view = payloads.build(row, token=request_token(salt))
-        after_commit(lambda: mails.send(mails.LISTED, view))
+        mails.enqueue(mails.LISTED, view)
         return view
 
     return run_in_transaction(work)
@@ -370,7 +370,7 @@ def confirm_waitlist(token: str) -> payloads.WaitlistView:
             )
         fresh = session.get(WaitlistRequest, row_id, populate_existing=True)
         view = payloads.build(fresh, token=token)
-        after_commit(lambda: mails.send(mails.LISTED, view))
+        mails.enqueue(mails.LISTED, view)
         return view
 
     return run_in_transaction(work)
@@ -587,7 +587,7 @@ def _record_offer(session, row: WaitlistRequest, hold: Appointment, expires, now
     session.add(offer)
     session.flush()
     view = payloads.build_offer(offer, row, offer_token(salt))
-    after_commit(lambda: mails.send_offer(view))
+    mails.enqueue_offer(view)
     return True
 
 
@@ -634,7 +634,7 @@ def get_offer(token: str) -> payloads.OfferView:
     return payloads.build_offer(offer, offer.request, token)
 
 
-def accept_offer(token: str) -> booking_views.AppointmentView:
+def accept_offer(token: str) -> booking_payloads.AppointmentView:
     """Book the offered time, or move the resident's appointment onto it (keeping its code)."""
     now = clock.now()
     offer = _by_token(WaitlistOffer, token)
@@ -642,7 +642,7 @@ def accept_offer(token: str) -> booking_views.AppointmentView:
         raise InvalidTransition("This offer is no longer open. The time has gone to someone else.")
     offer_id, request_id, hold_id = offer.id, offer.request_id, offer.appointment_id
 
-    def work(session) -> booking_views.AppointmentView:
+    def work(session) -> booking_payloads.AppointmentView:
         if not session.execute(
             update(WaitlistOffer)
             .where(
@@ -673,7 +673,7 @@ def accept_offer(token: str) -> booking_views.AppointmentView:
 
 def _book_hold(
     session, row: WaitlistRequest, hold: Appointment, now
-) -> booking_views.AppointmentView:
+) -> booking_payloads.AppointmentView:
     booking.check_email_limit(session, row.email, now)
     session.execute(
         update(SlotSeat)
@@ -687,14 +687,14 @@ def _book_hold(
     hold.booked_at = hold.confirmed_at = now
     hold.expires_at = None
     session.flush()
-    view = booking_views.build(hold, now=now)
-    after_commit(lambda: booking.mails.send(booking.mails.BOOKED, view))
+    view = booking_payloads.build(hold, now=now)
+    booking.mails.enqueue(booking.mails.BOOKED, view)
     return view
 
 
 def _move_onto(
     session, appointment_id: int, hold: Appointment, now
-) -> booking_views.AppointmentView:
+) -> booking_payloads.AppointmentView:
     current = session.get(Appointment, appointment_id)
     if current is None or current.status != A.CONFIRMED or current.start <= now:
         raise InvalidTransition("Only a confirmed appointment that lies ahead can be moved.")
@@ -713,8 +713,8 @@ def _move_onto(
     session.flush()
     # the old time is free now: the next one on the list may have it
     _pass_on(session, appointment_id, now)
-    view = booking_views.build(current, now=now)
-    after_commit(lambda: booking.mails.send(booking.mails.RESCHEDULED, view))
+    view = booking_payloads.build(current, now=now)
+    booking.mails.enqueue(booking.mails.RESCHEDULED, view)
     return view
 
 
