@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from queue_management.auth.login import lock_state
-from queue_management.auth.models import Role
-from queue_management.errors import DomainError
-from queue_management.management import staff as management
-from queue_management.management.access import managed_offices
 from wtforms import SelectChoice
+
+from queue_service.auth.login import lock_state
+from queue_service.auth.models import Role
+from queue_service.errors import DomainError
+from queue_service.management import staff as management
+from queue_service.management.access import managed_offices
 
 from . import bp
 from .common import actor_id, form_status, is_admin, managers_only, no_store, show_error
