@@ -1,8 +1,8 @@
 """staff sessions that end, API token expiry, per-account login lockout
 
 Revision ID: auth1
-Revises: ops1
-Create Date: 2026-12-03 10:45:00
+Revises: visitp1
+Create Date: 2026-12-03 11:10:00
 
 """
 from alembic import op
@@ -13,7 +13,7 @@ import queue_service.db
 
 # revision identifiers, used by Alembic.
 revision = 'auth1'
-down_revision = 'ops1'
+down_revision = 'visitp1'
 branch_labels = None
 depends_on = None
 
