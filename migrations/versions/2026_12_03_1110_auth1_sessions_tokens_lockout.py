@@ -1,7 +1,7 @@
 """staff sessions that end, API token expiry, per-account login lockout
 
 Revision ID: auth1
-Revises: visitp1
+Revises: walkins1
 Create Date: 2026-12-03 11:10:00
 
 """
@@ -13,7 +13,7 @@ import queue_service.db
 
 # revision identifiers, used by Alembic.
 revision = 'auth1'
-down_revision = 'visitp1'
+down_revision = 'walkins1'
 branch_labels = None
 depends_on = None
 
