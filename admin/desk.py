@@ -21,6 +21,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from queue_service import clock
 from queue_service.errors import UnknownOffice
 from queue_service.offices import services as catalogue
 from queue_service.tickets import reads
@@ -151,6 +152,9 @@ def desk_counter(slug: str, number: int):
         "counterName": counter["name"],
         "me": current_user.username,
         "lang": lang,
+        # the desk's clock is the application's (CLOCK_START included), never the browser's
+        "serverTime": clock.now().isoformat(timespec="milliseconds"),
+        "timezone": office.timezone or "Europe/Berlin",
         "noShowAfterRecalls": int(current_app.config["NO_SHOW_AFTER_RECALLS"]),
         "pollSeconds": 5,
         "liveSafetySeconds": 30,

@@ -237,5 +237,6 @@ def ticket_screen(slug: str, token: str):
                 ),
             ),
             status_url=status_url,
+            again=request.args.get("again") == "1",
         )
     return page, 200, NO_STORE

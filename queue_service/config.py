@@ -155,6 +155,7 @@ class Defaults:
     # realtime (docs/realtime-protocol.md): calls in a display snapshot; emits from a dispatcher
     # thread after the commit (off: in the committing thread, for in-process tests)
     DISPLAY_CALL_HISTORY = 10
+    DISPLAY_CALL_MINUTES = 10  # how long a call stays in a display's list after it was made
     REALTIME_EMIT_IN_BACKGROUND = True
     # joining displays (and HTTP polls) share one snapshot per office while its seq is unchanged
     DISPLAY_SNAPSHOT_SHARE_SECONDS = 2.0

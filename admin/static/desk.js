@@ -48,6 +48,11 @@
   const minutesText = (m) => t("minutes", { minutes: m });
   const estimateText = (m) => (m === null || m === undefined ? t("no_estimate") : t("about_minutes", { minutes: m }));
   const clockText = (iso) => (iso ? iso.substring(11, 16) : "");
+  // the application's clock: the server's time (set by every answer), shown in the office's zone
+  let clockOffset = cfg.serverTime ? Date.parse(cfg.serverTime) - Date.now() : 0;
+  const appNow = () => new Date(Date.now() + clockOffset);
+  const appClock = (date, seconds) => date.toLocaleTimeString(cfg.lang === "en" ? "en-GB" : "de-DE",
+    { hour: "2-digit", minute: "2-digit", second: seconds ? "2-digit" : undefined, timeZone: cfg.timezone });
 
   function minutesBetween(fromIso, toIso) {
     const ms = Date.parse(toIso) - Date.parse(fromIso);
@@ -78,7 +83,7 @@
   let live = false;        // joined the /staff room
   let offline = false;
   let pendingShortcut = null; // a shortcut pressed while an action was running
-  let updatedAt = null;   // browser time of the last successful refresh
+  let updatedAt = null;   // application time of the last successful refresh
 
   // ------------------------------------------------------------------ API
 
@@ -151,8 +156,7 @@
   function clearError() { el.error.replaceChildren(); }
 
   function addLog(text) {
-    const now = new Date();
-    const stamp = String(now.getHours()).padStart(2, "0") + ":" + String(now.getMinutes()).padStart(2, "0");
+    const stamp = appClock(appNow(), false);
     el.log.prepend(node("li", {}, [node("span", { className: "log-time", text: stamp }), " " + text]));
     while (el.log.children.length > LOG_LIMIT) el.log.lastElementChild.remove();
   }
@@ -377,7 +381,7 @@
     const parts = [];
     if (offline) parts.push(t("offline"));
     else parts.push(live ? t("live") : t("polling", { seconds: cfg.pollSeconds }));
-    if (updatedAt) parts.push(t("updated_at", { time: updatedAt.toLocaleTimeString(cfg.lang === "en" ? "en-GB" : "de-DE") }));
+    if (updatedAt) parts.push(t("updated_at", { time: appClock(updatedAt, true) }));
     el.connection.textContent = parts.join(" · ");
     el.connection.classList.toggle("offline", offline);
   }
@@ -403,7 +407,8 @@
         if (busy || started !== generation) { if (!busy) again = true; return; }
         if (offline) announce(t("online_again"));
         offline = false;
-        updatedAt = new Date();
+        if (res.data && res.data.server_time) clockOffset = Date.parse(res.data.server_time) - Date.now();
+        updatedAt = appNow();
         render(res.data);
       })
       .catch((err) => {
