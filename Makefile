@@ -15,12 +15,12 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-# served processes run gevent unless told otherwise (measured: docs/deployment.md)
+# served processes run gevent unless told otherwise (queue-service serve/demo default to it)
 demo: install
-	SOCKETIO_ASYNC_MODE=$${SOCKETIO_ASYNC_MODE:-gevent} $(BIN)/queue-service demo
+	$(BIN)/queue-service demo
 
 serve: install
-	SOCKETIO_ASYNC_MODE=$${SOCKETIO_ASYNC_MODE:-gevent} $(BIN)/queue-service serve
+	$(BIN)/queue-service serve
 
 lint: install
 	$(BIN)/ruff check queue_service kiosk display admin tests benchmarks tools

@@ -117,6 +117,7 @@ def run_server(app: Flask) -> None:
     from .scheduler.runtime import start_embedded
 
     cfg = app.config
+    click.echo(f"Async mode: {socketio.async_mode}")
     if start_embedded(app):
         click.echo("Scheduler: embedded in this process (SCHEDULER_ENABLED=0 to turn it off)")
     # FlaskGroup sets this for every command, and app.run() then returns at once without serving
@@ -253,9 +254,29 @@ cli = FlaskGroup(
 )
 
 
+SERVING_COMMANDS = ("serve", "demo")
+
+
+def _gevent_unless_told(argv: list[str]) -> None:
+    """``serve`` and ``demo`` run gevent, as deployed, unless SOCKETIO_ASYNC_MODE says otherwise.
+
+    gevent must patch the standard library before anything imports it, and this process has
+    imported it already: it starts itself again with the mode set (the package patches first).
+    """
+    if os.environ.get("SOCKETIO_ASYNC_MODE"):
+        return
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command not in SERVING_COMMANDS:
+        return
+    env = dict(os.environ, SOCKETIO_ASYNC_MODE="gevent")
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "queue_service", *argv], env)  # noqa: S606
+
+
 def main() -> None:
     from . import ConfigError
 
+    _gevent_unless_told(sys.argv[1:])
     try:
         cli.main(prog_name="queue-service")
     except ConfigError as error:

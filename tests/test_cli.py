@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
+import requests
+
 from .conftest import DEMO_CATALOGUE
-from .support.servers import run_cli
+from .support.servers import run_cli, start_server
 
 
 def _env(tmp_path, **extra):
@@ -107,3 +110,13 @@ def test_flask_cli_reaches_the_same_commands(tmp_path):
         check=False,
     )
     assert result.returncode == 0 and "Password:" in result.stdout
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "gevent"), ("threading", "threading")])
+def test_serve_runs_gevent_unless_the_async_mode_is_set(tmp_path, given, expected):
+    server = start_server(tmp_path, env={"SOCKETIO_ASYNC_MODE": given})
+    try:
+        assert requests.get(server.base_url + "/healthz", timeout=5).status_code == 200
+        assert f"Async mode: {expected}" in server.log()
+    finally:
+        server.stop()

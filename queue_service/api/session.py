@@ -7,7 +7,6 @@ from flask_wtf.csrf import generate_csrf
 
 from ..auth.web import staff_required, staff_user
 from . import bp
-from .openapi import add_paths, problem_responses
 
 
 @bp.get("/v1/me")
@@ -28,27 +27,3 @@ def me():
 def csrf_token():
     """A CSRF token bound to the caller's session cookie (send it back as X-CSRFToken)."""
     return jsonify({"csrf_token": generate_csrf()})
-
-
-add_paths(
-    {
-        "/api/v1/me": {
-            "get": {
-                "summary": "The authenticated staff member",
-                "tags": ["staff"],
-                "security": [{"bearer": []}, {"session": []}],
-                "responses": {
-                    "200": {"description": "User name, role and offices"},
-                    **problem_responses(401),
-                },
-            }
-        },
-        "/api/v1/csrf-token": {
-            "get": {
-                "summary": "A CSRF token for the current session (send as X-CSRFToken on POST)",
-                "tags": ["meta"],
-                "responses": {"200": {"description": '{"csrf_token": "..."}'}},
-            }
-        },
-    }
-)

@@ -7,7 +7,6 @@ from flask_babel import get_locale
 
 from ..stats import live
 from . import bp
-from .openapi import add_paths, add_schemas, json_response
 
 
 @bp.get("/v1/status")
@@ -17,54 +16,3 @@ def city_status():
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         return Response(status=304, headers=headers)
     return Response(body, status=200, mimetype="application/json", headers=headers)
-
-
-add_schemas(
-    {
-        "CityStatus": {
-            "type": "object",
-            "required": ["server_time", "offices"],
-            "properties": {
-                "server_time": {"type": ["string", "null"], "format": "date-time"},
-                "offices": {
-                    "type": "array",
-                    "items": {
-                        "allOf": [
-                            {"$ref": "#/components/schemas/OfficeStatus"},
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "longest_wait_minutes": {
-                                        "type": "integer",
-                                        "description": "Longest current wait of anyone waiting",
-                                    },
-                                },
-                            },
-                        ]
-                    },
-                },
-            },
-        },
-    }
-)
-
-add_paths(
-    {
-        "/api/v1/status": {
-            "get": {
-                "summary": "Public live status of every office at once",
-                "description": "Per office: open or closed, open counters, people waiting and the estimated "
-                "wait per service, the longest current wait, the next walk-in window and the "
-                "next free appointment (per office and per service). No "
-                "personal data. Cache-friendly: `Cache-Control: public, max-age=15` and an "
-                "ETag; send `If-None-Match` to get 304 when nothing changed. The server "
-                "reuses one computation for a few seconds.",
-                "tags": ["queue"],
-                "responses": {
-                    "200": json_response("Live figures of all offices", "CityStatus"),
-                    "304": {"description": "Not modified (the ETag still matches)"},
-                },
-            }
-        },
-    }
-)

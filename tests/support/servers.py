@@ -82,6 +82,8 @@ def start_server(
         }
     )
     full_env.update(env or {})
+    for name in [name for name, value in full_env.items() if value is None]:
+        del full_env[name]  # None: not set at all
     if load_demo:
         for args in (
             ["db", "upgrade"],
