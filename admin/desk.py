@@ -24,6 +24,7 @@ from flask_login import current_user, login_required
 from queue_service import clock
 from queue_service.errors import UnknownOffice
 from queue_service.offices import services as catalogue
+from queue_service.printing.strings import SOON_MINUTES
 from queue_service.tickets import reads
 from queue_service.tickets import services as queue
 
@@ -155,6 +156,7 @@ def desk_counter(slug: str, number: int):
         # the desk's clock is the application's (CLOCK_START included), never the browser's
         "serverTime": clock.now().isoformat(timespec="milliseconds"),
         "timezone": office.timezone or "Europe/Berlin",
+        "soonMinutes": SOON_MINUTES,
         "noShowAfterRecalls": int(current_app.config["NO_SHOW_AFTER_RECALLS"]),
         "pollSeconds": 5,
         "liveSafetySeconds": 30,

@@ -46,7 +46,13 @@
   }
   const statusText = (s) => T["status." + s] || s;
   const minutesText = (m) => t("minutes", { minutes: m });
-  const estimateText = (m) => (m === null || m === undefined ? t("no_estimate") : t("about_minutes", { minutes: m }));
+  const estimateText = (m) => (m === null || m === undefined ? t("no_estimate")
+    : m <= cfg.soonMinutes ? t("soon") : t("about_minutes", { minutes: m }));
+  // every service of the visit ("Personalausweis beantragen + Meldebescheinigung") and, for an
+  // appointment booked for several, how many persons come
+  const servicesText = (ticket, withCodes) => (ticket.services || [ticket.service])
+    .map((s) => (withCodes ? s.name + " (" + s.code + ")" : s.name)).join(" + ");
+  const personsText = (ticket) => (ticket.persons > 1 ? t("persons", { count: ticket.persons }) : "");
   const clockText = (iso) => (iso ? iso.substring(11, 16) : "");
   // the application's clock: the server's time (set by every answer), shown in the office's zone
   let clockOffset = cfg.serverTime ? Date.parse(cfg.serverTime) - Date.now() : 0;
@@ -238,7 +244,7 @@
     el.curNumber.textContent = current.number;
     el.curStatus.textContent = statusText(current.status);
     el.curStatus.className = "state-" + current.status;
-    el.curService.textContent = current.service.name + " (" + current.service.code + ")";
+    el.curService.textContent = servicesText(current, true) + (current.persons > 1 ? " · " + personsText(current) : "");
     let kind = current.due_at ? t("due_at", { time: clockText(current.due_at) }) : (T["kind." + current.kind] || current.kind);
     if (current.priority) kind += " · " + t("priority");
     if (current.transferred) kind += " · " + t("transferred");
@@ -325,6 +331,7 @@
       const mine = canServe(q, counter);
       const notes = [];
       if (q.kind === "appointment") notes.push(T["kind.appointment"] + (q.due_at ? " " + clockText(q.due_at) : ""));
+      if (q.persons > 1) notes.push(personsText(q));
       if (q.priority) notes.push(t("priority"));
       if (q.target_counter) {
         const target = (data.counters || []).find((c) => c.number === q.target_counter.number);
@@ -337,7 +344,7 @@
       return node("tr", { className: mine ? "mine" : "other", "data-token": q.token }, [
         numberCell,
         node("td", {}, [
-          node("span", { text: q.service.name }),
+          node("span", { text: servicesText(q, false) }),
           notes.length ? node("span", { className: "note", text: " · " + notes.join(" · ") }) : null,
         ]),
         node("td", { className: "nowrap", text: clockText(q.issued_at) + " · " + minutesText(q.waiting_minutes) }),
