@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint serve install clean
+.PHONY: demo test lint serve install clean production-demo production-demo-stop
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ demo: install
 
 serve: install
 	$(BIN)/queue-service serve
+
+# the production shape on this machine (docs/deployment.md): PostgreSQL, Redis, two gunicorn
+# servers, the scheduler and nginx with TLS; Ctrl-C or production-demo-stop stops it all
+production-demo: install
+	$(BIN)/python tools/production_demo.py start $(DEMO_ARGS)
+
+production-demo-stop:
+	$(BIN)/python tools/production_demo.py stop $(filter --run-dir=%,$(DEMO_ARGS))
 
 lint: install
 	$(BIN)/ruff check queue_service kiosk display admin tests benchmarks tools

@@ -19,8 +19,8 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":  # pragma: no cover  (serv
 import logging
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import clock
 from .config import Defaults, engine_options, from_environment, load_secret_key
@@ -175,12 +175,13 @@ def _wants_problem_json() -> bool:
 
 def _register_error_handlers(app: Flask) -> None:
     from .api.problems import from_domain_error, from_http_exception
+    from .web import errors as pages
 
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         if _wants_problem_json():
             return from_domain_error(error)
-        return render_template("error.html", title=error.title, detail=error.detail), error.status
+        return pages.domain_error_page(error)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -188,7 +189,7 @@ def _register_error_handlers(app: Flask) -> None:
             return from_http_exception(error)
         if error.code == 401 or (error.code == 302):
             return error
-        return render_template("error.html", title=error.name, detail=error.description), error.code
+        return pages.http_error_page(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -205,9 +206,7 @@ def _register_error_handlers(app: Flask) -> None:
                 },
                 500,
             )
-        return render_template(
-            "error.html", title="Internal error", detail="Something went wrong on our side."
-        ), 500
+        return pages.page(500)
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -215,6 +214,16 @@ def _register_request_hooks(app: Flask) -> None:
 
     from .auth.web import uses_token_auth
     from .extensions import csrf
+
+    @app.before_request
+    def _refuse_large_bodies():
+        # by the announced length, before anything reads the body; a body sent without a length
+        # is cut off by Werkzeug at the same limit when it is read
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge(
+                f"The request body is larger than {limit} bytes, the largest this service takes."
+            )
 
     @app.before_request
     def _fresh_locale():
@@ -238,6 +247,8 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _csrf_protect():
+        if request.routing_exception is not None:
+            return  # no route runs: the router's 404 or 405 (with Allow) is the answer
         if request.method in ("POST", "PUT", "PATCH", "DELETE") and not uses_token_auth():
             csrf.protect()
 
@@ -255,11 +266,15 @@ def _register_request_hooks(app: Flask) -> None:
                 },
                 400,
             )
-        return render_template(
-            "error.html",
-            title="Bitte erneut versuchen / Please try again",
-            detail=error.description,
-        ), 400
+        from flask_babel import gettext
+
+        from .web.errors import page
+
+        return page(
+            400,
+            gettext("The form had expired. Please reload the page and try again."),
+            gettext("Please try again"),
+        )
 
     @app.after_request
     def _security_headers(response):

@@ -142,8 +142,14 @@ def serve_command() -> None:
 
 @click.command("demo")
 @click.option("--no-serve", is_flag=True, help="prepare the demo but do not start the server")
+@click.option(
+    "--accounts-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="also write the demo staff accounts as JSON to this file (mode 600), for scripts",
+)
 @with_appcontext
-def demo_command(no_serve: bool) -> None:
+def demo_command(no_serve: bool, accounts_file: str | None) -> None:
     """Migrate, load the nine offices, create demo staff and serve, printing the URLs."""
     from sqlalchemy import select
 
@@ -165,6 +171,7 @@ def demo_command(no_serve: bool) -> None:
     click.echo("Demo staff accounts (passwords are new on every run, shown only here):")
     from werkzeug.security import generate_password_hash
 
+    accounts = []
     for username, role, offices in DEMO_USERS:
         existing = db.session.scalar(select(User).where(User.username == username))
         if existing is None:
@@ -174,8 +181,17 @@ def demo_command(no_serve: bool) -> None:
             password = generate_password()
             with unit_of_work():
                 existing.password_hash = generate_password_hash(password)
+        accounts.append(
+            {"username": username, "role": role, "offices": offices, "password": password}
+        )
         where = ", ".join(offices) if offices else "all offices"
         click.echo(f"  {username:<24} {role:<8} {where:<14} password: {password}")
+    if accounts_file:
+        import json
+
+        fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(accounts, fh, indent=2)
     base = _base_url()
     click.echo("")
     click.echo("Open:")

@@ -113,6 +113,10 @@ class Defaults:
     # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
+    # request bodies: the largest legitimate one (an admin form, a booking) is a few kilobytes;
+    # larger ones get 413 before they are read
+    MAX_CONTENT_LENGTH = 64 * 1024
+    API_MAX_JSON_DEPTH = 16  # nesting of an API request's JSON body (ours need 3)
     # online booking (docs/booking.md); demo values from the domain notes, to be set by the city
     BOOKING_WINDOW_DAYS = 42  # the last bookable day is today + 42 ...
     BOOKING_RELEASE_TIME = "08:00"  # ... from 08:00 local time on (before: today + 41)
@@ -199,6 +203,7 @@ def engine_options(database_url: str) -> dict:
 
 # Online booking and mail settings that the environment may override (see Defaults).
 _ENV_INT = (
+    "MAX_CONTENT_LENGTH",
     "BOOKING_WINDOW_DAYS",
     "BOOKING_MIN_LEAD_MINUTES",
     "HOLD_MINUTES",

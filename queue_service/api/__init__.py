@@ -4,4 +4,16 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import booking, checkin, display, offices, openapi, session, status, ticket_pdf, tickets  # noqa: E402,F401  (routes register on bp)
+# routes register on bp; contract checks each request against the document
+from . import (  # noqa: E402,F401
+    booking,
+    checkin,
+    contract,
+    display,
+    offices,
+    openapi,
+    session,
+    status,
+    ticket_pdf,
+    tickets,
+)

@@ -21,6 +21,7 @@ from ..extensions import limiter
 from ..offices import calendar
 from ..offices import services as catalogue
 from . import bp
+from .contract import json_body
 
 
 def _search_limit() -> str:
@@ -52,13 +53,6 @@ def _refuse_invalid_bearer_tokens():
     it lifts the CSRF check and the rate limit, so a forged one is refused, not ignored."""
     if request.endpoint in BOOKING_ENDPOINTS and bearer_token() and staff_user() is None:
         raise Unauthorized("The bearer token is not valid.")
-
-
-def _body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ValidationFailed("The request body must be a JSON object.", field="body")
-    return data
 
 
 def _day(value: str | None, field: str) -> date | None:
@@ -180,7 +174,7 @@ def earliest_slots():
 @bp.post("/v1/holds")
 @write_limit
 def create_hold():
-    data = _body()
+    data = json_body()
     view = booking.hold_slot(
         _office_slug(data),
         data.get("services"),
@@ -218,7 +212,7 @@ def _optional_str(data: dict, field: str) -> str | None:
 @bp.post("/v1/appointments")
 @write_limit
 def create_appointment():
-    data = _body()
+    data = json_body()
     view = booking.book_appointment(
         _office_slug(data),
         data.get("services"),
@@ -258,7 +252,7 @@ def cancel_appointment(token: str):
 @bp.post("/v1/appointments/<token>/reschedule")
 @write_limit
 def reschedule_appointment(token: str):
-    data = _body()
+    data = json_body()
     return jsonify(
         appointment_json(booking.reschedule_appointment(token, parse_start(data.get("start"))))
     )

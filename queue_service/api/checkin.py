@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 
 from ..auth.web import current_device, staff_user
 from ..booking.checkin import check_in
 from ..errors import Unauthorized, ValidationFailed
 from . import bp
+from .contract import json_body
 from .tickets import _lang, _with_links
 
 
@@ -17,12 +18,7 @@ def check_in_appointment(slug: str):
     device = None if user else current_device()
     if user is None and device is None:
         raise Unauthorized("Check-in is done at a registered kiosk or by staff.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationFailed(
-            'The request body must be a JSON object with a "code".', field="body"
-        )
-    code = body.get("code")
+    code = json_body().get("code")
     if not isinstance(code, str) or not code.strip():
         raise ValidationFailed("Enter the booking code from your confirmation.", field="code")
     view = check_in(slug, code, user=user, device=device, lang=_lang())

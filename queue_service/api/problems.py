@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from ..errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
 def problem_response(problem: dict, status: int):
@@ -30,6 +31,8 @@ def from_http_exception(error: HTTPException):
         "detail": error.description,
     }
     response = problem_response(problem, code)
-    if code == 429 and error.get_response().headers.get("Retry-After"):
-        response.headers["Retry-After"] = error.get_response().headers["Retry-After"]
+    for name in _KEPT_HEADERS:  # e.g. Allow on 405, Retry-After on 429 and 503
+        value = error.get_response().headers.get(name)
+        if value:
+            response.headers[name] = value
     return response

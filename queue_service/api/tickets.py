@@ -13,19 +13,11 @@ from ..offices.services import get_office
 from ..tickets import printouts, reads
 from ..tickets import services as queue
 from . import bp
+from .contract import json_body
 
 
 def _lang() -> str:
     return str(get_locale() or "de")
-
-
-def _body() -> dict:
-    if not request.data:
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationFailed("The request body must be a JSON object.", field="body")
-    return body
 
 
 def _flag(body: dict, name: str) -> bool:
@@ -75,7 +67,7 @@ def _not_a_kiosk() -> bool:
     exempt_when=_not_a_kiosk,
 )
 def issue_ticket(slug: str):
-    body = _body()
+    body = json_body()
     user = staff_user()
     device = None if user else current_device()
     if user is None and device is None:
@@ -121,7 +113,7 @@ def call_next(slug: str, number: int):
 @bp.post("/v1/offices/<slug>/counters/<int:number>/call")
 @staff_required()
 def call_ticket(slug: str, number: int):
-    body = _body()
+    body = json_body()
     view = queue.call_ticket(
         slug, number, staff_user(), token=body.get("token"), number=body.get("number"), lang=_lang()
     )
@@ -167,7 +159,7 @@ def ticket_start(token: str):
 @bp.post("/v1/tickets/<token>/finish")
 @staff_required()
 def ticket_finish(token: str):
-    performed = _body().get("performed_service")
+    performed = json_body().get("performed_service")
     return jsonify(_with_links(queue.finish_ticket(token, staff_user(), performed, _lang())))
 
 
@@ -186,14 +178,14 @@ def ticket_park(token: str):
 @bp.post("/v1/tickets/<token>/unpark")
 @staff_required()
 def ticket_unpark(token: str):
-    position = _body().get("position")
+    position = json_body().get("position")
     return jsonify(_with_links(queue.unpark_ticket(token, staff_user(), position, _lang())))
 
 
 @bp.post("/v1/tickets/<token>/transfer")
 @staff_required()
 def ticket_transfer(token: str):
-    body = _body()
+    body = json_body()
     view = queue.transfer_ticket(
         token,
         staff_user(),

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
 from ..db import unit_of_work
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from ..offices.services import get_office
@@ -248,14 +248,14 @@ def touch_device_last_seen(device_id: int) -> None:
 def require_office_access(user: User | None, office: Office) -> None:
     """Raise Forbidden unless ``user`` may act on ``office``."""
     if user is None or not getattr(user, "is_authenticated", False):
-        raise Forbidden("Staff login required.")
+        raise Forbidden(N_("Staff login required."))
     if not user.can_access(office.id):
         raise Forbidden(f"Your account has no access to {office.name}.")
 
 
 def require_role(user: User | None, *roles: Role) -> None:
     if user is None or not getattr(user, "is_authenticated", False) or user.role not in roles:
-        raise Forbidden("Your role does not allow this.")
+        raise Forbidden(N_("Your role does not allow this."))
 
 
 def constant_time_equals(a: str, b: str) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..db import after_commit, run_in_transaction
-from ..errors import InvalidTransition, NotFound, Refused, ValidationFailed
+from ..errors import N_, InvalidTransition, NotFound, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.services import get_office
 from . import mails, seats, slots, tokens, views
@@ -125,12 +125,12 @@ def _new_code(session) -> str:
 
 def _find_by_token(token: str) -> Appointment:
     if not tokens.looks_like_token(token):
-        raise NotFound("No appointment belongs to this link.")
+        raise NotFound(N_("No appointment belongs to this link."))
     appointment = db.session.scalar(
         select(Appointment).where(Appointment.token_hash == tokens.token_hash(token))
     )
     if appointment is None:
-        raise NotFound("No appointment belongs to this link. It may have been deleted.")
+        raise NotFound(N_("No appointment belongs to this link. It may have been deleted."))
     return appointment
 
 

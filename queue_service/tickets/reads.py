@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from .. import clock
 from ..auth.models import User
 from ..auth.services import require_office_access
-from ..errors import NotFound
+from ..errors import N_, NotFound
 from ..extensions import db
 from ..offices import calendar
 from ..offices.models import Counter, Office, WindowKind
@@ -21,7 +21,7 @@ from .models import ACTIVE_AT_COUNTER, Ticket, TicketStatus
 def get_ticket(token: str) -> Ticket:
     ticket = db.session.scalar(select(Ticket).where(Ticket.token == token)) if token else None
     if ticket is None:
-        raise NotFound("There is no ticket with this code.")
+        raise NotFound(N_("There is no ticket with this code."))
     return ticket
 
 

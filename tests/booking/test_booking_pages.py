@@ -23,6 +23,20 @@ def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
+def _hold(client, times: str, services: str, start: str):
+    """Post the times page's form for ``start`` at Linden (one person)."""
+    return client.post(
+        "/termin/halten",
+        data={
+            "csrf_token": _csrf(times),
+            "office": "linden",
+            "services": services,
+            "persons": "1",
+            "start": start,
+        },
+    )
+
+
 def test_the_whole_flow_works_without_javascript(bookings, catalogue_app):
     client = catalogue_app.test_client()
     start = client.get("/termin/").get_data(as_text=True)
@@ -47,16 +61,7 @@ def test_the_whole_flow_works_without_javascript(bookings, catalogue_app):
         'value="2026-11-26T08:00:00+01:00"' in times
         and 'value="2026-11-26T17:45:00+01:00"' in times
     )
-    held = client.post(
-        "/termin/halten",
-        data={
-            "csrf_token": _csrf(times),
-            "office": "linden",
-            "services": "RP",
-            "persons": "1",
-            "start": "2026-11-26T08:00:00+01:00",
-        },
-    )
+    held = _hold(client, times, "RP", "2026-11-26T08:00:00+01:00")
     assert held.status_code == 302
     form = client.get(held.headers["Location"]).get_data(as_text=True)
     assert "bis 09:10 Uhr für Sie frei" in form
@@ -144,16 +149,7 @@ def test_a_time_taken_meanwhile_sends_the_resident_back_with_a_message(bookings,
         "/termin/zeiten?office=linden&services=PA&persons=1&day=2026-11-26"
     ).get_data(as_text=True)
     assert 'value="2026-11-26T08:00:00+01:00"' not in times
-    taken = client.post(
-        "/termin/halten",
-        data={
-            "csrf_token": _csrf(times),
-            "office": "linden",
-            "services": "PA",
-            "persons": "1",
-            "start": "2026-11-26T08:00:00+01:00",
-        },
-    )
+    taken = _hold(client, times, "PA", "2026-11-26T08:00:00+01:00")
     assert taken.status_code == 302 and "/termin/zeiten" in taken.headers["Location"]
     assert "gerade vergeben" in client.get(taken.headers["Location"]).get_data(as_text=True)
 
@@ -178,3 +174,37 @@ def test_moving_from_the_manage_page_goes_through_a_confirmation(bookings, catal
     client.post(confirm_url, data={"csrf_token": _csrf(page)})
     moved = booking.get_appointment(view.token)
     assert moved.start.date().isoformat() == "2026-11-27" and moved.name == view.name
+
+
+def test_moving_to_a_past_time_by_editing_the_url_is_refused_up_front(bookings, catalogue_app):
+    client = catalogue_app.test_client()
+    view = book(start=at(THURSDAY, 8))
+    base = f"/termin/verwalten/{view.token}/verschieben/bestaetigen?start="
+    csrf = _csrf(client.get(f"/termin/verwalten/{view.token}/absagen").get_data(as_text=True))
+    for start, message in (
+        ("2026-11-20T08:00:00%2B01:00", "Diese Zeit ist schon vorbei."),  # last Friday
+        ("2026-11-23T08:00:00%2B01:00", "Diese Zeit ist schon vorbei."),  # this morning
+        ("2026-11-26T08:07:00%2B01:00", "Zu dieser Zeit gibt es keinen Termin."),  # off the grid
+        ("2027-03-04T08:00:00%2B01:00", "Dieser Tag ist noch nicht buchbar."),  # not released
+    ):
+        shown = client.get(base + start)
+        assert shown.status_code == 302
+        assert shown.headers["Location"].endswith(f"/termin/verwalten/{view.token}/verschieben")
+        calendar = client.get(shown.headers["Location"]).get_data(as_text=True)
+        assert message in calendar and "Neue Zeit" not in calendar
+        assert "gerade vergeben" not in calendar
+        posted = client.post(base + start, data={"csrf_token": csrf})
+        assert posted.status_code == 302
+        assert message in client.get(posted.headers["Location"]).get_data(as_text=True)
+    assert booking.get_appointment(view.token).start == at(THURSDAY, 8)
+
+
+def test_holding_a_past_time_says_so_instead_of_taken(bookings, catalogue_app):
+    client = catalogue_app.test_client()
+    times = client.get(
+        "/termin/zeiten?office=linden&services=PA&persons=1&day=2026-11-26"
+    ).get_data(as_text=True)
+    past = _hold(client, times, "PA", "2026-11-23T08:00:00+01:00")
+    assert past.status_code == 302 and "/termin/kalender" in past.headers["Location"]
+    page = client.get(past.headers["Location"]).get_data(as_text=True)
+    assert "Diese Zeit ist schon vorbei." in page and "gerade vergeben" not in page

@@ -19,8 +19,15 @@ from ..support.html import csrf_from
 class SocketWatcher:
     """One connection to one namespace that records every event it receives."""
 
-    def __init__(self, base_url: str, namespace: str = "/display", headers: dict | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        namespace: str = "/display",
+        headers: dict | None = None,
+        cafile: str | None = None,
+    ):
         self.base_url, self.namespace, self.headers = base_url, namespace, headers or {}
+        self.cafile = cafile  # HTTPS: the certificate the server must present
         self.events: list[tuple[str, Any, float]] = []
         self.connect_errors: list[Any] = []
         self._seen = threading.Condition()
@@ -42,17 +49,27 @@ class SocketWatcher:
     def _run(self, coro, timeout: float = 10):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
-    def connect(self) -> SocketWatcher:
+    def connect(self, transports: tuple[str, ...] = ("websocket",)) -> SocketWatcher:
+        if self.cafile:
+            self.client.eio.http_factory = self._verifying_session
         self._run(
             self.client.connect(
                 self.base_url,
                 namespaces=[self.namespace],
-                transports=["websocket"],
+                transports=list(transports),
                 headers=self.headers,
                 wait_timeout=10,
             )
         )
         return self
+
+    def _verifying_session(self):
+        import ssl
+
+        import aiohttp
+
+        context = ssl.create_default_context(cafile=self.cafile)
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
 
     def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
         return self._run(

@@ -26,13 +26,15 @@ def add_schemas(schemas: dict[str, dict]) -> None:
 
 def problem_responses(*codes: int) -> dict:
     texts = {
-        400: "Malformed request",
-        401: "Authentication required",
+        400: "Malformed request, or (session cookie without X-CSRFToken) the CSRF check failed",
+        401: "Authentication required, or the bearer or device token sent is not valid",
         403: "Not allowed for this account or device",
         404: "Not found",
         409: "Conflict with the current state",
+        413: "The request body is larger than MAX_CONTENT_LENGTH",
         422: "Invalid input (the problem names the field)",
-        429: "Too many requests",
+        429: "Too many requests (Retry-After says when to try again)",
+        503: "The database is not reachable for the moment (Retry-After says when to try again)",
     }
     return {
         str(code): {
@@ -43,6 +45,25 @@ def problem_responses(*codes: int) -> dict:
         }
         for code in codes
     }
+
+
+def _with_common_errors(paths: dict[str, dict]) -> dict[str, dict]:
+    """Add the answers any operation can give, whatever its route does: a token that is sent
+    must be valid (401) and the database may be down (503); a POST may carry a body that is too
+    large (413), fails the CSRF check or is not JSON (400) or breaks its schema (422)."""
+    out: dict[str, dict] = {}
+    for path, operations in paths.items():
+        out[path] = {}
+        for method, op in operations.items():
+            codes = [401, 503] + ([400, 413, 422] if method == "post" else [])
+            added = problem_responses(*[c for c in codes if str(c) not in op["responses"]])
+            if "503" in added:
+                added["503"]["headers"] = {"Retry-After": _RETRY_AFTER}
+            out[path][method] = {**op, "responses": {**op["responses"], **added}}
+    return out
+
+
+_RETRY_AFTER = {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 0}}
 
 
 def json_response(description: str, schema_ref: str) -> dict:
@@ -66,7 +87,7 @@ def document() -> dict:
             ),
         },
         "servers": [{"url": "/"}],
-        "paths": dict(sorted(_paths.items())),
+        "paths": _with_common_errors(dict(sorted(_paths.items()))),
         "components": {
             "schemas": dict(sorted(_schemas.items())),
             "securitySchemes": {

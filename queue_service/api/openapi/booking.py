@@ -172,7 +172,7 @@ _services_param = {
     "name": "services",
     "in": "query",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "minLength": 1},
     "example": "PA,MB",
     "description": "comma-separated service codes (their durations add up)",
 }

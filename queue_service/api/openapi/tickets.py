@@ -230,7 +230,7 @@ _number = {
     "name": "number",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer"},
+    "schema": {"type": "integer", "minimum": 1, "maximum": 9999},
     "description": "counter number",
 }
 _token = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -440,7 +440,7 @@ add_paths(
                 _json_body(
                     {
                         "service": {"type": "string"},
-                        "counter": {"type": "integer"},
+                        "counter": {"type": "integer", "minimum": 1, "maximum": 9999},
                         "position": {**_position, "default": "back"},
                     }
                 ),

@@ -16,7 +16,7 @@ from ...booking import links, privacy, slots
 from ...booking import services as booking
 from ...booking.formatting import clock_text, day_text, short_day_text
 from ...booking.views import AppointmentView
-from ...errors import InvalidTransition, Refused, SlotTaken, ValidationFailed
+from ...errors import N_, InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ...offices import calendar
 from ...offices import services as catalogue
 from ...printing.qr import qr_png_data_uri
@@ -62,7 +62,7 @@ def _day_arg() -> date:
     try:
         return date.fromisoformat(request.args.get("day", ""))
     except ValueError:
-        abort(404)
+        raise NotFound(N_("There is no such day. Please choose a day in the calendar.")) from None
 
 
 def _slot_label(slot: slots.Slot, tz) -> dict:
@@ -285,6 +285,29 @@ def choose_time():
     )
 
 
+def _unbookable(office, req: slots.BookingRequest, start: datetime) -> str | None:
+    """Why ``start`` can never be booked (past, too soon, not yet released, not an appointment
+    time), or None; a time that is merely taken passes (the seats decide that)."""
+    try:
+        slots.check_slot(office, req, start)
+    except (SlotTaken, ValidationFailed):
+        tz = calendar.office_tz(office)
+        h = slots.horizon(tz=tz)
+        if start <= clock.now():
+            return _("This time has already passed. Please choose one of the times offered.")
+        if start < h.earliest_start:
+            return _(
+                "This time is too soon to be booked online. Please choose one of the times offered."
+            )
+        if start.astimezone(tz).date() > h.last_day:
+            return _(
+                "This day cannot be booked yet. Please choose one of the days offered in the "
+                "calendar."
+            )
+        return _("There is no appointment at this time. Please choose one of the times offered.")
+    return None
+
+
 @bp.post("/halten")
 @write_limit
 def hold():
@@ -295,6 +318,15 @@ def hold():
         start = clock.parse_moment(form.get("start", ""))
     except ValueError:
         abort(400)
+    office = catalogue.get_office(office_slug)
+    try:
+        req = slots.resolve_request(args["services"], args["persons"], office)
+    except ValidationFailed as error:
+        return _back_to_start(error)
+    refused = _unbookable(office, req, start)
+    if refused:
+        flash(refused, "error")
+        return redirect(url_for("booking_web.choose_day", office=office_slug, **args))
     try:
         view = booking.hold_slot(office_slug, args["services"], args["persons"], start)
     except SlotTaken:
@@ -533,6 +565,10 @@ def reschedule_confirm(token: str):
         start = clock.parse_moment(request.values.get("start", ""))
     except ValueError:
         abort(400)
+    refused = _unbookable(office, req, start)
+    if refused:
+        flash(refused, "error")
+        return redirect(url_for("booking_web.reschedule_day", token=token))
     if request.method == "POST":
         return _reschedule_post(token, view, start)
     new = _slot_label(

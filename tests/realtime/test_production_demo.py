@@ -1,0 +1,217 @@
+"""``make production-demo`` (tools/production_demo.py) starts the production shape from the files
+docs/deployment.md tells the city to install, and stops it cleanly: pages over HTTPS through
+nginx, a WebSocket upgrade through nginx, the sticky routing of polling clients, a killed server
+process restarted while nginx routes around it, and no process left after the stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from ..support.servers import ROOT, free_port
+from .clients import SocketWatcher, _on_database
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+
+SCRIPT = ROOT / "tools" / "production_demo.py"
+
+
+def _admin_url() -> str:
+    url = os.environ.get(
+        "QS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture
+def demo():
+    """A production demo on free ports and a database of its own; stopped and dropped after."""
+    run_dir = Path(tempfile.mkdtemp(prefix="qs-production-demo-"))
+    database = f"qs_demo_{uuid.uuid4().hex[:8]}"
+    database_url = _admin_url().rsplit("/", 1)[0] + f"/{database}"
+    ports = [free_port(), free_port(), free_port()]
+    env = dict(os.environ, CLOCK_START="2026-11-26T10:00", LOG_LEVEL="INFO")
+    started = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "start",
+            "--detach",
+            "--run-dir",
+            str(run_dir),
+            "--https-port",
+            str(ports[0]),
+            "--app-ports",
+            str(ports[1]),
+            str(ports[2]),
+            "--database-url",
+            database_url,
+            "--redis-url",
+            os.environ.get("QS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    state = json.loads((run_dir / "state.json").read_text())
+    state["printed"] = started.stdout
+    state["run_dir"] = run_dir
+    try:
+        yield state
+    finally:
+        subprocess.run(
+            [sys.executable, str(SCRIPT), "stop", "--run-dir", str(run_dir)],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        import psycopg
+
+        with psycopg.connect(_admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        import shutil
+
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _processes(state: dict) -> list[psutil.Process]:
+    """Every process the demo started: the supervisor, each child and the children's children."""
+    found = []
+    for pid in [state["supervisor_pid"], *state["pids"].values()]:
+        try:
+            process = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            continue
+        found += [process, *process.children(recursive=True)]
+    return found
+
+
+def _token(state: dict, username: str) -> str:
+    from queue_service.auth.services import create_api_token
+
+    url = state["database_url"].replace("postgresql://", "postgresql+psycopg://")
+    return _on_database(url, lambda: create_api_token(username))
+
+
+def test_production_demo_serves_https_websockets_sticky_restarts_and_stops_clean(demo):
+    base, cert = demo["url"], demo["certificate"]
+    logs = Path(demo["logs"])
+    assert base in demo["printed"] and "sachbearbeitung-aegi" in demo["printed"]
+    # the processes are the documented ones: gunicorn per port, the scheduler, nginx
+    commands = {name: " ".join(psutil.Process(pid).cmdline()) for name, pid in demo["pids"].items()}
+    for port in demo["app_ports"]:
+        assert "GeventWebSocketWorker" in commands[f"app-{port}"]
+        assert f"127.0.0.1:{port}" in commands[f"app-{port}"]
+    assert "queue-service scheduler" in commands["scheduler"]
+    assert "nginx" in commands["nginx"]
+
+    # pages over HTTPS, the certificate checked against the generated one
+    for path in ("/", "/termin/", "/display/aegi", "/admin/login", "/api/v1/status", "/readyz"):
+        response = requests.get(base + path, verify=cert, timeout=15)
+        assert response.status_code == 200, (path, response.status_code)
+    assert requests.get(base + "/metrics", verify=cert, timeout=5).status_code == 404
+
+    # a WebSocket through nginx: a display receives the call a clerk makes through nginx
+    headers = {"Authorization": f"Bearer {_token(demo, 'sachbearbeitung-aegi')}"}
+    display = SocketWatcher(base, cafile=cert).connect()
+    try:
+        assert display.client.transport() == "websocket"
+        assert display.call("join_office", {"office": "aegi"})["ok"]
+        display.wait_for("display_state")
+        issued = requests.post(
+            f"{base}/api/v1/offices/aegi/tickets",
+            json={"service": "PA"},
+            headers=headers,
+            verify=cert,
+            timeout=10,
+        )
+        assert issued.status_code == 201, issued.text
+        called = requests.post(
+            f"{base}/api/v1/offices/aegi/counters/1/call-next",
+            headers=headers,
+            verify=cert,
+            timeout=10,
+        )
+        assert called.status_code == 200, called.text
+        assert display.wait_for("ticket_called")["number"] == issued.json()["number"]
+    finally:
+        display.close()
+    access = (logs / "nginx-access.log").read_text()
+    assert re.search(r'"GET /socket\.io/\?[^"]*transport=websocket[^"]*" 101 ', access), access
+
+    # sticky: long-polling clients work only if every request of a session reaches one process
+    for _ in range(6):
+        client = SocketWatcher(base, cafile=cert).connect(transports=("polling",))
+        try:
+            assert client.client.transport() == "polling"
+            for _ in range(3):
+                assert client.call("join_office", {"office": "aegi"})["ok"]
+        finally:
+            client.close()
+    access = (logs / "nginx-access.log").read_text()
+    upstreams_per_sid: dict[str, set] = {}
+    for sid, upstream in re.findall(r"sid=([\w-]+)[^\n]*upstream=([\d.:]+)", access):
+        upstreams_per_sid.setdefault(sid, set()).add(upstream)
+    assert len(upstreams_per_sid) >= 6
+    assert all(len(upstreams) == 1 for upstreams in upstreams_per_sid.values())
+
+    # a server process killed: nginx routes around it and the supervisor restarts it
+    served_by = re.findall(r"upstream=127\.0\.0\.1:(\d+)", access)[-1]
+    victim = psutil.Process(demo["pids"][f"app-{served_by}"])
+    for process in [*victim.children(recursive=True), victim]:
+        process.kill()
+    for _ in range(5):
+        assert requests.get(base + "/api/v1/offices", verify=cert, timeout=15).status_code == 200
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = json.loads((demo["run_dir"] / "state.json").read_text())
+        if state["restarts"][f"app-{served_by}"] == 1:
+            break
+        time.sleep(0.3)
+    assert state["restarts"][f"app-{served_by}"] == 1
+    restarted = state["pids"][f"app-{served_by}"]
+    assert restarted != victim.pid
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{served_by}/healthz", timeout=2).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.3)
+    assert requests.get(f"http://127.0.0.1:{served_by}/healthz", timeout=5).ok
+
+    # a clean stop: nothing it started is left, and its ports are free again
+    everything = _processes(state)
+    assert len(everything) >= 8  # supervisor, 2 gunicorn masters + workers, scheduler, nginx x2
+    stopped = subprocess.run(
+        [sys.executable, str(SCRIPT), "stop", "--run-dir", str(demo["run_dir"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert stopped.returncode == 0, stopped.stderr
+    time.sleep(0.5)
+    left = [p for p in everything if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert left == []
+    assert json.loads((demo["run_dir"] / "state.json").read_text())["status"] == "stopped"
+    for port in [demo["https_port"], *demo["app_ports"]]:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    for name in ("app", "scheduler"):
+        for log_file in logs.glob(f"{name}*.log"):
+            assert "Traceback" not in log_file.read_text(), log_file
