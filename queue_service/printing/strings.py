@@ -12,8 +12,9 @@ from datetime import datetime
 
 LANGUAGES = ("de", "en", "tr", "ar", "uk")
 # One wording for a wait that is (nearly) over, on the kiosk, the paper, the phone and the desk:
-# an estimate of at most this many minutes is "very soon" ("gleich"), never "about 0 minutes".
-SOON_MINUTES = 2
+# an estimate of at most this many minutes is "very soon" ("gleich"), never "about 0 minutes"
+# (nor "about 1 minute", which a queue estimate cannot honestly promise).
+SOON_MINUTES = 1
 # languages whose letters are outside the PDF standard fonts (need an embedded TTF font)
 NEEDS_UNICODE_FONT = {"tr", "uk", "ar"}
 # languages we cannot print faithfully, printed in English instead (none since Arabic is shaped)

@@ -109,7 +109,7 @@ def _estimates_match_the_api(page, server, tickets: list[dict]) -> None:
                 (
                     status["number"],
                     str(status["people_ahead"]),
-                    "gleich" if minutes <= 2 else f"ca. {minutes} Min.",
+                    "gleich" if minutes <= 1 else f"ca. {minutes} Min.",
                 )
             )
         if _queue_rows(page) == wanted or time.monotonic() > deadline:

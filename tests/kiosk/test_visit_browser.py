@@ -83,7 +83,7 @@ def test_a_german_walk_in_reads_the_same_wait_on_kiosk_paper_and_phone(browser, 
     phone = None
     try:
         ticket = tap_service(page, "Personalausweis beantragen")
-        assert ticket["people_ahead"] == 0 and ticket["estimated_wait_minutes"] <= 2
+        assert ticket["people_ahead"] == 0 and ticket["estimated_wait_minutes"] <= 1
         expect(page.locator("#ticket-wait")).to_have_text("gleich")
         png = page.screenshot(path="/tmp/visit-kiosk-walkin-de.png")
         assert decode_qr(png) == [ticket["status_url"]]

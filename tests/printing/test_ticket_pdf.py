@@ -288,12 +288,12 @@ def test_the_printing_package_never_imports_flask():
                 )
 
 
-def test_a_wait_of_a_minute_or_two_reads_very_soon_as_on_the_kiosk_and_the_phone():
+def test_a_wait_of_a_minute_or_less_reads_very_soon_as_on_the_kiosk_and_the_phone():
     from queue_service.printing.strings import SOON_MINUTES
 
-    assert SOON_MINUTES == 2
-    for minutes in (0, 1, 2):
+    assert SOON_MINUTES == 1
+    for minutes in (0, 1):
         text = " ".join(text_of(render_ticket_pdf(sample(estimated_wait_minutes=minutes))).split())
         assert "Wartezeit gleich" in text and "Min." not in text
-    text = " ".join(text_of(render_ticket_pdf(sample(estimated_wait_minutes=3))).split())
-    assert "Wartezeit ca. 3 Min." in text
+    text = " ".join(text_of(render_ticket_pdf(sample(estimated_wait_minutes=2))).split())
+    assert "Wartezeit ca. 2 Min." in text
