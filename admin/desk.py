@@ -23,7 +23,12 @@ from flask_login import current_user, login_required
 
 from queue_service import clock
 from queue_service.errors import UnknownOffice
-from queue_service.offices import services as catalogue
+from queue_service.offices.services import (
+    active_counters,
+    get_office,
+    list_offices,
+    office_services,
+)
 from queue_service.printing.strings import SOON_MINUTES
 from queue_service.tickets import reads
 from queue_service.tickets import services as queue
@@ -41,7 +46,7 @@ def _lang() -> str:
 
 def _my_offices() -> list:
     allowed = current_user.office_ids()
-    return [o for o in catalogue.list_offices() if allowed is None or o.id in allowed]
+    return [o for o in list_offices() if allowed is None or o.id in allowed]
 
 
 def _refuse(status: int, title: str, detail: str):
@@ -52,7 +57,7 @@ def _refuse(status: int, title: str, detail: str):
 def _office_for_clerk(slug: str):
     """The office, or a 404/403 page."""
     try:
-        office = catalogue.get_office(slug)
+        office = get_office(slug)
     except UnknownOffice:
         _refuse(404, _("Not found"), _("There is no office %(slug)s.", slug=slug))
     if not current_user.can_access(office.id):
@@ -63,7 +68,7 @@ def _office_for_clerk(slug: str):
 
 
 def _counter_numbers(office) -> list[int]:
-    return [c.number for c in catalogue.active_counters(office)]
+    return [c.number for c in active_counters(office)]
 
 
 def _remembered() -> tuple[str, int] | None:
@@ -92,7 +97,7 @@ def desk():
         reads.queue_overview(office.slug, current_user, _lang())["counters"] if office else []
     )
     selected = remembered[1] if office and remembered and remembered[0] == office.slug else None
-    all_codes = [s.code for s in catalogue.office_services(office)] if office else []
+    all_codes = [s.code for s in office_services(office)] if office else []
     return render_template(
         "admin/desk_choose.html",
         offices=offices,
@@ -142,10 +147,8 @@ def desk_counter(slug: str, number: int):
             _("Not found"),
             _("%(office)s has no counter %(number)s.", office=office.name, number=number),
         )
-    services = [{"code": s.code, "name": s.name(lang)} for s in catalogue.office_services(office)]
-    counters = [
-        {"number": c.number, "name": c.display_name} for c in catalogue.active_counters(office)
-    ]
+    services = [{"code": s.code, "name": s.name(lang)} for s in office_services(office)]
+    counters = [{"number": c.number, "name": c.display_name} for c in active_counters(office)]
     config = {
         "office": office.slug,
         "officeName": office.name,

@@ -20,7 +20,7 @@ from queue_service.auth.models import DeviceKind, Role
 from queue_service.auth.web import current_device, set_device_cookie
 from queue_service.errors import ValidationFailed
 from queue_service.management.devices import register_device
-from queue_service.offices import services as catalogue
+from queue_service.offices.services import get_office, list_offices
 
 
 class DeviceRegistrationForm(FlaskForm):
@@ -41,7 +41,7 @@ def registration_page(kind: DeviceKind):
     """Show the form (GET) or register this browser as a device and set its cookie (POST)."""
     auth.require_role(current_user, Role.ADMIN, Role.MANAGER)
     allowed = current_user.office_ids()
-    offices = [o for o in catalogue.list_offices() if allowed is None or o.id in allowed]
+    offices = [o for o in list_offices() if allowed is None or o.id in allowed]
     form = DeviceRegistrationForm()
     form.office.choices = [(o.slug, o.name) for o in offices]
     if request.method == "GET" and request.args.get("office"):
@@ -51,7 +51,7 @@ def registration_page(kind: DeviceKind):
     status = 200
     if request.method == "POST":
         # the office is checked against the account (not only against the offered choices)
-        office = catalogue.get_office(form.office.data or "")
+        office = get_office(form.office.data or "")
         auth.require_office_access(current_user, office)
         if form.validate():
             try:

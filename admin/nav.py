@@ -23,7 +23,7 @@ class NavItem:
 
 NAV = [
     NavItem("admin.index", _l("Start"), EVERYONE),
-    # Slot for the clerk desk (issue 3): appears once a view is registered as "admin.desk".
+    # the clerk desk appears once a view is registered as "admin.desk"
     NavItem("admin.desk", _l("Counter desk"), EVERYONE),
     NavItem("admin.overview", _l("City overview"), MANAGERS),
     NavItem("admin.statistics", _l("Statistics"), MANAGERS),

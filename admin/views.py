@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from queue_service.auth import services as auth
 from queue_service.auth.models import Role
 from queue_service.extensions import limiter
-from queue_service.offices import services as catalogue
+from queue_service.offices.services import list_offices
 
 from . import bp
 from .forms import LoginForm
@@ -54,7 +54,7 @@ def logout():
 def index():
     """The staff start page: what this role can open, and the user's offices."""
     allowed = current_user.office_ids()
-    offices = [o for o in catalogue.list_offices() if allowed is None or o.id in allowed]
+    offices = [o for o in list_offices() if allowed is None or o.id in allowed]
     can_manage = current_user.role in MANAGERS
     links = [
         {"url": url_for(endpoint), "label": label, "text": text}

@@ -257,7 +257,7 @@ def main() -> None:
         for kind in options.databases.split(","):
             try:
                 report[kind] = bench_database(kind, pool, clients, visitors)
-            except Exception as exc:  # noqa: BLE001  (a missing PostgreSQL is reported, not fatal)
+            except Exception as exc:  # a missing PostgreSQL is reported, not fatal
                 report[kind] = {"error": f"{exc.__class__.__name__}: {exc}"}
     floor = report["http_floor"]
     for kind in options.databases.split(","):

@@ -35,7 +35,7 @@ from reportlab.pdfgen import canvas
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from queue_service.printing import TicketPrint, qr_matrix, render_ticket_pdf  # noqa: E402
+from queue_service.printing import TicketPrint, qr_matrix, render_ticket_pdf
 
 URL = "https://termine.example-amt.de/t/2025-06-12/A0427?k=Xy7Qp2Rb"  # floors.md §2.1, 60 chars
 TARGET_P95_MS = 10.0

@@ -238,7 +238,7 @@ def main() -> None:
         for kind in options.databases.split(","):
             try:
                 report[kind] = bench_database(kind, pool, options.clients, per_client)
-            except Exception as exc:  # noqa: BLE001  (a missing PostgreSQL is reported, not fatal)
+            except Exception as exc:  # a missing PostgreSQL is reported, not fatal
                 report[kind] = {"error": f"{exc.__class__.__name__}: {exc}"}
     floor_p50, floor_rps = report["floor"]["p50_ms"], report["floor"]["per_s"]
     for kind in options.databases.split(","):

@@ -127,7 +127,7 @@ def display_process(urls, first, count, ready, stop, results) -> None:
     try:
         received = asyncio.run(_displays(urls, first, count, ready, stop))
         results.put(received)
-    except BaseException as exc:  # noqa: BLE001  (reported to the coordinator)
+    except BaseException as exc:  # reported to the coordinator
         ready.put(f"{exc.__class__.__name__}: {exc}")
         results.put([])
 
@@ -400,7 +400,7 @@ def main() -> None:
                 )
                 try:
                     run[label] = measure(kind, mode, scenario, procs)
-                except Exception as exc:  # noqa: BLE001  (reported, the other runs go on)
+                except Exception as exc:  # reported, the other runs go on
                     run[label] = {"error": f"{exc.__class__.__name__}: {exc}"}
             if "error" not in run["floor"] and "error" not in run["ours"]:
                 floor_p95 = run["floor"]["e2e"]["p95_ms"]

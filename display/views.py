@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from queue_service.auth.models import DeviceKind
 from queue_service.auth.web import DEVICE_COOKIE, current_device, set_device_cookie
-from queue_service.offices import services as catalogue
+from queue_service.offices.services import get_office
 
 from . import bp
 
@@ -75,7 +75,7 @@ def _strings() -> dict[str, str]:
 
 @bp.get("/<slug>")
 def screen(slug: str):
-    office = catalogue.get_office(slug)
+    office = get_office(slug)
     languages = _languages(request.args.get("lang"))
     g.forced_locale = languages[0]  # the page's own language (lang attribute, title)
     refresh()

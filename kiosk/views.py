@@ -23,8 +23,8 @@ from queue_service.auth.models import Device, DeviceKind
 from queue_service.auth.web import DEVICE_COOKIE, current_device, set_device_cookie
 from queue_service.i18n import LANGUAGE_NAMES, RTL_LANGUAGES
 from queue_service.offices import calendar
-from queue_service.offices import services as catalogue
 from queue_service.offices.models import Office
+from queue_service.offices.services import get_office
 from queue_service.offices.texts import service_description, service_name
 from queue_service.printing import PAPERS, qr_svg
 from queue_service.printing.strings import SOON_MINUTES
@@ -34,7 +34,7 @@ from queue_service.tickets.reads import get_ticket, ticket_status
 from . import bp
 from .service_texts import group_label, group_order
 
-# the check-in API the "I have an appointment" screen posts to (issue 6 provides it)
+# the check-in API the "I have an appointment" screen posts to (online booking provides it)
 CHECKIN_RULE = "/api/v1/offices/<slug>/check-in"
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -165,7 +165,7 @@ def _not_registered(office: Office, device: Device | None):
 
 @bp.get("/<slug>")
 def start(slug: str):
-    office = catalogue.get_office(slug)
+    office = get_office(slug)
     device = current_device()
     if not _is_kiosk_of(device, office):
         return _not_registered(office, device)
@@ -213,7 +213,7 @@ def start(slug: str):
 @bp.get("/<slug>/tickets/<token>")
 def ticket_screen(slug: str, token: str):
     """The ticket screen after a tap (a fragment the kiosk page puts in place)."""
-    office = catalogue.get_office(slug)
+    office = get_office(slug)
     if not _is_kiosk_of(current_device(), office):
         return _not_registered(office, current_device())
     lang = _lang()

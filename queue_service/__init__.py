@@ -19,10 +19,10 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":  # pragma: no cover  (serv
 import logging
 from pathlib import Path
 
-from flask import Flask, jsonify, request, url_for
+from flask import Flask, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import clock
+from . import clock, health
 from .config import Defaults, engine_options, from_environment, load_secret_key
 from .errors import DomainError
 
@@ -73,8 +73,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         level=app.config.get("LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if app.config.get("CLOCK_START"):
-        clock.start_at(clock.parse_moment(app.config["CLOCK_START"]))
+    speed = float(app.config.get("CLOCK_SPEED") or 1.0)
+    if app.config.get("CLOCK_START") or speed != 1.0:
+        anchor = app.config.get("CLOCK_ANCHOR")
+        start = app.config.get("CLOCK_START")
+        clock.start_at(
+            clock.parse_moment(start) if start else clock.real_now(),
+            speed=speed,
+            anchor=clock.parse_real_moment(anchor) if anchor else None,
+        )
     if app.config.get("TRUSTED_PROXIES"):
         # behind nginx: the client's address (rate limits, audit) and scheme come from the
         # X-Forwarded-* headers the given number of proxies set, and from nobody else
@@ -87,7 +94,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_request_hooks(app)
-    _register_health(app)
+    health.register(app)
     from .cli import register_commands
 
     register_commands(app)
@@ -109,6 +116,8 @@ def _init_extensions(app: Flask) -> None:
     from .scheduler import models as _scheduler_models  # noqa: F401
     from .stats import models as _stats_models  # noqa: F401
     from .tickets import models as _ticket_models  # noqa: F401
+    from .waitlist import models as _waitlist_models  # noqa: F401
+    from .waitlist import services as _waitlist  # noqa: F401  (takes freed times first)
 
     db.init_app(app)
     install_session_hooks()
@@ -282,22 +291,3 @@ def _register_request_hooks(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         return response
-
-
-def _register_health(app: Flask) -> None:
-    from sqlalchemy import text
-
-    from .extensions import db
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify({"status": "ok"})
-
-    @app.get("/readyz")
-    def readyz():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception as exc:  # report, never raise: this is what a load balancer asks
-            app.logger.warning("readiness check failed: %s", exc)
-            return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-        return jsonify({"status": "ok", "database": "reachable"})

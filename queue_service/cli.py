@@ -151,12 +151,7 @@ def serve_command() -> None:
 @with_appcontext
 def demo_command(no_serve: bool, accounts_file: str | None) -> None:
     """Migrate, load the nine offices, create demo staff and serve, printing the URLs."""
-    from sqlalchemy import select
-
-    from .auth.models import User
-    from .auth.services import create_user, generate_password
-    from .db import unit_of_work
-    from .extensions import db
+    from .auth.services import create_user, reset_password, user_exists
     from .offices.catalogue import DEMO_FILE, load_catalogue_file
 
     try:
@@ -169,18 +164,12 @@ def demo_command(no_serve: bool, accounts_file: str | None) -> None:
     )
     click.echo("")
     click.echo("Demo staff accounts (passwords are new on every run, shown only here):")
-    from werkzeug.security import generate_password_hash
-
     accounts = []
     for username, role, offices in DEMO_USERS:
-        existing = db.session.scalar(select(User).where(User.username == username))
-        if existing is None:
-            created = create_user(username, role, offices)
-            password = created.password
+        if user_exists(username):
+            password = reset_password(username)
         else:
-            password = generate_password()
-            with unit_of_work():
-                existing.password_hash = generate_password_hash(password)
+            password = create_user(username, role, offices).password
         accounts.append(
             {"username": username, "role": role, "offices": offices, "password": password}
         )
@@ -238,6 +227,25 @@ def scheduler_command() -> None:
     click.echo("Scheduler stopped.")
 
 
+@click.command("close-day")
+@click.argument("slug")
+@click.option(
+    "--reason",
+    default=None,
+    help='stored on every ticket left (default "Office closed for the day")',
+)
+@with_appcontext
+def close_day_command(slug: str, reason: str | None) -> None:
+    """Close office SLUG's queue: open tickets become not served (nothing is deleted)."""
+    from .tickets.services import close_day
+
+    try:
+        count = close_day(slug, reason)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Closed the queue of {slug}: {count} ticket(s) marked as not served.")
+
+
 COMMANDS = [
     load_catalogue_command,
     create_user_command,
@@ -246,13 +254,14 @@ COMMANDS = [
     serve_command,
     demo_command,
     scheduler_command,
+    close_day_command,
 ]
 
 
 def register_commands(app: Flask) -> None:
-    from .tickets.commands import close_day_command
+    from .simulation.command import simulate_command
 
-    for command in [*COMMANDS, close_day_command]:
+    for command in [*COMMANDS, simulate_command]:
         app.cli.add_command(command)
 
 

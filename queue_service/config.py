@@ -58,6 +58,10 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "CLOCK_START": os.environ.get("CLOCK_START") or None,
+        # simulation and demo only: the clock runs this many times faster than real time from
+        # CLOCK_START, which it reads at the real moment CLOCK_ANCHOR (default: process start)
+        "CLOCK_SPEED": float(os.environ.get("CLOCK_SPEED") or 1.0),
+        "CLOCK_ANCHOR": os.environ.get("CLOCK_ANCHOR") or None,
         "HOST": os.environ.get("HOST", "127.0.0.1"),
         "PORT": _int("PORT", 5000),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
@@ -79,6 +83,12 @@ def from_environment(instance_path: str) -> dict:
         "KIOSK_TICKET_SECONDS": _int("KIOSK_TICKET_SECONDS", Defaults.KIOSK_TICKET_SECONDS),
         "KIOSK_RATELIMIT_TICKETS": os.environ.get("KIOSK_RATELIMIT_TICKETS")
         or Defaults.KIOSK_RATELIMIT_TICKETS,
+        "KIOSK_RATELIMIT_TICKETS_HOURLY": os.environ.get("KIOSK_RATELIMIT_TICKETS_HOURLY")
+        or Defaults.KIOSK_RATELIMIT_TICKETS_HOURLY,
+        "KIOSK_ALERT_TICKETS": _int("KIOSK_ALERT_TICKETS", Defaults.KIOSK_ALERT_TICKETS),
+        "KIOSK_ALERT_WINDOW_MINUTES": _int(
+            "KIOSK_ALERT_WINDOW_MINUTES", Defaults.KIOSK_ALERT_WINDOW_MINUTES
+        ),
         "KIOSK_PAPER": os.environ.get("KIOSK_PAPER") or Defaults.KIOSK_PAPER,
         "KIOSK_CHECKIN": (os.environ.get("KIOSK_CHECKIN") or Defaults.KIOSK_CHECKIN)
         .strip()
@@ -113,6 +123,15 @@ class Defaults:
     # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: limits are counted in process memory (logged) until it answers again, and a
+    # hung Redis costs a request at most a second
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # requests already talking to Redis when it went away are let through (logged) instead of
+    # answered 500; the next ones are counted in memory
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS: dict = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    # the database down or restarting: requests are answered 503 with this Retry-After
+    DATABASE_RETRY_AFTER_SECONDS = 5
     # request bodies: the largest legitimate one (an admin form, a booking) is a few kilobytes;
     # larger ones get 413 before they are read
     MAX_CONTENT_LENGTH = 64 * 1024
@@ -130,6 +149,13 @@ class Defaults:
     CONFIRM_MINUTES = 30  # double opt-in: unconfirmed bookings expire after this
     RELEASE_DELAY_MINUTES = 60  # a cancelled slot returns to the pool only after this (trading)
     MAX_ACTIVE_APPOINTMENTS_PER_EMAIL = 3
+    # waitlist ("Terminwecker", docs/waitlist.md): an offered time is kept this long for the
+    # resident; at most this many open requests per address; a request spans at most this many
+    # days; after this many unanswered offers a request ends
+    WAITLIST_OFFER_MINUTES = 60
+    WAITLIST_MAX_ACTIVE_PER_EMAIL = 3
+    WAITLIST_MAX_RANGE_DAYS = 60
+    WAITLIST_MAX_LAPSES = 2
     CHECKIN_EARLY_MINUTES = 30  # check-in opens this long before the appointment
     CHECKIN_LATE_MINUTES = 15  # ... and closes this long after its start (then: no-show)
     # DSGVO: days after an appointment until its personal data (name, e-mail, phone) is removed
@@ -175,6 +201,11 @@ class Defaults:
     KIOSK_TICKET_SECONDS = 25  # the ticket screen (number + QR) stays this long, then resets
     KIOSK_REFRESH_SECONDS = 60  # the untouched start page reloads (opening state, caps, estimates)
     KIOSK_RATELIMIT_TICKETS = "30 per minute"  # ticket issues per kiosk device (Flask-Limiter)
+    # ... and per hour, so that one kiosk cannot use up an office's walk-in cap in minutes
+    KIOSK_RATELIMIT_TICKETS_HOURLY = "120 per hour"
+    # the city overview warns staff about a kiosk that issued this many tickets within the window
+    KIOSK_ALERT_TICKETS = 40
+    KIOSK_ALERT_WINDOW_MINUTES = 10
     KIOSK_PAPER = (
         "80mm"  # default paper of ticket PDFs (80mm, 58mm, a6); a kiosk URL may say ?paper=
     )
@@ -198,7 +229,15 @@ class Defaults:
 def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # pre-ping: connections that died with a database restart are replaced, not handed out;
+    # connect_timeout: an unreachable server costs a request seconds, not minutes
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 10,
+        "max_overflow": 20,
+        "pool_timeout": 10,
+        "connect_args": {"connect_timeout": 3},
+    }
 
 
 # Online booking and mail settings that the environment may override (see Defaults).
@@ -210,6 +249,10 @@ _ENV_INT = (
     "CONFIRM_MINUTES",
     "RELEASE_DELAY_MINUTES",
     "MAX_ACTIVE_APPOINTMENTS_PER_EMAIL",
+    "WAITLIST_OFFER_MINUTES",
+    "WAITLIST_MAX_ACTIVE_PER_EMAIL",
+    "WAITLIST_MAX_RANGE_DAYS",
+    "WAITLIST_MAX_LAPSES",
     "CHECKIN_EARLY_MINUTES",
     "CHECKIN_LATE_MINUTES",
     "MAIL_PORT",

@@ -167,7 +167,7 @@ def run_in_transaction(work: Callable[..., T], *args, attempts: int = 4, **kwarg
             log.warning(
                 "retrying transaction after %s (attempt %d)", exc.__class__.__name__, attempt
             )
-            time.sleep(random.uniform(0.005, 0.03) * attempt)  # noqa: S311
+            time.sleep(random.uniform(0.005, 0.03) * attempt)
     raise AssertionError("unreachable")
 
 

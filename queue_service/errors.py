@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def N_(message: str) -> str:  # noqa: N802  (the name the message extractor looks for)
+def N_(message: str) -> str:  # the name the message extractor looks for
     """Mark an English detail for the translation catalogues without translating it: the API
     answers in English, the error pages translate it into the visitor's language."""
     return message

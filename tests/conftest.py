@@ -65,7 +65,7 @@ def _throwaway_pg_database():
         engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         unavailable(f"PostgreSQL at {PG_URL} ({exc.__class__.__name__})")
     name = f"qs_test_{os.getpid()}_{secrets.token_hex(4)}"
     with engine.connect() as conn:
@@ -232,7 +232,7 @@ def redis_url():
         import redis
 
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         unavailable(f"Redis at {REDIS_URL} ({exc.__class__.__name__})")
     return REDIS_URL
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import i18n  # noqa: E402
+import i18n
 
 
 def _catalog_at(rev: str, path: str) -> dict:

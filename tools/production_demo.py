@@ -365,7 +365,7 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
             return response.status == 200
     except OSError:
         return False

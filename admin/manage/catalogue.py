@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from queue_service.errors import DomainError, Forbidden
-from queue_service.management import catalogue as service
+from queue_service.management import catalogue as management
 from queue_service.management.catalogue import ServiceData
 
 from . import bp
@@ -39,7 +39,9 @@ def _data(form) -> ServiceData:
 @bp.get("/services")
 @managers_only
 def services():
-    return render_template("admin/manage/services.html", services=service.list_services(actor_id()))
+    return render_template(
+        "admin/manage/services.html", services=management.list_services(actor_id())
+    )
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
@@ -50,7 +52,7 @@ def service_new():
     form = NewServiceForm()
     if form.validate_on_submit():
         try:
-            created = service.create_service(actor_id(), form.code.data, _data(form))
+            created = management.create_service(actor_id(), form.code.data, _data(form))
         except DomainError as error:
             show_error(form, error)
         else:
@@ -67,7 +69,7 @@ def service_new():
 @bp.route("/services/<code>", methods=["GET", "POST"])
 @managers_only
 def service_edit(code: str):
-    existing = service.service_for(actor_id(), code)
+    existing = management.service_for(actor_id(), code)
     if request.method == "POST" and not is_admin():
         raise Forbidden(_("Only administrators can do this."))
     form = ServiceForm(obj=existing)
@@ -76,7 +78,7 @@ def service_edit(code: str):
         form.documents_en.data = "\n".join(existing.documents_en or [])
     if form.validate_on_submit():
         try:
-            service.update_service(actor_id(), code, _data(form))
+            management.update_service(actor_id(), code, _data(form))
         except DomainError as error:
             show_error(form, error)
         else:

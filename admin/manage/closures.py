@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from queue_service.errors import ConfirmationRequired, DomainError
-from queue_service.management import closures as service
+from queue_service.management import closures as management
 
 from . import bp
 from .common import (
@@ -22,15 +22,15 @@ from .forms import ClosureForm, ConfirmActionForm
 
 
 def _closures_page(office_slug: str | None, list_endpoint: str):
-    office, own, city = service.list_closures(actor_id(), office_slug)
+    office, own, city = management.list_closures(actor_id(), office_slug)
     form = ClosureForm()
     back = url_for(list_endpoint, **({"slug": office_slug} if office_slug else {}))
     if form.validate_on_submit():
         try:
-            days = service.closure_days(form.start.data, form.end.data)
+            days = management.closure_days(form.start.data, form.end.data)
             args = confirmed_args()
             if not args["confirmed"]:
-                impact = service.preview_closure(
+                impact = management.preview_closure(
                     actor_id(),
                     office_slug,
                     days,
@@ -48,7 +48,7 @@ def _closures_page(office_slug: str | None, list_endpoint: str):
                         ),
                         items=impact.items,
                     )
-            result = service.add_closure(
+            result = management.add_closure(
                 actor_id(),
                 office_slug,
                 days,
@@ -110,7 +110,7 @@ def city_closures():
 
 
 def _remove(office_slug: str | None, closure_id: int):
-    service.remove_closure(actor_id(), office_slug, closure_id)
+    management.remove_closure(actor_id(), office_slug, closure_id)
     flash(_("The day is open again."), "success")
 
 

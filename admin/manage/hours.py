@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from queue_service.errors import ConfirmationRequired, DomainError
-from queue_service.management import hours as service
+from queue_service.management import hours as management
 from queue_service.management.hours import WindowSpec
 from queue_service.offices.models import WindowKind
 
@@ -37,7 +37,7 @@ def weekday_names() -> list[str]:
 @bp.get("/offices/<slug>/hours")
 @managers_only
 def hours(slug: str):
-    office, week = service.weekly_windows(actor_id(), slug)
+    office, week = management.weekly_windows(actor_id(), slug)
     return render_template(
         "admin/manage/hours.html",
         office=office,
@@ -52,7 +52,7 @@ def hours(slug: str):
 def hours_day(slug: str, weekday: int):
     if weekday not in range(7):
         abort(404)
-    office, week = service.weekly_windows(actor_id(), slug)
+    office, week = management.weekly_windows(actor_id(), slug)
     form = DayHoursForm()
     if not form.is_submitted():
         for kind, rows in (
@@ -79,7 +79,7 @@ def hours_day(slug: str, weekday: int):
             if entry.form.start.data and entry.form.end.data
         ]
         try:
-            service.set_day_windows(actor_id(), slug, weekday, specs, **confirmed_args())
+            management.set_day_windows(actor_id(), slug, weekday, specs, **confirmed_args())
         except ConfirmationRequired as error:
             return confirmation_page(
                 error,

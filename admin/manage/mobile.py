@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from queue_service.errors import ConfirmationRequired, DomainError
-from queue_service.management import mobile as service
+from queue_service.management import mobile as management
 from queue_service.management.mobile import MobileEventData
 
 from . import bp
@@ -45,7 +45,7 @@ def _data(form) -> MobileEventData:
 @bp.get("/offices/<slug>/mobile")
 @managers_only
 def mobile_events(slug: str):
-    office, events = service.list_mobile_events(actor_id(), slug)
+    office, events = management.list_mobile_events(actor_id(), slug)
     return render_template(
         "admin/manage/mobile.html", office=office, events=events, delete_form=ConfirmActionForm()
     )
@@ -54,14 +54,14 @@ def mobile_events(slug: str):
 @bp.route("/offices/<slug>/mobile/new", methods=["GET", "POST"])
 @managers_only
 def mobile_event_new(slug: str):
-    office, _events = service.list_mobile_events(actor_id(), slug)
+    office, _events = management.list_mobile_events(actor_id(), slug)
     form = MobileEventForm()
     form.services.choices = _choices(office)
     if request.method == "GET":
         form.services.data = [choice.value for choice in form.services.choices]
     if form.validate_on_submit():
         try:
-            service.add_mobile_event(actor_id(), slug, _data(form))
+            management.add_mobile_event(actor_id(), slug, _data(form))
         except DomainError as error:
             show_error(form, error)
         else:
@@ -75,14 +75,16 @@ def mobile_event_new(slug: str):
 @bp.route("/offices/<slug>/mobile/<int:event_id>", methods=["GET", "POST"])
 @managers_only
 def mobile_event_edit(slug: str, event_id: int):
-    office, event = service.mobile_event_for(actor_id(), slug, event_id)
+    office, event = management.mobile_event_for(actor_id(), slug, event_id)
     form = MobileEventForm(obj=event, start=event.start_time, end=event.end_time)
     form.services.choices = _choices(office)
     if request.method == "GET":
         form.services.data = [s.code for s in event.services]
     if form.validate_on_submit():
         try:
-            service.update_mobile_event(actor_id(), slug, event_id, _data(form), **confirmed_args())
+            management.update_mobile_event(
+                actor_id(), slug, event_id, _data(form), **confirmed_args()
+            )
         except ConfirmationRequired as error:
             return confirmation_page(
                 error,
@@ -104,7 +106,7 @@ def mobile_event_edit(slug: str, event_id: int):
 @managers_only
 def mobile_event_delete(slug: str, event_id: int):
     try:
-        service.delete_mobile_event(actor_id(), slug, event_id, **confirmed_args())
+        management.delete_mobile_event(actor_id(), slug, event_id, **confirmed_args())
     except ConfirmationRequired as error:
         return confirmation_page(
             error,

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from queue_service.errors import ConfirmationRequired, DomainError, Forbidden
-from queue_service.management import offices as service
+from queue_service.management import offices as management
 from queue_service.management.access import managed_office, managed_offices
 from queue_service.management.offices import OfficeDetails
 
@@ -55,7 +55,7 @@ def office_new():
     form = NewOfficeForm(active=True)
     if form.validate_on_submit():
         try:
-            created = service.create_office(
+            created = management.create_office(
                 actor_id(), form.slug.data, _details(form), is_mobile=form.is_mobile.data
             )
         except DomainError as error:
@@ -81,7 +81,7 @@ def office_edit(slug: str):
     form = OfficeForm(obj=office)
     if form.validate_on_submit():
         try:
-            service.update_office(
+            management.update_office(
                 actor_id(),
                 slug,
                 _details(form),
@@ -112,7 +112,7 @@ def office_edit(slug: str):
 @bp.route("/offices/<slug>/services", methods=["GET", "POST"])
 @managers_only
 def office_services(slug: str):
-    office, rows = service.offered_services(actor_id(), slug)
+    office, rows = management.offered_services(actor_id(), slug)
     errors: dict[str, str] = {}
     if request.method == "POST":
         offer: dict[str, int | None] = {}
@@ -125,7 +125,7 @@ def office_services(slug: str):
             offer[svc.code] = int(raw) if raw.isdigit() else None
         if not errors:
             try:
-                service.set_offered_services(actor_id(), slug, offer, **confirmed_args())
+                management.set_offered_services(actor_id(), slug, offer, **confirmed_args())
             except ConfirmationRequired as error:
                 return confirmation_page(
                     error,
@@ -154,7 +154,7 @@ def office_services(slug: str):
 @bp.get("/offices/<slug>/counters")
 @managers_only
 def counters(slug: str):
-    office, rows = service.office_counters(actor_id(), slug)
+    office, rows = management.office_counters(actor_id(), slug)
     return render_template("admin/manage/counters.html", office=office, counters=rows)
 
 
@@ -175,7 +175,7 @@ def counter_new(slug: str):
         form.services.data = [choice.value for choice in form.services.choices]
     if form.validate_on_submit():
         try:
-            counter = service.add_counter(actor_id(), slug, form.label.data, form.services.data)
+            counter = management.add_counter(actor_id(), slug, form.label.data, form.services.data)
         except DomainError as error:
             show_error(form, error)
         else:
@@ -189,14 +189,14 @@ def counter_new(slug: str):
 @bp.route("/offices/<slug>/counters/<int:counter_id>", methods=["GET", "POST"])
 @managers_only
 def counter_edit(slug: str, counter_id: int):
-    office, counter = service.counter_for(actor_id(), slug, counter_id)
+    office, counter = management.counter_for(actor_id(), slug, counter_id)
     form = CounterForm(obj=counter)
     form.services.choices = _service_choices(office)
     if request.method == "GET":
         form.services.data = [s.code for s in counter.services]
     if form.validate_on_submit():
         try:
-            service.update_counter(
+            management.update_counter(
                 actor_id(),
                 slug,
                 counter_id,

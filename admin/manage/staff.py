@@ -8,7 +8,7 @@ from wtforms import SelectChoice
 
 from queue_service.auth.models import Role
 from queue_service.errors import DomainError
-from queue_service.management import staff as service
+from queue_service.management import staff as management
 from queue_service.management.access import managed_offices
 
 from . import bp
@@ -34,8 +34,8 @@ def _prepare(form) -> None:
 @bp.get("/staff")
 @managers_only
 def staff():
-    users = service.list_staff(actor_id())
-    manageable = {u.id for u in users if service.may_manage(actor_id(), u.id)}
+    users = management.list_staff(actor_id())
+    manageable = {u.id for u in users if management.may_manage(actor_id(), u.id)}
     return render_template(
         "admin/manage/staff.html", users=users, manageable=manageable, role_names=role_names()
     )
@@ -48,7 +48,7 @@ def staff_new():
     _prepare(form)
     if form.validate_on_submit():
         try:
-            created = service.create_staff_account(
+            created = management.create_staff_account(
                 actor_id(),
                 form.username.data,
                 form.role.data,
@@ -67,14 +67,14 @@ def staff_new():
 @bp.route("/staff/<int:user_id>", methods=["GET", "POST"])
 @managers_only
 def staff_edit(user_id: int):
-    user = service.staff_for(actor_id(), user_id)
+    user = management.staff_for(actor_id(), user_id)
     form = StaffForm(obj=user, role=user.role.value)
     _prepare(form)
     if not form.is_submitted():
         form.offices.data = [o.slug for o in user.offices]
     if form.validate_on_submit():
         try:
-            service.update_staff_account(
+            management.update_staff_account(
                 actor_id(),
                 user_id,
                 role=form.role.data,
@@ -94,7 +94,7 @@ def staff_edit(user_id: int):
 @bp.post("/staff/<int:user_id>/password")
 @managers_only
 def staff_password(user_id: int):
-    account = service.reset_staff_password(actor_id(), user_id)
+    account = management.reset_staff_password(actor_id(), user_id)
     return no_store(render_template("admin/manage/staff_password.html", account=account, new=False))
 
 
@@ -102,7 +102,7 @@ def staff_password(user_id: int):
 @managers_only
 def staff_active(user_id: int):
     active = request.form.get("active") == "1"
-    user = service.set_staff_active(actor_id(), user_id, active)
+    user = management.set_staff_active(actor_id(), user_id, active)
     flash(
         _("%(name)s can sign in again.", name=user.username)
         if active

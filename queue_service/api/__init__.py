@@ -16,4 +16,5 @@ from . import (  # noqa: E402,F401
     status,
     ticket_pdf,
     tickets,
+    waitlist,
 )

@@ -8,43 +8,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_babel import get_locale
 
 from .. import clock
 from ..auth.web import bearer_token, staff_user
 from ..booking import links, privacy, slots
 from ..booking import services as booking
-from ..booking.views import AppointmentView
+from ..booking.payloads import AppointmentView
 from ..errors import Unauthorized, ValidationFailed
-from ..extensions import limiter
 from ..offices import calendar
-from ..offices import services as catalogue
+from ..offices.services import get_office, office_summary
+from ..ratelimits import search_limit, write_limit
 from . import bp
 from .contract import json_body
-
-
-def _search_limit() -> str:
-    return current_app.config["RATELIMIT_BOOKING_SEARCH"]
-
-
-def _write_limit() -> str:
-    return current_app.config["RATELIMIT_BOOKING_WRITE"]
-
-
-def authenticated_integration() -> bool:
-    """A request with a valid bearer token (an integration acting as a staff account)."""
-    return bearer_token() is not None and staff_user() is not None
-
-
-# one budget per client address across the API and the booking pages; only a bearer token that
-# really authenticates is exempt (a made-up Authorization header must not lift the limit)
-search_limit = limiter.shared_limit(
-    _search_limit, scope="booking-search", exempt_when=authenticated_integration
-)
-write_limit = limiter.shared_limit(
-    _write_limit, scope="booking-write", exempt_when=authenticated_integration, methods=["POST"]
-)
 
 
 @bp.before_request
@@ -128,7 +105,7 @@ def appointment_json(view: AppointmentView) -> dict:
 @bp.get("/v1/offices/<slug>/slots")
 @search_limit
 def office_slots(slug: str):
-    office = catalogue.get_office(slug)
+    office = get_office(slug)
     req = slots.resolve_request(request.args.get("services"), request.args.get("persons"), office)
     first, last = _day(request.args.get("from"), "from"), _day(request.args.get("to"), "to")
     if first and last and last < first:
@@ -138,7 +115,7 @@ def office_slots(slug: str):
     h = slots.horizon(tz=tz)
     return jsonify(
         {
-            "office": catalogue.office_summary(office),
+            "office": office_summary(office),
             "services": req.codes,
             "persons": req.persons,
             "duration_minutes": req.minutes,
@@ -162,7 +139,7 @@ def earliest_slots():
             "duration_minutes": req.minutes,
             "offices": [
                 {
-                    "office": catalogue.office_summary(offices[s.office_id]),
+                    "office": office_summary(offices[s.office_id]),
                     **slot_json(s, calendar.office_tz(offices[s.office_id])),
                 }
                 for s in found

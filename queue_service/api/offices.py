@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 from flask_babel import get_locale
 
-from ..offices import services as catalogue
+from ..offices import services as offices
 from . import bp
 
 
@@ -15,16 +15,16 @@ def _lang() -> str:
 
 @bp.get("/v1/offices")
 def list_offices():
-    return jsonify({"offices": [catalogue.office_summary(o) for o in catalogue.list_offices()]})
+    return jsonify({"offices": [offices.office_summary(o) for o in offices.list_offices()]})
 
 
 @bp.get("/v1/offices/<slug>")
 def get_office(slug: str):
-    return jsonify(catalogue.office_detail(catalogue.get_office(slug), _lang()))
+    return jsonify(offices.office_detail(offices.get_office(slug), _lang()))
 
 
 @bp.get("/v1/services")
 def list_services():
     return jsonify(
-        {"services": [catalogue.service_view(s, _lang()) for s in catalogue.list_services()]}
+        {"services": [offices.service_view(s, _lang()) for s in offices.list_services()]}
     )

@@ -62,7 +62,10 @@ def _not_a_kiosk() -> bool:
 
 @bp.post("/v1/offices/<slug>/tickets")
 @limiter.limit(
-    lambda: current_app.config["KIOSK_RATELIMIT_TICKETS"],
+    lambda: "{};{}".format(
+        current_app.config["KIOSK_RATELIMIT_TICKETS"],
+        current_app.config["KIOSK_RATELIMIT_TICKETS_HOURLY"],
+    ),
     key_func=_kiosk_key,
     exempt_when=_not_a_kiosk,
 )

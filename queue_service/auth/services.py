@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -99,6 +98,26 @@ def add_user(
     session.add(user)
     session.flush()
     return user, password
+
+
+def set_password(user: User, password: str) -> None:
+    """Replace ``user``'s password inside the caller's unit of work (only its hash is stored)."""
+    user.password_hash = generate_password_hash(password)
+
+
+def user_exists(username: str) -> bool:
+    return db.session.scalar(select(User.id).where(User.username == username)) is not None
+
+
+def reset_password(username: str) -> str:
+    """Give an existing account a new generated password; returns it once."""
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise NotFound(f"No staff account named {username}.")
+        password = generate_password()
+        set_password(user, password)
+    return password
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -256,7 +275,3 @@ def require_office_access(user: User | None, office: Office) -> None:
 def require_role(user: User | None, *roles: Role) -> None:
     if user is None or not getattr(user, "is_authenticated", False) or user.role not in roles:
         raise Forbidden(N_("Your role does not allow this."))
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

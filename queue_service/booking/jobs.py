@@ -1,4 +1,4 @@
-"""What the scheduler runs (issue 7 schedules them): each is idempotent and safe to run twice,
+"""What the scheduler runs (scheduler/jobs.py schedules them): each is idempotent and safe to run twice,
 and none is needed for correctness (expired holds and released seats are free without them)."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from .. import clock
 from ..db import after_commit, run_in_transaction, unit_of_work
 from ..extensions import db
 from ..offices.models import Office
-from . import mails, seats, views
+from . import mails, payloads, seats
 from . import settings as booking_settings
 from .models import Appointment, AppointmentStatus, SlotSeat
-from .views import OfficeInfo
+from .payloads import OfficeInfo
 
 log = logging.getLogger(__name__)
 S = AppointmentStatus
@@ -106,7 +106,7 @@ def send_reminders_for(day: date) -> int:
             if not claimed:
                 return False
             appointment = session.get(Appointment, appointment_id, populate_existing=True)
-            view = views.build(appointment, OfficeInfo.of(appointment.office), now=now)
+            view = payloads.build(appointment, OfficeInfo.of(appointment.office), now=now)
             after_commit(lambda: mails.send(mails.REMINDER, view))
             return True
 

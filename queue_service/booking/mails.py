@@ -14,7 +14,7 @@ from ..notify import ics, mail
 from ..printing.qr import qr_png
 from . import links
 from .formatting import clock_text, day_text
-from .views import AppointmentView
+from .payloads import AppointmentView
 
 BOOKED = "booked"
 CONFIRM_REQUEST = "confirm_request"

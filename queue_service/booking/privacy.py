@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..audit.services import record_view
-from .views import AppointmentView
+from .payloads import AppointmentView
 
 PERSONAL_FIELDS = ("name", "email", "phone")
 

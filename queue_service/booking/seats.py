@@ -147,11 +147,3 @@ def purge_stale(session, before: datetime) -> int:
             _seats.c.occupied_until.is_not(None), _seats.c.occupied_until <= before
         )
     ).rowcount
-
-
-def live_seat_count(session, appointment_id: int, now: datetime) -> int:
-    return len(
-        session.execute(
-            select(_seats.c.seat_no).where(_seats.c.appointment_id == appointment_id, _live(now))
-        ).all()
-    )

@@ -2,7 +2,7 @@
 
 Each function is one unit of work (validate, change, commit, then mail). Routes, commands and the
 scheduler all call these; nothing else writes appointments. The jobs the scheduler runs live in
-``jobs.py`` and are re-exported here.
+``jobs.py``.
 """
 
 from __future__ import annotations
@@ -24,17 +24,10 @@ from ..db import after_commit, run_in_transaction
 from ..errors import N_, InvalidTransition, NotFound, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.services import get_office
-from . import mails, seats, slots, tokens, views
+from . import capacity, mails, payloads, seats, slots, tokens
 from . import settings as booking_settings
-from .jobs import (  # noqa: F401  (re-exported: the scheduler calls them from here)
-    anonymise_appointments_before,
-    expire_holds,
-    mark_overdue_no_shows,
-    purge_stale_seats,
-    send_reminders_for,
-)
 from .models import Appointment, AppointmentStatus
-from .views import AppointmentView, OfficeInfo, ServiceInfo
+from .payloads import AppointmentView, OfficeInfo, ServiceInfo
 
 T = TypeVar("T")
 S = AppointmentStatus
@@ -69,6 +62,16 @@ class CheckInLookup:
 # ---------------------------------------------------------------- helpers
 
 
+# what a resident is told about each contact field (English; the pages translate it)
+CONTACT_MESSAGES = {
+    "name": N_("Please enter your first name and surname (2 to 100 characters)."),
+    "email": N_("Please enter a valid e-mail address, e.g. name@example.org."),
+    "phone": N_(
+        "Please enter the phone number with digits only (and + ( ) / -), or leave it empty."
+    ),
+}
+
+
 def contact_problems(
     name: str | None, email: str | None, phone: str | None = None
 ) -> dict[str, str]:
@@ -76,15 +79,13 @@ def contact_problems(
     problems: dict[str, str] = {}
     name = " ".join((name or "").split())
     if not 2 <= len(name) <= 100 or _CONTROL.search(name) or not any(c.isalpha() for c in name):
-        problems["name"] = "Please enter your name (2 to 100 characters)."
+        problems["name"] = CONTACT_MESSAGES["name"]
     email = (email or "").strip().lower()
     if len(email) > 254 or not _EMAIL.match(email):
-        problems["email"] = "Please enter a valid e-mail address."
+        problems["email"] = CONTACT_MESSAGES["email"]
     phone = " ".join((phone or "").split())
     if phone and not _PHONE.match(phone):
-        problems["phone"] = (
-            "Please enter a phone number with digits only (and + ( ) / -), or leave it empty."
-        )
+        problems["phone"] = CONTACT_MESSAGES["phone"]
     return problems
 
 
@@ -162,6 +163,12 @@ def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | Non
         )
 
 
+def check_email_limit(session, email: str, now: datetime) -> None:
+    """Refused when the address already holds MAX_ACTIVE_APPOINTMENTS_PER_EMAIL appointments
+    (for callers that book inside their own unit of work, e.g. an accepted waitlist offer)."""
+    _guard_email_limit(session, email, now)
+
+
 def _transition(session, appointment_id: int, allowed: Sequence[S], **values) -> bool:
     """Change an appointment only if it is still in one of the ``allowed`` states."""
     result = session.execute(
@@ -175,7 +182,7 @@ def _transition(session, appointment_id: int, allowed: Sequence[S], **values) ->
 
 def _reload(session, appointment_id: int, office: OfficeInfo, services, now) -> AppointmentView:
     appointment = session.get(Appointment, appointment_id, populate_existing=True)
-    return views.build(appointment, office, services, now)
+    return payloads.build(appointment, office, services, now)
 
 
 # ---------------------------------------------------------------- reading
@@ -183,7 +190,7 @@ def _reload(session, appointment_id: int, office: OfficeInfo, services, now) -> 
 
 def get_appointment(token: str) -> AppointmentView:
     """The appointment behind a manage link."""
-    return views.build(_find_by_token(token))
+    return payloads.build(_find_by_token(token))
 
 
 # ---------------------------------------------------------------- holding and booking
@@ -231,7 +238,7 @@ def hold_slot(
             until=appointment.expires_at,
             now=now,
         )
-        return views.build(appointment, office_info, service_info, now)
+        return payloads.build(appointment, office_info, service_info, now)
 
     return _transact(work)
 
@@ -306,7 +313,7 @@ def book_appointment(
             until=appointment.expires_at,
             now=now,
         )
-        view = views.build(appointment, office_info, service_info, now)
+        view = payloads.build(appointment, office_info, service_info, now)
         after_commit(lambda: mails.send(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view))
         return view
 
@@ -384,13 +391,13 @@ def confirm_appointment(token: str) -> AppointmentView:
     now = clock.now()
     appointment = _find_by_token(token)
     if appointment.status == S.CONFIRMED:
-        return views.build(appointment)
-    if appointment.status != S.PENDING or views.effective_status(appointment, now) != S.PENDING:
+        return payloads.build(appointment)
+    if appointment.status != S.PENDING or payloads.effective_status(appointment, now) != S.PENDING:
         raise InvalidTransition(
             "The time to confirm this appointment has run out. Please book again."
         )
     office_info = OfficeInfo.of(appointment.office)
-    service_info = views.service_infos(list(appointment.service_codes))
+    service_info = payloads.service_infos(list(appointment.service_codes))
     appointment_id = appointment.id
     units = int((appointment.end - appointment.start) / s.unit)
 
@@ -425,7 +432,7 @@ def cancel_appointment(token: str) -> AppointmentView:
     s = booking_settings.current()
     now = clock.now()
     appointment = _find_by_token(token)
-    view = views.build(appointment, now=now)
+    view = payloads.build(appointment, now=now)
     if not view.is_changeable(now):
         raise InvalidTransition("This appointment can no longer be cancelled.")
     was_pending = view.status == S.PENDING.value
@@ -449,6 +456,7 @@ def cancel_appointment(token: str) -> AppointmentView:
             at=now if was_pending else now + s.release_delay,
             now=now,
         )
+        capacity.freed(session, appointment_id, now)  # the waitlist may take the time first
         cancelled = _reload(session, appointment_id, office_info, service_info, now)
         if not was_pending:
             after_commit(lambda: mails.send(mails.CANCELLED, cancelled))
@@ -475,7 +483,7 @@ def cancel_for_closure(appointment_id: int, reason: str, *, notify: bool) -> boo
         return False
     seats.release(session, appointment_id=appointment_id, at=now, now=now)
     if notify:
-        cancelled = views.build(
+        cancelled = payloads.build(
             session.get(Appointment, appointment_id, populate_existing=True), now=now
         )
         if cancelled.email:
@@ -494,7 +502,7 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
     request = slots.resolve_request(list(appointment.service_codes), appointment.persons, office)
     slot = slots.check_slot(office, request, start, now)
     if slot.start == appointment.start:
-        return views.build(appointment, now=now)
+        return payloads.build(appointment, now=now)
     office_info = OfficeInfo.of(office)
     service_info = tuple(ServiceInfo.of(sv) for sv in request.services)
     appointment_id = appointment.id
@@ -522,6 +530,7 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
             until=None,
             now=now,
         )
+        capacity.freed(session, appointment_id, now)  # the old time: the waitlist first
         moved = _reload(session, appointment_id, office_info, service_info, now)
         after_commit(lambda: mails.send(mails.RESCHEDULED, moved))
         return moved
@@ -564,7 +573,7 @@ def find_appointment_for_check_in(
         )
     opens, closes = appointment.start - s.checkin_early, appointment.start + s.checkin_late
     timing = "early" if now < opens else "late" if now > closes else "due"
-    return CheckInLookup(views.build(appointment, now=now), timing, opens, closes)
+    return CheckInLookup(payloads.build(appointment, now=now), timing, opens, closes)
 
 
 def mark_checked_in(appointment_id: int, ticket_id: int) -> AppointmentView:
@@ -581,7 +590,7 @@ def mark_checked_in(appointment_id: int, ticket_id: int) -> AppointmentView:
             ticket_id=ticket_id,
         ):
             raise InvalidTransition("This appointment cannot be checked in (again).")
-        return views.build(
+        return payloads.build(
             session.get(Appointment, appointment_id, populate_existing=True), now=now
         )
 
@@ -603,7 +612,7 @@ def mark_no_show(appointment_id: int) -> AppointmentView:
             session, appointment_id, [S.CONFIRMED], status=S.NO_SHOW, no_show_at=now
         ):
             raise InvalidTransition("Only a confirmed appointment can become a no-show.")
-        return views.build(
+        return payloads.build(
             session.get(Appointment, appointment_id, populate_existing=True), now=now
         )
 

@@ -49,6 +49,13 @@ def manage_token(salt: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def derived_token(kind: str, salt: str) -> str:
+    """Another link secret derived like the manage token, for ``kind`` (e.g. a waitlist offer)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, kind.encode() + b":" + salt.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

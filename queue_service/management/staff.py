@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from ..audit.services import record
 from ..auth.models import Role, User
-from ..auth.services import add_user, generate_password
+from ..auth.services import add_user, generate_password, set_password
 from ..db import unit_of_work
 from ..errors import Conflict, Forbidden, NotFound, Refused, ValidationFailed
 from ..extensions import db
@@ -191,7 +190,7 @@ def reset_staff_password(actor_id: int, user_id: int) -> NewAccount:
         actor = load_actor(actor_id, session)
         target = _target(session, actor, user_id)
         password = generate_password()
-        target.password_hash = generate_password_hash(password)
+        set_password(target, password)
         for office in target.offices or [None]:
             record(
                 "staff.password_reset",

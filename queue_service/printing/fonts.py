@@ -51,7 +51,7 @@ def embedded_fonts() -> Fonts | None:
     try:
         pdfmetrics.registerFont(TTFont("TicketSans", str(regular)))
         pdfmetrics.registerFont(TTFont("TicketSans-Bold", str(bold)))
-    except Exception:  # noqa: BLE001 - a broken font file must not stop printing
+    except Exception:  # a broken font file must not stop printing
         return None
     return Fonts("TicketSans", "TicketSans-Bold", embedded=True)
 

@@ -135,11 +135,6 @@ def _batch() -> _Batch:
     return batch
 
 
-def publish(event: str, data: Any, *, room: str, namespace: str = DISPLAY_NS) -> None:
-    """Emit ``event`` to ``room`` once the current transaction has committed (no seq)."""
-    _batch().items.append(_Emit(event, data, room, namespace))
-
-
 def office_message(office_slug: str, message_view: dict) -> None:
     """A ticker message of the office's displays was posted, changed, withdrawn or expired."""
     batch = _batch()
@@ -147,7 +142,7 @@ def office_message(office_slug: str, message_view: dict) -> None:
     batch.items.append(_Emit("office_message", payload, office_room(office_slug), DISPLAY_NS))
 
 
-# ---------------------------------------------------------------- the live queue (issue 3)
+# ---------------------------------------------------------------- the live queue
 
 _CALL_KEYS = (
     "office",
@@ -165,7 +160,7 @@ _CALL_KEYS = (
 def ticket_called(office_slug: str, view: dict) -> None:
     """A number was called (or recalled) to a counter: for the office's displays.
 
-    ``view`` is ``tickets.views.called_event``: number, counter, service code, call id and
+    ``view`` is ``tickets.payloads.called_event``: number, counter, service code, call id and
     times; never a token or personal data.
     """
     batch = _batch()

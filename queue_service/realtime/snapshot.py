@@ -23,7 +23,7 @@ from ..offices import calendar
 from ..offices.messages import message_view
 from ..offices.models import Counter, Office, OfficeMessage, Service, WindowKind
 from ..offices.services import get_office
-from ..tickets import estimates, views
+from ..tickets import estimates, payloads
 from ..tickets.models import Ticket, TicketEvent, TicketStatus
 from .publish import current_seq
 
@@ -64,7 +64,7 @@ def _current_calls(snap: estimates.Snapshot) -> dict[int, dict]:
             "service": code,
             "status": status.value,
             "recall_count": recalls,
-            "call_id": views.call_id(number, recalls, at),
+            "call_id": payloads.call_id(number, recalls, at),
             "called_at": _iso(at),
         }
     return calls
@@ -118,7 +118,7 @@ def _positions(office: Office, snap: estimates.Snapshot) -> list[tuple[str, dict
     ).all()
     by_id = {t.id: t for t in tickets}
     return [
-        (by_id[t.id].token, views.public_view(by_id[t.id], snap.estimates.get(t.id)))
+        (by_id[t.id].token, payloads.public_view(by_id[t.id], snap.estimates.get(t.id)))
         for t in snap.waiting
         if t.id in by_id
     ]
@@ -189,7 +189,7 @@ def last_calls(office: Office, day, limit: int, now: datetime | None = None) -> 
         recalls = int((details or {}).get("recall", 0)) if action == "recall" else 0
         calls.append(
             {
-                "call_id": views.call_id(number, recalls, at),
+                "call_id": payloads.call_id(number, recalls, at),
                 "number": number,
                 "counter": counter,
                 "counter_name": label or (f"Platz {counter}" if counter is not None else None),

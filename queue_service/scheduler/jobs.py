@@ -7,13 +7,15 @@ reminders, slot release, retention purge, statistics roll-up) belong here too.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from .. import clock
 from ..offices import messages
 from ..stats import jobs as stats_jobs
+from ..waitlist import services as waitlist
 from . import runner
 from .registry import daily_at, every, register_job
 
@@ -55,7 +57,7 @@ register_job(
 )
 
 
-# ---------------------------------------------------------------- online booking (issue 6)
+# ---------------------------------------------------------------- online booking
 
 
 def expire_booking_holds(scheduled_for: datetime) -> dict:
@@ -133,4 +135,37 @@ register_job(
     purge_free_seats,
     daily_at("04:30"),
     _l("Delete freed seat rows of the booking calendar"),
+)
+
+
+# ---------------------------------------------------------------- waitlist
+
+
+def offer_waitlist_times(scheduled_for: datetime) -> dict:
+    """Unanswered offers lapse and go to the next in line; free times found for the
+    longest-waiting requests are offered; requests past their range end."""
+    return {
+        "lapsed": waitlist.lapse_offers(),
+        "offered": waitlist.offer_free_capacity(),
+        "ended": waitlist.expire_requests(),
+    }
+
+
+def purge_waitlist_personal_data(scheduled_for: datetime) -> dict:
+    """DSGVO retention: ended waitlist requests lose name, e-mail and phone."""
+    days = int(current_app.config["PERSONAL_DATA_RETENTION_DAYS"])
+    return {"anonymised": waitlist.anonymise_ended_before(clock.now() - timedelta(days=days))}
+
+
+register_job(
+    "offer_waitlist_times",
+    offer_waitlist_times,
+    every(minutes=1),
+    _l("Offer free times to the waitlist; lapse unanswered offers"),
+)
+register_job(
+    "purge_waitlist_personal_data",
+    purge_waitlist_personal_data,
+    daily_at("03:20"),
+    _l("Delete personal data of ended waitlist requests (retention period)"),
 )

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from .. import clock
 from ..booking import next_free
 from ..extensions import db
-from ..offices import services as catalogue
+from ..offices.services import list_offices
 from ..tickets import reads
 from ..tickets.models import Ticket, TicketStatus
 
@@ -33,7 +33,7 @@ def city_status(lang: str = "de") -> dict:
     No personal data."""
     offices = []
     served = served_today()
-    listed = catalogue.list_offices()
+    listed = list_offices()
     free = next_free.next_free_appointments(listed)
     for office in listed:
         status = next_free.add_to_status(

@@ -16,7 +16,7 @@ from ..offices import calendar
 from ..offices.models import Counter
 from ..offices.services import get_office
 from ..realtime import publish
-from . import estimates, lifecycle, ordering, reads, views
+from . import estimates, lifecycle, ordering, payloads, reads
 from .changes import (
     counter_service_ids,
     ensure_counter_free,
@@ -32,7 +32,7 @@ from .models import CounterState, CounterStatus, Ticket
 
 
 def _call(session, ticket: Ticket, counter: Counter, user_id: int, now: datetime, how: str) -> None:
-    waited = views.minutes_between(ticket.queued_at, now)
+    waited = payloads.minutes_between(ticket.queued_at, now)
     lifecycle.apply(
         session,
         ticket,
@@ -46,7 +46,7 @@ def _call(session, ticket: Ticket, counter: Counter, user_id: int, now: datetime
     ticket.target_counter = None
     ticket.placement = None
     ticket.recall_count = 0
-    publish.ticket_called(ticket.office.slug, views.called_event(ticket))
+    publish.ticket_called(ticket.office.slug, payloads.called_event(ticket))
     publish_ticket(ticket, Estimate(0, 0))
 
 

@@ -15,7 +15,7 @@ from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from ..offices import calendar
 from ..offices.models import Counter, Office, counter_services
 from ..realtime import publish
-from . import estimates, numbering, reads, views
+from . import estimates, numbering, payloads, reads
 from .estimates import Estimate
 from .models import ACTIVE_AT_COUNTER, CounterState, CounterStatus, Placement, Ticket
 
@@ -99,7 +99,7 @@ def staff_id(user: User | None, office: Office) -> int:
 
 def publish_ticket(ticket: Ticket, estimate: Estimate | None = None) -> None:
     publish.queue_changed(ticket.office.slug)
-    publish.ticket_updated(ticket.token, views.public_view(ticket, estimate))
+    publish.ticket_updated(ticket.token, payloads.public_view(ticket, estimate))
 
 
 def publish_waiting(session, ticket: Ticket) -> Estimate | None:
@@ -121,4 +121,4 @@ def placement_from(value: str | Placement | None, default: Placement) -> Placeme
 
 def view_of(ticket: Ticket, lang: str, estimate: Estimate | None = None) -> dict:
     """The staff view, built inside the transaction (no reloading after the commit)."""
-    return views.staff_view(ticket, estimate or reads.fixed_estimate(ticket), lang)
+    return payloads.staff_view(ticket, estimate or reads.fixed_estimate(ticket), lang)

@@ -19,7 +19,7 @@ from ..offices import calendar
 from ..offices.models import MobileEvent, Office, OfficeService, Service, WindowKind
 from ..offices.services import get_office, get_service
 from ..realtime import publish
-from . import numbering, reads, views
+from . import numbering, payloads, reads
 from .models import Ticket, TicketEvent, TicketKind, TicketService, TicketStatus
 
 TICKET_LANGUAGES = ("de", "en", "tr", "ar", "uk")
@@ -263,7 +263,7 @@ def issue_ticket(
 
 
 def _result(ticket: Ticket, lang: str) -> tuple[dict, Office, int, date]:
-    view = views.staff_view(ticket, reads.fixed_estimate(ticket), lang)
+    view = payloads.staff_view(ticket, reads.fixed_estimate(ticket), lang)
     return view, ticket.office, ticket.id, ticket.business_date
 
 

@@ -36,7 +36,7 @@ NOW_SECONDS = bindparam("rank_now_s", type_=Float())
 Weights = tuple[tuple[int, float], ...]  # (service id, weight), sorted
 
 
-class epoch_seconds(FunctionElement):  # noqa: N801  (reads like the SQL function it stands for)
+class epoch_seconds(FunctionElement):  # reads like the SQL function it stands for
     """Seconds since 1970 of a UTCDateTime column, portable between SQLite and PostgreSQL."""
 
     type = Float()

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..offices import calendar
 from ..offices.models import Counter, Office, WindowKind
 from ..offices.services import get_office
-from . import estimates, views
+from . import estimates, payloads
 from .estimates import Estimate, Snapshot
 from .models import ACTIVE_AT_COUNTER, Ticket, TicketStatus
 
@@ -46,16 +46,10 @@ def estimate_of(ticket: Ticket) -> Estimate | None:
     return waiting_estimate(ticket.office, ticket.id, ticket.business_date)
 
 
-def ticket_result(ticket_id: int, lang: str = "de") -> dict:
-    """The staff view of a ticket as it is now."""
-    ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
-    return views.staff_view(ticket, estimate_of(ticket), lang)
-
-
 def ticket_status(token: str, lang: str = "de") -> dict:
     """The public status of a ticket (for its status page and the public API)."""
     ticket = get_ticket(token)
-    return views.public_view(ticket, estimate_of(ticket), lang)
+    return payloads.public_view(ticket, estimate_of(ticket), lang)
 
 
 def _counter_view(
@@ -69,7 +63,7 @@ def _counter_view(
         "status": info.status.value,
         "user": ({"username": user.username, "display_name": user.display_name} if user else None),
         "services": sorted(snap.services[s].code for s in info.service_ids if s in snap.services),
-        "current": views.staff_view(current, Estimate(0, 0), lang) if current else None,
+        "current": payloads.staff_view(current, Estimate(0, 0), lang) if current else None,
         "waiting_for_counter": sum(
             1
             for t in snap.waiting
@@ -100,7 +94,7 @@ def _users(snap: Snapshot) -> dict[int, User]:
 
 def _service_summary(snap: Snapshot, service, lang: str) -> dict:
     mine = [t for t in snap.waiting if t.service_id == service.id]
-    longest = max((views.minutes_between(t.issued_at, snap.now) for t in mine), default=0)
+    longest = max((payloads.minutes_between(t.issued_at, snap.now) for t in mine), default=0)
     estimate = snap.estimate_new(service.id)
     return {
         "code": service.code,
@@ -119,7 +113,9 @@ def queue_overview(office_slug: str, user: User, lang: str = "de") -> dict:
     require_office_access(user, office)
     snap = estimates.snapshot(office, clock.now())
     loaded = _load([t.id for t in snap.waiting])
-    ranked = [views.staff_view(loaded[t.id], snap.estimates.get(t.id), lang) for t in snap.waiting]
+    ranked = [
+        payloads.staff_view(loaded[t.id], snap.estimates.get(t.id), lang) for t in snap.waiting
+    ]
     services = []
     for service in snap.services.values():
         summary = _service_summary(snap, service, lang)
@@ -144,7 +140,7 @@ def queue_overview(office_slug: str, user: User, lang: str = "de") -> dict:
         "waiting_total": len(snap.waiting),
         "queue": ranked,
         "services": services,
-        "parked": [views.staff_view(t, None, lang) for t in parked],
+        "parked": [payloads.staff_view(t, None, lang) for t in parked],
         "counters": [_counter_view(c, users, snap, lang) for c in snap.counters],
     }
 
@@ -177,8 +173,8 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
         "closed_reason": calendar.closure_reason(office, day),
         "next_walkin_window": (
             {
-                "start": views.local_iso(upcoming.start, office),
-                "end": views.local_iso(upcoming.end, office),
+                "start": payloads.local_iso(upcoming.start, office),
+                "end": payloads.local_iso(upcoming.end, office),
             }
             if upcoming
             else None

@@ -21,7 +21,7 @@ from ..offices import calendar
 from ..offices.models import Counter, OfficeService
 from ..offices.services import get_office, get_service
 from ..realtime import publish
-from . import lifecycle, reads, views
+from . import lifecycle, payloads, reads
 from .calling import call_next, call_ticket, close_counter, open_counter, pause_counter
 from .changes import (
     ensure_today,
@@ -69,7 +69,7 @@ def recall_ticket(token: str, user: User, lang: str = "de") -> dict:
             details={"recall": ticket.recall_count + 1},
         )
         ticket.recall_count += 1
-        publish.ticket_called(ticket.office.slug, views.called_event(ticket))
+        publish.ticket_called(ticket.office.slug, payloads.called_event(ticket))
         publish_ticket(ticket, Estimate(0, 0))
 
     return _on_ticket(token, user, lang, change)
@@ -120,7 +120,7 @@ def mark_no_show(token: str, user: User, lang: str = "de") -> dict:
 
     def change(session, ticket, user_id, now):
         lifecycle.check(ticket, "no_show")
-        needed = views.no_show_after_recalls()
+        needed = payloads.no_show_after_recalls()
         if ticket.recall_count < needed:
             raise InvalidTransition(
                 f"Recall {ticket.number} at least {needed} times before marking it as a no-show "
@@ -305,7 +305,7 @@ def close_day(office_slug: str, reason: str | None = None, user: User | None = N
                 details={"reason": reason},
             )
             ticket.closed_reason = reason
-            publish.ticket_updated(ticket.token, views.public_view(ticket, None))
+            publish.ticket_updated(ticket.token, payloads.public_view(ticket, None))
         publish.queue_changed(office.slug)
         return len(open_tickets)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from ..offices import services as catalogue
+from ..offices.services import list_offices
 from . import bp
 
 
 @bp.get("/")
 def home():
-    return render_template("web/home.html", offices=catalogue.list_offices())
+    return render_template("web/home.html", offices=list_offices())
 
 
 @bp.get("/datenschutz")

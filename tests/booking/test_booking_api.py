@@ -215,3 +215,32 @@ def test_the_openapi_document_describes_booking_and_the_csrf_rule(catalogue_app)
         assert path in doc["paths"]
     assert "X-CSRFToken" in doc["paths"]["/api/v1/appointments"]["post"]["description"]
     assert "409" in doc["paths"]["/api/v1/appointments"]["post"]["responses"]
+
+
+def test_the_api_and_the_booking_pages_say_the_same_about_contact_details(bookings, catalogue_app):
+    """One wording per contact problem (the services'): English in the API, translated on pages."""
+    import html as html_lib
+    import re
+
+    from queue_service.booking import services as booking
+
+    client = catalogue_app.test_client()
+    problem = _problem(
+        client.post("/api/v1/appointments", json=BODY | {"email": "nope"}, headers=_csrf(client)),
+        422,
+        "email",
+    )
+    assert problem["detail"] == "Please enter a valid e-mail address, e.g. name@example.org."
+    hold = booking.hold_slot("linden", "PA", 1, datetime(2026, 11, 26, 9, tzinfo=BERLIN))
+    url = f"/termin/daten/{hold.token}"
+    for lang, expected in [
+        ("en", problem["detail"]),
+        ("de", "Bitte geben Sie eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de."),
+    ]:
+        form = client.get(f"{url}?lang={lang}").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        page = client.post(
+            url, data={"csrf_token": token, "name": "Erika Mustermann", "email": "nope"}
+        )
+        assert page.status_code == 422
+        assert expected in html_lib.unescape(page.get_data(as_text=True))

@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import inspect, select
 
 from queue_service import clock
+from queue_service.booking import jobs as booking_jobs
 from queue_service.booking import services as booking
 from queue_service.booking import slots, tokens
 from queue_service.booking.models import Appointment, AppointmentStatus
 from queue_service.errors import InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from queue_service.extensions import db
-from queue_service.offices import services as catalogue
+from queue_service.offices.services import get_office
 
 from .conftest import MONDAY_9, THURSDAY, at, book
 
@@ -22,9 +23,9 @@ EIGHT = at(THURSDAY, 8)
 
 
 def _offered(start, codes="PA", office="linden") -> bool:
-    req = slots.resolve_request(codes, 1, catalogue.get_office(office))
+    req = slots.resolve_request(codes, 1, get_office(office))
     day = start.date()
-    return start in {s.start for s in slots.free_slots(catalogue.get_office(office), req, day, day)}
+    return start in {s.start for s in slots.free_slots(get_office(office), req, day, day)}
 
 
 def _row(view) -> Appointment:
@@ -229,24 +230,24 @@ def test_jobs_expire_remind_mark_no_shows_and_anonymise(bookings):
     english = book(start=EIGHT, lang="en")
     cancelled = book(start=at(THURSDAY, 9))
     booking.cancel_appointment(cancelled.token)
-    assert booking.expire_holds() == 0
+    assert booking_jobs.expire_holds() == 0
     clock.advance(timedelta(minutes=10))
-    assert booking.expire_holds() == 1 and booking.expire_holds() == 0
+    assert booking_jobs.expire_holds() == 1 and booking_jobs.expire_holds() == 0
     assert _row(hold).status == AppointmentStatus.EXPIRED
     # reminders: the day before, once, in the booking's language
     bookings.clear()
     clock.freeze(at(THURSDAY.replace(day=25), 18))
-    assert booking.send_reminders_for(THURSDAY) == 1
-    assert booking.send_reminders_for(THURSDAY) == 0
+    assert booking_jobs.send_reminders_for(THURSDAY) == 1
+    assert booking_jobs.send_reminders_for(THURSDAY) == 0
     assert [m["Subject"] for m in bookings] == [
         "Reminder: your appointment on Thursday, 26 November 2026, 08:00 at Bürgeramt Linden"
     ]
     # no-shows once the check-in window closed
     clock.freeze(EIGHT + timedelta(minutes=16))
-    assert booking.mark_overdue_no_shows() == 1
+    assert booking_jobs.mark_overdue_no_shows() == 1
     assert _row(english).status == AppointmentStatus.NO_SHOW
     # personal data goes; office, services, time and outcome stay for statistics
-    assert booking.anonymise_appointments_before(at(THURSDAY, 12)) == 2
+    assert booking_jobs.anonymise_appointments_before(at(THURSDAY, 12)) == 2
     row = _row(english)
     assert (row.name, row.email, row.phone, row.code, row.token_hash) == (None,) * 5
     assert (row.service_codes, row.start, row.status) == (["PA"], EIGHT, AppointmentStatus.NO_SHOW)

@@ -25,8 +25,8 @@ from queue_service.booking.models import Appointment, AppointmentStatus, SlotSea
 from queue_service.errors import SlotTaken
 from queue_service.extensions import db
 from queue_service.offices import calendar
-from queue_service.offices import services as catalogue
 from queue_service.offices.models import WindowKind
+from queue_service.offices.services import get_office, office_services
 
 from .conftest import BERLIN, MONDAY_9, THURSDAY, at, book, wipe_bookings
 
@@ -66,8 +66,8 @@ def test_on_an_empty_calendar_the_engine_offers_exactly_the_window_grid(
     catalogue_app, slug, moment, data
 ):
     clock.freeze(moment)
-    office = catalogue.get_office(slug)
-    offered = sorted(s.code for s in catalogue.office_services(office) if s.online_bookable)
+    office = get_office(slug)
+    offered = sorted(s.code for s in office_services(office) if s.online_bookable)
     codes = data.draw(st.lists(st.sampled_from(offered), min_size=1, max_size=3, unique=True))
     persons = data.draw(st.integers(1, 5))
     req = slots.resolve_request(codes, persons, office)
@@ -122,7 +122,7 @@ operations = st.lists(
 def test_bookings_succeed_exactly_when_offered_and_never_exceed_capacity(catalogue_app, ops):
     wipe_bookings()
     clock.freeze(MONDAY_9)
-    linden = catalogue.get_office("linden")
+    linden = get_office("linden")
     booked: list = []
     try:
         for op in ops:

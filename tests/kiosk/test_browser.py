@@ -360,7 +360,7 @@ def test_closed_office_and_tickets_running_out(browser, site):
 
 
 def test_the_appointment_screen_speaks_the_check_in_contract(browser, site):
-    """The check-in API comes with online booking (issue 6); its answers are simulated here."""
+    """The check-in API comes with online booking; its answers are simulated here."""
     device = site.device("aegi")
     walkin = requests.post(
         f"{site.base}/api/v1/offices/aegi/tickets",

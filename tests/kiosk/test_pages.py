@@ -127,7 +127,7 @@ def test_a_service_past_its_own_cap_is_shown_but_cannot_be_tapped(kiosk_client):
 
 
 def test_the_appointment_button_follows_kiosk_checkin(app, kiosk_client):
-    # auto: shown because the check-in API exists (issue 6)
+    # auto: shown because the check-in API exists (online booking)
     assert "data-open-checkin" in page(kiosk_client)[1]
     app.config["KIOSK_CHECKIN"] = "on"
     html = page(kiosk_client)[1]

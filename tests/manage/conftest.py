@@ -32,7 +32,6 @@ def _fast_password_hashes(monkeypatch):
 
     cheap = partial(generate_password_hash, method="pbkdf2:sha256:1000")
     monkeypatch.setattr("queue_service.auth.services.generate_password_hash", cheap)
-    monkeypatch.setattr("queue_service.management.staff.generate_password_hash", cheap)
 
 
 def create_staff() -> SimpleNamespace:

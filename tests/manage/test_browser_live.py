@@ -114,7 +114,7 @@ def test_the_city_overview_follows_a_clerk_s_call_without_reloading(browser, liv
 def test_a_manager_closes_a_booked_day_tells_the_resident_and_reads_yesterday_s_waits(
     browser, live_server, tmp_path
 ):
-    """Issue 7's "done when", as a new manager would do it: a closure on a day with a booking shows
+    """As a new manager would do it: a closure on a day with a booking shows
     who is affected (no names), the resident is mailed, and yesterday's waiting times per service
     are there as a chart and as a CSV that says what the table says."""
     import csv

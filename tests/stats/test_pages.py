@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from queue_service import clock
+from queue_service.auth.models import Device
+from queue_service.auth.services import create_device
+from queue_service.extensions import db
 from queue_service.offices.services import get_office
 from queue_service.stats import compute
+from queue_service.tickets import services as queue
+from queue_service.tickets.kiosk_watch import fast_kiosks
 
 from ..conftest import login
-from .conftest import PASSWORD, THURSDAY, Traffic, generate_bookings, generate_day
+from .conftest import PASSWORD, THURSDAY, Traffic, generate_bookings, generate_day, staff
 
 
 @pytest.fixture
@@ -185,3 +192,26 @@ def test_a_bad_range_or_table_is_refused(client, aegi):
         == 404
     )
     assert clock.today() == THURSDAY
+
+
+def test_the_overview_warns_about_a_kiosk_issuing_unusually_fast(client, app, aegi):
+    app.config.update(KIOSK_ALERT_TICKETS=5, KIOSK_ALERT_WINDOW_MINUTES=10)
+    create_device("aegi", "kiosk", "Kiosk Eingang")
+    create_device("linden", "kiosk", "Kiosk Linden")
+    fast = db.session.scalar(select(Device).where(Device.name == "Kiosk Eingang"))
+    calm = db.session.scalar(select(Device).where(Device.name == "Kiosk Linden"))
+    for _ in range(5):
+        queue.issue_ticket("aegi", "PA", device=fast)
+    for _ in range(4):
+        queue.issue_ticket("linden", "PA", device=calm)
+    queue.issue_ticket("aegi", "PA", user=staff("clerk-aegi"))  # staff tickets do not count
+    assert [k.name for k in fast_kiosks(None, 5, 10)] == ["Kiosk Eingang"]
+
+    login(client, "manager-aegi", PASSWORD)
+    page = client.get("/admin/overview", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert 'id="fast-kiosks"' in page
+    assert "Kiosk Eingang (Bürgeramt Aegi): 5 Wartemarken in den letzten 10 Minuten." in page
+    assert "/admin/manage/offices/aegi/devices" in page
+    # once the burst is older than the window, the warning is gone
+    clock.freeze(clock.now() + timedelta(minutes=11))
+    assert 'id="fast-kiosks"' not in client.get("/admin/overview").get_data(as_text=True)

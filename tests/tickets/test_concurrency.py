@@ -48,7 +48,7 @@ def in_threads(app, count: int, work) -> list:
             try:
                 barrier.wait(timeout=30)
                 results[i] = work(i)
-            except BaseException as exc:  # noqa: BLE001  (reported below)
+            except BaseException as exc:  # reported below
                 errors.append(exc)
             finally:
                 db.session.remove()

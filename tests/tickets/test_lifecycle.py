@@ -83,7 +83,7 @@ ACTIONS = {
 }
 
 
-# the lifecycle of issue 3, written out here independently of the code's table
+# the ticket lifecycle, written out here independently of the code's table
 EXPECTED = {
     "call": ({"waiting", "parked"}, "called"),
     "recall": ({"called"}, "called"),

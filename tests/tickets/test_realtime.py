@@ -72,7 +72,7 @@ def test_nothing_is_published_when_the_change_is_refused(aegi, clerk, emitted):
 def test_a_change_that_fails_after_publishing_rolls_back_and_sends_nothing(
     aegi, clerk, emitted, monkeypatch
 ):
-    from queue_service.tickets import views
+    from queue_service.tickets import payloads
 
     token = q.issue_ticket("aegi", "PA")["token"]
     emitted.clear()
@@ -80,7 +80,7 @@ def test_a_change_that_fails_after_publishing_rolls_back_and_sends_nothing(
     def broken(*args, **kwargs):
         raise RuntimeError("view failed")
 
-    monkeypatch.setattr(views, "staff_view", broken)  # fails after the call was published
+    monkeypatch.setattr(payloads, "staff_view", broken)  # fails after the call was published
     with pytest.raises(RuntimeError):
         q.call_next("aegi", 1, clerk)
     assert emitted == []

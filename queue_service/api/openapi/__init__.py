@@ -133,4 +133,4 @@ add_paths(
 )
 
 # the fragments register their paths and schemas on import
-from . import booking, checkin, display, offices, session, status, ticket_pdf, tickets  # noqa: E402,F401
+from . import booking, checkin, display, offices, session, status, ticket_pdf, tickets, waitlist  # noqa: E402,F401

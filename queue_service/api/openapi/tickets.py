@@ -285,7 +285,7 @@ add_paths(
                     "repeated key returns the same ticket. Refused with 409 and a `reason` on closure "
                     "days, outside walk-in hours, for services needing an appointment or past the daily "
                     "caps. `priority` may only be set by staff. Kiosks are rate-limited per device "
-                    "(KIOSK_RATELIMIT_TICKETS, 429). With KIOSK_CUPS_PRINTING on and a printer named for "
+                    "(KIOSK_RATELIMIT_TICKETS per minute and KIOSK_RATELIMIT_TICKETS_HOURLY, 429). With KIOSK_CUPS_PRINTING on and a printer named for "
                     "the kiosk, the server prints the ticket after the commit and answers "
                     '`"printing": "server"`.'
                 ),

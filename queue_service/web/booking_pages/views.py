@@ -10,16 +10,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ... import clock
-from ...api.booking import search_limit, write_limit
 from ...auth.web import staff_user
 from ...booking import links, privacy, slots
 from ...booking import services as booking
 from ...booking.formatting import clock_text, day_text, short_day_text
-from ...booking.views import AppointmentView
+from ...booking.payloads import AppointmentView
 from ...errors import N_, InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ...offices import calendar
-from ...offices import services as catalogue
+from ...offices.services import get_office, list_services
 from ...printing.qr import qr_png_data_uri
+from ...ratelimits import search_limit, write_limit
 from . import bp
 
 GROUPS = OrderedDict(
@@ -32,13 +32,6 @@ GROUPS = OrderedDict(
         ("other", _l("Other services")),
     ]
 )
-CONTACT_MESSAGES = {
-    "name": _l("Please enter your first name and surname (2 to 100 characters)."),
-    "email": _l("Please enter a valid e-mail address, e.g. name@example.org."),
-    "phone": _l(
-        "Please enter the phone number with digits only (and + ( ) / -), or leave it empty."
-    ),
-}
 STEPS = [_l("Services"), _l("Office"), _l("Day"), _l("Time"), _l("Your details")]
 
 
@@ -128,7 +121,7 @@ def _services_message() -> str:
 
 
 def _start_page(errors: dict[str, str]):
-    services = [s for s in catalogue.list_services() if s.online_bookable]
+    services = [s for s in list_services() if s.online_bookable]
     groups: OrderedDict = OrderedDict((key, []) for key in GROUPS)
     for service in services:
         groups.setdefault(service.group if service.group in GROUPS else "other", []).append(service)
@@ -224,7 +217,7 @@ def _calendar_context(office, req: slots.BookingRequest) -> dict:
 @bp.get("/kalender")
 @search_limit
 def choose_day():
-    office = catalogue.get_office(request.args.get("office", ""))
+    office = get_office(request.args.get("office", ""))
     try:
         req = _request_from_args(office)
     except ValidationFailed as error:
@@ -239,6 +232,7 @@ def choose_day():
             "booking_web.choose_time", office=office.slug, day=d.isoformat(), **_flow_args(req)
         ),
         back_url=url_for("booking_web.choose_office", **_flow_args(req)),
+        waitlist_url=url_for("booking_web.waitlist_form", office=office.slug, **_flow_args(req)),
         step=3,
         steps=STEPS,
         lang=lang,
@@ -263,7 +257,7 @@ def _times_context(office, req: slots.BookingRequest, day: date) -> dict:
 @bp.get("/zeiten")
 @search_limit
 def choose_time():
-    office = catalogue.get_office(request.args.get("office", ""))
+    office = get_office(request.args.get("office", ""))
     try:
         req = _request_from_args(office)
     except ValidationFailed as error:
@@ -318,7 +312,7 @@ def hold():
         start = clock.parse_moment(form.get("start", ""))
     except ValueError:
         abort(400)
-    office = catalogue.get_office(office_slug)
+    office = get_office(office_slug)
     try:
         req = slots.resolve_request(args["services"], args["persons"], office)
     except ValidationFailed as error:
@@ -388,8 +382,10 @@ def submit_details(token: str):
     values = {k: form.get(k, "") for k in ("name", "email", "phone")}
     values["consent"] = form.get("consent") == "yes"
     errors = {
-        field: str(CONTACT_MESSAGES[field])
-        for field in booking.contact_problems(values["name"], values["email"], values["phone"])
+        field: _(message)
+        for field, message in booking.contact_problems(
+            values["name"], values["email"], values["phone"]
+        ).items()
     }
     if not values["consent"]:
         errors["consent"] = _("Please agree to the processing of your data to book.")
@@ -400,8 +396,8 @@ def submit_details(token: str):
             token, values["name"], values["email"], values["phone"] or None, _lang()
         )
     except ValidationFailed as error:
-        field = error.field if error.field in CONTACT_MESSAGES else "name"
-        return _details_page(view, values, {field: str(CONTACT_MESSAGES[field])}, 422)
+        field = error.field if error.field in booking.CONTACT_MESSAGES else "name"
+        return _details_page(view, values, {field: _(booking.CONTACT_MESSAGES[field])}, 422)
     except SlotTaken:
         flash(_("Sorry, this time has just been taken. Please choose another one."), "error")
         return redirect(
@@ -514,7 +510,7 @@ def _reschedulable(token: str) -> tuple[AppointmentView, object, slots.BookingRe
     if view.status != "confirmed" or not view.is_changeable():
         flash(_("This appointment can no longer be moved."), "error")
         abort(redirect(url_for("booking_web.manage", token=token)))
-    office = catalogue.get_office(view.office.slug)
+    office = get_office(view.office.slug)
     return view, office, slots.resolve_request(view.service_codes, view.persons, office)
 
 

@@ -1,0 +1,1 @@
+"""The waitlist ("Terminwecker"): residents wait for a freed time and are offered it in turn."""
