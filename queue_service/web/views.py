@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from ..offices.services import list_offices
+from ..offices.services import get_service, list_offices
 from . import bp
 
 
@@ -117,7 +117,7 @@ def _ticket_page(token: str, ticket: dict, lang: str):
     from ..offices.texts import service_name
     from ..printing.strings import SOON_MINUTES
 
-    names = [service_name(catalogue.get_service(s["code"]), lang) for s in ticket["services"]]
+    names = [service_name(get_service(s["code"]), lang) for s in ticket["services"]]
     config = {
         "token": token,
         "lang": lang,
