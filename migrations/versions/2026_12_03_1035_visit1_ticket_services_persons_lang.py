@@ -1,8 +1,8 @@
-"""tickets: further services, persons and language of a ticket
+"""tickets: further services, persons and language of a ticket; statistics count them
 
 Revision ID: visit1
-Revises: mgmt1
-Create Date: 2026-12-03 09:55:00
+Revises: waitlist1
+Create Date: 2026-12-03 10:35:00
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'visit1'
-down_revision = 'mgmt1'
+down_revision = 'waitlist1'
 branch_labels = None
 depends_on = None
 
@@ -30,9 +30,15 @@ def upgrade():
         sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('ticket_id', 'position'),
     )
+    with op.batch_alter_table('stats_rollup', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('persons', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('requests', sa.Integer(), server_default='0', nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table('stats_rollup', schema=None) as batch_op:
+        batch_op.drop_column('requests')
+        batch_op.drop_column('persons')
     op.drop_table('ticket_services')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_constraint('ck_tickets_persons', type_='check')
