@@ -16,7 +16,6 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":  # pragma: no cover  (serv
 
     monkey.patch_all()
 
-import logging
 from pathlib import Path
 
 from flask import Flask, request, url_for
@@ -69,10 +68,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS_EXTRA", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
-    logging.basicConfig(
-        level=app.config.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from .monitoring import logs
+
+    logs.configure(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "text"))
     speed = float(app.config.get("CLOCK_SPEED") or 1.0)
     if app.config.get("CLOCK_START") or speed != 1.0:
         anchor = app.config.get("CLOCK_ANCHOR")
@@ -95,6 +93,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_error_handlers(app)
     _register_request_hooks(app)
     health.register(app)
+    from . import monitoring
+
+    monitoring.init_app(app)
     from .cli import register_commands
 
     register_commands(app)
@@ -111,6 +112,7 @@ def _init_extensions(app: Flask) -> None:
     from .booking import models as _booking_models  # noqa: F401
     from .db import install_session_hooks
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .notify import models as _notify_models  # noqa: F401
     from .offices import models as _office_models  # noqa: F401
     from .realtime import models as _realtime_models  # noqa: F401
     from .scheduler import models as _scheduler_models  # noqa: F401
@@ -249,6 +251,8 @@ def _register_request_hooks(app: Flask) -> None:
         from .auth.web import DEVICE_HEADER, bearer_token, current_device
         from .errors import Unauthorized
 
+        if request.blueprint == "monitoring":
+            return  # /metrics checks its own token (METRICS_TOKEN)
         if bearer_token() and not current_user.is_authenticated:
             raise Unauthorized("The bearer token is not valid (unknown or revoked).")
         if request.headers.get(DEVICE_HEADER) and current_device() is None:

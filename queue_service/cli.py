@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -246,6 +247,58 @@ def close_day_command(slug: str, reason: str | None) -> None:
     click.echo(f"Closed the queue of {slug}: {count} ticket(s) marked as not served.")
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Back up the database to PATH while it serves (SQLite backup API, or pg_dump -Fc)."""
+    from .backup import BackupError, backup
+
+    try:
+        size = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as error:
+        _fail(error)
+    click.echo(f"Backup written to {path} ({size:,} bytes).")
+
+
+def _after_restore(skip_numbers: int) -> None:
+    from .backup import after_restore
+
+    done = after_restore(skip_numbers)
+    click.echo(
+        f"Today's ticket numbers moved on by {done['skipped_numbers']} in {done['offices']} "
+        f"offices ({done['prefixes']} prefixes); {done['event_seqs_moved']} display event "
+        f"counters moved on (displays resync); {done['sequences_set']} id sequences set."
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="confirm: the database's contents are replaced")
+@click.option("--skip-numbers", default=100, show_default=True, help="today's numbers to skip")
+@with_appcontext
+def restore_command(path: Path, yes: bool, skip_numbers: int) -> None:
+    """Replace the database by the backup PATH (servers stopped), then make it safe to serve."""
+    from .backup import BackupError, restore
+
+    if not yes:
+        _fail(RuntimeError("restore replaces the whole database: stop the servers, add --yes"))
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as error:
+        _fail(error)
+    click.echo(f"Restored from {path}.")
+    _after_restore(skip_numbers)
+
+
+@click.command("after-restore")
+@click.option("--skip-numbers", default=100, show_default=True, help="today's numbers to skip")
+@with_appcontext
+def after_restore_command(skip_numbers: int) -> None:
+    """After restoring by hand: skip today's numbers, resync displays, set id sequences."""
+    _after_restore(skip_numbers)
+
+
 COMMANDS = [
     load_catalogue_command,
     create_user_command,
@@ -255,6 +308,9 @@ COMMANDS = [
     demo_command,
     scheduler_command,
     close_day_command,
+    backup_command,
+    restore_command,
+    after_restore_command,
 ]
 
 

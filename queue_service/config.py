@@ -72,6 +72,10 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # "json": one JSON object per log line, and one line per request (docs/operations.md)
+        "LOG_FORMAT": (os.environ.get("LOG_FORMAT") or "text").strip().lower(),
+        # GET /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset: no endpoint
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
         # unset: the scheduler runs inside `serve` on SQLite; on PostgreSQL use `scheduler`
         "SCHEDULER_ENABLED": _optional_bool(os.environ.get("SCHEDULER_ENABLED")),
         "SCHEDULER_LOCK_RETRY_SECONDS": float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
@@ -174,6 +178,10 @@ class Defaults:
     MAIL_USE_SSL = False  # implicit TLS (port 465)
     MAIL_TIMEOUT = 10  # seconds
     MAIL_ASYNC = True  # send from a background thread, so a request never waits for SMTP
+    # an undelivered mail stays in the outbox; the scheduler retries it after this many seconds,
+    # doubled after each failure up to the maximum
+    MAIL_RETRY_SECONDS = 30
+    MAIL_RETRY_MAX_SECONDS = 1800
     MAIL_FROM = "Bürgerservice Hannover <termine@buergerservice-hannover.example>"
     # SQLAlchemy
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
@@ -257,6 +265,8 @@ _ENV_INT = (
     "CHECKIN_LATE_MINUTES",
     "MAIL_PORT",
     "MAIL_TIMEOUT",
+    "MAIL_RETRY_SECONDS",
+    "MAIL_RETRY_MAX_SECONDS",
     "PERSONAL_DATA_RETENTION_DAYS",
 )
 _ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")

@@ -169,3 +169,18 @@ register_job(
     daily_at("03:20"),
     _l("Delete personal data of ended waitlist requests (retention period)"),
 )
+
+
+def send_mail_outbox(scheduled_for: datetime) -> dict:
+    """Mails the mail server did not take yet (an outage) are sent again, with backoff."""
+    from ..notify import outbox
+
+    return outbox.deliver_due()
+
+
+register_job(
+    "send_mail_outbox",
+    send_mail_outbox,
+    every(minutes=1),
+    _l("Send mails that could not be delivered yet (retried with increasing waits)"),
+)

@@ -16,6 +16,7 @@ from ..errors import Forbidden, ValidationFailed
 from ..extensions import db
 from ..management.access import managed_offices
 from ..offices.models import Service
+from ..waitlist import stats as waitlist_stats
 from . import charts, compute, ratings
 
 MAX_DAYS = 400
@@ -212,6 +213,30 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
                 [waiting(office_rows, _("Waiting time per office"), charts.bar_chart)],
             )
         )
+    waitlist_rows = [
+        {
+            "label": office_names.get(r["office_id"]) or _("Any office"),
+            **{k: v for k, v in r.items() if k != "office_id"},
+        }
+        for r in sorted(
+            waitlist_stats.figures(ids, start, end),
+            key=lambda r: (r["office_id"] is None, office_names.get(r["office_id"], "")),
+        )
+    ]
+    tables.append(
+        Table(
+            "waitlist",
+            _("Waitlist"),
+            [
+                ("requests", _("Requests")),
+                ("offers", _("Times offered")),
+                ("accepted", _("Accepted")),
+                ("acceptance_share", _("Acceptance rate (per cent)")),
+                ("days_gained_median", _("Days earlier, median")),
+            ],
+            waitlist_rows,
+        )
+    )
     rating = ratings.rating_summary(ids, start, end)
     dist = rating["distribution"]
     tables.append(

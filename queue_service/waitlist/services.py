@@ -29,7 +29,7 @@ from ..booking import payloads as booking_payloads
 from ..booking import services as booking
 from ..booking import settings as booking_settings
 from ..booking.models import Appointment, AppointmentStatus, SlotSeat
-from ..db import after_commit, run_in_transaction, unit_of_work
+from ..db import run_in_transaction, unit_of_work
 from ..errors import InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
@@ -262,7 +262,7 @@ def request_waitlist(
         session.add(row)
         session.flush()
         view = payloads.build(row, token=request_token(salt))
-        after_commit(lambda: mails.send(mails.CONFIRM if pending else mails.LISTED, view))
+        mails.enqueue(mails.CONFIRM if pending else mails.LISTED, view)
         return view
 
     return run_in_transaction(work)
@@ -332,7 +332,7 @@ def request_earlier(
         session.add(row)
         session.flush()
         view = payloads.build(row, token=request_token(salt))
-        after_commit(lambda: mails.send(mails.LISTED, view))
+        mails.enqueue(mails.LISTED, view)
         return view
 
     return run_in_transaction(work)
@@ -370,7 +370,7 @@ def confirm_waitlist(token: str) -> payloads.WaitlistView:
             )
         fresh = session.get(WaitlistRequest, row_id, populate_existing=True)
         view = payloads.build(fresh, token=token)
-        after_commit(lambda: mails.send(mails.LISTED, view))
+        mails.enqueue(mails.LISTED, view)
         return view
 
     return run_in_transaction(work)
@@ -587,7 +587,7 @@ def _record_offer(session, row: WaitlistRequest, hold: Appointment, expires, now
     session.add(offer)
     session.flush()
     view = payloads.build_offer(offer, row, offer_token(salt))
-    after_commit(lambda: mails.send_offer(view))
+    mails.enqueue_offer(view)
     return True
 
 
@@ -688,7 +688,7 @@ def _book_hold(
     hold.expires_at = None
     session.flush()
     view = booking_payloads.build(hold, now=now)
-    after_commit(lambda: booking.mails.send(booking.mails.BOOKED, view))
+    booking.mails.enqueue(booking.mails.BOOKED, view)
     return view
 
 
@@ -714,7 +714,7 @@ def _move_onto(
     # the old time is free now: the next one on the list may have it
     _pass_on(session, appointment_id, now)
     view = booking_payloads.build(current, now=now)
-    after_commit(lambda: booking.mails.send(booking.mails.RESCHEDULED, view))
+    booking.mails.enqueue(booking.mails.RESCHEDULED, view)
     return view
 
 

@@ -1,8 +1,8 @@
 """tickets: further services, persons and language of a ticket; statistics count them
 
 Revision ID: visit1
-Revises: waitlist1
-Create Date: 2026-12-03 10:35:00
+Revises: ops1
+Create Date: 2026-12-03 10:55:00
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'visit1'
-down_revision = 'waitlist1'
+down_revision = 'ops1'
 branch_labels = None
 depends_on = None
 
