@@ -108,9 +108,10 @@ def _init_extensions(app: Flask) -> None:
     # models must be imported before the metadata is used
     from .audit import models as _audit_models  # noqa: F401
     from .auth import models as _auth_models  # noqa: F401
+    from .booking import due as _booking_due  # noqa: F401  (appointments in the day's forecast)
     from .booking import impact as _booking_impact  # noqa: F401  (closures list appointments)
     from .booking import models as _booking_models  # noqa: F401
-    from .db import install_session_hooks
+    from .db import install_session_hooks, ping_idle_connections
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .notify import models as _notify_models  # noqa: F401
     from .offices import models as _office_models  # noqa: F401
@@ -123,6 +124,9 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     install_session_hooks()
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            ping_idle_connections(db.engine, float(app.config["DATABASE_PING_IDLE_SECONDS"]))
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -132,6 +136,8 @@ def _init_extensions(app: Flask) -> None:
     i18n.compile_catalogues()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = i18n.translation_directories()
     babel.init_app(app, locale_selector=i18n.select_locale)
+    app.add_template_filter(i18n.format_number, "number")
+    app.add_template_filter(i18n.format_day, "day")
 
     redis_url = app.config.get("REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")

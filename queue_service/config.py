@@ -110,6 +110,8 @@ def from_environment(instance_path: str) -> dict:
 class Defaults:
     """Documented defaults. Each can be overridden by test_config or the environment."""
 
+    # PostgreSQL: a pooled connection idle this long is pinged before use (db.py)
+    DATABASE_PING_IDLE_SECONDS = 10.0
     # where public holidays come from (the holidays package)
     HOLIDAY_COUNTRY = "DE"
     HOLIDAY_SUBDIV = "NI"
@@ -184,7 +186,7 @@ class Defaults:
     MAIL_RETRY_MAX_SECONDS = 1800
     MAIL_FROM = "Bürgerservice Hannover <termine@buergerservice-hannover.example>"
     # SQLAlchemy
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # set by create_app from engine_options()
     SQLITE_WRITER_LOCK = True  # threads of one process queue for SQLite's single writer (db.py)
     JSON_SORT_KEYS = False
     # seconds a display waits between snapshot polls while its socket is down, and between
@@ -195,6 +197,11 @@ class Defaults:
     DISPLAY_CALL_HISTORY = 10
     DISPLAY_CALL_MINUTES = 10  # how long a call stays in a display's list after it was made
     REALTIME_EMIT_IN_BACKGROUND = True
+    # the dispatcher gathers an office's queue changes this long (from the first) into one
+    # queue read and one queue_updated; calls go out at once (0: read at once, per round)
+    REALTIME_COALESCE_SECONDS = 0.15
+    # ... and reads at most this share of the time (windows grow under a flood of changes)
+    REALTIME_READ_SHARE = 0.25
     # joining displays (and HTTP polls) share one snapshot per office while its seq is unchanged
     DISPLAY_SNAPSHOT_SHARE_SECONDS = 2.0
     # Engine.IO keepalive: a dead peer is noticed within interval + timeout seconds
@@ -237,10 +244,11 @@ class Defaults:
 def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    # pre-ping: connections that died with a database restart are replaced, not handed out;
-    # connect_timeout: an unreachable server costs a request seconds, not minutes
+    # no pool_pre_ping (a round trip per transaction): db.ping_idle_connections pings only
+    # connections that sat idle for DATABASE_PING_IDLE_SECONDS, so connections that died with a
+    # database restart are replaced, not handed out; connect_timeout: an unreachable server
+    # costs a request seconds, not minutes
     return {
-        "pool_pre_ping": True,
         "pool_size": 10,
         "max_overflow": 20,
         "pool_timeout": 10,

@@ -1,7 +1,7 @@
 """tickets: further services, persons and language of a ticket; statistics count them
 
 Revision ID: visit1
-Revises: ops1
+Revises: visitp1
 Create Date: 2026-12-03 10:55:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'visit1'
-down_revision = 'ops1'
+down_revision = 'visitp1'
 branch_labels = None
 depends_on = None
 

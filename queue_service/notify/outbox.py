@@ -4,10 +4,13 @@ background sender with MAIL_ASYNC); when the mail server is down it stays pendin
 scheduler's ``send_mail_outbox`` job retries it with exponential backoff, so an SMTP outage
 delays mail but loses none.
 
-Each delivery first claims the row (a conditional UPDATE that only one sender can win), so two
-senders (the after-commit sender and the job, or two processes) never send one row twice. A
-process that dies between the server's "250 OK" and marking the row sent would send it again
-after the claim expires (at-least-once at that point); the Message-ID stays the same.
+A row is written already claimed by the process that wrote it (it sends it after the commit
+from memory, one UPDATE to record the outcome); every later attempt first claims the row (a
+conditional UPDATE that only one sender can win), so two senders (the job in two processes, or
+the job and the first sender) never send one row twice. A claim lapses after a few times
+MAIL_TIMEOUT, so a row whose process died is sent by the job. A process that dies between the
+server's "250 OK" and marking the row sent would send it again after the claim lapses
+(at-least-once at that point); the Message-ID stays the same.
 """
 
 from __future__ import annotations
@@ -32,7 +35,11 @@ SENT_RETENTION_DAYS = 30
 
 
 def enqueue(message: EmailMessage, kind: str) -> None:
-    """Add ``message`` to the outbox as part of the current unit of work."""
+    """Add ``message`` to the outbox as part of the current unit of work.
+
+    The row is created claimed by this process, which sends it right after the commit (no
+    further claim, no re-read); should the process die first, the claim lapses and the
+    scheduler's job sends it."""
     if not in_unit_of_work():
         raise RuntimeError("enqueue() belongs inside the unit of work of the change it reports")
     now = clock.real_now()
@@ -42,22 +49,26 @@ def enqueue(message: EmailMessage, kind: str) -> None:
         message=bytes(message),
         created_at=now,
         next_attempt_at=now,
-        attempts=0,
+        claimed_until=now + _claim_lease(),
+        attempts=1,
     )
     db.session.add(row)
     db.session.flush()
     row_id = row.id
     app = current_app._get_current_object()
-    after_commit(lambda: _deliver_soon(app, row_id))
+    after_commit(lambda: _deliver_soon(app, row_id, kind, message))
 
 
-def _deliver_soon(app, row_id: int) -> None:
+def _deliver_soon(app, row_id: int, kind: str, message: EmailMessage) -> None:
     from .mail import run_in_background
 
+    def job() -> None:
+        _send_and_record(row_id, kind, 1, message, clock.real_now())
+
     if app.config.get("MAIL_ASYNC"):
-        run_in_background(app, lambda: deliver(row_id))
+        run_in_background(app, job)
     else:
-        deliver(row_id)
+        job()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -85,8 +96,6 @@ def _permanent(error: Exception) -> bool:
 
 def deliver(row_id: int, now: datetime | None = None) -> OutboxStatus | None:
     """Send one outbox row if it is due and nobody else holds it; its new status, or None."""
-    from . import mail
-
     now = now or clock.real_now()
     with db.engine.begin() as conn:
         claimed = conn.execute(
@@ -106,7 +115,17 @@ def deliver(row_id: int, now: datetime | None = None) -> OutboxStatus | None:
                 OutboxMail.id == row_id
             )
         ).one()
-    message = message_from_bytes(data, policy=policy.default)
+    return _send_and_record(
+        row_id, kind, attempts, message_from_bytes(data, policy=policy.default), now
+    )
+
+
+def _send_and_record(
+    row_id: int, kind: str, attempts: int, message: EmailMessage, now: datetime
+) -> OutboxStatus:
+    """Send a row this process holds the claim of, and record the outcome on it."""
+    from . import mail
+
     try:
         mail.send(message)
     except Exception as error:  # every failure is recorded on the row, never raised

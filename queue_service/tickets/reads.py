@@ -13,7 +13,7 @@ from ..extensions import db
 from ..offices import calendar
 from ..offices.models import Counter, Office, WindowKind
 from ..offices.services import get_office
-from . import estimates, payloads
+from . import estimates, forecast, payloads
 from .estimates import Estimate, Snapshot
 from .models import ACTIVE_AT_COUNTER, Ticket, TicketStatus
 
@@ -165,6 +165,7 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
     walkin_open = calendar.is_open(office, now, WindowKind.WALKIN)
     open_now = walkin_open or calendar.is_open(office, now, WindowKind.APPOINTMENT)
     upcoming = calendar.next_opening(office, now, WindowKind.WALKIN)
+    outlook = forecast.day_forecast(office, now, snap)
     return {
         "office": {"slug": office.slug, "name": office.name},
         "server_time": now.isoformat(timespec="seconds"),
@@ -181,6 +182,13 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
         ),
         "open_counters": len(snap.open_counter_ids),
         "waiting_total": len(snap.waiting),
+        # the rest of the day (tickets/forecast.py): null while no counter is open
+        "expected_last_served": (
+            payloads.local_iso(outlook.expected_last_served, office)
+            if outlook.known and outlook.expected_last_served
+            else None
+        ),
+        "walkins_acceptable": outlook.walkins_acceptable if walkin_open else None,
         "services": [_service_summary(snap, s, lang) for s in snap.services.values()],
     }
 
