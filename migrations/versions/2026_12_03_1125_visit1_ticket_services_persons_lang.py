@@ -1,8 +1,8 @@
 """tickets: further services, persons and language of a ticket; statistics count them
 
 Revision ID: visit1
-Revises: visitp1
-Create Date: 2026-12-03 10:55:00
+Revises: auth1
+Create Date: 2026-12-03 11:25:00
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'visit1'
-down_revision = 'visitp1'
+down_revision = 'auth1'
 branch_labels = None
 depends_on = None
 
