@@ -136,6 +136,8 @@ def _init_extensions(app: Flask) -> None:
     i18n.compile_catalogues()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = i18n.translation_directories()
     babel.init_app(app, locale_selector=i18n.select_locale)
+    app.add_template_filter(i18n.format_number, "number")
+    app.add_template_filter(i18n.format_day, "day")
 
     redis_url = app.config.get("REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")

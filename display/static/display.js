@@ -389,15 +389,18 @@
     announcer.canPlay();  // tries to resume; the browser decides
     window.setTimeout(function () {
       if (announcer.canPlay()) return;
-      var overlay = el("sound-overlay");
-      var button = el("enable-sound");
-      button.textContent = label("enable_sound");
-      overlay.hidden = false;
-      button.focus();
-      button.addEventListener("click", function () {
-        announcer.unlock();
-        overlay.hidden = true;
-      }, { once: true });
+      var banner = el("sound-overlay");
+      var events = ["pointerdown", "keydown", "touchstart", "click"];
+      banner.textContent = label("enable_sound");
+      banner.hidden = false;
+      banner.focus();
+      // any click, tap or key anywhere switches the sound on and removes the banner at once
+      function enable() {
+        banner.hidden = true;
+        events.forEach(function (name) { document.removeEventListener(name, enable, true); });
+        try { announcer.unlock(); } catch (e) { /* no speech in this browser: the gong still works */ }
+      }
+      events.forEach(function (name) { document.addEventListener(name, enable, true); });
     }, 1000);
   }
 

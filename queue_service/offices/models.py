@@ -59,6 +59,9 @@ class Office(db.Model):
     # Fields whose values are demo data to be replaced by the city (see the catalogue file).
     demo_fields: Mapped[list] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
+    # the building's accessibility as residents need it (step-free entrance, lift, toilet...)
+    accessibility_de: Mapped[str | None] = mapped_column(Text)
+    accessibility_en: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     services: Mapped[list[OfficeService]] = relationship(
@@ -72,6 +75,13 @@ class Office(db.Model):
         cascade="all, delete-orphan",
         order_by="(OpeningWindow.weekday, OpeningWindow.kind, OpeningWindow.start_time)",
     )
+
+    def accessibility(self, lang: str) -> str | None:
+        return (
+            (self.accessibility_en or self.accessibility_de)
+            if lang != "de"
+            else (self.accessibility_de)
+        )
 
     def __repr__(self) -> str:
         return f"<Office {self.slug}>"

@@ -135,6 +135,16 @@ def figures(plan: DayPlan, outcome: Outcome, clock: SimClock) -> dict:
             name: latency_ms(v) | {"failed": failures[name]}
             for name, v in sorted(endpoints.items())
         },
+        # compressed time compresses the server's latency too: an answer's wait in simulated
+        # minutes (when this is not small against service times, the day is distorted)
+        "request_latency_simulated_minutes": {
+            "p50": _round(
+                _sim_minutes(percentile([r.seconds for r in outcome.requests], 50), clock)
+            ),
+            "p95": _round(
+                _sim_minutes(percentile([r.seconds for r in outcome.requests], 95), clock)
+            ),
+        },
         "call_to_display_ms": latency_ms(call_latency),
         "call_to_phone_ms": latency_ms(outcome.phone_calls),
         "connections": {
@@ -143,10 +153,15 @@ def figures(plan: DayPlan, outcome: Outcome, clock: SimClock) -> dict:
             "display_reconnects": sum(
                 max(len(d.connected) - 1, 0) for d in outcome.displays.values()
             ),
+            "display_resyncs": sum(d.resyncs for d in outcome.displays.values()),
         },
         "errors": outcome.errors[:50],
         "error_count": len(outcome.errors),
     }
+
+
+def _sim_minutes(seconds: float | None, clock: SimClock) -> float | None:
+    return None if seconds is None else seconds * clock.speed / 60
 
 
 def _covered(display, moment: float, until: float) -> bool:
@@ -297,7 +312,8 @@ def as_text(report: dict) -> str:
             f"{(o['utilisation'] or 0):>6.2f}{o['last_ticket_ended'] or '-':>7}"
         )
     lines.append(
-        f"Requests {f['throughput']['requests']} ({f['throughput']['requests_per_second']}/s); "
+        f"Requests {f['throughput']['requests']} ({f['throughput']['requests_per_second']}/s, "
+        f"answers take {f['request_latency_simulated_minutes']} simulated minutes); "
         f"call->display ms {f['call_to_display_ms']}; call->phone ms p95 {f['call_to_phone_ms']['p95']}"
     )
     for name, e in f["endpoints_ms"].items():
