@@ -23,6 +23,7 @@ from queue_service.auth.models import Device, DeviceKind
 from queue_service.auth.web import DEVICE_COOKIE, current_device, set_device_cookie
 from queue_service.booking import links, next_free
 from queue_service.i18n import LANGUAGE_NAMES, RTL_LANGUAGES
+from queue_service.links import absolute_url
 from queue_service.offices import calendar
 from queue_service.offices.models import Office
 from queue_service.offices.services import get_office
@@ -241,9 +242,7 @@ def ticket_screen(slug: str, token: str):
     ticket = get_ticket(token)
     if ticket.office_id != office.id:
         return _not_registered(office, current_device())
-    status_url = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip(
-        "/"
-    ) + f"/t/{token}"
+    status_url = absolute_url(f"/t/{token}")
     with force_locale(lang):
         view = ticket_status(token, "en" if lang == "en" else "de")
         page = render_template(

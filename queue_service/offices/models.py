@@ -56,6 +56,10 @@ class Office(db.Model):
     email: Mapped[str | None] = mapped_column(String(120))
     is_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
     walkin_daily_cap: Mapped[int | None] = mapped_column(Integer)
+    # a manager stopped walk-in tickets early on this (local) day, with a reason for visitors
+    walkins_closed_on: Mapped[date | None] = mapped_column(Date)
+    walkins_closed_reason: Mapped[str | None] = mapped_column(String(200))
+    walkins_closed_message_id: Mapped[int | None] = mapped_column(Integer)
     # Fields whose values are demo data to be replaced by the city (see the catalogue file).
     demo_fields: Mapped[list] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
@@ -70,6 +74,11 @@ class Office(db.Model):
     counters: Mapped[list[Counter]] = relationship(
         back_populates="office", cascade="all, delete-orphan", order_by="Counter.number"
     )
+
+    def walkins_closed_reason_on(self, day: date) -> str | None:
+        """Why walk-in tickets stopped early on ``day`` (a local date), or None."""
+        return self.walkins_closed_reason if self.walkins_closed_on == day else None
+
     hours: Mapped[list[OpeningWindow]] = relationship(
         back_populates="office",
         cascade="all, delete-orphan",

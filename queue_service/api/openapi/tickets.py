@@ -179,6 +179,11 @@ add_schemas(
                 "open": {"type": "boolean"},
                 "walkin_open": {"type": "boolean"},
                 "closed_reason": {"type": ["string", "null"]},
+                "walkins_closed_reason": {
+                    "type": ["string", "null"],
+                    "description": "set when a manager stopped walk-in tickets early today: the "
+                    "reason shown to visitors",
+                },
                 "next_walkin_window": {"type": ["object", "null"]},
                 "open_counters": {"type": "integer"},
                 "waiting_total": {"type": "integer"},
