@@ -63,7 +63,7 @@ def _strings() -> dict[str, str]:
         "offline": _("Connection lost"),
         "offline_detail": _("Updating every %(n)s seconds", n="{n}"),
         "as_of": _("As of %(time)s", time="{time}"),
-        "enable_sound": _("Click once to switch on the sound for calls"),
+        "enable_sound": _("Sound is off: click, tap or press any key to switch it on"),
         "say_call": _(
             "Number %(number)s, please go to counter %(counter)s",
             number="{number}",
@@ -92,6 +92,7 @@ def screen(slug: str):
         "gong": _flag("gong", True),
         "rows": _rows(request.args.get("rows"), history),
         "pollSeconds": int(current_app.config.get("DISPLAY_POLL_SECONDS", 10)),
+        "callMinutes": int(current_app.config.get("DISPLAY_CALL_MINUTES", 10)),
         "stateUrl": url_for("api.display_state", slug=office.slug),
         "strings": strings,
         "timezone": office.timezone,

@@ -23,11 +23,13 @@ from queue_service.auth.models import Device, DeviceKind
 from queue_service.auth.web import DEVICE_COOKIE, current_device, set_device_cookie
 from queue_service.booking import links, next_free
 from queue_service.i18n import LANGUAGE_NAMES, RTL_LANGUAGES
+from queue_service.links import absolute_url
 from queue_service.offices import calendar
 from queue_service.offices.models import Office
 from queue_service.offices.services import get_office
 from queue_service.offices.texts import service_description, service_name
 from queue_service.printing import PAPERS, qr_svg
+from queue_service.printing.strings import SOON_MINUTES
 from queue_service.tickets.offer import OfferState, walkin_offer
 from queue_service.tickets.reads import get_ticket, ticket_status
 
@@ -109,7 +111,7 @@ def _plurals(lang: str) -> Translations | NullTranslations:
 def wait_text(minutes: int | None) -> str:
     if minutes is None:
         return gettext("no estimate yet")
-    if minutes <= 0:
+    if minutes <= SOON_MINUTES:
         return gettext("very soon")
     lang = str(get_locale() or "de")
     text = _plurals(lang).ungettext("about %(num)s minute", "about %(num)s minutes", minutes)
@@ -241,16 +243,15 @@ def ticket_screen(slug: str, token: str):
     ticket = get_ticket(token)
     if ticket.office_id != office.id:
         return _not_registered(office, current_device())
-    status_url = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip(
-        "/"
-    ) + f"/t/{token}"
+    status_url = absolute_url(f"/t/{token}")
     with force_locale(lang):
         view = ticket_status(token, "en" if lang == "en" else "de")
         page = render_template(
             "kiosk/_ticket.html",
             ticket=view,
             kind=ticket.kind.value,
-            service=service_name(ticket.service, lang),
+            services=[service_name(s, lang) for s in ticket.services],
+            persons=ticket.persons,
             wait=wait_text(view["estimated_wait_minutes"]),
             qr=qr_svg(
                 status_url,
@@ -259,5 +260,6 @@ def ticket_screen(slug: str, token: str):
                 ),
             ),
             status_url=status_url,
+            again=request.args.get("again") == "1",
         )
     return page, 200, NO_STORE

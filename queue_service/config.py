@@ -23,6 +23,10 @@ def _optional_bool(value: str | None) -> bool | None:
     return _bool(value)
 
 
+def _list(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
@@ -65,6 +69,9 @@ def from_environment(instance_path: str) -> dict:
         "HOST": os.environ.get("HOST", "127.0.0.1"),
         "PORT": _int("PORT", 5000),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
+        # host names this deployment answers to (comma-separated); others get 400. Absolute
+        # links use PUBLIC_BASE_URL, else the request's host only when it is checked this way.
+        "TRUSTED_HOSTS": _list(os.environ.get("TRUSTED_HOSTS")) or None,
         "SOCKETIO_ASYNC_MODE": os.environ.get("SOCKETIO_ASYNC_MODE", "threading"),
         # Redis pub/sub channel of the Socket.IO message queue: one per deployment sharing a Redis
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL") or "queue-service",
@@ -126,6 +133,17 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_CHECK_DEFAULT = False  # checked in a before_request hook (token clients are exempt)
     WTF_CSRF_TIME_LIMIT = 12 * 3600  # a clerk's working day
+    # staff sessions end after this much inactivity (a lunch break is fine, a desk left
+    # overnight is not) and at the latest this long after signing in (docs/security-auth.md)
+    STAFF_SESSION_IDLE_MINUTES = 120
+    STAFF_SESSION_MAX_HOURS = 12
+    # per-account lockout on top of the per-address limit: after this many wrong passwords in a
+    # row sign-in pauses LOGIN_LOCKOUT_MINUTES, doubling with each further one up to the maximum
+    LOGIN_LOCKOUT_THRESHOLD = 5
+    LOGIN_LOCKOUT_MINUTES = 1
+    LOGIN_LOCKOUT_MAX_MINUTES = 15
+    # Strict-Transport-Security max-age (seconds) on answers served over TLS; 0 turns it off
+    HSTS_MAX_AGE = 365 * 24 * 3600
     # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
@@ -195,6 +213,7 @@ class Defaults:
     # realtime (docs/realtime-protocol.md): calls in a display snapshot; emits from a dispatcher
     # thread after the commit (off: in the committing thread, for in-process tests)
     DISPLAY_CALL_HISTORY = 10
+    DISPLAY_CALL_MINUTES = 10  # how long a call stays in a display's list after it was made
     REALTIME_EMIT_IN_BACKGROUND = True
     # the dispatcher gathers an office's queue changes this long (from the first) into one
     # queue read and one queue_updated; calls go out at once (0: read at once, per round)
@@ -275,6 +294,12 @@ _ENV_INT = (
     "MAIL_RETRY_SECONDS",
     "MAIL_RETRY_MAX_SECONDS",
     "PERSONAL_DATA_RETENTION_DAYS",
+    "STAFF_SESSION_IDLE_MINUTES",
+    "STAFF_SESSION_MAX_HOURS",
+    "LOGIN_LOCKOUT_THRESHOLD",
+    "LOGIN_LOCKOUT_MINUTES",
+    "LOGIN_LOCKOUT_MAX_MINUTES",
+    "HSTS_MAX_AGE",
 )
 _ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")
 _ENV_STR = (

@@ -31,7 +31,7 @@ def database_unavailable(error: Exception):
     )
     try:
         db.session.rollback()
-    except Exception as exc:
+    except Exception as exc:  # the connection is gone; the pool drops it
         current_app.logger.debug("rollback after a lost connection failed: %s", exc)
     retry_after = str(current_app.config["DATABASE_RETRY_AFTER_SECONDS"])
     if _wants_problem_json():
@@ -61,7 +61,7 @@ def _database_state() -> str:
     try:
         with db.engine.connect() as connection:  # its own connection: never a failed session
             connection.execute(text("SELECT 1"))
-    except Exception as exc:
+    except Exception as exc:  # report, never raise: a load balancer asks this
         current_app.logger.warning("readiness: database unreachable (%s)", exc.__class__.__name__)
         return "unreachable"
     return "reachable"
@@ -79,7 +79,7 @@ def _redis_state() -> str:
             client.ping()
         finally:
             client.close()
-    except Exception as exc:
+    except Exception as exc:  # report, never raise
         current_app.logger.warning("readiness: redis unreachable (%s)", exc.__class__.__name__)
         return "unreachable"
     return "reachable"

@@ -98,6 +98,20 @@ def record(
     return entry
 
 
+def record_about_user(action: str, *, actor: Any | None, user: Any, details: dict) -> None:
+    """Audit a change to a staff account once per office of that account (so each office's
+    managers see it), or once without an office for administrators."""
+    for office in user.offices or [None]:
+        record(
+            action,
+            actor=actor,
+            object_type="user",
+            object_id=user.id,
+            office_id=office.id if office else None,
+            details=details,
+        )
+
+
 def record_view(
     actor: Any,
     *,

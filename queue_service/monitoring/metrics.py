@@ -273,19 +273,21 @@ def _sample_displays_forever(interval: float) -> None:
 _sampler_started = False
 
 
+def _start_display_sampler() -> None:
+    """Several processes: each keeps its own display count fresh for whichever is scraped."""
+    global _sampler_started
+    if _sampler_started:
+        return
+    _sampler_started = True
+    threading.Thread(
+        target=_sample_displays_forever, args=(5.0,), name="metrics-displays", daemon=True
+    ).start()
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-
-    @app.before_request
-    def _start_display_sampler():
-        # several processes: each keeps its own display count fresh for whichever is scraped
-        global _sampler_started
-        if _sampler_started or not os.environ.get("PROMETHEUS_MULTIPROC_DIR") or app.testing:
-            return
-        _sampler_started = True
-        threading.Thread(
-            target=_sample_displays_forever, args=(5.0,), name="metrics-displays", daemon=True
-        ).start()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and not app.testing:
+        _start_display_sampler()
 
     @app.before_request
     def _start_timer():

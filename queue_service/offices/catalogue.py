@@ -284,6 +284,14 @@ def parse_catalogue(text: str, source: str = "catalogue") -> dict:
         cap = o.get("walkin_daily_cap", default_cap)
         if cap is not None and (not isinstance(cap, int) or cap < 1 or cap > 999):
             c.fail(path + ("walkin_daily_cap",), "must be between 1 and 999")
+        access = o.get("accessibility") or {}
+        if (
+            not isinstance(access, dict)
+            or not set(access) <= {"de", "en"}
+            or not all(isinstance(text, str) for text in access.values())
+        ):
+            c.fail(path + ("accessibility",), "must be {de: text, en: text}")
+            access = {}
         if slug:
             offices[slug] = {
                 "slug": slug,
@@ -291,6 +299,8 @@ def parse_catalogue(text: str, source: str = "catalogue") -> dict:
                 "address": o.get("address"),
                 "phone": o.get("phone"),
                 "email": o.get("email"),
+                "accessibility_de": access.get("de"),
+                "accessibility_en": access.get("en"),
                 "timezone": o.get("timezone") or region.get("timezone") or "Europe/Berlin",
                 "is_mobile": mobile,
                 "walkin_daily_cap": cap,
@@ -397,6 +407,8 @@ def load_catalogue_text(text: str, source: str = "catalogue") -> LoadReport:
                 "address",
                 "phone",
                 "email",
+                "accessibility_de",
+                "accessibility_en",
                 "timezone",
                 "is_mobile",
                 "walkin_daily_cap",

@@ -202,6 +202,15 @@ def ticket_called(office_slug: str, view: dict) -> None:
     batch.items.append(_Emit("ticket_called", payload, office_room(office_slug), DISPLAY_NS))
 
 
+def call_withdrawn(office_slug: str, number: str, reason: str) -> None:
+    """A called number is no longer called (``reason``: no_show, parked, transferred): the
+    office's displays take it off their list of calls."""
+    batch = _batch()
+    payload = {"office": office_slug, "number": number, "reason": reason, "seq": None}
+    batch.unnumbered.append((office_slug, payload))
+    batch.items.append(_Emit("call_withdrawn", payload, office_room(office_slug), DISPLAY_NS))
+
+
 def queue_changed(office_slug: str) -> None:
     """Something in the office's queue changed: displays and clerk desks refresh their lists.
 
@@ -257,6 +266,12 @@ def pending_updates(batch: _Batch, pending: dict[str, list[int]]) -> None:
 # the waiting tickets' last pushed positions per (app, office): only changed ones go out again
 _positions_sent: dict[tuple[int, str], tuple[float, dict]] = {}
 POSITIONS_RESEND_SECONDS = 30.0  # and all of them now and then (another process may have sent)
+
+
+def forget_pushed_positions(app: Flask) -> None:
+    """Push every waiting ticket's position again next time (e.g. after the data was replaced)."""
+    for key in [key for key in _positions_sent if key[0] == id(app)]:
+        _positions_sent.pop(key, None)
 
 
 def deliver_queue(app: Flask, office: str, seqs: list[int]) -> None:

@@ -160,7 +160,7 @@ def purge_waitlist_personal_data(scheduled_for: datetime) -> dict:
 register_job(
     "offer_waitlist_times",
     offer_waitlist_times,
-    every(minutes=1),
+    every(minutes=2),
     _l("Offer free times to the waitlist; lapse unanswered offers"),
 )
 register_job(

@@ -26,6 +26,8 @@ from .plan import DayPlan, OfficePlan, Visit
 
 TZ = ZoneInfo("Europe/Berlin")
 TERMINAL = {"done", "no_show", "cancelled", "not_served"}
+RETRY_WITH_KEY = (0, 500, 502, 503, 504)
+GIVE_UP_AFTER = 4 * 60  # simulated minutes after closing: the server fell too far behind
 
 
 @dataclass
@@ -115,6 +117,8 @@ class Display:
     id: str
     office: str
     connected: list[list[float]] = field(default_factory=list)  # [from, to] real times
+    seq: int | None = None  # the office seq it is current to (docs/realtime-protocol.md)
+    resyncs: int = 0
 
 
 @dataclass
@@ -177,7 +181,13 @@ class Api:
         return status, body
 
     async def send(
-        self, method: str, path: str, endpoint: str, retry_for: float = 60.0, **kwargs
+        self,
+        method: str,
+        path: str,
+        endpoint: str,
+        retry_for: float = 60.0,
+        retry_on: tuple[int, ...] = (0, 502, 503, 504),
+        **kwargs,
     ) -> tuple[int, dict]:
         """Retry on no answer or 502/503/504 (the request did not reach a healthy process) for
         up to ``retry_for`` real seconds. Only for requests that are safe to repeat."""
@@ -185,7 +195,7 @@ class Api:
         delay = 0.05
         while True:
             status, body = await self.once(method, path, endpoint, **kwargs)
-            if status not in (0, 502, 503, 504) or time.monotonic() > deadline:
+            if status not in retry_on or time.monotonic() > deadline:
                 return status, body
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
@@ -225,6 +235,8 @@ class Day:
         self._running = False
         self._booking_began = time.time()
         self._early: dict[tuple, dict[str, float]] = defaultdict(dict)
+        self._early_resync: dict[tuple, set[str]] = defaultdict(set)
+        self._display_sockets: dict[str, socketio.AsyncClient] = {}
         self._visits: dict[str, Visit] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task] = []
@@ -240,10 +252,27 @@ class Day:
         )
 
     async def _display(self, office: str, index: int) -> None:
+        """A waiting-room display as the protocol describes it: join the office room, show
+        each call, resync (join again: a fresh snapshot) on a seq gap or a stale heartbeat."""
         display = Display(f"{office}-{index}", office)
         self.outcome.displays[display.id] = display
         sio = self._socket()
         self.sockets.append(sio)
+        self._display_sockets[display.id] = sio
+
+        async def resync() -> None:
+            display.resyncs += 1
+            with contextlib.suppress(Exception):
+                await sio.emit("join_office", {"office": office}, namespace="/display")
+
+        async def advance(event: dict) -> None:
+            seq = event.get("seq")
+            if not isinstance(seq, int):
+                return
+            gap = display.seq is not None and seq > display.seq + 1
+            display.seq = seq if display.seq is None else max(display.seq, seq)
+            if gap:
+                await resync()
 
         @sio.on("connect", namespace="/display")
         async def _connected():
@@ -263,14 +292,38 @@ class Day:
                 self._early[(office, event["number"], event["recall_count"])][display.id] = now
             else:
                 call.seen.setdefault(display.id, now)
+            await advance(event)
+
+        @sio.on("queue_updated", namespace="/display")
+        async def _queue(event):
+            await advance(event)
 
         @sio.on("display_state", namespace="/display")
         async def _snapshot(state):
+            display.seq = state.get("seq")
             for entry in state.get("calls", []):
                 key = (office, entry["number"], entry["recall_count"])
                 call = self.calls_by_key.get(key)
-                if call is not None and display.id not in call.seen:
+                if call is None:
+                    self._early_resync[key].add(display.id)
+                elif display.id not in call.seen:
                     call.resynced.add(display.id)
+
+        async def heartbeat() -> None:
+            while True:  # ends when the day's tasks are cancelled
+                await asyncio.sleep(5.0)
+                if not sio.connected:
+                    continue
+                try:
+                    ack = await sio.call(
+                        "sync", {"office": office}, namespace="/display", timeout=5
+                    )
+                except socketio.exceptions.SocketIOError:  # no answer: the next beat tries
+                    continue
+                if ack.get("ok") and ack.get("seq") != display.seq:
+                    await asyncio.sleep(1.5)  # events in flight arrive first
+                    if ack.get("seq") != display.seq:
+                        await resync()
 
         await sio.connect(
             self.socket_url,
@@ -279,6 +332,17 @@ class Day:
             wait_timeout=10,
             retry=True,
         )
+        self._tasks.append(asyncio.ensure_future(heartbeat()))
+
+    async def _final_resync(self) -> None:
+        """Every display asks for the snapshot once more at the end, as its heartbeat would."""
+        for display_id, sio in self._display_sockets.items():
+            if sio.connected:
+                office = self.outcome.displays[display_id].office
+                with contextlib.suppress(socketio.exceptions.SocketIOError):
+                    await sio.call(
+                        "join_office", {"office": office}, namespace="/display", timeout=5
+                    )
 
     async def _phone(self, token: str, done: asyncio.Event) -> None:
         """A visitor's status page: joins the ticket room until the visit ends."""
@@ -356,6 +420,9 @@ class Day:
             "issue",
             json={"service": visit.services[0]},
             headers={"Idempotency-Key": f"sim-{self.plan.seed}-{visit.id}-{uuid.uuid4().hex[:8]}"},
+            # with the key a repeat is safe even after a 500 (seen when PostgreSQL went down
+            # after the commit: the ticket existed, the answer was an error)
+            retry_on=RETRY_WITH_KEY,
         )
         if status != 201:
             self.outcome.refused[f"issue {status} {body.get('reason', '')}".strip()] += 1
@@ -372,6 +439,7 @@ class Day:
             f"/api/v1/offices/{visit.office}/check-in",
             "check_in",
             json={"code": booking.code},
+            retry_on=RETRY_WITH_KEY,  # a repeated check-in returns the same ticket
         )
         if status not in (200, 201):
             self.outcome.refused[f"check-in {status} {body.get('reason', '')}".strip()] += 1
@@ -468,6 +536,7 @@ class Day:
         call = Call(office, view["number"], recall, sent, time.time(), counter)
         key = (office, view["number"], recall)
         call.seen.update(self._early.pop(key, {}))
+        call.resynced.update(self._early_resync.pop(key, set()) - set(call.seen))
         self.calls_by_key[key] = call
         self.outcome.calls.append(call)
         return call
@@ -493,6 +562,13 @@ class Day:
                 await self._pause(slug, number, times, gap - now)  # lunch: between windows
                 continue
             if now >= office.closes and self.pending[slug] <= 0:
+                break
+            if now >= office.closes + GIVE_UP_AFTER:
+                # the server could not keep up with the compressed clock: the day is lost
+                self.outcome.errors.append(
+                    f"{slug} counter {number}: still {self.pending[slug]} visits at "
+                    f"{int(now // 60) % 24:02d}:{int(now % 60):02d}; gave up"
+                )
                 break
             if not self._eligible(slug, services):
                 await self._idle(slug, services, 10.0)
@@ -591,75 +667,84 @@ class Day:
     # ------------------------------------------------------------------ bookings
 
     async def book(self, visit: Visit) -> Booking | None:
-        """Search the day's free times, hold the first one at or after the wish, book it."""
+        """Hold the wished time (or the next ones, 5 minutes apart) and book it; when those
+        are taken, search the day's free times once and take the first at or after the wish."""
+        closes = self.plan.offices[visit.office].closes
+        wishes = [visit.arrival + 5 * i for i in range(4) if visit.arrival + 5 * i < closes]
+        for start in wishes:
+            booking = await self._hold_and_book(visit, start)
+            if booking is not False:
+                return booking or None
         day = self.plan.day.isoformat()
-        services = ",".join(visit.services)
-        for _attempt in range(3):
-            status, body = await self.api.send(
-                "GET",
-                f"/api/v1/offices/{visit.office}/slots",
-                "slots",
-                params={"services": services, "persons": visit.persons, "from": day, "to": day},
-            )
-            if status != 200:
-                self.outcome.refused[f"slots {status}"] += 1
-                return None
-            closes = self.plan.offices[visit.office].closes
-            free = [
-                (self.clock.minute_of(s["start"]), self.clock.minute_of(s["end"]))
-                for s in body.get("slots", [])
-            ]
-            free = [s for s in free if s[0] < closes]  # a shortened day ends early
-            if not free:
-                self.outcome.refused["booking: day full"] += 1
-                return None
-            later = [s for s in free if s[0] >= visit.arrival] or free[::-1]
-            start, end = later[0]
-            payload = {
-                "office": visit.office,
-                "services": visit.services,
+        status, body = await self.api.send(
+            "GET",
+            f"/api/v1/offices/{visit.office}/slots",
+            "slots",
+            params={
+                "services": ",".join(visit.services),
                 "persons": visit.persons,
-                "start": self.clock.iso(start),
-            }
-            status, hold = await self.api.send("POST", "/api/v1/holds", "hold", json=payload)
-            if status == 409:
-                continue  # taken meanwhile: search again
-            if status != 201:
-                self.outcome.refused[f"hold {status}"] += 1
-                return None
-            contact = {
-                "name": f"Sim Person {visit.id}",
-                "email": f"sim-{self.plan.seed}-{visit.id}@example.org",
-                "hold": hold["hold"],
-            }
-            status, body = await self.api.send(
-                "POST", "/api/v1/appointments", "book", json=payload | contact
-            )
-            if status == 409:  # a repeat after a lost answer: the hold says what became of it
-                status, body = await self.api.send(
-                    "GET", f"/api/v1/appointments/{hold['hold']}", "appointment"
-                )
-                if status == 200 and body.get("status") in ("confirmed", "pending"):
-                    status = 201
-            if status != 201:
-                self.outcome.refused[f"book {status}"] += 1
-                return None
-            booking = Booking(
-                visit.id,
-                visit.office,
-                body["code"],
-                body.get("manage_url", "").rstrip("/").rsplit("/", 1)[-1] or hold["hold"],
-                start,
-                end,
-                visit.services,
-                visit.persons,
-            )
-            self.outcome.bookings[visit.id] = booking
-            return booking
-        self.outcome.refused["booking: taken three times"] += 1
-        return None
+                "from": day,
+                "to": day,
+            },
+        )
+        if status != 200:
+            self.outcome.refused[f"slots {status}"] += 1
+            return None
+        free = [self.clock.minute_of(s["start"]) for s in body.get("slots", [])]
+        free = [m for m in free if m is not None and m < closes]  # a shortened day ends early
+        if not free:
+            self.outcome.refused["booking: day full"] += 1
+            return None
+        later = [m for m in free if m >= visit.arrival] or free[::-1]
+        booking = await self._hold_and_book(visit, later[0])
+        if booking is False:
+            self.outcome.refused["booking: taken meanwhile"] += 1
+        return booking or None
 
-    # ------------------------------------------------------------------ the day
+    async def _hold_and_book(self, visit: Visit, start: float) -> Booking | None | bool:
+        """The booking; False when the time is not free (taken, or no slot there); None when
+        the server refused otherwise."""
+        payload = {
+            "office": visit.office,
+            "services": visit.services,
+            "persons": visit.persons,
+            "start": self.clock.iso(start),
+        }
+        status, hold = await self.api.send("POST", "/api/v1/holds", "hold", json=payload)
+        if status in (409, 422):
+            return False
+        if status != 201:
+            self.outcome.refused[f"hold {status}"] += 1
+            return None
+        contact = {
+            "name": f"Sim Person {visit.id}",
+            "email": f"sim-{self.plan.seed}-{visit.id}@example.org",
+            "hold": hold["hold"],
+        }
+        status, body = await self.api.send(
+            "POST", "/api/v1/appointments", "book", json=payload | contact
+        )
+        if status == 409:  # a repeat after a lost answer: the hold says what became of it
+            status, body = await self.api.send(
+                "GET", f"/api/v1/appointments/{hold['hold']}", "appointment"
+            )
+            if status == 200 and body.get("status") in ("confirmed", "pending"):
+                status = 201
+        if status != 201:
+            self.outcome.refused[f"book {status}"] += 1
+            return None
+        booking = Booking(
+            visit.id,
+            visit.office,
+            body["code"],
+            body.get("manage_url", "").rstrip("/").rsplit("/", 1)[-1] or hold["hold"],
+            self.clock.minute_of(body["start"]),
+            self.clock.minute_of(body["end"]),
+            visit.services,
+            visit.persons,
+        )
+        self.outcome.bookings[visit.id] = booking
+        return booking
 
     async def book_all(self, concurrency: int = 8) -> None:
         """Book every planned appointment (earliest wishes first), as residents do ahead."""
@@ -738,6 +823,7 @@ class Day:
             for task in [*clerks, *self._tasks]:
                 task.cancel()
             await asyncio.sleep(max(0.5, self.clock.real_seconds(0.5)))  # last events arrive
+            await self._final_resync()
             self.outcome.ended_real = time.time()
             self.outcome.ended_minute = self.clock.minute()
             await self._disconnect_all()

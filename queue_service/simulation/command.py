@@ -33,6 +33,48 @@ async def _book(plan, url: str, token: str, outcome, clock) -> None:
         await Day(plan, api, clock, url).book_all()
 
 
+def book_ahead(
+    url: str,
+    token: str,
+    day: date,
+    *,
+    visits: int,
+    offices: list[str] | None,
+    until: int | None,
+    seed: int,
+    catalogue: Path,
+    path: Path,
+    verify_tls: bool = True,
+) -> int:
+    """Book the planned appointments of ``day`` on a running deployment (its clock on an
+    earlier day) and write them to ``path`` for the day's run (``--bookings``)."""
+    from . import plan as planning
+    from .actors import Api, Day, Outcome, SimClock
+
+    day_plan = planning.make_plan(
+        planning.read_offices(catalogue, day, offices, until), day, visits, seed
+    )
+    outcome = Outcome()
+    clock = SimClock(_midnight(day), 0.0, time.time(), 1.0)
+
+    async def book() -> None:
+        async with Api(url, token, outcome, verify_tls) as api:
+            await Day(day_plan, api, clock, url, verify_tls=verify_tls).book_all()
+
+    asyncio.run(book())
+    rows = [vars(b) for b in outcome.bookings.values()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"day": day.isoformat(), "bookings": rows}, indent=1) + "\n")
+    return len(rows)
+
+
+def load_bookings(path: Path) -> dict:
+    from .actors import Booking
+
+    data = json.loads(path.read_text())
+    return {row["visit"]: Booking(**row) for row in data["bookings"]}
+
+
 def _minute(value: str) -> int:
     hours, _, minutes = value.partition(":")
     return int(hours) * 60 + int(minutes or 0)
@@ -46,7 +88,20 @@ def _minute(value: str) -> int:
 @click.option("--offices", default=None, help="comma-separated office slugs (default: all)")
 @click.option("--day", default=None, help="YYYY-MM-DD (own deployment; default: next Thursday)")
 @click.option("--until", default=None, help="HH:MM: end the day early (a shortened day)")
-@click.option("--speed", default=480.0, show_default=True, help="clock speed (own deployment)")
+@click.option(
+    "--speed",
+    default=None,
+    type=float,
+    help="clock speed: own deployment (default 480); with --url the server's CLOCK_SPEED "
+    "(default: measured)",
+)
+@click.option(
+    "--clock",
+    "clock_setting",
+    default=None,
+    help="with --url: the server's CLOCK_START@CLOCK_ANCHOR (e.g. 2026-12-10T07:50@1796000000), "
+    "so that the simulation's clock is exactly the server's instead of measured",
+)
 @click.option("--seed", default=1, show_default=True)
 @click.option("--displays", default=2, show_default=True, help="displays per office")
 @click.option("--max-phones", default=150, show_default=True, help="phones connected at once")
@@ -55,6 +110,23 @@ def _minute(value: str) -> int:
 @click.option("--report", "report_path", default="simulation-report.json", show_default=True)
 @click.option("--workdir", default=None, help="own deployment's folder (default: a temp dir)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
+@click.option(
+    "--database-url",
+    "readback_url",
+    default=None,
+    help="with --url: read the integrity back from this database instead of the API",
+)
+@click.option(
+    "--book-only",
+    is_flag=True,
+    help="with --url: only book the day's appointments (the day before) and write --bookings",
+)
+@click.option(
+    "--bookings",
+    "bookings_path",
+    default=None,
+    help="with --url: file of bookings made ahead by --book-only (the day then books nothing)",
+)
 def simulate_command(
     url: str | None,
     token: str | None,
@@ -63,7 +135,8 @@ def simulate_command(
     offices: str | None,
     day: str | None,
     until: str | None,
-    speed: float,
+    speed: float | None,
+    clock_setting: str | None,
     seed: int,
     displays: int,
     max_phones: int,
@@ -72,12 +145,34 @@ def simulate_command(
     report_path: str,
     workdir: str | None,
     quiet: bool,
+    book_only: bool,
+    bookings_path: str | None,
+    readback_url: str | None,
 ) -> None:
     """Run a city day through the HTTP API and Socket.IO and report waits, load and integrity."""
     if "gevent" in sys.modules and _gevent_patched():
         raise click.UsageError("Run simulate without SOCKETIO_ASYNC_MODE=gevent (it uses asyncio).")
     if url and not token:
         raise click.UsageError("--url needs --token (queue-service create-token NAME).")
+    if (book_only or bookings_path) and not url:
+        raise click.UsageError("--book-only and --bookings go with --url.")
+    if book_only:
+        if not bookings_path or not day:
+            raise click.UsageError("--book-only needs --day and --bookings FILE.")
+        count = book_ahead(
+            url,
+            token,
+            date.fromisoformat(day),
+            visits=visits,
+            offices=[s for s in (offices or "").split(",") if s] or None,
+            until=_minute(until) if until else None,
+            seed=seed,
+            catalogue=Path(catalogue),
+            path=Path(bookings_path),
+            verify_tls=not insecure,
+        )
+        click.echo(f"Booked {count} appointments; written to {bookings_path}")
+        return
     report = run_simulation(
         url=url,
         token=token,
@@ -86,7 +181,8 @@ def simulate_command(
         offices=[s for s in (offices or "").split(",") if s] or None,
         day=date.fromisoformat(day) if day else None,
         until=_minute(until) if until else None,
-        speed=speed,
+        speed=speed or (None if url else 480.0),
+        clock_setting=clock_setting,
         seed=seed,
         displays=displays,
         max_phones=max_phones,
@@ -94,6 +190,8 @@ def simulate_command(
         catalogue=Path(catalogue),
         workdir=Path(workdir) if workdir else None,
         progress=not quiet,
+        bookings_path=Path(bookings_path) if bookings_path else None,
+        readback_url=readback_url,
     )
     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
     Path(report_path).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -120,7 +218,8 @@ def run_simulation(
     offices: list[str] | None = None,
     day: date | None = None,
     until: int | None = None,
-    speed: float = 480.0,
+    speed: float | None = 480.0,
+    clock_setting: str | None = None,
     seed: int = 1,
     displays: int = 2,
     max_phones: int = 150,
@@ -130,6 +229,8 @@ def run_simulation(
     progress: bool = True,
     lead_minutes: float = 10.0,
     startup_allowance: float = 2.0,
+    bookings_path: Path | None = None,
+    readback_url: str | None = None,
     on_started=None,
 ) -> dict:
     """The simulation as a function (the command and the tests call it); returns the report."""
@@ -176,15 +277,25 @@ def run_simulation(
             url, token = own.url, own.token
             anchor, clock_speed = own.anchor, speed
         else:
-            probe = offices[0] if offices else "aegi"
-            moment, anchor, clock_speed, business_date = deployment.read_server_clock(
-                url, probe, verify_tls
-            )
-            day = date.fromisoformat(business_date)
+            if clock_setting:
+                start_text, _, anchor_text = clock_setting.partition("@")
+                moment = app_clock.parse_moment(start_text)
+                anchor = app_clock.parse_real_moment(anchor_text).timestamp()
+                clock_speed = speed or 1.0
+                day = app_clock.to_local(moment).date()
+            else:
+                probe = offices[0] if offices else "aegi"
+                moment, anchor, measured, business_date = deployment.read_server_clock(
+                    url, probe, verify_tls
+                )
+                clock_speed = speed or measured
+                day = date.fromisoformat(business_date)
             start_minute = deployment.local_minute(moment)
             offices_plan = planning.read_offices(catalogue, day, offices, until)
             day_plan = planning.make_plan(offices_plan, day, visits, seed)
             outcome = Outcome()
+            if bookings_path is not None:
+                outcome.bookings = load_bookings(bookings_path)
         sim_clock = SimClock(_midnight(day), start_minute, anchor, clock_speed)
         if on_started is not None:
             on_started(url, token)
@@ -213,8 +324,8 @@ def run_simulation(
                     seed=seed,
                     progress=bar,
                 )
-                await simulated.run(deadline, book=own is None)
-                if own is None:
+                await simulated.run(deadline, book=own is None and bookings_path is None)
+                if own is None and readback_url is None:
                     return await readback.from_api(api, outcome)
                 return None
 
@@ -222,11 +333,13 @@ def run_simulation(
         # after the server came up)
         time.sleep(max(0.0, anchor - time.time()))
         began = time.monotonic()
+        cpu_before = own.cpu_seconds() if own else None
         stored = asyncio.run(play())
+        server_cpu = round(own.cpu_seconds() - cpu_before, 1) if own else None
         if bar is not None:
             bar.close()
         if stored is None:
-            stored = readback.from_database(own.database_url, day)
+            stored = readback.from_database(readback_url or own.database_url, day)
         return report.build(
             day_plan,
             outcome,
@@ -235,6 +348,9 @@ def run_simulation(
             deployment="own (SQLite, one gevent process)" if own else url,
             seed=seed,
             booking_ahead_seconds=booking_seconds,
+            # the server's CPU time for the day: on a quiet machine the day takes at least this
+            # (one process), whatever else runs on the machine meanwhile
+            server_cpu_seconds=server_cpu,
             wall_seconds=round(time.monotonic() - began, 1),
             load_average=[round(x, 2) for x in os.getloadavg()],
         )

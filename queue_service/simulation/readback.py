@@ -56,6 +56,9 @@ def from_database(database_url: str, day: date) -> Stored:
     from ..offices.models import Counter
     from ..tickets.models import Ticket, TicketEvent
 
+    for scheme in ("postgres://", "postgresql://"):
+        if database_url.startswith(scheme):
+            database_url = "postgresql+psycopg://" + database_url[len(scheme) :]
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "readback"})
     stored = Stored("database")
     with app.app_context():

@@ -135,6 +135,16 @@ def figures(plan: DayPlan, outcome: Outcome, clock: SimClock) -> dict:
             name: latency_ms(v) | {"failed": failures[name]}
             for name, v in sorted(endpoints.items())
         },
+        # compressed time compresses the server's latency too: an answer's wait in simulated
+        # minutes (when this is not small against service times, the day is distorted)
+        "request_latency_simulated_minutes": {
+            "p50": _round(
+                _sim_minutes(percentile([r.seconds for r in outcome.requests], 50), clock)
+            ),
+            "p95": _round(
+                _sim_minutes(percentile([r.seconds for r in outcome.requests], 95), clock)
+            ),
+        },
         "call_to_display_ms": latency_ms(call_latency),
         "call_to_phone_ms": latency_ms(outcome.phone_calls),
         "connections": {
@@ -143,10 +153,15 @@ def figures(plan: DayPlan, outcome: Outcome, clock: SimClock) -> dict:
             "display_reconnects": sum(
                 max(len(d.connected) - 1, 0) for d in outcome.displays.values()
             ),
+            "display_resyncs": sum(d.resyncs for d in outcome.displays.values()),
         },
         "errors": outcome.errors[:50],
         "error_count": len(outcome.errors),
     }
+
+
+def _sim_minutes(seconds: float | None, clock: SimClock) -> float | None:
+    return None if seconds is None else seconds * clock.speed / 60
 
 
 def _covered(display, moment: float, until: float) -> bool:
@@ -168,13 +183,17 @@ def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) 
         else []
     )
     handed_twice = [e for e in outcome.errors if "handed out twice" in e]
+    # stored without an answer: a request whose answer was lost (timeout, killed process) may
+    # well have been carried out; only a second ticket for the same visit would be a duplicate
+    # (the Idempotency-Key and the check-in's key prevent that), so these are shown, not failed
     checks["tickets_issued_once"] = {
-        "ok": not duplicates and not missing and not extra and not handed_twice,
+        "ok": not duplicates and not missing and not handed_twice,
         "tickets": len(stored.tickets),
         "acknowledged": len(ours),
         "duplicate_numbers": duplicates[:20],
         "acknowledged_but_missing": missing[:20],
-        "unacknowledged_extra": extra[:20],
+        "stored_without_answer": len(extra),
+        "stored_without_answer_numbers": extra[:20],
     }
 
     # called at most once at a time: never at two counters, no second call without a way back
@@ -297,7 +316,8 @@ def as_text(report: dict) -> str:
             f"{(o['utilisation'] or 0):>6.2f}{o['last_ticket_ended'] or '-':>7}"
         )
     lines.append(
-        f"Requests {f['throughput']['requests']} ({f['throughput']['requests_per_second']}/s); "
+        f"Requests {f['throughput']['requests']} ({f['throughput']['requests_per_second']}/s, "
+        f"answers take {f['request_latency_simulated_minutes']} simulated minutes); "
         f"call->display ms {f['call_to_display_ms']}; call->phone ms p95 {f['call_to_phone_ms']['p95']}"
     )
     for name, e in f["endpoints_ms"].items():

@@ -31,6 +31,7 @@ class OfferState(enum.StrEnum):
     CAP_REACHED = "cap_reached"  # "Ausgabe beendet": today's walk-in tickets are given out
     # the counters open now cannot serve another walk-in before closing (tickets/forecast.py)
     SERVED_OUT = "served_out"
+    WALKINS_CLOSED = "walkins_closed"  # a manager stopped walk-in tickets for today, with a reason
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class WalkinOffer:
     place: str | None = None  # the mobile office's stop now
     services: list[ServiceOffer] = field(default_factory=list)
     forecast: forecast.Forecast | None = None
+    stopped_reason: str | None = None  # WALKINS_CLOSED: what the manager told visitors
 
     @property
     def available_services(self) -> list[ServiceOffer]:
@@ -150,6 +152,20 @@ def walkin_offer(office_slug: str, now: datetime | None = None) -> WalkinOffer:
             **common,
         )
 
+    stopped = office.walkins_closed_reason_on(day)
+    if stopped:
+        return WalkinOffer(
+            state=OfferState.WALKINS_CLOSED,
+            walkin_until=current_walkin.end,
+            next_walkin_day=_next_start(
+                office,
+                clock.local_to_utc(day + timedelta(days=1), time(0, 0), tz),
+                WindowKind.WALKIN,
+            ),
+            place=current_walkin.place,
+            stopped_reason=stopped,
+            **common,
+        )
     services = _walkin_services(office, now, current_walkin)
     issued = _issued_today(office, day)
     tomorrow = clock.local_to_utc(day + timedelta(days=1), time(0, 0), tz)

@@ -172,6 +172,7 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
         "open": open_now,
         "walkin_open": walkin_open,
         "closed_reason": calendar.closure_reason(office, day),
+        "walkins_closed_reason": office.walkins_closed_reason_on(day),
         "next_walkin_window": (
             {
                 "start": payloads.local_iso(upcoming.start, office),
@@ -188,7 +189,11 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
             if outlook.known and outlook.expected_last_served
             else None
         ),
-        "walkins_acceptable": outlook.walkins_acceptable if walkin_open else None,
+        "walkins_acceptable": (
+            outlook.walkins_acceptable
+            if walkin_open and not office.walkins_closed_reason_on(day)
+            else None
+        ),
         "services": [_service_summary(snap, s, lang) for s in snap.services.values()],
     }
 

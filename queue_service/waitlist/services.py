@@ -806,7 +806,7 @@ def expire_requests(now: datetime | None = None) -> int:
     return ended
 
 
-def offer_free_capacity(now: datetime | None = None, limit: int = 100) -> int:
+def offer_free_capacity(now: datetime | None = None, limit: int = 50) -> int:
     """Capacity that became free otherwise (a closure lifted, counters added, a day released, a
     hold run out): the longest-waiting requests, in order, get the first free matching time."""
     now = now or clock.now()
@@ -871,31 +871,32 @@ def offer_free_capacity(now: datetime | None = None, limit: int = 100) -> int:
 
 
 def _first_free_time(request_id: int, now: datetime):
+    """The earliest free time that the request wants, over all its offices in one slot search
+    (the engine reads windows and seats of many offices at once)."""
     row = db.session.get(WaitlistRequest, request_id)
     try:
+        request = slots.resolve_request(list(row.service_codes), row.persons)
         if row.office_ids is None:
-            probe = slots.resolve_request(list(row.service_codes), row.persons)
-            offices = slots.offices_offering(probe)
+            offices = slots.offices_offering(request)
         else:
-            offices = [db.session.get(Office, i) for i in row.office_ids]
-        horizon = slots.horizon(now)
-        first, last = max(row.first_day, horizon.first_day), min(row.last_day, horizon.last_day)
-        if first > last:
-            return None
+            offered = {o.id for o in slots.offices_offering(request, include_mobile=True)}
+            offices = [db.session.get(Office, i) for i in row.office_ids if i in offered]
+        found = slots.free_slots_many(offices, request, row.first_day, row.last_day, now)
+        by_id = {o.id: o for o in offices}
         best = None
-        for office in offices:
-            request = slots.resolve_request(list(row.service_codes), row.persons, office)
-            for slot in slots.free_slots(office, request, first, last, now):
-                if not wants(row, office.id, slot.start):
+        for office_id, free in found.items():
+            for slot in free:
+                if best is not None and slot.start >= best[1].start:
+                    break
+                if not wants(row, office_id, slot.start):
                     continue
-                if _already_offered(db.session, row.id, office.id, slot.start):
+                if _already_offered(db.session, row.id, office_id, slot.start):
                     continue
                 if row.appointment_id is not None and not _fits(
-                    db.session, row, office, slot.start, now
+                    db.session, row, by_id[office_id], slot.start, now
                 ):
                     continue
-                if best is None or slot.start < best[1].start:
-                    best = (office, slot, request)
+                best = (by_id[office_id], slot, request)
                 break
         return best
     finally:

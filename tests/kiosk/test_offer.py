@@ -137,3 +137,34 @@ def test_without_an_open_counter_the_forecast_never_turns_anyone_away(aegi):
         q.issue_ticket("aegi", "PA")
     assert not day_forecast(get_office("aegi"), clock.now()).known
     assert walkin_offer("aegi").state == OfferState.OPEN
+
+
+def test_a_manager_stops_walkins_for_today_with_a_reason_and_reopens(aegi):
+    import pytest
+
+    from queue_service.errors import Refused
+    from queue_service.management import walkins
+    from queue_service.offices.messages import current_office_messages
+    from queue_service.tickets import reads
+
+    from ..tickets.conftest import staff
+
+    manager = staff("manager-aegi")
+    walkins.close_walkins_today(manager.id, "aegi", "Wegen Personalausfalls")
+    offer = walkin_offer("aegi")
+    assert offer.state == OfferState.WALKINS_CLOSED
+    assert offer.stopped_reason == "Wegen Personalausfalls"
+    with pytest.raises(Refused) as refused:
+        q.issue_ticket("aegi", "PA")
+    assert refused.value.extra["reason"] == "walkins_closed"
+    assert refused.value.extra["closure"] == "Wegen Personalausfalls"
+    assert "Wegen Personalausfalls" in str(current_office_messages(get_office("aegi")))
+    assert reads.office_status("aegi")["walkins_closed_reason"] == "Wegen Personalausfalls"
+    # the next day it is over by itself
+    clock.freeze(local(2026, 11, 27, 10, 0))
+    assert walkin_offer("aegi").state != OfferState.WALKINS_CLOSED
+    clock.freeze(local(2026, 11, 26, 10, 5))
+    walkins.reopen_walkins(manager.id, "aegi")
+    assert walkin_offer("aegi").state == OfferState.OPEN
+    assert "Wegen Personalausfalls" not in str(current_office_messages(get_office("aegi")))
+    q.issue_ticket("aegi", "PA")

@@ -25,7 +25,7 @@ def day_report(tmp_path_factory):
         visits=30,
         day=DAY,
         until=9 * 60,
-        speed=900.0,
+        speed=600.0,
         deadline=60.0,
         workdir=workdir,
         progress=False,

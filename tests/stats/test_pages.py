@@ -30,6 +30,8 @@ def app_config():
 COLUMNS = [
     "label",
     "issued",
+    "requests",
+    "persons",
     "served",
     "no_show",
     "cancelled",
@@ -152,10 +154,15 @@ def test_every_table_exports_as_csv_that_reads_back_to_the_same_figures(client, 
     )
     header, day = rows[0], dict(zip(COLUMNS, rows[1], strict=True))
     assert (
-        header[1] == "Ausgegebene Wartemarken" and header[7] == "Wartezeit, Median (Min.)"
+        header[1] == "Ausgegebene Wartemarken" and header[9] == "Wartezeit, Median (Min.)"
     )  # German
     assert day["label"] == "2026-11-26"
     assert int(day["issued"]) == expected["issued"] and int(day["served"]) == expected["served"]
+    assert (int(day["requests"]), int(day["persons"])) == (
+        expected["requests"],
+        expected["persons"],
+    )
+    assert header[2:4] == ["Anliegen (jede Leistung eines Besuchs)", "Personen"]
     assert float(day["wait_median_min"].replace(",", ".")) == expected["wait_median_min"]
     assert expected["lead_median_days"] is not None
     assert float(day["lead_median_days"].replace(",", ".")) == expected["lead_median_days"]
@@ -192,6 +199,40 @@ def test_a_bad_range_or_table_is_refused(client, aegi):
         == 404
     )
     assert clock.today() == THURSDAY
+
+
+def test_figures_dates_and_chart_axes_are_german_on_the_german_page(client, clerk):
+    import re
+
+    generate_bookings("aegi", Traffic(THURSDAY), count=8)
+    generate_day("aegi", clerk, visitors=15)
+    login(client, "manager-aegi", PASSWORD)
+    query = {"office": "aegi", "from": "2026-11-25", "to": THURSDAY.isoformat()}
+    page = client.get("/admin/statistics", query_string=query).get_data(as_text=True)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', page)
+    assert cells and all(re.fullmatch(r"–|-?\d{1,3}(\.\d{3})*(,\d+)?", c) for c in cells), cells
+    assert any("," in c for c in cells)  # some figure has decimals, written with a comma
+    figures = re.findall(r"<dd>([^<]*)</dd>", page)
+    assert figures and not any(re.search(r"\d\.\d", f) for f in figures), figures
+    # days: "Do., 26.11.2026" in the table, "26.11." under the chart, never "11-26"
+    assert '<th scope="row">Do., 26.11.2026</th>' in page and ">26.11.</text>" in page
+    assert ">11-26</text>" not in page and "2026-11-26</th>" not in page
+    axis = re.findall(r'text-anchor="end" font-size="11" fill="#333">([^<]*)</text>', page)
+    assert axis and not any("." in a and not re.fullmatch(r"\d{1,3}(\.\d{3})+", a) for a in axis)
+    english = client.get("/admin/statistics", query_string={**query, "lang": "en"})
+    assert '<th scope="row">Thu, 26 Nov 2026</th>' in english.get_data(as_text=True)
+
+
+def test_scrolling_table_wrappers_can_be_reached_by_keyboard(client, clerk):
+    login(client, "manager-aegi", PASSWORD)
+    page = client.get("/admin/statistics", query_string={"office": "aegi", **RANGE}).get_data(
+        as_text=True
+    )
+    wrappers = page.count('<div class="table-wrap"')
+    assert wrappers >= 4
+    assert page.count('<div class="table-wrap" tabindex="0" role="region" aria-labelledby=') == (
+        wrappers
+    )
 
 
 def test_the_overview_warns_about_a_kiosk_issuing_unusually_fast(client, app, aegi):

@@ -139,6 +139,10 @@ def app(request, db_url, app_config, _queue_apps):
         _UNDO.clear()
         app.config.clear()
         app.config.update(saved)
+        # the next test's fresh database reuses ticket ids: forget the positions pushed
+        from queue_service.realtime.publish import forget_pushed_positions
+
+        forget_pushed_positions(app)
 
 
 @pytest.fixture

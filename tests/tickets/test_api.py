@@ -36,8 +36,9 @@ def test_a_kiosk_issues_a_ticket_with_links_people_ahead_and_estimate(client, ki
     body = response.get_json()
     assert body["number"] == "P002" and body["status"] == "waiting"
     assert (body["people_ahead"], body["estimated_wait_minutes"]) == (1, 15)
-    assert body["status_url"] == f"http://localhost/t/{body['token']}"
-    assert body["pdf_url"] == f"http://localhost/api/v1/tickets/{body['token']}/pdf"
+    # no PUBLIC_BASE_URL or TRUSTED_HOSTS in tests: links use HOST:PORT, not the Host header
+    assert body["status_url"] == f"http://127.0.0.1:5000/t/{body['token']}"
+    assert body["pdf_url"] == f"http://127.0.0.1:5000/api/v1/tickets/{body['token']}/pdf"
     assert response.headers["Location"] == body["status_url"]
     assert body["service"]["code"] == "PA" and body["office"]["slug"] == "aegi"
     assert body["issued_at"] == "2026-11-26T10:00:00+01:00"
@@ -253,3 +254,21 @@ def test_the_status_page_shows_number_position_and_estimate(client, kiosk):
     english = client.get(f"/t/{token}?lang=en").get_data(as_text=True)
     assert "People ahead of you" in english and "about 15 minutes" in english
     assert client.get("/t/unknown-token").status_code == 404
+
+
+def test_the_status_page_opens_in_the_tickets_language_right_to_left_for_arabic(client, kiosk):
+    token = _issue(client, kiosk, lang="ar").get_json()["token"]
+    assert client.get(f"/api/v1/tickets/{token}").get_json()["lang"] == "ar"
+    html = client.get(f"/t/{token}").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "رقم انتظارك" in html and "عدد الأشخاص قبلك" in html and "طلب بطاقة هوية شخصية" in html
+    # nobody ahead: the same words as on the kiosk and the paper, never "about 0 minutes"
+    assert "قريباً جداً" in html and "حوالي 0" not in html
+    # a switch to every language a ticket can be issued in; German on request
+    for code in ("de", "en", "tr", "uk"):
+        assert f'href="/t/{token}?lang={code}"' in html
+    german = client.get(f"/t/{token}?lang=de").get_data(as_text=True)
+    assert '<html lang="de" dir="ltr">' in german and "Personen vor Ihnen" in german
+    assert "gleich" in german and "etwa 0 Minuten" not in german
+    turkish = client.get(f"/t/{token}?lang=tr").get_data(as_text=True)
+    assert "Önünüzdeki kişi sayısı" in turkish and "Kimlik kartı başvurusu" in turkish

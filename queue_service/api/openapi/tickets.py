@@ -45,7 +45,27 @@ add_schemas(
                     ],
                 },
                 "kind": {"type": "string", "enum": ["walkin", "appointment"]},
-                "service": _named,
+                "service": {
+                    **_named,
+                    "description": "the service the ticket is queued for (the first booked)",
+                },
+                "services": {
+                    "type": "array",
+                    "items": _named,
+                    "description": "every service of the visit in booked order, the queued one "
+                    "first (a checked-in appointment may have several; a walk-in has one)",
+                },
+                "persons": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "how many persons come (an appointment booked for several)",
+                },
+                "lang": {
+                    "type": "string",
+                    "enum": ["de", "en", "tr", "ar", "uk"],
+                    "description": "the language the ticket was issued in (its status page "
+                    "opens in it)",
+                },
                 "office": {
                     "type": "object",
                     "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
@@ -179,6 +199,11 @@ add_schemas(
                 "open": {"type": "boolean"},
                 "walkin_open": {"type": "boolean"},
                 "closed_reason": {"type": ["string", "null"]},
+                "walkins_closed_reason": {
+                    "type": ["string", "null"],
+                    "description": "set when a manager stopped walk-in tickets early today: the "
+                    "reason shown to visitors",
+                },
                 "next_walkin_window": {"type": ["object", "null"]},
                 "open_counters": {"type": "integer"},
                 "waiting_total": {"type": "integer"},
@@ -245,7 +270,32 @@ def _json_body(properties: dict, required: list[str] | None = None) -> dict:
     return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
 
 
-def _ticket_op(summary: str, body: dict | None = None, extra: str = "") -> dict:
+def _links(**targets: str) -> dict:
+    """OpenAPI links from an answer carrying a ticket's token to operations on that ticket
+    (``name="get /api/v1/tickets/{token}"``); clients and Schemathesis's stateful runs follow them."""
+    links = {}
+    for name, target in targets.items():
+        method, path = target.split(" ", 1)
+        pointer = path.replace("~", "~0").replace("/", "~1")
+        links[name] = {
+            "operationRef": f"#/paths/{pointer}/{method}",
+            "parameters": {"token": "$response.body#/token"},
+        }
+    return links
+
+
+_AT_THE_COUNTER = _links(
+    StartServing="post /api/v1/tickets/{token}/start",
+    Recall="post /api/v1/tickets/{token}/recall",
+    NoShow="post /api/v1/tickets/{token}/no-show",
+    Park="post /api/v1/tickets/{token}/park",
+    Finish="post /api/v1/tickets/{token}/finish",
+)
+
+
+def _ticket_op(
+    summary: str, body: dict | None = None, extra: str = "", links: dict | None = None
+) -> dict:
     op = {
         "summary": summary,
         "description": (
@@ -262,6 +312,8 @@ def _ticket_op(summary: str, body: dict | None = None, extra: str = "") -> dict:
     }
     if body:
         op["requestBody"] = body
+    if links:
+        op["responses"]["200"]["links"] = links
     return op
 
 
@@ -311,9 +363,17 @@ add_paths(
                     ["service"],
                 ),
                 "responses": {
-                    "201": json_response(
-                        "The new ticket (with token, status_url and pdf_url)", "TicketStaff"
-                    ),
+                    "201": {
+                        **json_response(
+                            "The new ticket (with token, status_url and pdf_url)", "TicketStaff"
+                        ),
+                        "links": _links(
+                            TicketStatus="get /api/v1/tickets/{token}",
+                            TicketPdf="get /api/v1/tickets/{token}/pdf",
+                            CancelTicket="post /api/v1/tickets/{token}/cancel",
+                            TransferTicket="post /api/v1/tickets/{token}/transfer",
+                        ),
+                    },
                     **_refusals(401, 403, 404, 409, 422, 429),
                 },
             }
@@ -343,9 +403,12 @@ add_paths(
                 "security": _staff_security,
                 "parameters": [_slug, _number],
                 "responses": {
-                    "200": json_response(
-                        "The called ticket (with token and counter)", "TicketStaff"
-                    ),
+                    "200": {
+                        **json_response(
+                            "The called ticket (with token and counter)", "TicketStaff"
+                        ),
+                        "links": _AT_THE_COUNTER,
+                    },
                     "204": {"description": "Nobody is waiting for this counter"},
                     **_refusals(401, 403, 404, 409),
                 },
@@ -400,7 +463,12 @@ add_paths(
         "/api/v1/tickets/{token}/recall": {
             "post": _ticket_op("Recall a called ticket (shown again)")
         },
-        "/api/v1/tickets/{token}/start": {"post": _ticket_op("The visitor arrived: start serving")},
+        "/api/v1/tickets/{token}/start": {
+            "post": _ticket_op(
+                "The visitor arrived: start serving",
+                links=_links(Finish="post /api/v1/tickets/{token}/finish"),
+            )
+        },
         "/api/v1/tickets/{token}/finish": {
             "post": _ticket_op(
                 "Finish serving",

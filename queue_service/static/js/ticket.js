@@ -26,9 +26,11 @@
   }
 
   function apply(view) {
+    var label = S.labels[view.status] || view.status;
+    if (state.status && state.status !== view.status) el("status-live").textContent = label;
     state.status = view.status;
     section.dataset.status = view.status;
-    el("status").textContent = S.labels[view.status] || view.status;
+    el("status").textContent = label;
     el("counter").textContent = counterText(view.counter);
     el("counter-fact").hidden = !view.counter;
     var waiting = view.status === "waiting";
@@ -36,8 +38,9 @@
     el("estimate-fact").hidden = !waiting;
     if (waiting) {
       el("ahead").textContent = view.people_ahead == null ? "–" : String(view.people_ahead);
-      el("estimate").textContent = view.estimated_wait_minutes == null ? S.no_estimate
-        : fill(S.about_minutes, { n: view.estimated_wait_minutes });
+      var minutes = view.estimated_wait_minutes;
+      el("estimate").textContent = minutes == null ? S.no_estimate
+        : minutes <= cfg.soonMinutes ? S.soon : fill(S.about_minutes, { n: minutes });
     }
     var open = cfg.cancellable.indexOf(view.status) >= 0;
     el("cancel").hidden = !open;
