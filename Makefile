@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint serve install clean production-demo production-demo-stop
+.PHONY: demo test test-fast lint serve install clean production-demo production-demo-stop
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,15 @@ lint: install
 	$(BIN)/ruff check queue_service kiosk display admin tests benchmarks tools
 	$(BIN)/ruff format --check queue_service kiosk display admin tests benchmarks tools
 
+# the whole suite in parallel (pytest-xdist; one worker per core unless QS_TEST_WORKERS says
+# otherwise; every worker has its own databases and ports); CI's entry point
 test: install lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $${QS_TEST_WORKERS:-auto} --dist loadfile $(PYTEST_ARGS)
+
+# the inner loop: SQLite only, no browser, no server or CLI subprocesses, nothing marked slow
+FAST := not postgres and not redis and not browser and not live and not slow
+test-fast: install
+	$(BIN)/python -m pytest -n $${QS_TEST_WORKERS:-auto} -m "$(FAST)" $(PYTEST_ARGS)
 
 
 clean:
