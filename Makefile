@@ -33,6 +33,9 @@ production-demo-stop:
 lint: install
 	$(BIN)/ruff check queue_service kiosk display admin tests benchmarks tools
 	$(BIN)/ruff format --check queue_service kiosk display admin tests benchmarks tools
+	@# no function rated worse than C (cyclomatic complexity above 20)
+	@out=$$($(BIN)/radon cc -n D -s queue_service kiosk display admin); \
+	  if [ -n "$$out" ]; then echo "$$out"; echo "radon: functions rated D or worse"; exit 1; fi
 
 # the whole suite in parallel (pytest-xdist; one worker per core unless QS_TEST_WORKERS says
 # otherwise; every worker has its own databases and ports); CI's entry point
