@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from .. import clock
+from ..auth.models import Role
 from ..db import in_unit_of_work, unit_of_work
 from ..errors import Forbidden
 from ..extensions import db
@@ -137,8 +138,6 @@ class AuditPage:
 
 def _readable_offices(reader: Any) -> set[int] | None:
     """The offices whose entries ``reader`` may read (None: all). Clerks read nothing."""
-    from ..auth.models import Role
-
     if reader is None or getattr(reader, "role", None) not in (Role.ADMIN, Role.MANAGER):
         raise Forbidden("Only managers and administrators can read the audit log.")
     return reader.office_ids()

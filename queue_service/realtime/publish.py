@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..db import after_commit, in_unit_of_work
 from ..extensions import db, socketio
+from .readers import queue_readers
 
 log = logging.getLogger(__name__)
 
@@ -203,12 +204,11 @@ def dispatch(app: Flask, batch: _Batch) -> None:
 
 def deliver(app: Flask, batches: list[_Batch]) -> None:
     """Emit the events of committed batches in order, with one fresh queue read per office."""
-    from . import snapshot
-
+    read_queue = queue_readers().read_queue
     with app.app_context():
         # read lazily: events ahead of an office's first queue update (a call) go out before
         # the queue is read, so the call reaches the displays without waiting for that read
-        states: dict[str, snapshot.QueueRead | None] = {}
+        states: dict[str, Any] = {}
 
         def state_of(slug: str):
             if slug not in states:
@@ -216,7 +216,7 @@ def deliver(app: Flask, batches: list[_Batch]) -> None:
                 # below blocks the whole process until it returns
                 socketio.sleep(0)
                 try:
-                    states[slug] = snapshot.read_queue(slug)
+                    states[slug] = read_queue(slug)
                 except Exception:
                     log.exception("could not read the queue of %s for the displays", slug)
                     states[slug] = None
