@@ -37,10 +37,10 @@ lint: install
 	@out=$$($(BIN)/radon cc -n D -s queue_service kiosk display admin); \
 	  if [ -n "$$out" ]; then echo "$$out"; echo "radon: functions rated D or worse"; exit 1; fi
 
-# the whole suite in parallel (pytest-xdist; one worker per core unless QS_TEST_WORKERS says
-# otherwise; every worker has its own databases and ports); CI's entry point
+# the whole suite; CI's entry point. QS_TEST_WORKERS=N runs it on N pytest-xdist workers (each
+# with its own databases and ports); serial by default until a parallel run is proven green here
 test: install lint
-	$(BIN)/python -m pytest -n $${QS_TEST_WORKERS:-auto} --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $${QS_TEST_WORKERS:-0} --dist loadfile $(PYTEST_ARGS)
 
 # the inner loop: SQLite only, no browser, no server or CLI subprocesses, nothing marked slow
 FAST := not postgres and not redis and not browser and not live and not slow
