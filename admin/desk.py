@@ -19,8 +19,9 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from queue_service.auth.web import login_required
 from queue_service.errors import UnknownOffice
 from queue_service.offices.services import (
     active_counters,

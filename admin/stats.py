@@ -3,9 +3,10 @@ overview. Presentation only: figures come from queue_service.stats."""
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from queue_service.errors import NotFound
 from queue_service.stats import report
@@ -62,9 +63,16 @@ def statistics():
 def overview():
     from queue_service import clock
     from queue_service.stats import live
+    from queue_service.tickets import kiosk_watch
 
+    offices = current_user.office_ids()
     return render_template(
         "admin/overview.html",
         status=live.city_status(_lang()),
         updated=clock.local_now().strftime("%H:%M"),
+        fast_kiosks=kiosk_watch.fast_kiosks(
+            sorted(offices) if offices is not None else None,
+            current_app.config["KIOSK_ALERT_TICKETS"],
+            current_app.config["KIOSK_ALERT_WINDOW_MINUTES"],
+        ),
     )

@@ -3,11 +3,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_time
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user
 
 from queue_service.auth import services as auth
+from queue_service.auth.login import LoginLocked
 from queue_service.auth.models import Role
+from queue_service.auth.web import known_user_ids, login_required, sign_in, sign_out
 from queue_service.extensions import limiter
 from queue_service.offices.services import list_offices
 
@@ -28,24 +31,39 @@ def _safe_next(target: str | None, role: Role | None = None) -> str:
 @limiter.limit(lambda: __import__("flask").current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
 def login():
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = auth.authenticate(form.username.data, form.password.data)
-        if user is None:
-            flash(_("User name or password is wrong."), "error")
+        try:
+            user = auth.authenticate(
+                form.username.data, form.password.data, known_user_ids=known_user_ids()
+            )
+        except LoginLocked as locked:
+            flash(
+                _(
+                    "Too many wrong passwords for this account. Please try again after "
+                    "%(time)s, or ask an administrator to lift the lock.",
+                    time=format_time(locked.until, "HH:mm"),
+                ),
+                "error",
+            )
+            status = 429
         else:
-            login_user(user)
-            auth.record_login(user.id)
-            return redirect(_safe_next(request.args.get("next"), user.role))
-    return render_template("admin/login.html", form=form), (
-        401 if form.errors or request.method == "POST" else 200
-    )
+            if user is None:
+                flash(_("User name or password is wrong."), "error")
+            else:
+                sign_in(user)
+                auth.record_login(user.id)
+                return redirect(_safe_next(request.args.get("next"), user.role))
+    if status == 200 and (form.errors or request.method == "POST"):
+        status = 401
+    return render_template("admin/login.html", form=form), status
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
-    flash(_("You are logged out."), "success")
+    sign_out()
+    flash(_("You are logged out, on this and every other device."), "success")
     return redirect(url_for("admin.login"))
 
 

@@ -19,7 +19,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import pg_database, prepare_database, summary  # noqa: E402
+from benchmarks.common import machine, pg_database, prepare_database, summary  # noqa: E402
 from tests.support.servers import free_port, start_server  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "queue.json"
@@ -139,7 +138,7 @@ def bench_database(kind: str, pool, clients: int, per_client: int) -> dict:
             url, drop = pg_database()
         try:
             devices, token, env = _prepare(workdir, url)
-            server = start_server(workdir, database_url=url, env=env, load_demo=False)
+            server = start_server(workdir, database_url=url, env=env, load_demo=False, timeout=120)
             try:
                 return _measure(server.base_url, devices, token, pool, clients, per_client)
             finally:
@@ -226,11 +225,7 @@ def main() -> None:
         "quick": options.quick,
         "clients": options.clients,
         "tickets_per_client": per_client,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "targets": TARGETS,
     }
     with multiprocessing.get_context("fork").Pool(options.clients) as pool:
@@ -250,6 +245,7 @@ def main() -> None:
             "call_next_p50": _ratio(result["call_next"]["p50_ms"], floor_p50),
             "floor_rps_per_ticket_per_s": _ratio(floor_rps, result["tickets_per_s"]),
         }
+    report["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     _print(report, options.databases.split(","))
@@ -285,7 +281,10 @@ def _print(report: dict, kinds: list[str]) -> None:
             f"{kind:<11} tickets issued per second by one server process: {result['tickets_per_s']}"
             f" (errors: issue {result['issue']['errors']}, call {result['call_next']['errors']})"
         )
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    print(
+        f"\nload average at start {report['machine']['load_average_at_start']}, at end "
+        f"{report['load_average_at_end']}; written to {RESULTS.relative_to(ROOT)}"
+    )
 
 
 if __name__ == "__main__":

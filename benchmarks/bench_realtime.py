@@ -10,7 +10,14 @@ Scenarios (issue 4):
   office    150 displays on one server process (embedded profile: SQLite)
   thousand  1,000 displays on one server process (SQLite)
   redis     150 displays spread over two server processes sharing PostgreSQL and Redis (the
-            message queue); the clerk calls through the first, half the displays hang on the second
+            message queue); the clerk calls through the first, half the displays hang on the second,
+            and a kiosk issues a ticket through the second after every call
+  soak      the same as redis with a call every second for ten minutes (--calls to shorten it):
+            resyncs per display and hour without any fault
+
+Each display follows the seq rules of docs/realtime-protocol.md §5 as display.js does: it counts
+the events that arrive out of seq order and the resyncs it had to make (a seq still missing after
+the 2 s reorder window), and re-joins its office for each resync as the page would.
 
 Each display is a ``socketio.AsyncClient`` (websocket transport) that joins its office on
 ``/display`` the way the display page does; the clients run in ``--procs`` processes of their
@@ -64,7 +71,16 @@ SCENARIOS = {
     "office": {"clients": 150, "servers": 1, "database": "sqlite", "calls": 60, "spacing": 0.5},
     "thousand": {"clients": 1000, "servers": 1, "database": "sqlite", "calls": 40, "spacing": 1.0},
     "redis": {"clients": 150, "servers": 2, "database": "postgresql", "calls": 60, "spacing": 0.5},
+    "soak": {
+        "clients": 150,
+        "servers": 2,
+        "database": "postgresql",
+        "calls": 600,
+        "spacing": 1.0,
+        "floor": False,  # about resyncs, not latency: the redis scenario has the floor
+    },
 }
+REORDER_SECONDS = 2.0  # display.js REORDER_MS
 TARGETS = {
     "office_p99_ms": 40,
     "thousand_p95_ms": 150,
@@ -79,21 +95,74 @@ WARMUP_CALLS = 3
 # ---------------------------------------------------------------- the displays (client processes)
 
 
-async def _displays(
-    urls: list[str], first: int, count: int, ready, stop
-) -> list[tuple[str, float]]:
+class SeqTracker:
+    """The display's seq rules (display.js): seqs in hand up to ``seq``, early ones in ``ahead``."""
+
+    def __init__(self) -> None:
+        self.seq: int | None = None
+        self.ahead: dict[int, float] = {}
+        self.out_of_order = 0  # events that would have been a gap without the reorder window
+        self.resyncs = 0
+        self.resyncing = False
+
+    def snapshot(self, seq: int) -> None:
+        self.seq, self.resyncing = seq, False
+        stale = time.monotonic() - REORDER_SECONDS
+        self.ahead = {s: at for s, at in self.ahead.items() if s > seq and at >= stale}
+        self._advance()
+
+    def event(self, data: dict) -> None:
+        if self.seq is None or self.resyncing or not isinstance(data.get("seq"), int):
+            return
+        new = [s for s in data.get("seqs", [data["seq"]]) if s > self.seq and s not in self.ahead]
+        if new and min(new) > self.seq + 1:
+            self.out_of_order += 1
+        now = time.monotonic()
+        for s in new:
+            self.ahead[s] = now
+        self._advance()
+
+    def _advance(self) -> None:
+        while self.seq is not None and self.seq + 1 in self.ahead:
+            del self.ahead[self.seq + 1]
+            self.seq += 1
+
+    def lost(self) -> bool:
+        """A seq has been missing for the reorder window: the display resyncs."""
+        if self.resyncing or not self.ahead:
+            return False
+        return time.monotonic() - min(self.ahead.values()) > REORDER_SECONDS
+
+
+async def _displays(urls: list[str], first: int, count: int, ready, stop) -> tuple[list, dict]:
     import socketio
 
     received: list[tuple[str, float]] = []
     clients = []
+    trackers: list[tuple[socketio.AsyncClient, SeqTracker]] = []
     gate = asyncio.Semaphore(20)
 
     async def one(index: int) -> None:
         client = socketio.AsyncClient(reconnection=False)
+        tracker = SeqTracker()
+        trackers.append((client, tracker))
 
         @client.on("ticket_called", namespace="/display")
         async def called(data):
             received.append((data["number"], time.time()))
+            tracker.event(data)
+
+        @client.on("queue_updated", namespace="/display")
+        async def updated(data):
+            tracker.event(data)
+
+        @client.on("office_message", namespace="/display")
+        async def message(data):
+            tracker.event(data)
+
+        @client.on("display_state", namespace="/display")
+        async def state(data):
+            tracker.snapshot(data["seq"])
 
         async with gate:
             await client.connect(
@@ -111,8 +180,23 @@ async def _displays(
 
     await asyncio.gather(*(one(first + i) for i in range(count)))
     ready.put(count)
+    stats = {"resyncs": 0, "out_of_order": 0}
+
+    async def resync(client, tracker: SeqTracker) -> None:
+        tracker.resyncing = True
+        tracker.resyncs += 1
+        try:
+            await client.emit("join_office", {"office": OFFICE}, namespace="/display")
+        except Exception:  # counted already; the next check tries again
+            tracker.resyncing = False
+
     while not stop.is_set():
         await asyncio.sleep(0.1)
+        for client, tracker in trackers:
+            if tracker.lost():
+                await resync(client, tracker)
+    stats["resyncs"] = sum(t.resyncs for _, t in trackers)
+    stats["out_of_order"] = sum(t.out_of_order for _, t in trackers)
     await asyncio.sleep(0.5)
     try:
         await asyncio.wait_for(
@@ -120,16 +204,15 @@ async def _displays(
         )
     except TimeoutError:
         pass
-    return received
+    return received, stats
 
 
 def display_process(urls, first, count, ready, stop, results) -> None:
     try:
-        received = asyncio.run(_displays(urls, first, count, ready, stop))
-        results.put(received)
+        results.put(asyncio.run(_displays(urls, first, count, ready, stop)))
     except BaseException as exc:  # reported to the coordinator
         ready.put(f"{exc.__class__.__name__}: {exc}")
-        results.put([])
+        results.put(([], {"resyncs": 0, "out_of_order": 0}))
 
 
 class Displays:
@@ -164,16 +247,19 @@ class Displays:
         if joined != self.clients:
             raise RuntimeError(f"{joined} of {self.clients} displays joined")
 
-    def collect(self) -> list[tuple[str, float]]:
+    def collect(self) -> tuple[list[tuple[str, float]], dict]:
         self.stop_event.set()
-        received = []
+        received, stats = [], {"resyncs": 0, "out_of_order": 0}
         for _ in self.processes:
-            received += self.results.get(timeout=60)
+            got, counted = self.results.get(timeout=60)
+            received += got
+            for key in stats:
+                stats[key] += counted[key]
         for process in self.processes:
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
-        return received
+        return received, stats
 
 
 # ---------------------------------------------------------------- servers under test
@@ -200,7 +286,7 @@ class App:
         if servers > 1:
             env |= {"REDIS_URL": REDIS_URL, "SOCKETIO_CHANNEL": f"qs-bench-{secrets.token_hex(4)}"}
         self.servers = [
-            start_server(workdir, database_url=url, env=env, load_demo=False)
+            start_server(workdir, database_url=url, env=env, load_demo=False, timeout=120)
             for _ in range(servers)
         ]
         self.urls = [server.base_url for server in self.servers]
@@ -238,6 +324,13 @@ class App:
         for action in ("start", "finish"):
             self.http.post(
                 f"{self.urls[0]}/api/v1/tickets/{self._last}/{action}", timeout=30
+            ).raise_for_status()
+        if len(self.urls) > 1:  # a kiosk on the other process: its changes cross the clerk's
+            requests.post(
+                f"{self.urls[-1]}/api/v1/offices/{OFFICE}/tickets",
+                json={"service": SERVICE},
+                headers={"X-Device-Token": self.device, "Idempotency-Key": secrets.token_hex(8)},
+                timeout=30,
             ).raise_for_status()
 
     def stop(self) -> None:
@@ -332,7 +425,7 @@ def measure(kind: type, mode: str, scenario: dict, procs: int) -> dict:
             time.sleep(1)
             cpu = sum(cpu_seconds(pid) for pid in target.pids) - cpu_before
             phase = time.perf_counter() - phase_began
-            received = displays.collect()
+            received, seq_stats = displays.collect()
             displays = None
         finally:
             if displays is not None:
@@ -358,6 +451,9 @@ def measure(kind: type, mode: str, scenario: dict, procs: int) -> dict:
         "memory_per_client_kb": round((sum(rss_after) - sum(rss_before)) / clients, 1),
         "server_cpu_ms_per_call": round(cpu / measured_calls * 1000, 1),
         "phase_seconds": round(phase, 1),
+        "out_of_order_events": seq_stats["out_of_order"],
+        "resyncs": seq_stats["resyncs"],
+        "resyncs_per_display_hour": round(seq_stats["resyncs"] / clients / (phase / 3600), 2),
     }
 
 
@@ -367,8 +463,11 @@ def main() -> None:
         "--quick", action="store_true", help="fewer calls (proves the script works)"
     )
     parser.add_argument("--modes", default="threading,gevent")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument(
+        "--scenarios", default="office,thousand,redis", help=f"of {', '.join(SCENARIOS)}"
+    )
     parser.add_argument("--procs", type=int, default=4, help="display client processes")
+    parser.add_argument("--calls", type=int, default=None, help="calls per scenario (overrides)")
     options = parser.parse_args()
 
     report = {
@@ -391,9 +490,15 @@ def main() -> None:
             scenario = dict(SCENARIOS[name])
             if options.quick:
                 scenario["calls"] = 10
+            if options.calls:
+                scenario["calls"] = options.calls
             procs = options.procs if scenario["clients"] > 200 else max(2, options.procs // 2)
             run = {"mode": mode, "scenario": name}
-            for label, kind in (("floor", Floor), ("ours", App)):
+            kinds = (("floor", Floor), ("ours", App))
+            if not scenario.get("floor", True):
+                kinds = kinds[1:]
+                run["floor"] = {"error": "not measured in this scenario"}
+            for label, kind in kinds:
                 print(
                     f"-- {mode} {name} {label}: {scenario['clients']} displays, {scenario['calls']} calls",
                     flush=True,
@@ -421,7 +526,8 @@ def _print(report: dict) -> None:
     )
     head = (
         f"{'mode':<10} {'scenario':<9} {'what':<6} {'recv/exp':>13} {'p50':>7} {'p95':>7} {'p99':>7} "
-        f"{'last p95':>9} {'req p95':>8} {'KB/cl':>6} {'cpu/call':>8} {'x floor':>8}"
+        f"{'last p95':>9} {'req p95':>8} {'KB/cl':>6} {'cpu/call':>8} {'x floor':>8} "
+        f"{'unordered':>9} {'resyncs':>7} {'/disp/h':>7}"
     )
     print(head)
     print("-" * len(head))
@@ -437,9 +543,16 @@ def _print(report: dict) -> None:
                 f"{row['received']:>6}/{row['expected_receipts']:<6} {row['e2e']['p50_ms']:>7} "
                 f"{row['e2e']['p95_ms']:>7} {row['e2e']['p99_ms']:>7} {row['last_display']['p95_ms']:>9} "
                 f"{row['call_request']['p95_ms']:>8} {row['memory_per_client_kb']:>6} "
-                f"{row['server_cpu_ms_per_call']:>8} {ratio!s:>8}"
+                f"{row['server_cpu_ms_per_call']:>8} {ratio!s:>8} "
+                f"{row.get('out_of_order_events', '-')!s:>9} {row.get('resyncs', '-')!s:>7} "
+                f"{row.get('resyncs_per_display_hour', '-')!s:>7}"
             )
-    print(f"\nms throughout; written to {RESULTS.relative_to(ROOT)}")
+    load = report["machine"].get("load_average_at_start")
+    print(f"\nms throughout; load average at start {load}; written to {RESULTS.relative_to(ROOT)}")
+    print(
+        "unordered: events that arrived before a lower seq (a gap without the reorder window); "
+        "resyncs: seqs still missing after it"
+    )
 
 
 if __name__ == "__main__":

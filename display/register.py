@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask_login import login_required
-
 from admin.devices import registration_page
 from queue_service.auth.models import DeviceKind
+from queue_service.auth.web import login_required
 
 from . import bp
 

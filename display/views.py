@@ -63,7 +63,7 @@ def _strings() -> dict[str, str]:
         "offline": _("Connection lost"),
         "offline_detail": _("Updating every %(n)s seconds", n="{n}"),
         "as_of": _("As of %(time)s", time="{time}"),
-        "enable_sound": _("Click once to switch on the sound for calls"),
+        "enable_sound": _("Sound is off: click, tap or press any key to switch it on"),
         "say_call": _(
             "Number %(number)s, please go to counter %(counter)s",
             number="{number}",

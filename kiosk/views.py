@@ -21,7 +21,9 @@ from flask_babel import force_locale, get_locale, gettext
 
 from queue_service.auth.models import Device, DeviceKind
 from queue_service.auth.web import DEVICE_COOKIE, current_device, set_device_cookie
+from queue_service.booking import links, next_free
 from queue_service.i18n import LANGUAGE_NAMES, RTL_LANGUAGES
+from queue_service.links import absolute_url
 from queue_service.offices import calendar
 from queue_service.offices.models import Office
 from queue_service.offices.services import get_office
@@ -162,6 +164,26 @@ def _not_registered(office: Office, device: Device | None):
     return page, 403, NO_STORE
 
 
+def _served_out(offer, lang: str) -> dict:
+    """What the kiosk offers when the counters cannot serve another walk-in today: when service
+    is expected to end, the next free appointment, and a QR code to book (or join the waitlist)
+    on the phone."""
+    office = offer.office
+    found = next_free.next_free_appointments([office])[office.id]
+    start = found.get("start") if found else None
+    book = links.base_url() + url_for("booking_web.start")
+    return {
+        "last": _clock_time(offer.forecast.expected_last_served, office, lang)
+        if offer.forecast and offer.forecast.expected_last_served
+        else None,
+        "next_free": _when(start, office, lang),
+        "book_url": book,
+        "qr": qr_svg(
+            book, label=gettext("QR code: book an appointment or join the waitlist on your phone")
+        ),
+    }
+
+
 @bp.get("/<slug>")
 def start(slug: str):
     office = get_office(slug)
@@ -185,6 +207,7 @@ def start(slug: str):
                 "walkin_until": _clock_time(offer.walkin_until, office, lang),
             },
             reopens_today=_reopens_today(offer),
+            served_out=_served_out(offer, lang) if offer.state == OfferState.SERVED_OUT else None,
             lang=lang,
             rtl=lang in RTL_LANGUAGES,
             languages=[
@@ -219,9 +242,7 @@ def ticket_screen(slug: str, token: str):
     ticket = get_ticket(token)
     if ticket.office_id != office.id:
         return _not_registered(office, current_device())
-    status_url = (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip(
-        "/"
-    ) + f"/t/{token}"
+    status_url = absolute_url(f"/t/{token}")
     with force_locale(lang):
         view = ticket_status(token, "en" if lang == "en" else "de")
         page = render_template(

@@ -16,13 +16,12 @@ if os.environ.get("SOCKETIO_ASYNC_MODE") == "gevent":  # pragma: no cover  (serv
 
     monkey.patch_all()
 
-import logging
 from pathlib import Path
 
-from flask import Flask, jsonify, request, url_for
+from flask import Flask, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import clock
+from . import clock, health
 from .config import Defaults, engine_options, from_environment, load_secret_key
 from .errors import DomainError
 
@@ -69,12 +68,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS_EXTRA", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
-    logging.basicConfig(
-        level=app.config.get("LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if app.config.get("CLOCK_START"):
-        clock.start_at(clock.parse_moment(app.config["CLOCK_START"]))
+    from .monitoring import logs
+
+    logs.configure(app.config.get("LOG_LEVEL", "INFO"), app.config.get("LOG_FORMAT", "text"))
+    speed = float(app.config.get("CLOCK_SPEED") or 1.0)
+    if app.config.get("CLOCK_START") or speed != 1.0:
+        anchor = app.config.get("CLOCK_ANCHOR")
+        start = app.config.get("CLOCK_START")
+        clock.start_at(
+            clock.parse_moment(start) if start else clock.real_now(),
+            speed=speed,
+            anchor=clock.parse_real_moment(anchor) if anchor else None,
+        )
     if app.config.get("TRUSTED_PROXIES"):
         # behind nginx: the client's address (rate limits, audit) and scheme come from the
         # X-Forwarded-* headers the given number of proxies set, and from nobody else
@@ -87,7 +92,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_request_hooks(app)
-    _register_health(app)
+    health.register(app)
+    from . import monitoring
+
+    monitoring.init_app(app)
     from .cli import register_commands
 
     register_commands(app)
@@ -100,10 +108,12 @@ def _init_extensions(app: Flask) -> None:
     # models must be imported before the metadata is used
     from .audit import models as _audit_models  # noqa: F401
     from .auth import models as _auth_models  # noqa: F401
+    from .booking import due as _booking_due  # noqa: F401  (appointments in the day's forecast)
     from .booking import impact as _booking_impact  # noqa: F401  (closures list appointments)
     from .booking import models as _booking_models  # noqa: F401
-    from .db import install_session_hooks
+    from .db import install_session_hooks, ping_idle_connections
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .notify import models as _notify_models  # noqa: F401
     from .offices import models as _office_models  # noqa: F401
     from .realtime import models as _realtime_models  # noqa: F401
     from .scheduler import models as _scheduler_models  # noqa: F401
@@ -115,6 +125,9 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     install_session_hooks()
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            ping_idle_connections(db.engine, float(app.config["DATABASE_PING_IDLE_SECONDS"]))
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -124,6 +137,8 @@ def _init_extensions(app: Flask) -> None:
     i18n.compile_catalogues()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = i18n.translation_directories()
     babel.init_app(app, locale_selector=i18n.select_locale)
+    app.add_template_filter(i18n.format_number, "number")
+    app.add_template_filter(i18n.format_day, "day")
 
     redis_url = app.config.get("REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
@@ -138,6 +153,8 @@ def _init_extensions(app: Flask) -> None:
     def _template_globals():
         from flask_babel import get_locale
 
+        from .links import absolute_url
+
         lang = str(get_locale() or "de")
 
         def lang_url(code: str) -> str:
@@ -147,6 +164,7 @@ def _init_extensions(app: Flask) -> None:
             return url_for(request.endpoint or "web.home", **args)
 
         return {
+            "absolute_url": absolute_url,
             "current_lang": lang,
             "languages": app.config["LANGUAGES"],
             "language_names": i18n.LANGUAGE_NAMES,
@@ -176,6 +194,15 @@ def _wants_problem_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def _www_authenticate() -> str:
+    """The challenge of a 401 (RFC 6750): a presented bearer token was not accepted."""
+    from .auth.web import bearer_presented
+
+    if bearer_presented():
+        return 'Bearer realm="queue-service", error="invalid_token"'
+    return 'Bearer realm="queue-service"'
+
+
 def _register_error_handlers(app: Flask) -> None:
     from .api.problems import from_domain_error, from_http_exception
     from .web import errors as pages
@@ -183,7 +210,10 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         if _wants_problem_json():
-            return from_domain_error(error)
+            response = from_domain_error(error)
+            if error.status == 401:
+                response.headers["WWW-Authenticate"] = _www_authenticate()
+            return response
         return pages.domain_error_page(error)
 
     @app.errorhandler(HTTPException)
@@ -212,6 +242,29 @@ def _register_error_handlers(app: Flask) -> None:
         return pages.page(500)
 
 
+# Scripts only from our own files (no inline script, no eval); inline style attributes stay
+# allowed (layout values such as a display's row count). The kiosk prints a same-origin PDF in
+# a frame, the ticket page registers a service worker, the displays speak over a same-origin
+# WebSocket ('self' covers ws/wss of the same host). Nobody else may frame our pages.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "media-src 'self'",
+        "worker-src 'self'",
+        "frame-src 'self'",
+        "object-src 'self'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+
+
 def _register_request_hooks(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
@@ -237,23 +290,35 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _reject_invalid_tokens():
-        # a presented but unknown token is an error, never a silent fall-back to anonymous
+        # a presented but invalid token is an error, never a silent fall-back to the session
+        # cookie or to anonymous
         from flask_login import current_user
 
-        from .auth.web import DEVICE_HEADER, bearer_token, current_device
+        from .auth.web import DEVICE_HEADER, bearer_presented, current_device
         from .errors import Unauthorized
 
-        if bearer_token() and not current_user.is_authenticated:
-            raise Unauthorized("The bearer token is not valid (unknown or revoked).")
+        if request.blueprint == "monitoring":
+            return  # /metrics checks its own token (METRICS_TOKEN)
+        if bearer_presented() and not current_user.is_authenticated:
+            raise Unauthorized("The bearer token is not valid (unknown, expired or revoked).")
         if request.headers.get(DEVICE_HEADER) and current_device() is None:
             raise Unauthorized("The device token is not valid (unknown or revoked).")
 
     @app.before_request
     def _csrf_protect():
+        from flask_login import current_user
+
+        from .auth.web import view_requires_staff
+
         if request.routing_exception is not None:
             return  # no route runs: the router's 404 or 405 (with Allow) is the answer
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not uses_token_auth():
-            csrf.protect()
+        if request.method not in ("POST", "PUT", "PATCH", "DELETE") or uses_token_auth():
+            return
+        if not current_user.is_authenticated and view_requires_staff(
+            app.view_functions.get(request.endpoint)
+        ):
+            return  # nobody is signed in: the view itself answers 401 (or the login page)
+        csrf.protect()
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
@@ -281,26 +346,11 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        max_age = app.config.get("HSTS_MAX_AGE", 0)
+        if request.is_secure and max_age:  # over TLS (behind ProxyFix: X-Forwarded-Proto)
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}")
         return response
-
-
-def _register_health(app: Flask) -> None:
-    from sqlalchemy import text
-
-    from .extensions import db
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify({"status": "ok"})
-
-    @app.get("/readyz")
-    def readyz():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception as exc:  # report, never raise: this is what a load balancer asks
-            app.logger.warning("readiness check failed: %s", exc)
-            return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-        return jsonify({"status": "ok", "database": "reachable"})

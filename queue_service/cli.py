@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -72,19 +73,83 @@ def create_user_command(name: str, role: str, offices: tuple[str, ...]) -> None:
     click.echo(f"Password: {created.password}")
 
 
+def _expiry(value: str | None):
+    """--expires: a number of days ("90", "90d") or a date ("2027-03-31", end of that day)."""
+    from datetime import date, time, timedelta
+
+    from . import clock
+
+    if not value:
+        return None
+    text = value.strip().lower().removesuffix("d")
+    if text.isdigit():
+        return clock.now() + timedelta(days=int(text))
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise click.BadParameter("use a number of days (90d) or a date (2027-03-31)") from exc
+    return clock.local_to_utc(day, time(23, 59, 59))
+
+
 @click.command("create-token")
-@click.argument("name")
-@click.option("--label", default=None, help="what the token is for")
+@click.argument("user")
+@click.option("--name", "name", default=None, help="what the token is for (shown when listed)")
+@click.option("--label", "label", default=None, hidden=True)  # the former name of --name
+@click.option("--expires", default=None, help="validity: days (90d) or a last date (2027-03-31)")
 @with_appcontext
-def create_token_command(name: str, label: str | None) -> None:
-    """Print a new bearer API token acting as user NAME."""
-    from .auth.services import create_api_token
+def create_token_command(
+    user: str, name: str | None, label: str | None, expires: str | None
+) -> None:
+    """Print a new bearer API token acting as USER (shown only now; stored as a hash)."""
+    from .auth.tokens import create_api_token
 
     try:
-        token = create_api_token(name, label)
+        token = create_api_token(user, name or label, expires_at=_expiry(expires))
     except DomainError as error:
         _fail(error)
     click.echo(token)
+
+
+@click.command("list-tokens")
+@click.argument("user")
+@with_appcontext
+def list_tokens_command(user: str) -> None:
+    """List the API tokens of USER that are not revoked (never the tokens themselves)."""
+    from sqlalchemy import select
+
+    from .auth.models import User
+    from .auth.tokens import list_api_tokens
+    from .extensions import db
+
+    account = db.session.scalar(select(User).where(User.username == user))
+    if account is None:
+        _fail(DomainError(f"There is no user {user!r}."))
+    rows = list_api_tokens(account.id)
+    if not rows:
+        click.echo(f"{user} has no API tokens.")
+    for row in rows:
+        expires = row.expires_at.isoformat(timespec="minutes") if row.expires_at else "never"
+        used = row.last_used_at.isoformat(timespec="minutes") if row.last_used_at else "never"
+        state = "valid" if row.valid else "expired"
+        click.echo(f"{row.name}\t{state}\texpires {expires}\tlast used {used}")
+
+
+@click.command("revoke-token")
+@click.argument("user")
+@with_appcontext
+def revoke_token_command(user: str) -> None:
+    """Revoke every API token of USER; prints which tokens were revoked."""
+    from .auth.tokens import revoke_user_tokens
+
+    try:
+        names = revoke_user_tokens(user)
+    except DomainError as error:
+        _fail(error)
+    if names:
+        click.echo(f"Revoked {len(names)} API token(s) of {user}: {', '.join(names)}.")
+    else:
+        click.echo(f"{user} had no API token to revoke.")
+    click.echo("Sessions in browsers are not affected (log out, or reset the password, for that).")
 
 
 @click.command("create-device")
@@ -104,12 +169,9 @@ def create_device_command(slug: str, kind: str, name: str | None) -> None:
 
 
 def _base_url() -> str:
-    cfg = current_app.config
-    if cfg.get("PUBLIC_BASE_URL"):
-        return cfg["PUBLIC_BASE_URL"].rstrip("/")
-    host = cfg["HOST"]
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-    return f"http://{shown}:{cfg['PORT']}"
+    from .links import public_base_url
+
+    return public_base_url()
 
 
 def run_server(app: Flask) -> None:
@@ -246,20 +308,79 @@ def close_day_command(slug: str, reason: str | None) -> None:
     click.echo(f"Closed the queue of {slug}: {count} ticket(s) marked as not served.")
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Back up the database to PATH while it serves (SQLite backup API, or pg_dump -Fc)."""
+    from .backup import BackupError, backup
+
+    try:
+        size = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as error:
+        _fail(error)
+    click.echo(f"Backup written to {path} ({size:,} bytes).")
+
+
+def _after_restore(skip_numbers: int) -> None:
+    from .backup import after_restore
+
+    done = after_restore(skip_numbers)
+    click.echo(
+        f"Today's ticket numbers moved on by {done['skipped_numbers']} in {done['offices']} "
+        f"offices ({done['prefixes']} prefixes); {done['event_seqs_moved']} display event "
+        f"counters moved on (displays resync); {done['sequences_set']} id sequences set."
+    )
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="confirm: the database's contents are replaced")
+@click.option("--skip-numbers", default=100, show_default=True, help="today's numbers to skip")
+@with_appcontext
+def restore_command(path: Path, yes: bool, skip_numbers: int) -> None:
+    """Replace the database by the backup PATH (servers stopped), then make it safe to serve."""
+    from .backup import BackupError, restore
+
+    if not yes:
+        _fail(RuntimeError("restore replaces the whole database: stop the servers, add --yes"))
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as error:
+        _fail(error)
+    click.echo(f"Restored from {path}.")
+    _after_restore(skip_numbers)
+
+
+@click.command("after-restore")
+@click.option("--skip-numbers", default=100, show_default=True, help="today's numbers to skip")
+@with_appcontext
+def after_restore_command(skip_numbers: int) -> None:
+    """After restoring by hand: skip today's numbers, resync displays, set id sequences."""
+    _after_restore(skip_numbers)
+
+
 COMMANDS = [
     load_catalogue_command,
     create_user_command,
     create_token_command,
+    list_tokens_command,
+    revoke_token_command,
     create_device_command,
     serve_command,
     demo_command,
     scheduler_command,
     close_day_command,
+    backup_command,
+    restore_command,
+    after_restore_command,
 ]
 
 
 def register_commands(app: Flask) -> None:
-    for command in COMMANDS:
+    from .simulation.command import simulate_command
+
+    for command in [*COMMANDS, simulate_command]:
         app.cli.add_command(command)
 
 

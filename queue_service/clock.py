@@ -2,7 +2,8 @@
 
 ``now()`` returns an aware UTC datetime. By default it is the real time. ``start_at(moment)``
 makes the clock run on from a chosen moment (``CLOCK_START`` for demos, training and black-box
-tests); ``freeze(moment)`` stops it there (unit tests); ``advance(delta)`` moves it.
+tests), optionally faster than real time (``CLOCK_SPEED``, for the simulated city day);
+``freeze(moment)`` stops it there (unit tests); ``advance(delta)`` moves it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ LOCAL_TZ = ZoneInfo("Europe/Berlin")
 _lock = threading.Lock()
 _offset = timedelta(0)
 _frozen: datetime | None = None
+# compressed time: now = _start + (real - _anchor) * _speed (only while _speed != 1)
+_speed = 1.0
+_start: datetime | None = None
+_anchor: datetime | None = None
 
 
 def _real_now() -> datetime:
@@ -27,6 +32,8 @@ def now() -> datetime:
     frozen = _frozen
     if frozen is not None:
         return frozen
+    if _speed != 1.0 and _start is not None and _anchor is not None:
+        return _start + (_real_now() - _anchor) * _speed + _offset
     return _real_now() + _offset
 
 
@@ -53,12 +60,41 @@ def parse_moment(value: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def start_at(moment: datetime) -> None:
-    """Let the clock run on from ``moment``."""
-    global _offset, _frozen
+def parse_real_moment(value: str) -> datetime:
+    """A machine moment (CLOCK_ANCHOR): Unix seconds, or ISO 8601 (naive means UTC)."""
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except ValueError:
+        moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def start_at(moment: datetime, speed: float = 1.0, anchor: datetime | None = None) -> None:
+    """Let the clock run on from ``moment``, ``speed`` times as fast as real time.
+
+    ``anchor`` is the real moment at which the clock reads ``moment`` (default: now). Processes
+    of one deployment given the same moment, speed and anchor show the same time.
+    """
+    global _offset, _frozen, _speed, _start, _anchor
+    if speed <= 0:
+        raise ValueError("the clock speed must be positive")
+    real = _real_now()
+    anchor = (anchor or real).astimezone(UTC)
     with _lock:
         _frozen = None
-        _offset = moment.astimezone(UTC) - _real_now()
+        if speed == 1.0:
+            _speed, _start, _anchor = 1.0, None, None
+            _offset = moment.astimezone(UTC) - anchor
+        else:
+            _speed, _start, _anchor = float(speed), moment.astimezone(UTC), anchor
+            _offset = timedelta(0)
+
+
+def speed() -> float:
+    """How many times faster than real time the clock runs (1.0 unless CLOCK_SPEED is set)."""
+    return _speed
 
 
 def freeze(moment: datetime) -> None:
@@ -80,10 +116,11 @@ def advance(delta: timedelta) -> None:
 
 def reset() -> None:
     """Back to the real time."""
-    global _offset, _frozen
+    global _offset, _frozen, _speed, _start, _anchor
     with _lock:
         _offset = timedelta(0)
         _frozen = None
+        _speed, _start, _anchor = 1.0, None, None
 
 
 def to_local(moment: datetime, tz: ZoneInfo = LOCAL_TZ) -> datetime:

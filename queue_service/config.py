@@ -23,6 +23,10 @@ def _optional_bool(value: str | None) -> bool | None:
     return _bool(value)
 
 
+def _list(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
@@ -58,9 +62,16 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url,
         "CLOCK_START": os.environ.get("CLOCK_START") or None,
+        # simulation and demo only: the clock runs this many times faster than real time from
+        # CLOCK_START, which it reads at the real moment CLOCK_ANCHOR (default: process start)
+        "CLOCK_SPEED": float(os.environ.get("CLOCK_SPEED") or 1.0),
+        "CLOCK_ANCHOR": os.environ.get("CLOCK_ANCHOR") or None,
         "HOST": os.environ.get("HOST", "127.0.0.1"),
         "PORT": _int("PORT", 5000),
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
+        # host names this deployment answers to (comma-separated); others get 400. Absolute
+        # links use PUBLIC_BASE_URL, else the request's host only when it is checked this way.
+        "TRUSTED_HOSTS": _list(os.environ.get("TRUSTED_HOSTS")) or None,
         "SOCKETIO_ASYNC_MODE": os.environ.get("SOCKETIO_ASYNC_MODE", "threading"),
         # Redis pub/sub channel of the Socket.IO message queue: one per deployment sharing a Redis
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL") or "queue-service",
@@ -68,6 +79,10 @@ def from_environment(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # "json": one JSON object per log line, and one line per request (docs/operations.md)
+        "LOG_FORMAT": (os.environ.get("LOG_FORMAT") or "text").strip().lower(),
+        # GET /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset: no endpoint
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
         # unset: the scheduler runs inside `serve` on SQLite; on PostgreSQL use `scheduler`
         "SCHEDULER_ENABLED": _optional_bool(os.environ.get("SCHEDULER_ENABLED")),
         "SCHEDULER_LOCK_RETRY_SECONDS": float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
@@ -79,6 +94,12 @@ def from_environment(instance_path: str) -> dict:
         "KIOSK_TICKET_SECONDS": _int("KIOSK_TICKET_SECONDS", Defaults.KIOSK_TICKET_SECONDS),
         "KIOSK_RATELIMIT_TICKETS": os.environ.get("KIOSK_RATELIMIT_TICKETS")
         or Defaults.KIOSK_RATELIMIT_TICKETS,
+        "KIOSK_RATELIMIT_TICKETS_HOURLY": os.environ.get("KIOSK_RATELIMIT_TICKETS_HOURLY")
+        or Defaults.KIOSK_RATELIMIT_TICKETS_HOURLY,
+        "KIOSK_ALERT_TICKETS": _int("KIOSK_ALERT_TICKETS", Defaults.KIOSK_ALERT_TICKETS),
+        "KIOSK_ALERT_WINDOW_MINUTES": _int(
+            "KIOSK_ALERT_WINDOW_MINUTES", Defaults.KIOSK_ALERT_WINDOW_MINUTES
+        ),
         "KIOSK_PAPER": os.environ.get("KIOSK_PAPER") or Defaults.KIOSK_PAPER,
         "KIOSK_CHECKIN": (os.environ.get("KIOSK_CHECKIN") or Defaults.KIOSK_CHECKIN)
         .strip()
@@ -96,6 +117,8 @@ def from_environment(instance_path: str) -> dict:
 class Defaults:
     """Documented defaults. Each can be overridden by test_config or the environment."""
 
+    # PostgreSQL: a pooled connection idle this long is pinged before use (db.py)
+    DATABASE_PING_IDLE_SECONDS = 10.0
     # where public holidays come from (the holidays package)
     HOLIDAY_COUNTRY = "DE"
     HOLIDAY_SUBDIV = "NI"
@@ -110,9 +133,29 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_CHECK_DEFAULT = False  # checked in a before_request hook (token clients are exempt)
     WTF_CSRF_TIME_LIMIT = 12 * 3600  # a clerk's working day
+    # staff sessions end after this much inactivity (a lunch break is fine, a desk left
+    # overnight is not) and at the latest this long after signing in (docs/security-auth.md)
+    STAFF_SESSION_IDLE_MINUTES = 120
+    STAFF_SESSION_MAX_HOURS = 12
+    # per-account lockout on top of the per-address limit: after this many wrong passwords in a
+    # row sign-in pauses LOGIN_LOCKOUT_MINUTES, doubling with each further one up to the maximum
+    LOGIN_LOCKOUT_THRESHOLD = 5
+    LOGIN_LOCKOUT_MINUTES = 1
+    LOGIN_LOCKOUT_MAX_MINUTES = 15
+    # Strict-Transport-Security max-age (seconds) on answers served over TLS; 0 turns it off
+    HSTS_MAX_AGE = 365 * 24 * 3600
     # rate limits (Flask-Limiter); storage is Redis when REDIS_URL is set
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: limits are counted in process memory (logged) until it answers again, and a
+    # hung Redis costs a request at most a second
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # requests already talking to Redis when it went away are let through (logged) instead of
+    # answered 500; the next ones are counted in memory
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS: dict = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    # the database down or restarting: requests are answered 503 with this Retry-After
+    DATABASE_RETRY_AFTER_SECONDS = 5
     # request bodies: the largest legitimate one (an admin form, a booking) is a few kilobytes;
     # larger ones get 413 before they are read
     MAX_CONTENT_LENGTH = 64 * 1024
@@ -155,9 +198,13 @@ class Defaults:
     MAIL_USE_SSL = False  # implicit TLS (port 465)
     MAIL_TIMEOUT = 10  # seconds
     MAIL_ASYNC = True  # send from a background thread, so a request never waits for SMTP
+    # an undelivered mail stays in the outbox; the scheduler retries it after this many seconds,
+    # doubled after each failure up to the maximum
+    MAIL_RETRY_SECONDS = 30
+    MAIL_RETRY_MAX_SECONDS = 1800
     MAIL_FROM = "Bürgerservice Hannover <termine@buergerservice-hannover.example>"
     # SQLAlchemy
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # set by create_app from engine_options()
     SQLITE_WRITER_LOCK = True  # threads of one process queue for SQLite's single writer (db.py)
     JSON_SORT_KEYS = False
     # seconds a display waits between snapshot polls while its socket is down, and between
@@ -167,6 +214,11 @@ class Defaults:
     # thread after the commit (off: in the committing thread, for in-process tests)
     DISPLAY_CALL_HISTORY = 10
     REALTIME_EMIT_IN_BACKGROUND = True
+    # the dispatcher gathers an office's queue changes this long (from the first) into one
+    # queue read and one queue_updated; calls go out at once (0: read at once, per round)
+    REALTIME_COALESCE_SECONDS = 0.15
+    # ... and reads at most this share of the time (windows grow under a flood of changes)
+    REALTIME_READ_SHARE = 0.25
     # joining displays (and HTTP polls) share one snapshot per office while its seq is unchanged
     DISPLAY_SNAPSHOT_SHARE_SECONDS = 2.0
     # Engine.IO keepalive: a dead peer is noticed within interval + timeout seconds
@@ -181,6 +233,11 @@ class Defaults:
     KIOSK_TICKET_SECONDS = 25  # the ticket screen (number + QR) stays this long, then resets
     KIOSK_REFRESH_SECONDS = 60  # the untouched start page reloads (opening state, caps, estimates)
     KIOSK_RATELIMIT_TICKETS = "30 per minute"  # ticket issues per kiosk device (Flask-Limiter)
+    # ... and per hour, so that one kiosk cannot use up an office's walk-in cap in minutes
+    KIOSK_RATELIMIT_TICKETS_HOURLY = "120 per hour"
+    # the city overview warns staff about a kiosk that issued this many tickets within the window
+    KIOSK_ALERT_TICKETS = 40
+    KIOSK_ALERT_WINDOW_MINUTES = 10
     KIOSK_PAPER = (
         "80mm"  # default paper of ticket PDFs (80mm, 58mm, a6); a kiosk URL may say ?paper=
     )
@@ -204,7 +261,16 @@ class Defaults:
 def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    # no pool_pre_ping (a round trip per transaction): db.ping_idle_connections pings only
+    # connections that sat idle for DATABASE_PING_IDLE_SECONDS, so connections that died with a
+    # database restart are replaced, not handed out; connect_timeout: an unreachable server
+    # costs a request seconds, not minutes
+    return {
+        "pool_size": 10,
+        "max_overflow": 20,
+        "pool_timeout": 10,
+        "connect_args": {"connect_timeout": 3},
+    }
 
 
 # Online booking and mail settings that the environment may override (see Defaults).
@@ -224,7 +290,15 @@ _ENV_INT = (
     "CHECKIN_LATE_MINUTES",
     "MAIL_PORT",
     "MAIL_TIMEOUT",
+    "MAIL_RETRY_SECONDS",
+    "MAIL_RETRY_MAX_SECONDS",
     "PERSONAL_DATA_RETENTION_DAYS",
+    "STAFF_SESSION_IDLE_MINUTES",
+    "STAFF_SESSION_MAX_HOURS",
+    "LOGIN_LOCKOUT_THRESHOLD",
+    "LOGIN_LOCKOUT_MINUTES",
+    "LOGIN_LOCKOUT_MAX_MINUTES",
+    "HSTS_MAX_AGE",
 )
 _ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")
 _ENV_STR = (

@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from typing import TypeVar
 from flask import current_app
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -85,8 +86,45 @@ def _sqlite_on_begin(conn):
     conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
+def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection with a round trip only when it has been idle ``idle_seconds``.
+
+    ``pool_pre_ping`` pings on every checkout, i.e. one extra round trip per transaction, while
+    a connection in use every few seconds is known to be alive. One that sat idle (across a
+    database restart, a failover, a firewall's idle timeout) is pinged and silently replaced if
+    it is dead. A connection that dies while busy fails its statement either way.
+    """
+    if engine in _pinging:
+        return
+    _pinging.add(engine)
+    dialect = engine.dialect
+
+    def checkin(dbapi_connection, record) -> None:
+        record.info["qs_idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection, record, proxy) -> None:
+        since = record.info.get("qs_idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # just made, or in use moments ago
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("an idle pooled connection is gone") from exc
+        if not alive:
+            raise DisconnectionError("an idle pooled connection is gone")
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
+
+
+_pinging: weakref.WeakSet = weakref.WeakSet()
+
+
 def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
+
+
+_KEPT = "qs_kept_after_commit"
 
 
 @contextmanager
@@ -94,15 +132,26 @@ def unit_of_work() -> Iterator:
     """A write transaction on the request's session: commit on success, roll back on error."""
     session = db.session()
     if session.in_transaction():
-        # End any read transaction so the write starts fresh (and IMMEDIATE on SQLite).
+        # End any read transaction so the write starts fresh (and IMMEDIATE on SQLite); the
+        # commit expires every loaded object, so the work reads current rows.
         session.commit()
+    elif session.info.pop(_KEPT, False):
+        session.expire_all()  # what the last unit of work kept is not current any more
     token = _immediate.set(True)
     serialize = is_sqlite() and current_app.config.get("SQLITE_WRITER_LOCK", True)
     if serialize:
         _sqlite_writers.acquire()
     try:
         yield session
-        session.commit()
+        # The objects keep what this transaction wrote and read under its locks: the caller's
+        # response is built from them without reloading each one (the next unit of work, and
+        # every rollback, still starts from current rows).
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = True
+        session.info[_KEPT] = True
     except BaseException:
         session.rollback()
         raise

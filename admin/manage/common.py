@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from queue_service.auth.models import Role
+from queue_service.auth.web import requires_staff
 from queue_service.errors import ConfirmationRequired, DomainError, Forbidden
 from queue_service.extensions import login_manager
 
@@ -31,7 +32,7 @@ def managers_only(view):
             raise Forbidden(_("Only managers and administrators can manage offices."))
         return view(*args, **kwargs)
 
-    return wrapped
+    return requires_staff(wrapped)
 
 
 def actor_id() -> int:

@@ -6,6 +6,7 @@ from flask import render_template
 from flask_babel import gettext as _
 
 from queue_service.errors import Forbidden
+from queue_service.notify import outbox
 from queue_service.scheduler import status
 
 from . import bp
@@ -17,4 +18,6 @@ from .common import is_admin, managers_only
 def jobs():
     if not is_admin():
         raise Forbidden(_("Only administrators can do this."))
-    return render_template("admin/manage/jobs.html", overview=status.overview())
+    return render_template(
+        "admin/manage/jobs.html", overview=status.overview(), mail=outbox.summary()
+    )

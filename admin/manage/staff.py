@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
+from queue_service.auth.login import lock_state
 from queue_service.auth.models import Role
 from queue_service.errors import DomainError
 from queue_service.management import staff as management
@@ -36,8 +37,13 @@ def _prepare(form) -> None:
 def staff():
     users = management.list_staff(actor_id())
     manageable = {u.id for u in users if management.may_manage(actor_id(), u.id)}
+    paused = {u.id for u in users if lock_state(u.id).locked_until is not None}
     return render_template(
-        "admin/manage/staff.html", users=users, manageable=manageable, role_names=role_names()
+        "admin/manage/staff.html",
+        users=users,
+        manageable=manageable,
+        paused=paused,
+        role_names=role_names(),
     )
 
 
@@ -87,15 +93,53 @@ def staff_edit(user_id: int):
             flash(_("Saved."), "success")
             return redirect(url_for(".staff"))
     return render_template(
-        "admin/manage/staff_form.html", form=form, user=user, action_form=ConfirmActionForm()
+        "admin/manage/staff_form.html",
+        form=form,
+        user=user,
+        action_form=ConfirmActionForm(),
+        tokens=management.staff_tokens(actor_id(), user_id),
+        lock=lock_state(user_id),
     ), form_status(form)
 
 
 @bp.post("/staff/<int:user_id>/password")
 @managers_only
 def staff_password(user_id: int):
-    account = management.reset_staff_password(actor_id(), user_id)
+    account = management.reset_staff_password(
+        actor_id(), user_id, revoke_tokens=request.form.get("revoke_tokens") == "1"
+    )
     return no_store(render_template("admin/manage/staff_password.html", account=account, new=False))
+
+
+@bp.post("/staff/<int:user_id>/tokens/revoke")
+@managers_only
+def staff_revoke_tokens(user_id: int):
+    token_id = request.form.get("token", type=int)
+    names = management.revoke_staff_token(actor_id(), user_id, token_id)
+    flash(
+        _(
+            "Revoked: %(names)s. Programs using these tokens are refused from now on.",
+            names=", ".join(names),
+        )
+        if names
+        else _("There was no token to revoke."),
+        "success",
+    )
+    return redirect(url_for(".staff_edit", user_id=user_id))
+
+
+@bp.post("/staff/<int:user_id>/unlock")
+@managers_only
+def staff_unlock(user_id: int):
+    user = management.staff_for(actor_id(), user_id)
+    lifted = management.unlock_staff_login(actor_id(), user_id)
+    flash(
+        _("%(name)s can sign in again now.", name=user.username)
+        if lifted
+        else _("Sign-in of %(name)s was not paused.", name=user.username),
+        "success",
+    )
+    return redirect(url_for(".staff_edit", user_id=user_id))
 
 
 @bp.post("/staff/<int:user_id>/active")

@@ -54,6 +54,12 @@
     return Number.isFinite(ms) ? Math.max(Math.floor(ms / 60000), 0) : null;
   }
 
+  /* A button's visible label and, for screen readers, the number it acts on: the accessible
+     name ("Aufrufen P003") starts with what the button shows (WCAG 2.5.3 label in name). */
+  function withNumber(label, number) {
+    return [label, node("span", { className: "visually-hidden", text: " " + number })];
+  }
+
   function node(tag, attrs, children) {
     const n = document.createElement(tag);
     if (attrs) {
@@ -341,8 +347,7 @@
         node("td", { className: "num", text: estimateText(q.estimated_wait_minutes) }),
         node("td", {}, [node("button", {
           type: "button", className: "secondary small", "data-call": q.token, "data-number": q.number,
-          "aria-label": t("call_label", { number: q.number }), text: t("call"),
-        })]),
+        }, withNumber(t("call"), q.number))]),
       ]);
     });
     if (!rows.length) rows.push(node("tr", {}, [node("td", { colspan: "6", text: t("nobody_waiting_list") })]));
@@ -361,12 +366,10 @@
       node("span", { className: "parked-actions" }, [
         node("button", {
           type: "button", className: "secondary small", "data-unpark": p.token, "data-number": p.number,
-          "aria-label": t("unpark_label", { number: p.number }), text: t("unpark"),
-        }),
+        }, withNumber(t("unpark"), p.number)),
         node("button", {
           type: "button", className: "secondary small", "data-call": p.token, "data-number": p.number,
-          "aria-label": t("call_label", { number: p.number }), text: t("call"),
-        }),
+        }, withNumber(t("call"), p.number)),
       ]),
     ]));
     if (!items.length) items.push(node("li", { className: "muted", text: t("none_parked") }));

@@ -28,7 +28,14 @@
           for (const cell of row.querySelectorAll("[data-field]")) {
             const field = cell.dataset.field;
             if (field === "next_free_appointment") { showSlot(cell, office[field]); continue; }
-            const value = field === "open" ? (office.open ? table.dataset.open : table.dataset.closed) : office[field];
+            if (field === "expected_last_served") {
+              const at = office[field];
+              const shown = at ? at.slice(11, 16) : "\u2013";
+              if (cell.textContent !== shown) cell.textContent = shown;
+              continue;
+            }
+            let value = field === "open" ? (office.open ? table.dataset.open : table.dataset.closed) : office[field];
+            if (value === null) value = "\u2013";
             if (value !== undefined && cell.textContent !== String(value)) cell.textContent = value;
           }
         }

@@ -1,6 +1,8 @@
 /* The waiting-room display. Protocol: docs/realtime-protocol.md.
    - On every (re)connect: join_office -> display_state (the full snapshot, with the office's seq).
-   - Events carry the next seq. A stale one (seq <= ours) is ignored; a gap makes us resync.
+   - Every event names the seqs it stands for (a queue_updated may stand for several changes).
+     Events from several server processes may arrive out of order: a missing seq is waited for
+     REORDER_MS before it counts as lost and makes us resync.
    - A heartbeat (sync) every pollSeconds compares seqs, so a lost event is found even when no
      later event comes; while the socket is down the snapshot is fetched over HTTP instead.
    - A call is shown and announced once per call_id, whatever path it arrives by.
@@ -16,15 +18,16 @@
   var SEEN_MAX = 300;          // call ids remembered (so a repeated event never shows twice)
   var NEW_MS = 10000;          // how long a new call stays highlighted
   var ANNOUNCE_LATE_MS = 60000;  // a call found by a resync is still announced if this recent
+  var REORDER_MS = 2000;       // a missing seq is waited for this long before we resync
 
   var state = {
-    seq: -1, synced: false, online: false, calls: [], services: [], counters: [], messages: {},
+    seq: -1, ahead: new Map(), queueSeq: -1, synced: false, online: false, calls: [], services: [], counters: [], messages: {},
     open: true, walkinOpen: true, closedReason: null, clockOffset: 0, lastData: null,
-    resyncing: false, heartbeatMisses: 0, tickerKey: ""
+    resyncing: false, resyncs: 0, heartbeatMisses: 0, tickerKey: ""
   };
   var seen = new Map();
   var announcer = new window.Announcer({ gong: cfg.gong, speech: cfg.speech });
-  var timers = { poll: null, highlight: null, ahead: null };
+  var timers = { poll: null, highlight: null, ahead: null, gap: null };
   window.queueDisplay = { state: state, announcer: announcer, seen: seen };  // diagnostics, tests
 
   function el(role) { return document.querySelector('[data-role="' + role + '"]'); }
@@ -197,6 +200,9 @@
 
   function applyQueue(d) {
     if (d.stale) return;  // the server could not read the queue; the next event or sync will
+    // from another process a queue read older than the one shown may arrive late: keep ours
+    if (d.seq < state.queueSeq) return;
+    state.queueSeq = d.seq;
     state.services = d.services || [];
     state.counters = d.counters || [];
     state.open = d.open;
@@ -215,12 +221,13 @@
   function addCall(call, shouldAnnounce) {
     if (seen.has(call.call_id)) return;
     remember(call.call_id);
+    var newer = !(call.seq <= state.queueSeq);  // else the counters shown already know it
     var entry = {
       call_id: call.call_id, number: call.number, counter: call.counter, counter_name: call.counter_name,
       service: call.service, recall_count: call.recall_count, called_at: call.called_at, newUntil: Date.now() + NEW_MS
     };
     state.calls = [entry].concat(state.calls.filter(function (c) { return c.number !== call.number; })).slice(0, HISTORY);
-    state.counters.forEach(function (c) {
+    if (newer) state.counters.forEach(function (c) {
       if (c.number === call.counter) c.current = { number: call.number, call_id: call.call_id, status: "called" };
       else if (c.current && c.current.number === call.number) c.current = null;
     });
@@ -231,6 +238,10 @@
     var initial = !state.synced;
     state.synced = true;
     state.seq = s.seq;
+    var stale = Date.now() - REORDER_MS;  // long overdue gaps are not waited for again
+    state.ahead.forEach(function (at, seq) { if (seq <= s.seq || at < stale) state.ahead.delete(seq); });
+    advance();
+    state.queueSeq = -1;  // the snapshot's queue is the one to show
     noteData(s.server_time);
     applyQueue(s);
     state.messages = {};
@@ -255,16 +266,36 @@
     checkSound();
   }
 
+  /* state.seq: every seq up to it has arrived (or is in the snapshot); state.ahead: seqs above
+     it that arrived early, with the time they came. */
+  function advance() {
+    while (state.ahead.has(state.seq + 1)) {
+      state.ahead.delete(state.seq + 1);
+      state.seq += 1;
+    }
+    window.clearTimeout(timers.gap);
+    timers.gap = null;
+    if (!state.ahead.size) return;
+    var oldest = Infinity;
+    state.ahead.forEach(function (at) { oldest = Math.min(oldest, at); });
+    timers.gap = window.setTimeout(function () {
+      timers.gap = null;
+      if (state.ahead.size) resync();  // a seq below them did not come: it was lost
+    }, Math.max(0, oldest + REORDER_MS - Date.now()));
+  }
+
   function onEvent(name, d, apply) {
     if (!state.synced || typeof d.seq !== "number") return;  // the snapshot on its way has it
-    if (d.seq <= state.seq) return;  // already known (a repeat, or included in a snapshot)
-    var gap = d.seq > state.seq + 1;
+    var seqs = (d.seqs || [d.seq]).filter(function (s) { return s > state.seq && !state.ahead.has(s); });
+    if (!seqs.length && !(name === "queue_updated" && d.seq > state.queueSeq)) return;  // known
     apply(d);
     noteData(d.server_time);
     render();
+    var now = Date.now();
+    seqs.forEach(function (s) { state.ahead.set(s, now); });
+    advance();
     // a stale queue_updated: the server could not read the queue after the change; fetch it all
-    if (gap || d.stale) resync();
-    else state.seq = d.seq;
+    if (d.stale) resync();
   }
 
   // ------------------------------------------------------------------ connection
@@ -281,6 +312,7 @@
 
   function resync() {
     if (state.resyncing) return;
+    state.resyncs += 1;
     if (socket.connected) join();
     else fetchSnapshot();
   }
@@ -311,20 +343,25 @@
   socket.on("disconnect", function () { setOnline(false); });
   socket.on("connect_error", function () { setOnline(false); });
   socket.on("display_state", applySnapshot);
-  socket.on("ticket_called", function (d) { onEvent("ticket_called", d, function () { addCall(d, true); }); });
-  socket.on("queue_updated", function (d) { onEvent("queue_updated", d, applyQueue); });
-  socket.on("office_message", function (d) {
-    onEvent("office_message", d, function () {
-      if (d.active) state.messages[d.id] = d;
-      else delete state.messages[d.id];
-      state.tickerKey = "";
-    });
-  });
+  var handlers = {
+    ticket_called: function (d) { onEvent("ticket_called", d, function () { addCall(d, true); }); },
+    queue_updated: function (d) { onEvent("queue_updated", d, applyQueue); },
+    office_message: function (d) {
+      onEvent("office_message", d, function () {
+        if (d.active) state.messages[d.id] = d;
+        else delete state.messages[d.id];
+        state.tickerKey = "";
+      });
+    }
+  };
+  Object.keys(handlers).forEach(function (name) { socket.on(name, handlers[name]); });
+  window.queueDisplay.receive = function (name, d) { handlers[name](d); };  // tests
 
   /* The heartbeat: the server's seq for this office. A higher one than ours that does not arrive
      by itself within a moment means an event was lost (e.g. Redis was down): resync. */
   function heartbeat() {
     if (!socket.connected) return;
+    var before = state.seq;  // the server's answer is at least this unless its data was reset
     socket.timeout(5000).emit("sync", { office: cfg.office }, function (err, ack) {
       if (err || !ack || !ack.ok) {
         state.heartbeatMisses += 1;
@@ -334,9 +371,11 @@
       if (!state.online) setOnline(true);
       state.heartbeatMisses = 0;
       noteData(ack.server_time);
-      if (ack.seq !== state.seq) {
+      if (ack.seq < before) {
+        resync();
+      } else if (ack.seq > state.seq) {  // events in flight get REORDER_MS to arrive
         window.clearTimeout(timers.ahead);
-        timers.ahead = window.setTimeout(function () { if (state.seq < ack.seq || ack.seq < state.seq) resync(); }, 1500);
+        timers.ahead = window.setTimeout(function () { if (state.seq < ack.seq) resync(); }, REORDER_MS);
       }
     });
   }
@@ -350,15 +389,18 @@
     announcer.canPlay();  // tries to resume; the browser decides
     window.setTimeout(function () {
       if (announcer.canPlay()) return;
-      var overlay = el("sound-overlay");
-      var button = el("enable-sound");
-      button.textContent = label("enable_sound");
-      overlay.hidden = false;
-      button.focus();
-      button.addEventListener("click", function () {
-        announcer.unlock();
-        overlay.hidden = true;
-      }, { once: true });
+      var banner = el("sound-overlay");
+      var events = ["pointerdown", "keydown", "touchstart", "click"];
+      banner.textContent = label("enable_sound");
+      banner.hidden = false;
+      banner.focus();
+      // any click, tap or key anywhere switches the sound on and removes the banner at once
+      function enable() {
+        banner.hidden = true;
+        events.forEach(function (name) { document.removeEventListener(name, enable, true); });
+        try { announcer.unlock(); } catch (e) { /* no speech in this browser: the gong still works */ }
+      }
+      events.forEach(function (name) { document.addEventListener(name, enable, true); });
     }, 1000);
   }
 

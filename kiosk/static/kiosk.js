@@ -274,6 +274,7 @@
       return showMessage("outside_walkin_hours", { values: { when: formatWhen(problem.next_walkin_window) } });
     }
     if (reason === "cap_reached" || reason === "numbers_exhausted") return showMessage("cap_reached");
+    if (reason === "walkins_closed") return showMessage("walkins_closed");
     if (reason === "service_not_offered" || reason === "walkin_not_allowed") return showMessage(reason);
     return showMessage("error", { retry: status >= 500 ? "resend" : null });
   }

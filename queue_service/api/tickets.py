@@ -9,6 +9,7 @@ from ..auth.web import current_device, staff_required, staff_user
 from ..booking import next_free
 from ..errors import Unauthorized, ValidationFailed
 from ..extensions import limiter
+from ..links import absolute_url
 from ..offices.services import get_office
 from ..tickets import printouts, reads
 from ..tickets import services as queue
@@ -28,8 +29,7 @@ def _flag(body: dict, name: str) -> bool:
 
 
 def _absolute(path: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url
-    return base.rstrip("/") + path
+    return absolute_url(path)
 
 
 def _with_links(view: dict) -> dict:
@@ -62,18 +62,21 @@ def _not_a_kiosk() -> bool:
 
 @bp.post("/v1/offices/<slug>/tickets")
 @limiter.limit(
-    lambda: current_app.config["KIOSK_RATELIMIT_TICKETS"],
+    lambda: "{};{}".format(
+        current_app.config["KIOSK_RATELIMIT_TICKETS"],
+        current_app.config["KIOSK_RATELIMIT_TICKETS_HOURLY"],
+    ),
     key_func=_kiosk_key,
     exempt_when=_not_a_kiosk,
 )
 def issue_ticket(slug: str):
-    body = json_body()
     user = staff_user()
     device = None if user else current_device()
-    if user is None and device is None:
+    if user is None and device is None:  # who asks comes before what they send: 401, then 422
         raise Unauthorized(
             "Log in as staff, send a bearer token, or use a registered kiosk (X-Device-Token)."
         )
+    body = json_body()
     lang = _ticket_language(body)
     view = queue.issue_ticket(
         slug,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from ..errors import ValidationFailed
+from ..ratelimits import write_limit
 from ..waitlist import services as waitlist
 from . import bp
-from .booking import appointment_json, write_limit
+from .booking import appointment_json
 
 
 def _body() -> dict:

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from .. import clock
-from ..auth.models import Role
 from ..db import in_unit_of_work, unit_of_work
 from ..errors import Forbidden
 from ..extensions import db
@@ -99,6 +98,20 @@ def record(
     return entry
 
 
+def record_about_user(action: str, *, actor: Any | None, user: Any, details: dict) -> None:
+    """Audit a change to a staff account once per office of that account (so each office's
+    managers see it), or once without an office for administrators."""
+    for office in user.offices or [None]:
+        record(
+            action,
+            actor=actor,
+            object_type="user",
+            object_id=user.id,
+            office_id=office.id if office else None,
+            details=details,
+        )
+
+
 def record_view(
     actor: Any,
     *,
@@ -138,7 +151,8 @@ class AuditPage:
 
 def _readable_offices(reader: Any) -> set[int] | None:
     """The offices whose entries ``reader`` may read (None: all). Clerks read nothing."""
-    if reader is None or getattr(reader, "role", None) not in (Role.ADMIN, Role.MANAGER):
+    # roles by value: audit is imported by auth, so it does not import auth's Role
+    if reader is None or getattr(reader, "role", None) not in ("admin", "manager"):
         raise Forbidden("Only managers and administrators can read the audit log.")
     return reader.office_ids()
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, str_enum, utcnow_default
@@ -19,6 +20,11 @@ user_offices = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("office_id", ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+def hash_token(token: str) -> str:
+    """What is stored of an API or device token (the token itself never is)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Role(enum.StrEnum):
@@ -38,12 +44,20 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # part of every session of this user; raising it ends them all (logout, password, role...)
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # wrong passwords in a row; from LOGIN_LOCKOUT_THRESHOLD on, sign-in waits until locked_until
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    login_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     offices: Mapped[list[Office]] = relationship(secondary=user_offices, order_by="Office.name")
 
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
+
+    def get_id(self) -> str:  # Flask-Login: what the session stores
+        return f"{self.id}.{self.session_version}"
 
     def office_ids(self) -> set[int] | None:
         """The offices this user may act on; None means all (admin)."""
@@ -67,6 +81,7 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()

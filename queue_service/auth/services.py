@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from .. import clock
 from ..db import unit_of_work
@@ -16,10 +16,7 @@ from ..errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from ..offices.services import get_office
-from .models import ApiToken, Device, DeviceKind, Role, User
-
-# a dummy hash so that a login with an unknown name costs as much as one with a wrong password
-_DUMMY_HASH = generate_password_hash("not-a-password")
+from .models import Device, DeviceKind, Role, User, hash_token
 
 
 def generate_password() -> str:
@@ -27,10 +24,6 @@ def generate_password() -> str:
     alphabet = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3479"
     groups = ["".join(secrets.choice(alphabet) for _ in range(6)) for _ in range(3)]
     return "-".join(groups)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -101,8 +94,12 @@ def add_user(
 
 
 def set_password(user: User, password: str) -> None:
-    """Replace ``user``'s password inside the caller's unit of work (only its hash is stored)."""
+    """Replace ``user``'s password inside the caller's unit of work (only its hash is stored).
+
+    Every session of the user ends with it; API tokens are left to the caller (see
+    management.staff.reset_staff_password, which says which ones stay valid)."""
     user.password_hash = generate_password_hash(password)
+    user.session_version = (user.session_version or 1) + 1
 
 
 def user_exists(username: str) -> bool:
@@ -118,45 +115,6 @@ def reset_password(username: str) -> str:
         password = generate_password()
         set_password(user, password)
     return password
-
-
-def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
-    if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
-        return None
-    if not user.active or not check_password_hash(user.password_hash, password or ""):
-        return None
-    return user
-
-
-def record_login(user_id: int) -> None:
-    with unit_of_work() as session:
-        user = session.get(User, user_id)
-        if user:
-            user.last_login_at = clock.now()
-
-
-def create_api_token(username: str, name: str | None = None) -> str:
-    """Create a bearer token acting as ``username``; returns the token once."""
-    token = "qs_" + secrets.token_urlsafe(32)
-    with unit_of_work() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise ValidationFailed(f"There is no user {username!r}.", field="username")
-        session.add(ApiToken(user_id=user.id, name=name or username, token_hash=hash_token(token)))
-    return token
-
-
-def user_for_api_token(token: str) -> User | None:
-    row = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
-        )
-    )
-    if row is None or not row.user.active:
-        return None
-    return row.user
 
 
 def create_device(
@@ -275,3 +233,12 @@ def require_office_access(user: User | None, office: Office) -> None:
 def require_role(user: User | None, *roles: Role) -> None:
     if user is None or not getattr(user, "is_authenticated", False) or user.role not in roles:
         raise Forbidden(N_("Your role does not allow this."))
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+# signing in and API tokens live in their own modules; these names stay importable from here
+from .login import authenticate, record_login  # noqa: E402,F401
+from .tokens import create_api_token, user_for_api_token  # noqa: E402,F401

@@ -5,43 +5,160 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from flask import after_this_request, current_app, request
-from flask_login import current_user
+from flask import after_this_request, current_app, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_login import login_required as _login_required
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import clock
 from ..errors import Unauthorized
-from ..extensions import db, login_manager
-from . import services
+from ..extensions import login_manager
+from . import login, services, tokens
 from .models import Device, Role, User
 
 DEVICE_COOKIE = "qs_device"
 DEVICE_HEADER = "X-Device-Token"
 
 
-@login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
-    return user if user and user.active else None
+SIGNED_IN_AT = "_qs_signed_in_at"  # session keys: epoch seconds of the sign-in ...
+SEEN_AT = "_qs_seen_at"  # ... and of the last request (inactivity)
+KNOWN_BROWSER_COOKIE = "qs_signin"  # this browser signed in as these users before
+KNOWN_BROWSER_DAYS = 180
+
+
+def bearer_presented() -> bool:
+    """The request carries an ``Authorization: Bearer`` header (valid or not)."""
+    scheme = request.headers.get("Authorization", "").strip().split(None, 1)
+    return bool(scheme) and scheme[0].lower() == "bearer"
 
 
 def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
+    header = request.headers.get("Authorization", "").strip()
+    if bearer_presented():
+        return header[6:].strip() or None
     return None
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    if bearer_presented():
+        return None  # a bearer header means bearer authentication only, never the cookie
+    user = login.user_for_session(user_id)
+    if user is None or _session_expired():
+        _forget_session()
+        return None
+    _note_activity()
+    return user
 
 
 @login_manager.request_loader
 def _load_user_from_request(req) -> User | None:
     token = bearer_token()
-    if token:
-        return services.user_for_api_token(token)
-    return None
+    if not token:
+        return None
+    row = tokens.find_api_token(token)
+    if row is None:
+        return None
+    request._qs_api_token_id = row.id
+    _touch_token_after_request(row.id)
+    return row.user
+
+
+def _now() -> float:
+    return clock.now().timestamp()
+
+
+def _session_expired() -> bool:
+    cfg = current_app.config
+    signed_in, seen = session.get(SIGNED_IN_AT), session.get(SEEN_AT)
+    if not isinstance(signed_in, int | float) or not isinstance(seen, int | float):
+        return True
+    now = _now()
+    return (
+        now - seen > cfg["STAFF_SESSION_IDLE_MINUTES"] * 60
+        or now - signed_in > cfg["STAFF_SESSION_MAX_HOURS"] * 3600
+    )
+
+
+def _note_activity() -> None:
+    now = _now()
+    if now - session.get(SEEN_AT, 0) >= 60:  # minute resolution: the cookie changes rarely
+        session[SEEN_AT] = now
+
+
+def _forget_session() -> None:
+    for key in ("_user_id", "_fresh", "_id", SIGNED_IN_AT, SEEN_AT):
+        session.pop(key, None)
+
+
+def sign_in(user: User) -> None:
+    """Start a staff session in this browser and remember that it signed in as ``user``."""
+    login_user(user)
+    session[SIGNED_IN_AT] = session[SEEN_AT] = _now()
+    known = sorted(known_user_ids() - {user.id})[-4:] + [user.id]
+    value = _known_browser_signer().dumps(known)
+
+    @after_this_request
+    def _remember_browser(response):
+        response.set_cookie(
+            KNOWN_BROWSER_COOKIE,
+            value,
+            max_age=KNOWN_BROWSER_DAYS * 24 * 3600,
+            path=url_for("admin.login"),
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+            httponly=True,
+            samesite="Strict",
+        )
+        return response
+
+
+def sign_out() -> None:
+    """Logout: end this session and every other session of the same user."""
+    user = staff_user()
+    if user is not None and getattr(request, "_qs_api_token_id", None) is None:
+        login.sign_out_everywhere(user.id)
+    logout_user()
+    _forget_session()
+
+
+def known_user_ids() -> set[int]:
+    """The users this browser signed in as (signed cookie); they are let through a lockout."""
+    value = request.cookies.get(KNOWN_BROWSER_COOKIE)
+    if not value:
+        return set()
+    try:
+        ids = _known_browser_signer().loads(value, max_age=KNOWN_BROWSER_DAYS * 24 * 3600)
+    except BadSignature:
+        return set()
+    return {i for i in ids if isinstance(i, int)} if isinstance(ids, list) else set()
+
+
+def _known_browser_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="known-browser")
+
+
+def _touch_token_after_request(token_id: int) -> None:
+    @after_this_request
+    def _used(response):
+        try:
+            tokens.touch_api_token(token_id)
+        except Exception:  # "last used" must never break an API request
+            logging.getLogger(__name__).exception("could not record the use of token %s", token_id)
+        return response
+
+
+def authenticated_by_token() -> bool:
+    """A valid bearer or device token (not a cookie) authenticated this request."""
+    if bearer_presented():
+        return bool(current_user.is_authenticated) and bool(
+            getattr(request, "_qs_api_token_id", None)
+        )
+    return bool(request.headers.get(DEVICE_HEADER)) and current_device() is not None
 
 
 def uses_token_auth() -> bool:
-    """True when the request authenticates with a header token (not a cookie): no CSRF risk."""
-    return bool(bearer_token() or request.headers.get(DEVICE_HEADER))
+    """True when a header token authenticated the request (no CSRF risk)."""
+    return authenticated_by_token()
 
 
 def current_device() -> Device | None:
@@ -78,6 +195,22 @@ def staff_user() -> User | None:
     return current_user if current_user and current_user.is_authenticated else None
 
 
+def requires_staff(view):
+    """Mark a view that refuses anonymous callers itself: an anonymous POST to it is answered
+    with 401 (or the login page) by the view, not with a CSRF error first."""
+    view.requires_staff = True
+    return view
+
+
+def view_requires_staff(view) -> bool:
+    return bool(getattr(view, "requires_staff", False))
+
+
+def login_required(view):
+    """Flask-Login's login_required (anonymous: to the login page), marked as a staff view."""
+    return requires_staff(_login_required(view))
+
+
 def staff_required(*roles: Role):
     """Require a logged-in (or token-authenticated) staff member, optionally of given roles."""
 
@@ -91,7 +224,7 @@ def staff_required(*roles: Role):
                 services.require_role(user, *roles)
             return view(*args, **kwargs)
 
-        return wrapped
+        return requires_staff(wrapped)
 
     return decorator
 

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
 from ..offices.impact import AffectedItem, AvailabilityChange, register_impact_provider
-from ..offices.models import Office
+from ..offices.models import Office, Service
 from .models import Appointment
 from .models import AppointmentStatus as S
 from .tokens import format_code
 
 PROVIDER = "booking"
+
+
+def _staff_lang() -> str:
+    """The language of the page that shows the list (German outside a request)."""
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    return str(get_locale() or "de") if has_request_context() else "de"
 
 
 class BookingImpact:
@@ -33,6 +42,10 @@ class BookingImpact:
         if change.office_ids is not None:
             query = query.where(Appointment.office_id.in_(change.office_ids))
         days = set(change.days)
+        lang = _staff_lang()
+        names = {
+            s.code: s.name(lang) for s in db.session.scalars(select(Service))
+        }  # "Online-Ausweis aktivieren", not "EID"
         items = []
         for appointment, office in db.session.execute(query).all():
             local = appointment.start.astimezone(ZoneInfo(office.timezone or "Europe/Berlin"))
@@ -49,8 +62,9 @@ class BookingImpact:
                     key=str(appointment.id),
                     office_id=office.id,
                     starts_at=appointment.start,
-                    summary=f"{local:%d.%m.%Y %H:%M} · {office.name} · "
-                    f"{', '.join(appointment.service_codes)} · {code}",
+                    summary=f"{format_datetime(local, 'EEE dd.MM.yyyy HH:mm', locale=lang)} · "
+                    f"{office.name} · "
+                    f"{', '.join(names.get(c, c) for c in appointment.service_codes)} · {code}",
                     notifiable=bool(appointment.email),
                 )
             )

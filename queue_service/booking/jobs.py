@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 
 from .. import clock
-from ..db import after_commit, run_in_transaction, unit_of_work
+from ..db import run_in_transaction, unit_of_work
 from ..extensions import db
 from ..offices.models import Office
 from . import mails, payloads, seats
@@ -107,7 +107,7 @@ def send_reminders_for(day: date) -> int:
                 return False
             appointment = session.get(Appointment, appointment_id, populate_existing=True)
             view = payloads.build(appointment, OfficeInfo.of(appointment.office), now=now)
-            after_commit(lambda: mails.send(mails.REMINDER, view))
+            mails.enqueue(mails.REMINDER, view)
             return True
 
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+from ..links import public_base_url
 
 BOOK_PATH = "/termin/"
 MANAGE_PATH = "/termin/verwalten/{token}"
@@ -10,15 +10,8 @@ CONFIRM_PATH = "/termin/verwalten/{token}/bestaetigen"
 
 
 def base_url() -> str:
-    """PUBLIC_BASE_URL, else the address of the current request, else HOST:PORT."""
-    cfg = current_app.config
-    if cfg.get("PUBLIC_BASE_URL"):
-        return cfg["PUBLIC_BASE_URL"].rstrip("/")
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    host = cfg.get("HOST", "127.0.0.1")
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-    return f"http://{shown}:{cfg.get('PORT', 5000)}"
+    """The public address (PUBLIC_BASE_URL or a checked host; see queue_service.links)."""
+    return public_base_url()
 
 
 def manage_url(token: str) -> str:

@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .. import clock
-from ..notify import ics, mail
+from ..notify import ics, mail, outbox
 from ..printing.qr import qr_png
 from . import links
 from .formatting import clock_text, day_text
@@ -118,8 +118,9 @@ def build(kind: str, view: AppointmentView, closure_reason: str | None = None) -
     return mail.compose(view.email or "", subject, text, html, inline, attachments)
 
 
-def send(kind: str, view: AppointmentView, closure_reason: str | None = None) -> None:
-    """Compose and deliver one booking mail (call it from an after-commit hook)."""
+def enqueue(kind: str, view: AppointmentView, closure_reason: str | None = None) -> None:
+    """Compose one booking mail into the outbox, inside the unit of work of the change: it is
+    sent after the commit, and retried until the mail server takes it."""
     if not view.email:
         return
-    mail.dispatch(lambda: build(kind, view, closure_reason))
+    outbox.enqueue(build(kind, view, closure_reason), kind)

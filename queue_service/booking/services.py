@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..db import after_commit, run_in_transaction
+from ..db import run_in_transaction
 from ..errors import N_, InvalidTransition, NotFound, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.services import get_office
@@ -314,7 +314,7 @@ def book_appointment(
             now=now,
         )
         view = payloads.build(appointment, office_info, service_info, now)
-        after_commit(lambda: mails.send(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view))
+        mails.enqueue(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view)
         return view
 
     return _transact(work)
@@ -379,7 +379,7 @@ def _complete(held: Appointment, contact: Contact) -> AppointmentView:
                 "This time has already been booked with this link.", field="hold"
             )
         view = _reload(session, held_id, office_info, service_info, now)
-        after_commit(lambda: mails.send(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view))
+        mails.enqueue(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view)
         return view
 
     return _transact(work)
@@ -418,7 +418,7 @@ def confirm_appointment(token: str) -> AppointmentView:
         ):
             raise InvalidTransition("This appointment cannot be confirmed any more.")
         view = _reload(session, appointment_id, office_info, service_info, now)
-        after_commit(lambda: mails.send(mails.BOOKED, view))
+        mails.enqueue(mails.BOOKED, view)
         return view
 
     return _transact(work)
@@ -459,7 +459,7 @@ def cancel_appointment(token: str) -> AppointmentView:
         capacity.freed(session, appointment_id, now)  # the waitlist may take the time first
         cancelled = _reload(session, appointment_id, office_info, service_info, now)
         if not was_pending:
-            after_commit(lambda: mails.send(mails.CANCELLED, cancelled))
+            mails.enqueue(mails.CANCELLED, cancelled)
         return cancelled
 
     return _transact(work)
@@ -487,7 +487,7 @@ def cancel_for_closure(appointment_id: int, reason: str, *, notify: bool) -> boo
             session.get(Appointment, appointment_id, populate_existing=True), now=now
         )
         if cancelled.email:
-            after_commit(lambda: mails.send(mails.CANCELLED, cancelled, closure_reason=reason))
+            mails.enqueue(mails.CANCELLED, cancelled, closure_reason=reason)
     return True
 
 
@@ -532,7 +532,7 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
         )
         capacity.freed(session, appointment_id, now)  # the old time: the waitlist first
         moved = _reload(session, appointment_id, office_info, service_info, now)
-        after_commit(lambda: mails.send(mails.RESCHEDULED, moved))
+        mails.enqueue(mails.RESCHEDULED, moved)
         return moved
 
     return _transact(work)

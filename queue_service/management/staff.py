@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..audit.services import record
+from ..audit.services import record, record_about_user
+from ..auth.login import end_sessions, lift_login_lock
 from ..auth.models import Role, User
 from ..auth.services import add_user, generate_password, set_password
+from ..auth.tokens import TokenInfo, list_api_tokens, revoke_tokens_of
 from ..db import unit_of_work
 from ..errors import Conflict, Forbidden, NotFound, Refused, ValidationFailed
 from ..extensions import db
@@ -23,11 +25,17 @@ from .access import load_actor
 
 @dataclass(frozen=True)
 class NewAccount:
-    """A created or reset account with its password, to be shown once and never stored."""
+    """A created or reset account with its password, to be shown once and never stored.
+
+    After a reset: every session ended; ``revoked_tokens`` were revoked with it, ``kept_tokens``
+    (API tokens) still work.
+    """
 
     id: int
     username: str
     password: str
+    revoked_tokens: tuple[str, ...] = ()
+    kept_tokens: tuple[str, ...] = ()
 
 
 def _may_manage(actor: User, target: User) -> bool:
@@ -161,6 +169,8 @@ def update_staff_account(
             "offices": sorted(o.slug for o in target.offices),
             "display_name": target.display_name,
         }
+        if role_value != target.role:
+            end_sessions(target)  # signed in with the old role: sign in again
         target.role, target.offices, target.display_name = role_value, offices, display_name
         after = {
             "role": role_value.value,
@@ -184,24 +194,54 @@ def update_staff_account(
     return target
 
 
-def reset_staff_password(actor_id: int, user_id: int) -> NewAccount:
-    """Give an account a new generated password (shown once); the old one stops working."""
+def reset_staff_password(actor_id: int, user_id: int, *, revoke_tokens: bool = False) -> NewAccount:
+    """Give an account a new generated password (shown once); the old one stops working, every
+    session of the account ends, and its API tokens are revoked when asked (else they are listed
+    as still valid)."""
     with unit_of_work() as session:
         actor = load_actor(actor_id, session)
         target = _target(session, actor, user_id)
         password = generate_password()
-        set_password(target, password)
-        for office in target.offices or [None]:
-            record(
-                "staff.password_reset",
-                actor=actor,
-                object_type="user",
-                object_id=target.id,
-                office_id=office.id if office else None,
-                details={"username": target.username},
-            )
-        result = NewAccount(target.id, target.username, password)
+        set_password(target, password)  # ends every session of the account
+        revoked = (
+            revoke_tokens_of(session, target, actor=actor, audit=False) if revoke_tokens else []
+        )
+        kept = [] if revoke_tokens else [t.name for t in list_api_tokens(target.id)]
+        record_about_user(
+            "staff.password_reset",
+            actor=actor,
+            user=target,
+            details={
+                "username": target.username,
+                "sessions_ended": True,
+                "tokens_revoked": revoked,
+                "tokens_kept": kept,
+            },
+        )
+        result = NewAccount(target.id, target.username, password, tuple(revoked), tuple(kept))
     return result
+
+
+def staff_tokens(actor_id: int, user_id: int) -> list[TokenInfo]:
+    """The account's API tokens that are not revoked (names, expiry, last use; never the token)."""
+    staff_for(actor_id, user_id)
+    return list_api_tokens(user_id)
+
+
+def revoke_staff_token(actor_id: int, user_id: int, token_id: int | None = None) -> list[str]:
+    """Revoke one API token of the account, or all of them; returns the revoked tokens' names."""
+    with unit_of_work() as session:
+        actor = load_actor(actor_id, session)
+        target = _target(session, actor, user_id)
+        return revoke_tokens_of(session, target, token_id, actor=actor)
+
+
+def unlock_staff_login(actor_id: int, user_id: int) -> bool:
+    """Lift the sign-in pause after wrong passwords (audited); False when there was none."""
+    with unit_of_work() as session:
+        actor = load_actor(actor_id, session)
+        target = _target(session, actor, user_id)
+        return lift_login_lock(session, actor, target)
 
 
 def set_staff_active(actor_id: int, user_id: int, active: bool) -> User:
@@ -213,13 +253,11 @@ def set_staff_active(actor_id: int, user_id: int, active: bool) -> User:
             raise Refused(_("You cannot deactivate your own account."))
         if target.active != active:
             target.active = active
-            for office in target.offices or [None]:
-                record(
-                    "staff.activated" if active else "staff.deactivated",
-                    actor=actor,
-                    object_type="user",
-                    object_id=target.id,
-                    office_id=office.id if office else None,
-                    details={"username": target.username},
-                )
+            end_sessions(target)
+            record_about_user(
+                "staff.activated" if active else "staff.deactivated",
+                actor=actor,
+                user=target,
+                details={"username": target.username},
+            )
     return target

@@ -1,10 +1,10 @@
 """Sending e-mail: MAIL_BACKEND = "smtp" | "folder" | "console" | "memory" (tests).
 
-Callers hand a message over with ``db.after_commit`` so nothing is mailed for a change that was
-rolled back. With MAIL_ASYNC (the default) ``dispatch`` gives the message to one background
-sender thread per process, so a booking never waits for the mail server (or for its 10-second
-timeout when it is down); the thread drains its queue when the process exits normally. A failed
-send is logged and never undoes the change.
+Services do not send: they put the composed message into the outbox (``notify.outbox``) in
+their own transaction, and the outbox delivers it here after the commit. With MAIL_ASYNC (the
+default) that delivery runs on one background sender thread per process, so a booking never
+waits for the mail server (or for its 10-second timeout when it is down); the thread drains its
+queue when the process exits normally. A failed send stays in the outbox and is retried.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def send(message: EmailMessage) -> None:
         ident = message["Message-ID"].strip("<>").split("@", 1)[0]
         path = folder / f"{stamp}-{ident}.eml"
         path.write_bytes(bytes(message))
-        log.info("mail to %s written to %s", message["To"], path)
+        log.info("mail %s written to %s", message["Message-ID"], path)
     elif backend == "console":
         log.info(
             "mail to %s: %s\n%s",
@@ -173,11 +173,11 @@ def _send_smtp(message: EmailMessage, cfg) -> None:
         if cfg.get("MAIL_USERNAME"):
             client.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
         client.send_message(message)
-    log.info("mail to %s sent through %s:%s", message["To"], host, port)
+    log.info("mail %s sent through %s:%s", message["Message-ID"], host, port)
 
 
 class _Sender:
-    """One daemon thread per process that builds and delivers queued mails in order."""
+    """One daemon thread per process that runs queued mail deliveries in order."""
 
     def __init__(self) -> None:
         self.queue: queue.Queue = queue.Queue(maxsize=10_000)
@@ -190,10 +190,10 @@ class _Sender:
             item = self.queue.get()
             if item is None:
                 break
-            app, build = item
+            app, job = item
             try:
                 with app.app_context():
-                    send(build())
+                    job()
             except Exception:  # logged, never raised: the booking is committed
                 log.exception("could not send a mail")
             finally:
@@ -211,17 +211,14 @@ _sender: _Sender | None = None
 _sender_lock = threading.Lock()
 
 
-def dispatch(build: Callable[[], EmailMessage]) -> None:
-    """Build and deliver a mail: now (MAIL_ASYNC off) or on the background sender thread."""
+def run_in_background(app, job: Callable[[], object]) -> None:
+    """Run ``job`` in an app context on this process's sender thread (in order)."""
     global _sender
-    if not current_app.config.get("MAIL_ASYNC"):
-        send(build())
-        return
     with _sender_lock:
         if _sender is None or not _sender.thread.is_alive():
             _sender = _Sender()
     try:
-        _sender.queue.put_nowait((current_app._get_current_object(), build))
+        _sender.queue.put_nowait((app, job))
     except queue.Full:
-        log.error("mail queue full; sending in the request thread")
-        send(build())
+        # the job stays in the outbox and the scheduler retries it
+        log.error("mail sender queue full; left to the outbox job")

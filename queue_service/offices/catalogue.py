@@ -360,6 +360,19 @@ def _counter_services(
     return result
 
 
+def _accessibility(checker: _Checker, path: tuple, spec: dict) -> dict:
+    """The accessibility notes of the building, in German and English."""
+    access = spec.get("accessibility") or {}
+    if (
+        not isinstance(access, dict)
+        or not set(access) <= {"de", "en"}
+        or not all(isinstance(text, str) for text in access.values())
+    ):
+        checker.fail(path + ("accessibility",), "must be {de: text, en: text}")
+        access = {}
+    return access
+
+
 def _parse_office(
     checker: _Checker,
     path: tuple,
@@ -379,6 +392,7 @@ def _parse_office(
     cap = spec.get("walkin_daily_cap", region.get("walkin_daily_cap"))
     if cap is not None and (not isinstance(cap, int) or cap < 1 or cap > 999):
         checker.fail(path + ("walkin_daily_cap",), "must be between 1 and 999")
+    access = _accessibility(checker, path, spec)
     if not slug:
         return None
     return {
@@ -387,6 +401,8 @@ def _parse_office(
         "address": spec.get("address"),
         "phone": spec.get("phone"),
         "email": spec.get("email"),
+        "accessibility_de": access.get("de"),
+        "accessibility_en": access.get("en"),
         "timezone": spec.get("timezone") or region.get("timezone") or "Europe/Berlin",
         "is_mobile": bool(spec.get("mobile", False)),
         "walkin_daily_cap": cap,
@@ -497,6 +513,8 @@ _OFFICE_FIELDS = (
     "address",
     "phone",
     "email",
+    "accessibility_de",
+    "accessibility_en",
     "timezone",
     "is_mobile",
     "walkin_daily_cap",

@@ -56,9 +56,16 @@ class Office(db.Model):
     email: Mapped[str | None] = mapped_column(String(120))
     is_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
     walkin_daily_cap: Mapped[int | None] = mapped_column(Integer)
+    # a manager stopped walk-in tickets early on this (local) day, with a reason for visitors
+    walkins_closed_on: Mapped[date | None] = mapped_column(Date)
+    walkins_closed_reason: Mapped[str | None] = mapped_column(String(200))
+    walkins_closed_message_id: Mapped[int | None] = mapped_column(Integer)
     # Fields whose values are demo data to be replaced by the city (see the catalogue file).
     demo_fields: Mapped[list] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)
+    # the building's accessibility as residents need it (step-free entrance, lift, toilet...)
+    accessibility_de: Mapped[str | None] = mapped_column(Text)
+    accessibility_en: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     services: Mapped[list[OfficeService]] = relationship(
@@ -67,11 +74,23 @@ class Office(db.Model):
     counters: Mapped[list[Counter]] = relationship(
         back_populates="office", cascade="all, delete-orphan", order_by="Counter.number"
     )
+
+    def walkins_closed_reason_on(self, day: date) -> str | None:
+        """Why walk-in tickets stopped early on ``day`` (a local date), or None."""
+        return self.walkins_closed_reason if self.walkins_closed_on == day else None
+
     hours: Mapped[list[OpeningWindow]] = relationship(
         back_populates="office",
         cascade="all, delete-orphan",
         order_by="(OpeningWindow.weekday, OpeningWindow.kind, OpeningWindow.start_time)",
     )
+
+    def accessibility(self, lang: str) -> str | None:
+        return (
+            (self.accessibility_en or self.accessibility_de)
+            if lang != "de"
+            else (self.accessibility_de)
+        )
 
     def __repr__(self) -> str:
         return f"<Office {self.slug}>"

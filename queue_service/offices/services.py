@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -141,3 +141,35 @@ def office_detail(office: Office, lang: str = "de") -> dict:
         else None
     )
     return detail
+
+
+def mobile_events(office: Office, first_day: date, last_day: date) -> list[MobileEvent]:
+    """The mobile office's dates and places from ``first_day`` to ``last_day`` (by date)."""
+    return list(
+        db.session.scalars(
+            select(MobileEvent)
+            .options(selectinload(MobileEvent.services))
+            .where(MobileEvent.office_id == office.id)
+            .where(MobileEvent.day >= first_day, MobileEvent.day <= last_day)
+            .order_by(MobileEvent.day, MobileEvent.start_time)
+        )
+    )
+
+
+def closed_days(office: Office, first_day: date, last_day: date) -> list[tuple[date, str]]:
+    """Days from ``first_day`` to ``last_day`` on which ``office`` is closed all day (holidays and
+    closures) with the reason, for days it would otherwise be open."""
+    found = []
+    day = first_day
+    while day <= last_day:
+        reason = calendar.closure_reason(office, day)
+        if reason and _opens_on(office, day):
+            found.append((day, reason))
+        day += timedelta(days=1)
+    return found
+
+
+def _opens_on(office: Office, day: date) -> bool:
+    if office.is_mobile:
+        return bool(mobile_events(office, day, day))
+    return any(w.weekday == day.weekday() for w in office.hours)

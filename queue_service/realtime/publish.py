@@ -5,10 +5,11 @@ never raised to the clerk.
 Every event for an office's displays gets the office's next ``seq``, allocated here in the
 service's own transaction (``OfficeEventSeq``): a rolled back change allocates nothing, and since
 the row stays locked until the commit, seq order is commit order. After the commit the events of
-the transaction are handed to a per-process dispatcher thread (``REALTIME_EMIT_IN_BACKGROUND``),
-which builds the ``queue_updated`` payloads from one fresh read per office and fans out; the
-clerk's request never waits for the fan-out, for Redis or for a slow socket. The protocol is
-described in docs/realtime-protocol.md.
+the transaction are handed to a per-process dispatcher thread (``REALTIME_EMIT_IN_BACKGROUND``):
+calls, messages and single tickets' updates go out at once; queue changes of an office are
+gathered for ``REALTIME_COALESCE_SECONDS`` and then cost one queue read and one ``queue_updated``
+naming every seq it stands for. The clerk's request never waits for the fan-out, for Redis or for
+a slow socket. The protocol is described in docs/realtime-protocol.md.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import atexit
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -203,77 +205,90 @@ def dispatch(app: Flask, batch: _Batch) -> None:
 
 
 def deliver(app: Flask, batches: list[_Batch]) -> None:
-    """Emit the events of committed batches in order, with one fresh queue read per office."""
-    read_queue = queue_readers().read_queue
+    """Emit the events of committed batches in order, each office's queue read once (at the end)."""
+    pending: dict[str, list[int]] = {}
     with app.app_context():
-        # read lazily: events ahead of an office's first queue update (a call) go out before
-        # the queue is read, so the call reaches the displays without waiting for that read
-        states: dict[str, Any] = {}
-
-        def state_of(slug: str):
-            if slug not in states:
-                # let the sockets' writers send what is queued first: under gevent the read
-                # below blocks the whole process until it returns
-                socketio.sleep(0)
-                try:
-                    states[slug] = read_queue(slug)
-                except Exception:
-                    log.exception("could not read the queue of %s for the displays", slug)
-                    states[slug] = None
-                finally:
-                    db.session.rollback()  # end the read transaction; nothing to keep
-            return states[slug]
-
         for batch in batches:
-            for item in batch.items:
-                if isinstance(item, _QueueUpdate):
-                    _emit_queue_update(item, state_of(item.office))
-                else:
-                    emit_now(item.event, item.data, room=item.room, namespace=item.namespace)
-        for read in states.values():
-            for token, view in read.positions if read else ():
-                emit_now("ticket_updated", view, room=ticket_room(token), namespace=DISPLAY_NS)
+            pending_updates(batch, pending)
+        for office, seqs in pending.items():
+            deliver_queue(app, office, seqs)
 
 
-def _emit_queue_update(item: _QueueUpdate, read) -> None:
+def pending_updates(batch: _Batch, pending: dict[str, list[int]]) -> None:
+    """Emit the batch's calls, messages and ticket updates now; collect its queue changes."""
+    for item in batch.items:
+        if isinstance(item, _QueueUpdate):
+            pending.setdefault(item.office, []).append(item.seq)
+        else:
+            emit_now(item.event, item.data, room=item.room, namespace=item.namespace)
+
+
+# the waiting tickets' last pushed positions per (app, office): only changed ones go out again
+_positions_sent: dict[tuple[int, str], tuple[float, dict]] = {}
+POSITIONS_RESEND_SECONDS = 30.0  # and all of them now and then (another process may have sent)
+
+
+def deliver_queue(app: Flask, office: str, seqs: list[int]) -> None:
+    """One queue read for ``office``: ``queue_updated`` for the changes ``seqs``, then the waiting
+    tickets' new positions (those that changed since this process last sent them)."""
+    key = (id(app), office)
+    sent_at, sent = _positions_sent.get(key, (0.0, {}))
+    if time.monotonic() - sent_at > POSITIONS_RESEND_SECONDS:
+        sent_at, sent = time.monotonic(), {}
+    with app.app_context():
+        # let the sockets' writers send what is queued first: under gevent the read below blocks
+        # the whole process until it returns
+        socketio.sleep(0)
+        try:
+            # the seq first: the state read afterwards holds every change up to it (section 5)
+            state_seq = current_seq(office)
+            read = queue_readers().read_queue(office, sent)
+        except Exception:
+            log.exception("could not read the queue of %s for the displays", office)
+            read, state_seq = None, max(seqs)
+        finally:
+            db.session.rollback()  # end the read transaction; nothing to keep
+        _positions_sent[key] = (sent_at, sent)
+        _emit_queue_update(office, seqs, state_seq, read)
+        for token, view in read.positions if read else ():
+            emit_now("ticket_updated", view, room=ticket_room(token), namespace=DISPLAY_NS)
+
+
+def _emit_queue_update(office: str, seqs: list[int], state_seq: int, read) -> None:
     from .. import clock
 
     if read is None:  # the read failed: a bare notice still makes clients resync
         state = {
-            "office": item.office,
+            "office": office,
             "server_time": clock.now().isoformat(timespec="milliseconds"),
             "stale": True,
         }
     else:
         state = read.state
-    emit_now(
-        "queue_updated",
-        {**state, "seq": item.seq},
-        room=office_room(item.office),
-        namespace=DISPLAY_NS,
-    )
+    marks = {"seq": max(state_seq, *seqs), "seqs": sorted(seqs)}
+    emit_now("queue_updated", {**state, **marks}, room=office_room(office), namespace=DISPLAY_NS)
     staff = {key: state[key] for key in ("office", "server_time", "waiting_total") if key in state}
-    emit_now(
-        "queue_updated",
-        {**staff, "seq": item.seq},
-        room=office_room(item.office),
-        namespace=STAFF_NS,
-    )
+    emit_now("queue_updated", {**staff, **marks}, room=office_room(office), namespace=STAFF_NS)
 
 
 class Dispatcher:
     """One thread per process that delivers committed batches in commit order.
 
-    It takes whatever has queued up since its last round, so a burst of changes costs one queue
-    read per office. The queue is bounded: if delivery is stuck (e.g. a hung Redis), the oldest
-    batches are dropped with a log line, and the displays' seq check finds the gap.
+    Calls, messages and ticket updates go out as soon as their batch arrives. The queue changes
+    of an office wait ``REALTIME_COALESCE_SECONDS`` from the first of them, so a burst costs one
+    queue read and one ``queue_updated`` per office and window. The queue is bounded: if delivery
+    is stuck (e.g. a hung Redis), the oldest batches are dropped with a log line, and the
+    displays' seq check finds the gap.
     """
 
     MAX_PENDING = 10_000
 
     def __init__(self, app: Flask):
         self.app = app
+        self.next_read = 0.0  # no queue read before (see REALTIME_READ_SHARE)
         self.pending: queue.Queue = queue.Queue()
+        # office -> (due time, seqs, batches waiting for it)
+        self.offices: dict[str, tuple[float, list[int], int]] = {}
         # counted here rather than with Queue.join(): gevent's patched queue has no
         # all_tasks_done, and wait_idle must work in both async modes
         self._idle = threading.Condition()
@@ -308,18 +323,56 @@ class Dispatcher:
 
     def _run(self) -> None:
         while True:
-            batches = [self.pending.get()]
-            while True:
-                try:
-                    batches.append(self.pending.get_nowait())
-                except queue.Empty:
-                    break
             try:
-                deliver(self.app, batches)
+                self._round()
+            except Exception:
+                log.exception("realtime delivery failed")
+
+    def _round(self) -> None:
+        wait = None
+        if self.offices:
+            first = max(self.next_read, min(due for due, _, _ in self.offices.values()))
+            wait = max(0.0, first - time.monotonic())
+        batches = []
+        try:
+            batches.append(self.pending.get(timeout=wait))
+            while True:
+                batches.append(self.pending.get_nowait())
+        except queue.Empty:
+            pass
+        now = time.monotonic()
+        window = float(self.app.config.get("REALTIME_COALESCE_SECONDS", 0.15))
+        with self.app.app_context():
+            for batch in batches:
+                found: dict[str, list[int]] = {}
+                try:
+                    pending_updates(batch, found)
+                except Exception:
+                    log.exception("realtime delivery failed")
+                for office, seqs in found.items():
+                    due, known, count = self.offices.get(office, (now + window, [], 0))
+                    self.offices[office] = (due, known + seqs, count + 1)
+                if not found:
+                    self._done(1)
+                elif len(found) > 1:  # done once per office it touched
+                    with self._idle:
+                        self._unfinished += len(found) - 1
+        now = time.monotonic()
+        if now < self.next_read:
+            return
+        for office in [o for o, (due, _, _) in self.offices.items() if due <= now]:
+            _, seqs, count = self.offices.pop(office)
+            try:
+                deliver_queue(self.app, office, seqs)
             except Exception:
                 log.exception("realtime delivery failed")
             finally:
-                self._done(len(batches))
+                self._done(count)
+        # queue reads take at most this share of the process's time: under a flood of changes
+        # the windows grow instead of the reads starving the requests (calls still go at once)
+        share = float(self.app.config.get("REALTIME_READ_SHARE", 0.25))
+        spent = time.monotonic() - now
+        self.next_read = now + spent / share if share else 0.0
 
 
 _dispatchers: dict[int, Dispatcher] = {}

@@ -14,8 +14,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class QueueReaders:
-    # the queue_updated payload of an office and its waiting tickets' positions (QueueRead)
-    read_queue: Callable[[str], Any]
+    # the queue_updated payload of an office and the positions of its waiting tickets that are
+    # not in the given dict of positions already sent (a QueueRead)
+    read_queue: Callable[[str, dict], Any]
     # the full display_state of an office, shared between simultaneous readers
     shared_display_state: Callable[[str], dict]
     # the public status of a ticket by token, in a language

@@ -161,7 +161,7 @@ def purge_waitlist_personal_data(scheduled_for: datetime) -> dict:
 register_job(
     "offer_waitlist_times",
     offer_waitlist_times,
-    every(minutes=1),
+    every(minutes=2),
     _l("Offer free times to the waitlist; lapse unanswered offers"),
 )
 register_job(
@@ -169,4 +169,19 @@ register_job(
     purge_waitlist_personal_data,
     daily_at("03:20"),
     _l("Delete personal data of ended waitlist requests (retention period)"),
+)
+
+
+def send_mail_outbox(scheduled_for: datetime) -> dict:
+    """Mails the mail server did not take yet (an outage) are sent again, with backoff."""
+    from ..notify import outbox
+
+    return outbox.deliver_due()
+
+
+register_job(
+    "send_mail_outbox",
+    send_mail_outbox,
+    every(minutes=1),
+    _l("Send mails that could not be delivered yet (retried with increasing waits)"),
 )

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock
 from ..db import unit_of_work
 from ..extensions import db
+from ..monitoring import metrics
 from .models import JobRun, RunStatus
 from .registry import get_job
 
@@ -78,8 +79,10 @@ def run_occurrence(name: str, scheduled_for: datetime) -> RunStatus | None:
         log.exception("job %s for %s failed", name, scheduled_for.isoformat())
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         _finish(run_id, RunStatus.FAILED, error=detail[:2000])
+        metrics.count_job_run(name, RunStatus.FAILED.value)
         return RunStatus.FAILED
     _finish(run_id, RunStatus.SUCCEEDED, summary=dict(summary or {}))
+    metrics.count_job_run(name, RunStatus.SUCCEEDED.value)
     return RunStatus.SUCCEEDED
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from ..i18n import format_number
+
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 28, 56
 COLOURS = ["#1d5fa8", "#b3261e", "#2e7d32", "#6a3d9a"]  # AA contrast on white
@@ -60,7 +62,7 @@ def _frame(
         )
         parts.append(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#333">{value:g}</text>'
+            f'fill="#333">{format_number(value)}</text>'
         )
     parts.append(f'<text x="4" y="{TOP - 14}" font-size="11" fill="#333">{escape(unit)}</text>')
     slot = plot_w / max(1, len(labels))
@@ -103,7 +105,7 @@ def bar_chart(
             body.append(
                 f'<rect x="{x:.1f}" y="{TOP + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                 f'fill="{COLOURS[si % 4]}"><title>{escape(labels[i])}: {escape(s.name)} '
-                f"{value:g}</title></rect>"
+                f"{format_number(value)}</title></rect>"
             )
     return _frame(title, desc, labels, top, unit, body, series)
 
@@ -128,7 +130,7 @@ def line_chart(
             pen_down = True
             body.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>'
-                f"{escape(labels[i])}: {escape(s.name)} {value:g}</title></circle>"
+                f"{escape(labels[i])}: {escape(s.name)} {format_number(value)}</title></circle>"
             )
         if path:
             dash = ' stroke-dasharray="6 4"' if si else ""

@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from babel.dates import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -16,6 +17,7 @@ from ..errors import Forbidden, ValidationFailed
 from ..extensions import db
 from ..management.access import managed_offices
 from ..offices.models import Service
+from ..waitlist import stats as waitlist_stats
 from . import charts, compute, ratings
 
 MAX_DAYS = 400
@@ -77,8 +79,19 @@ def allowed_offices(actor_id: int, slug: str | None):
 
 
 def _labels(rows: list[dict]) -> list[str]:
-    """Short chart labels: the service code, "11-26" for a date, "08:00" for an hour."""
-    return [r.get("code") or (r["label"] if len(r["label"]) <= 5 else r["label"][5:]) for r in rows]
+    """Short chart labels: the service code, "26.11." for a date, "08:00" for an hour."""
+    return [r.get("code") or r["label"] for r in rows]
+
+
+def _day_row(day: date, figures: dict, lang: str) -> dict:
+    """A day's row: "Do., 26.11.2026" in the table, "26.11." under the chart, ISO in the CSV."""
+    german = lang == "de"
+    return {
+        "label": format_date(day, "EEE, dd.MM.yyyy" if german else "EEE, d MMM yyyy", locale=lang),
+        "code": format_date(day, "dd.MM." if german else "d MMM", locale=lang),
+        "csv_label": day.isoformat(),
+        **figures,
+    }
 
 
 def build_report(actor_id: int, office_slug: str | None, start: date, end: date, lang: str) -> dict:
@@ -91,9 +104,7 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
     by_day = compute.summarise(items, lambda b: b.day)
-    day_rows = [
-        {"label": d.isoformat(), **by_day.get(d, compute.Summary().figures())} for d in days
-    ]
+    day_rows = [_day_row(d, by_day.get(d, compute.Summary().figures()), lang) for d in days]
     by_hour = compute.summarise(items, lambda b: b.hour)
     hours = list(range(min(by_hour, default=7), max(by_hour, default=18) + 1))
     hour_rows = [
@@ -210,6 +221,30 @@ def build_report(actor_id: int, office_slug: str | None, start: date, end: date,
                 [waiting(office_rows, _("Waiting time per office"), charts.bar_chart)],
             )
         )
+    waitlist_rows = [
+        {
+            "label": office_names.get(r["office_id"]) or _("Any office"),
+            **{k: v for k, v in r.items() if k != "office_id"},
+        }
+        for r in sorted(
+            waitlist_stats.figures(ids, start, end),
+            key=lambda r: (r["office_id"] is None, office_names.get(r["office_id"], "")),
+        )
+    ]
+    tables.append(
+        Table(
+            "waitlist",
+            _("Waitlist"),
+            [
+                ("requests", _("Requests")),
+                ("offers", _("Times offered")),
+                ("accepted", _("Accepted")),
+                ("acceptance_share", _("Acceptance rate (per cent)")),
+                ("days_gained_median", _("Days earlier, median")),
+            ],
+            waitlist_rows,
+        )
+    )
     rating = ratings.rating_summary(ids, start, end)
     dist = rating["distribution"]
     tables.append(
@@ -264,5 +299,5 @@ def to_csv(table: Table, label_header: str, sep: str = ";") -> str:
                 cells.append(f"{value:g}".replace(".", ","))
             else:
                 cells.append(f"{value:g}" if isinstance(value, float) else str(value))
-        writer.writerow([row["label"], *cells])
+        writer.writerow([row.get("csv_label", row["label"]), *cells])
     return out.getvalue()

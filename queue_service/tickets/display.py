@@ -111,8 +111,19 @@ def _queue_state(office: Office, snap: estimates.Snapshot) -> dict:
     }
 
 
-def _positions(office: Office, snap: estimates.Snapshot) -> list[tuple[str, dict]]:
-    ids = [t.id for t in snap.waiting]
+def _positions(
+    office: Office, snap: estimates.Snapshot, sent: dict | None
+) -> list[tuple[str, dict]]:
+    """(token, public view) of the waiting tickets whose position or estimate differs from
+    ``sent`` (id -> (people_ahead, minutes), updated here); of all of them without ``sent``."""
+    marks = {}
+    for t in snap.waiting:
+        estimate = snap.estimates.get(t.id)
+        marks[t.id] = (estimate.people_ahead, estimate.minutes) if estimate else None
+    ids = [i for i, mark in marks.items() if sent is None or sent.get(i) != mark]
+    if sent is not None:
+        sent.clear()
+        sent.update(marks)
     if not ids:
         return []
     tickets = db.session.scalars(
@@ -120,17 +131,18 @@ def _positions(office: Office, snap: estimates.Snapshot) -> list[tuple[str, dict
     ).all()
     by_id = {t.id: t for t in tickets}
     return [
-        (by_id[t.id].token, payloads.public_view(by_id[t.id], snap.estimates.get(t.id)))
-        for t in snap.waiting
-        if t.id in by_id
+        (by_id[i].token, payloads.public_view(by_id[i], snap.estimates.get(i)))
+        for i in ids
+        if i in by_id
     ]
 
 
-def read_queue(office_slug: str) -> QueueRead:
-    """The queue part of the display state now, and each waiting ticket's new position."""
+def read_queue(office_slug: str, sent: dict | None = None) -> QueueRead:
+    """The queue part of the display state now, and the waiting tickets' new positions (those
+    not in ``sent`` already, see ``_positions``)."""
     office = get_office(office_slug)
     snap = estimates.snapshot(office, clock.now())
-    return QueueRead(_queue_state(office, snap), _positions(office, snap))
+    return QueueRead(_queue_state(office, snap), _positions(office, snap, sent))
 
 
 def last_calls(office: Office, day, limit: int) -> list[dict]:

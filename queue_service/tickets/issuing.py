@@ -81,6 +81,13 @@ def _check_walkin_hours(office: Office, service: Service, now: datetime) -> None
         if when:
             detail += f" Next walk-in time starts {when}."
         raise Refused(detail, reason="outside_walkin_hours", next_walkin_window=when)
+    stopped = office.walkins_closed_reason_on(day)
+    if stopped:
+        raise Refused(
+            f"{office.name} gives no more walk-in tickets today: {stopped}",
+            reason="walkins_closed",
+            closure=stopped,
+        )
     if office.is_mobile:
         _check_mobile_event(office, service, now, day)
 

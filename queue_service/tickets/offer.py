@@ -20,7 +20,7 @@ from ..offices import calendar
 from ..offices.calendar import Window
 from ..offices.models import MobileEvent, Office, OfficeService, Service, WindowKind
 from ..offices.services import get_office
-from . import estimates
+from . import estimates, forecast
 from .models import DayCounter
 
 
@@ -29,6 +29,9 @@ class OfferState(enum.StrEnum):
     CLOSED = "closed"  # no opening window now (closure day, weekend, before or after hours)
     APPOINTMENTS_ONLY = "appointments_only"  # open for appointments, no walk-in window now
     CAP_REACHED = "cap_reached"  # "Ausgabe beendet": today's walk-in tickets are given out
+    # the counters open now cannot serve another walk-in before closing (tickets/forecast.py)
+    SERVED_OUT = "served_out"
+    WALKINS_CLOSED = "walkins_closed"  # a manager stopped walk-in tickets for today, with a reason
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class ServiceOffer:
     """One walk-in service on the start screen."""
 
     service: Service
-    available: bool  # False: its own daily cap is reached
+    available: bool  # False: its own daily cap is reached, or it cannot be served today
     people_ahead: int | None = None
     estimated_wait_minutes: int | None = None
 
@@ -62,6 +65,8 @@ class WalkinOffer:
     appointments_today: bool = False  # an appointment window today (check-in makes sense)
     place: str | None = None  # the mobile office's stop now
     services: list[ServiceOffer] = field(default_factory=list)
+    forecast: forecast.Forecast | None = None
+    stopped_reason: str | None = None  # WALKINS_CLOSED: what the manager told visitors
 
     @property
     def available_services(self) -> list[ServiceOffer]:
@@ -147,6 +152,20 @@ def walkin_offer(office_slug: str, now: datetime | None = None) -> WalkinOffer:
             **common,
         )
 
+    stopped = office.walkins_closed_reason_on(day)
+    if stopped:
+        return WalkinOffer(
+            state=OfferState.WALKINS_CLOSED,
+            walkin_until=current_walkin.end,
+            next_walkin_day=_next_start(
+                office,
+                clock.local_to_utc(day + timedelta(days=1), time(0, 0), tz),
+                WindowKind.WALKIN,
+            ),
+            place=current_walkin.place,
+            stopped_reason=stopped,
+            **common,
+        )
     services = _walkin_services(office, now, current_walkin)
     issued = _issued_today(office, day)
     tomorrow = clock.local_to_utc(day + timedelta(days=1), time(0, 0), tz)
@@ -161,9 +180,13 @@ def walkin_offer(office_slug: str, now: datetime | None = None) -> WalkinOffer:
             **common,
         )
     snap = estimates.snapshot(office, now, open_now=True)
+    outlook = forecast.day_forecast(office, now, snap)
     offers = []
+    served_out = False
     for service, cap in services:
         available = cap is None or issued.get(f"walkins:{service.code}", 0) < cap
+        if available and not outlook.can_take(snap.duration(service.id)):
+            available, served_out = False, True
         estimate = snap.estimate_new(service.id) if available else None
         offers.append(
             ServiceOffer(
@@ -180,9 +203,13 @@ def walkin_offer(office_slug: str, now: datetime | None = None) -> WalkinOffer:
             place=current_walkin.place,
             **common,
         )
-    state = OfferState.OPEN if any(o.available for o in offers) else OfferState.CAP_REACHED
+    if any(o.available for o in offers):
+        state = OfferState.OPEN
+    else:
+        state = OfferState.SERVED_OUT if served_out else OfferState.CAP_REACHED
     return WalkinOffer(
         state=state,
+        forecast=outlook,
         walkin_until=current_walkin.end,
         next_walkin_day=next_day,
         place=current_walkin.place,

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..offices import calendar
 from ..offices.models import Counter, Office, WindowKind
 from ..offices.services import get_office
-from . import estimates, payloads
+from . import estimates, forecast, payloads
 from .estimates import Estimate, Snapshot
 from .models import ACTIVE_AT_COUNTER, Ticket, TicketStatus
 
@@ -165,12 +165,14 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
     walkin_open = calendar.is_open(office, now, WindowKind.WALKIN)
     open_now = walkin_open or calendar.is_open(office, now, WindowKind.APPOINTMENT)
     upcoming = calendar.next_opening(office, now, WindowKind.WALKIN)
+    outlook = forecast.day_forecast(office, now, snap)
     return {
         "office": {"slug": office.slug, "name": office.name},
         "server_time": now.isoformat(timespec="seconds"),
         "open": open_now,
         "walkin_open": walkin_open,
         "closed_reason": calendar.closure_reason(office, day),
+        "walkins_closed_reason": office.walkins_closed_reason_on(day),
         "next_walkin_window": (
             {
                 "start": payloads.local_iso(upcoming.start, office),
@@ -181,6 +183,17 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
         ),
         "open_counters": len(snap.open_counter_ids),
         "waiting_total": len(snap.waiting),
+        # the rest of the day (tickets/forecast.py): null while no counter is open
+        "expected_last_served": (
+            payloads.local_iso(outlook.expected_last_served, office)
+            if outlook.known and outlook.expected_last_served
+            else None
+        ),
+        "walkins_acceptable": (
+            outlook.walkins_acceptable
+            if walkin_open and not office.walkins_closed_reason_on(day)
+            else None
+        ),
         "services": [_service_summary(snap, s, lang) for s in snap.services.values()],
     }
 

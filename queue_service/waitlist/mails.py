@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 
 from .. import clock
 from ..booking.formatting import clock_text, day_text
-from ..notify import mail
+from ..notify import mail, outbox
 from . import links
 from .payloads import OfferView, WaitlistView
 
@@ -82,12 +82,13 @@ def build_offer(view: OfferView) -> EmailMessage:
     return mail.compose(view.email or "", subject, text, html)
 
 
-def send(kind: str, view: WaitlistView) -> None:
-    """Compose and deliver one waitlist mail (from an after-commit hook)."""
+def enqueue(kind: str, view: WaitlistView) -> None:
+    """Compose one waitlist mail into the outbox, inside the unit of work of the change."""
     if view.email:
-        mail.dispatch(lambda: build(kind, view))
+        outbox.enqueue(build(kind, view), f"waitlist_{kind}")
 
 
-def send_offer(view: OfferView) -> None:
+def enqueue_offer(view: OfferView) -> None:
+    """Compose the offer mail into the outbox, inside the unit of work of the offer."""
     if view.email:
-        mail.dispatch(lambda: build_offer(view))
+        outbox.enqueue(build_offer(view), "waitlist_offer")

@@ -29,7 +29,7 @@ from ..booking import payloads as booking_payloads
 from ..booking import services as booking
 from ..booking import settings as booking_settings
 from ..booking.models import Appointment, AppointmentStatus, SlotSeat
-from ..db import after_commit, run_in_transaction, unit_of_work
+from ..db import run_in_transaction, unit_of_work
 from ..errors import InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
@@ -262,7 +262,7 @@ def request_waitlist(
         session.add(row)
         session.flush()
         view = payloads.build(row, token=request_token(salt))
-        after_commit(lambda: mails.send(mails.CONFIRM if pending else mails.LISTED, view))
+        mails.enqueue(mails.CONFIRM if pending else mails.LISTED, view)
         return view
 
     return run_in_transaction(work)
@@ -332,7 +332,7 @@ def request_earlier(
         session.add(row)
         session.flush()
         view = payloads.build(row, token=request_token(salt))
-        after_commit(lambda: mails.send(mails.LISTED, view))
+        mails.enqueue(mails.LISTED, view)
         return view
 
     return run_in_transaction(work)
@@ -370,7 +370,7 @@ def confirm_waitlist(token: str) -> payloads.WaitlistView:
             )
         fresh = session.get(WaitlistRequest, row_id, populate_existing=True)
         view = payloads.build(fresh, token=token)
-        after_commit(lambda: mails.send(mails.LISTED, view))
+        mails.enqueue(mails.LISTED, view)
         return view
 
     return run_in_transaction(work)
@@ -587,7 +587,7 @@ def _record_offer(session, row: WaitlistRequest, hold: Appointment, expires, now
     session.add(offer)
     session.flush()
     view = payloads.build_offer(offer, row, offer_token(salt))
-    after_commit(lambda: mails.send_offer(view))
+    mails.enqueue_offer(view)
     return True
 
 
@@ -688,7 +688,7 @@ def _book_hold(
     hold.expires_at = None
     session.flush()
     view = booking_payloads.build(hold, now=now)
-    after_commit(lambda: booking.mails.send(booking.mails.BOOKED, view))
+    booking.mails.enqueue(booking.mails.BOOKED, view)
     return view
 
 
@@ -714,7 +714,7 @@ def _move_onto(
     # the old time is free now: the next one on the list may have it
     _pass_on(session, appointment_id, now)
     view = booking_payloads.build(current, now=now)
-    after_commit(lambda: booking.mails.send(booking.mails.RESCHEDULED, view))
+    booking.mails.enqueue(booking.mails.RESCHEDULED, view)
     return view
 
 
@@ -806,7 +806,7 @@ def expire_requests(now: datetime | None = None) -> int:
     return ended
 
 
-def offer_free_capacity(now: datetime | None = None, limit: int = 100) -> int:
+def offer_free_capacity(now: datetime | None = None, limit: int = 50) -> int:
     """Capacity that became free otherwise (a closure lifted, counters added, a day released, a
     hold run out): the longest-waiting requests, in order, get the first free matching time."""
     now = now or clock.now()
@@ -871,31 +871,32 @@ def offer_free_capacity(now: datetime | None = None, limit: int = 100) -> int:
 
 
 def _first_free_time(request_id: int, now: datetime):
+    """The earliest free time that the request wants, over all its offices in one slot search
+    (the engine reads windows and seats of many offices at once)."""
     row = db.session.get(WaitlistRequest, request_id)
     try:
+        request = slots.resolve_request(list(row.service_codes), row.persons)
         if row.office_ids is None:
-            probe = slots.resolve_request(list(row.service_codes), row.persons)
-            offices = slots.offices_offering(probe)
+            offices = slots.offices_offering(request)
         else:
-            offices = [db.session.get(Office, i) for i in row.office_ids]
-        horizon = slots.horizon(now)
-        first, last = max(row.first_day, horizon.first_day), min(row.last_day, horizon.last_day)
-        if first > last:
-            return None
+            offered = {o.id for o in slots.offices_offering(request, include_mobile=True)}
+            offices = [db.session.get(Office, i) for i in row.office_ids if i in offered]
+        found = slots.free_slots_many(offices, request, row.first_day, row.last_day, now)
+        by_id = {o.id: o for o in offices}
         best = None
-        for office in offices:
-            request = slots.resolve_request(list(row.service_codes), row.persons, office)
-            for slot in slots.free_slots(office, request, first, last, now):
-                if not wants(row, office.id, slot.start):
+        for office_id, free in found.items():
+            for slot in free:
+                if best is not None and slot.start >= best[1].start:
+                    break
+                if not wants(row, office_id, slot.start):
                     continue
-                if _already_offered(db.session, row.id, office.id, slot.start):
+                if _already_offered(db.session, row.id, office_id, slot.start):
                     continue
                 if row.appointment_id is not None and not _fits(
-                    db.session, row, office, slot.start, now
+                    db.session, row, by_id[office_id], slot.start, now
                 ):
                     continue
-                if best is None or slot.start < best[1].start:
-                    best = (office, slot, request)
+                best = (by_id[office_id], slot, request)
                 break
         return best
     finally:

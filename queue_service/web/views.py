@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from ..offices.services import list_offices
-from . import bp
+from . import bp, directory
 
 
 @bp.get("/")
 def home():
-    return render_template("web/home.html", offices=list_offices())
+    return render_template("web/home.html", rows=directory.office_rows(_lang()))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico before they read the page's icon link."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
+@bp.get("/standorte")
+def offices():
+    return render_template("web/offices.html", rows=directory.office_rows(_lang()))
+
+
+@bp.get("/standorte/<slug>")
+def office(slug: str):
+    return render_template("web/office.html", **directory.office_page(slug, _lang()))
 
 
 @bp.get("/datenschutz")

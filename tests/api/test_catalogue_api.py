@@ -88,4 +88,8 @@ def test_openapi_describes_every_api_route(app, client):
 
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").get_json() == {"status": "ok", "database": "reachable"}
+    assert client.get("/readyz").get_json() == {
+        "status": "ok",
+        "database": "reachable",
+        "redis": "not configured",
+    }

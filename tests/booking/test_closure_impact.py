@@ -48,3 +48,14 @@ def test_closing_a_day_lists_then_cancels_and_notifies_the_affected_residents(
     assert db.session.get(Appointment, stranded.id).status == AppointmentStatus.CANCELLED
     assert db.session.get(Appointment, other_office.id).status == AppointmentStatus.CONFIRMED
     assert [message["To"] for message in outbox] == ["erika@example.org"]
+
+
+def test_the_closure_preview_names_the_day_and_the_services(app, catalogue, make_user):
+    manager = make_user("leitung", "manager", ["linden"])
+    clock.freeze(MONDAY_9)
+    book(office="linden", services="EID,PA", start=at(THURSDAY, 8), email="erika@example.org")
+    impact = closures.preview_closure(manager.id, "linden", [THURSDAY], reason="Umzug")
+    summary = impact.items[0].summary
+    assert summary.startswith("Do. 26.11.2026 08:00 · Bürgeramt Linden · ")
+    assert "Online-Ausweis aktivieren oder PIN neu setzen" in summary
+    assert "Personalausweis beantragen" in summary and "EID" not in summary

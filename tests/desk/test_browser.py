@@ -233,7 +233,7 @@ def test_a_new_clerk_works_through_three_walk_ins_with_mouse_and_keyboard(browse
         expect(notice).to_have_text("P002 geparkt.")
         expect(page.locator("#parked-list li", has_text="P002")).to_be_visible()
         page.screenshot(path="/tmp/desk-parked.png")
-        page.get_by_role("button", name="P002 wieder vorn in die Warteschlange stellen").click()
+        page.get_by_role("button", name="Zurück in die Warteschlange P002").click()
         expect(notice).to_have_text("P002 wartet wieder, ganz vorn.")
         expect(page.locator("#parked-list")).to_have_text("Keine geparkten Nummern.")
         assert _public(server, p2)["status"] == "waiting"

@@ -54,15 +54,16 @@ def test_refusals_and_bad_input_are_problems_the_kiosk_can_explain(client, kiosk
 
 
 @pytest.fixture
-def limited_app(sqlite_template, tmp_path, thursday_morning):
+def limits():
+    return {"KIOSK_RATELIMIT_TICKETS": "3 per minute"}
+
+
+@pytest.fixture
+def limited_app(sqlite_template, tmp_path, thursday_morning, limits):
     """An app of its own with the rate limiter on (the limiter is bound when an app is made)."""
     path = tmp_path / "limited.sqlite3"
     shutil.copyfile(sqlite_template, path)
-    app = create_app(
-        _test_config(
-            f"sqlite:///{path}", RATELIMIT_ENABLED=True, KIOSK_RATELIMIT_TICKETS="3 per minute"
-        )
-    )
+    app = create_app(_test_config(f"sqlite:///{path}", RATELIMIT_ENABLED=True, **limits))
     isolate_requests(app)
     limiter.reset()
     with app.app_context():
@@ -86,6 +87,31 @@ def test_each_kiosk_is_rate_limited_on_its_own_and_staff_are_not(limited_app):
     assert int(limited.headers["Retry-After"]) > 0
     assert issue(second).status_code == 201
     assert [issue(staff).status_code for _ in range(4)] == [201] * 4
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [{"KIOSK_RATELIMIT_TICKETS": "100 per minute", "KIOSK_RATELIMIT_TICKETS_HOURLY": "4 per hour"}],
+)
+def test_a_kiosk_is_limited_per_hour_as_well_as_per_minute(limited_app):
+    client = limited_app.test_client()
+    kiosk = {"X-Device-Token": create_device("aegi", "kiosk")}
+
+    def issue():
+        return client.post("/api/v1/offices/aegi/tickets", json={"service": "AB"}, headers=kiosk)
+
+    assert [issue().status_code for _ in range(4)] == [201] * 4
+    limited = issue()
+    assert limited.status_code == 429 and limited.mimetype == "application/problem+json"
+    assert int(limited.headers["Retry-After"]) > 60  # the hour's budget, not the minute's
+
+
+def test_the_hourly_kiosk_limit_is_a_setting(monkeypatch, tmp_path):
+    from queue_service.config import Defaults, from_environment
+
+    assert Defaults.KIOSK_RATELIMIT_TICKETS_HOURLY == "120 per hour"
+    monkeypatch.setenv("KIOSK_RATELIMIT_TICKETS_HOURLY", "60 per hour")
+    assert from_environment(str(tmp_path))["KIOSK_RATELIMIT_TICKETS_HOURLY"] == "60 per hour"
 
 
 @pytest.fixture

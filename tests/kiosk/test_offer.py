@@ -102,3 +102,69 @@ def test_the_mobile_office_offers_the_services_of_its_current_stop(aegi):
     offer = walkin_offer("mobil")
     assert offer.state == OfferState.OPEN and offer.place == "Pflege & Wohnen Martinshof"
     assert sorted(s.code for s in offer.services) == ["AN", "BEF", "PA", "RP"]
+
+
+def test_the_kiosk_says_no_more_walkins_once_the_open_counters_cannot_serve_them_today(aegi):
+    from queue_service.tickets.forecast import day_forecast
+
+    from ..tickets.conftest import staff
+
+    clock.freeze(local(2026, 11, 26, 12, 30))
+    q.open_counter("aegi", 1, staff("clerk-aegi"))
+    office = get_office("aegi")
+    outlook = day_forecast(office, clock.now())
+    assert outlook.known and outlook.open_counters == 1
+    assert outlook.walkins_acceptable > 0 and walkin_offer("aegi").state == OfferState.OPEN
+    # fill the rest of the day of one counter with identity-card visits (15 minutes each)
+    needed = int(outlook.capacity_minutes // 15) + 1
+    for _ in range(needed):
+        q.issue_ticket("aegi", "PA")
+    offer = walkin_offer("aegi")
+    assert offer.state == OfferState.SERVED_OUT
+    assert not any(s.available for s in offer.services)
+    assert offer.forecast.walkins_acceptable == 0
+    assert offer.forecast.expected_last_served > offer.forecast.service_end
+    # a second counter opens: walk-ins can be served again
+    q.open_counter("aegi", 2, staff("manager-aegi"))
+    again = walkin_offer("aegi")
+    assert again.forecast.open_counters == 2 and again.state == OfferState.OPEN
+
+
+def test_without_an_open_counter_the_forecast_never_turns_anyone_away(aegi):
+    from queue_service.tickets.forecast import day_forecast
+
+    for _ in range(5):
+        q.issue_ticket("aegi", "PA")
+    assert not day_forecast(get_office("aegi"), clock.now()).known
+    assert walkin_offer("aegi").state == OfferState.OPEN
+
+
+def test_a_manager_stops_walkins_for_today_with_a_reason_and_reopens(aegi):
+    import pytest
+
+    from queue_service.errors import Refused
+    from queue_service.management import walkins
+    from queue_service.offices.messages import current_office_messages
+    from queue_service.tickets import reads
+
+    from ..tickets.conftest import staff
+
+    manager = staff("manager-aegi")
+    walkins.close_walkins_today(manager.id, "aegi", "Wegen Personalausfalls")
+    offer = walkin_offer("aegi")
+    assert offer.state == OfferState.WALKINS_CLOSED
+    assert offer.stopped_reason == "Wegen Personalausfalls"
+    with pytest.raises(Refused) as refused:
+        q.issue_ticket("aegi", "PA")
+    assert refused.value.extra["reason"] == "walkins_closed"
+    assert refused.value.extra["closure"] == "Wegen Personalausfalls"
+    assert "Wegen Personalausfalls" in str(current_office_messages(get_office("aegi")))
+    assert reads.office_status("aegi")["walkins_closed_reason"] == "Wegen Personalausfalls"
+    # the next day it is over by itself
+    clock.freeze(local(2026, 11, 27, 10, 0))
+    assert walkin_offer("aegi").state != OfferState.WALKINS_CLOSED
+    clock.freeze(local(2026, 11, 26, 10, 5))
+    walkins.reopen_walkins(manager.id, "aegi")
+    assert walkin_offer("aegi").state == OfferState.OPEN
+    assert "Wegen Personalausfalls" not in str(current_office_messages(get_office("aegi")))
+    q.issue_ticket("aegi", "PA")

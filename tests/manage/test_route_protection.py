@@ -34,6 +34,20 @@ PUBLIC = {
     "booking_web.cancel": "manage page (token in the URL): cancel",
     "booking_web.reschedule_confirm": "manage page (token in the URL): move",
     "web.rate_visit": "the visitor rates their own finished visit once; the token is the capability",
+    # waitlist (docs/waitlist.md): like booking, no account; a request or an offer is managed by
+    # its 256-bit token from the mail, an earlier time by the appointment's manage token
+    "api.create_waitlist_request": "a resident joins the waitlist",
+    "api.create_earlier_request": "by the appointment's manage token: wait for an earlier time",
+    "api.confirm_waitlist_request": "double opt-in, by the request's token from the mail",
+    "api.cancel_waitlist_request": "by the request's token from the mail",
+    "api.accept_waitlist_offer": "by the offer's token from the mail",
+    "api.decline_waitlist_offer": "by the offer's token from the mail",
+    "booking_web.waitlist_form": "the waitlist form in the booking pages",
+    "booking_web.waitlist_confirm": "waitlist page (token in the URL): confirm",
+    "booking_web.waitlist_cancel": "waitlist page (token in the URL): leave",
+    "booking_web.offer_accept": "offer page (token in the URL): take the time",
+    "booking_web.offer_decline": "offer page (token in the URL): let the next have it",
+    "booking_web.earlier": "manage page (token in the URL): wait for an earlier time",
 }
 
 

@@ -213,3 +213,47 @@ def test_the_display_does_not_grow_with_the_number_of_calls(browser, live):
         assert page.locator(".call-list .call").count() <= 12
     finally:
         context.close()
+
+
+FAKE_QUEUE = """(seq) => {
+  const s = queueDisplay.state, now = new Date().toISOString();
+  queueDisplay.receive("queue_updated", {office: "aegi", seq: seq, seqs: [seq], server_time: now,
+    services: s.services, counters: s.counters, open: true, walkin_open: true,
+    closed_reason: null, waiting_total: 0});
+}"""
+FAKE_CALL = """(seq) => {
+  const now = new Date().toISOString();
+  queueDisplay.receive("ticket_called", {office: "aegi", number: "P9" + seq, counter: 1,
+    counter_name: "Platz 1", service: "PA", recall_count: 0, call_id: "P9" + seq + "-0-1",
+    called_at: now, server_time: now, seq: seq});
+}"""
+
+
+def test_the_display_waits_briefly_for_a_late_seq_and_resyncs_only_when_it_stays_missing(
+    browser, live
+):
+    """Two server processes deliver out of order: a seq that arrives late is no loss."""
+    server = live()
+    page = browser.new_context(locale="de-DE").new_page()
+    try:
+        page.goto(server.base_url + "/display/aegi")
+        page.wait_for_function("queueDisplay.state.synced && !queueDisplay.state.resyncing")
+        seq = page.evaluate("queueDisplay.state.seq")
+        page.evaluate(FAKE_QUEUE, seq + 2)  # the next but one comes first
+        page.wait_for_timeout(500)
+        page.evaluate(FAKE_CALL, seq + 1)  # and the missing one half a second later
+        page.wait_for_timeout(2500)
+        state = page.evaluate(
+            "({seq: queueDisplay.state.seq, resyncs: queueDisplay.state.resyncs})"
+        )
+        assert state == {"seq": seq + 2, "resyncs": 0}
+        expect(page.locator(".call-list .call").first.locator(".number")).to_have_text(
+            f"P9{seq + 1}"
+        )
+
+        page.evaluate(FAKE_QUEUE, seq + 4)  # seq + 3 never comes: lost
+        page.wait_for_timeout(1000)
+        assert page.evaluate("queueDisplay.state.resyncs") == 0  # still waiting for it
+        page.wait_for_function("queueDisplay.state.resyncs >= 1", timeout=5000)
+    finally:
+        page.context.close()

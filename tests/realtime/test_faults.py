@@ -4,65 +4,17 @@ pushes again. Runs a private redis-server on a free port (never the shared one).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 
 import pytest
-import redis
 import requests
 from playwright.sync_api import expect
 
-from ..support import servers
+from ..support.private_services import PrivateRedis
 from .clients import Staff, live_env
 from .test_scaled import wait_for_subscribers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.browser, pytest.mark.slow]
-
-
-class PrivateRedis:
-    def __init__(self, workdir):
-        self.port = servers.free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.workdir = workdir
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            from ..conftest import unavailable
-
-            unavailable("redis-server")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
-                return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("the private redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
 
 
 @pytest.fixture

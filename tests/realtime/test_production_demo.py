@@ -41,7 +41,12 @@ def demo():
     database = f"qs_demo_{uuid.uuid4().hex[:8]}"
     database_url = _admin_url().rsplit("/", 1)[0] + f"/{database}"
     ports = [free_port(), free_port(), free_port()]
-    env = dict(os.environ, CLOCK_START="2026-11-26T10:00", LOG_LEVEL="INFO")
+    env = dict(
+        os.environ,
+        CLOCK_START="2026-11-26T10:00",
+        LOG_LEVEL="INFO",
+        SCHEDULER_JOB_INTERVALS="send_mail_outbox=1",
+    )
     started = subprocess.run(
         [
             sys.executable,
@@ -107,6 +112,29 @@ def _token(state: dict, username: str) -> str:
     return _on_database(url, lambda: create_api_token(username))
 
 
+def _wait_for_metrics(app_url: str, token: str, check, timeout: float = 15) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples: dict = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = requests.get(
+            f"{app_url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(response.text)
+            for s in family.samples
+        }
+        if check(samples):
+            return
+        time.sleep(0.5)
+    raise AssertionError(
+        f"{app_url}/metrics: {sorted(k for k in samples if k[0].startswith('qs_'))}"
+    )
+
+
 def test_production_demo_serves_https_websockets_sticky_restarts_and_stops_clean(demo):
     base, cert = demo["url"], demo["certificate"]
     logs = Path(demo["logs"])
@@ -148,6 +176,25 @@ def test_production_demo_serves_https_websockets_sticky_restarts_and_stops_clean
         )
         assert called.status_code == 200, called.text
         assert display.wait_for("ticket_called")["number"] == issued.json()["number"]
+        # any server's /metrics answers for every process (multi-process mode): the display on
+        # one of them, the tickets in the database, the job runs of the scheduler process
+        for app_url in demo["app_urls"]:
+            _wait_for_metrics(
+                app_url,
+                demo["metrics"]["token"],
+                lambda samples: (
+                    samples.get(("qs_displays_connected", (("office", "aegi"),))) == 1
+                    and samples.get(("qs_tickets_issued_total", (("office", "aegi"),))) == 1
+                    and samples.get(
+                        (
+                            "qs_scheduler_job_runs_total",
+                            (("job", "send_mail_outbox"), ("status", "succeeded")),
+                        ),
+                        0,
+                    )
+                    >= 1
+                ),
+            )
     finally:
         display.close()
     access = (logs / "nginx-access.log").read_text()

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from queue_service import clock
+from queue_service.auth.models import Device
+from queue_service.auth.services import create_device
+from queue_service.extensions import db
 from queue_service.offices.services import get_office
 from queue_service.stats import compute
+from queue_service.tickets import services as queue
+from queue_service.tickets.kiosk_watch import fast_kiosks
 
 from ..conftest import login
-from .conftest import PASSWORD, THURSDAY, Traffic, generate_bookings, generate_day
+from .conftest import PASSWORD, THURSDAY, Traffic, generate_bookings, generate_day, staff
 
 
 @pytest.fixture
@@ -185,3 +192,60 @@ def test_a_bad_range_or_table_is_refused(client, aegi):
         == 404
     )
     assert clock.today() == THURSDAY
+
+
+def test_figures_dates_and_chart_axes_are_german_on_the_german_page(client, clerk):
+    import re
+
+    generate_bookings("aegi", Traffic(THURSDAY), count=8)
+    generate_day("aegi", clerk, visitors=15)
+    login(client, "manager-aegi", PASSWORD)
+    query = {"office": "aegi", "from": "2026-11-25", "to": THURSDAY.isoformat()}
+    page = client.get("/admin/statistics", query_string=query).get_data(as_text=True)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', page)
+    assert cells and all(re.fullmatch(r"–|-?\d{1,3}(\.\d{3})*(,\d+)?", c) for c in cells), cells
+    assert any("," in c for c in cells)  # some figure has decimals, written with a comma
+    figures = re.findall(r"<dd>([^<]*)</dd>", page)
+    assert figures and not any(re.search(r"\d\.\d", f) for f in figures), figures
+    # days: "Do., 26.11.2026" in the table, "26.11." under the chart, never "11-26"
+    assert '<th scope="row">Do., 26.11.2026</th>' in page and ">26.11.</text>" in page
+    assert ">11-26</text>" not in page and "2026-11-26</th>" not in page
+    axis = re.findall(r'text-anchor="end" font-size="11" fill="#333">([^<]*)</text>', page)
+    assert axis and not any("." in a and not re.fullmatch(r"\d{1,3}(\.\d{3})+", a) for a in axis)
+    english = client.get("/admin/statistics", query_string={**query, "lang": "en"})
+    assert '<th scope="row">Thu, 26 Nov 2026</th>' in english.get_data(as_text=True)
+
+
+def test_scrolling_table_wrappers_can_be_reached_by_keyboard(client, clerk):
+    login(client, "manager-aegi", PASSWORD)
+    page = client.get("/admin/statistics", query_string={"office": "aegi", **RANGE}).get_data(
+        as_text=True
+    )
+    wrappers = page.count('<div class="table-wrap"')
+    assert wrappers >= 4
+    assert page.count('<div class="table-wrap" tabindex="0" role="region" aria-labelledby=') == (
+        wrappers
+    )
+
+
+def test_the_overview_warns_about_a_kiosk_issuing_unusually_fast(client, app, aegi):
+    app.config.update(KIOSK_ALERT_TICKETS=5, KIOSK_ALERT_WINDOW_MINUTES=10)
+    create_device("aegi", "kiosk", "Kiosk Eingang")
+    create_device("linden", "kiosk", "Kiosk Linden")
+    fast = db.session.scalar(select(Device).where(Device.name == "Kiosk Eingang"))
+    calm = db.session.scalar(select(Device).where(Device.name == "Kiosk Linden"))
+    for _ in range(5):
+        queue.issue_ticket("aegi", "PA", device=fast)
+    for _ in range(4):
+        queue.issue_ticket("linden", "PA", device=calm)
+    queue.issue_ticket("aegi", "PA", user=staff("clerk-aegi"))  # staff tickets do not count
+    assert [k.name for k in fast_kiosks(None, 5, 10)] == ["Kiosk Eingang"]
+
+    login(client, "manager-aegi", PASSWORD)
+    page = client.get("/admin/overview", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert 'id="fast-kiosks"' in page
+    assert "Kiosk Eingang (Bürgeramt Aegi): 5 Wartemarken in den letzten 10 Minuten." in page
+    assert "/admin/manage/offices/aegi/devices" in page
+    # once the burst is older than the window, the warning is gone
+    clock.freeze(clock.now() + timedelta(minutes=11))
+    assert 'id="fast-kiosks"' not in client.get("/admin/overview").get_data(as_text=True)

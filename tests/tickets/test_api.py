@@ -36,8 +36,9 @@ def test_a_kiosk_issues_a_ticket_with_links_people_ahead_and_estimate(client, ki
     body = response.get_json()
     assert body["number"] == "P002" and body["status"] == "waiting"
     assert (body["people_ahead"], body["estimated_wait_minutes"]) == (1, 15)
-    assert body["status_url"] == f"http://localhost/t/{body['token']}"
-    assert body["pdf_url"] == f"http://localhost/api/v1/tickets/{body['token']}/pdf"
+    # no PUBLIC_BASE_URL or TRUSTED_HOSTS in tests: links use HOST:PORT, not the Host header
+    assert body["status_url"] == f"http://127.0.0.1:5000/t/{body['token']}"
+    assert body["pdf_url"] == f"http://127.0.0.1:5000/api/v1/tickets/{body['token']}/pdf"
     assert response.headers["Location"] == body["status_url"]
     assert body["service"]["code"] == "PA" and body["office"]["slug"] == "aegi"
     assert body["issued_at"] == "2026-11-26T10:00:00+01:00"

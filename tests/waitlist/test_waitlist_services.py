@@ -228,3 +228,22 @@ def test_cancelling_a_request_withdraws_its_offer_for_the_next(mails):
         == 1
     )
     assert db.session.scalar(select(func.count()).select_from(Appointment)) >= 2
+
+
+def test_statistics_count_requests_offers_acceptance_and_days_gained(mails):
+    from queue_service.waitlist import stats
+
+    early, late = at(THURSDAY, 8), at(THURSDAY + timedelta(days=7), 8)
+    first, _ = _fill(early)
+    mine = book(start=late)
+    request = waitlist.request_earlier(mine.token)
+    _wish("other@example.org")
+    booking.cancel_appointment(first.token)
+    waitlist.accept_offer(waitlist.get_waitlist(request.token).open_offer.token)
+
+    linden = get_office("linden").id
+    today = clock.now().astimezone(clock.LOCAL_TZ).date()
+    (row,) = stats.figures([linden], today, today)
+    assert row["requests"] == 2 and row["offers"] == 1 and row["accepted"] == 1
+    assert row["acceptance_share"] == 100.0
+    assert row["days_gained_median"] == 7.0  # a week earlier

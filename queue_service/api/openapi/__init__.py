@@ -50,12 +50,15 @@ def problem_responses(*codes: int) -> dict:
 def _with_common_errors(paths: dict[str, dict]) -> dict[str, dict]:
     """Add the answers any operation can give, whatever its route does: a token that is sent
     must be valid (401) and the database may be down (503); a POST may carry a body that is too
-    large (413), fails the CSRF check or is not JSON (400) or breaks its schema (422)."""
+    large (413), fails the CSRF check or is not JSON (400) or breaks its schema (422), and a
+    parameter may not be as documented (422)."""
     out: dict[str, dict] = {}
     for path, operations in paths.items():
         out[path] = {}
         for method, op in operations.items():
             codes = [401, 503] + ([400, 413, 422] if method == "post" else [])
+            if op.get("parameters"):
+                codes.append(422)  # a parameter that is not as documented
             added = problem_responses(*[c for c in codes if str(c) not in op["responses"]])
             if "503" in added:
                 added["503"]["headers"] = {"Retry-After": _RETRY_AFTER}

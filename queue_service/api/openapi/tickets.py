@@ -179,9 +179,27 @@ add_schemas(
                 "open": {"type": "boolean"},
                 "walkin_open": {"type": "boolean"},
                 "closed_reason": {"type": ["string", "null"]},
+                "walkins_closed_reason": {
+                    "type": ["string", "null"],
+                    "description": "set when a manager stopped walk-in tickets early today: the "
+                    "reason shown to visitors",
+                },
                 "next_walkin_window": {"type": ["object", "null"]},
                 "open_counters": {"type": "integer"},
                 "waiting_total": {"type": "integer"},
+                "expected_last_served": {
+                    "type": ["string", "null"],
+                    "format": "date-time",
+                    "description": "when the counters open now are expected to finish today's "
+                    "queue and the appointments still due (office-local time with offset); null "
+                    "while no counter is open or the office is closed for the day",
+                },
+                "walkins_acceptable": {
+                    "type": ["integer", "null"],
+                    "description": "how many more walk-in visitors the counters open now can "
+                    "still serve before closing (average walk-in duration); null outside "
+                    "walk-in hours or while no counter is open",
+                },
                 "next_free_appointment": {
                     "type": ["string", "null"],
                     "format": "date-time",
@@ -232,7 +250,32 @@ def _json_body(properties: dict, required: list[str] | None = None) -> dict:
     return {"required": bool(required), "content": {"application/json": {"schema": schema}}}
 
 
-def _ticket_op(summary: str, body: dict | None = None, extra: str = "") -> dict:
+def _links(**targets: str) -> dict:
+    """OpenAPI links from an answer carrying a ticket's token to operations on that ticket
+    (``name="get /api/v1/tickets/{token}"``); clients and Schemathesis's stateful runs follow them."""
+    links = {}
+    for name, target in targets.items():
+        method, path = target.split(" ", 1)
+        pointer = path.replace("~", "~0").replace("/", "~1")
+        links[name] = {
+            "operationRef": f"#/paths/{pointer}/{method}",
+            "parameters": {"token": "$response.body#/token"},
+        }
+    return links
+
+
+_AT_THE_COUNTER = _links(
+    StartServing="post /api/v1/tickets/{token}/start",
+    Recall="post /api/v1/tickets/{token}/recall",
+    NoShow="post /api/v1/tickets/{token}/no-show",
+    Park="post /api/v1/tickets/{token}/park",
+    Finish="post /api/v1/tickets/{token}/finish",
+)
+
+
+def _ticket_op(
+    summary: str, body: dict | None = None, extra: str = "", links: dict | None = None
+) -> dict:
     op = {
         "summary": summary,
         "description": (
@@ -249,6 +292,8 @@ def _ticket_op(summary: str, body: dict | None = None, extra: str = "") -> dict:
     }
     if body:
         op["requestBody"] = body
+    if links:
+        op["responses"]["200"]["links"] = links
     return op
 
 
@@ -265,7 +310,7 @@ add_paths(
                     "repeated key returns the same ticket. Refused with 409 and a `reason` on closure "
                     "days, outside walk-in hours, for services needing an appointment or past the daily "
                     "caps. `priority` may only be set by staff. Kiosks are rate-limited per device "
-                    "(KIOSK_RATELIMIT_TICKETS, 429). With KIOSK_CUPS_PRINTING on and a printer named for "
+                    "(KIOSK_RATELIMIT_TICKETS per minute and KIOSK_RATELIMIT_TICKETS_HOURLY, 429). With KIOSK_CUPS_PRINTING on and a printer named for "
                     "the kiosk, the server prints the ticket after the commit and answers "
                     '`"printing": "server"`.'
                 ),
@@ -298,9 +343,17 @@ add_paths(
                     ["service"],
                 ),
                 "responses": {
-                    "201": json_response(
-                        "The new ticket (with token, status_url and pdf_url)", "TicketStaff"
-                    ),
+                    "201": {
+                        **json_response(
+                            "The new ticket (with token, status_url and pdf_url)", "TicketStaff"
+                        ),
+                        "links": _links(
+                            TicketStatus="get /api/v1/tickets/{token}",
+                            TicketPdf="get /api/v1/tickets/{token}/pdf",
+                            CancelTicket="post /api/v1/tickets/{token}/cancel",
+                            TransferTicket="post /api/v1/tickets/{token}/transfer",
+                        ),
+                    },
                     **_refusals(401, 403, 404, 409, 422, 429),
                 },
             }
@@ -330,9 +383,12 @@ add_paths(
                 "security": _staff_security,
                 "parameters": [_slug, _number],
                 "responses": {
-                    "200": json_response(
-                        "The called ticket (with token and counter)", "TicketStaff"
-                    ),
+                    "200": {
+                        **json_response(
+                            "The called ticket (with token and counter)", "TicketStaff"
+                        ),
+                        "links": _AT_THE_COUNTER,
+                    },
                     "204": {"description": "Nobody is waiting for this counter"},
                     **_refusals(401, 403, 404, 409),
                 },
@@ -387,7 +443,12 @@ add_paths(
         "/api/v1/tickets/{token}/recall": {
             "post": _ticket_op("Recall a called ticket (shown again)")
         },
-        "/api/v1/tickets/{token}/start": {"post": _ticket_op("The visitor arrived: start serving")},
+        "/api/v1/tickets/{token}/start": {
+            "post": _ticket_op(
+                "The visitor arrived: start serving",
+                links=_links(Finish="post /api/v1/tickets/{token}/finish"),
+            )
+        },
         "/api/v1/tickets/{token}/finish": {
             "post": _ticket_op(
                 "Finish serving",

@@ -26,9 +26,11 @@
   }
 
   function apply(view) {
+    var label = S.labels[view.status] || view.status;
+    if (state.status && state.status !== view.status) el("status-live").textContent = label;
     state.status = view.status;
     section.dataset.status = view.status;
-    el("status").textContent = S.labels[view.status] || view.status;
+    el("status").textContent = label;
     el("counter").textContent = counterText(view.counter);
     el("counter-fact").hidden = !view.counter;
     var waiting = view.status === "waiting";

@@ -8,4 +8,4 @@ from flask import Blueprint
 
 bp = Blueprint("booking_web", __name__, url_prefix="/termin", template_folder="templates")
 
-from . import views  # noqa: E402,F401
+from . import views, waitlist  # noqa: E402,F401

@@ -17,9 +17,11 @@ from ...booking.formatting import clock_text, day_text, short_day_text
 from ...booking.payloads import AppointmentView
 from ...errors import N_, InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ...offices import calendar
+from ...offices.models import WindowKind
 from ...offices.services import get_office, list_services
 from ...printing.qr import qr_png_data_uri
 from ...ratelimits import search_limit, write_limit
+from .. import directory
 from . import bp
 
 GROUPS = OrderedDict(
@@ -71,7 +73,9 @@ def _slot_label(slot: slots.Slot, tz) -> dict:
     }
 
 
-def _months(first: date, last: date, free_days: dict[date, int]) -> list[dict]:
+def _months(
+    first: date, last: date, free_days: dict[date, int], closed: dict[date, str] | None = None
+) -> list[dict]:
     """The calendar months from ``first`` to ``last`` as weeks of days (Monday first)."""
     months, cursor = [], date(first.year, first.month, 1)
     lang = _lang()
@@ -91,6 +95,7 @@ def _months(first: date, last: date, free_days: dict[date, int]) -> list[dict]:
                     else {
                         "date": d,
                         "free": free_days.get(d, 0),
+                        "closed": (closed or {}).get(d),
                         "label": day_text(d, lang),
                         "bookable": first <= d <= last,
                     }
@@ -172,6 +177,8 @@ def choose_office():
         rows.append(
             {
                 "office": office,
+                "office_url": url_for("web.office", slug=office.slug),
+                "mobile_dates": directory.mobile_dates(office, lang)[:3],
                 "slot": _slot_label(slot, calendar.office_tz(office)) if slot else None,
                 "slot_start": slot.start if slot else None,
             }
@@ -205,8 +212,13 @@ def _calendar_context(office, req: slots.BookingRequest) -> dict:
     for slot in found:
         day = slot.start.astimezone(tz).date()
         free_days[day] = free_days.get(day, 0) + 1
+    closures = directory.closures_ahead(office, h.first_day, h.last_day, _lang())
     return {
-        "months": _months(h.first_day, h.last_day, free_days),
+        "months": _months(
+            h.first_day, h.last_day, free_days, {c["date"]: c["reason"] for c in closures}
+        ),
+        "closures": closures,
+        "office_url": url_for("web.office", slug=office.slug),
         "weekdays": _weekday_names(),
         "has_free": bool(found),
         "last_day": day_text(h.last_day, _lang()),
@@ -232,6 +244,7 @@ def choose_day():
             "booking_web.choose_time", office=office.slug, day=d.isoformat(), **_flow_args(req)
         ),
         back_url=url_for("booking_web.choose_office", **_flow_args(req)),
+        waitlist_url=url_for("booking_web.waitlist_form", office=office.slug, **_flow_args(req)),
         step=3,
         steps=STEPS,
         lang=lang,
@@ -250,7 +263,17 @@ def _times_context(office, req: slots.BookingRequest, day: date) -> dict:
     for slot in found:
         label = _slot_label(slot, tz)
         hours.setdefault(label["hour"], []).append(label)
-    return {"hours": hours, "day_label": day_text(day, _lang()), "day": day}
+    closed = directory.closures_ahead(office, day, day, _lang())
+    return {
+        "hours": hours,
+        "day_label": day_text(day, _lang()),
+        "day": day,
+        "closed_reason": closed[0]["reason"] if closed else None,
+        "places": sorted(
+            {w.place for w in calendar.windows(office, day, WindowKind.APPOINTMENT) if w.place}
+        ),
+        "office_url": url_for("web.office", slug=office.slug),
+    }
 
 
 @bp.get("/zeiten")

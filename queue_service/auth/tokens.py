@@ -1,0 +1,149 @@
+"""Bearer API tokens: named, owned by a staff user, optionally expiring, revocable.
+
+Only a SHA-256 hash of a token is stored; the token itself is shown once when it is created.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from .. import clock
+from ..db import unit_of_work
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from .models import ApiToken, User, hash_token
+
+# "last used" is written at most this often per token, so that reads stay reads
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What may be shown about a token (never the token or its hash)."""
+
+    id: int
+    name: str
+    username: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def valid(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > clock.now()
+        )
+
+
+def _info(row: ApiToken) -> TokenInfo:
+    return TokenInfo(
+        row.id,
+        row.name,
+        row.user.username,
+        row.created_at,
+        row.expires_at,
+        row.last_used_at,
+        row.revoked_at,
+    )
+
+
+def create_api_token(
+    username: str, name: str | None = None, *, expires_at: datetime | None = None
+) -> str:
+    """Create a bearer token acting as ``username``; returns the token once."""
+    name = (name or "").strip() or username
+    if len(name) > 80:
+        raise ValidationFailed("A token name has at most 80 characters.", field="name")
+    if expires_at is not None and expires_at <= clock.now():
+        raise ValidationFailed("The expiry must lie in the future.", field="expires")
+    token = "qs_" + secrets.token_urlsafe(32)
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise ValidationFailed(f"There is no user {username!r}.", field="username")
+        session.add(
+            ApiToken(
+                user_id=user.id, name=name, token_hash=hash_token(token), expires_at=expires_at
+            )
+        )
+    return token
+
+
+def find_api_token(token: str) -> ApiToken | None:
+    """The valid (known, unrevoked, unexpired) token of an active user, else None."""
+    row = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None or (row.expires_at is not None and row.expires_at <= clock.now()):
+        return None
+    return row if row.user.active else None
+
+
+def user_for_api_token(token: str) -> User | None:
+    row = find_api_token(token)
+    return row.user if row else None
+
+
+def touch_api_token(token_id: int) -> None:
+    """Record a token's use; writes at most once a minute per token (cheap to call)."""
+    now = clock.now()
+    used = db.session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token_id))
+    if used is not None and used >= now - LAST_USED_RESOLUTION:
+        return
+    with unit_of_work() as session:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token_id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def list_api_tokens(user_id: int, *, include_revoked: bool = False) -> list[TokenInfo]:
+    query = select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return [_info(row) for row in db.session.scalars(query).all()]
+
+
+def revoke_tokens_of(
+    session, user: User, token_id: int | None = None, *, actor: User | None, audit: bool = True
+) -> list[str]:
+    """Revoke the user's tokens (or one of them) in the caller's unit of work, audited unless the
+    caller audits it as part of a larger change; returns the revoked tokens' names."""
+    from ..audit.services import record_about_user
+
+    query = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if token_id is not None:
+        query = query.where(ApiToken.id == token_id)
+    rows = list(session.scalars(query.order_by(ApiToken.created_at)).all())
+    if token_id is not None and not rows:
+        raise NotFound("This token does not exist or is already revoked.")
+    now = clock.now()
+    for row in rows:
+        row.revoked_at = now
+    names = [row.name for row in rows]
+    if names and audit:
+        record_about_user(
+            "staff.tokens_revoked",
+            actor=actor,
+            user=user,
+            details={"username": user.username, "tokens": names},
+        )
+    return names
+
+
+def revoke_user_tokens(username: str) -> list[str]:
+    """Revoke every token of ``username`` (the CLI's revoke-token); the revoked tokens' names."""
+    with unit_of_work() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise ValidationFailed(f"There is no user {username!r}.", field="username")
+        return revoke_tokens_of(session, user, actor=None)

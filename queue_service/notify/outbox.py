@@ -1,0 +1,255 @@
+"""Durable mail: ``enqueue`` writes the message into the outbox in the transaction of the change,
+so a mail exists exactly when the change does. After the commit it is delivered at once (on the
+background sender with MAIL_ASYNC); when the mail server is down it stays pending and the
+scheduler's ``send_mail_outbox`` job retries it with exponential backoff, so an SMTP outage
+delays mail but loses none.
+
+A row is written already claimed by the process that wrote it (it sends it after the commit
+from memory, one UPDATE to record the outcome); every later attempt first claims the row (a
+conditional UPDATE that only one sender can win), so two senders (the job in two processes, or
+the job and the first sender) never send one row twice. A claim lapses after a few times
+MAIL_TIMEOUT, so a row whose process died is sent by the job. A process that dies between the
+server's "250 OK" and marking the row sent would send it again after the claim lapses
+(at-least-once at that point); the Message-ID stays the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import and_, delete, func, or_, select, update
+
+from .. import clock
+from ..db import after_commit, in_unit_of_work
+from ..extensions import db
+from .models import OutboxMail, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+SENT_RETENTION_DAYS = 30
+
+
+def enqueue(message: EmailMessage, kind: str) -> None:
+    """Add ``message`` to the outbox as part of the current unit of work.
+
+    The row is created claimed by this process, which sends it right after the commit (no
+    further claim, no re-read); should the process die first, the claim lapses and the
+    scheduler's job sends it."""
+    if not in_unit_of_work():
+        raise RuntimeError("enqueue() belongs inside the unit of work of the change it reports")
+    now = clock.real_now()
+    row = OutboxMail(
+        kind=kind[:40],
+        status=OutboxStatus.PENDING,
+        message=bytes(message),
+        created_at=now,
+        next_attempt_at=now,
+        claimed_until=now + _claim_lease(),
+        attempts=1,
+    )
+    db.session.add(row)
+    db.session.flush()
+    row_id = row.id
+    app = current_app._get_current_object()
+    after_commit(lambda: _deliver_soon(app, row_id, kind, message))
+
+
+def _deliver_soon(app, row_id: int, kind: str, message: EmailMessage) -> None:
+    from .mail import run_in_background
+
+    def job() -> None:
+        _send_and_record(row_id, kind, 1, message, clock.real_now())
+
+    if app.config.get("MAIL_ASYNC"):
+        run_in_background(app, job)
+    else:
+        job()
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the ``attempts``-th failed try: MAIL_RETRY_SECONDS doubled each time, capped."""
+    cfg = current_app.config
+    base = float(cfg.get("MAIL_RETRY_SECONDS", 30))
+    cap = float(cfg.get("MAIL_RETRY_MAX_SECONDS", 1800))
+    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def _claim_lease() -> timedelta:
+    return timedelta(seconds=3 * float(current_app.config.get("MAIL_TIMEOUT", 10)) + 30)
+
+
+def _permanent(error: Exception) -> bool:
+    """A refusal the server will repeat (5xx for the recipient or the content)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException) and not isinstance(
+        error, smtplib.SMTPServerDisconnected
+    ):
+        return error.smtp_code >= 500 and error.smtp_code not in (530, 535)  # login: our setup
+    return False
+
+
+def deliver(row_id: int, now: datetime | None = None) -> OutboxStatus | None:
+    """Send one outbox row if it is due and nobody else holds it; its new status, or None."""
+    now = now or clock.real_now()
+    with db.engine.begin() as conn:
+        claimed = conn.execute(
+            update(OutboxMail)
+            .where(
+                OutboxMail.id == row_id,
+                OutboxMail.status == OutboxStatus.PENDING,
+                OutboxMail.next_attempt_at <= now,
+                or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now),
+            )
+            .values(claimed_until=now + _claim_lease(), attempts=OutboxMail.attempts + 1)
+        ).rowcount
+        if not claimed:
+            return None
+        kind, data, attempts = conn.execute(
+            select(OutboxMail.kind, OutboxMail.message, OutboxMail.attempts).where(
+                OutboxMail.id == row_id
+            )
+        ).one()
+    return _send_and_record(
+        row_id, kind, attempts, message_from_bytes(data, policy=policy.default), now
+    )
+
+
+def _send_and_record(
+    row_id: int, kind: str, attempts: int, message: EmailMessage, now: datetime
+) -> OutboxStatus:
+    """Send a row this process holds the claim of, and record the outcome on it."""
+    from . import mail
+
+    try:
+        mail.send(message)
+    except Exception as error:  # every failure is recorded on the row, never raised
+        status = OutboxStatus.REJECTED if _permanent(error) else OutboxStatus.PENDING
+        detail = f"{error.__class__.__name__}: {error}"[:500]
+        wait = backoff(attempts)
+        log.warning(
+            "mail %s (%s) not sent, attempt %d: %s; %s",
+            row_id,
+            kind,
+            attempts,
+            detail,
+            "rejected for good" if status == OutboxStatus.REJECTED else f"retry in {wait}",
+        )
+        with db.engine.begin() as conn:
+            conn.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id == row_id)
+                .values(
+                    status=status,
+                    claimed_until=None,
+                    last_error=detail,
+                    next_attempt_at=now + wait,
+                )
+            )
+        _count(kind, "rejected" if status == OutboxStatus.REJECTED else "failed")
+        return status
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == row_id)
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=clock.real_now(),
+                claimed_until=None,
+                last_error=None,
+                message=None,  # personal data: kept only until it is delivered
+            )
+        )
+    _count(kind, "sent")
+    return OutboxStatus.SENT
+
+
+def _count(kind: str, outcome: str) -> None:
+    from ..monitoring import metrics
+
+    metrics.count_mail(kind, outcome)
+
+
+def due_ids(now: datetime, limit: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(OutboxMail.id)
+            .where(
+                OutboxMail.status == OutboxStatus.PENDING,
+                OutboxMail.next_attempt_at <= now,
+                or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now),
+            )
+            .order_by(OutboxMail.id)
+            .limit(limit)
+        )
+    )
+
+
+def deliver_due(now: datetime | None = None, limit: int = 200) -> dict:
+    """Send what is due (oldest first); delete sent rows past the retention. For the job."""
+    now = now or clock.real_now()
+    ids = due_ids(now, limit)
+    db.session.commit()  # end the read: deliveries use their own transactions
+    outcomes = [deliver(row_id, now) for row_id in ids]
+    with db.engine.begin() as conn:
+        purged = conn.execute(
+            delete(OutboxMail).where(
+                OutboxMail.status != OutboxStatus.PENDING,
+                OutboxMail.created_at < now - timedelta(days=SENT_RETENTION_DAYS),
+            )
+        ).rowcount
+    return {
+        "sent": outcomes.count(OutboxStatus.SENT),
+        "failed": outcomes.count(OutboxStatus.PENDING),
+        "rejected": outcomes.count(OutboxStatus.REJECTED),
+        "pending": pending_count(),
+        "purged": purged,
+    }
+
+
+def pending_count() -> int:
+    return (
+        db.session.scalar(select(func.count()).where(OutboxMail.status == OutboxStatus.PENDING))
+        or 0
+    )
+
+
+def summary(now: datetime | None = None) -> dict:
+    """What the jobs page and the metrics show: pending, oldest pending, sent and failed."""
+    now = now or clock.real_now()
+    pending, oldest = db.session.execute(
+        select(func.count(), func.min(OutboxMail.created_at)).where(
+            OutboxMail.status == OutboxStatus.PENDING
+        )
+    ).one()
+    day_ago = now - timedelta(days=1)
+    sent_today = db.session.scalar(
+        select(func.count()).where(
+            and_(OutboxMail.status == OutboxStatus.SENT, OutboxMail.sent_at >= day_ago)
+        )
+    )
+    rejected = db.session.scalar(
+        select(func.count()).where(OutboxMail.status == OutboxStatus.REJECTED)
+    )
+    last_error = db.session.scalar(
+        select(OutboxMail.last_error)
+        .where(OutboxMail.status != OutboxStatus.SENT, OutboxMail.last_error.is_not(None))
+        .order_by(OutboxMail.id.desc())
+        .limit(1)
+    )
+    if oldest is not None and oldest.tzinfo is None:
+        from datetime import UTC
+
+        oldest = oldest.replace(tzinfo=UTC)
+    return {
+        "pending": pending or 0,
+        "oldest_pending_seconds": (now - oldest).total_seconds() if oldest else 0.0,
+        "sent_last_day": sent_today or 0,
+        "rejected": rejected or 0,
+        "last_error": last_error,
+    }

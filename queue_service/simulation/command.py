@@ -1,0 +1,337 @@
+"""``queue-service simulate``: a city day in compressed time, with a report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from .. import clock as app_clock
+from ..offices.catalogue import DEMO_FILE
+
+
+def next_thursday(today: date) -> date:
+    """The next Thursday after ``today``: walk-ins everywhere but Schützenplatz."""
+    return today + timedelta(days=(3 - today.weekday()) % 7 or 7)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=app_clock.LOCAL_TZ)
+
+
+async def _book(plan, url: str, token: str, outcome, clock) -> None:
+    from .actors import Api, Day
+
+    async with Api(url, token, outcome) as api:
+        await Day(plan, api, clock, url).book_all()
+
+
+def book_ahead(
+    url: str,
+    token: str,
+    day: date,
+    *,
+    visits: int,
+    offices: list[str] | None,
+    until: int | None,
+    seed: int,
+    catalogue: Path,
+    path: Path,
+    verify_tls: bool = True,
+) -> int:
+    """Book the planned appointments of ``day`` on a running deployment (its clock on an
+    earlier day) and write them to ``path`` for the day's run (``--bookings``)."""
+    from . import plan as planning
+    from .actors import Api, Day, Outcome, SimClock
+
+    day_plan = planning.make_plan(
+        planning.read_offices(catalogue, day, offices, until), day, visits, seed
+    )
+    outcome = Outcome()
+    clock = SimClock(_midnight(day), 0.0, time.time(), 1.0)
+
+    async def book() -> None:
+        async with Api(url, token, outcome, verify_tls) as api:
+            await Day(day_plan, api, clock, url, verify_tls=verify_tls).book_all()
+
+    asyncio.run(book())
+    rows = [vars(b) for b in outcome.bookings.values()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"day": day.isoformat(), "bookings": rows}, indent=1) + "\n")
+    return len(rows)
+
+
+def load_bookings(path: Path) -> dict:
+    from .actors import Booking
+
+    data = json.loads(path.read_text())
+    return {row["visit"]: Booking(**row) for row in data["bookings"]}
+
+
+def _minute(value: str) -> int:
+    hours, _, minutes = value.partition(":")
+    return int(hours) * 60 + int(minutes or 0)
+
+
+@click.command("simulate")
+@click.option("--url", default=None, help="a running deployment; default: start one (SQLite)")
+@click.option("--token", default=None, help="bearer token of an admin account (with --url)")
+@click.option("--insecure", is_flag=True, help="accept a self-signed TLS certificate (--url)")
+@click.option("--visits", default=2500, show_default=True, help="visits in the city")
+@click.option("--offices", default=None, help="comma-separated office slugs (default: all)")
+@click.option("--day", default=None, help="YYYY-MM-DD (own deployment; default: next Thursday)")
+@click.option("--until", default=None, help="HH:MM: end the day early (a shortened day)")
+@click.option("--speed", default=480.0, show_default=True, help="clock speed (own deployment)")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--displays", default=2, show_default=True, help="displays per office")
+@click.option("--max-phones", default=150, show_default=True, help="phones connected at once")
+@click.option("--deadline", default=600.0, show_default=True, help="real seconds at most")
+@click.option("--catalogue", default=str(DEMO_FILE), show_default=False)
+@click.option("--report", "report_path", default="simulation-report.json", show_default=True)
+@click.option("--workdir", default=None, help="own deployment's folder (default: a temp dir)")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@click.option(
+    "--database-url",
+    "readback_url",
+    default=None,
+    help="with --url: read the integrity back from this database instead of the API",
+)
+@click.option(
+    "--book-only",
+    is_flag=True,
+    help="with --url: only book the day's appointments (the day before) and write --bookings",
+)
+@click.option(
+    "--bookings",
+    "bookings_path",
+    default=None,
+    help="with --url: file of bookings made ahead by --book-only (the day then books nothing)",
+)
+def simulate_command(
+    url: str | None,
+    token: str | None,
+    insecure: bool,
+    visits: int,
+    offices: str | None,
+    day: str | None,
+    until: str | None,
+    speed: float,
+    seed: int,
+    displays: int,
+    max_phones: int,
+    deadline: float,
+    catalogue: str,
+    report_path: str,
+    workdir: str | None,
+    quiet: bool,
+    book_only: bool,
+    bookings_path: str | None,
+    readback_url: str | None,
+) -> None:
+    """Run a city day through the HTTP API and Socket.IO and report waits, load and integrity."""
+    if "gevent" in sys.modules and _gevent_patched():
+        raise click.UsageError("Run simulate without SOCKETIO_ASYNC_MODE=gevent (it uses asyncio).")
+    if url and not token:
+        raise click.UsageError("--url needs --token (queue-service create-token NAME).")
+    if (book_only or bookings_path) and not url:
+        raise click.UsageError("--book-only and --bookings go with --url.")
+    if book_only:
+        if not bookings_path or not day:
+            raise click.UsageError("--book-only needs --day and --bookings FILE.")
+        count = book_ahead(
+            url,
+            token,
+            date.fromisoformat(day),
+            visits=visits,
+            offices=[s for s in (offices or "").split(",") if s] or None,
+            until=_minute(until) if until else None,
+            seed=seed,
+            catalogue=Path(catalogue),
+            path=Path(bookings_path),
+            verify_tls=not insecure,
+        )
+        click.echo(f"Booked {count} appointments; written to {bookings_path}")
+        return
+    report = run_simulation(
+        url=url,
+        token=token,
+        verify_tls=not insecure,
+        visits=visits,
+        offices=[s for s in (offices or "").split(",") if s] or None,
+        day=date.fromisoformat(day) if day else None,
+        until=_minute(until) if until else None,
+        speed=speed,
+        seed=seed,
+        displays=displays,
+        max_phones=max_phones,
+        deadline=deadline,
+        catalogue=Path(catalogue),
+        workdir=Path(workdir) if workdir else None,
+        progress=not quiet,
+        bookings_path=Path(bookings_path) if bookings_path else None,
+        readback_url=readback_url,
+    )
+    Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(report_path).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    from .report import as_text
+
+    click.echo(as_text(report))
+    click.echo(f"Report: {report_path}")
+    if not report["integrity"]["all_ok"]:
+        sys.exit(1)
+
+
+def _gevent_patched() -> bool:
+    from gevent import monkey
+
+    return monkey.is_module_patched("socket")
+
+
+def run_simulation(
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    verify_tls: bool = True,
+    visits: int = 2500,
+    offices: list[str] | None = None,
+    day: date | None = None,
+    until: int | None = None,
+    speed: float = 480.0,
+    seed: int = 1,
+    displays: int = 2,
+    max_phones: int = 150,
+    deadline: float = 600.0,
+    catalogue: Path = Path(DEMO_FILE),
+    workdir: Path | None = None,
+    progress: bool = True,
+    lead_minutes: float = 10.0,
+    startup_allowance: float = 2.0,
+    bookings_path: Path | None = None,
+    readback_url: str | None = None,
+    on_started=None,
+) -> dict:
+    """The simulation as a function (the command and the tests call it); returns the report."""
+    from . import deployment, readback, report
+    from . import plan as planning
+    from .actors import Api, Day, Outcome, SimClock
+    from .readback import Stored
+
+    own = None
+    temp = None
+    booking_seconds = None
+    try:
+        if url is None:
+            day = day or next_thursday(app_clock.real_now().date())
+            offices_plan = planning.read_offices(catalogue, day, offices, until)
+            if not offices_plan:
+                raise click.UsageError(f"No office of the selection is open on {day}.")
+            day_plan = planning.make_plan(offices_plan, day, visits, seed)
+            if workdir is None:
+                temp = tempfile.TemporaryDirectory(prefix="qs-simulation-")
+                workdir = Path(temp.name)
+            prepared = deployment.prepare_own(workdir, catalogue)
+            outcome = Outcome()
+            # residents book ahead: the day before at noon, in real time
+            up = time.monotonic()
+            own = deployment.serve_own(
+                prepared, f"{(day - timedelta(days=1)).isoformat()}T12:00", 1.0, 0.0
+            )
+            # the compressed clock must not start before the next server is up: allow for
+            # twice the time this one took to start (the machine may be busy)
+            startup_allowance = max(startup_allowance, 2 * (time.monotonic() - up) + 1)
+            midnight = _midnight(day)
+            booking_clock = SimClock(midnight, -12 * 60, own.anchor, 1.0)
+            began = time.monotonic()
+            asyncio.run(_book(day_plan, own.url, own.token, outcome, booking_clock))
+            booking_seconds = round(time.monotonic() - began, 1)
+            own.stop()
+            # the day itself, compressed: the clock starts shortly before the first opening
+            start_minute = day_plan.start - lead_minutes
+            start_iso = (
+                f"{day.isoformat()}T{int(start_minute) // 60:02d}:{int(start_minute) % 60:02d}"
+            )
+            own = deployment.serve_own(prepared, start_iso, speed, startup_allowance)
+            url, token = own.url, own.token
+            anchor, clock_speed = own.anchor, speed
+        else:
+            probe = offices[0] if offices else "aegi"
+            moment, anchor, clock_speed, business_date = deployment.read_server_clock(
+                url, probe, verify_tls
+            )
+            day = date.fromisoformat(business_date)
+            start_minute = deployment.local_minute(moment)
+            offices_plan = planning.read_offices(catalogue, day, offices, until)
+            day_plan = planning.make_plan(offices_plan, day, visits, seed)
+            outcome = Outcome()
+            if bookings_path is not None:
+                outcome.bookings = load_bookings(bookings_path)
+        sim_clock = SimClock(_midnight(day), start_minute, anchor, clock_speed)
+        if on_started is not None:
+            on_started(url, token)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=round(day_plan.end - start_minute),
+                unit="min",
+                desc=f"City day {day}",
+                file=sys.stderr,
+                bar_format="{l_bar}{bar}| {n:.0f}/{total} simulated min {postfix}",
+            )
+
+        async def play() -> Stored | None:
+            async with Api(url, token, outcome, verify_tls) as api:
+                simulated = Day(
+                    day_plan,
+                    api,
+                    sim_clock,
+                    url,
+                    displays_per_office=displays,
+                    max_phones=max_phones,
+                    verify_tls=verify_tls,
+                    seed=seed,
+                    progress=bar,
+                )
+                await simulated.run(deadline, book=own is None and bookings_path is None)
+                if own is None and readback_url is None:
+                    return await readback.from_api(api, outcome)
+                return None
+
+        # the clock reaches the simulation's start at the anchor (own deployment: a few seconds
+        # after the server came up)
+        time.sleep(max(0.0, anchor - time.time()))
+        began = time.monotonic()
+        cpu_before = own.cpu_seconds() if own else None
+        stored = asyncio.run(play())
+        server_cpu = round(own.cpu_seconds() - cpu_before, 1) if own else None
+        if bar is not None:
+            bar.close()
+        if stored is None:
+            stored = readback.from_database(readback_url or own.database_url, day)
+        return report.build(
+            day_plan,
+            outcome,
+            stored,
+            sim_clock,
+            deployment="own (SQLite, one gevent process)" if own else url,
+            seed=seed,
+            booking_ahead_seconds=booking_seconds,
+            # the server's CPU time for the day: on a quiet machine the day takes at least this
+            # (one process), whatever else runs on the machine meanwhile
+            server_cpu_seconds=server_cpu,
+            wall_seconds=round(time.monotonic() - began, 1),
+            load_average=[round(x, 2) for x in os.getloadavg()],
+        )
+    finally:
+        if own is not None:
+            own.stop()
+        if temp is not None:
+            temp.cleanup()

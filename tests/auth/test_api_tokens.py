@@ -1,0 +1,121 @@
+"""API tokens have a name, an owner, an optional expiry and a last use; they are listed and
+revoked on the staff page and with ``queue-service revoke-token``; only their hash is stored."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from queue_service import clock
+from queue_service.auth.models import ApiToken
+from queue_service.auth.tokens import create_api_token
+from queue_service.extensions import db
+
+from ..conftest import DEMO_CATALOGUE, login
+from ..support.html import csrf_from
+from ..support.servers import run_cli
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_expired_token_is_refused_and_last_use_is_recorded(client, people, thursday_morning):
+    token = create_api_token("sb-aegi", "Terminal", expires_at=clock.now() + timedelta(days=30))
+    row = db.session.scalar(select(ApiToken).where(ApiToken.name == "Terminal"))
+    assert token not in (row.token_hash, row.name)  # only a hash is stored
+    assert row.last_used_at is None
+
+    clock.advance(timedelta(days=29))
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(ApiToken, row.id).last_used_at == clock.now()
+
+    clock.advance(timedelta(days=1, seconds=1))
+    refused = client.get("/api/v1/me", headers=bearer(token))
+    assert refused.status_code == 401
+    assert refused.mimetype == "application/problem+json"
+    assert "invalid_token" in refused.headers["WWW-Authenticate"]
+
+
+def test_an_expiry_in_the_past_is_refused(app, people):
+    from queue_service.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed):
+        create_api_token("sb-aegi", "alt", expires_at=clock.now() - timedelta(minutes=1))
+
+
+def test_tokens_are_listed_and_revoked_on_the_staff_page(app, people):
+    terminal = create_api_token("sb-aegi", "Terminal")
+    chatbot = create_api_token("sb-aegi", "Chatbot")
+    admin = app.test_client()
+    assert login(admin, "admin", people.admin.password).status_code == 302
+    page = admin.get(f"/admin/manage/staff/{people.clerk.id}")
+    html = page.get_data(as_text=True)
+    assert 'id="api-tokens"' in html and "Terminal" in html and "Chatbot" in html
+    assert terminal not in html and chatbot not in html
+
+    terminal_id = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "Terminal"))
+    revoked = admin.post(
+        f"/admin/manage/staff/{people.clerk.id}/tokens/revoke",
+        data={"csrf_token": csrf_from(html), "token": terminal_id},
+    )
+    assert revoked.status_code == 302
+    assert app.test_client().get("/api/v1/me", headers=bearer(terminal)).status_code == 401
+    assert app.test_client().get("/api/v1/me", headers=bearer(chatbot)).status_code == 200
+    html = admin.get(f"/admin/manage/staff/{people.clerk.id}").get_data(as_text=True)
+    flashes = re.search(r'<div class="flashes".*?</div>', html, re.S).group(0)
+    assert "Terminal" in flashes and "Chatbot" not in flashes  # says what it revoked
+    listed = re.search(r'<table class="data" id="api-tokens">.*?</table>', html, re.S).group(0)
+    assert "Terminal" not in listed and "Chatbot" in listed
+
+
+def test_a_password_reset_can_revoke_the_tokens_and_names_them(app, people):
+    token = create_api_token("sb-aegi", "Terminal")
+    admin = app.test_client()
+    assert login(admin, "admin", people.admin.password).status_code == 302
+    page = admin.get(f"/admin/manage/staff/{people.clerk.id}").get_data(as_text=True)
+    assert 'name="revoke_tokens"' in page
+    reset = admin.post(
+        f"/admin/manage/staff/{people.clerk.id}/password",
+        data={"csrf_token": csrf_from(page), "revoke_tokens": "1"},
+    )
+    text = reset.get_data(as_text=True)
+    assert reset.status_code == 200 and "Terminal" in text
+    assert app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_revoke_token_command_revokes_every_token_of_the_user_and_says_which(tmp_path):
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        SECRET_KEY="cli-test",
+        LOG_LEVEL="WARNING",
+    )
+    assert run_cli(["db", "upgrade"], env).returncode == 0
+    assert run_cli(["load-catalogue", str(DEMO_CATALOGUE)], env).returncode == 0
+    assert (
+        run_cli(["create-user", "anna", "--role", "clerk", "--office", "aegi"], env).returncode == 0
+    )
+    first = run_cli(["create-token", "anna", "--name", "Terminal", "--expires", "90d"], env)
+    second = run_cli(["create-token", "anna", "--name", "Chatbot"], env)
+    assert first.returncode == 0 and second.returncode == 0
+    listed = run_cli(["list-tokens", "anna"], env).stdout
+    assert "Terminal" in listed and "Chatbot" in listed and "never" in listed
+
+    revoked = run_cli(["revoke-token", "anna"], env)
+    assert revoked.returncode == 0
+    assert "Revoked 2 API token(s) of anna: Terminal, Chatbot." in revoked.stdout
+    assert "anna had no API token to revoke." in run_cli(["revoke-token", "anna"], env).stdout
+    assert run_cli(["revoke-token", "nobody"], env).returncode == 2
+
+    from queue_service import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"], "SECRET_KEY": "x"})
+    client = app.test_client()
+    for token in (first.stdout.strip(), second.stdout.strip()):
+        assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401

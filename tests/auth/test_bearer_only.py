@@ -1,0 +1,79 @@
+"""A bearer header means bearer authentication only: an invalid, expired or revoked token is a
+401 with a challenge, never a fall-back to the session cookie, and never a way around CSRF."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from queue_service import clock
+from queue_service.auth.tokens import create_api_token, revoke_user_tokens
+
+from ..support.html import csrf_from
+from .conftest import signed_in
+
+
+def _bad_tokens(people) -> dict[str, str]:
+    revoked = create_api_token("sb-aegi", "alt")
+    revoke_user_tokens("sb-aegi")
+    expiring = create_api_token("sb-aegi", "kurz", expires_at=clock.now() + timedelta(hours=1))
+    clock.freeze(clock.now() + timedelta(minutes=61))
+    return {
+        "unknown": "Bearer qs_forged",
+        "empty": "Bearer ",
+        "revoked": f"Bearer {revoked}",
+        "expired": f"Bearer {expiring}",
+    }
+
+
+def test_an_invalid_bearer_token_never_falls_back_to_the_session_cookie(app, people):
+    desk = signed_in(app, people.clerk)
+    for kind, header in _bad_tokens(people).items():
+        desk_me = desk.get("/api/v1/me")
+        assert desk_me.status_code == 200, kind  # the cookie alone still works
+        answer = desk.get("/api/v1/me", headers={"Authorization": header})
+        assert answer.status_code == 401, kind
+        assert answer.mimetype == "application/problem+json", kind
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer"), kind
+        assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"], kind
+
+
+def test_an_invalid_bearer_token_does_not_skip_the_csrf_check_of_a_signed_in_browser(
+    app, people, thursday_morning
+):
+    desk = signed_in(app, people.clerk)
+    page = desk.get("/admin/desk")
+    assert page.status_code in (200, 302)
+    # a cross-site form cannot set headers, but a script on a sibling origin with a forged
+    # header must not act with the cookie either: state changes are refused before any effect
+    for path in ("/api/v1/offices/aegi/counters/1/open", "/admin/logout"):
+        answer = desk.post(path, headers={"Authorization": "Bearer qs_forged"})
+        assert answer.status_code == 401, path
+    assert desk.get("/api/v1/me").status_code == 200  # the logout above did not happen
+
+
+def test_a_valid_bearer_token_acts_as_its_owner_even_with_someone_elses_cookie(app, people):
+    admin = signed_in(app, people.admin)
+    token = create_api_token("sb-aegi", "Terminal")
+    me = admin.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.get_json()["username"] == "sb-aegi"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/offices/aegi/counters/1/open", "/api/v1/offices/aegi/counters/1/call-next"]
+)
+def test_a_staff_post_without_a_login_is_401_not_a_csrf_error(client, people, path):
+    answer = client.post(path, json={"counter": 1})
+    assert answer.status_code == 401
+    assert answer.mimetype == "application/problem+json"
+    assert "WWW-Authenticate" in answer.headers
+    assert "CSRF" not in answer.get_data(as_text=True)
+
+
+def test_a_signed_in_browser_still_needs_the_csrf_token(app, people):
+    desk = signed_in(app, people.clerk)
+    refused = desk.post("/admin/logout")
+    assert refused.status_code == 400
+    token = csrf_from(desk.get("/admin/").get_data(as_text=True))
+    assert desk.post("/admin/logout", data={"csrf_token": token}).status_code == 302

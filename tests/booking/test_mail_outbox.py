@@ -1,0 +1,186 @@
+"""Durable mail: a booking's mail is written to the outbox in the booking's transaction, sent
+after the commit, and, while the SMTP server is down, kept and retried with backoff by the
+scheduler's job, so that every mail arrives exactly once when the server is back (a real SMTP
+server, aiosmtpd, on both databases)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from prometheus_client import REGISTRY
+from sqlalchemy import delete, func, select
+
+from queue_service import clock
+from queue_service.db import unit_of_work
+from queue_service.extensions import db
+from queue_service.notify import mail, outbox
+from queue_service.notify.models import OutboxMail, OutboxStatus
+from queue_service.scheduler.runner import run_occurrence
+
+from ..support.servers import free_port
+from .conftest import THURSDAY, at, book
+from .test_booking_mail import Inbox
+
+
+@pytest.fixture
+def smtp_down(bookings, catalogue_app):
+    """SMTP settings pointing at a port where nothing listens (yet); an empty outbox."""
+    db.session.execute(delete(OutboxMail))
+    db.session.commit()
+    port = free_port()
+    catalogue_app.config.update(
+        MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=2
+    )
+    controllers = []
+
+    def bring_up() -> Inbox:
+        inbox = Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        controllers.append(controller)
+        return inbox
+
+    yield bring_up
+    for controller in controllers:
+        controller.stop()
+    db.session.execute(delete(OutboxMail))
+    db.session.commit()
+
+
+def _deliveries(outcome: str) -> float:
+    total = 0.0
+    for kind in ("booked", "cancelled"):
+        total += (
+            REGISTRY.get_sample_value(
+                "qs_mail_deliveries_total", {"kind": kind, "outcome": outcome}
+            )
+            or 0.0
+        )
+    return total
+
+
+def _rows() -> list[OutboxMail]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
+
+
+def test_an_smtp_outage_delays_mail_but_loses_none_and_sends_each_exactly_once(
+    smtp_down, catalogue_app
+):
+    failed_before, sent_before = _deliveries("failed"), _deliveries("sent")
+    views = [book("linden", "PA", at(THURSDAY, 8 + i)) for i in range(4)]
+    views.append(book("aegi", "PA", at(THURSDAY, 9)))
+    # every booking stands although its mail could not be sent; each mail waits in the outbox
+    rows = _rows()
+    assert [r.status for r in rows] == [OutboxStatus.PENDING] * 5
+    assert all(r.attempts == 1 and "Connection" in r.last_error for r in rows)
+    assert _deliveries("failed") - failed_before == 5
+    assert outbox.summary()["pending"] == 5
+
+    # the scheduler's job does not hammer the server: nothing is due before the backoff ends
+    assert run_occurrence("send_mail_outbox", clock.real_now()) is not None
+    assert [r.attempts for r in _rows()] == [1] * 5
+
+    # still down after the first wait: a second failure doubles the next wait
+    first_retry = clock.real_now() + timedelta(seconds=31)
+    assert outbox.deliver_due(first_retry)["failed"] == 5
+    rows = _rows()
+    waits = [(r.next_attempt_at - first_retry).total_seconds() for r in rows]
+    assert all(55 <= wait <= 65 for wait in waits), waits
+
+    inbox = smtp_down()  # the server is back
+    later = first_retry + timedelta(seconds=61)
+    results = []
+
+    def sender():
+        with catalogue_app.app_context():
+            results.append(outbox.deliver_due(later))
+
+    # two senders at once (the job in two processes, or the job and an after-commit send)
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sum(r["sent"] for r in results) == 5
+    assert outbox.deliver_due(later + timedelta(hours=2))["sent"] == 0
+
+    inbox.wait_for(5)
+    assert sorted(m["To"] for m in inbox.messages) == sorted(v.email for v in views)
+    assert len({m["Message-ID"] for m in inbox.messages}) == 5
+    assert all(m["Subject"].startswith("Ihr Termin am") for m in inbox.messages)
+    rows = _rows()
+    assert [r.status for r in rows] == [OutboxStatus.SENT] * 5
+    assert all(r.message is None for r in rows)  # personal data kept only until sent
+    assert _deliveries("sent") - sent_before == 5
+    assert outbox.summary()["pending"] == 0
+
+
+def test_mail_is_sent_after_the_commit_at_once_when_the_server_is_up(smtp_down):
+    inbox = smtp_down()
+    view = book("linden", "PA", at(THURSDAY, 10))
+    message = inbox.wait_for(1)
+    assert message["To"] == view.email
+    assert [r.status for r in _rows()] == [OutboxStatus.SENT]
+
+
+def test_a_rolled_back_change_leaves_no_mail(smtp_down, catalogue_app):
+    inbox = smtp_down()
+    message = mail.compose("someone@example.org", "Test", "text")
+    with pytest.raises(RuntimeError, match="rolled back"):
+        with unit_of_work():
+            outbox.enqueue(message, "booked")
+            raise RuntimeError("rolled back")
+    assert db.session.scalar(select(func.count()).select_from(OutboxMail)) == 0
+    assert outbox.deliver_due(clock.real_now() + timedelta(hours=1))["sent"] == 0
+    assert inbox.messages == []
+    with pytest.raises(RuntimeError, match="unit of work"):
+        outbox.enqueue(message, "booked")  # outside a transaction it would not be durable
+
+
+def test_a_permanent_refusal_is_not_retried(smtp_down, catalogue_app):
+    class Refusing(Inbox):
+        async def handle_RCPT(self, server, session, envelope, address, options):
+            return "550 5.1.1 no such user"
+
+    inbox = Refusing()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        catalogue_app.config["MAIL_PORT"] = controller.port
+        book("linden", "PA", at(THURSDAY, 11))
+        rows = _rows()
+        assert [r.status for r in rows] == [OutboxStatus.REJECTED]
+        assert "550" in rows[0].last_error
+        assert outbox.deliver_due(clock.real_now() + timedelta(hours=3))["sent"] == 0
+        assert outbox.summary()["rejected"] == 1
+    finally:
+        controller.stop()
+
+
+def test_the_jobs_page_shows_mail_waiting_in_the_outbox_and_its_delivery(smtp_down, catalogue_app):
+    from queue_service.auth.services import create_user
+
+    from ..conftest import login
+
+    book("linden", "PA", at(THURSDAY, 12))
+    admin = create_user(f"admin-outbox-{free_port()}", "admin", [])
+    client = catalogue_app.test_client()
+    assert login(client, admin.username, admin.password).status_code == 302
+
+    def figures() -> dict:
+        page = client.get("/admin/manage/jobs").get_data(as_text=True)
+        assert "send_mail_outbox" in page
+        return {
+            name: re.search(rf'id="outbox-{name}">(\d+)', page).group(1)
+            for name in ("pending", "sent", "rejected")
+        }
+
+    assert figures() == {"pending": "1", "sent": "0", "rejected": "0"}
+    smtp_down()
+    assert outbox.deliver_due(clock.real_now() + timedelta(minutes=1))["sent"] == 1
+    assert figures() == {"pending": "0", "sent": "1", "rejected": "0"}

@@ -1,0 +1,123 @@
+"""The dispatcher gathers an office's queue changes into one read and one ``queue_updated`` per
+window while calls go out at once; the waiting tickets' status pages get a push only when their
+position or estimate changed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from queue_service.realtime import publish, snapshot
+from queue_service.tickets import services as q
+
+WINDOW = 1.5  # long enough that a loaded machine issues the burst inside one window
+
+
+@pytest.fixture
+def app_config():
+    return {"REALTIME_EMIT_IN_BACKGROUND": True, "REALTIME_COALESCE_SECONDS": WINDOW}
+
+
+@pytest.fixture
+def emitted(monkeypatch):
+    sent = []
+
+    def record(event, data, *, room, namespace):
+        sent.append((event, data, room, namespace, time.monotonic()))
+
+    monkeypatch.setattr(publish, "emit_now", record)
+    return sent
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    offices = []
+    original = snapshot.read_queue
+
+    def counted(office_slug, sent=None):
+        offices.append(office_slug)
+        return original(office_slug, sent)
+
+    monkeypatch.setattr(snapshot, "read_queue", counted)
+    return offices
+
+
+def office_events(emitted, namespace="/display"):
+    return [
+        (e, d, at) for e, d, room, ns, at in emitted if ns == namespace and room == "office:aegi"
+    ]
+
+
+def test_a_burst_of_changes_costs_one_queue_read_and_one_queue_updated(app, aegi, emitted, reads):
+    start = publish.current_seq("aegi")
+    for _ in range(5):
+        q.issue_ticket("aegi", "PA")
+    assert publish.wait_until_delivered(app, timeout=30)
+    updates = [d for e, d, _ in office_events(emitted) if e == "queue_updated"]
+    assert len(updates) == 1
+    assert updates[0]["seqs"] == [start + 1, start + 2, start + 3, start + 4, start + 5]
+    assert updates[0]["seq"] == start + 5 and updates[0]["waiting_total"] == 5
+    staff = [d for e, d, _ in office_events(emitted, "/staff")]
+    assert [d["seqs"] for d in staff] == [updates[0]["seqs"]]
+    assert reads == ["aegi"]
+
+
+def test_a_call_goes_out_at_once_while_its_queue_update_waits_for_the_window(
+    app, aegi, clerk, emitted
+):
+    q.issue_ticket("aegi", "PA")
+    assert publish.wait_until_delivered(app, timeout=30)
+    emitted.clear()
+    called_at = time.monotonic()
+    q.call_next("aegi", 1, clerk)
+    assert publish.wait_until_delivered(app, timeout=30)
+    events = office_events(emitted)
+    assert [e for e, _, _ in events] == ["ticket_called", "queue_updated"]
+    (_, call, call_sent), (_, update, update_sent) = events
+    assert call_sent - called_at < WINDOW / 2  # not held back by the window
+    assert update_sent - called_at >= WINDOW * 0.9
+    assert update["seqs"] == [call["seq"] + 1]
+
+
+def test_only_waiting_tickets_whose_position_changed_get_a_push(app, aegi, clerk, monkeypatch):
+    app.config["REALTIME_EMIT_IN_BACKGROUND"] = False
+    sent = []
+    monkeypatch.setattr(
+        publish,
+        "emit_now",
+        lambda event, data, *, room, namespace: sent.append((event, data, room)),
+    )
+    tokens = [q.issue_ticket("aegi", "PA")["token"] for _ in range(3)]
+    sent.clear()
+    fourth = q.issue_ticket("aegi", "PA")["token"]
+    pushed = {room: d for e, d, room in sent if e == "ticket_updated"}
+    assert set(pushed) == {f"ticket:{fourth}"}  # the three ahead of it did not move
+    assert pushed[f"ticket:{fourth}"]["people_ahead"] == 3
+    sent.clear()
+    q.call_next("aegi", 1, clerk)
+    pushed = {room: d for e, d, room in sent if e == "ticket_updated"}
+    assert pushed[f"ticket:{tokens[0]}"]["status"] == "called"
+    assert [pushed[f"ticket:{t}"]["people_ahead"] for t in (*tokens[1:], fourth)] == [0, 1, 2]
+
+
+def test_queue_reads_take_at_most_their_share_of_the_time(app, aegi, emitted, monkeypatch):
+    """A flood of changes must not let the displays' queue reads starve the requests."""
+    app.config.update(REALTIME_COALESCE_SECONDS=0.0, REALTIME_READ_SHARE=0.25)
+    original, started = snapshot.read_queue, []
+
+    def slow(office_slug, sent=None):
+        started.append(time.monotonic())
+        time.sleep(0.2)
+        return original(office_slug, sent)
+
+    monkeypatch.setattr(snapshot, "read_queue", slow)
+    for _ in range(3):
+        q.issue_ticket("aegi", "PA")
+        time.sleep(0.05)
+    assert publish.wait_until_delivered(app, timeout=30)
+    assert 2 <= len(started) <= 3
+    gaps = [b - a for a, b in zip(started, started[1:], strict=False)]
+    assert all(gap >= 0.2 / 0.25 * 0.95 for gap in gaps)  # 0.2 s of reading, then 0.6 s without
+    seqs = [s for e, d, _ in office_events(emitted) if e == "queue_updated" for s in d["seqs"]]
+    assert len(seqs) == 3 and len(set(seqs)) == 3  # every change announced once

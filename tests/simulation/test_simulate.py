@@ -1,0 +1,110 @@
+"""A shortened simulated day against a server of its own (SQLite, gevent): the integrity checks
+hold, and the report's figures are those of the database."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from queue_service.offices.catalogue import DEMO_FILE
+from queue_service.simulation import report as reporting
+from queue_service.simulation.command import next_thursday, run_simulation
+from queue_service.simulation.plan import make_plan, read_offices
+
+DAY = date(2026, 12, 10)  # a Thursday: walk-ins and appointments at Linden
+
+
+@pytest.fixture(scope="module")
+def day_report(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("simulation")
+    result = run_simulation(
+        offices=["linden"],
+        visits=30,
+        day=DAY,
+        until=9 * 60,
+        speed=600.0,
+        deadline=60.0,
+        workdir=workdir,
+        progress=False,
+    )
+    return result, f"sqlite:///{workdir / 'simulation.sqlite3'}"
+
+
+def test_a_shortened_day_keeps_every_integrity_check(day_report):
+    result, _ = day_report
+    checks = result["integrity"]
+    assert checks["source"] == "database"
+    failed = {k: v for k, v in checks.items() if isinstance(v, dict) and not v["ok"]}
+    assert checks["all_ok"], failed
+    figures = result["figures"]
+    assert figures["visits"]["tickets"] >= 20  # walk-ins and checked-in appointments came
+    assert figures["visits"]["appointments_checked_in"] >= 1
+    assert (
+        checks["calls_reached_displays"]["receipts"]
+        >= 2 * checks["calls_reached_displays"]["calls"]
+    )  # two displays saw every call
+    assert figures["call_to_display_ms"]["n"] == checks["calls_reached_displays"]["receipts"]
+    assert figures["error_count"] == 0, figures["errors"]
+
+
+def test_the_report_figures_are_those_of_the_database(day_report):
+    result, database_url = day_report
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT t.status, t.kind, t.issued_at, t.called_at, t.due_at FROM tickets t "
+                "JOIN offices o ON o.id = t.office_id WHERE o.slug = 'linden' "
+                "AND t.business_date = :day"
+            ),
+            {"day": DAY.isoformat()},
+        ).all()
+        booked = conn.execute(
+            text("SELECT count(*) FROM appointments WHERE code IS NOT NULL")
+        ).scalar_one()
+    engine.dispose()
+    office = result["figures"]["offices"]["linden"]
+    assert office["tickets"] == len(rows)
+    assert office["served"] == sum(1 for r in rows if r.status == "done")
+    assert result["figures"]["visits"]["appointments_booked"] == booked
+
+    def minutes(later, earlier):
+        return (_moment(later) - _moment(earlier)).total_seconds() / 60
+
+    walkin_waits = [minutes(r.called_at, r.issued_at) for r in rows if r.kind == "walkin"]
+    stated = office["waiting_walkin_minutes"]
+    assert stated["n"] == len(walkin_waits)
+    # the report takes the server's times at whole seconds: within a minute's hundredth or so
+    nearest = sorted(walkin_waits)[max(1, -(-len(walkin_waits) // 2)) - 1]
+    assert stated["median"] == pytest.approx(nearest, abs=0.1)
+    assert statistics.median(walkin_waits) >= 0
+
+
+def _moment(value):
+    from datetime import datetime
+
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def test_the_plan_follows_the_catalogue():
+    offices = read_offices(DEMO_FILE, DAY)
+    assert len(offices) == 9 and "mobil" not in offices
+    assert not offices["schuetzenplatz"].walkin_windows  # no walk-ins there
+    assert len(offices["aegi"].counters) == 14
+    assert offices["aegi"].counters[12].services == frozenset({"AB", "EID", "MB", "BG"})
+    assert offices["linden"].capacity_at(8 * 60) == 2
+    assert next_thursday(date(2026, 12, 3)) == DAY
+    assert reporting.percentile([1, 2, 3, 4], 50) == 2
+    plan = make_plan(offices, DAY, 2500, seed=1)
+    assert 2300 <= len(plan.visits) <= 2600
+    booked = [v for v in plan.visits if v.kind == "appointment"]
+    assert 0.08 <= sum(v.no_show for v in booked) / len(booked) <= 0.16
+    walkins = [v.arrival for v in plan.visits if v.kind == "walkin"]
+    morning = sum(1 for m in walkins if m < 10 * 60)
+    evening = sum(1 for m in walkins if 16 * 60 <= m)
+    assert morning > 1.5 * evening  # the morning peak
+    assert any(v.persons == 2 for v in plan.visits)
+    assert any(len(v.services) > 1 for v in plan.visits)
