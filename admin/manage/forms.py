@@ -63,6 +63,16 @@ class OfficeForm(FlaskForm):
             "The kiosk stops issuing tickets when the office reaches this number. Empty: no limit."
         ),
     )
+    accessibility_de = TextAreaField(
+        _l("Accessibility of the building (German)"),
+        validators=[Optional(), Length(max=1000)],
+        description=_l(
+            "Shown on the office's page, e.g. step-free entrance, lift, accessible toilet."
+        ),
+    )
+    accessibility_en = TextAreaField(
+        _l("Accessibility of the building (English)"), validators=[Optional(), Length(max=1000)]
+    )
     active = BooleanField(_l("Active (shown to residents)"))
 
 

@@ -44,6 +44,8 @@ def _details(form) -> OfficeDetails:
         phone=form.phone.data,
         email=form.email.data,
         walkin_daily_cap=form.walkin_daily_cap.data,
+        accessibility_de=form.accessibility_de.data,
+        accessibility_en=form.accessibility_en.data,
     )
 
 

@@ -29,6 +29,8 @@ class OfficeDetails:
     phone: str | None = None
     email: str | None = None
     walkin_daily_cap: int | None = None
+    accessibility_de: str | None = None
+    accessibility_en: str | None = None
 
 
 def _clean(value: str | None) -> str | None:
@@ -55,12 +57,20 @@ def _validated(details: OfficeDetails) -> dict:
         raise ValidationFailed(_("The address may have up to 200 characters."), field="address")
     if phone and len(phone) > 40:
         raise ValidationFailed(_("The phone number may have up to 40 characters."), field="phone")
+    access = {
+        key: _clean(getattr(details, key)) for key in ("accessibility_de", "accessibility_en")
+    }
+    if any(text and len(text) > 1000 for text in access.values()):
+        raise ValidationFailed(
+            _("The accessibility text may have up to 1000 characters."), field="accessibility_de"
+        )
     return {
         "name": name,
         "address": address,
         "phone": phone,
         "email": email,
         "walkin_daily_cap": cap,
+        **access,
     }
 
 

@@ -180,7 +180,11 @@ def test_the_services_page_shows_the_affected_and_saves_after_confirmation(
     }
     asked = client.post("/admin/manage/offices/linden/services", data=form)
     html = asked.get_data(as_text=True)
-    assert asked.status_code == 200 and "26.11.2026 08:00" in html and "RP" in html
+    assert (
+        asked.status_code == 200
+        and "26.11.2026 08:00" in html
+        and "Reisepass beantragen (auch Express)" in html
+    )
     assert "Erika" not in html and "erika@" not in html
     hidden = re.findall(r'<input type="hidden" name="([\w-]+)" value="([^"]*)"', html)
     assert ("confirmed", "1") in hidden and ("ack", f"booking:{rp.id}") in hidden

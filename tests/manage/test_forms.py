@@ -144,3 +144,28 @@ def _check_refused(client, url, data, field, words):
     )
     assert f'href="#{field}"' in html
     assert _snapshot() == before
+
+
+def test_a_manager_describes_the_buildings_accessibility_and_residents_read_it(web):
+    client = logged_in(web.app, web.staff.linden_manager)
+    page = client.get("/admin/manage/offices/linden/edit").get_data(as_text=True)
+    assert 'name="accessibility_de"' in page and 'name="accessibility_en"' in page
+    text_de = "Stufenloser Eingang am Marktplatz, Aufzug ins 1. OG, barrierefreies WC."
+    text_en = "Step-free entrance on the market square, lift to the first floor, accessible WC."
+    saved = client.post(
+        "/admin/manage/offices/linden/edit",
+        data={
+            "csrf_token": csrf_from(page),
+            "name": "Bürgeramt Linden",
+            "address": "Lindener Rathaus, Lindener Marktplatz 1, 30449 Hannover",
+            "accessibility_de": text_de,
+            "accessibility_en": text_en,
+        },
+    )
+    assert saved.status_code == 302
+    resident = web.app.test_client()
+    assert text_de in resident.get("/standorte/linden").get_data(as_text=True)
+    assert text_en in resident.get("/standorte/linden?lang=en").get_data(as_text=True)
+    # the editing form shows what is saved
+    again = client.get("/admin/manage/offices/linden/edit").get_data(as_text=True)
+    assert text_de in again
