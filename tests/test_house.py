@@ -26,6 +26,9 @@ KNOWN_COMPLEX = {
     "queue_service/simulation/report.py figures",
     "queue_service/simulation/plan.py read_offices",
     "queue_service/simulation/command.py simulate_command",
+    "queue_service/simulation/command.py run_simulation",
+    "queue_service/stats/compute.py live_buckets",
+    "queue_service/printing/ticket.py render_ticket_pdf",
 }
 
 

@@ -3,20 +3,14 @@ look at, accept and decline an offered time by the offer's token (docs/waitlist.
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 
 from ..errors import ValidationFailed
 from ..ratelimits import write_limit
 from ..waitlist import services as waitlist
 from . import bp
 from .booking import appointment_json
-
-
-def _body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ValidationFailed("The request body must be a JSON object.", field="body")
-    return data
+from .contract import json_body
 
 
 def _list_or_none(data: dict, field: str) -> list | None:
@@ -38,7 +32,7 @@ def _text_or_none(data: dict, field: str) -> str | None:
 @bp.post("/v1/waitlist")
 @write_limit
 def create_waitlist_request():
-    data = _body()
+    data = json_body()
     services = data.get("services")
     if not isinstance(services, list | str):
         raise ValidationFailed("services must be a list of service codes.", field="services")
@@ -65,9 +59,7 @@ def create_waitlist_request():
 @bp.post("/v1/appointments/<token>/waitlist")
 @write_limit
 def create_earlier_request(token: str):
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        raise ValidationFailed("The request body must be a JSON object.", field="body")
+    data = json_body()
     view = waitlist.request_earlier(
         token,
         first_day=_text_or_none(data, "first_day"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import FlakyStrategyDefinition, Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
@@ -52,7 +52,7 @@ EXCLUDED = [positive_data_acceptance]
 # still answer 400 (CSRF) before 401 until the session work changes that order
 STATEFUL_EXCLUDED = [*EXCLUDED, ignored_auth]
 # per operation and generation mode: bounded (about a minute per run on a quiet machine)
-EXAMPLES = 4
+EXAMPLES = 3
 
 
 def _check_operation(operation, mode, headers: dict, failures: list[str]) -> None:
@@ -139,17 +139,26 @@ def test_stateful_runs_follow_the_ticket_links_without_a_failure(api_schema, api
             except (AssertionError, BaseExceptionGroup) as exc:
                 failures.append(f"{case.operation.label}: {exc}"[:1500])
 
-    Workflow.run(
-        settings=settings(
-            max_examples=15,
-            stateful_step_count=6,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
-    )
+    # Schemathesis steers its stateful runs with adaptive probabilities and true randomness, which
+    # Hypothesis now and then reports as an inconsistent strategy; that says nothing about the API,
+    # so such a run is started again (the API's failures collected so far are kept)
+    for _attempt in range(3):
+        try:
+            Workflow.run(
+                settings=settings(
+                    max_examples=15,
+                    stateful_step_count=6,
+                    deadline=None,
+                    database=None,
+                    phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                )
+            )
+            break
+        except FlakyStrategyDefinition:
+            continue
+    else:
+        pytest.fail("three stateful runs in a row stopped on an inconsistent strategy")
     assert not failures, "\n\n".join(failures)
     # a random token finds no ticket: a 2xx on a ticket's own operation means a link was followed
     followed = {label for label, status in answered if "{token}" in label and 200 <= status < 300}

@@ -75,7 +75,7 @@ def test_a_transfer_to_a_huge_counter_is_a_422(client, kiosk, bearer):
 
 
 @pytest.mark.parametrize("services", [True, 7, {"PA": 1}, [None], [["PA"]]])
-@pytest.mark.parametrize("path", ["/api/v1/appointments", "/api/v1/holds"])
+@pytest.mark.parametrize("path", ["/api/v1/appointments", "/api/v1/holds", "/api/v1/waitlist"])
 def test_services_of_the_wrong_type_are_a_422_naming_services(client, aegi, path, services):
     body = {
         "office": "aegi",
