@@ -21,6 +21,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from queue_service import clock
 from queue_service.auth.web import login_required
 from queue_service.errors import UnknownOffice
 from queue_service.offices.services import (
@@ -29,6 +30,7 @@ from queue_service.offices.services import (
     list_offices,
     office_services,
 )
+from queue_service.printing.strings import SOON_MINUTES
 from queue_service.tickets import reads
 from queue_service.tickets import services as queue
 
@@ -155,6 +157,10 @@ def desk_counter(slug: str, number: int):
         "counterName": counter["name"],
         "me": current_user.username,
         "lang": lang,
+        # the desk's clock is the application's (CLOCK_START included), never the browser's
+        "serverTime": clock.now().isoformat(timespec="milliseconds"),
+        "timezone": office.timezone or "Europe/Berlin",
+        "soonMinutes": SOON_MINUTES,
         "noShowAfterRecalls": int(current_app.config["NO_SHOW_AFTER_RECALLS"]),
         "pollSeconds": 5,
         "liveSafetySeconds": 30,

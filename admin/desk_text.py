@@ -29,6 +29,8 @@ def desk_strings() -> dict[str, str]:
         # small pieces of the lists
         "minutes": _("%(minutes)s min"),
         "about_minutes": _("about %(minutes)s min"),
+        "soon": _("very soon"),
+        "persons": _("%(count)s persons"),
         "no_estimate": _("no estimate"),
         "priority": _("priority"),
         "for_counter": _("for %(counter)s"),

@@ -135,9 +135,16 @@ class PrivatePostgres:
             "-m",
             "fast",
             "-w",
+            "-t",
+            "180",
+            # a log file of its own: without one the new postmaster writes to our pipe and dies
+            # when it is closed
+            "-l",
+            str(self.log),
             "-o",
             f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1",
             "restart",
+            timeout=240,
         )
 
     def stop(self) -> None:

@@ -92,6 +92,7 @@ def screen(slug: str):
         "gong": _flag("gong", True),
         "rows": _rows(request.args.get("rows"), history),
         "pollSeconds": int(current_app.config.get("DISPLAY_POLL_SECONDS", 10)),
+        "callMinutes": int(current_app.config.get("DISPLAY_CALL_MINUTES", 10)),
         "stateUrl": url_for("api.display_state", slug=office.slug),
         "strings": strings,
         "timezone": office.timezone,

@@ -29,6 +29,7 @@ from queue_service.offices.models import Office
 from queue_service.offices.services import get_office
 from queue_service.offices.texts import service_description, service_name
 from queue_service.printing import PAPERS, qr_svg
+from queue_service.printing.strings import SOON_MINUTES
 from queue_service.tickets.offer import OfferState, walkin_offer
 from queue_service.tickets.reads import get_ticket, ticket_status
 
@@ -110,7 +111,7 @@ def _plurals(lang: str) -> Translations | NullTranslations:
 def wait_text(minutes: int | None) -> str:
     if minutes is None:
         return gettext("no estimate yet")
-    if minutes <= 0:
+    if minutes <= SOON_MINUTES:
         return gettext("very soon")
     lang = str(get_locale() or "de")
     text = _plurals(lang).ungettext("about %(num)s minute", "about %(num)s minutes", minutes)
@@ -249,7 +250,8 @@ def ticket_screen(slug: str, token: str):
             "kiosk/_ticket.html",
             ticket=view,
             kind=ticket.kind.value,
-            service=service_name(ticket.service, lang),
+            services=[service_name(s, lang) for s in ticket.services],
+            persons=ticket.persons,
             wait=wait_text(view["estimated_wait_minutes"]),
             qr=qr_svg(
                 status_url,
@@ -258,5 +260,6 @@ def ticket_screen(slug: str, token: str):
                 ),
             ),
             status_url=status_url,
+            again=request.args.get("again") == "1",
         )
     return page, 200, NO_STORE

@@ -213,6 +213,7 @@ class Defaults:
     # realtime (docs/realtime-protocol.md): calls in a display snapshot; emits from a dispatcher
     # thread after the commit (off: in the committing thread, for in-process tests)
     DISPLAY_CALL_HISTORY = 10
+    DISPLAY_CALL_MINUTES = 10  # how long a call stays in a display's list after it was made
     REALTIME_EMIT_IN_BACKGROUND = True
     # the dispatcher gathers an office's queue changes this long (from the first) into one
     # queue read and one queue_updated; calls go out at once (0: read at once, per round)

@@ -46,8 +46,19 @@
   }
   const statusText = (s) => T["status." + s] || s;
   const minutesText = (m) => t("minutes", { minutes: m });
-  const estimateText = (m) => (m === null || m === undefined ? t("no_estimate") : t("about_minutes", { minutes: m }));
+  const estimateText = (m) => (m === null || m === undefined ? t("no_estimate")
+    : m <= cfg.soonMinutes ? t("soon") : t("about_minutes", { minutes: m }));
+  // every service of the visit ("Personalausweis beantragen + Meldebescheinigung") and, for an
+  // appointment booked for several, how many persons come
+  const servicesText = (ticket, withCodes) => (ticket.services || [ticket.service])
+    .map((s) => (withCodes ? s.name + " (" + s.code + ")" : s.name)).join(" + ");
+  const personsText = (ticket) => (ticket.persons > 1 ? t("persons", { count: ticket.persons }) : "");
   const clockText = (iso) => (iso ? iso.substring(11, 16) : "");
+  // the application's clock: the server's time (set by every answer), shown in the office's zone
+  let clockOffset = cfg.serverTime ? Date.parse(cfg.serverTime) - Date.now() : 0;
+  const appNow = () => new Date(Date.now() + clockOffset);
+  const appClock = (date, seconds) => date.toLocaleTimeString(cfg.lang === "en" ? "en-GB" : "de-DE",
+    { hour: "2-digit", minute: "2-digit", second: seconds ? "2-digit" : undefined, timeZone: cfg.timezone });
 
   function minutesBetween(fromIso, toIso) {
     const ms = Date.parse(toIso) - Date.parse(fromIso);
@@ -84,7 +95,7 @@
   let live = false;        // joined the /staff room
   let offline = false;
   let pendingShortcut = null; // a shortcut pressed while an action was running
-  let updatedAt = null;   // browser time of the last successful refresh
+  let updatedAt = null;   // application time of the last successful refresh
 
   // ------------------------------------------------------------------ API
 
@@ -157,8 +168,7 @@
   function clearError() { el.error.replaceChildren(); }
 
   function addLog(text) {
-    const now = new Date();
-    const stamp = String(now.getHours()).padStart(2, "0") + ":" + String(now.getMinutes()).padStart(2, "0");
+    const stamp = appClock(appNow(), false);
     el.log.prepend(node("li", {}, [node("span", { className: "log-time", text: stamp }), " " + text]));
     while (el.log.children.length > LOG_LIMIT) el.log.lastElementChild.remove();
   }
@@ -240,7 +250,7 @@
     el.curNumber.textContent = current.number;
     el.curStatus.textContent = statusText(current.status);
     el.curStatus.className = "state-" + current.status;
-    el.curService.textContent = current.service.name + " (" + current.service.code + ")";
+    el.curService.textContent = servicesText(current, true) + (current.persons > 1 ? " · " + personsText(current) : "");
     let kind = current.due_at ? t("due_at", { time: clockText(current.due_at) }) : (T["kind." + current.kind] || current.kind);
     if (current.priority) kind += " · " + t("priority");
     if (current.transferred) kind += " · " + t("transferred");
@@ -327,6 +337,7 @@
       const mine = canServe(q, counter);
       const notes = [];
       if (q.kind === "appointment") notes.push(T["kind.appointment"] + (q.due_at ? " " + clockText(q.due_at) : ""));
+      if (q.persons > 1) notes.push(personsText(q));
       if (q.priority) notes.push(t("priority"));
       if (q.target_counter) {
         const target = (data.counters || []).find((c) => c.number === q.target_counter.number);
@@ -339,7 +350,7 @@
       return node("tr", { className: mine ? "mine" : "other", "data-token": q.token }, [
         numberCell,
         node("td", {}, [
-          node("span", { text: q.service.name }),
+          node("span", { text: servicesText(q, false) }),
           notes.length ? node("span", { className: "note", text: " · " + notes.join(" · ") }) : null,
         ]),
         node("td", { className: "nowrap", text: clockText(q.issued_at) + " · " + minutesText(q.waiting_minutes) }),
@@ -380,7 +391,7 @@
     const parts = [];
     if (offline) parts.push(t("offline"));
     else parts.push(live ? t("live") : t("polling", { seconds: cfg.pollSeconds }));
-    if (updatedAt) parts.push(t("updated_at", { time: updatedAt.toLocaleTimeString(cfg.lang === "en" ? "en-GB" : "de-DE") }));
+    if (updatedAt) parts.push(t("updated_at", { time: appClock(updatedAt, true) }));
     el.connection.textContent = parts.join(" · ");
     el.connection.classList.toggle("offline", offline);
   }
@@ -406,7 +417,8 @@
         if (busy || started !== generation) { if (!busy) again = true; return; }
         if (offline) announce(t("online_again"));
         offline = false;
-        updatedAt = new Date();
+        if (res.data && res.data.server_time) clockOffset = Date.parse(res.data.server_time) - Date.now();
+        updatedAt = appNow();
         render(res.data);
       })
       .catch((err) => {

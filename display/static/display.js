@@ -64,10 +64,20 @@
     return call.counter_name && call.counter_name !== standard ? call.counter_name : first("counter_n", { n: call.counter });
   }
 
+  /* The calls shown: those called now first (the newest is the large line), then the calls of
+     the last cfg.callMinutes whose visitor came to the counter. A number sent away (no-show,
+     parked, transferred) is gone already (call_withdrawn, or left out of the snapshot). */
+  function shownCalls() {
+    var oldest = serverNow() - cfg.callMinutes * 60000;
+    var recent = state.calls.filter(function (c) { return c.active || Date.parse(c.called_at) >= oldest; });
+    return recent.filter(function (c) { return c.active; }).concat(recent.filter(function (c) { return !c.active; }));
+  }
+
   function renderCalls() {
     var now = Date.now();
-    var items = state.calls.slice(0, cfg.rows).map(function (c) {
-      var li = node("li", "call" + (c.newUntil > now ? " is-new" : ""));
+    var shown = shownCalls();
+    var items = shown.slice(0, cfg.rows).map(function (c) {
+      var li = node("li", "call" + (c.active ? "" : " is-past") + (c.active && c.newUntil > now ? " is-new" : ""));
       li.dataset.callId = c.call_id;
       li.appendChild(node("span", "number", c.number));
       var arrow = node("span", "arrow", "→");
@@ -77,7 +87,7 @@
       return li;
     });
     el("calls").replaceChildren.apply(el("calls"), items);
-    el("no-calls").hidden = state.calls.length > 0;
+    el("no-calls").hidden = shown.length > 0;
     scheduleHighlightEnd();
   }
 
@@ -85,7 +95,12 @@
     window.clearTimeout(timers.highlight);
     var now = Date.now();
     var next = state.calls.reduce(function (m, c) { return c.newUntil > now ? Math.min(m, c.newUntil) : m; }, Infinity);
-    if (next !== Infinity) timers.highlight = window.setTimeout(render, next - now + 50);
+    // a past call leaves the list once it is older than cfg.callMinutes
+    var oldest = state.calls.reduce(function (m, c) {
+      return c.active ? m : Math.min(m, Date.parse(c.called_at) + cfg.callMinutes * 60000 - serverNow() + now);
+    }, Infinity);
+    next = Math.min(next, oldest);
+    if (next !== Infinity) timers.highlight = window.setTimeout(render, Math.max(next - now, 0) + 50);
   }
 
   function renderWaiting() {
@@ -208,6 +223,22 @@
     state.open = d.open;
     state.walkinOpen = d.walkin_open;
     state.closedReason = d.closed_reason;
+    markActive();
+  }
+
+  /* A call is "called now" while its counter still has that number called (not yet serving,
+     finished, parked, transferred or a no-show): queue_updated tells after every change. */
+  function markActive() {
+    var called = {};
+    state.counters.forEach(function (c) {
+      if (c.current && c.current.status === "called") called[c.current.number] = c.number;
+    });
+    state.calls.forEach(function (c) { c.active = called[c.number] === c.counter; });
+  }
+
+  function withdrawCall(d) {
+    state.calls = state.calls.filter(function (c) { return c.number !== d.number; });
+    state.counters.forEach(function (c) { if (c.current && c.current.number === d.number) c.current = null; });
   }
 
   function announce(call) {
@@ -224,13 +255,17 @@
     var newer = !(call.seq <= state.queueSeq);  // else the counters shown already know it
     var entry = {
       call_id: call.call_id, number: call.number, counter: call.counter, counter_name: call.counter_name,
-      service: call.service, recall_count: call.recall_count, called_at: call.called_at, newUntil: Date.now() + NEW_MS
+      service: call.service, recall_count: call.recall_count, called_at: call.called_at, newUntil: Date.now() + NEW_MS,
+      active: true
     };
     state.calls = [entry].concat(state.calls.filter(function (c) { return c.number !== call.number; })).slice(0, HISTORY);
     if (newer) state.counters.forEach(function (c) {
       if (c.number === call.counter) c.current = { number: call.number, call_id: call.call_id, status: "called" };
       else if (c.current && c.current.number === call.number) c.current = null;
     });
+    // called now is what the counters say: whoever the counter called before is not any more,
+    // and a call whose queue read came first (another process) may be served already
+    markActive();
     if (shouldAnnounce) announce(call);
   }
 
@@ -346,6 +381,7 @@
   var handlers = {
     ticket_called: function (d) { onEvent("ticket_called", d, function () { addCall(d, true); }); },
     queue_updated: function (d) { onEvent("queue_updated", d, applyQueue); },
+    call_withdrawn: function (d) { onEvent("call_withdrawn", d, withdrawCall); },
     office_message: function (d) {
       onEvent("office_message", d, function () {
         if (d.active) state.messages[d.id] = d;

@@ -168,7 +168,8 @@
     try {
       var response = await send(request);
       clearTimeout(busyTimer);
-      if (response.status === 201) {
+      // a repeated check-in answers 200 with the same ticket: shown (and printed) again
+      if (response.status === 201 || (request.kind === "checkin" && response.status === 200)) {
         await showTicket(await response.json());
       } else {
         await showRefusal(response, request);
@@ -198,7 +199,7 @@
   async function showTicket(ticket) {
     var content = document.getElementById("ticket-content");
     var url = withQuery(cfg.ticketUrl.replace("TOKEN", encodeURIComponent(ticket.token)),
-                        { lang: cfg.lang === "de" ? "" : cfg.lang });
+                        { lang: cfg.lang === "de" ? "" : cfg.lang, again: ticket.already_checked_in ? "1" : "" });
     var html = null;
     try {
       var response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
@@ -287,7 +288,7 @@
     if (reason === "wrong_office") {
       return showMessage("wrong_office", { values: { office: problem.office_name || null } });
     }
-    if (reason === "unknown") return showMessage("unknown", { walkin: true, retry: "checkin" });
+    if (reason === "unknown" || reason === "unknown_code") return showMessage("unknown", { walkin: true, retry: "checkin" });
     if (reason === "already_checked_in" || reason === "invalid_transition") return showMessage("already_checked_in");
     if (status === 422) return showMessage("invalid_code", { retry: "checkin" });
     if (status === 404) return showMessage("checkin_unavailable");

@@ -68,7 +68,8 @@ def check_in(
         )
     view = _issue(
         office_slug,
-        appointment.services[0].code,
+        [s.code for s in appointment.services],
+        appointment.persons,
         appointment.start,
         appointment.public_id,
         user,
@@ -87,10 +88,13 @@ def check_in(
     return view
 
 
-def _issue(office_slug, service_code, due_at, public_id, user, device, lang) -> dict:
+def _issue(office_slug, codes, persons, due_at, public_id, user, device, lang) -> dict:
+    """The appointment's ticket: queued for its first service, carrying all and the persons."""
     return issue_ticket(
         office_slug,
-        service_code,
+        codes[0],
+        further_services=codes[1:],
+        persons=persons,
         kind="appointment",
         due_at=due_at,
         prefix=current_app.config.get("APPOINTMENT_TICKET_PREFIX") or None,
@@ -112,7 +116,8 @@ def _again(office_slug, code, user, device, lang) -> dict:
         raise InvalidTransition("This appointment cannot be checked in.", reason="not_booked")
     view = _issue(
         office_slug,
-        appointment.service_codes[0],
+        list(appointment.service_codes),
+        appointment.persons,
         appointment.start,
         appointment.public_id,
         user,

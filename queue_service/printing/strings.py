@@ -1,8 +1,9 @@
 """The printed words of a ticket in each language (a plain dict: no Flask-Babel in a pure module).
 
-German and English are complete. Turkish and Ukrainian were written by the developer and should be
-checked by a native speaker before go-live. Arabic is printed in English (see ``printed_language``):
-reportlab draws Arabic letters unjoined and left to right, which is unreadable.
+German and English are complete. Turkish, Ukrainian and Arabic were written by the developer and
+should be checked by a native speaker before go-live. reportlab draws letters one by one, left to
+right: Arabic is shaped (arabic-reshaper joins the letters into their contextual forms) and put
+into visual order (python-bidi) line by line before it is drawn (``visual``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 
 LANGUAGES = ("de", "en", "tr", "ar", "uk")
+# One wording for a wait that is (nearly) over, on the kiosk, the paper, the phone and the desk:
+# an estimate of at most this many minutes is "very soon" ("gleich"), never "about 0 minutes"
+# (nor "about 1 minute", which a queue estimate cannot honestly promise).
+SOON_MINUTES = 1
 # languages whose letters are outside the PDF standard fonts (need an embedded TTF font)
-NEEDS_UNICODE_FONT = {"tr", "uk"}
-# languages we cannot print faithfully (shaping and right-to-left), printed in English instead
-PRINTED_IN_ENGLISH = {"ar"}
+NEEDS_UNICODE_FONT = {"tr", "uk", "ar"}
+# languages we cannot print faithfully, printed in English instead (none since Arabic is shaped)
+PRINTED_IN_ENGLISH: set[str] = set()
+RIGHT_TO_LEFT = {"ar"}
 
 TEXT: dict[str, dict[str, str]] = {
     "de": {
@@ -64,11 +70,32 @@ TEXT: dict[str, dict[str, str]] = {
         "wait": "Орієнтовне очікування",
         "nobody": "нікого",
         "about": "бл. {duration}",
-        "soon": "незабаром",
+        "soon": "зовсім скоро",
         "scan": "Відскануйте код, щоб стежити за своєю чергою в реальному часі.",
         "watch": "Будь ласка, стежте за своїм номером на табло.",
     },
+    "ar": {
+        "title": "تذكرة {number}",
+        "your_number": "رقمك",
+        "appointment": "بموعد",
+        "issued": "صدرت",
+        "ahead": "أمامك",
+        "wait": "مدة الانتظار المتوقعة",
+        "nobody": "لا أحد",
+        "about": "حوالي {duration}",
+        "soon": "قريباً جداً",
+        "scan": "امسح الرمز لمتابعة وقت انتظارك مباشرة.",
+        "watch": "يرجى متابعة شاشة النداء لرؤية رقمك.",
+        "persons": "لـ {count} أشخاص",
+    },
 }
+for _lang, _persons in (
+    ("de", "für {count} Personen"),
+    ("en", "for {count} persons"),
+    ("tr", "{count} kişi için"),
+    ("uk", "для {count} осіб"),
+):
+    TEXT[_lang]["persons"] = _persons
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -99,6 +126,12 @@ def people(lang: str, count: int) -> str:
         return f"{count} person" if count == 1 else f"{count} people"
     if lang == "tr":
         return f"{count} kişi"
+    if lang == "ar":
+        if count == 1:
+            return "شخص واحد"
+        if count == 2:
+            return "شخصان"
+        return f"{count} أشخاص" if count <= 10 else f"{count} شخصًا"
     if lang == "uk":
         if count % 10 == 1 and count % 100 != 11:
             return f"{count} особа"
@@ -108,12 +141,18 @@ def people(lang: str, count: int) -> str:
     raise KeyError(lang)
 
 
-_UNITS = {"de": ("Std.", "Min."), "en": ("h", "min"), "tr": ("sa.", "dk."), "uk": ("год", "хв")}
+_UNITS = {
+    "de": ("Std.", "Min."),
+    "en": ("h", "min"),
+    "tr": ("sa.", "dk."),
+    "uk": ("год", "хв"),
+    "ar": ("ساعة", "دقيقة"),
+}
 
 
 def wait(lang: str, minutes: int) -> str:
     """'ca. 25 Min.', 'about 1 h 20 min', 'gleich' ... for an estimated wait."""
-    if minutes <= 0:
+    if minutes <= SOON_MINUTES:
         return TEXT[lang]["soon"]
     hour_unit, minute_unit = _UNITS[lang]
     hours, rest = divmod(minutes, 60)
@@ -124,3 +163,17 @@ def wait(lang: str, minutes: int) -> str:
     else:
         duration = f"{rest} {minute_unit}"
     return TEXT[lang]["about"].format(duration=duration)
+
+
+def visual(text: str, lang: str) -> str:
+    """``text`` as it is drawn, one glyph after the other from left to right: for a right-to-left
+    language shaped (joined letter forms) and in visual order; otherwise unchanged.
+
+    Give one line at a time: reordering a whole paragraph would swap its lines' contents.
+    """
+    if lang not in RIGHT_TO_LEFT or not text:
+        return text
+    import arabic_reshaper
+    from bidi import get_display
+
+    return get_display(arabic_reshaper.reshape(text), base_dir="R")

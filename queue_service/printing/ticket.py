@@ -62,6 +62,8 @@ class TicketPrint:
     kind: str = "walkin"
     large_print: bool = False
     timezone: str = "Europe/Berlin"
+    further_service_names: tuple[str, ...] = ()  # an appointment booked for several services
+    persons: int = 1
 
     def __post_init__(self) -> None:
         if not self.number.strip():
@@ -89,10 +91,12 @@ Block = tuple[float, Callable[[Canvas, float], None]]
 
 
 class _Layout:
-    def __init__(self, paper: Paper, fonts: Fonts, scale: float) -> None:
+    def __init__(self, paper: Paper, fonts: Fonts, scale: float, lang: str = "de") -> None:
         self.paper = paper
         self.fonts = fonts
         self.scale = scale
+        self.lang = lang
+        self.rtl = lang in strings.RIGHT_TO_LEFT
         self.left = paper.margin_x
         self.right = paper.width - paper.margin_x
         self.width = self.right - self.left
@@ -105,9 +109,27 @@ class _Layout:
     def gap(self, height: float) -> None:
         self.blocks.append((height, lambda c, y: None))
 
+    def v(self, text: str) -> str:
+        """One line as drawn (shaped and in visual order for a right-to-left language)."""
+        return strings.visual(text, self.lang)
+
+    def split(self, text: str, font: str, size: float) -> list[str]:
+        """Lines that fit the width, each as drawn. Right to left: broken into lines in logical
+        order first (each line then reordered alone), so the first line holds the first words."""
+        if not self.rtl:
+            return simpleSplit(text, font, size, self.width)
+        lines: list[str] = []
+        for word in text.split():
+            wider = f"{lines[-1]} {word}" if lines else word
+            if lines and stringWidth(self.v(wider), font, size) <= self.width:
+                lines[-1] = wider
+            else:
+                lines.append(word)
+        return [self.v(line) for line in lines]
+
     def centred(self, text: str, size: float, bold: bool = False, leading: float = 1.2) -> None:
         font = self.fonts.bold if bold else self.fonts.regular
-        lines = simpleSplit(text, font, size, self.width)
+        lines = self.split(text, font, size)
         step = size * leading
         centre = self.centre
 
@@ -134,6 +156,7 @@ class _Layout:
     def badge(self, text: str, size: float) -> None:
         """White text on a black bar (stands out on thermal paper, which has no colour)."""
         font = self.fonts.bold
+        text = self.v(text)
         width = min(stringWidth(text, font, size) + 4 * mm, self.width)
         height = size * 1.6
         centre = self.centre
@@ -159,19 +182,32 @@ class _Layout:
         self.blocks.append((3 * mm, draw))
 
     def row(self, label: str, value: str, size: float) -> None:
-        """Label left, value right in bold; the value moves to its own line when both do not fit."""
+        """Label left, value right in bold; the value moves to its own line when both do not fit.
+
+        Right to left the sides swap: the label stands at the right edge, the value at the left.
+        """
         regular, bold = self.fonts.regular, self.fonts.bold
+        label, value = self.v(label), self.v(value)
         label_width = stringWidth(label, regular, size)
         value_width = stringWidth(value, bold, size)
         step = size * 1.35
         left, right = self.left, self.right
         one_line = label_width + value_width + 3 * mm <= self.width
 
+        rtl = self.rtl
+
         def draw(c: Canvas, y: float) -> None:
             c.setFont(regular, size)
-            c.drawString(left, y - size, label)
+            if rtl:
+                c.drawRightString(right, y - size, label)
+            else:
+                c.drawString(left, y - size, label)
             c.setFont(bold, size)
-            c.drawRightString(right, y - size - (0 if one_line else step), value)
+            below = y - size - (0 if one_line else step)
+            if rtl:
+                c.drawString(left, below, value)
+            else:
+                c.drawRightString(right, below, value)
 
         self.blocks.append((step if one_line else 2 * step, draw))
 
@@ -214,17 +250,21 @@ def render_ticket_pdf(
         rows.append((text["ahead"], strings.people(lang, ticket.people_ahead)))
     if ticket.estimated_wait_minutes is not None:
         rows.append((text["wait"], strings.wait(lang, ticket.estimated_wait_minutes)))
-    names = [ticket.number, ticket.office_name, ticket.office_address or "", ticket.service_name]
+    persons = text["persons"].format(count=ticket.persons) if ticket.persons > 1 else ""
+    services = [ticket.service_name, *ticket.further_service_names]
+    names = [ticket.number, ticket.office_name, ticket.office_address or "", *services]
     fonts = fonts_for(
-        [*names, *text.values(), *(part for row in rows for part in row)], embed_fonts
+        [*names, persons, *text.values(), *(part for row in rows for part in row)], embed_fonts
     )
-    number, office, address, service = (printable(name, fonts) for name in names)
+    number, office, address = (printable(name, fonts) for name in names[:3])
+    services = [printable(name, fonts) for name in services]
+    service = " + ".join(services)
 
     matrix = qr_matrix(ticket.status_url)
     scale = LARGE_PRINT if ticket.large_print else 1.0
     shrink = 1.0
     while True:
-        layout = _Layout(spec, fonts, scale)
+        layout = _Layout(spec, fonts, scale, lang)
         body = layout.size(spec.text_size)
         layout.centred(office, layout.size(spec.text_size * 1.15), bold=True)
         if address:
@@ -235,7 +275,10 @@ def render_ticket_pdf(
         if ticket.kind == "appointment":
             layout.badge(text["appointment"], body)
             layout.gap(1.5 * mm)
-        layout.centred(service, layout.size(spec.text_size * 1.25), bold=True, leading=1.15)
+        for name in services:
+            layout.centred(name, layout.size(spec.text_size * 1.25), bold=True, leading=1.15)
+        if persons:
+            layout.centred(printable(persons, fonts), body)
         layout.rule()
         for label, value in rows:
             layout.row(label, value, body)

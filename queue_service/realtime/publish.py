@@ -171,6 +171,15 @@ def ticket_called(office_slug: str, view: dict) -> None:
     batch.items.append(_Emit("ticket_called", payload, office_room(office_slug), DISPLAY_NS))
 
 
+def call_withdrawn(office_slug: str, number: str, reason: str) -> None:
+    """A called number is no longer called (``reason``: no_show, parked, transferred): the
+    office's displays take it off their list of calls."""
+    batch = _batch()
+    payload = {"office": office_slug, "number": number, "reason": reason}
+    payload["seq"] = _allocate(office_slug)
+    batch.items.append(_Emit("call_withdrawn", payload, office_room(office_slug), DISPLAY_NS))
+
+
 def queue_changed(office_slug: str) -> None:
     """Something in the office's queue changed: displays and clerk desks refresh their lists.
 

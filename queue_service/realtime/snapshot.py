@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time as _time
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -24,7 +24,7 @@ from ..offices.messages import message_view
 from ..offices.models import Counter, Office, OfficeMessage, Service, WindowKind
 from ..offices.services import get_office
 from ..tickets import estimates, payloads
-from ..tickets.models import Ticket, TicketEvent
+from ..tickets.models import Ticket, TicketEvent, TicketStatus
 from .publish import current_seq
 
 
@@ -143,18 +143,33 @@ def read_queue(office_slug: str, sent: dict | None = None) -> QueueRead:
     return QueueRead(_queue_state(office, snap), _positions(office, snap, sent))
 
 
-def last_calls(office: Office, day, limit: int) -> list[dict]:
-    """Today's latest calls, newest first, each number once (its latest call or recall)."""
+# A call stays on the display while its ticket is at that counter or was served there; a
+# ticket sent away (no-show, parked, transferred back into the queue) leaves the list at once.
+_SHOWN_AFTER_CALL = (TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.DONE)
+
+
+def last_calls(office: Office, day, limit: int, now: datetime | None = None) -> list[dict]:
+    """The calls of the last DISPLAY_CALL_MINUTES, newest first, each number once (its latest
+    call or recall); ``active`` marks a ticket called there now (waiting to come to the counter).
+
+    A ticket that is no longer called there (no-show, parked, transferred) is left out.
+    """
     if limit <= 0:
         return []
+    now = now or clock.now()
     start = clock.local_to_utc(day, time(0), calendar.office_tz(office))
+    minutes = current_app.config.get("DISPLAY_CALL_MINUTES", 10)
+    since = max(start, now - timedelta(minutes=minutes))
     rows = db.session.execute(
         select(
             TicketEvent.ticket_id,
             TicketEvent.at,
             TicketEvent.action,
             TicketEvent.details,
+            TicketEvent.counter_id,
             Ticket.number,
+            Ticket.status,
+            Ticket.counter_id,
             Service.code,
             Counter.number,
             Counter.label,
@@ -172,10 +187,17 @@ def last_calls(office: Office, day, limit: int) -> list[dict]:
     )
     calls: list[dict] = []
     seen: set[int] = set()
-    for ticket_id, at, action, details, number, code, counter, label in rows:
+    for row in rows:
+        ticket_id, at, action, details, called_to, number, status, now_at = row[:8]
+        code, counter, label = row[8:]
         if ticket_id in seen:
             continue
         seen.add(ticket_id)
+        if status not in _SHOWN_AFTER_CALL:
+            continue
+        active = status == TicketStatus.CALLED and now_at == called_to
+        if not active and at < since:
+            continue
         recalls = int((details or {}).get("recall", 0)) if action == "recall" else 0
         calls.append(
             {
@@ -186,6 +208,7 @@ def last_calls(office: Office, day, limit: int) -> list[dict]:
                 "service": code,
                 "recall_count": recalls,
                 "called_at": _iso(at),
+                "active": active,
             }
         )
         if len(calls) == limit:
@@ -218,7 +241,7 @@ def display_state(office_slug: str, calls: int | None = None) -> dict:
     queue_state = _queue_state(office, snap)
     queue_state.pop("office")
     state.update(queue_state)
-    state["calls"] = last_calls(office, snap.day, limit)
+    state["calls"] = last_calls(office, snap.day, limit, snap.now)
     state["messages"] = display_messages(office, snap.now)
     return state
 

@@ -26,6 +26,7 @@ from .plan import DayPlan, OfficePlan, Visit
 
 TZ = ZoneInfo("Europe/Berlin")
 TERMINAL = {"done", "no_show", "cancelled", "not_served"}
+RETRY_WITH_KEY = (0, 500, 502, 503, 504)
 GIVE_UP_AFTER = 4 * 60  # simulated minutes after closing: the server fell too far behind
 
 
@@ -180,7 +181,13 @@ class Api:
         return status, body
 
     async def send(
-        self, method: str, path: str, endpoint: str, retry_for: float = 60.0, **kwargs
+        self,
+        method: str,
+        path: str,
+        endpoint: str,
+        retry_for: float = 60.0,
+        retry_on: tuple[int, ...] = (0, 502, 503, 504),
+        **kwargs,
     ) -> tuple[int, dict]:
         """Retry on no answer or 502/503/504 (the request did not reach a healthy process) for
         up to ``retry_for`` real seconds. Only for requests that are safe to repeat."""
@@ -188,7 +195,7 @@ class Api:
         delay = 0.05
         while True:
             status, body = await self.once(method, path, endpoint, **kwargs)
-            if status not in (0, 502, 503, 504) or time.monotonic() > deadline:
+            if status not in retry_on or time.monotonic() > deadline:
                 return status, body
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
@@ -413,6 +420,9 @@ class Day:
             "issue",
             json={"service": visit.services[0]},
             headers={"Idempotency-Key": f"sim-{self.plan.seed}-{visit.id}-{uuid.uuid4().hex[:8]}"},
+            # with the key a repeat is safe even after a 500 (seen when PostgreSQL went down
+            # after the commit: the ticket existed, the answer was an error)
+            retry_on=RETRY_WITH_KEY,
         )
         if status != 201:
             self.outcome.refused[f"issue {status} {body.get('reason', '')}".strip()] += 1
@@ -429,6 +439,7 @@ class Day:
             f"/api/v1/offices/{visit.office}/check-in",
             "check_in",
             json={"code": booking.code},
+            retry_on=RETRY_WITH_KEY,  # a repeated check-in returns the same ticket
         )
         if status not in (200, 201):
             self.outcome.refused[f"check-in {status} {body.get('reason', '')}".strip()] += 1

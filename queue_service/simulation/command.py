@@ -88,7 +88,20 @@ def _minute(value: str) -> int:
 @click.option("--offices", default=None, help="comma-separated office slugs (default: all)")
 @click.option("--day", default=None, help="YYYY-MM-DD (own deployment; default: next Thursday)")
 @click.option("--until", default=None, help="HH:MM: end the day early (a shortened day)")
-@click.option("--speed", default=480.0, show_default=True, help="clock speed (own deployment)")
+@click.option(
+    "--speed",
+    default=None,
+    type=float,
+    help="clock speed: own deployment (default 480); with --url the server's CLOCK_SPEED "
+    "(default: measured)",
+)
+@click.option(
+    "--clock",
+    "clock_setting",
+    default=None,
+    help="with --url: the server's CLOCK_START@CLOCK_ANCHOR (e.g. 2026-12-10T07:50@1796000000), "
+    "so that the simulation's clock is exactly the server's instead of measured",
+)
 @click.option("--seed", default=1, show_default=True)
 @click.option("--displays", default=2, show_default=True, help="displays per office")
 @click.option("--max-phones", default=150, show_default=True, help="phones connected at once")
@@ -122,7 +135,8 @@ def simulate_command(
     offices: str | None,
     day: str | None,
     until: str | None,
-    speed: float,
+    speed: float | None,
+    clock_setting: str | None,
     seed: int,
     displays: int,
     max_phones: int,
@@ -167,7 +181,8 @@ def simulate_command(
         offices=[s for s in (offices or "").split(",") if s] or None,
         day=date.fromisoformat(day) if day else None,
         until=_minute(until) if until else None,
-        speed=speed,
+        speed=speed or (None if url else 480.0),
+        clock_setting=clock_setting,
         seed=seed,
         displays=displays,
         max_phones=max_phones,
@@ -203,7 +218,8 @@ def run_simulation(
     offices: list[str] | None = None,
     day: date | None = None,
     until: int | None = None,
-    speed: float = 480.0,
+    speed: float | None = 480.0,
+    clock_setting: str | None = None,
     seed: int = 1,
     displays: int = 2,
     max_phones: int = 150,
@@ -261,11 +277,19 @@ def run_simulation(
             url, token = own.url, own.token
             anchor, clock_speed = own.anchor, speed
         else:
-            probe = offices[0] if offices else "aegi"
-            moment, anchor, clock_speed, business_date = deployment.read_server_clock(
-                url, probe, verify_tls
-            )
-            day = date.fromisoformat(business_date)
+            if clock_setting:
+                start_text, _, anchor_text = clock_setting.partition("@")
+                moment = app_clock.parse_moment(start_text)
+                anchor = app_clock.parse_real_moment(anchor_text).timestamp()
+                clock_speed = speed or 1.0
+                day = app_clock.to_local(moment).date()
+            else:
+                probe = offices[0] if offices else "aegi"
+                moment, anchor, measured, business_date = deployment.read_server_clock(
+                    url, probe, verify_tls
+                )
+                clock_speed = speed or measured
+                day = date.fromisoformat(business_date)
             start_minute = deployment.local_minute(moment)
             offices_plan = planning.read_offices(catalogue, day, offices, until)
             day_plan = planning.make_plan(offices_plan, day, visits, seed)

@@ -183,13 +183,17 @@ def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) 
         else []
     )
     handed_twice = [e for e in outcome.errors if "handed out twice" in e]
+    # stored without an answer: a request whose answer was lost (timeout, killed process) may
+    # well have been carried out; only a second ticket for the same visit would be a duplicate
+    # (the Idempotency-Key and the check-in's key prevent that), so these are shown, not failed
     checks["tickets_issued_once"] = {
-        "ok": not duplicates and not missing and not extra and not handed_twice,
+        "ok": not duplicates and not missing and not handed_twice,
         "tickets": len(stored.tickets),
         "acknowledged": len(ours),
         "duplicate_numbers": duplicates[:20],
         "acknowledged_but_missing": missing[:20],
-        "unacknowledged_extra": extra[:20],
+        "stored_without_answer": len(extra),
+        "stored_without_answer_numbers": extra[:20],
     }
 
     # called at most once at a time: never at two counters, no second call without a way back

@@ -34,7 +34,7 @@ from ..booking.models import Appointment, AppointmentStatus
 from ..db import unit_of_work
 from ..extensions import db
 from ..offices.models import Office, Service
-from ..tickets.models import Ticket, TicketEvent, TicketKind, TicketStatus
+from ..tickets.models import Ticket, TicketEvent, TicketKind, TicketService, TicketStatus
 from .models import StatsRollup
 
 # appointments whose lead time counts: booked and still standing at their time
@@ -43,7 +43,17 @@ LEAD_TIME_STATUSES = (
     AppointmentStatus.CHECKED_IN,
     AppointmentStatus.NO_SHOW,
 )
-COUNTS = ("issued", "served", "no_show", "cancelled", "not_served", "walkin", "appointment")
+COUNTS = (
+    "issued",
+    "served",
+    "no_show",
+    "cancelled",
+    "not_served",
+    "walkin",
+    "appointment",
+    "persons",
+    "requests",
+)
 
 
 @dataclass
@@ -59,6 +69,8 @@ class Bucket:
     not_served: int = 0
     walkin: int = 0
     appointment: int = 0
+    persons: int = 0  # persons who came with the tickets issued (an appointment may bring several)
+    requests: int = 0  # services asked for: every service of a ticket counts for that service
     waits: list[int] = field(default_factory=list)
     service_times: list[int] = field(default_factory=list)
     punctuality: list[int] = field(default_factory=list)
@@ -101,6 +113,8 @@ def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket
     )
     rows = db.session.execute(
         select(
+            Ticket.id,
+            Ticket.persons,
             Ticket.office_id,
             Ticket.service_id,
             Ticket.business_date,
@@ -116,7 +130,10 @@ def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket
         .where(Ticket.office_id.in_(office_ids), Ticket.business_date.in_(days))
     ).all()
     out: dict[tuple, Bucket] = {}
+    where: dict[int, tuple] = {}  # ticket id -> (office, day, hour) of its appointment tickets
     for (
+        ticket_id,
+        persons,
         office_id,
         service_id,
         day,
@@ -133,6 +150,10 @@ def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket
         if b is None:
             b = out[(office_id, service_id, day, hour)] = Bucket(office_id, service_id, day, hour)
         b.issued += 1
+        b.persons += persons or 1
+        b.requests += 1
+        if kind == TicketKind.APPOINTMENT:
+            where[ticket_id] = (office_id, day, hour)
         if status == TicketStatus.DONE:
             b.served += 1
             if serving_at and finished_at:
@@ -151,12 +172,31 @@ def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket
             b.walkin += 1
         if called is not None:
             b.waits.append(_seconds(called, issued_at))
+    for ticket_id, service_id in _further_services(list(where)):
+        office_id, day, hour = where[ticket_id]
+        b = out.get((office_id, service_id, day, hour))
+        if b is None:
+            b = out[(office_id, service_id, day, hour)] = Bucket(office_id, service_id, day, hour)
+        b.requests += 1
     for office_id, service_id, day, hour, lead in _lead_times(office_ids, days, tzs):
         b = out.get((office_id, service_id, day, hour))
         if b is None:
             b = out[(office_id, service_id, day, hour)] = Bucket(office_id, service_id, day, hour)
         b.lead_times.append(lead)
     return list(out.values())
+
+
+def _further_services(ticket_ids: list[int]) -> list[tuple[int, int]]:
+    """(ticket id, service id) of the further services of these tickets."""
+    if not ticket_ids:
+        return []
+    return list(
+        db.session.execute(
+            select(TicketService.ticket_id, TicketService.service_id).where(
+                TicketService.ticket_id.in_(ticket_ids)
+            )
+        ).all()
+    )
 
 
 def _lead_times(office_ids: list[int], days: list[date], tzs: dict[int, ZoneInfo]):
@@ -270,6 +310,8 @@ class Summary:
     not_served: int = 0
     walkin: int = 0
     appointment: int = 0
+    persons: int = 0
+    requests: int = 0
     waits: list[int] = field(default_factory=list)
     service_times: list[int] = field(default_factory=list)
     punctuality: list[int] = field(default_factory=list)
@@ -289,6 +331,8 @@ class Summary:
         total = self.walkin + self.appointment
         return {
             "issued": self.issued,
+            "requests": self.requests,
+            "persons": self.persons,
             "served": self.served,
             "no_show": self.no_show,
             "cancelled": self.cancelled,

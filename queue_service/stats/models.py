@@ -35,6 +35,8 @@ class StatsRollup(db.Model):
     not_served: Mapped[int] = mapped_column(Integer, default=0)
     walkin: Mapped[int] = mapped_column(Integer, default=0)
     appointment: Mapped[int] = mapped_column(Integer, default=0)
+    persons: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     waits: Mapped[list] = mapped_column(JSON, default=list)  # seconds issued -> first call
     service_times: Mapped[list] = mapped_column(JSON, default=list)  # seconds serving -> done
     punctuality: Mapped[list] = mapped_column(JSON, default=list)  # seconds check-in minus due_at

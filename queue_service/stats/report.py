@@ -36,6 +36,8 @@ class Table:
 def figure_columns() -> list[tuple[str, str]]:
     return [
         ("issued", _("Tickets issued")),
+        ("requests", _("Matters (every service of a visit)")),
+        ("persons", _("Persons")),
         ("served", _("Served")),
         ("no_show", _("No-shows")),
         ("cancelled", _("Cancelled")),

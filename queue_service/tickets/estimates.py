@@ -24,7 +24,15 @@ from ..extensions import db
 from ..offices import calendar
 from ..offices.models import Counter, Office, OfficeService, Service, WindowKind, counter_services
 from . import ordering
-from .models import ACTIVE_AT_COUNTER, CounterState, CounterStatus, Ticket, TicketStatus
+from .models import (
+    ACTIVE_AT_COUNTER,
+    CounterState,
+    CounterStatus,
+    Ticket,
+    TicketKind,
+    TicketService,
+    TicketStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,10 @@ class Waiting:
     service_id: int
     target_counter_id: int | None
     issued_at: datetime
+    persons: int = 1
+    further: tuple[int, ...] = ()  # further services of an appointment, booked order
+    due_at: datetime | None = None  # an appointment queued by its time (not put back by staff)
+    ahead_of_walkins: bool = False  # at the front, or an appointment whose time has come
 
 
 @dataclass
@@ -49,6 +61,8 @@ class CounterInfo:
     current_service_id: int | None = None
     current_status: TicketStatus | None = None
     current_serving_at: datetime | None = None
+    current_persons: int = 1
+    current_further: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class ServiceInfo:
     name_en: str
     walk_in_allowed: bool
     duration_minutes: int
+    extra_person_minutes: int = 0
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_de
@@ -115,6 +130,17 @@ class Snapshot:
             self.durations[service_id] = float(service.duration_minutes if service else 10)
         return self.durations[service_id]
 
+    def work(self, service_id: int, persons: int = 1, further: tuple[int, ...] = ()) -> float:
+        """Minutes a visit takes: each service's duration, plus its catalogue's extra minutes
+        for every further person (as an appointment of that size is booked)."""
+        total = 0.0
+        for sid in (service_id, *further):
+            total += self.duration(sid)
+            if persons > 1:
+                info = self.services.get(sid)
+                total += (persons - 1) * (info.extra_person_minutes if info else 0)
+        return total
+
     def estimate_for(self, ticket) -> Estimate | None:
         if ticket.status in ACTIVE_AT_COUNTER:
             return Estimate(0, 0)
@@ -139,7 +165,7 @@ class Snapshot:
             self._competing(self.capable(t.service_id, t.target_counter_id)), [0, 0.0]
         )
         entry[0] += 1
-        entry[1] += self.duration(t.service_id)
+        entry[1] += self.work(t.service_id, t.persons, t.further)
 
     def _estimate(self, capable: frozenset[int], groups: dict) -> Estimate:
         open_capable = capable & self.open_counter_ids
@@ -159,7 +185,7 @@ class Snapshot:
         for c in self.counters:
             if c.current_id is None:
                 continue
-            left = self.duration(c.current_service_id)
+            left = self.work(c.current_service_id, c.current_persons, c.current_further)
             if c.current_status == TicketStatus.SERVING and c.current_serving_at is not None:
                 left -= (self.now - c.current_serving_at).total_seconds() / 60
             self.remaining[c.id] = max(left, 0.0)
@@ -173,11 +199,36 @@ class Snapshot:
                 capable = self.capable(*key)
                 kinds[key] = (capable, self._competing(capable), self.duration(t.service_id))
             capable, competing, minutes = kinds[key]
+            if t.persons != 1 or t.further:
+                minutes = self.work(t.service_id, t.persons, t.further)
             self.estimates[t.id] = self._estimate(capable, groups)
             entry = groups.setdefault(competing, [0, 0.0])
             entry[0] += 1
             entry[1] += minutes
+        for t in self.waiting:
+            if t.due_at is not None and t.due_at > self.now:
+                self._estimate_when_due(t)
         return self
+
+    def _estimate_when_due(self, ticket: Waiting) -> None:
+        """An appointment checked in early waits behind walk-ins only until its time: from then
+        on only tickets put at the front and appointments due before it go first. Its wait is
+        the shorter of the two ways, and never less than the time left until its appointment."""
+        groups: dict[frozenset[int], list] = {}
+        for t in self.waiting:
+            if t.id == ticket.id:
+                continue
+            earlier = t.due_at is not None and (t.due_at, t.id) < (ticket.due_at, ticket.id)
+            if t.ahead_of_walkins or earlier:
+                self._count(groups, t)
+        when_due = self._estimate(self.capable(ticket.service_id, ticket.target_counter_id), groups)
+        now_rank = self.estimates.get(ticket.id)
+        if when_due.minutes is None or now_rank is None or now_rank.minutes is None:
+            return
+        until_due = math.ceil((ticket.due_at - self.now).total_seconds() / 60)
+        minutes = max(when_due.minutes, until_due)
+        if minutes < now_rank.minutes:
+            self.estimates[ticket.id] = Estimate(when_due.people_ahead, minutes)
 
 
 # The statements below are built once (with bound parameters) and reused: they run after every
@@ -236,7 +287,17 @@ def ageing_weights() -> ordering.Weights:
 @lru_cache(maxsize=8)
 def _waiting_stmt(weights: ordering.Weights):
     return (
-        select(Ticket.id, Ticket.service_id, Ticket.target_counter_id, Ticket.issued_at)
+        select(
+            Ticket.id,
+            Ticket.service_id,
+            Ticket.target_counter_id,
+            Ticket.issued_at,
+            Ticket.persons,
+            Ticket.kind,
+            Ticket.due_at,
+            Ticket.placement,
+            ordering.tier(),
+        )
         .where(
             Ticket.office_id == _OFFICE,
             Ticket.business_date == _DAY,
@@ -246,10 +307,42 @@ def _waiting_stmt(weights: ordering.Weights):
     )
 
 
+@lru_cache(maxsize=1)
+def _further_stmt():
+    return (
+        select(TicketService.ticket_id, TicketService.service_id)
+        .where(TicketService.ticket_id.in_(bindparam("ids", expanding=True)))
+        .order_by(TicketService.ticket_id, TicketService.position)
+    )
+
+
+def further_services(ticket_ids: list[int]) -> dict[int, tuple[int, ...]]:
+    """The further services of these (appointment) tickets, in booked order."""
+    if not ticket_ids:
+        return {}
+    found: dict[int, list[int]] = {}
+    for ticket_id, service_id in _run(_further_stmt(), {"ids": ticket_ids}):
+        found.setdefault(ticket_id, []).append(service_id)
+    return {tid: tuple(sids) for tid, sids in found.items()}
+
+
 def ranked_waiting(office_id: int, day: date, now: datetime) -> list[Waiting]:
     params = {"office_id": office_id, "day": day, **ordering.rank_params(now)}
     rows = _run(_waiting_stmt(ageing_weights()), params).all()
-    return [Waiting(*row) for row in rows]
+    further = further_services([r[0] for r in rows if r[5] == TicketKind.APPOINTMENT])
+    return [
+        Waiting(
+            tid,
+            service_id,
+            target,
+            issued_at,
+            persons or 1,
+            further.get(tid, ()),
+            due_at if kind == TicketKind.APPOINTMENT and placement is None else None,
+            level < 2,
+        )
+        for tid, service_id, target, issued_at, persons, kind, due_at, placement, level in rows
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -266,7 +359,15 @@ def _counter_stmts() -> tuple:
         .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
     )
     current = (
-        select(Ticket.id, Ticket.counter_id, Ticket.service_id, Ticket.status, Ticket.serving_at)
+        select(
+            Ticket.id,
+            Ticket.counter_id,
+            Ticket.service_id,
+            Ticket.status,
+            Ticket.serving_at,
+            Ticket.persons,
+            Ticket.kind,
+        )
         .join(Counter, Counter.id == Ticket.counter_id)
         .where(Counter.office_id == _OFFICE, Ticket.status.in_(ACTIVE_AT_COUNTER))
     )
@@ -292,11 +393,21 @@ def load_counters(office_id: int) -> list[CounterInfo]:
         )
         for cid, number, label, status, user_id in rows
     }
-    for tid, counter_id, service_id, status, serving_at in _run(current_stmt, params):
+    appointments = []
+    for tid, counter_id, service_id, status, serving_at, persons, kind in _run(
+        current_stmt, params
+    ):
         info = counters.get(counter_id)
         if info is not None:
             info.current_id, info.current_service_id = tid, service_id
             info.current_status, info.current_serving_at = status, serving_at
+            info.current_persons = persons or 1
+            if kind == TicketKind.APPOINTMENT:
+                appointments.append(info)
+    if appointments:
+        further = further_services([c.current_id for c in appointments])
+        for info in appointments:
+            info.current_further = further.get(info.current_id, ())
     return list(counters.values())
 
 
@@ -311,6 +422,7 @@ def _catalogue_stmt():
             Service.name_en,
             Service.walk_in_allowed,
             Service.duration_minutes,
+            Service.extra_person_minutes,
         )
         .join(OfficeService, OfficeService.service_id == Service.id)
         .where(OfficeService.office_id == _OFFICE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -19,7 +20,9 @@ from ..offices.models import MobileEvent, Office, OfficeService, Service, Window
 from ..offices.services import get_office, get_service
 from ..realtime import publish
 from . import numbering, payloads, reads
-from .models import Ticket, TicketEvent, TicketKind, TicketStatus
+from .models import Ticket, TicketEvent, TicketKind, TicketService, TicketStatus
+
+TICKET_LANGUAGES = ("de", "en", "tr", "ar", "uk")
 
 
 def new_token() -> str:
@@ -150,8 +153,13 @@ def issue_ticket(
     user: User | None = None,
     device: Device | None = None,
     lang: str = "de",
+    further_services: Sequence[str] = (),
+    persons: int = 1,
 ) -> dict:
     """Issue a ticket and return its staff view (with token and estimate). The same ``idempotency_key`` returns the same ticket.
+
+    An appointment's ticket carries the further services booked (``further_services``, codes
+    in booked order) and the number of ``persons``; the ticket is queued for the first service.
 
     Walk-ins are refused on closure days, outside walk-in hours, for services that need an
     appointment and past the daily caps (``errors.Refused`` with a ``reason``). Appointment
@@ -164,6 +172,12 @@ def issue_ticket(
         raise ValidationFailed("A ticket prefix is one capital letter.", field="prefix")
     if kind == TicketKind.APPOINTMENT and due_at is None:
         raise ValidationFailed("An appointment ticket needs its appointment time.", field="due_at")
+    if kind != TicketKind.APPOINTMENT and (further_services or persons != 1):
+        raise ValidationFailed(
+            "Only an appointment's ticket has several services or persons.", field="service"
+        )
+    if not isinstance(persons, int) or persons < 1:
+        raise ValidationFailed("A ticket is for one person or more.", field="persons")
 
     def work(session) -> tuple[dict, Office, int, date]:
         now = clock.now()
@@ -188,6 +202,11 @@ def issue_ticket(
                 f"walkins:{service.code}",
                 f"for {service.name_en}",
             )
+        further = [
+            _check_service(session, office, code)[0]
+            for code in dict.fromkeys(further_services)
+            if code != service.code
+        ]
         letter = prefix or service.prefix
         seq = numbering.next_seq(session, office.id, day, letter)
         ticket = Ticket(
@@ -205,6 +224,12 @@ def issue_ticket(
             queued_at=now,
             issued_at=now,
             idempotency_key=key,
+            persons=persons,
+            lang=lang if lang in TICKET_LANGUAGES else "de",
+            further_services=[
+                TicketService(position=i, service_id=extra.id)
+                for i, extra in enumerate(further, start=1)
+            ],
         )
         session.add(ticket)
         session.flush()
@@ -219,6 +244,8 @@ def issue_ticket(
                 user_id=user.id if user else None,
                 details={
                     "service": service.code,
+                    **({"further_services": [f.code for f in further]} if further else {}),
+                    **({"persons": persons} if persons != 1 else {}),
                     "kind": kind.value,
                     "priority": bool(priority),
                     "by": "staff" if user else ("kiosk" if device else "system"),

@@ -1,7 +1,8 @@
 """Tickets, their append-only event log, counter states and the per-day counters.
 
 A walk-in ticket holds no personal data: a number, a service, an office, times and a random
-token for its public status page.
+token for its public status page. A checked-in appointment's ticket also knows the further
+services booked (``further_services``) and how many persons come.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Ticket(db.Model):
         UniqueConstraint("office_id", "business_date", "prefix", "seq", name="uq_tickets_number"),
         UniqueConstraint("office_id", "idempotency_key", name="uq_tickets_idempotency_key"),
         CheckConstraint("seq >= 1 AND seq <= 999", name="ck_tickets_seq_range"),
+        CheckConstraint("persons >= 1", name="ck_tickets_persons"),
         CheckConstraint(
             "status NOT IN ('called', 'serving') OR counter_id IS NOT NULL",
             name="ck_tickets_counter_when_called",
@@ -105,6 +107,8 @@ class Ticket(db.Model):
     )
     performed_service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    persons: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    lang: Mapped[str] = mapped_column(String(5), default="de", server_default="de")  # of issue
     closed_reason: Mapped[str | None] = mapped_column(String(200))
     # one column per transition; each holds the latest occurrence (the event log holds all)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
@@ -124,9 +128,34 @@ class Ticket(db.Model):
     counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
     target_counter: Mapped[Counter | None] = relationship(foreign_keys=[target_counter_id])
     performed_service: Mapped[Service | None] = relationship(foreign_keys=[performed_service_id])
+    further_services: Mapped[list[TicketService]] = relationship(
+        order_by="TicketService.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def services(self) -> list[Service]:
+        """Every service of the visit, the one it is queued for first."""
+        if self.kind != TicketKind.APPOINTMENT:
+            return [self.service]  # a walk-in has one (and no further rows to load)
+        further = [f.service for f in self.further_services if f.service_id != self.service_id]
+        return [self.service, *further]
 
     def __repr__(self) -> str:
         return f"<Ticket {self.number} {self.status.value}>"
+
+
+class TicketService(db.Model):
+    """A further service of a ticket (an appointment booked for several), in booked order."""
+
+    __tablename__ = "ticket_services"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+
+    service: Mapped[Service] = relationship(lazy="joined")
 
 
 class TicketEvent(db.Model):

@@ -40,6 +40,10 @@ def public_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> 
         "status": ticket.status.value,
         "kind": ticket.kind.value,
         "service": {"code": ticket.service.code, "name": ticket.service.name(lang)},
+        # every service of the visit (an appointment may have several), the queued one first
+        "services": [{"code": s.code, "name": s.name(lang)} for s in ticket.services],
+        "persons": ticket.persons,
+        "lang": ticket.lang,
         "office": {"slug": office.slug, "name": office.name},
         "counter": counter_ref(ticket.counter) if show_counter else None,
         "recall_count": ticket.recall_count if show_counter else 0,

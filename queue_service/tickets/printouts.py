@@ -28,11 +28,14 @@ def ticket_print(
     ticket = reads.get_ticket(token)
     estimate = reads.estimate_of(ticket)
     office = ticket.office
-    # the service name in the language the ticket is really printed in (Arabic prints in English)
+    # the service names in the language the ticket is really printed in (English without a font)
     printed = strings.printed_language(lang, unicode_font=embedded_fonts() is not None)
+    services = ticket.services
     return TicketPrint(
         number=ticket.number,
-        service_name=service_name(ticket.service, printed),
+        service_name=service_name(services[0], printed),
+        further_service_names=tuple(service_name(s, printed) for s in services[1:]),
+        persons=ticket.persons,
         office_name=office.name,
         office_address=office.address,
         issued_at=ticket.issued_at,

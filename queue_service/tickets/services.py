@@ -34,7 +34,7 @@ from .changes import (
 )
 from .estimates import Estimate
 from .issuing import issue_ticket
-from .models import CounterState, CounterStatus, Placement, Ticket
+from .models import ACTIVE_AT_COUNTER, CounterState, CounterStatus, Placement, Ticket
 
 
 def _on_ticket(token: str, user: User | None, lang: str, change: Callable) -> dict:
@@ -138,6 +138,7 @@ def mark_no_show(token: str, user: User, lang: str = "de") -> dict:
             user_id=user_id,
             details={"recalls": ticket.recall_count},
         )
+        publish.call_withdrawn(ticket.office.slug, ticket.number, "no_show")
         publish_ticket(ticket)
 
     return _on_ticket(token, user, lang, change)
@@ -147,10 +148,13 @@ def park_ticket(token: str, user: User, lang: str = "de") -> dict:
     """Set a ticket aside (e.g. the visitor fetches a document); frees the counter."""
 
     def change(session, ticket, user_id, now):
+        was_at_counter = ticket.status in ACTIVE_AT_COUNTER
         lifecycle.apply(
             session, ticket, "park", now=now, counter_id=ticket.counter_id, user_id=user_id
         )
         ticket.counter = None
+        if was_at_counter:
+            publish.call_withdrawn(ticket.office.slug, ticket.number, "parked")
         publish_ticket(ticket)
 
     return _on_ticket(token, user, lang, change)
@@ -199,6 +203,8 @@ def transfer_ticket(
             "from_counter": ticket.counter.number if ticket.counter else None,
         }
         lifecycle.check(ticket, "transfer")
+        if ticket.status in ACTIVE_AT_COUNTER:
+            publish.call_withdrawn(office.slug, ticket.number, "transferred")
         if service_code:
             try:
                 service = get_service(service_code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
+from ..offices.services import get_service
 from . import bp, directory
 
 
@@ -69,6 +70,7 @@ def _status_strings() -> dict:
             "not_served": _("Not served today"),
         },
         "about_minutes": _("about %(minutes)s minutes", minutes="{n}"),
+        "soon": _("very soon"),
         "no_estimate": _("No estimate available right now"),
         "your_turn": _("It is your turn"),
         "go_to": _("Please go to %(counter)s", counter="{counter}"),
@@ -91,13 +93,47 @@ def counter_label(counter: dict | None, lang: str) -> str:
     return _("counter %(n)s", n=counter["number"])
 
 
+# the status page speaks every language a ticket can be issued in (the kiosk's)
+TICKET_LANGUAGES = ("de", "en", "tr", "ar", "uk")
+
+
+def wait_text(minutes: int | None) -> str:
+    """The estimated wait in words, as the kiosk and the paper ticket say it."""
+    from flask_babel import gettext as _
+
+    from ..printing.strings import SOON_MINUTES
+
+    if minutes is None:
+        return _("No estimate available right now")
+    if minutes <= SOON_MINUTES:
+        return _("very soon")
+    return _("about %(minutes)s minutes", minutes=minutes)
+
+
 @bp.get("/t/<token>")
 def ticket_status(token: str):
-    """The visitor's status page behind the QR code: live through the ticket's own room."""
+    """The visitor's status page behind the QR code: live through the ticket's own room.
+
+    It opens in the language the ticket was issued in (the kiosk's choice); ``?lang=`` switches.
+    """
+    from flask_babel import force_locale
+
     from ..tickets.reads import ticket_status as status_of
 
-    lang = _lang()
-    ticket = status_of(token, lang)
+    asked = request.args.get("lang")
+    if asked not in TICKET_LANGUAGES:
+        asked = None
+    ticket = status_of(token, asked if asked in ("de", "en") else "de")
+    lang = asked or (ticket["lang"] if ticket["lang"] in TICKET_LANGUAGES else _lang())
+    with force_locale(lang):
+        return _ticket_page(token, ticket, lang)
+
+
+def _ticket_page(token: str, ticket: dict, lang: str):
+    from ..offices.texts import service_name
+    from ..printing.strings import SOON_MINUTES
+
+    names = [service_name(get_service(s["code"]), lang) for s in ticket["services"]]
     config = {
         "token": token,
         "lang": lang,
@@ -107,6 +143,7 @@ def ticket_status(token: str):
         "counter": ticket["counter"],
         "stateUrl": url_for("api.ticket_status", token=token),
         "pollSeconds": int(current_app.config.get("DISPLAY_POLL_SECONDS", 10)),
+        "soonMinutes": SOON_MINUTES,
         "cancellable": list(CANCELLABLE),
         "strings": _status_strings(),
     }
@@ -118,6 +155,9 @@ def ticket_status(token: str):
             config=config,
             counter_text=counter_label(ticket["counter"], lang),
             cancellable=ticket["status"] in CANCELLABLE,
+            service_names=names,
+            wait=wait_text(ticket["estimated_wait_minutes"]),
+            languages=TICKET_LANGUAGES,
         ),
         200,
         _NO_STORE,

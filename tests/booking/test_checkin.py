@@ -146,3 +146,46 @@ def test_two_kiosks_scanning_at_once_give_one_ticket(booked, app):
     assert {r.status_code for r in results} <= {200, 201}
     assert len({r.get_json()["number"] for r in results}) == 1
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_an_appointment_for_two_persons_and_two_services_becomes_a_ticket_with_both(booked, app):
+    client = app.test_client()
+    view = booked(office="aegi", services="PA,MB", persons=2, start=at(THURSDAY, 10))
+    clock.freeze(at(THURSDAY, 9, 55))
+    kiosk = _kiosk()
+    ticket = client.post(
+        "/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk
+    ).get_json()
+    both = [
+        {"code": "PA", "name": "Personalausweis beantragen"},
+        {"code": "MB", "name": "Meldebescheinigung"},
+    ]
+    assert (ticket["services"], ticket["persons"]) == (both, 2)
+    public = client.get(f"/api/v1/tickets/{ticket['token']}").get_json()
+    assert (public["services"], public["persons"], public["service"]["code"]) == (both, 2, "PA")
+    again = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk)
+    assert again.status_code == 200 and again.get_json()["services"] == both
+    # at 10:00 the appointment goes first; a walk-in behind it waits for the whole visit:
+    # PA 15 min + 10 for the second person, MB 5 min (no extra minutes per person) = 30
+    clock.freeze(at(THURSDAY, 10, 0))
+    walkin = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=kiosk)
+    assert (walkin.get_json()["people_ahead"], walkin.get_json()["estimated_wait_minutes"]) == (
+        1,
+        30,
+    )
+
+
+def test_an_early_check_in_waits_for_its_time_not_behind_every_walk_in(booked, app):
+    client = app.test_client()
+    view = booked(office="aegi", services="PA", start=at(THURSDAY, 10))
+    clock.freeze(at(THURSDAY, 9, 35))
+    kiosk = _kiosk()
+    for _ in range(5):  # 5 x 15 minutes of walk-ins, one counter
+        client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=kiosk)
+    ticket = client.post(
+        "/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk
+    ).get_json()
+    # it is called when its time comes (in 25 minutes), before the walk-ins still waiting then
+    assert (ticket["people_ahead"], ticket["estimated_wait_minutes"]) == (0, 25)
+    status = client.get(f"/api/v1/tickets/{ticket['token']}").get_json()
+    assert status["estimated_wait_minutes"] == 25

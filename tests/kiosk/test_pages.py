@@ -180,15 +180,17 @@ def test_wait_texts_use_the_plural_rules_of_each_language(app, kiosk_client):
     from kiosk.views import wait_text
 
     with app.test_request_context():
-        assert [wait_text(n) for n in (None, 0, 1, 7)] == [
+        # a minute or less is "gleich", as on the paper ticket and the phone
+        assert [wait_text(n) for n in (None, 0, 1, 2, 7)] == [
             "noch keine Schätzung",
             "gleich",
-            "ca. 1 Minute",
+            "gleich",
+            "ca. 2 Minuten",
             "ca. 7 Minuten",
         ]
         with force_locale("ar"):
             assert [wait_text(n) for n in (1, 2, 5, 15, 100)] == [
-                "حوالي دقيقة واحدة",
+                "قريباً جداً",
                 "حوالي دقيقتين",
                 "حوالي 5 دقائق",
                 "حوالي 15 دقيقة",
@@ -196,7 +198,7 @@ def test_wait_texts_use_the_plural_rules_of_each_language(app, kiosk_client):
             ]
         with force_locale("uk"):
             assert [wait_text(n) for n in (1, 3, 11, 21)] == [
-                "близько 1 хвилини",
+                "зовсім скоро",
                 "близько 3 хвилин",
                 "близько 11 хвилин",
                 "близько 21 хвилини",

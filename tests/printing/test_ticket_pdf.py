@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import unicodedata
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -158,9 +159,52 @@ def test_without_dejavu_german_prints_in_helvetica_and_turkish_falls_back_to_eng
     assert "Your number" in turkish and "Scan the code to follow your wait live." in turkish
 
 
-def test_arabic_prints_the_labels_in_english():
-    text = " ".join(text_of(render_ticket_pdf(sample(lang="ar"))).split())
-    assert "Your number" in text and "F042" in text
+def logical_lines(pdf: bytes, left: float = 0, right: float | None = None) -> list[str]:
+    """The lines of a ticket in reading order as PDFium (Chromium's PDF engine) extracts them,
+    optionally only between ``left`` and ``right`` (points); the extractor gives the joined
+    letter forms that were drawn, NFKC maps each back to its letter."""
+    page = pdfium.PdfDocument(pdf)[0]
+    width, _ = page.get_size()
+    text = page.get_textpage().get_text_bounded(left=left, right=width if right is None else right)
+    return [unicodedata.normalize("NFKC", line).strip() for line in text.splitlines()]
+
+
+def test_arabic_tickets_print_in_arabic_with_joined_letters_right_to_left():
+    pdf = render_ticket_pdf(
+        sample(
+            lang="ar",
+            service_name="طلب بطاقة هوية شخصية",
+            people_ahead=3,
+            estimated_wait_minutes=25,
+            kind="appointment",
+        )
+    )
+    assert b"/FontFile2" in pdf  # the font with the Arabic glyphs travels inside the PDF
+    raw = text_of(pdf)
+    assert "F042" in raw and "Your number" not in raw
+    # the letters are drawn in their joined forms (presentation forms), not as isolated letters
+    assert any(0xFE70 <= ord(ch) <= 0xFEFF for ch in raw)
+    lines = logical_lines(pdf)
+    for phrase in (
+        "رقمك",  # your number
+        "بموعد",  # with appointment
+        "طلب بطاقة هوية شخصية",  # the service
+        "أمامك",  # ahead of you
+        "3 أشخاص",  # 3 persons
+        "حوالي 25 دقيقة",  # about 25 minutes
+        "امسح الرمز لمتابعة وقت انتظارك مباشرة.",
+    ):
+        assert any(phrase in line for line in lines), (phrase, lines)
+    # right to left: the label stands at the right edge, its value at the left
+    width = PAPERS["80mm"].width
+    assert "أمامك" in logical_lines(pdf, left=width / 2)
+    assert "3 أشخاص" in logical_lines(pdf, right=width / 2)
+
+
+def test_arabic_wait_wording_and_persons():
+    lines = logical_lines(render_ticket_pdf(sample(lang="ar", estimated_wait_minutes=1, persons=2)))
+    assert any("قريبا جدا" in line for line in lines), lines  # printed without vowel marks
+    assert "لـ 2 أشخاص" in lines, lines
 
 
 def test_appointment_ticket_says_so_and_walk_in_ticket_does_not():
@@ -242,3 +286,14 @@ def test_the_printing_package_never_imports_flask():
                 assert not name.startswith(("flask", "queue_service")), (
                     f"{module.name} imports {name}"
                 )
+
+
+def test_a_wait_of_a_minute_or_less_reads_very_soon_as_on_the_kiosk_and_the_phone():
+    from queue_service.printing.strings import SOON_MINUTES
+
+    assert SOON_MINUTES == 1
+    for minutes in (0, 1):
+        text = " ".join(text_of(render_ticket_pdf(sample(estimated_wait_minutes=minutes))).split())
+        assert "Wartezeit gleich" in text and "Min." not in text
+    text = " ".join(text_of(render_ticket_pdf(sample(estimated_wait_minutes=2))).split())
+    assert "Wartezeit ca. 2 Min." in text

@@ -160,3 +160,33 @@ def test_percentiles_use_nearest_rank_and_the_median_averages_the_middle_pair():
     assert compute.percentile([7], 90) == 7
     assert compute.median([1, 2, 3, 10]) == 2.5
     assert compute.median([]) is None and compute.percentile([], 90) is None
+
+
+def test_an_appointment_counts_its_persons_and_every_service_it_asked_for(app, clerk):
+    from queue_service.tickets import services as queue
+
+    clock.freeze(clock.local_to_utc(THURSDAY, time(10, 0)))
+    queue.issue_ticket(
+        "aegi",
+        "PA",
+        kind="appointment",
+        due_at=clock.now(),
+        further_services=["MB"],
+        persons=2,
+    )
+    queue.issue_ticket("aegi", "PA")
+    office = get_office("aegi")
+    by_service = defaultdict(compute.Summary)
+    for b in compute.live_buckets([office.id], [THURSDAY]):
+        by_service[b.service_id].add(b)
+    pa, mb = by_service[get_service("PA").id], by_service[get_service("MB").id]
+    # two tickets, both queued for PA; three persons; PA asked twice, MB once
+    assert (pa.issued, pa.persons, pa.requests) == (2, 3, 2)
+    assert (mb.issued, mb.persons, mb.requests) == (0, 0, 1)
+    figures = compute.total(compute.live_buckets([office.id], [THURSDAY]))
+    assert (figures["issued"], figures["persons"], figures["requests"]) == (2, 3, 3)
+    # the nightly roll-up keeps them
+    clock.freeze(clock.local_to_utc(THURSDAY + timedelta(days=1), time(3, 30)))
+    compute.rollup_day(THURSDAY)
+    rolled = compute.total(compute.buckets([office.id], THURSDAY, THURSDAY))
+    assert (rolled["issued"], rolled["persons"], rolled["requests"]) == (2, 3, 3)

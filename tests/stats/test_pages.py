@@ -30,6 +30,8 @@ def app_config():
 COLUMNS = [
     "label",
     "issued",
+    "requests",
+    "persons",
     "served",
     "no_show",
     "cancelled",
@@ -152,10 +154,15 @@ def test_every_table_exports_as_csv_that_reads_back_to_the_same_figures(client, 
     )
     header, day = rows[0], dict(zip(COLUMNS, rows[1], strict=True))
     assert (
-        header[1] == "Ausgegebene Wartemarken" and header[7] == "Wartezeit, Median (Min.)"
+        header[1] == "Ausgegebene Wartemarken" and header[9] == "Wartezeit, Median (Min.)"
     )  # German
     assert day["label"] == "2026-11-26"
     assert int(day["issued"]) == expected["issued"] and int(day["served"]) == expected["served"]
+    assert (int(day["requests"]), int(day["persons"])) == (
+        expected["requests"],
+        expected["persons"],
+    )
+    assert header[2:4] == ["Anliegen (jede Leistung eines Besuchs)", "Personen"]
     assert float(day["wait_median_min"].replace(",", ".")) == expected["wait_median_min"]
     assert expected["lead_median_days"] is not None
     assert float(day["lead_median_days"].replace(",", ".")) == expected["lead_median_days"]

@@ -254,3 +254,21 @@ def test_the_status_page_shows_number_position_and_estimate(client, kiosk):
     english = client.get(f"/t/{token}?lang=en").get_data(as_text=True)
     assert "People ahead of you" in english and "about 15 minutes" in english
     assert client.get("/t/unknown-token").status_code == 404
+
+
+def test_the_status_page_opens_in_the_tickets_language_right_to_left_for_arabic(client, kiosk):
+    token = _issue(client, kiosk, lang="ar").get_json()["token"]
+    assert client.get(f"/api/v1/tickets/{token}").get_json()["lang"] == "ar"
+    html = client.get(f"/t/{token}").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "رقم انتظارك" in html and "عدد الأشخاص قبلك" in html and "طلب بطاقة هوية شخصية" in html
+    # nobody ahead: the same words as on the kiosk and the paper, never "about 0 minutes"
+    assert "قريباً جداً" in html and "حوالي 0" not in html
+    # a switch to every language a ticket can be issued in; German on request
+    for code in ("de", "en", "tr", "uk"):
+        assert f'href="/t/{token}?lang={code}"' in html
+    german = client.get(f"/t/{token}?lang=de").get_data(as_text=True)
+    assert '<html lang="de" dir="ltr">' in german and "Personen vor Ihnen" in german
+    assert "gleich" in german and "etwa 0 Minuten" not in german
+    turkish = client.get(f"/t/{token}?lang=tr").get_data(as_text=True)
+    assert "Önünüzdeki kişi sayısı" in turkish and "Kimlik kartı başvurusu" in turkish

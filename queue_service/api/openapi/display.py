@@ -22,6 +22,11 @@ _call = {
         "service": {"type": "string", "example": "PA"},
         "recall_count": {"type": "integer"},
         "called_at": _time,
+        "active": {
+            "type": "boolean",
+            "description": "called there now (the visitor has not come yet); a call that is "
+            "not active was served or is minutes old. Snapshot only",
+        },
     },
 }
 
@@ -113,7 +118,9 @@ add_schemas(
                 "calls": {
                     "type": "array",
                     "items": {"$ref": "#/components/schemas/DisplayCall"},
-                    "description": "today's latest calls, newest first, each number once",
+                    "description": "the calls of the last DISPLAY_CALL_MINUTES (and every call still "
+                    "active), newest first, each number once; never a number sent away since "
+                    "(no-show, parked, transferred)",
                 },
                 "messages": {
                     "type": "array",

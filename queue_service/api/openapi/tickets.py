@@ -45,7 +45,27 @@ add_schemas(
                     ],
                 },
                 "kind": {"type": "string", "enum": ["walkin", "appointment"]},
-                "service": _named,
+                "service": {
+                    **_named,
+                    "description": "the service the ticket is queued for (the first booked)",
+                },
+                "services": {
+                    "type": "array",
+                    "items": _named,
+                    "description": "every service of the visit in booked order, the queued one "
+                    "first (a checked-in appointment may have several; a walk-in has one)",
+                },
+                "persons": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "description": "how many persons come (an appointment booked for several)",
+                },
+                "lang": {
+                    "type": "string",
+                    "enum": ["de", "en", "tr", "ar", "uk"],
+                    "description": "the language the ticket was issued in (its status page "
+                    "opens in it)",
+                },
                 "office": {
                     "type": "object",
                     "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},

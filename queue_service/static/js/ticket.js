@@ -38,8 +38,9 @@
     el("estimate-fact").hidden = !waiting;
     if (waiting) {
       el("ahead").textContent = view.people_ahead == null ? "–" : String(view.people_ahead);
-      el("estimate").textContent = view.estimated_wait_minutes == null ? S.no_estimate
-        : fill(S.about_minutes, { n: view.estimated_wait_minutes });
+      var minutes = view.estimated_wait_minutes;
+      el("estimate").textContent = minutes == null ? S.no_estimate
+        : minutes <= cfg.soonMinutes ? S.soon : fill(S.about_minutes, { n: minutes });
     }
     var open = cfg.cancellable.indexOf(view.status) >= 0;
     el("cancel").hidden = !open;
