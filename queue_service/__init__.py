@@ -304,20 +304,29 @@ def _register_request_hooks(app: Flask) -> None:
             raise Unauthorized("The device token is not valid (unknown or revoked).")
 
     @app.before_request
-    def _csrf_protect():
+    def _require_staff_login():
+        # who asks comes before what they send: a staff route answers an anonymous caller with
+        # 401 (API) or the login page before the CSRF check and before parameter validation
         from flask_login import current_user
 
         from .auth.web import view_requires_staff
+        from .errors import Unauthorized
+        from .extensions import login_manager
 
+        if request.routing_exception is not None or current_user.is_authenticated:
+            return None
+        if not view_requires_staff(app.view_functions.get(request.endpoint)):
+            return None
+        if _wants_problem_json():
+            raise Unauthorized("Please log in as staff.")
+        return login_manager.unauthorized()
+
+    @app.before_request
+    def _csrf_protect():
         if request.routing_exception is not None:
             return  # no route runs: the router's 404 or 405 (with Allow) is the answer
-        if request.method not in ("POST", "PUT", "PATCH", "DELETE") or uses_token_auth():
-            return
-        if not current_user.is_authenticated and view_requires_staff(
-            app.view_functions.get(request.endpoint)
-        ):
-            return  # nobody is signed in: the view itself answers 401 (or the login page)
-        csrf.protect()
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and not uses_token_auth():
+            csrf.protect()
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
