@@ -118,6 +118,7 @@ def _init_extensions(app: Flask) -> None:
     from .realtime import models as _realtime_models  # noqa: F401
     from .scheduler import models as _scheduler_models  # noqa: F401
     from .stats import models as _stats_models  # noqa: F401
+    from .tickets import display as _queue_display  # noqa: F401  (realtime reads the queue)
     from .tickets import models as _ticket_models  # noqa: F401
     from .waitlist import models as _waitlist_models  # noqa: F401
     from .waitlist import services as _waitlist  # noqa: F401  (takes freed times first)

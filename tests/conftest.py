@@ -187,6 +187,17 @@ def catalogue(app):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashes(monkeypatch):
+    """scrypt costs a quarter second per hash; only the hashing itself is not under test here."""
+    from functools import partial
+
+    from werkzeug.security import generate_password_hash
+
+    cheap = partial(generate_password_hash, method="pbkdf2:sha256:1000")
+    monkeypatch.setattr("queue_service.auth.services.generate_password_hash", cheap)
+
+
+@pytest.fixture(autouse=True)
 def _reset_clock():
     yield
     clock.reset()
@@ -285,11 +296,34 @@ def live_server(tmp_path):
         server.stop()
 
 
+# ---------------------------------------------------------------- markers from fixtures
+
+# a test that uses one of these fixtures needs what the marker names (make test-fast leaves
+# them out; make test runs everything)
+FIXTURE_MARKERS = {
+    "pg_database_url": "postgres",
+    "pg_empty_database_url": "postgres",
+    "pg_schema": "postgres",
+    "redis_url": "redis",
+    "chromium_path": "browser",
+    "browser": "browser",
+    "live_server": "live",
+    "live": "live",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & FIXTURE_MARKERS.keys():
+            item.add_marker(FIXTURE_MARKERS[fixture])
+
+
 # ---------------------------------------------------------------- nothing skips in CI
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if not REQUIRE:
+    """Under pytest-xdist the controller sees every worker's reports: it alone counts skips."""
+    if not REQUIRE or hasattr(session.config, "workerinput"):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []

@@ -8,6 +8,8 @@ import requests
 from .conftest import DEMO_CATALOGUE
 from .support.servers import run_cli, start_server
 
+pytestmark = pytest.mark.live
+
 
 def _env(tmp_path, **extra):
     env = dict(

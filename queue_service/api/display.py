@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..realtime import snapshot
+from ..tickets import display
 from . import bp
 
 
 @bp.get("/v1/offices/<slug>/display-state")
 def display_state(slug: str):
-    return jsonify(snapshot.shared_display_state(slug)), 200, {"Cache-Control": "no-store"}
+    return jsonify(display.shared_display_state(slug)), 200, {"Cache-Control": "no-store"}

@@ -78,33 +78,8 @@ def appointment_windows(
         md = (day.month, day.day)
         return day in city_closed or md in city_closed or day in marks or md in marks
 
-    stationary = [o for o in offices if not o.is_mobile]
-    mobile = [o for o in offices if o.is_mobile]
-    weekly: dict[int, dict[int, list[OpeningWindow]]] = defaultdict(lambda: defaultdict(list))
-    if stationary:
-        for row in db.session.scalars(
-            select(OpeningWindow)
-            .where(
-                OpeningWindow.office_id.in_([o.id for o in stationary]),
-                OpeningWindow.kind == WindowKind.APPOINTMENT,
-            )
-            .order_by(OpeningWindow.start_time)
-        ):
-            weekly[row.office_id][row.weekday].append(row)
-    events: dict[int, dict[date, list[MobileEvent]]] = defaultdict(lambda: defaultdict(list))
-    if mobile:
-        for ev in db.session.scalars(
-            select(MobileEvent)
-            .options(selectinload(MobileEvent.services))
-            .where(
-                MobileEvent.office_id.in_([o.id for o in mobile]),
-                MobileEvent.day.between(first, last),
-                MobileEvent.appointments.is_(True),
-            )
-            .order_by(MobileEvent.start_time)
-        ):
-            events[ev.office_id][ev.day].append(ev)
-
+    weekly = _weekly_windows([o.id for o in offices if not o.is_mobile])
+    events = _appointment_events([o.id for o in offices if o.is_mobile], first, last)
     for office in offices:
         tz = calendar.office_tz(office)
         out = result[office.id]
@@ -112,17 +87,7 @@ def appointment_windows(
             if is_closed(office.id, day):
                 continue
             if office.is_mobile:
-                for ev in events[office.id].get(day, []):
-                    out.append(
-                        DayWindow(
-                            day,
-                            clock.local_to_utc(day, ev.start_time, tz),
-                            clock.local_to_utc(day, ev.end_time, tz),
-                            None,
-                            frozenset(s.id for s in ev.services) if ev.services else None,
-                            ev.place,
-                        )
-                    )
+                out.extend(_event_window(day, ev, tz) for ev in events[office.id].get(day, []))
             else:
                 for w in weekly[office.id].get(day.weekday(), []):
                     out.append(
@@ -134,6 +99,53 @@ def appointment_windows(
                         )
                     )
     return result
+
+
+def _weekly_windows(office_ids: list[int]) -> dict[int, dict[int, list[OpeningWindow]]]:
+    """Appointment windows of stationary offices, by office and weekday, in start order."""
+    weekly: dict[int, dict[int, list[OpeningWindow]]] = defaultdict(lambda: defaultdict(list))
+    if office_ids:
+        for row in db.session.scalars(
+            select(OpeningWindow)
+            .where(
+                OpeningWindow.office_id.in_(office_ids),
+                OpeningWindow.kind == WindowKind.APPOINTMENT,
+            )
+            .order_by(OpeningWindow.start_time)
+        ):
+            weekly[row.office_id][row.weekday].append(row)
+    return weekly
+
+
+def _appointment_events(
+    office_ids: list[int], first: date, last: date
+) -> dict[int, dict[date, list[MobileEvent]]]:
+    """Mobile dates that take appointments, by office and day, in start order."""
+    events: dict[int, dict[date, list[MobileEvent]]] = defaultdict(lambda: defaultdict(list))
+    if office_ids:
+        for ev in db.session.scalars(
+            select(MobileEvent)
+            .options(selectinload(MobileEvent.services))
+            .where(
+                MobileEvent.office_id.in_(office_ids),
+                MobileEvent.day.between(first, last),
+                MobileEvent.appointments.is_(True),
+            )
+            .order_by(MobileEvent.start_time)
+        ):
+            events[ev.office_id][ev.day].append(ev)
+    return events
+
+
+def _event_window(day: date, ev: MobileEvent, tz) -> DayWindow:
+    return DayWindow(
+        day,
+        clock.local_to_utc(day, ev.start_time, tz),
+        clock.local_to_utc(day, ev.end_time, tz),
+        None,
+        frozenset(s.id for s in ev.services) if ev.services else None,
+        ev.place,
+    )
 
 
 def able_counters(office_ids: list[int], service_ids: Iterable[int]) -> dict[int, int]:

@@ -40,10 +40,7 @@ class ServiceData:
 
 def _validated(data: ServiceData) -> dict:
     values = asdict(data)
-    for key in ("name_de", "name_en"):
-        values[key] = (values[key] or "").strip()
-        if not values[key] or len(values[key]) > 120:
-            raise ValidationFailed(_("Enter a name of up to 120 characters."), field=key)
+    _check_names(values)
     values["prefix"] = (values["prefix"] or "").strip().upper()
     if not _PREFIX.match(values["prefix"]):
         raise ValidationFailed(_("One capital letter; not I, O or Q."), field="prefix")
@@ -51,6 +48,24 @@ def _validated(data: ServiceData) -> dict:
         raise ValidationFailed(_("Enter between 1 and 240 minutes."), field="duration_minutes")
     if not 0 <= data.extra_person_minutes <= 120:
         raise ValidationFailed(_("Enter between 0 and 120 minutes."), field="extra_person_minutes")
+    _check_texts(values)
+    if not values["walk_in_allowed"] and not values["online_bookable"]:
+        raise ValidationFailed(
+            _("A service must allow walk-ins, online appointments or both."),
+            field="walk_in_allowed",
+        )
+    return values
+
+
+def _check_names(values: dict) -> None:
+    for key in ("name_de", "name_en"):
+        values[key] = (values[key] or "").strip()
+        if not values[key] or len(values[key]) > 120:
+            raise ValidationFailed(_("Enter a name of up to 120 characters."), field=key)
+
+
+def _check_texts(values: dict) -> None:
+    """Descriptions, the online alternative's address and the documents, trimmed."""
     for key in ("description_de", "description_en", "online_alternative_url"):
         values[key] = (values[key] or "").strip() or None
     url = values["online_alternative_url"]
@@ -60,12 +75,6 @@ def _validated(data: ServiceData) -> dict:
         )
     for key in ("documents_de", "documents_en"):
         values[key] = [d.strip() for d in values[key] if d and d.strip()]
-    if not values["walk_in_allowed"] and not values["online_bookable"]:
-        raise ValidationFailed(
-            _("A service must allow walk-ins, online appointments or both."),
-            field="walk_in_allowed",
-        )
-    return values
 
 
 def list_services(actor_id: int) -> list[Service]:

@@ -105,3 +105,26 @@ def withdraw_office_message(actor_id: int, office_slug: str, message_id: int) ->
             )
             publish.office_message(office.slug, message_view(message, office.slug))
     return message
+
+
+def expire_office_message(message_id: int) -> bool:
+    """Deactivate one message past its end and tell the displays; False if nothing to do."""
+    with unit_of_work() as session:
+        message = session.get(OfficeMessage, message_id, with_for_update=True)
+        if (
+            message is None
+            or not message.active
+            or message.active_until is None
+            or message.active_until > clock.now()
+        ):
+            return False
+        message.active = False
+        record(
+            "office_message.expired",
+            actor=None,
+            object_type="office_message",
+            object_id=message.id,
+            office_id=message.office_id,
+        )
+        publish.office_message(message.office.slug, message_view(message))
+    return True

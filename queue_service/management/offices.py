@@ -186,52 +186,15 @@ def set_offered_services(
     with unit_of_work() as session:
         actor = load_actor(actor_id, session)
         office = office_for(actor, slug, for_update=True)
-        for code, cap in offer.items():
-            if cap is not None and not 1 <= cap <= 999:
-                raise ValidationFailed(
-                    _("The daily cap must be between 1 and 999."), field=f"cap-{code}"
-                )
-        by_code = {s.code: s for s in session.scalars(select(Service)).all()}
-        unknown = sorted(set(offer) - set(by_code))
-        if unknown:
-            raise ValidationFailed(
-                _("Unknown service: %(codes)s", codes=", ".join(unknown)), field="services"
-            )
+        by_code = _checked_offer(session, offer)
         current = {o.service.code: o for o in office.services}
         dropped = tuple(sorted(code for code in current if code not in offer))
         change, items = None, []
         if dropped:
-            change = AvailabilityChange(
-                kind="service_removed",
-                office_ids=(office.id,),
-                days=coming_days(office),
-                reason=_(
-                    "%(office)s no longer offers %(codes)s.",
-                    office=office.name,
-                    codes=", ".join(dropped),
-                ),
-                service_codes=dropped,
-            )
+            change = _services_removed(office, dropped)
             items = affected_by(change)
             confirm_impact(items, confirmed, acknowledged)
-        added, removed, caps = [], [], []
-        for code, existing in current.items():
-            if code not in offer:
-                office.services.remove(existing)
-                removed.append(code)
-        for code, cap in offer.items():
-            if code in current:
-                if current[code].walkin_daily_cap != cap:
-                    caps.append(
-                        {"field": f"cap:{code}", "old": current[code].walkin_daily_cap, "new": cap}
-                    )
-                    current[code].walkin_daily_cap = cap
-            else:
-                office.services.append(OfficeService(service=by_code[code], walkin_daily_cap=cap))
-                added.append(code)
-        if removed:
-            for counter in office.counters:
-                counter.services = [s for s in counter.services if s.code not in removed]
+        added, removed, caps = _apply_offer(office, current, offer, by_code)
         if change is not None:
             apply_change(change, items, notify=notify)
         if added or removed or caps:
@@ -250,6 +213,61 @@ def set_offered_services(
                 },
             )
     return office
+
+
+def _checked_offer(session, offer: dict[str, int | None]) -> dict[str, Service]:
+    """Every service by code, once the offer's caps and codes are known to be valid."""
+    for code, cap in offer.items():
+        if cap is not None and not 1 <= cap <= 999:
+            raise ValidationFailed(
+                _("The daily cap must be between 1 and 999."), field=f"cap-{code}"
+            )
+    by_code = {s.code: s for s in session.scalars(select(Service)).all()}
+    unknown = sorted(set(offer) - set(by_code))
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown service: %(codes)s", codes=", ".join(unknown)), field="services"
+        )
+    return by_code
+
+
+def _services_removed(office: Office, dropped: tuple[str, ...]) -> AvailabilityChange:
+    return AvailabilityChange(
+        kind="service_removed",
+        office_ids=(office.id,),
+        days=coming_days(office),
+        reason=_(
+            "%(office)s no longer offers %(codes)s.",
+            office=office.name,
+            codes=", ".join(dropped),
+        ),
+        service_codes=dropped,
+    )
+
+
+def _apply_offer(
+    office: Office,
+    current: dict[str, OfficeService],
+    offer: dict[str, int | None],
+    by_code: dict[str, Service],
+) -> tuple[list[str], list[str], list[dict]]:
+    """Change the office's offer to ``offer``; returns the added, the removed and cap changes."""
+    added, removed, caps = [], [], []
+    for code, existing in current.items():
+        if code not in offer:
+            office.services.remove(existing)
+            removed.append(code)
+    for code, cap in offer.items():
+        if code not in current:
+            office.services.append(OfficeService(service=by_code[code], walkin_daily_cap=cap))
+            added.append(code)
+        elif current[code].walkin_daily_cap != cap:
+            caps.append({"field": f"cap:{code}", "old": current[code].walkin_daily_cap, "new": cap})
+            current[code].walkin_daily_cap = cap
+    if removed:
+        for counter in office.counters:
+            counter.services = [s for s in counter.services if s.code not in removed]
+    return added, removed, caps
 
 
 # ---------------------------------------------------------------- counters

@@ -1,6 +1,6 @@
-"""Ticker messages on the waiting-room displays: reading them and expiring old ones.
+"""Ticker messages on the waiting-room displays: reading them.
 
-Posting and withdrawing are management actions (queue_service.management.messages).
+Posting, withdrawing and expiring are management actions (queue_service.management.messages).
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from .. import clock
-from ..audit.services import record
-from ..db import unit_of_work
 from ..extensions import db
-from ..realtime import publish
 from .models import Office, OfficeMessage
 
 
@@ -52,26 +49,3 @@ def expired_message_ids(now: datetime) -> list[int]:
             .order_by(OfficeMessage.id)
         )
     )
-
-
-def expire_office_message(message_id: int) -> bool:
-    """Deactivate one message past its end and tell the displays; False if nothing to do."""
-    with unit_of_work() as session:
-        message = session.get(OfficeMessage, message_id, with_for_update=True)
-        if (
-            message is None
-            or not message.active
-            or message.active_until is None
-            or message.active_until > clock.now()
-        ):
-            return False
-        message.active = False
-        record(
-            "office_message.expired",
-            actor=None,
-            object_type="office_message",
-            object_id=message.id,
-            office_id=message.office_id,
-        )
-        publish.office_message(message.office.slug, message_view(message))
-    return True

@@ -1,5 +1,6 @@
 """Live updates over Socket.IO: publish.py is the only module that emits, events.py holds the
-handlers, snapshot.py reads what the displays show (docs/realtime-protocol.md)."""
+handlers; what the displays show is read by tickets/display.py, registered in readers.py
+(docs/realtime-protocol.md)."""
 
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ from ..auth.web import DEVICE_COOKIE, staff_user
 from ..errors import DomainError, Forbidden, NotFound, UnknownOffice
 from ..extensions import socketio
 from ..offices.services import get_office
-from . import snapshot
 from .publish import DISPLAY_NS, STAFF_NS, current_seq, office_room, ticket_room
+from .readers import queue_readers
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def display_join_office(data=None):
     room = office_room(slug)
     _leave_office_rooms(room)
     join_room(room)  # before reading: whatever happens from now on reaches this client
-    state = snapshot.shared_display_state(slug)
+    state = queue_readers().shared_display_state(slug)
     emit("display_state", state)
     return {"ok": True, "office": slug, "seq": state["seq"]}
 
@@ -92,15 +92,13 @@ def display_join_office(data=None):
 @socketio.on("join_ticket", namespace=DISPLAY_NS)
 def display_join_ticket(data=None):
     """A status page joins its ticket's room and gets ``ticket_state``."""
-    from ..tickets.reads import ticket_status
-
     token = data.get("token") if isinstance(data, dict) else None
     lang = data.get("lang") if isinstance(data, dict) and data.get("lang") in ("de", "en") else "de"
     if not isinstance(token, str) or not 0 < len(token) <= 64:
         return _fail("invalid", 'Send {"token": TOKEN}.')
     join_room(ticket_room(token))
     try:
-        state = ticket_status(token, lang)
+        state = queue_readers().ticket_status(token, lang)
     except NotFound as exc:
         leave_room(ticket_room(token))
         return _fail("not_found", exc.detail)

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..db import after_commit, in_unit_of_work
 from ..extensions import db, socketio
+from .readers import queue_readers
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +240,6 @@ POSITIONS_RESEND_SECONDS = 30.0  # and all of them now and then (another process
 def deliver_queue(app: Flask, office: str, seqs: list[int]) -> None:
     """One queue read for ``office``: ``queue_updated`` for the changes ``seqs``, then the waiting
     tickets' new positions (those that changed since this process last sent them)."""
-    from . import snapshot
-
     key = (id(app), office)
     sent_at, sent = _positions_sent.get(key, (0.0, {}))
     if time.monotonic() - sent_at > POSITIONS_RESEND_SECONDS:
@@ -252,7 +251,7 @@ def deliver_queue(app: Flask, office: str, seqs: list[int]) -> None:
         try:
             # the seq first: the state read afterwards holds every change up to it (section 5)
             state_seq = current_seq(office)
-            read = snapshot.read_queue(office, sent)
+            read = queue_readers().read_queue(office, sent)
         except Exception:
             log.exception("could not read the queue of %s for the displays", office)
             read, state_seq = None, max(seqs)

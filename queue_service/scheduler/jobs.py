@@ -13,7 +13,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from .. import clock
-from ..offices import messages
+from ..management.messages import expire_office_message
+from ..offices.messages import expired_message_ids
 from ..stats import jobs as stats_jobs
 from ..waitlist import services as waitlist
 from . import runner
@@ -22,8 +23,8 @@ from .registry import daily_at, every, register_job
 
 def expire_office_messages(scheduled_for: datetime) -> dict:
     """Ticker messages past their end leave the displays."""
-    ids = messages.expired_message_ids(clock.now())
-    return {"expired": sum(messages.expire_office_message(message_id) for message_id in ids)}
+    ids = expired_message_ids(clock.now())
+    return {"expired": sum(expire_office_message(message_id) for message_id in ids)}
 
 
 def purge_job_runs(scheduled_for: datetime) -> dict:

@@ -23,17 +23,6 @@ from queue_service.offices.models import Office
 from ..conftest import DEMO_CATALOGUE, login
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashes(monkeypatch):
-    """scrypt costs a quarter second per hash; these tests are not about hashing."""
-    from functools import partial
-
-    from werkzeug.security import generate_password_hash
-
-    cheap = partial(generate_password_hash, method="pbkdf2:sha256:1000")
-    monkeypatch.setattr("queue_service.auth.services.generate_password_hash", cheap)
-
-
 def create_staff() -> SimpleNamespace:
     return SimpleNamespace(
         admin=create_user("admin", "admin", []),

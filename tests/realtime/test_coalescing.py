@@ -5,10 +5,11 @@ position or estimate changed."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
-from queue_service.realtime import publish, snapshot
+from queue_service.realtime import publish, readers
 from queue_service.tickets import services as q
 
 WINDOW = 1.5  # long enough that a loaded machine issues the burst inside one window
@@ -30,16 +31,21 @@ def emitted(monkeypatch):
     return sent
 
 
+def _replace_queue_reader(monkeypatch, read_queue) -> None:
+    registered = readers.queue_readers()
+    monkeypatch.setattr(readers, "_readers", replace(registered, read_queue=read_queue))
+
+
 @pytest.fixture
 def reads(monkeypatch):
     offices = []
-    original = snapshot.read_queue
+    original = readers.queue_readers().read_queue
 
     def counted(office_slug, sent=None):
         offices.append(office_slug)
         return original(office_slug, sent)
 
-    monkeypatch.setattr(snapshot, "read_queue", counted)
+    _replace_queue_reader(monkeypatch, counted)
     return offices
 
 
@@ -104,14 +110,14 @@ def test_only_waiting_tickets_whose_position_changed_get_a_push(app, aegi, clerk
 def test_queue_reads_take_at_most_their_share_of_the_time(app, aegi, emitted, monkeypatch):
     """A flood of changes must not let the displays' queue reads starve the requests."""
     app.config.update(REALTIME_COALESCE_SECONDS=0.0, REALTIME_READ_SHARE=0.25)
-    original, started = snapshot.read_queue, []
+    original, started = readers.queue_readers().read_queue, []
 
     def slow(office_slug, sent=None):
         started.append(time.monotonic())
         time.sleep(0.2)
         return original(office_slug, sent)
 
-    monkeypatch.setattr(snapshot, "read_queue", slow)
+    _replace_queue_reader(monkeypatch, slow)
     for _ in range(3):
         q.issue_ticket("aegi", "PA")
         time.sleep(0.05)

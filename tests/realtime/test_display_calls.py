@@ -9,8 +9,8 @@ import pytest
 
 from queue_service import clock
 from queue_service.realtime import publish
-from queue_service.realtime.snapshot import display_state
 from queue_service.tickets import services as q
+from queue_service.tickets.display import display_state
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from queue_service.errors import Conflict
-from queue_service.realtime import publish, snapshot
+from queue_service.realtime import publish
+from queue_service.tickets import display
 from queue_service.tickets import services as q
 
 
@@ -94,7 +95,7 @@ def test_the_snapshot_shows_the_call_with_the_same_call_id_as_the_event(aegi, cl
     q.issue_ticket("aegi", "PA")
     q.call_next("aegi", 2, clerk)
     called = next(d for e, d in display_events(emitted) if e == "ticket_called")
-    state = snapshot.display_state("aegi")
+    state = display.display_state("aegi")
     assert state["seq"] == called["seq"] + 1
     assert state["calls"][0]["call_id"] == called["call_id"]
     assert state["calls"][0]["number"] == called["number"] == "P001"
@@ -114,7 +115,7 @@ def test_a_recall_is_a_new_call_id_and_the_history_shows_each_number_once(aegi, 
     q.recall_ticket(token, clerk)
     calls = [d for e, d in display_events(emitted) if e == "ticket_called"]
     assert len(calls) == 2 and calls[0]["call_id"] != calls[1]["call_id"]
-    history = snapshot.display_state("aegi")["calls"]
+    history = display.display_state("aegi")["calls"]
     assert [c["number"] for c in history] == ["P001"]
     assert history[0]["call_id"] == calls[1]["call_id"] and history[0]["recall_count"] == 1
 
@@ -127,7 +128,7 @@ def test_display_state_over_http_is_the_snapshot_and_public(aegi, clerk, client)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
-    assert body == snapshot.display_state("aegi")
+    assert body == display.display_state("aegi")
     text = response.get_data(as_text=True)
     assert token not in text and clerk.username not in text
     assert body["office"] == {"slug": "aegi", "name": "Bürgeramt Aegi"}
@@ -145,25 +146,25 @@ def test_ticker_messages_are_in_the_snapshot_and_pushed_with_a_seq(aegi, manager
     assert pushed[-1]["text_de"] == "Heute Kartenzahlung gestört" and pushed[-1][
         "seq"
     ] == publish.current_seq("aegi")
-    assert [m["id"] for m in snapshot.display_state("aegi")["messages"]] == [message.id]
+    assert [m["id"] for m in display.display_state("aegi")["messages"]] == [message.id]
     withdraw_office_message(manager.id, "aegi", message.id)
-    assert snapshot.display_state("aegi")["messages"] == []
+    assert display.display_state("aegi")["messages"] == []
 
 
 def test_joining_displays_share_one_snapshot_until_something_happens_in_the_office(
     aegi, clerk, app
 ):
     q.issue_ticket("aegi", "PA")
-    first = snapshot.shared_display_state("aegi")
-    again = snapshot.shared_display_state("aegi")  # a reconnect storm costs one read
+    first = display.shared_display_state("aegi")
+    again = display.shared_display_state("aegi")  # a reconnect storm costs one read
     assert again["calls"] is first["calls"] and again["services"] is first["services"]
     assert again["server_time"] >= first["server_time"]  # displays set their clocks by it
-    assert snapshot.shared_display_state("linden")["office"]["slug"] == "linden"
+    assert display.shared_display_state("linden")["office"]["slug"] == "linden"
     q.call_next("aegi", 1, clerk)
-    after = snapshot.shared_display_state("aegi")
+    after = display.shared_display_state("aegi")
     assert after["calls"] is not first["calls"] and after["seq"] > first["seq"]
-    assert after["calls"][0]["number"] == "P001" and after == snapshot.display_state("aegi")
+    assert after["calls"][0]["number"] == "P001" and after == display.display_state("aegi")
     app.config["DISPLAY_SNAPSHOT_SHARE_SECONDS"] = 0
     assert (
-        snapshot.shared_display_state("aegi")["calls"] is not after["calls"]
+        display.shared_display_state("aegi")["calls"] is not after["calls"]
     )  # off: read every time

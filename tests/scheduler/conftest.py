@@ -1,1 +1,1 @@
-from ..manage.conftest import _fast_password_hashes, staff  # noqa: F401  (shared fixtures)
+from ..manage.conftest import staff  # noqa: F401  (shared fixtures)

@@ -215,6 +215,7 @@ class QueueMachine(RuleBasedStateMachine):
         assert last == current
 
 
+@pytest.mark.slow
 def test_the_queue_keeps_its_invariants_whatever_the_clerks_do(aegi):
     """250 examples on each database, 500 in all."""
     QueueMachine.runs = 0

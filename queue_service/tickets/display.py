@@ -23,9 +23,11 @@ from ..offices import calendar
 from ..offices.messages import message_view
 from ..offices.models import Counter, Office, OfficeMessage, Service, WindowKind
 from ..offices.services import get_office
-from ..tickets import estimates, payloads
-from ..tickets.models import Ticket, TicketEvent, TicketStatus
-from .publish import current_seq
+from ..realtime.publish import current_seq
+from ..realtime.readers import QueueReaders, register_queue_readers
+from . import estimates, payloads
+from .models import Ticket, TicketEvent, TicketStatus
+from .reads import ticket_status
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -269,3 +271,6 @@ def shared_display_state(office_slug: str) -> dict:
     state = display_state(office_slug)
     _shared[key] = (now, state)
     return state
+
+
+register_queue_readers(QueueReaders(read_queue, shared_display_state, ticket_status))
