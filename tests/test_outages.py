@@ -11,7 +11,7 @@ from queue_service import create_app
 from queue_service.auth.services import create_device, create_user
 from queue_service.extensions import db
 
-from .conftest import THURSDAY_10, _test_config, login
+from .conftest import THURSDAY_10, _test_config, isolate_requests, login
 from .support.servers import free_port
 
 NOBODY_LISTENS = f"127.0.0.1:{free_port()}"
@@ -21,6 +21,7 @@ NOBODY_LISTENS = f"127.0.0.1:{free_port()}"
 def app_without_database(tmp_path):
     url = f"postgresql+psycopg://postgres@{NOBODY_LISTENS}/gone"
     app = create_app(_test_config(url))
+    isolate_requests(app)  # a fresh g per request, as in production (no cached anonymous user)
     with app.app_context():
         yield app
         db.session.remove()
