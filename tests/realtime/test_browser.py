@@ -39,7 +39,9 @@ def test_the_display_shows_calls_live_says_when_it_is_cut_off_and_recovers(brows
     clerk = Staff(server, "clerk-display")
     for service in ("PA", "PA", "KID", "AN"):
         clerk.issue(server.base_url, service=service)
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="de-DE")
+    context = browser.new_context(
+        viewport={"width": 1920, "height": 1080}, locale="de-DE", bypass_csp=True
+    )
     page = context.new_page()
     try:
         page.goto(server.base_url + "/display/aegi?lang=de,en&rows=6")
@@ -96,7 +98,7 @@ def test_the_display_ticker_and_counter_layout(browser, live):
     post_message(
         server, "leitung", "Heute ab 12 Uhr nur Abholungen", "Collections only from noon today"
     )
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
     page = context.new_page()
     try:
         page.goto(server.base_url + "/display/aegi?lang=en&layout=counters&gong=0&speech=0")
@@ -123,6 +125,7 @@ def test_the_status_page_switches_to_called_and_the_visitor_can_cancel(browser, 
         is_mobile=True,
         has_touch=True,
         locale="de-DE",
+        bypass_csp=True,
     )
     page = context.new_page()
     try:
@@ -182,7 +185,9 @@ def test_the_display_does_not_grow_with_the_number_of_calls(browser, live):
                     == 200
                 )
 
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="de-DE")
+    context = browser.new_context(
+        viewport={"width": 1920, "height": 1080}, locale="de-DE", bypass_csp=True
+    )
     page = context.new_page()
     cdp = context.new_cdp_session(page)
 
@@ -234,7 +239,7 @@ def test_the_display_waits_briefly_for_a_late_seq_and_resyncs_only_when_it_stays
 ):
     """Two server processes deliver out of order: a seq that arrives late is no loss."""
     server = live()
-    page = browser.new_context(locale="de-DE").new_page()
+    page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
     try:
         page.goto(server.base_url + "/display/aegi")
         page.wait_for_function("queueDisplay.state.synced && !queueDisplay.state.resyncing")

@@ -31,7 +31,7 @@ def test_calls_go_on_without_redis_and_the_display_ends_up_right(
     env = live_env(REDIS_URL=private_redis.url, SOCKETIO_CHANNEL="faults", DISPLAY_POLL_SECONDS="2")
     first = live(env, pg_empty_database_url)
     second = live(env, pg_empty_database_url, prepare=False)
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
     page = context.new_page()
     try:
         clerk = Staff(first, "clerk-faults")
