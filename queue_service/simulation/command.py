@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import sys
@@ -15,6 +16,17 @@ import click
 
 from .. import clock as app_clock
 from ..offices.catalogue import DEMO_FILE
+
+
+def _run(coroutine):
+    """asyncio.run, also from a thread that already runs an event loop (a test session with
+    Playwright's sync API, a notebook): then the coroutine runs on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def next_thursday(today: date) -> date:
@@ -61,7 +73,7 @@ def book_ahead(
         async with Api(url, token, outcome, verify_tls) as api:
             await Day(day_plan, api, clock, url, verify_tls=verify_tls).book_all()
 
-    asyncio.run(book())
+    _run(book())
     rows = [vars(b) for b in outcome.bookings.values()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"day": day.isoformat(), "bookings": rows}, indent=1) + "\n")
@@ -265,7 +277,7 @@ def run_simulation(
             midnight = _midnight(day)
             booking_clock = SimClock(midnight, -12 * 60, own.anchor, 1.0)
             began = time.monotonic()
-            asyncio.run(_book(day_plan, own.url, own.token, outcome, booking_clock))
+            _run(_book(day_plan, own.url, own.token, outcome, booking_clock))
             booking_seconds = round(time.monotonic() - began, 1)
             own.stop()
             # the day itself, compressed: the clock starts shortly before the first opening
@@ -334,7 +346,7 @@ def run_simulation(
         time.sleep(max(0.0, anchor - time.time()))
         began = time.monotonic()
         cpu_before = own.cpu_seconds() if own else None
-        stored = asyncio.run(play())
+        stored = _run(play())
         server_cpu = round(own.cpu_seconds() - cpu_before, 1) if own else None
         if bar is not None:
             bar.close()
