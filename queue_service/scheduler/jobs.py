@@ -13,7 +13,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from .. import clock
+from ..booking import jobs as booking_jobs
 from ..management.messages import expire_office_message
+from ..notify import outbox
 from ..offices.messages import expired_message_ids
 from ..stats import jobs as stats_jobs
 from ..waitlist import services as waitlist
@@ -64,36 +66,22 @@ register_job(
 def expire_booking_holds(scheduled_for: datetime) -> dict:
     """Holds and unconfirmed bookings past their expiry are marked expired (tidiness only:
     an expired hold already stopped counting against capacity at its expiry time)."""
-    from ..booking import jobs as booking_jobs
-
     return {"expired": booking_jobs.expire_holds()}
 
 
 def mark_appointment_no_shows(scheduled_for: datetime) -> dict:
     """Confirmed appointments whose check-in window closed without a check-in become no-shows."""
-    from ..booking import jobs as booking_jobs
-
     return {"no_shows": booking_jobs.mark_overdue_no_shows()}
 
 
 def send_appointment_reminders(scheduled_for: datetime) -> dict:
     """Reminder mails for tomorrow's appointments (idempotent per appointment)."""
-    from datetime import timedelta
-
-    from ..booking import jobs as booking_jobs
-
     return {"reminded": booking_jobs.send_reminders_for(clock.today() + timedelta(days=1))}
 
 
 def purge_personal_data(scheduled_for: datetime) -> dict:
     """DSGVO retention: personal data of appointments older than PERSONAL_DATA_RETENTION_DAYS
     is removed; statistics (times, services, status) stay."""
-    from datetime import timedelta
-
-    from flask import current_app
-
-    from ..booking import jobs as booking_jobs
-
     days = int(current_app.config["PERSONAL_DATA_RETENTION_DAYS"])
     return {
         "anonymised": booking_jobs.anonymise_appointments_before(clock.now() - timedelta(days=days))
@@ -102,8 +90,6 @@ def purge_personal_data(scheduled_for: datetime) -> dict:
 
 def purge_free_seats(scheduled_for: datetime) -> dict:
     """Seat rows that became free (expired holds, released cancellations) are deleted."""
-    from ..booking import jobs as booking_jobs
-
     return {"deleted": booking_jobs.purge_stale_seats()}
 
 
@@ -174,8 +160,6 @@ register_job(
 
 def send_mail_outbox(scheduled_for: datetime) -> dict:
     """Mails the mail server did not take yet (an outage) are sent again, with backoff."""
-    from ..notify import outbox
-
     return outbox.deliver_due()
 
 
