@@ -87,16 +87,22 @@ def send_appointment_reminders(scheduled_for: datetime) -> dict:
 
 def purge_personal_data(scheduled_for: datetime) -> dict:
     """DSGVO retention: personal data of appointments older than PERSONAL_DATA_RETENTION_DAYS
-    is removed; statistics (times, services, status) stay."""
+    is removed, and turn alert addresses of past days; statistics (times, services, status)
+    stay."""
     from datetime import timedelta
 
     from flask import current_app
 
     from ..booking import jobs as booking_jobs
+    from ..notify import turn_alerts
 
     days = int(current_app.config["PERSONAL_DATA_RETENTION_DAYS"])
     return {
-        "anonymised": booking_jobs.anonymise_appointments_before(clock.now() - timedelta(days=days))
+        "anonymised": booking_jobs.anonymise_appointments_before(
+            clock.now() - timedelta(days=days)
+        ),
+        # a turn alert's address is kept for its ticket's day only, not for the retention period
+        "turn_alert_addresses": turn_alerts.purge_turn_alert_addresses(clock.today()),
     }
 
 
@@ -184,4 +190,22 @@ register_job(
     send_mail_outbox,
     every(minutes=1),
     _l("Send mails that could not be delivered yet (retried with increasing waits)"),
+)
+
+
+# ---------------------------------------------------------------- turn alerts
+
+
+def send_turn_alert_mails(scheduled_for: datetime) -> dict:
+    """Visitors who asked for a mail when at most N people are ahead get it (once per ticket)."""
+    from ..notify import turn_alerts
+
+    return {"written": turn_alerts.send_turn_alert_mails()}
+
+
+register_job(
+    "send_turn_alert_mails",
+    send_turn_alert_mails,
+    every(minutes=1),
+    _l("Mail visitors whose turn is near (the alert they set on their ticket's page)"),
 )
