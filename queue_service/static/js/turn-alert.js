@@ -8,7 +8,7 @@
   "use strict";
 
   var source = document.getElementById("turn-alert-config");
-  if (!source) return;
+  if (!source) return;  // the ticket can no longer be called: no alert box
   var cfg = JSON.parse(source.textContent);
   var S = cfg.strings;
   var section = document.querySelector('[data-role="turn-alert"]');
@@ -42,7 +42,9 @@
   function fire(ahead, quiet) {
     var text = ahead === 0 ? S.next : fill(S.soon, { n: ahead });
     el("turn-alert-text").textContent = text;
-    el("turn-alert-banner").hidden = false;
+    var banner = el("turn-alert-banner");
+    banner.hidden = false;
+    if (banner.scrollIntoView) banner.scrollIntoView({ block: "center" });
     state.fired = true;
     if (quiet) return;  // shown again after a reload: no second ring
     state.log.push({ at: Date.now(), ahead: ahead, text: text });
