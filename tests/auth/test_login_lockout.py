@@ -108,3 +108,51 @@ def test_unknown_user_names_and_right_passwords_do_not_pause_anyone(app, people,
     for n in range(10):
         client, answer = attempt(app, "sb-aegi", people.clerk.password, f"10.0.10.{n + 1}")
         assert answer.status_code == 302
+
+
+def _flashes(answer) -> list[str]:
+    import re
+
+    html = answer.get_data(as_text=True)
+    return re.findall(r'<p class="flash flash-(\w+)">([^<]*)</p>', html)
+
+
+def test_a_paused_account_answers_exactly_as_an_unknown_name(
+    app, people, thursday_morning, monkeypatch
+):
+    """Neither the status, nor the message, nor the work done (one password hash) tells an
+    existing, paused account from a name nobody has."""
+    from queue_service.auth import login as login_module
+    from queue_service.auth.login import lock_state
+
+    for n in range(app.config["LOGIN_LOCKOUT_THRESHOLD"]):
+        attempt(app, "sb-aegi", "wrong-password-123", f"10.0.11.{n + 1}")
+        attempt(app, "niemand", "wrong-password-123", f"10.0.12.{n + 1}")
+    assert lock_state(people.clerk.id).locked_until is not None  # the account is paused
+
+    hashed: list[str] = []
+    real_check = login_module.check_password_hash
+
+    def counting_check(pwhash: str, password: str) -> bool:
+        hashed.append(pwhash)
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(login_module, "check_password_hash", counting_check)
+    answers = {}
+    for n, (name, password) in enumerate(
+        [
+            ("sb-aegi", people.clerk.password),  # paused: even the right password waits
+            ("sb-aegi", "wrong-password-456"),  # paused, wrong password
+            ("niemand", "wrong-password-456"),  # unknown name, after as many tries
+            ("keiner", "wrong-password-456"),  # unknown name, first try
+        ]
+    ):
+        _, answer = attempt(app, name, password, f"10.0.13.{n + 1}")
+        answers[(name, password)] = (answer.status_code, _flashes(answer))
+    assert len(set(map(repr, answers.values()))) == 1, answers
+    status, flashes = next(iter(answers.values()))
+    assert status == 401 and len(flashes) == 1 and flashes[0][0] == "error"
+    # the same cost for every name: one password hash per attempt, paused or unknown
+    assert len(hashed) == len(answers)
+    # the pause still holds, and still ends on its own or by an administrator (tests above)
+    assert lock_state(people.clerk.id).locked_until is not None
