@@ -87,12 +87,17 @@ def test_a_signed_in_browser_still_needs_the_csrf_token(app, people):
 def test_issuing_a_ticket_without_credentials_is_401_not_a_csrf_error(
     client, people, thursday_morning, cookie
 ):
-    """Tickets are issued by staff (bearer or session) or a registered kiosk (device token or
-    cookie): a caller with none of them is told so (401) before any CSRF check."""
+    """Tickets are issued (and appointments checked in) by staff (bearer or session) or a
+    registered kiosk (device token or cookie): a caller with none of them is told so (401)
+    before any CSRF check."""
     if cookie is not None:
         client.set_cookie(*cookie)
-    answer = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"})
-    assert answer.status_code == 401
-    assert answer.mimetype == "application/problem+json"
-    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
-    assert "CSRF" not in answer.get_data(as_text=True)
+    for path, body in (
+        ("/api/v1/offices/aegi/tickets", {"service": "PA"}),
+        ("/api/v1/offices/aegi/check-in", {"code": "ABCD-EFGH"}),
+    ):
+        answer = client.post(path, json=body)
+        assert answer.status_code == 401, path
+        assert answer.mimetype == "application/problem+json"
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "CSRF" not in answer.get_data(as_text=True)
