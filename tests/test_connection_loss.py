@@ -123,6 +123,7 @@ def test_a_connection_killed_after_the_commit_still_answers_201_and_keeps_the_ti
     """The answer is made (201) and the session still holds the read transaction of the waiting
     estimate when PostgreSQL drops the connection; closing the session must not turn the
     acknowledged ticket into a 500 (seen through nginx in the fault run of 2026-12-03)."""
+
     @app.after_request
     def kill_before_the_session_closes(response):
         if response.status_code == 201 and not killer.killed:

@@ -155,10 +155,8 @@ def test_production_demo_serves_https_websockets_sticky_restarts_and_stops_clean
     # HSTS once per answer, from the application (it knows the request came over TLS from the
     # trusted proxy's X-Forwarded-Proto); the nginx site adds none, so it is never doubled
     for path in ("/", "/admin/login", "/api/v1/status"):
-        response = requests.get(base + path, verify=cert, timeout=15)
-        assert response.raw.headers.getlist("Strict-Transport-Security") == [
-            "max-age=31536000"
-        ], path
+        hsts = requests.get(base + path, verify=cert, timeout=15).raw.headers
+        assert hsts.getlist("Strict-Transport-Security") == ["max-age=31536000"], path
 
     # a WebSocket through nginx: a display receives the call a clerk makes through nginx
     headers = {"Authorization": f"Bearer {_token(demo, 'sachbearbeitung-aegi')}"}
