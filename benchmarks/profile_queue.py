@@ -38,7 +38,9 @@ def top_frames(raw: Path, count: int) -> tuple[int, list[tuple[float, str]]]:
     """(busy samples, [(share %, frame)]) of a py-spy raw (collapsed) file, inclusive."""
     inclusive: collections.Counter = collections.Counter()
     total = 0
-    for line in raw.read_text().splitlines():
+    for line in raw.read_text().split("\n"):
+        if not line.strip():
+            continue
         stack, _, samples = line.rpartition(" ")
         total += int(samples)
         frames = {re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")}

@@ -114,9 +114,11 @@ def _init_extensions(app: Flask) -> None:
     from .db import install_session_hooks, ping_idle_connections
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .notify import models as _notify_models  # noqa: F401
+    from .notify import outbox as _outbox  # noqa: F401  (the outbox's figures in /metrics)
     from .offices import models as _office_models  # noqa: F401
     from .realtime import models as _realtime_models  # noqa: F401
     from .scheduler import models as _scheduler_models  # noqa: F401
+    from .scheduler import runner as _job_runs  # noqa: F401  (the jobs' figures in /metrics)
     from .stats import models as _stats_models  # noqa: F401
     from .tickets import display as _queue_display  # noqa: F401  (realtime reads the queue)
     from .tickets import models as _ticket_models  # noqa: F401

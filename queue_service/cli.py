@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from .db import upgrade_database
 from .errors import DomainError
 
 DEMO_USERS = [
@@ -30,12 +31,6 @@ def _fail(error: Exception) -> None:
     else:
         click.echo(f"Error: {error}", err=True)
     sys.exit(2)
-
-
-def upgrade_database() -> None:
-    from flask_migrate import upgrade
-
-    upgrade()
 
 
 @click.command("load-catalogue")

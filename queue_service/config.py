@@ -50,17 +50,31 @@ def load_secret_key(instance_path: str) -> str:
 
 def from_environment(instance_path: str) -> dict:
     """The configuration as read from the environment, with defaults."""
+    return (
+        _booking_and_mail_from_environment()
+        | _server_from_environment(instance_path)
+        | _kiosk_from_environment()
+        | _queue_from_environment()
+    )
+
+
+def _database_url(instance_path: str) -> str:
+    """DATABASE_URL (postgres:// and postgresql:// meaning psycopg 3), else SQLite in the instance."""
     database_url = os.environ.get("DATABASE_URL") or (
         "sqlite:///" + str(Path(instance_path) / "queue_service.sqlite3")
     )
     if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
-    elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
-    redis_url = os.environ.get("REDIS_URL") or None
-    return _booking_and_mail_from_environment() | {
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": redis_url,
+        return "postgresql+psycopg://" + database_url[len("postgres://") :]
+    if database_url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    return database_url
+
+
+def _server_from_environment(instance_path: str) -> dict:
+    """Database, Redis, clock, serving, logging and scheduler settings."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "CLOCK_START": os.environ.get("CLOCK_START") or None,
         # simulation and demo only: the clock runs this many times faster than real time from
         # CLOCK_START, which it reads at the real moment CLOCK_ANCHOR (default: process start)
@@ -87,6 +101,12 @@ def from_environment(instance_path: str) -> dict:
         "SCHEDULER_ENABLED": _optional_bool(os.environ.get("SCHEDULER_ENABLED")),
         "SCHEDULER_LOCK_RETRY_SECONDS": float(os.environ.get("SCHEDULER_LOCK_RETRY_SECONDS") or 10),
         "SCHEDULER_JOB_INTERVALS": os.environ.get("SCHEDULER_JOB_INTERVALS") or None,
+    }
+
+
+def _kiosk_from_environment() -> dict:
+    """Kiosk printing, proxies, timings, rate limits and alerts."""
+    return {
         "KIOSK_CUPS_PRINTING": _bool(os.environ.get("KIOSK_CUPS_PRINTING"), False),
         # reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host are trusted
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
@@ -104,6 +124,12 @@ def from_environment(instance_path: str) -> dict:
         "KIOSK_CHECKIN": (os.environ.get("KIOSK_CHECKIN") or Defaults.KIOSK_CHECKIN)
         .strip()
         .lower(),
+    }
+
+
+def _queue_from_environment() -> dict:
+    """The live queue and the caches of its public reads."""
+    return {
         "NO_SHOW_AFTER_RECALLS": _int("NO_SHOW_AFTER_RECALLS", Defaults.NO_SHOW_AFTER_RECALLS),
         "STATUS_CACHE_SECONDS": float(
             os.environ.get("STATUS_CACHE_SECONDS") or Defaults.STATUS_CACHE_SECONDS

@@ -21,11 +21,14 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import DateTime, event
+from flask_migrate import upgrade
+from sqlalchemy import DateTime, Enum, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from . import clock
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -120,6 +123,11 @@ def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
 _pinging: weakref.WeakSet = weakref.WeakSet()
 
 
+def upgrade_database() -> None:
+    """Apply the migrations up to the head (in an app context: the app's database)."""
+    upgrade()
+
+
 def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
@@ -198,8 +206,6 @@ def _drop_after_commit(session) -> None:
 
 
 def install_session_hooks() -> None:
-    from sqlalchemy.orm import Session
-
     if not event.contains(Session, "after_commit", _run_after_commit):
         event.listen(Session, "after_commit", _run_after_commit)
         event.listen(Session, "after_soft_rollback", lambda s, t: _drop_after_commit(s))
@@ -234,15 +240,11 @@ def run_in_transaction(work: Callable[..., T], *args, attempts: int = 4, **kwarg
 
 
 def utcnow_default() -> datetime:
-    from . import clock
-
     return clock.now()
 
 
 def str_enum(enum_cls, length: int = 20):
     """A portable enum column storing the members' values (not their names) as VARCHAR."""
-    from sqlalchemy import Enum
-
     return Enum(
         enum_cls,
         native_enum=False,

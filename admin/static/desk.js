@@ -94,7 +94,8 @@
   let generation = 0;      // bumped after each action: older refresh answers are dropped
   let live = false;        // joined the /staff room
   let offline = false;
-  let pendingShortcut = null; // a shortcut pressed while an action was running
+  let pendingPress = null;    // a button pressed (click or shortcut) while an action was running
+  let pressedButton = null;   // the button whose action is running
   let updatedAt = null;   // application time of the last successful refresh
 
   // ------------------------------------------------------------------ API
@@ -496,10 +497,12 @@
       await refresh();
       const target = typeof focusAfter === "function" ? focusAfter() : focusAfter;
       if (target && !target.disabled && !target.hidden && !target.closest("[hidden]")) target.focus();
-      // a shortcut pressed while this action ran (N then S in quick succession) runs now
-      const next = pendingShortcut;
-      pendingShortcut = null;
-      if (next) pressShortcut(next);
+      // a button pressed while this action ran (N then S in quick succession, or a click
+      // during the answer) runs now; a second press of the running button is a double click
+      const next = pendingPress;
+      pendingPress = null;
+      pressedButton = null;
+      if (next) press(next);
     }
   }
 
@@ -648,16 +651,32 @@
 
   // ------------------------------------------------------------------ wiring
 
-  el.btnNext.addEventListener("click", callNext);
-  el.btnRecall.addEventListener("click", () => ticketAction("recall"));
-  el.btnStart.addEventListener("click", () => ticketAction("start"));
-  el.btnFinish.addEventListener("click", () => ticketAction("finish", { performed_service: el.performed.value }));
-  el.btnPark.addEventListener("click", () => ticketAction("park"));
-  el.btnNoShow.addEventListener("click", () => ticketAction("no-show"));
-  el.btnTransfer.addEventListener("click", openTransfer);
-  el.btnOpen.addEventListener("click", () => setCounter("open"));
-  el.btnPause.addEventListener("click", () => setCounter("pause"));
-  el.btnClose.addEventListener("click", () => setCounter("close"));
+  // a press while another action runs is kept and runs after it, never silently lost
+  function onPress(button, handler) {
+    button.addEventListener("click", () => {
+      if (busy) {
+        if (button !== pressedButton) pendingPress = button;
+        return;
+      }
+      pressedButton = button;
+      handler();
+    });
+  }
+
+  function press(button) {
+    if (button && !button.disabled && !button.closest("[hidden]")) button.click();
+  }
+
+  onPress(el.btnNext, callNext);
+  onPress(el.btnRecall, () => ticketAction("recall"));
+  onPress(el.btnStart, () => ticketAction("start"));
+  onPress(el.btnFinish, () => ticketAction("finish", { performed_service: el.performed.value }));
+  onPress(el.btnPark, () => ticketAction("park"));
+  onPress(el.btnNoShow, () => ticketAction("no-show"));
+  onPress(el.btnTransfer, openTransfer);
+  onPress(el.btnOpen, () => setCounter("open"));
+  onPress(el.btnPause, () => setCounter("pause"));
+  onPress(el.btnClose, () => setCounter("close"));
 
   // one listener for every row button, however often the lists are redrawn
   document.getElementById("desk").addEventListener("click", (event) => {
@@ -694,9 +713,9 @@
   }
 
   function pressShortcut(key) {
-    if (busy) { pendingShortcut = key; return; }
     const button = SHORTCUTS[key]();
-    if (button && !button.disabled && !button.closest("[hidden]")) button.click();
+    if (busy) { if (button !== pressedButton) pendingPress = button; return; }
+    press(button);
   }
 
   // WCAG 2.1.4: single-key shortcuts can be switched off (speech input); the choice is kept

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, request
 
+from .metrics import route_of_request
+
 access_log = logging.getLogger("queue_service.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -77,8 +79,6 @@ def init_app(app: Flask) -> None:
     def _log_request(response):
         response.headers.setdefault("X-Request-ID", request_id())
         if json_lines:
-            from .metrics import route_of_request
-
             started = g.pop("qs_log_started", None)
             access_log.info(
                 "request",

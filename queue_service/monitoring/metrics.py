@@ -9,7 +9,9 @@ to the outside and Prometheus scrapes the internal server ports.
   answers for all of them (prometheus_client's multi-process mode).
 - Read from the database at scrape time, so they are the same whichever process answers: the
   queue per office and service (waiting, oldest wait), today's tickets issued, called and ended
-  per office, the mail outbox, the last successful run of each job.
+  per office; and what the packages that count through this module register as their figures
+  (``register_database_figures``): the mail outbox (notify/outbox.py), the last successful run
+  of each job (scheduler/runner.py). Monitoring imports none of those packages.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import os
 import re
 import threading
 import time
-from datetime import UTC
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import (
@@ -33,7 +36,14 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from sqlalchemy import case, func, select
+
+from .. import clock
+from ..extensions import db, socketio
+from ..offices.models import Office, Service
+from ..realtime.publish import DISPLAY_NS
+from ..tickets.models import TERMINAL, Ticket, TicketStatus
 
 bp = Blueprint("monitoring", __name__)
 
@@ -82,109 +92,92 @@ def count_mail(kind: str, outcome: str) -> None:
 # ---------------------------------------------------------------- read at scrape time
 
 
+DatabaseFigures = Callable[[], Iterable[Metric]]
+# name -> reader; registered at import by the package that owns the figures
+_database_figures: dict[str, DatabaseFigures] = {}
+
+
+def register_database_figures(name: str, read: DatabaseFigures) -> None:
+    """Add the metric families ``read`` returns to every scrape (read inside the scrape's
+    database transaction; registering a name again replaces its reader)."""
+    _database_figures[name] = read
+
+
 class DatabaseCollector:
     """Figures the database knows, identical whichever process is scraped."""
 
-    def collect(self):
-        from sqlalchemy import case, func, select
-
-        from .. import clock
-        from ..extensions import db
-        from ..notify import outbox
-        from ..offices.models import Office, Service
-        from ..scheduler.models import JobRun, RunStatus
-        from ..tickets.models import TERMINAL, Ticket, TicketStatus
-
-        now = clock.now()
-        today = clock.today()
-        waiting = GaugeMetricFamily(
-            "qs_queue_waiting",
-            "Tickets waiting now, per office and service",
-            labels=["office", "service"],
-        )
-        oldest = GaugeMetricFamily(
-            "qs_queue_oldest_wait_seconds",
-            "How long the longest-waiting ticket has waited, per office and service",
-            labels=["office", "service"],
-        )
-        rows = db.session.execute(
-            select(Office.slug, Service.code, func.count(), func.min(Ticket.queued_at))
-            .join(Office, Office.id == Ticket.office_id)
-            .join(Service, Service.id == Ticket.service_id)
-            .where(Ticket.business_date == today, Ticket.status == TicketStatus.WAITING)
-            .group_by(Office.slug, Service.code)
-        ).all()
-        for slug, code, count, first in rows:
-            waiting.add_metric([slug, code], count)
-            if first is not None and first.tzinfo is None:
-                first = first.replace(tzinfo=UTC)
-            oldest.add_metric([slug, code], max(0.0, (now - first).total_seconds()) if first else 0)
-        yield waiting
-        yield oldest
-
-        issued = CounterMetricFamily(
-            "qs_tickets_issued",
-            "Tickets issued today, per office (resets each day)",
-            labels=["office"],
-        )
-        called = CounterMetricFamily(
-            "qs_tickets_called",
-            "Tickets of today called to a counter, per office",
-            labels=["office"],
-        )
-        ended = CounterMetricFamily(
-            "qs_tickets_ended",
-            "Tickets of today that ended (done, no-show, cancelled, not served)",
-            labels=["office"],
-        )
-        rows = db.session.execute(
-            select(
-                Office.slug,
-                func.count(),
-                func.count(Ticket.called_at),
-                func.sum(case((Ticket.status.in_(TERMINAL), 1), else_=0)),
-            )
-            .join(Office, Office.id == Ticket.office_id)
-            .where(Ticket.business_date == today)
-            .group_by(Office.slug)
-        ).all()
-        for slug, total, were_called, finished in rows:
-            issued.add_metric([slug], total)
-            called.add_metric([slug], were_called)
-            ended.add_metric([slug], finished or 0)
-        yield issued
-        yield called
-        yield ended
-
-        mail = outbox.summary()
-        yield GaugeMetricFamily(
-            "qs_mail_outbox_pending", "Mails in the outbox not delivered yet", value=mail["pending"]
-        )
-        yield GaugeMetricFamily(
-            "qs_mail_outbox_oldest_seconds",
-            "Age of the oldest undelivered mail (0: none)",
-            value=mail["oldest_pending_seconds"],
-        )
-        yield GaugeMetricFamily(
-            "qs_mail_outbox_rejected", "Mails the server refused for good", value=mail["rejected"]
-        )
-
-        last = GaugeMetricFamily(
-            "qs_scheduler_job_last_success_timestamp_seconds",
-            "When each job last finished successfully (Unix time)",
-            labels=["job"],
-        )
-        for job, finished in db.session.execute(
-            select(JobRun.job, func.max(JobRun.finished_at))
-            .where(JobRun.status == RunStatus.SUCCEEDED)
-            .group_by(JobRun.job)
-        ).all():
-            if finished is not None:
-                if finished.tzinfo is None:
-                    finished = finished.replace(tzinfo=UTC)
-                last.add_metric([job], finished.timestamp())
-        yield last
+    def collect(self) -> Iterator[Metric]:
+        now, today = clock.now(), clock.today()
+        yield from _queue_figures(now, today)
+        yield from _ticket_figures(today)
+        for read in list(_database_figures.values()):
+            yield from read()
         db.session.rollback()  # end the read transaction
+
+
+def _queue_figures(now: datetime, today: date) -> Iterator[Metric]:
+    """Tickets waiting now and the longest wait, per office and service."""
+    waiting = GaugeMetricFamily(
+        "qs_queue_waiting",
+        "Tickets waiting now, per office and service",
+        labels=["office", "service"],
+    )
+    oldest = GaugeMetricFamily(
+        "qs_queue_oldest_wait_seconds",
+        "How long the longest-waiting ticket has waited, per office and service",
+        labels=["office", "service"],
+    )
+    rows = db.session.execute(
+        select(Office.slug, Service.code, func.count(), func.min(Ticket.queued_at))
+        .join(Office, Office.id == Ticket.office_id)
+        .join(Service, Service.id == Ticket.service_id)
+        .where(Ticket.business_date == today, Ticket.status == TicketStatus.WAITING)
+        .group_by(Office.slug, Service.code)
+    ).all()
+    for slug, code, count, first in rows:
+        waiting.add_metric([slug, code], count)
+        if first is not None and first.tzinfo is None:
+            first = first.replace(tzinfo=UTC)
+        oldest.add_metric([slug, code], max(0.0, (now - first).total_seconds()) if first else 0)
+    yield waiting
+    yield oldest
+
+
+def _ticket_figures(today: date) -> Iterator[Metric]:
+    """Today's tickets issued, called and ended, per office."""
+    issued = CounterMetricFamily(
+        "qs_tickets_issued",
+        "Tickets issued today, per office (resets each day)",
+        labels=["office"],
+    )
+    called = CounterMetricFamily(
+        "qs_tickets_called",
+        "Tickets of today called to a counter, per office",
+        labels=["office"],
+    )
+    ended = CounterMetricFamily(
+        "qs_tickets_ended",
+        "Tickets of today that ended (done, no-show, cancelled, not served)",
+        labels=["office"],
+    )
+    rows = db.session.execute(
+        select(
+            Office.slug,
+            func.count(),
+            func.count(Ticket.called_at),
+            func.sum(case((Ticket.status.in_(TERMINAL), 1), else_=0)),
+        )
+        .join(Office, Office.id == Ticket.office_id)
+        .where(Ticket.business_date == today)
+        .group_by(Office.slug)
+    ).all()
+    for slug, total, were_called, finished in rows:
+        issued.add_metric([slug], total)
+        called.add_metric([slug], were_called)
+        ended.add_metric([slug], finished or 0)
+    yield issued
+    yield called
+    yield ended
 
 
 # ---------------------------------------------------------------- connected displays
@@ -192,9 +185,6 @@ class DatabaseCollector:
 
 def sample_displays() -> None:
     """Set this process's display count per office from the Socket.IO rooms it holds."""
-    from ..extensions import socketio
-    from ..realtime.publish import DISPLAY_NS
-
     server = getattr(socketio, "server", None)
     if server is None:
         return

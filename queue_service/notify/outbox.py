@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from flask import current_app
+from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from .. import clock
 from ..db import after_commit, in_unit_of_work
 from ..extensions import db
+from ..monitoring import metrics
+from . import mail
 from .models import OutboxMail, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -60,13 +63,11 @@ def enqueue(message: EmailMessage, kind: str) -> None:
 
 
 def _deliver_soon(app, row_id: int, kind: str, message: EmailMessage) -> None:
-    from .mail import run_in_background
-
     def job() -> None:
         _send_and_record(row_id, kind, 1, message, clock.real_now())
 
     if app.config.get("MAIL_ASYNC"):
-        run_in_background(app, job)
+        mail.run_in_background(app, job)
     else:
         job()
 
@@ -124,8 +125,6 @@ def _send_and_record(
     row_id: int, kind: str, attempts: int, message: EmailMessage, now: datetime
 ) -> OutboxStatus:
     """Send a row this process holds the claim of, and record the outcome on it."""
-    from . import mail
-
     try:
         mail.send(message)
     except Exception as error:  # every failure is recorded on the row, never raised
@@ -170,8 +169,6 @@ def _send_and_record(
 
 
 def _count(kind: str, outcome: str) -> None:
-    from ..monitoring import metrics
-
     metrics.count_mail(kind, outcome)
 
 
@@ -243,8 +240,6 @@ def summary(now: datetime | None = None) -> dict:
         .limit(1)
     )
     if oldest is not None and oldest.tzinfo is None:
-        from datetime import UTC
-
         oldest = oldest.replace(tzinfo=UTC)
     return {
         "pending": pending or 0,
@@ -253,3 +248,24 @@ def summary(now: datetime | None = None) -> dict:
         "rejected": rejected or 0,
         "last_error": last_error,
     }
+
+
+def _figures() -> list[Metric]:
+    """The outbox in /metrics: mails not delivered yet, the oldest one's age, the refused ones."""
+    mail = summary()
+    return [
+        GaugeMetricFamily(
+            "qs_mail_outbox_pending", "Mails in the outbox not delivered yet", value=mail["pending"]
+        ),
+        GaugeMetricFamily(
+            "qs_mail_outbox_oldest_seconds",
+            "Age of the oldest undelivered mail (0: none)",
+            value=mail["oldest_pending_seconds"],
+        ),
+        GaugeMetricFamily(
+            "qs_mail_outbox_rejected", "Mails the server refused for good", value=mail["rejected"]
+        ),
+    ]
+
+
+metrics.register_database_figures("mail_outbox", _figures)

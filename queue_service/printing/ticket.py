@@ -230,6 +230,21 @@ class _Layout:
         return sum(height for height, _ in self.blocks)
 
 
+@dataclass(frozen=True)
+class _Content:
+    """The words of one ticket in its printed language, made printable in the chosen fonts."""
+
+    lang: str
+    text: dict[str, str]
+    fonts: Fonts
+    number: str
+    office: str
+    address: str
+    services: list[str]
+    persons: str  # "" for one person
+    rows: list[tuple[str, str]]  # label, value
+
+
 def render_ticket_pdf(
     ticket: TicketPrint, paper: str = "80mm", *, embed_fonts: bool | None = None
 ) -> bytes:
@@ -242,6 +257,13 @@ def render_ticket_pdf(
         spec = PAPERS[paper.lower()]
     except KeyError:
         raise ValueError(f"unknown paper {paper!r}; use one of {', '.join(PAPERS)}") from None
+    content = _content(ticket, embed_fonts)
+    layout = _fitted_layout(spec, content, qr_matrix(ticket.status_url), ticket)
+    return _draw(spec, layout, content, ticket.number)
+
+
+def _content(ticket: TicketPrint, embed_fonts: bool | None) -> _Content:
+    """What the ticket says, in the language it can be printed in."""
     lang = strings.printed_language(ticket.lang, unicode_font=embedded_fonts() is not None)
     text = strings.TEXT[lang]
     local = ticket.issued_at.astimezone(ZoneInfo(ticket.timezone))
@@ -257,56 +279,86 @@ def render_ticket_pdf(
         [*names, persons, *text.values(), *(part for row in rows for part in row)], embed_fonts
     )
     number, office, address = (printable(name, fonts) for name in names[:3])
-    services = [printable(name, fonts) for name in services]
-    service = " + ".join(services)
+    return _Content(
+        lang=lang,
+        text=text,
+        fonts=fonts,
+        number=number,
+        office=office,
+        address=address,
+        services=[printable(name, fonts) for name in services],
+        persons=printable(persons, fonts) if persons else "",
+        rows=rows,
+    )
 
-    matrix = qr_matrix(ticket.status_url)
+
+def _fitted_layout(
+    spec: Paper, content: _Content, matrix: list[list[bool]], ticket: TicketPrint
+) -> _Layout:
+    """The layout; a sheet has a fixed height: shrink the number and the QR code, then the text,
+    until it fits (a roll is as tall as its content)."""
     scale = LARGE_PRINT if ticket.large_print else 1.0
     shrink = 1.0
     while True:
-        layout = _Layout(spec, fonts, scale, lang)
-        body = layout.size(spec.text_size)
-        layout.centred(office, layout.size(spec.text_size * 1.15), bold=True)
-        if address:
-            layout.centred(address, layout.size(spec.text_size * 0.85))
-        layout.rule()
-        layout.centred(text["your_number"], body)
-        layout.number(number, spec.number_size * min(scale, 1.15) * shrink)
-        if ticket.kind == "appointment":
-            layout.badge(text["appointment"], body)
-            layout.gap(1.5 * mm)
-        for name in services:
-            layout.centred(name, layout.size(spec.text_size * 1.25), bold=True, leading=1.15)
-        if persons:
-            layout.centred(printable(persons, fonts), body)
-        layout.rule()
-        for label, value in rows:
-            layout.row(label, value, body)
-        layout.qr(matrix, max(spec.qr_size * shrink, MIN_QR_SIZE))
-        layout.centred(text["scan"], body)
-        layout.gap(1 * mm)
-        layout.centred(text["watch"], layout.size(spec.text_size * 0.85))
-        # a sheet has a fixed height: shrink the number and the QR code, then the text, to fit
+        layout = _lay_out(spec, content, matrix, ticket.kind, scale, shrink)
         if spec.height is None or layout.height <= spec.height - 2 * spec.margin_y or scale < 0.6:
-            break
+            return layout
         if shrink > 0.65:
             shrink -= 0.1
         else:
             scale *= 0.9
 
-    content = layout.height
-    page_height = spec.height or content + 2 * spec.margin_y
+
+def _lay_out(
+    spec: Paper,
+    content: _Content,
+    matrix: list[list[bool]],
+    kind: str,
+    scale: float,
+    shrink: float,
+) -> _Layout:
+    """The blocks of the ticket, top to bottom, at this text scale and number/QR shrink."""
+    text = content.text
+    layout = _Layout(spec, content.fonts, scale, content.lang)
+    body = layout.size(spec.text_size)
+    layout.centred(content.office, layout.size(spec.text_size * 1.15), bold=True)
+    if content.address:
+        layout.centred(content.address, layout.size(spec.text_size * 0.85))
+    layout.rule()
+    layout.centred(text["your_number"], body)
+    layout.number(content.number, spec.number_size * min(scale, 1.15) * shrink)
+    if kind == "appointment":
+        layout.badge(text["appointment"], body)
+        layout.gap(1.5 * mm)
+    for name in content.services:
+        layout.centred(name, layout.size(spec.text_size * 1.25), bold=True, leading=1.15)
+    if content.persons:
+        layout.centred(content.persons, body)
+    layout.rule()
+    for label, value in content.rows:
+        layout.row(label, value, body)
+    layout.qr(matrix, max(spec.qr_size * shrink, MIN_QR_SIZE))
+    layout.centred(text["scan"], body)
+    layout.gap(1 * mm)
+    layout.centred(text["watch"], layout.size(spec.text_size * 0.85))
+    return layout
+
+
+def _draw(spec: Paper, layout: _Layout, content: _Content, ticket_number: str) -> bytes:
+    """The laid-out blocks drawn on one PDF page."""
+    height = layout.height
+    page_height = spec.height or height + 2 * spec.margin_y
     buffer = BytesIO()
     canvas = Canvas(buffer, pagesize=(spec.width, page_height), invariant=1, pageCompression=1)
-    canvas.setTitle(text["title"].format(number=ticket.number))
-    canvas.setAuthor(office)
-    canvas.setSubject(service)
+    canvas.setTitle(content.text["title"].format(number=ticket_number))
+    canvas.setAuthor(content.office)
+    canvas.setSubject(" + ".join(content.services))
     # on a roll the content starts below the top margin; on a sheet it is centred vertically
-    top = spec.margin_y if spec.height is None else max(spec.margin_y, (page_height - content) / 2)
+    top = spec.margin_y if spec.height is None else max(spec.margin_y, (page_height - height) / 2)
     y = page_height - top
-    for height, draw in layout.blocks:
+    for block_height, draw in layout.blocks:
         draw(canvas, y)
-        y -= height
+        y -= block_height
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -28,8 +28,11 @@ from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..db import after_commit, in_unit_of_work
 from ..extensions import db, socketio
+from ..offices.models import Office
+from .models import OfficeEventSeq
 from .readers import queue_readers
 
 log = logging.getLogger(__name__)
@@ -59,9 +62,6 @@ def emit_now(event: str, data: Any, *, room: str, namespace: str) -> None:
 
 @lru_cache(maxsize=4)
 def _bump_stmt(dialect: str):
-    from ..offices.models import Office
-    from .models import OfficeEventSeq
-
     module = postgresql if dialect == "postgresql" else sqlite
     office = select(Office.id, bindparam("n")).where(Office.slug == bindparam("slug"))
     return (
@@ -114,9 +114,6 @@ def _allocate_seqs(session) -> None:
 
 def current_seq(office_slug: str) -> int:
     """The office's last allocated seq (0 before its first event)."""
-    from ..offices.models import Office
-    from .models import OfficeEventSeq
-
     seq = db.session.scalar(
         select(OfficeEventSeq.seq)
         .join(Office, Office.id == OfficeEventSeq.office_id)
@@ -302,8 +299,6 @@ def deliver_queue(app: Flask, office: str, seqs: list[int]) -> None:
 
 
 def _emit_queue_update(office: str, seqs: list[int], state_seq: int, read) -> None:
-    from .. import clock
-
     if read is None:  # the read failed: a bare notice still makes clients resync
         state = {
             "office": office,

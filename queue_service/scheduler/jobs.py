@@ -13,7 +13,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from .. import clock
+from ..booking import jobs as booking_jobs
 from ..management.messages import expire_office_message
+from ..notify import outbox, turn_alerts
 from ..offices.messages import expired_message_ids
 from ..stats import jobs as stats_jobs
 from ..waitlist import services as waitlist
@@ -64,46 +66,35 @@ register_job(
 def expire_booking_holds(scheduled_for: datetime) -> dict:
     """Holds and unconfirmed bookings past their expiry are marked expired (tidiness only:
     an expired hold already stopped counting against capacity at its expiry time)."""
-    from ..booking import jobs as booking_jobs
-
     return {"expired": booking_jobs.expire_holds()}
 
 
 def mark_appointment_no_shows(scheduled_for: datetime) -> dict:
     """Confirmed appointments whose check-in window closed without a check-in become no-shows."""
-    from ..booking import jobs as booking_jobs
-
     return {"no_shows": booking_jobs.mark_overdue_no_shows()}
 
 
 def send_appointment_reminders(scheduled_for: datetime) -> dict:
     """Reminder mails for tomorrow's appointments (idempotent per appointment)."""
-    from datetime import timedelta
-
-    from ..booking import jobs as booking_jobs
-
     return {"reminded": booking_jobs.send_reminders_for(clock.today() + timedelta(days=1))}
 
 
 def purge_personal_data(scheduled_for: datetime) -> dict:
     """DSGVO retention: personal data of appointments older than PERSONAL_DATA_RETENTION_DAYS
-    is removed; statistics (times, services, status) stay."""
-    from datetime import timedelta
-
-    from flask import current_app
-
-    from ..booking import jobs as booking_jobs
-
+    is removed, and turn alert addresses of past days; statistics (times, services, status)
+    stay."""
     days = int(current_app.config["PERSONAL_DATA_RETENTION_DAYS"])
     return {
-        "anonymised": booking_jobs.anonymise_appointments_before(clock.now() - timedelta(days=days))
+        "anonymised": booking_jobs.anonymise_appointments_before(
+            clock.now() - timedelta(days=days)
+        ),
+        # a turn alert's address is kept for its ticket's day only, not for the retention period
+        "turn_alert_addresses": turn_alerts.purge_turn_alert_addresses(clock.today()),
     }
 
 
 def purge_free_seats(scheduled_for: datetime) -> dict:
     """Seat rows that became free (expired holds, released cancellations) are deleted."""
-    from ..booking import jobs as booking_jobs
-
     return {"deleted": booking_jobs.purge_stale_seats()}
 
 
@@ -174,8 +165,6 @@ register_job(
 
 def send_mail_outbox(scheduled_for: datetime) -> dict:
     """Mails the mail server did not take yet (an outage) are sent again, with backoff."""
-    from ..notify import outbox
-
     return outbox.deliver_due()
 
 
@@ -184,4 +173,20 @@ register_job(
     send_mail_outbox,
     every(minutes=1),
     _l("Send mails that could not be delivered yet (retried with increasing waits)"),
+)
+
+
+# ---------------------------------------------------------------- turn alerts
+
+
+def send_turn_alert_mails(scheduled_for: datetime) -> dict:
+    """Visitors who asked for a mail when at most N people are ahead get it (once per ticket)."""
+    return {"written": turn_alerts.send_turn_alert_mails()}
+
+
+register_job(
+    "send_turn_alert_mails",
+    send_turn_alert_mails,
+    every(minutes=1),
+    _l("Mail visitors whose turn is near (the alert they set on their ticket's page)"),
 )

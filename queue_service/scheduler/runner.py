@@ -15,9 +15,10 @@ import logging
 import os
 import socket
 import traceback
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
@@ -115,3 +116,25 @@ def purge_old_runs(now: datetime) -> dict:
             )
         ).rowcount
     return {"deleted": deleted, "abandoned": abandoned}
+
+
+def _figures() -> list[Metric]:
+    """When each job last finished successfully, in /metrics."""
+    last = GaugeMetricFamily(
+        "qs_scheduler_job_last_success_timestamp_seconds",
+        "When each job last finished successfully (Unix time)",
+        labels=["job"],
+    )
+    for job, finished in db.session.execute(
+        select(JobRun.job, func.max(JobRun.finished_at))
+        .where(JobRun.status == RunStatus.SUCCEEDED)
+        .group_by(JobRun.job)
+    ).all():
+        if finished is not None:
+            if finished.tzinfo is None:
+                finished = finished.replace(tzinfo=UTC)
+            last.add_metric([job], finished.timestamp())
+    return [last]
+
+
+metrics.register_database_figures("scheduler_jobs", _figures)

@@ -15,6 +15,7 @@ from flask import Flask
 
 from .locks import SchedulerLock, lock_for
 from .registry import TIMEZONE, registered_jobs, with_interval_overrides
+from .runner import run_occurrence
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ class OccurrenceExecutor(ThreadPoolExecutor):
 
 
 def _fire(app: Flask, name: str, scheduled_for=None) -> None:
-    from .runner import run_occurrence
-
     if scheduled_for is None:  # APScheduler must run jobs through OccurrenceExecutor
         raise RuntimeError(f"job {name} was started without its scheduled time")
     with app.app_context():

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .. import clock as app_clock
 from ..offices.catalogue import DEMO_FILE
+from . import deployment
+from . import plan as planning
+from .plan import DayPlan
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from .actors import Outcome, SimClock
+    from .readback import Stored
 
 
 def _run(coroutine):
@@ -38,7 +51,7 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=app_clock.LOCAL_TZ)
 
 
-async def _book(plan, url: str, token: str, outcome, clock) -> None:
+async def _book(plan: DayPlan, url: str, token: str, outcome: Outcome, clock: SimClock) -> None:
     from .actors import Api, Day
 
     async with Api(url, token, outcome) as api:
@@ -60,8 +73,7 @@ def book_ahead(
 ) -> int:
     """Book the planned appointments of ``day`` on a running deployment (its clock on an
     earlier day) and write them to ``path`` for the day's run (``--bookings``)."""
-    from . import plan as planning
-    from .actors import Api, Day, Outcome, SimClock
+    from .actors import Api, Day, Outcome, SimClock  # need the simulate extra (aiohttp)
 
     day_plan = planning.make_plan(
         planning.read_offices(catalogue, day, offices, until), day, visits, seed
@@ -162,22 +174,18 @@ def simulate_command(
     readback_url: str | None,
 ) -> None:
     """Run a city day through the HTTP API and Socket.IO and report waits, load and integrity."""
-    if "gevent" in sys.modules and _gevent_patched():
-        raise click.UsageError("Run simulate without SOCKETIO_ASYNC_MODE=gevent (it uses asyncio).")
-    if url and not token:
-        raise click.UsageError("--url needs --token (queue-service create-token NAME).")
-    if (book_only or bookings_path) and not url:
-        raise click.UsageError("--book-only and --bookings go with --url.")
+    _check_options(url, token, book_only, bookings_path, day)
+    office_slugs = [s for s in (offices or "").split(",") if s] or None
+    until_minute = _minute(until) if until else None
     if book_only:
-        if not bookings_path or not day:
-            raise click.UsageError("--book-only needs --day and --bookings FILE.")
+        assert url and token and day and bookings_path  # checked above
         count = book_ahead(
             url,
             token,
             date.fromisoformat(day),
             visits=visits,
-            offices=[s for s in (offices or "").split(",") if s] or None,
-            until=_minute(until) if until else None,
+            offices=office_slugs,
+            until=until_minute,
             seed=seed,
             catalogue=Path(catalogue),
             path=Path(bookings_path),
@@ -190,9 +198,9 @@ def simulate_command(
         token=token,
         verify_tls=not insecure,
         visits=visits,
-        offices=[s for s in (offices or "").split(",") if s] or None,
+        offices=office_slugs,
         day=date.fromisoformat(day) if day else None,
-        until=_minute(until) if until else None,
+        until=until_minute,
         speed=speed or (None if url else 480.0),
         clock_setting=clock_setting,
         seed=seed,
@@ -207,7 +215,7 @@ def simulate_command(
     )
     Path(report_path).parent.mkdir(parents=True, exist_ok=True)
     Path(report_path).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    from .report import as_text
+    from .report import as_text  # needs the simulate extra (aiohttp)
 
     click.echo(as_text(report))
     click.echo(f"Report: {report_path}")
@@ -215,10 +223,42 @@ def simulate_command(
         sys.exit(1)
 
 
+def _check_options(
+    url: str | None,
+    token: str | None,
+    book_only: bool,
+    bookings_path: str | None,
+    day: str | None,
+) -> None:
+    """Usage errors of combinations the options do not allow."""
+    if "gevent" in sys.modules and _gevent_patched():
+        raise click.UsageError("Run simulate without SOCKETIO_ASYNC_MODE=gevent (it uses asyncio).")
+    if url and not token:
+        raise click.UsageError("--url needs --token (queue-service create-token NAME).")
+    if (book_only or bookings_path) and not url:
+        raise click.UsageError("--book-only and --bookings go with --url.")
+    if book_only and (not bookings_path or not day):
+        raise click.UsageError("--book-only needs --day and --bookings FILE.")
+
+
 def _gevent_patched() -> bool:
     from gevent import monkey
 
     return monkey.is_module_patched("socket")
+
+
+@dataclass
+class _Stage:
+    """Where the simulated day runs, what is planned for it and the clock it runs on."""
+
+    url: str
+    token: str | None
+    day: date
+    day_plan: DayPlan
+    outcome: Outcome
+    clock: SimClock
+    own: deployment.OwnDeployment | None = None  # the deployment started for the run
+    booking_seconds: float | None = None  # real seconds the residents took to book ahead
 
 
 def run_simulation(
@@ -243,93 +283,53 @@ def run_simulation(
     startup_allowance: float = 2.0,
     bookings_path: Path | None = None,
     readback_url: str | None = None,
-    on_started=None,
+    on_started: Callable[[str, str | None], object] | None = None,
 ) -> dict:
     """The simulation as a function (the command and the tests call it); returns the report."""
-    from . import deployment, readback, report
-    from . import plan as planning
-    from .actors import Api, Day, Outcome, SimClock
-    from .readback import Stored
+    from . import readback, report  # need the simulate extra (aiohttp)
+    from .actors import Api, Day
 
-    own = None
-    temp = None
-    booking_seconds = None
-    try:
+    with contextlib.ExitStack() as cleanup:
         if url is None:
-            day = day or next_thursday(app_clock.real_now().date())
-            offices_plan = planning.read_offices(catalogue, day, offices, until)
-            if not offices_plan:
-                raise click.UsageError(f"No office of the selection is open on {day}.")
-            day_plan = planning.make_plan(offices_plan, day, visits, seed)
-            if workdir is None:
-                temp = tempfile.TemporaryDirectory(prefix="qs-simulation-")
-                workdir = Path(temp.name)
-            prepared = deployment.prepare_own(workdir, catalogue)
-            outcome = Outcome()
-            # residents book ahead: the day before at noon, in real time
-            up = time.monotonic()
-            own = deployment.serve_own(
-                prepared, f"{(day - timedelta(days=1)).isoformat()}T12:00", 1.0, 0.0
+            stage = _stage_own(
+                cleanup,
+                day=day or next_thursday(app_clock.real_now().date()),
+                catalogue=catalogue,
+                offices=offices,
+                until=until,
+                visits=visits,
+                seed=seed,
+                workdir=workdir,
+                speed=speed or 480.0,
+                lead_minutes=lead_minutes,
+                startup_allowance=startup_allowance,
             )
-            # the compressed clock must not start before the next server is up: allow for
-            # twice the time this one took to start (the machine may be busy)
-            startup_allowance = max(startup_allowance, 2 * (time.monotonic() - up) + 1)
-            midnight = _midnight(day)
-            booking_clock = SimClock(midnight, -12 * 60, own.anchor, 1.0)
-            began = time.monotonic()
-            _run(_book(day_plan, own.url, own.token, outcome, booking_clock))
-            booking_seconds = round(time.monotonic() - began, 1)
-            own.stop()
-            # the day itself, compressed: the clock starts shortly before the first opening
-            start_minute = day_plan.start - lead_minutes
-            start_iso = (
-                f"{day.isoformat()}T{int(start_minute) // 60:02d}:{int(start_minute) % 60:02d}"
-            )
-            own = deployment.serve_own(prepared, start_iso, speed, startup_allowance)
-            url, token = own.url, own.token
-            anchor, clock_speed = own.anchor, speed
         else:
-            if clock_setting:
-                start_text, _, anchor_text = clock_setting.partition("@")
-                moment = app_clock.parse_moment(start_text)
-                anchor = app_clock.parse_real_moment(anchor_text).timestamp()
-                clock_speed = speed or 1.0
-                day = app_clock.to_local(moment).date()
-            else:
-                probe = offices[0] if offices else "aegi"
-                moment, anchor, measured, business_date = deployment.read_server_clock(
-                    url, probe, verify_tls
-                )
-                clock_speed = speed or measured
-                day = date.fromisoformat(business_date)
-            start_minute = deployment.local_minute(moment)
-            offices_plan = planning.read_offices(catalogue, day, offices, until)
-            day_plan = planning.make_plan(offices_plan, day, visits, seed)
-            outcome = Outcome()
-            if bookings_path is not None:
-                outcome.bookings = load_bookings(bookings_path)
-        sim_clock = SimClock(_midnight(day), start_minute, anchor, clock_speed)
-        if on_started is not None:
-            on_started(url, token)
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(
-                total=round(day_plan.end - start_minute),
-                unit="min",
-                desc=f"City day {day}",
-                file=sys.stderr,
-                bar_format="{l_bar}{bar}| {n:.0f}/{total} simulated min {postfix}",
+            stage = _stage_remote(
+                url,
+                token,
+                catalogue=catalogue,
+                offices=offices,
+                until=until,
+                visits=visits,
+                seed=seed,
+                speed=speed,
+                clock_setting=clock_setting,
+                verify_tls=verify_tls,
+                bookings_path=bookings_path,
             )
+        if on_started is not None:
+            on_started(stage.url, stage.token)
+        bar = _progress_bar(stage) if progress else None
+        own = stage.own
 
         async def play() -> Stored | None:
-            async with Api(url, token, outcome, verify_tls) as api:
+            async with Api(stage.url, stage.token, stage.outcome, verify_tls) as api:
                 simulated = Day(
-                    day_plan,
+                    stage.day_plan,
                     api,
-                    sim_clock,
-                    url,
+                    stage.clock,
+                    stage.url,
                     displays_per_office=displays,
                     max_phones=max_phones,
                     verify_tls=verify_tls,
@@ -338,36 +338,146 @@ def run_simulation(
                 )
                 await simulated.run(deadline, book=own is None and bookings_path is None)
                 if own is None and readback_url is None:
-                    return await readback.from_api(api, outcome)
+                    return await readback.from_api(api, stage.outcome)
                 return None
 
         # the clock reaches the simulation's start at the anchor (own deployment: a few seconds
         # after the server came up)
-        time.sleep(max(0.0, anchor - time.time()))
+        time.sleep(max(0.0, stage.clock.anchor - time.time()))
         began = time.monotonic()
         cpu_before = own.cpu_seconds() if own else None
         stored = _run(play())
-        server_cpu = round(own.cpu_seconds() - cpu_before, 1) if own else None
+        server_cpu = (
+            round(own.cpu_seconds() - cpu_before, 1) if own and cpu_before is not None else None
+        )
         if bar is not None:
             bar.close()
         if stored is None:
-            stored = readback.from_database(readback_url or own.database_url, day)
+            database_url = readback_url or (own.database_url if own else None)
+            assert database_url is not None  # an own deployment, or --database-url
+            stored = readback.from_database(database_url, stage.day)
         return report.build(
-            day_plan,
-            outcome,
+            stage.day_plan,
+            stage.outcome,
             stored,
-            sim_clock,
-            deployment="own (SQLite, one gevent process)" if own else url,
+            stage.clock,
+            deployment="own (SQLite, one gevent process)" if own else stage.url,
             seed=seed,
-            booking_ahead_seconds=booking_seconds,
+            booking_ahead_seconds=stage.booking_seconds,
             # the server's CPU time for the day: on a quiet machine the day takes at least this
             # (one process), whatever else runs on the machine meanwhile
             server_cpu_seconds=server_cpu,
             wall_seconds=round(time.monotonic() - began, 1),
             load_average=[round(x, 2) for x in os.getloadavg()],
         )
-    finally:
-        if own is not None:
-            own.stop()
-        if temp is not None:
-            temp.cleanup()
+
+
+def _stage_own(
+    cleanup: contextlib.ExitStack,
+    *,
+    day: date,
+    catalogue: Path,
+    offices: list[str] | None,
+    until: int | None,
+    visits: int,
+    seed: int,
+    workdir: Path | None,
+    speed: float,
+    lead_minutes: float,
+    startup_allowance: float,
+) -> _Stage:
+    """A deployment of our own (SQLite, in ``workdir`` or a temporary folder): the residents
+    book the planned appointments the day before, then the day is served in compressed time.
+    ``cleanup`` stops the servers and removes the temporary folder."""
+    from .actors import Outcome, SimClock  # need the simulate extra (aiohttp)
+
+    offices_plan = planning.read_offices(catalogue, day, offices, until)
+    if not offices_plan:
+        raise click.UsageError(f"No office of the selection is open on {day}.")
+    day_plan = planning.make_plan(offices_plan, day, visits, seed)
+    if workdir is None:
+        workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="qs-simulation-")))
+    prepared = deployment.prepare_own(workdir, catalogue)
+    outcome = Outcome()
+    # residents book ahead: the day before at noon, in real time
+    up = time.monotonic()
+    own = deployment.serve_own(prepared, f"{(day - timedelta(days=1)).isoformat()}T12:00", 1.0, 0.0)
+    cleanup.callback(own.stop)
+    # the compressed clock must not start before the next server is up: allow for
+    # twice the time this one took to start (the machine may be busy)
+    startup_allowance = max(startup_allowance, 2 * (time.monotonic() - up) + 1)
+    midnight = _midnight(day)
+    booking_clock = SimClock(midnight, -12 * 60, own.anchor, 1.0)
+    began = time.monotonic()
+    _run(_book(day_plan, own.url, own.token, outcome, booking_clock))
+    booking_seconds = round(time.monotonic() - began, 1)
+    own.stop()
+    # the day itself, compressed: the clock starts shortly before the first opening
+    start_minute = day_plan.start - lead_minutes
+    start_iso = f"{day.isoformat()}T{int(start_minute) // 60:02d}:{int(start_minute) % 60:02d}"
+    own = deployment.serve_own(prepared, start_iso, speed, startup_allowance)
+    cleanup.callback(own.stop)
+    return _Stage(
+        own.url,
+        own.token,
+        day,
+        day_plan,
+        outcome,
+        SimClock(midnight, start_minute, own.anchor, speed),
+        own,
+        booking_seconds,
+    )
+
+
+def _stage_remote(
+    url: str,
+    token: str | None,
+    *,
+    catalogue: Path,
+    offices: list[str] | None,
+    until: int | None,
+    visits: int,
+    seed: int,
+    speed: float | None,
+    clock_setting: str | None,
+    verify_tls: bool,
+    bookings_path: Path | None,
+) -> _Stage:
+    """A running deployment: its clock as given by ``clock_setting`` (CLOCK_START@CLOCK_ANCHOR)
+    or as measured, its day planned, the bookings made ahead by ``--book-only`` loaded."""
+    from .actors import Outcome, SimClock  # need the simulate extra (aiohttp)
+
+    if clock_setting:
+        start_text, _, anchor_text = clock_setting.partition("@")
+        moment = app_clock.parse_moment(start_text)
+        anchor = app_clock.parse_real_moment(anchor_text).timestamp()
+        clock_speed = speed or 1.0
+        day = app_clock.to_local(moment).date()
+    else:
+        probe = offices[0] if offices else "aegi"
+        moment, anchor, measured, business_date = deployment.read_server_clock(
+            url, probe, verify_tls
+        )
+        clock_speed = speed or measured
+        day = date.fromisoformat(business_date)
+    start_minute = deployment.local_minute(moment)
+    offices_plan = planning.read_offices(catalogue, day, offices, until)
+    day_plan = planning.make_plan(offices_plan, day, visits, seed)
+    outcome = Outcome()
+    if bookings_path is not None:
+        outcome.bookings = load_bookings(bookings_path)
+    clock = SimClock(_midnight(day), start_minute, anchor, clock_speed)
+    return _Stage(url, token, day, day_plan, outcome, clock)
+
+
+def _progress_bar(stage: _Stage) -> tqdm:
+    """A progress bar over the simulated minutes still to come (on standard error)."""
+    from tqdm import tqdm  # the simulate extra
+
+    return tqdm(
+        total=round(stage.day_plan.end - stage.clock.start_minute),
+        unit="min",
+        desc=f"City day {stage.day}",
+        file=sys.stderr,
+        bar_format="{l_bar}{bar}| {n:.0f}/{total} simulated min {postfix}",
+    )

@@ -94,7 +94,7 @@ def _set_up_database(database_url: str, catalogue: Path) -> str:
     same as ``db upgrade``, ``load-catalogue``, ``create-user`` and ``create-token``)."""
     from .. import create_app
     from ..auth.services import create_api_token, create_user
-    from ..cli import upgrade_database
+    from ..db import upgrade_database
     from ..extensions import db
     from ..offices.catalogue import load_catalogue_file
 

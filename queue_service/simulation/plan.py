@@ -136,7 +136,7 @@ def _minutes(t) -> int:
 
 def read_offices(
     catalogue_path: Path, day: date, only: list[str] | None = None, until: int | None = None
-) -> dict:
+) -> dict[str, OfficePlan]:
     """The offices open on ``day`` (not the mobile one), with counters, services and windows;
     ``until`` (minute of the day) cuts the windows short for a shortened day."""
     data = parse_catalogue(Path(catalogue_path).read_text(), str(catalogue_path))
@@ -154,40 +154,57 @@ def read_offices(
     for slug, office in data["offices"].items():
         if office.get("is_mobile") or (only and slug not in only):
             continue
-        weekday = day.weekday()
-        hours = office.get("hours") or {}
-        walkin = [
-            (_minutes(s), _minutes(e))
-            for wd, s, e, _cap in hours.get(WindowKind.WALKIN, [])
-            if wd == weekday
-        ]
-        appointment = [
-            (_minutes(s), _minutes(e), cap or office["counters"])
-            for wd, s, e, cap in hours.get(WindowKind.APPOINTMENT, [])
-            if wd == weekday
-        ]
-        full = list(appointment)
-        if until is not None:
-            walkin = [(s, min(e, until)) for s, e in walkin if s < until]
-            appointment = [(s, min(e, until), cap) for s, e, cap in appointment if s < until]
-        if not walkin and not appointment:
-            continue
-        offered = [code for code in office["services"] if code in services]
-        restricted = office.get("counter_services") or {}
-        counters = [
-            CounterPlan(n, frozenset(restricted.get(n, offered)))
-            for n in range(1, office["counters"] + 1)
-        ]
-        offices[slug] = OfficePlan(
-            slug,
-            counters,
-            {c: services[c] for c in offered},
-            walkin,
-            appointment,
-            int(office.get("walkin_daily_cap") or 250),
-            full,
-        )
+        plan = _office_plan(slug, office, services, day, until)
+        if plan is not None:
+            offices[slug] = plan
     return offices
+
+
+def _windows(
+    office: dict, weekday: int, until: int | None
+) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """Walk-in windows (start, end), appointment windows (start, end, seats) cut at ``until``,
+    and the appointment windows of the whole day."""
+    hours = office.get("hours") or {}
+    walkin = [
+        (_minutes(s), _minutes(e))
+        for wd, s, e, _cap in hours.get(WindowKind.WALKIN, [])
+        if wd == weekday
+    ]
+    appointment = [
+        (_minutes(s), _minutes(e), cap or office["counters"])
+        for wd, s, e, cap in hours.get(WindowKind.APPOINTMENT, [])
+        if wd == weekday
+    ]
+    full = list(appointment)
+    if until is not None:
+        walkin = [(s, min(e, until)) for s, e in walkin if s < until]
+        appointment = [(s, min(e, until), cap) for s, e, cap in appointment if s < until]
+    return walkin, appointment, full
+
+
+def _office_plan(
+    slug: str, office: dict, services: dict[str, ServiceInfo], day: date, until: int | None
+) -> OfficePlan | None:
+    """One office of the parsed catalogue on ``day``; None when it has no window that day."""
+    walkin, appointment, full = _windows(office, day.weekday(), until)
+    if not walkin and not appointment:
+        return None
+    offered = [code for code in office["services"] if code in services]
+    restricted = office.get("counter_services") or {}
+    counters = [
+        CounterPlan(n, frozenset(restricted.get(n, offered)))
+        for n in range(1, office["counters"] + 1)
+    ]
+    return OfficePlan(
+        slug,
+        counters,
+        {c: services[c] for c in offered},
+        walkin,
+        appointment,
+        int(office.get("walkin_daily_cap") or 250),
+        full,
+    )
 
 
 def _pick_services(rng: random.Random, office: OfficePlan, kind: str) -> list[str]:

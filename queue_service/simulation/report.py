@@ -6,7 +6,7 @@ import math
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
-from .actors import Outcome, SimClock
+from .actors import Display, Outcome, SimClock, TicketRecord
 from .plan import DayPlan
 from .readback import Stored
 
@@ -62,65 +62,20 @@ def waiting_minutes(called: float, issued: float, due: float | None) -> float:
 
 
 def figures(plan: DayPlan, outcome: Outcome, clock: SimClock) -> dict:
+    """What the day was like: visits, waits per office and service, load, latencies."""
     tickets = list(outcome.tickets.values())
-    by_office: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    by_service: dict[str, list[float]] = defaultdict(list)
-    for t in tickets:
-        if t.called_at is None:
-            continue
-        wait = waiting_minutes(t.called_at, t.issued_at, t.due if t.kind == "appointment" else None)
-        by_office[t.office][t.kind].append(wait)
-        by_service[t.service].append(wait)
-    offices = {}
-    for slug in sorted(plan.offices):
-        counters = [v for (o, _n), v in outcome.counter_time.items() if o == slug]
-        open_minutes = sum(c["open"] for c in counters)
-        busy = sum(c["busy"] for c in counters)
-        ended = [t for t in tickets if t.office == slug and t.status in ENDED]
-        span = (max((t.finished_at or 0) for t in ended) - plan.offices[slug].opens) if ended else 0
-        offices[slug] = {
-            "counters": len(plan.offices[slug].counters),
-            "tickets": sum(1 for t in tickets if t.office == slug),
-            "served": sum(1 for t in ended if t.status == "done"),
-            "waiting_walkin_minutes": spread(by_office[slug]["walkin"]),
-            "waiting_appointment_minutes": spread(by_office[slug]["appointment"]),
-            "utilisation": round(busy / open_minutes, 3) if open_minutes else None,
-            "served_per_hour": round(len(ended) / (span / 60), 1) if span > 0 else None,
-            "last_ticket_ended": hhmm(span + plan.offices[slug].opens) if ended else None,
-        }
-    endpoints: dict[str, list] = defaultdict(list)
-    failures: Counter = Counter()
-    for r in outcome.requests:
-        endpoints[r.endpoint].append(r.seconds)
-        if r.status == 0 or r.status >= 500:
-            failures[r.endpoint] += 1
+    by_office, by_service = _waits(tickets)
     real = outcome.ended_real - outcome.started_real
-    call_latency = [s - c.sent for c in outcome.calls for s in c.seen.values()]
-    walkins = [v for v in plan.visits if v.kind == "walkin"]
-    appointments = [v for v in plan.visits if v.kind == "appointment"]
-    checked_in = [t for t in tickets if t.kind == "appointment"]
     return {
         "day": plan.day.isoformat(),
         "simulated": {"from": hhmm(plan.start), "to": hhmm(outcome.ended_minute)},
         "clock_speed": clock.speed,
         "real_seconds": round(real, 1),
-        "visits": {
-            "planned": len(plan.visits),
-            "walk_ins": len(walkins),
-            "appointments_planned": len(appointments),
-            "appointments_booked": len(outcome.bookings),
-            "appointments_checked_in": len(checked_in),
-            "appointment_no_shows_planned": sum(
-                1 for v in appointments if v.no_show and v.id in outcome.bookings
-            ),
-            "two_persons": sum(1 for v in plan.visits if v.persons > 1),
-            "several_services": sum(1 for v in plan.visits if len(v.services) > 1),
-            "tickets": len(tickets),
-            "served": sum(1 for t in tickets if t.status == "done"),
-            "no_show_at_counter": sum(1 for t in tickets if t.status == "no_show"),
-            "refused": dict(outcome.refused),
+        "visits": _visit_figures(plan, outcome, tickets),
+        "offices": {
+            slug: _office_figures(plan, outcome, tickets, by_office, slug)
+            for slug in sorted(plan.offices)
         },
-        "offices": offices,
         "waiting_by_service_minutes": {code: spread(v) for code, v in sorted(by_service.items())},
         "throughput": {
             "requests": len(outcome.requests),
@@ -131,10 +86,7 @@ def figures(plan: DayPlan, outcome: Outcome, clock: SimClock) -> dict:
                 1,
             ),
         },
-        "endpoints_ms": {
-            name: latency_ms(v) | {"failed": failures[name]}
-            for name, v in sorted(endpoints.items())
-        },
+        "endpoints_ms": _endpoint_figures(outcome),
         # compressed time compresses the server's latency too: an answer's wait in simulated
         # minutes (when this is not small against service times, the day is distorted)
         "request_latency_simulated_minutes": {
@@ -145,7 +97,9 @@ def figures(plan: DayPlan, outcome: Outcome, clock: SimClock) -> dict:
                 _sim_minutes(percentile([r.seconds for r in outcome.requests], 95), clock)
             ),
         },
-        "call_to_display_ms": latency_ms(call_latency),
+        "call_to_display_ms": latency_ms(
+            [s - c.sent for c in outcome.calls for s in c.seen.values()]
+        ),
         "call_to_phone_ms": latency_ms(outcome.phone_calls),
         "connections": {
             "displays": len(outcome.displays),
@@ -160,23 +114,110 @@ def figures(plan: DayPlan, outcome: Outcome, clock: SimClock) -> dict:
     }
 
 
+def _waits(
+    tickets: list[TicketRecord],
+) -> tuple[dict[str, dict[str, list[float]]], dict[str, list[float]]]:
+    """Waiting minutes of the called tickets per office and kind, and per service."""
+    by_office: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    by_service: dict[str, list[float]] = defaultdict(list)
+    for t in tickets:
+        if t.called_at is None:
+            continue
+        wait = waiting_minutes(t.called_at, t.issued_at, t.due if t.kind == "appointment" else None)
+        by_office[t.office][t.kind].append(wait)
+        by_service[t.service].append(wait)
+    return by_office, by_service
+
+
+def _visit_figures(plan: DayPlan, outcome: Outcome, tickets: list[TicketRecord]) -> dict:
+    """Visits planned, booked, checked in and served."""
+    walkins = [v for v in plan.visits if v.kind == "walkin"]
+    appointments = [v for v in plan.visits if v.kind == "appointment"]
+    checked_in = [t for t in tickets if t.kind == "appointment"]
+    return {
+        "planned": len(plan.visits),
+        "walk_ins": len(walkins),
+        "appointments_planned": len(appointments),
+        "appointments_booked": len(outcome.bookings),
+        "appointments_checked_in": len(checked_in),
+        "appointment_no_shows_planned": sum(
+            1 for v in appointments if v.no_show and v.id in outcome.bookings
+        ),
+        "two_persons": sum(1 for v in plan.visits if v.persons > 1),
+        "several_services": sum(1 for v in plan.visits if len(v.services) > 1),
+        "tickets": len(tickets),
+        "served": sum(1 for t in tickets if t.status == "done"),
+        "no_show_at_counter": sum(1 for t in tickets if t.status == "no_show"),
+        "refused": dict(outcome.refused),
+    }
+
+
+def _office_figures(
+    plan: DayPlan,
+    outcome: Outcome,
+    tickets: list[TicketRecord],
+    by_office: dict[str, dict[str, list[float]]],
+    slug: str,
+) -> dict:
+    """One office's tickets, waits, counter utilisation and pace."""
+    counters = [v for (o, _n), v in outcome.counter_time.items() if o == slug]
+    open_minutes = sum(c["open"] for c in counters)
+    busy = sum(c["busy"] for c in counters)
+    ended = [t for t in tickets if t.office == slug and t.status in ENDED]
+    span = (max((t.finished_at or 0) for t in ended) - plan.offices[slug].opens) if ended else 0
+    return {
+        "counters": len(plan.offices[slug].counters),
+        "tickets": sum(1 for t in tickets if t.office == slug),
+        "served": sum(1 for t in ended if t.status == "done"),
+        "waiting_walkin_minutes": spread(by_office[slug]["walkin"]),
+        "waiting_appointment_minutes": spread(by_office[slug]["appointment"]),
+        "utilisation": round(busy / open_minutes, 3) if open_minutes else None,
+        "served_per_hour": round(len(ended) / (span / 60), 1) if span > 0 else None,
+        "last_ticket_ended": hhmm(span + plan.offices[slug].opens) if ended else None,
+    }
+
+
+def _endpoint_figures(outcome: Outcome) -> dict:
+    """Latency (ms) and failures (no answer or 5xx) per endpoint."""
+    endpoints: dict[str, list[float]] = defaultdict(list)
+    failures: Counter[str] = Counter()
+    for r in outcome.requests:
+        endpoints[r.endpoint].append(r.seconds)
+        if r.status == 0 or r.status >= 500:
+            failures[r.endpoint] += 1
+    return {
+        name: latency_ms(v) | {"failed": failures[name]} for name, v in sorted(endpoints.items())
+    }
+
+
 def _sim_minutes(seconds: float | None, clock: SimClock) -> float | None:
     return None if seconds is None else seconds * clock.speed / 60
 
 
-def _covered(display, moment: float, until: float) -> bool:
+def _covered(display: Display, moment: float, until: float) -> bool:
     return any(start <= moment and until <= end for start, end in display.connected)
 
 
 def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) -> dict:
-    checks: dict[str, dict] = {}
-    ours = outcome.tickets
-    stored_by_token = {t.token: t for t in stored.tickets}
+    """The invariants the day must keep, each checked against what was stored."""
+    checks = {
+        "tickets_issued_once": _tickets_issued_once(outcome, stored),
+        "called_at_most_once_at_a_time": _called_at_most_once_at_a_time(outcome, stored),
+        "tickets_ended": _tickets_ended(stored),
+        "calls_reached_displays": _calls_reached_displays(outcome),
+        "bookings_exist": _bookings_exist(outcome, stored, clock),
+        "bookings_within_capacity": _bookings_within_capacity(plan, stored, clock),
+    }
+    return {"source": stored.source, "all_ok": all(c["ok"] for c in checks.values()), **checks}
 
-    # every ticket issued once: one ticket per acknowledged issue, numbers unique per office
+
+def _tickets_issued_once(outcome: Outcome, stored: Stored) -> dict:
+    """Every ticket issued once: one ticket per acknowledged issue, numbers unique per office."""
+    ours = outcome.tickets
+    stored_tokens = {t.token for t in stored.tickets}
     numbers = Counter((t.office, t.number) for t in stored.tickets)
     duplicates = [f"{o} {n}" for (o, n), k in numbers.items() if k > 1]
-    missing = [t.number for token, t in ours.items() if token not in stored_by_token]
+    missing = [t.number for token, t in ours.items() if token not in stored_tokens]
     extra = (
         [t.number for t in stored.tickets if t.token not in ours]
         if stored.source == "database"
@@ -186,7 +227,7 @@ def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) 
     # stored without an answer: a request whose answer was lost (timeout, killed process) may
     # well have been carried out; only a second ticket for the same visit would be a duplicate
     # (the Idempotency-Key and the check-in's key prevent that), so these are shown, not failed
-    checks["tickets_issued_once"] = {
+    return {
         "ok": not duplicates and not missing and not handed_twice,
         "tickets": len(stored.tickets),
         "acknowledged": len(ours),
@@ -196,8 +237,25 @@ def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) 
         "stored_without_answer_numbers": extra[:20],
     }
 
-    # called at most once at a time: never at two counters, no second call without a way back
+
+def _called_at_most_once_at_a_time(outcome: Outcome, stored: Stored) -> dict:
+    """Never at two counters, no second call without a way back, no counter with two at once."""
     problems = list(outcome.double_handouts)
+    problems += _called_while_called(stored)
+    problems += _counters_with_two_at_once(stored)
+    return {
+        "ok": not problems,
+        "calls": sum(1 for ev in stored.events.values() for a, _ in ev if a == "call")
+        if stored.events
+        else len([c for c in outcome.calls if c.recall == 0]),
+        "problems": problems[:20],
+    }
+
+
+def _called_while_called(stored: Stored) -> list[str]:
+    """Tickets called again while still called (without a park, transfer, end... between)."""
+    stored_by_token = {t.token: t for t in stored.tickets}
+    problems = []
     for token, events in stored.events.items():
         holding = False
         for action, _counter in events:
@@ -207,30 +265,34 @@ def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) 
                 holding = True
             elif action in ("park", "transfer", "unpark", "finish", "no_show", "cancel", "close"):
                 holding = False
+    return problems
+
+
+def _counters_with_two_at_once(stored: Stored) -> list[str]:
+    """Counters whose tickets' spans from call to end overlap."""
     per_counter: dict[tuple[str, int], list[tuple[datetime, datetime]]] = defaultdict(list)
     for t in stored.tickets:
         if t.counter is not None and t.called_at and t.ended_at:
             per_counter[(t.office, t.counter)].append((t.called_at, t.ended_at))
+    problems = []
     for (office, counter), spans in per_counter.items():
         spans.sort()
         for (_a_start, a_end), (b_start, _b_end) in zip(spans, spans[1:], strict=False):
             if b_start < a_end:
                 problems.append(f"{office} counter {counter}: two tickets at once at {b_start}")
-    checks["called_at_most_once_at_a_time"] = {
-        "ok": not problems,
-        "calls": sum(1 for ev in stored.events.values() for a, _ in ev if a == "call")
-        if stored.events
-        else len([c for c in outcome.calls if c.recall == 0]),
-        "problems": problems[:20],
-    }
+    return problems
 
-    # ended: nothing left waiting, called or being served
+
+def _tickets_ended(stored: Stored) -> dict:
+    """Nothing left waiting, called or being served."""
     open_tickets = [
         f"{t.office} {t.number} {t.status}" for t in stored.tickets if t.status not in ENDED
     ]
-    checks["tickets_ended"] = {"ok": not open_tickets, "not_ended": open_tickets[:20]}
+    return {"ok": not open_tickets, "not_ended": open_tickets[:20]}
 
-    # every call reached every display connected from the call until its answer (+1 s)
+
+def _calls_reached_displays(outcome: Outcome) -> dict:
+    """Every call reached every display connected from the call until its answer (+1 s)."""
     missed_live, missed_all = [], []
     for call in outcome.calls:
         for display in outcome.displays.values():
@@ -240,17 +302,18 @@ def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) 
                 missed_live.append(f"{call.number}/{call.recall} -> {display.id}")
                 if display.id not in call.resynced:
                     missed_all.append(f"{call.number}/{call.recall} -> {display.id}")
-    receipts = sum(len(c.seen) for c in outcome.calls)
-    checks["calls_reached_displays"] = {
+    return {
         "ok": not missed_all,
         "calls": len(outcome.calls),
-        "receipts": receipts,
+        "receipts": sum(len(c.seen) for c in outcome.calls),
         "missed_live": len(missed_live),
         "recovered_by_resync": len(missed_live) - len(missed_all),
         "missed": missed_all[:20],
     }
 
-    # every acknowledged booking exists as booked; nobody booked twice; no unit over capacity
+
+def _bookings_exist(outcome: Outcome, stored: Stored, clock: SimClock) -> dict:
+    """Every acknowledged booking exists as booked; nobody booked twice."""
     stored_codes = {a.code: a for a in stored.appointments if a.code}
     lost = []
     for booking in outcome.bookings.values():
@@ -267,14 +330,17 @@ def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) 
         a.email for a in stored.appointments if a.status in LIVE_APPOINTMENT and a.email
     )
     twice = [e for e, k in emails.items() if k > 1]
-    checks["bookings_exist"] = {
+    return {
         "ok": not lost and not twice and not stored.missing,
         "acknowledged": len(outcome.bookings),
         "lost": lost[:20] + stored.missing[:20],
         "booked_twice": twice[:20],
     }
-    over = []
-    load: Counter = Counter()
+
+
+def _bookings_within_capacity(plan: DayPlan, stored: Stored, clock: SimClock) -> dict:
+    """No booking unit of an office holds more appointments than the office has seats."""
+    load: Counter[tuple[str, int]] = Counter()
     for a in stored.appointments:
         if a.status not in LIVE_APPOINTMENT:
             continue
@@ -283,11 +349,12 @@ def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) 
         while minute < end - 1e-6:
             load[(a.office, int(minute // UNIT) * UNIT)] += 1
             minute += UNIT
+    over = []
     for (office, unit), count in sorted(load.items()):
         capacity = plan.offices[office].capacity_at(unit) if office in plan.offices else 0
         if count > capacity:
             over.append(f"{office} {hhmm(unit)}: {count} > {capacity}")
-    checks["bookings_within_capacity"] = {
+    return {
         "ok": not over,
         "units_checked": len(load),
         "over": over[:20],
@@ -295,7 +362,6 @@ def integrity(plan: DayPlan, outcome: Outcome, stored: Stored, clock: SimClock) 
         if stored.source == "database"
         else "the simulation's bookings",
     }
-    return {"source": stored.source, "all_ok": all(c["ok"] for c in checks.values()), **checks}
 
 
 def as_text(report: dict) -> str:

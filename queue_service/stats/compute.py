@@ -22,12 +22,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, delete, func, select
 
 from .. import clock
 from ..booking.models import Appointment, AppointmentStatus
@@ -105,13 +105,40 @@ def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket
         o.id: ZoneInfo(o.timezone or "Europe/Berlin")
         for o in db.session.scalars(select(Office).where(Office.id.in_(office_ids)))
     }
+    out: dict[tuple, Bucket] = {}
+    where: dict[int, tuple] = {}  # ticket id -> (office, day, hour) of its appointment tickets
+    for row in _ticket_rows(office_ids, days):
+        hour = row.issued_at.astimezone(tzs.get(row.office_id, clock.LOCAL_TZ)).hour
+        _count_ticket(_bucket(out, row.office_id, row.service_id, row.business_date, hour), row)
+        if row.kind == TicketKind.APPOINTMENT:
+            where[row.id] = (row.office_id, row.business_date, hour)
+    for ticket_id, service_id in _further_services(list(where)):
+        office_id, day, hour = where[ticket_id]
+        _bucket(out, office_id, service_id, day, hour).requests += 1
+    for office_id, service_id, day, hour, lead in _lead_times(office_ids, days, tzs):
+        _bucket(out, office_id, service_id, day, hour).lead_times.append(lead)
+    return list(out.values())
+
+
+def _bucket(
+    out: dict[tuple, Bucket], office_id: int, service_id: int, day: date, hour: int
+) -> Bucket:
+    """The bucket of this office, service, day and hour in ``out``, created when missing."""
+    key = (office_id, service_id, day, hour)
+    if key not in out:
+        out[key] = Bucket(office_id, service_id, day, hour)
+    return out[key]
+
+
+def _ticket_rows(office_ids: list[int], days: list[date]) -> Sequence[Row]:
+    """The tickets of ``days`` with the time of their first call (None: never called)."""
     first_call = (
         select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("first_call"))
         .where(TicketEvent.action == "call", TicketEvent.office_id.in_(office_ids))
         .group_by(TicketEvent.ticket_id)
         .subquery()
     )
-    rows = db.session.execute(
+    return db.session.execute(
         select(
             Ticket.id,
             Ticket.persons,
@@ -129,61 +156,31 @@ def live_buckets(office_ids: Iterable[int], days: Iterable[date]) -> list[Bucket
         .outerjoin(first_call, first_call.c.ticket_id == Ticket.id)
         .where(Ticket.office_id.in_(office_ids), Ticket.business_date.in_(days))
     ).all()
-    out: dict[tuple, Bucket] = {}
-    where: dict[int, tuple] = {}  # ticket id -> (office, day, hour) of its appointment tickets
-    for (
-        ticket_id,
-        persons,
-        office_id,
-        service_id,
-        day,
-        status,
-        kind,
-        issued_at,
-        serving_at,
-        finished_at,
-        due_at,
-        called,
-    ) in rows:
-        hour = issued_at.astimezone(tzs.get(office_id, clock.LOCAL_TZ)).hour
-        b = out.get((office_id, service_id, day, hour))
-        if b is None:
-            b = out[(office_id, service_id, day, hour)] = Bucket(office_id, service_id, day, hour)
-        b.issued += 1
-        b.persons += persons or 1
-        b.requests += 1
-        if kind == TicketKind.APPOINTMENT:
-            where[ticket_id] = (office_id, day, hour)
-        if status == TicketStatus.DONE:
-            b.served += 1
-            if serving_at and finished_at:
-                b.service_times.append(_seconds(finished_at, serving_at))
-        elif status == TicketStatus.NO_SHOW:
-            b.no_show += 1
-        elif status == TicketStatus.CANCELLED:
-            b.cancelled += 1
-        elif status == TicketStatus.NOT_SERVED:
-            b.not_served += 1
-        if kind == TicketKind.APPOINTMENT:
-            b.appointment += 1
-            if due_at is not None:
-                b.punctuality.append(_seconds(issued_at, due_at))
-        else:
-            b.walkin += 1
-        if called is not None:
-            b.waits.append(_seconds(called, issued_at))
-    for ticket_id, service_id in _further_services(list(where)):
-        office_id, day, hour = where[ticket_id]
-        b = out.get((office_id, service_id, day, hour))
-        if b is None:
-            b = out[(office_id, service_id, day, hour)] = Bucket(office_id, service_id, day, hour)
-        b.requests += 1
-    for office_id, service_id, day, hour, lead in _lead_times(office_ids, days, tzs):
-        b = out.get((office_id, service_id, day, hour))
-        if b is None:
-            b = out[(office_id, service_id, day, hour)] = Bucket(office_id, service_id, day, hour)
-        b.lead_times.append(lead)
-    return list(out.values())
+
+
+def _count_ticket(b: Bucket, row: Row) -> None:
+    """Adds one ticket (a row of ``_ticket_rows``) to its bucket."""
+    b.issued += 1
+    b.persons += row.persons or 1
+    b.requests += 1
+    if row.status == TicketStatus.DONE:
+        b.served += 1
+        if row.serving_at and row.finished_at:
+            b.service_times.append(_seconds(row.finished_at, row.serving_at))
+    elif row.status == TicketStatus.NO_SHOW:
+        b.no_show += 1
+    elif row.status == TicketStatus.CANCELLED:
+        b.cancelled += 1
+    elif row.status == TicketStatus.NOT_SERVED:
+        b.not_served += 1
+    if row.kind == TicketKind.APPOINTMENT:
+        b.appointment += 1
+        if row.due_at is not None:
+            b.punctuality.append(_seconds(row.issued_at, row.due_at))
+    else:
+        b.walkin += 1
+    if row.first_call is not None:
+        b.waits.append(_seconds(row.first_call, row.issued_at))
 
 
 def _further_services(ticket_ids: list[int]) -> list[tuple[int, int]]:

@@ -83,6 +83,11 @@ def test_metrics_report_requests_queue_tickets_displays_jobs_and_mail(app, clien
     assert count - value(before, "qs_http_request_duration_seconds_count", **route) == 1
     assert value(after, "qs_http_requests_total", status="200", **route) >= 1
     assert "qs_mail_outbox_pending" in after and "qs_mail_outbox_oldest_seconds" in after
+    # the figures notify and the scheduler register with monitoring (it imports neither)
+    finished = value(
+        after, "qs_scheduler_job_last_success_timestamp_seconds", job="expire_office_messages"
+    )
+    assert abs(finished - clock.real_now().timestamp()) < 300
     text = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(
         as_text=True
     )
