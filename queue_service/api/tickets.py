@@ -83,6 +83,7 @@ def issue_ticket(slug: str):
         slug,
         body.get("service"),
         priority=_flag(body, "priority"),
+        force=_flag(body, "force"),
         idempotency_key=request.headers.get("Idempotency-Key"),
         user=user,
         device=device,
