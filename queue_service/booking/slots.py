@@ -278,6 +278,20 @@ def _run_in_window(
     return SlotRun(office_id, window, capacity, unit, need, tuple(starts))
 
 
+def _searchable(
+    office: Office,
+    window: DayWindow,
+    request: BookingRequest,
+    earliest: datetime,
+    now: datetime,
+    waitlist: bool,
+) -> bool:
+    """Does ``window`` still take online bookings of ``request`` (or waitlist offers)?"""
+    if window.end <= earliest or not _serves(window, request):
+        return False
+    return not _closed_online(office, window.day, now, waitlist)
+
+
 def free_runs_many(
     offices: list[Office],
     request: BookingRequest,
@@ -309,9 +323,7 @@ def free_runs_many(
     )
     for office in offices:
         for window in windows[office.id]:
-            if window.end <= h.earliest_start or not _serves(window, request):
-                continue
-            if _closed_online(office, window.day, now, waitlist):
+            if not _searchable(office, window, request, h.earliest_start, now, waitlist):
                 continue
             run = _run_in_window(
                 office.id,
