@@ -9,7 +9,7 @@ from sqlalchemy import Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, str_enum
-from ..extensions import db
+from ..extensions import Model
 
 
 class OutboxStatus(enum.StrEnum):
@@ -18,7 +18,7 @@ class OutboxStatus(enum.StrEnum):
     REJECTED = "rejected"  # the mail server refused it for good (e.g. unknown recipient)
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     __tablename__ = "outbox_mails"
     __table_args__ = (Index("ix_outbox_mails_status_next_attempt_at", "status", "next_attempt_at"),)
 
