@@ -61,6 +61,7 @@ def _current_calls(snap: estimates.Snapshot) -> dict[int, dict]:
     calls = {}
     for tid, number, status, recalls, called_at, recalled_at, code in rows:
         at = recalled_at if recalls and recalled_at else called_at
+        assert at is not None  # the rows are called tickets
         calls[tid] = {
             "number": number,
             "service": code,
