@@ -1,11 +1,12 @@
-"""The mail outbox: every mail is a row written in the transaction of the change it reports."""
+"""The mail outbox (every mail is a row written in the transaction of the change it reports) and
+the visitors' turn alerts."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, LargeBinary, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, str_enum
@@ -38,3 +39,26 @@ class OutboxMail(Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TurnAlert(db.Model):
+    """A visitor's wish to be alerted when at most ``ahead`` people are before their ticket.
+
+    One row per ticket (the primary key), so the mail goes out at most once per ticket:
+    ``mailed_at`` is set by a conditional UPDATE in the transaction that writes the mail into
+    the outbox. ``email`` is the only personal data; it is cleared when the mail is written,
+    when the visitor removes the alert, and by the nightly retention job for past days.
+    """
+
+    __tablename__ = "turn_alerts"
+    __table_args__ = (CheckConstraint("ahead >= 1 AND ahead <= 10", name="ck_turn_alerts_ahead"),)
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    ahead: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    lang: Mapped[str] = mapped_column(String(5), default="de")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

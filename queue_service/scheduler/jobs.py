@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from .. import clock
 from ..booking import jobs as booking_jobs
 from ..management.messages import expire_office_message
-from ..notify import outbox
+from ..notify import outbox, turn_alerts
 from ..offices.messages import expired_message_ids
 from ..stats import jobs as stats_jobs
 from ..waitlist import services as waitlist
@@ -81,10 +81,15 @@ def send_appointment_reminders(scheduled_for: datetime) -> dict:
 
 def purge_personal_data(scheduled_for: datetime) -> dict:
     """DSGVO retention: personal data of appointments older than PERSONAL_DATA_RETENTION_DAYS
-    is removed; statistics (times, services, status) stay."""
+    is removed, and turn alert addresses of past days; statistics (times, services, status)
+    stay."""
     days = int(current_app.config["PERSONAL_DATA_RETENTION_DAYS"])
     return {
-        "anonymised": booking_jobs.anonymise_appointments_before(clock.now() - timedelta(days=days))
+        "anonymised": booking_jobs.anonymise_appointments_before(
+            clock.now() - timedelta(days=days)
+        ),
+        # a turn alert's address is kept for its ticket's day only, not for the retention period
+        "turn_alert_addresses": turn_alerts.purge_turn_alert_addresses(clock.today()),
     }
 
 
@@ -168,4 +173,20 @@ register_job(
     send_mail_outbox,
     every(minutes=1),
     _l("Send mails that could not be delivered yet (retried with increasing waits)"),
+)
+
+
+# ---------------------------------------------------------------- turn alerts
+
+
+def send_turn_alert_mails(scheduled_for: datetime) -> dict:
+    """Visitors who asked for a mail when at most N people are ahead get it (once per ticket)."""
+    return {"written": turn_alerts.send_turn_alert_mails()}
+
+
+register_job(
+    "send_turn_alert_mails",
+    send_turn_alert_mails,
+    every(minutes=1),
+    _l("Mail visitors whose turn is near (the alert they set on their ticket's page)"),
 )

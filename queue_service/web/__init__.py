@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
-from . import rating, views  # noqa: E402,F401
+from . import rating, turn_alert, views  # noqa: E402,F401

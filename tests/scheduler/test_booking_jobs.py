@@ -25,9 +25,9 @@ def test_retention_purge_removes_personal_data_after_the_retention_period(app, c
     view = book(office="linden", start=at(THURSDAY, 8))
     # one day after the appointment: still kept (default retention 2 days)
     clock.freeze(at(THURSDAY, 8) + timedelta(days=1))
-    assert jobs.purge_personal_data(clock.now()) == {"anonymised": 0}
+    assert jobs.purge_personal_data(clock.now()) == {"anonymised": 0, "turn_alert_addresses": 0}
     clock.freeze(at(THURSDAY, 9) + timedelta(days=2))
-    assert jobs.purge_personal_data(clock.now()) == {"anonymised": 1}
+    assert jobs.purge_personal_data(clock.now()) == {"anonymised": 1, "turn_alert_addresses": 0}
     stored = db.session.scalar(select(Appointment).where(Appointment.id == view.id))
     db.session.refresh(stored)
     assert (stored.name, stored.email, stored.phone) == (None, None, None)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +17,11 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+DEMO_COMMANDS = (
+    ["db", "upgrade"],
+    ["load-catalogue", str(ROOT / "queue_service/offices/data/hannover.yaml")],
+)
+_demo_template: Path | None = None  # per test process (each xdist worker has its own)
 
 
 def free_port() -> int:
@@ -59,6 +67,31 @@ def run_cli(args: list[str], env: dict, timeout: float = 120) -> subprocess.Comp
     )
 
 
+def _prepare_by_cli(env: dict) -> None:
+    """Migrate and load the demo catalogue as ``make demo`` does: through the CLI."""
+    for args in DEMO_COMMANDS:
+        result = run_cli(args, env)
+        if result.returncode != 0:
+            raise RuntimeError(f"{args} failed: {result.stderr}")
+
+
+def _demo_sqlite(env: dict) -> Path:
+    """A SQLite file prepared by the CLI once per test process; each server gets a copy.
+
+    Migrating and loading the catalogue costs two interpreter starts (5-25 s on a loaded
+    2-core machine) and gives the same file every time: neither depends on the clock or
+    on the settings a test passes."""
+    global _demo_template
+    if _demo_template is None:
+        folder = Path(tempfile.mkdtemp(prefix="qs-demo-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = folder / "demo.sqlite3"
+        _prepare_by_cli({**env, "DATABASE_URL": f"sqlite:///{template}"})
+        assert not Path(f"{template}-wal").exists(), "the CLI left a write-ahead log behind"
+        _demo_template = template
+    return _demo_template
+
+
 def start_server(
     workdir: Path,
     database_url: str | None = None,
@@ -69,6 +102,7 @@ def start_server(
     command: list[str] | None = None,
 ) -> ServerProcess:
     port = port or free_port()
+    own_file = workdir / f"live-{port}.sqlite3"
     full_env = dict(os.environ)
     full_env.update(
         {
@@ -78,20 +112,16 @@ def start_server(
             "LOG_LEVEL": "WARNING",
             # served as make demo and production serve (docs/deployment.md); a test may ask for threading
             "SOCKETIO_ASYNC_MODE": "gevent",
-            "DATABASE_URL": database_url or f"sqlite:///{workdir / f'live-{port}.sqlite3'}",
+            "DATABASE_URL": database_url or f"sqlite:///{own_file}",
         }
     )
     full_env.update(env or {})
     for name in [name for name, value in full_env.items() if value is None]:
         del full_env[name]  # None: not set at all
-    if load_demo:
-        for args in (
-            ["db", "upgrade"],
-            ["load-catalogue", str(ROOT / "queue_service/offices/data/hannover.yaml")],
-        ):
-            result = run_cli(args, full_env)
-            if result.returncode != 0:
-                raise RuntimeError(f"{args} failed: {result.stderr}")
+    if load_demo and full_env["DATABASE_URL"] == f"sqlite:///{own_file}":
+        shutil.copyfile(_demo_sqlite(full_env), own_file)
+    elif load_demo:
+        _prepare_by_cli(full_env)
     log_path = workdir / f"server-{port}.log"
     log_file = log_path.open("w")
     process = subprocess.Popen(

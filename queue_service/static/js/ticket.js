@@ -51,6 +51,8 @@
       alertCalled(view);
     }
     if (view.status !== "called") el("called").hidden = true;
+    // other parts of the page (js/turn-alert.js) follow every new view
+    document.dispatchEvent(new CustomEvent("ticket:view", { detail: view }));
   }
 
   function alertCalled(view) {
