@@ -41,7 +41,7 @@ class OutboxMail(Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class TurnAlert(db.Model):
+class TurnAlert(Model):
     """A visitor's wish to be alerted when at most ``ahead`` people are before their ticket.
 
     One row per ticket (the primary key), so the mail goes out at most once per ticket:
