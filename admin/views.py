@@ -3,12 +3,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from queue_service.auth import services as auth
-from queue_service.auth.login import LoginLocked
 from queue_service.auth.models import Role
 from queue_service.auth.web import known_user_ids, login_required, sign_in, sign_out
 from queue_service.extensions import limiter
@@ -31,31 +29,24 @@ def _safe_next(target: str | None, role: Role | None = None) -> str:
 @limiter.limit(lambda: __import__("flask").current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
 def login():
     form = LoginForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            user = auth.authenticate(
-                form.username.data, form.password.data, known_user_ids=known_user_ids()
-            )
-        except LoginLocked as locked:
-            flash(
-                _(
-                    "Too many wrong passwords for this account. Please try again after "
-                    "%(time)s, or ask an administrator to lift the lock.",
-                    time=format_time(locked.until, "HH:mm"),
-                ),
-                "error",
-            )
-            status = 429
-        else:
-            if user is None:
-                flash(_("User name or password is wrong."), "error")
-            else:
-                sign_in(user)
-                auth.record_login(user.id)
-                return redirect(_safe_next(request.args.get("next"), user.role))
-    if status == 200 and (form.errors or request.method == "POST"):
-        status = 401
+        user = auth.authenticate(
+            form.username.data, form.password.data, known_user_ids=known_user_ids()
+        )
+        if user is not None:
+            sign_in(user)
+            auth.record_login(user.id)
+            return redirect(_safe_next(request.args.get("next"), user.role))
+        # one answer for a wrong password, an unknown name and a paused account: which of them
+        # it was would tell a guesser which names exist
+        flash(
+            _(
+                "User name or password is wrong. After several wrong passwords, sign-in to an "
+                "account pauses for a few minutes; an administrator can lift the pause."
+            ),
+            "error",
+        )
+    status = 401 if form.errors or request.method == "POST" else 200
     return render_template("admin/login.html", form=form), status
 
 

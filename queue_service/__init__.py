@@ -312,16 +312,22 @@ def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _require_staff_login():
         # who asks comes before what they send: a staff route answers an anonymous caller with
-        # 401 (API) or the login page before the CSRF check and before parameter validation
+        # 401 (API) or the login page before the CSRF check and before parameter validation;
+        # so does a route for staff or kiosks (issuing a ticket) a caller with no credentials
         from flask_login import current_user
 
-        from .auth.web import view_requires_staff
+        from .auth.web import current_device, view_requires_staff, view_requires_staff_or_device
         from .errors import Unauthorized
         from .extensions import login_manager
 
         if request.routing_exception is not None or current_user.is_authenticated:
             return None
-        if not view_requires_staff(app.view_functions.get(request.endpoint)):
+        view = app.view_functions.get(request.endpoint)
+        if view_requires_staff_or_device(view) and current_device() is None:
+            raise Unauthorized(
+                "Log in as staff, send a bearer token, or use a registered kiosk (X-Device-Token)."
+            )
+        if not view_requires_staff(view):
             return None
         if _wants_problem_json():
             raise Unauthorized("Please log in as staff.")

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_migrate import upgrade
 from sqlalchemy import DateTime, Enum, event
 from sqlalchemy.engine import Engine
@@ -155,6 +155,7 @@ def unit_of_work() -> Iterator:
         # response is built from them without reloading each one (the next unit of work, and
         # every rollback, still starts from current rows).
         session.expire_on_commit = False
+        _note_commit_attempt()
         try:
             session.commit()
         finally:
@@ -167,6 +168,18 @@ def unit_of_work() -> Iterator:
         if serialize:
             _sqlite_writers.release()
         _immediate.reset(token)
+
+
+def _note_commit_attempt() -> None:
+    # from here on a lost connection may come after the change was saved: the 503 must not
+    # claim that nothing was changed (health.database_unavailable)
+    if has_request_context():
+        g.qs_commit_attempted = True
+
+
+def commit_attempted() -> bool:
+    """This request reached a unit of work's commit (so its change may have been saved)."""
+    return has_request_context() and bool(g.get("qs_commit_attempted"))
 
 
 def in_unit_of_work() -> bool:

@@ -12,6 +12,7 @@ from flask import Flask, current_app, jsonify, request
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
+from .db import commit_attempted
 from .extensions import db
 
 # what SQLAlchemy raises when the database cannot be reached or drops the connection: refused,
@@ -22,6 +23,21 @@ DATABASE_UNAVAILABLE = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.T
 
 def _wants_problem_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _unavailable_detail(retry_after: str) -> str:
+    if commit_attempted():
+        # lost at the commit or after it: the change may be saved (a ticket repeated with the
+        # same Idempotency-Key is answered with that ticket, never a second one)
+        return (
+            "The connection to the database was lost while or after saving; the change may have "
+            "been saved. Please try again in "
+            f"{retry_after} seconds with the same Idempotency-Key, or check first."
+        )
+    return (
+        "The database is not reachable for the moment. Nothing was changed; "
+        f"please try again in {retry_after} seconds."
+    )
 
 
 def database_unavailable(error: Exception):
@@ -42,8 +58,7 @@ def database_unavailable(error: Exception):
                 "type": "about:blank",
                 "title": "Service unavailable",
                 "status": 503,
-                "detail": "The database is not reachable for the moment. Nothing was changed; "
-                f"please try again in {retry_after} seconds.",
+                "detail": _unavailable_detail(retry_after),
             },
             503,
         )
@@ -99,9 +114,37 @@ def readiness() -> tuple[dict, int]:
     return {"status": status, "database": database, "redis": redis_state}, code
 
 
+def close_request_session(_error: BaseException | None = None) -> None:
+    """End the request's session at the end of the request, never failing it.
+
+    Closing rolls back what the session still holds (e.g. the read of a ticket's waiting
+    estimate, after the ticket's commit). When the database has just dropped the connection
+    (``pg_ctl stop -m fast``, a terminated backend) that rollback fails; the answer is already
+    made then (a 201 for a committed ticket), and an error escaping here would reach the WSGI
+    server, which answers 500 instead. The rollback is moot (the server ended the transaction
+    with the connection), so the failure is logged, the connection dropped from the pool, and
+    the session forgotten. Registered after Flask-SQLAlchemy's own teardown, so it runs first.
+    """
+    try:
+        db.session.remove()
+    except Exception as exc:
+        current_app.logger.warning(
+            "closing the session after the request failed (%s): connection dropped",
+            exc.__class__.__name__,
+        )
+        try:
+            # the session itself (the scoped_session proxy has no invalidate): never hand that
+            # connection to another request
+            db.session().invalidate()
+        except Exception as again:
+            current_app.logger.debug("invalidating the session failed too: %s", again)
+        db.session.registry.clear()
+
+
 def register(app: Flask) -> None:
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)
+    app.teardown_appcontext(close_request_session)
 
     @app.get("/healthz")
     def healthz():

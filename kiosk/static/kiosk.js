@@ -276,6 +276,9 @@
     }
     if (reason === "cap_reached" || reason === "numbers_exhausted") return showMessage("cap_reached");
     if (reason === "walkins_closed") return showMessage("walkins_closed");
+    // the counters cannot serve another walk-in today: the start page says so with its
+    // alternatives (next free appointment, QR code to book or join the waitlist)
+    if (reason === "served_out") return go(window.location.href);
     if (reason === "service_not_offered" || reason === "walkin_not_allowed") return showMessage(reason);
     return showMessage("error", { retry: status >= 500 ? "resend" : null });
   }

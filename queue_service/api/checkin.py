@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..auth.web import current_device, staff_user
+from ..auth.web import current_device, staff_or_device, staff_user
 from ..booking.checkin import check_in
 from ..errors import Unauthorized, ValidationFailed
 from . import bp
@@ -13,6 +13,7 @@ from .tickets import _lang, _with_links
 
 
 @bp.post("/v1/offices/<slug>/check-in")
+@staff_or_device
 def check_in_appointment(slug: str):
     user = staff_user()
     device = None if user else current_device()

@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from flask_babel import get_locale
 
-from ..auth.web import current_device, signed_in_staff, staff_required, staff_user
+from ..auth.web import (
+    current_device,
+    signed_in_staff,
+    staff_or_device,
+    staff_required,
+    staff_user,
+)
 from ..booking import next_free
 from ..errors import Unauthorized, ValidationFailed
 from ..extensions import limiter
@@ -69,6 +75,7 @@ def _not_a_kiosk() -> bool:
     key_func=_kiosk_key,
     exempt_when=_not_a_kiosk,
 )
+@staff_or_device
 def issue_ticket(slug: str):
     user = staff_user()
     device = None if user else current_device()
@@ -82,6 +89,7 @@ def issue_ticket(slug: str):
         slug,
         body.get("service"),
         priority=_flag(body, "priority"),
+        force=_flag(body, "force"),
         idempotency_key=request.headers.get("Idempotency-Key"),
         user=user,
         device=device,

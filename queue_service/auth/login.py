@@ -3,41 +3,28 @@
 Every session carries the user's ``session_version`` (``User.get_id``); raising it ends all of
 that user's sessions at their next request. The per-account lockout sits on top of the
 per-address rate limit: it slows a guesser spread over many addresses, is time-limited, audited,
-and an administrator can lift it.
+and an administrator can lift it; it is never told apart from a wrong password or an unknown
+name (same answer, same cost), so it does not reveal which names exist.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
-from ..db import unit_of_work
-from ..errors import Refused
+from ..db import after_commit, unit_of_work
 from ..extensions import db
 from .models import User
 
 # a dummy hash so that a login with an unknown name costs as much as one with a wrong password
 _DUMMY_HASH = generate_password_hash("not-a-password")
-
-
-class LoginLocked(Refused):
-    """Too many wrong passwords for this account: sign-in waits until ``until``."""
-
-    status = 429
-    title = "Sign-in paused"
-    slug = "login-locked"
-
-    def __init__(self, until: datetime):
-        self.until = until
-        super().__init__(
-            "Too many wrong passwords for this account; sign-in is paused for a few minutes."
-        )
 
 
 @dataclass(frozen=True)
@@ -61,29 +48,32 @@ def authenticate(
 ) -> User | None:
     """The active user with this name and password, else None.
 
-    Raises LoginLocked while the account's sign-in is paused, unless its id is among
-    ``known_user_ids`` (this browser signed in as that user before), so that a guesser cannot lock
-    a clerk out of their own counter PC. Wrong passwords count towards the pause; a right one
-    resets the count.
+    Every refusal looks the same to the caller, and costs the same one password hash: a wrong
+    password, an unknown name, an inactive account, and an account whose sign-in is paused
+    (even with the right password). So neither the answer nor its time tells whether a name
+    exists. The pause is skipped for ``known_user_ids`` (this browser signed in as that user
+    before), so that a guesser cannot lock a clerk out of their own counter PC. Wrong passwords
+    count towards the pause (not while it lasts); a right one after it resets the count.
     """
     name = (username or "").strip()
     user = db.session.scalar(select(User).where(User.username == name))
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    now = clock.now()
-    if (
-        user.login_locked_until is not None
-        and user.login_locked_until > now
-        and user.id not in known_user_ids
-    ):
-        raise LoginLocked(user.login_locked_until)
-    if not check_password_hash(user.password_hash, password or ""):
+    right = check_password_hash(user.password_hash, password or "")  # paused or not
+    if is_paused(user) and user.id not in known_user_ids:
+        return None
+    if not right:
         _count_failure(user.id)
         return None
     if not user.active:
         return None
     return user
+
+
+def is_paused(user: User) -> bool:
+    """Sign-in for this account is paused after too many wrong passwords."""
+    return user.login_locked_until is not None and user.login_locked_until > clock.now()
 
 
 def _count_failure(user_id: int) -> None:
@@ -147,9 +137,23 @@ def lift_login_lock(session, actor: User, target: User) -> bool:
     return True
 
 
+# told, after the commit, the id of a user whose sessions just ended (realtime cuts the user's
+# open Socket.IO connections in this process); auth knows nothing of its listeners
+_sessions_ended_listeners: list[Callable[[int], None]] = []
+
+
+def on_sessions_ended(listener: Callable[[int], None]) -> None:
+    """Call ``listener(user_id)`` after every commit that ended a user's sessions."""
+    if listener not in _sessions_ended_listeners:
+        _sessions_ended_listeners.append(listener)
+
+
 def end_sessions(user: User) -> None:
     """End every session of ``user`` at its next request (inside the caller's unit of work)."""
     user.session_version = (user.session_version or 1) + 1
+    user_id = user.id
+    for listener in _sessions_ended_listeners:
+        after_commit(partial(listener, user_id))
 
 
 def sign_out_everywhere(user_id: int) -> None:

@@ -215,6 +215,17 @@ def view_requires_staff(view) -> bool:
     return bool(getattr(view, "requires_staff", False))
 
 
+def staff_or_device(view):
+    """Mark a view that serves staff (session or bearer) and registered devices (device token or
+    cookie) only: a caller with none of them is answered 401 before the CSRF check."""
+    view.requires_staff_or_device = True
+    return view
+
+
+def view_requires_staff_or_device(view) -> bool:
+    return bool(getattr(view, "requires_staff_or_device", False))
+
+
 def login_required(view):
     """Flask-Login's login_required (anonymous: to the login page), marked as a staff view."""
     return requires_staff(_login_required(view))

@@ -1,16 +1,23 @@
 """Tells the walk-in forecast (tickets/forecast.py) how much appointment work is still due
 today: confirmed appointments not yet checked in whose check-in window has not closed, plus
 checked-in ones are already in the queue as tickets. Registered at start-up, so tickets never
-imports booking."""
+imports booking.
+
+It also tells a visitor who may not be served today what to do instead: the next free
+appointment for their service at their office, and links to book it and to the waitlist."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 
 from ..extensions import db
-from ..tickets.forecast import register_due_work
+from ..offices.models import Office
+from ..offices.services import get_service
+from ..tickets.forecast import register_alternatives, register_due_work
+from . import links, next_free
 from . import settings as booking_settings
 from .models import Appointment, AppointmentStatus
 
@@ -28,4 +35,20 @@ def due_minutes(office_id: int, now: datetime, until: datetime) -> float:
     return sum((end - start).total_seconds() / 60 for start, end in rows)
 
 
+def alternatives(office: Office, service_code: str) -> dict:
+    """The next free appointment for ``service_code`` at ``office`` (one person), a link to its
+    calendar and one to the waitlist; only the general booking start when it is not bookable
+    online."""
+    if not get_service(service_code).online_bookable:
+        return {"next_free_appointment": None, "book_url": links.book_url(), "waitlist_url": None}
+    found = next_free.next_free_appointments([office])[office.id]
+    flow = urlencode({"office": office.slug, "services": service_code, "persons": 1})
+    return {
+        "next_free_appointment": found["services"].get(service_code),
+        "book_url": f"{links.book_url()}kalender?{flow}",
+        "waitlist_url": f"{links.book_url()}warteliste?{flow}",
+    }
+
+
 register_due_work("booking", due_minutes)
+register_alternatives("booking", alternatives)

@@ -13,7 +13,7 @@ def init_app(app: Flask) -> None:
     import socketio as python_socketio
 
     from ..extensions import socketio
-    from . import events as _events  # noqa: F401  (registers the handlers)
+    from . import events as _events  # registers the handlers
     from . import models as _models  # noqa: F401
 
     cfg = app.config
@@ -36,6 +36,9 @@ def init_app(app: Flask) -> None:
             redis_options={"socket_connect_timeout": 2, "socket_keepalive": True},
         )
     socketio.init_app(app, **options)
+    from ..auth.login import on_sessions_ended
+
+    on_sessions_ended(_events.end_staff_connections)
 
 
 def emit_only() -> None:

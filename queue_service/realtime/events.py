@@ -4,7 +4,8 @@ does, after commits).
 
 ``/display`` is public and never carries personal data; a ticket's own room (joined with its
 token) carries that ticket's public status. ``/staff`` needs a logged-in staff session and joins
-only offices the user may access.
+only offices the user may access; the session is checked again on every event, and a logout (or
+any end of the user's sessions) cuts the user's connections in the same process at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import logging
 import re
 
 from flask import request, session
-from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room, rooms
+from flask_socketio import (
+    ConnectionRefusedError,
+    disconnect,
+    emit,
+    join_room,
+    leave_room,
+    rooms,
+)
 
 from .. import clock
 from ..auth import services as auth
@@ -123,18 +131,45 @@ def display_sync(data=None):
 # ---------------------------------------------------------------- /staff (logged-in staff)
 
 
+def _staff_room(user_id: int) -> str:
+    """Every /staff connection of one user in this process (never emitted to: it is how a
+    logout finds the user's connections to cut)."""
+    return f"staff:{user_id}"
+
+
 @socketio.on("connect", namespace=STAFF_NS)
 def staff_connect(auth_data=None):
-    if staff_user() is None:
+    user = staff_user()
+    if user is None:
         raise ConnectionRefusedError("unauthorized")
+    join_room(_staff_room(user.id))
+
+
+def _session_still_valid() -> bool:
+    """Each /staff event checks the session again (with its version): a connection whose
+    session ended (logout, password reset, deactivation, role change) is cut here."""
+    if staff_user() is not None:
+        return True
+    disconnect()
+    return False
+
+
+def end_staff_connections(user_id: int) -> None:
+    """Cut this process's /staff connections of ``user_id``: their session has just ended."""
+    server = getattr(socketio, "server", None)
+    if server is None:
+        return
+    for sid, _eio_sid in list(server.manager.get_participants(STAFF_NS, _staff_room(user_id))):
+        server.disconnect(sid, namespace=STAFF_NS)
+    log.info("ended the /staff connections of user %s", user_id)
 
 
 @socketio.on("join_office", namespace=STAFF_NS)
 def staff_join_office(data=None):
     """Join an office the user may access; ``queue_updated`` follows every queue change."""
-    user = staff_user()
-    if user is None:
+    if not _session_still_valid():
         return _fail("unauthorized", "Please log in as staff.")
+    user = staff_user()
     slug = _slug(data)
     if slug is None:
         return _fail("invalid", 'Send {"office": SLUG}.')
@@ -150,6 +185,8 @@ def staff_join_office(data=None):
 
 @socketio.on("leave_office", namespace=STAFF_NS)
 def staff_leave_office(data=None):
+    if not _session_still_valid():
+        return _fail("unauthorized", "Please log in as staff.")
     slug = _slug(data)
     if slug:
         leave_room(office_room(slug))
@@ -158,6 +195,8 @@ def staff_leave_office(data=None):
 
 @socketio.on("sync", namespace=STAFF_NS)
 def staff_sync(data=None):
+    if not _session_still_valid():
+        return _fail("unauthorized", "Please log in as staff.")
     slug = _slug(data)
     if slug is None or office_room(slug) not in rooms():
         return _fail("invalid", "Join the office first.")

@@ -25,9 +25,9 @@ from ..offices.models import Counter, Office, OfficeMessage, Service, WindowKind
 from ..offices.services import get_office
 from ..realtime.publish import current_seq
 from ..realtime.readers import QueueReaders, register_queue_readers
-from . import estimates, payloads
+from . import estimates, forecast, payloads
 from .models import Ticket, TicketEvent, TicketStatus
-from .reads import ticket_status
+from .reads import forecast_warnings, ticket_status
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -117,10 +117,13 @@ def _positions(
 ) -> list[tuple[str, dict]]:
     """(token, public view) of the waiting tickets whose position or estimate differs from
     ``sent`` (id -> (people_ahead, minutes), updated here); of all of them without ``sent``."""
+    outlook = forecast.day_forecast(office, snap.now, snap)
+    risky = forecast.at_risk(outlook, snap)
     marks = {}
     for t in snap.waiting:
         estimate = snap.estimates.get(t.id)
-        marks[t.id] = (estimate.people_ahead, estimate.minutes) if estimate else None
+        at_risk = t.id in risky
+        marks[t.id] = (estimate.people_ahead, estimate.minutes, at_risk) if estimate else at_risk
     ids = [i for i, mark in marks.items() if sent is None or sent.get(i) != mark]
     if sent is not None:
         sent.clear()
@@ -131,8 +134,16 @@ def _positions(
         select(Ticket).options(joinedload(Ticket.service)).where(Ticket.id.in_(ids))
     ).all()
     by_id = {t.id: t for t in tickets}
+    warnings = forecast_warnings(
+        snap, {i: by_id[i].service.code for i in risky if i in by_id}, outlook
+    )
     return [
-        (by_id[i].token, payloads.public_view(by_id[i], snap.estimates.get(i)))
+        (
+            by_id[i].token,
+            payloads.with_warning(
+                payloads.public_view(by_id[i], snap.estimates.get(i)), warnings.get(i)
+            ),
+        )
         for i in ids
         if i in by_id
     ]

@@ -34,6 +34,23 @@ def register_due_work(name: str, provider: DueWork) -> None:
     _due_work[name] = provider
 
 
+# booking registers: alternatives(office, service_code) -> what a visitor who may not be served
+# today can do instead (next free appointment, links to book and to the waitlist)
+Alternatives = Callable[[Office, str], dict]
+_alternatives: dict[str, Alternatives] = {}
+
+
+def register_alternatives(name: str, provider: Alternatives) -> None:
+    _alternatives[name] = provider
+
+
+def alternatives(office: Office, service_code: str) -> dict:
+    found: dict = {}
+    for provider in _alternatives.values():
+        found.update(provider(office, service_code))
+    return found
+
+
 @dataclass(frozen=True)
 class Forecast:
     known: bool
@@ -43,6 +60,7 @@ class Forecast:
     capacity_minutes: float = 0.0
     expected_last_served: datetime | None = None  # aware UTC
     walkins_acceptable: int | None = None
+    fixed_minutes: float = 0.0  # before any waiting ticket: busy counters + appointments due
 
     def can_take(self, minutes: float) -> bool:
         """Can a new walk-in of ``minutes`` still be served today? (True when unknown)"""
@@ -87,4 +105,20 @@ def day_forecast(office: Office, now: datetime, snap: estimates.Snapshot | None 
         capacity_minutes=round(capacity, 1),
         expected_last_served=last,
         walkins_acceptable=acceptable,
+        fixed_minutes=busy + due,
     )
+
+
+def at_risk(outlook: Forecast, snap: estimates.Snapshot) -> frozenset[int]:
+    """The waiting tickets the counters open now may not serve before closing: the same rule as
+    ``can_take``, applied at each ticket's place in the call order (the busy counters, the
+    appointments still due and every ticket ranked before it, plus its own duration)."""
+    if not outlook.known:
+        return frozenset()
+    total = outlook.fixed_minutes
+    risky = set()
+    for ticket in snap.waiting:
+        total += snap.duration(ticket.service_id)
+        if total > outlook.capacity_minutes:
+            risky.add(ticket.id)
+    return frozenset(risky)

@@ -19,7 +19,7 @@ from ..offices import calendar
 from ..offices.models import MobileEvent, Office, OfficeService, Service, WindowKind
 from ..offices.services import get_office, get_service
 from ..realtime import publish
-from . import numbering, payloads, reads
+from . import estimates, forecast, numbering, payloads, reads
 from .models import Ticket, TicketEvent, TicketKind, TicketService, TicketStatus
 
 TICKET_LANGUAGES = ("de", "en", "tr", "ar", "uk")
@@ -30,7 +30,11 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _check_caller(office: Office, user: User | None, device: Device | None, priority: bool) -> None:
+def _check_caller(
+    office: Office, user: User | None, device: Device | None, priority: bool, force: bool = False
+) -> None:
+    if force and user is None:
+        raise Forbidden("Only staff may issue a walk-in the forecast refuses.", field="force")
     if user is not None:
         require_office_access(user, office)
         return
@@ -95,6 +99,60 @@ def _check_walkin_hours(office: Office, service: Service, now: datetime) -> None
         _check_mobile_event(office, service, now, day)
 
 
+def _admit_walkin(
+    session,
+    office: Office,
+    service: Service,
+    offered: OfficeService,
+    now: datetime,
+    forecast_applies: bool,
+) -> None:
+    """Hours, the daily caps (counted under their row lock) and the forecast of a walk-in."""
+    day = now.astimezone(calendar.office_tz(office)).date()
+    _check_walkin_hours(office, service, now)
+    numbering.count_walkin(
+        session, office.id, day, office.walkin_daily_cap, "walkins", f"for {office.name}"
+    )
+    numbering.count_walkin(
+        session,
+        office.id,
+        day,
+        offered.walkin_daily_cap,
+        f"walkins:{service.code}",
+        f"for {service.name_en}",
+    )
+    if forecast_applies:
+        # after the caps' row lock: concurrent walk-ins of the office are counted one by one
+        _check_forecast(office, service, now)
+
+
+def _check_forecast(office: Office, service: Service, now: datetime) -> None:
+    """The kiosk's rule (``offer.walkin_offer``): refuse a walk-in the counters open now cannot
+    serve before service ends today (``forecast.Forecast.can_take``)."""
+    snap = estimates.snapshot(office, now, open_now=True)
+    outlook = forecast.day_forecast(office, now, snap)
+    if outlook.can_take(snap.duration(service.id)):
+        return
+    raise Refused(
+        f"The counters open now cannot serve another walk-in for {service.name_en} "
+        f"({service.code}) before service ends today at {office.name}.",
+        reason="served_out",
+        field="service",
+        service_ends=payloads.local_iso(outlook.service_end, office),
+        expected_last_served=payloads.local_iso(outlook.expected_last_served, office),
+    )
+
+
+def _add_alternatives(refusal: Refused, office_slug: str, service_code: str) -> None:
+    office = get_office(office_slug)
+    other = forecast.alternatives(office, service_code)
+    refusal.extra["next_free_appointment"] = payloads.local_iso(
+        other.get("next_free_appointment"), office
+    )
+    refusal.extra["book_url"] = other.get("book_url")
+    refusal.extra["waitlist_url"] = other.get("waitlist_url")
+
+
 def _check_mobile_event(office: Office, service: Service, now: datetime, day: date) -> None:
     """The mobile office serves, at each stop, only the services listed for that date."""
     tz = calendar.office_tz(office)
@@ -155,6 +213,7 @@ def issue_ticket(
     lang: str = "de",
     further_services: Sequence[str] = (),
     persons: int = 1,
+    force: bool = False,
 ) -> dict:
     """Issue a ticket and return its staff view (with token and estimate). The same ``idempotency_key`` returns the same ticket.
 
@@ -162,7 +221,10 @@ def issue_ticket(
     in booked order) and the number of ``persons``; the ticket is queued for the first service.
 
     Walk-ins are refused on closure days, outside walk-in hours, for services that need an
-    appointment and past the daily caps (``errors.Refused`` with a ``reason``). Appointment
+    appointment, past the daily caps and when the walk-in forecast says the counters open now
+    cannot serve it before closing (``served_out``, the kiosk's rule; staff may ``force`` it,
+    recorded on the ticket's issue event; trusted code is not held to it) (``errors.Refused``
+    with a ``reason``). Appointment
     tickets (``kind="appointment"``, from the check-in) skip hours and caps. With neither
     ``user`` nor ``device`` the caller is trusted code (the check-in).
     """
@@ -182,7 +244,7 @@ def issue_ticket(
     def work(session) -> tuple[dict, Office, int, date]:
         now = clock.now()
         office = get_office(office_slug)
-        _check_caller(office, user, device, priority)
+        _check_caller(office, user, device, priority, force)
         service, offered = _check_service(session, office, service_code)
         if key:
             earlier = _existing(office.id, key)
@@ -190,18 +252,9 @@ def issue_ticket(
                 return _result(_same_request(earlier, service.code), lang)
         day = now.astimezone(calendar.office_tz(office)).date()
         if kind == TicketKind.WALKIN:
-            _check_walkin_hours(office, service, now)
-            numbering.count_walkin(
-                session, office.id, day, office.walkin_daily_cap, "walkins", f"for {office.name}"
-            )
-            numbering.count_walkin(
-                session,
-                office.id,
-                day,
-                offered.walkin_daily_cap,
-                f"walkins:{service.code}",
-                f"for {service.name_en}",
-            )
+            # trusted code (no caller: scripts, tests) is not held to the forecast
+            forecast_applies = (user is not None or device is not None) and not force
+            _admit_walkin(session, office, service, offered, now, forecast_applies)
         further = [
             _check_service(session, office, code)[0]
             for code in dict.fromkeys(further_services)
@@ -248,6 +301,7 @@ def issue_ticket(
                     **({"persons": persons} if persons != 1 else {}),
                     "kind": kind.value,
                     "priority": bool(priority),
+                    **({"forced": True} if force else {}),
                     "by": "staff" if user else ("kiosk" if device else "system"),
                     **({"device_id": device.id} if device else {}),
                 },
@@ -256,7 +310,13 @@ def issue_ticket(
         publish.queue_changed(office.slug)
         return _result(ticket, lang)
 
-    view, office, ticket_id, day = _issue(work, key, office_slug, service_code, lang)
+    try:
+        view, office, ticket_id, day = _issue(work, key, office_slug, service_code, lang)
+    except Refused as refusal:
+        if refusal.extra.get("reason") == "served_out" and service_code:
+            # after the rollback: the next free appointment is a slot search, not under the lock
+            _add_alternatives(refusal, office_slug, service_code)
+        raise
     if view["status"] == TicketStatus.WAITING.value:
         # after the commit: the estimate reads the queue without holding the write lock
         # a walk-in was just let in, so a walk-in window is open (saves the calendar lookup)

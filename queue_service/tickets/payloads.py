@@ -55,6 +55,15 @@ def public_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> 
     }
 
 
+def with_warning(view: dict, warning: dict | None) -> dict:
+    """The public view with the walk-in forecast's word for its holder: ``may_not_be_served``
+    and, when so, ``alternatives`` (when service ends, the next free appointment, links to book
+    and to the waitlist). Only the public status carries these; no personal data."""
+    view["may_not_be_served"] = warning is not None
+    view["alternatives"] = warning
+    return view
+
+
 def staff_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> dict:
     """The public view plus the token, flags and the actions the desk may offer."""
     view = public_view(ticket, estimate, lang)

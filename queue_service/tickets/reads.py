@@ -47,9 +47,50 @@ def estimate_of(ticket: Ticket) -> Estimate | None:
 
 
 def ticket_status(token: str, lang: str = "de") -> dict:
-    """The public status of a ticket (for its status page and the public API)."""
+    """The public status of a ticket (for its status page and the public API), with the walk-in
+    forecast's warning while it waits and may not be served before closing."""
     ticket = get_ticket(token)
-    return payloads.public_view(ticket, estimate_of(ticket), lang)
+    office = ticket.office
+    if ticket.status != TicketStatus.WAITING or ticket.business_date != (
+        calendar.office_local_today(office)
+    ):
+        return payloads.with_warning(payloads.public_view(ticket, estimate_of(ticket), lang), None)
+    snap = estimates.snapshot(office, clock.now())
+    estimate = snap.estimates.get(ticket.id) or Estimate(0, None)
+    warnings = forecast_warnings(snap, {ticket.id: ticket.service.code})
+    return payloads.with_warning(
+        payloads.public_view(ticket, estimate, lang), warnings.get(ticket.id)
+    )
+
+
+def forecast_warnings(
+    snap: Snapshot, service_codes: dict[int, str], outlook: forecast.Forecast | None = None
+) -> dict[int, dict]:
+    """For the waiting tickets named (id -> its service code) that the counters open now may
+    not serve before closing (``forecast.at_risk``): what their status page offers instead."""
+    if not service_codes:
+        return {}
+    outlook = outlook or forecast.day_forecast(snap.office, snap.now, snap)
+    risky = forecast.at_risk(outlook, snap) & service_codes.keys()
+    found: dict[int, dict] = {}
+    by_code: dict[str, dict] = {}
+    for ticket_id in sorted(risky):
+        code = service_codes[ticket_id]
+        if code not in by_code:
+            other = forecast.alternatives(snap.office, code)
+            by_code[code] = {
+                "service_ends": payloads.local_iso(outlook.service_end, snap.office),
+                "expected_last_served": payloads.local_iso(
+                    outlook.expected_last_served, snap.office
+                ),
+                "next_free_appointment": payloads.local_iso(
+                    other.get("next_free_appointment"), snap.office
+                ),
+                "book_url": other.get("book_url"),
+                "waitlist_url": other.get("waitlist_url"),
+            }
+        found[ticket_id] = by_code[code]
+    return found
 
 
 def _counter_view(

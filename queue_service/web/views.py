@@ -79,6 +79,13 @@ def _status_strings() -> dict:
         "live": _("Live: this page updates by itself"),
         "notify_on": _("You will be alerted here when you are called."),
         "notify_blocked": _("Notifications are blocked in this browser; keep this page open."),
+        "warn_text": _(
+            "The counters open now may not reach your number before service ends today at "
+            "%(time)s. Your ticket stays valid and you may keep waiting – or choose another way:",
+            time="{time}",
+        ),
+        "warn_next_free": _("Next free appointment: %(when)s", when="{when}"),
+        "warn_none_free": _("No free appointment can be booked online for this matter right now."),
     }
 
 
@@ -146,6 +153,7 @@ def _ticket_page(token: str, ticket: dict, lang: str):
         "soonMinutes": SOON_MINUTES,
         "cancellable": list(CANCELLABLE),
         "strings": _status_strings(),
+        "alternatives": ticket.get("alternatives"),
     }
     return (
         render_template(

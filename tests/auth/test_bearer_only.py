@@ -77,3 +77,27 @@ def test_a_signed_in_browser_still_needs_the_csrf_token(app, people):
     assert refused.status_code == 400
     token = csrf_from(desk.get("/admin/").get_data(as_text=True))
     assert desk.post("/admin/logout", data={"csrf_token": token}).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [None, ("session", "forged-session-cookie"), ("qs_device", "qs_forged-device-token")],
+    ids=["no-credentials", "forged-session-cookie", "forged-device-cookie"],
+)
+def test_issuing_a_ticket_without_credentials_is_401_not_a_csrf_error(
+    client, people, thursday_morning, cookie
+):
+    """Tickets are issued (and appointments checked in) by staff (bearer or session) or a
+    registered kiosk (device token or cookie): a caller with none of them is told so (401)
+    before any CSRF check."""
+    if cookie is not None:
+        client.set_cookie(*cookie)
+    for path, body in (
+        ("/api/v1/offices/aegi/tickets", {"service": "PA"}),
+        ("/api/v1/offices/aegi/check-in", {"code": "ABCD-EFGH"}),
+    ):
+        answer = client.post(path, json=body)
+        assert answer.status_code == 401, path
+        assert answer.mimetype == "application/problem+json"
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "CSRF" not in answer.get_data(as_text=True)

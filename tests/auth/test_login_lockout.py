@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from queue_service import clock
 from queue_service.audit.models import AuditEntry
+from queue_service.auth.login import lock_state
 from queue_service.extensions import db
 
 from ..conftest import login
@@ -37,10 +38,11 @@ def test_wrong_passwords_from_many_addresses_pause_the_account(app, people, thur
     for n in range(threshold):
         _, answer = attempt(app, "sb-aegi", "wrong-password-123", f"10.0.0.{n + 1}")
         assert answer.status_code == 401
-    # the right password from a fresh address is refused now: sign-in is paused
+    # the right password from a fresh address is refused now: sign-in is paused (the answer is
+    # that of a wrong password, see the last test)
     _, paused = attempt(app, "sb-aegi", people.clerk.password, "10.0.1.1")
-    assert paused.status_code == 429
-    assert "10:01" in paused.get_data(as_text=True)  # when it may try again (Berlin time)
+    assert paused.status_code == 401
+    assert lock_state(people.clerk.id).locked_until == clock.now() + timedelta(minutes=1)
     assert "staff.login_locked" in audit_actions(people.clerk.id)
 
     # time-limited: a minute later the right password works and resets the count
@@ -52,8 +54,6 @@ def test_wrong_passwords_from_many_addresses_pause_the_account(app, people, thur
 def test_the_pause_grows_with_each_further_wrong_password_up_to_a_cap(
     app, people, thursday_morning
 ):
-    from queue_service.auth.login import lock_state
-
     threshold = app.config["LOGIN_LOCKOUT_THRESHOLD"]
     pauses = []
     for n in range(threshold + 6):
@@ -63,7 +63,7 @@ def test_the_pause_grows_with_each_further_wrong_password_up_to_a_cap(
         pauses.append(round((until - clock.now()).total_seconds() / 60) if until else 0)
     assert pauses == [0] * (threshold - 1) + [1, 2, 4, 8, 15, 15, 15]
     # while paused, even the right password waits; once the pause is over it works
-    assert attempt(app, "sb-aegi", people.clerk.password, "10.0.3.2")[1].status_code == 429
+    assert attempt(app, "sb-aegi", people.clerk.password, "10.0.3.2")[1].status_code == 401
     clock.advance(timedelta(minutes=15, seconds=1))
     assert attempt(app, "sb-aegi", people.clerk.password, "10.0.3.3")[1].status_code == 302
     assert lock_state(people.clerk.id).failed_logins == 0
@@ -95,7 +95,7 @@ def test_the_clerks_own_browser_is_let_through_a_pause(app, people, thursday_mor
     )
     for n in range(app.config["LOGIN_LOCKOUT_THRESHOLD"]):
         attempt(app, "sb-aegi", "wrong-password-123", f"10.0.7.{n + 1}")
-    assert attempt(app, "sb-aegi", people.clerk.password, "10.0.8.1")[1].status_code == 429
+    assert attempt(app, "sb-aegi", people.clerk.password, "10.0.8.1")[1].status_code == 401
     # the counter PC signed in as this clerk before: its sign-in is not paused
     assert login(counter_pc, "sb-aegi", people.clerk.password).status_code == 302
 
@@ -108,3 +108,50 @@ def test_unknown_user_names_and_right_passwords_do_not_pause_anyone(app, people,
     for n in range(10):
         client, answer = attempt(app, "sb-aegi", people.clerk.password, f"10.0.10.{n + 1}")
         assert answer.status_code == 302
+
+
+def _flashes(answer) -> list[str]:
+    import re
+
+    html = answer.get_data(as_text=True)
+    return re.findall(r'<p class="flash flash-(\w+)">([^<]*)</p>', html)
+
+
+def test_a_paused_account_answers_exactly_as_an_unknown_name(
+    app, people, thursday_morning, monkeypatch
+):
+    """Neither the status, nor the message, nor the work done (one password hash) tells an
+    existing, paused account from a name nobody has."""
+    from queue_service.auth import login as login_module
+
+    for n in range(app.config["LOGIN_LOCKOUT_THRESHOLD"]):
+        attempt(app, "sb-aegi", "wrong-password-123", f"10.0.11.{n + 1}")
+        attempt(app, "niemand", "wrong-password-123", f"10.0.12.{n + 1}")
+    assert lock_state(people.clerk.id).locked_until is not None  # the account is paused
+
+    hashed: list[str] = []
+    real_check = login_module.check_password_hash
+
+    def counting_check(pwhash: str, password: str) -> bool:
+        hashed.append(pwhash)
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(login_module, "check_password_hash", counting_check)
+    answers = {}
+    for n, (name, password) in enumerate(
+        [
+            ("sb-aegi", people.clerk.password),  # paused: even the right password waits
+            ("sb-aegi", "wrong-password-456"),  # paused, wrong password
+            ("niemand", "wrong-password-456"),  # unknown name, after as many tries
+            ("keiner", "wrong-password-456"),  # unknown name, first try
+        ]
+    ):
+        _, answer = attempt(app, name, password, f"10.0.13.{n + 1}")
+        answers[(name, password)] = (answer.status_code, _flashes(answer))
+    assert len(set(map(repr, answers.values()))) == 1, answers
+    status, flashes = next(iter(answers.values()))
+    assert status == 401 and len(flashes) == 1 and flashes[0][0] == "error"
+    # the same cost for every name: one password hash per attempt, paused or unknown
+    assert len(hashed) == len(answers)
+    # the pause still holds, and still ends on its own or by an administrator (tests above)
+    assert lock_state(people.clerk.id).locked_until is not None

@@ -46,6 +46,13 @@ class SocketWatcher:
         async def _refused(data=None):
             self.connect_errors.append(data)
 
+        self.cut = threading.Event()  # the server ended this namespace's connection
+
+        @self.client.on("disconnect", namespace=namespace)
+        async def _cut(reason=None):
+            if reason == self.client.reason.SERVER_DISCONNECT:
+                self.cut.set()
+
     def _run(self, coro, timeout: float = 10):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
@@ -92,6 +99,14 @@ class SocketWatcher:
                         f"no {event} within {timeout}s; got {[e for e, *_ in self.events]}"
                     )
                 self._seen.wait(left)
+
+    def send(self, event: str, data: Any = None) -> None:
+        """Emit without waiting for an answer (the server may cut the connection instead)."""
+        self._run(self.client.emit(event, data, namespace=self.namespace))
+
+    def wait_cut(self, timeout: float = 10) -> bool:
+        """True once the server has ended this connection (within ``timeout`` seconds)."""
+        return self.cut.wait(timeout)
 
     def received(self, event: str | None = None) -> list[Any]:
         with self._seen:
@@ -192,8 +207,8 @@ class Staff:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def session_cookie(self, base_url: str) -> str:
-        """Log in through the login form; the Cookie header of the logged-in session."""
+    def signed_in_browser(self, base_url: str) -> requests.Session:
+        """A browser logged in through the login form."""
         browser = requests.Session()
         page = browser.get(base_url + "/admin/login", timeout=10).text
         token = csrf_from(page)
@@ -203,7 +218,15 @@ class Staff:
             data={"username": self.name, "password": self.password, "csrf_token": token},
         )
         assert response.status_code == 200, response.text
-        return "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+        return browser
+
+    def session_cookie(self, base_url: str) -> str:
+        """Log in through the login form; the Cookie header of the logged-in session."""
+        return cookie_header(self.signed_in_browser(base_url))
+
+
+def cookie_header(browser: requests.Session) -> str:
+    return "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
 
 
 def live_env(**extra: str) -> dict:

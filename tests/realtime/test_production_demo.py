@@ -152,6 +152,11 @@ def test_production_demo_serves_https_websockets_sticky_restarts_and_stops_clean
         response = requests.get(base + path, verify=cert, timeout=15)
         assert response.status_code == 200, (path, response.status_code)
     assert requests.get(base + "/metrics", verify=cert, timeout=5).status_code == 404
+    # HSTS once per answer, from the application (it knows the request came over TLS from the
+    # trusted proxy's X-Forwarded-Proto); the nginx site adds none, so it is never doubled
+    for path in ("/", "/admin/login", "/api/v1/status"):
+        hsts = requests.get(base + path, verify=cert, timeout=15).raw.headers
+        assert hsts.getlist("Strict-Transport-Security") == ["max-age=31536000"], path
 
     # a WebSocket through nginx: a display receives the call a clerk makes through nginx
     headers = {"Authorization": f"Bearer {_token(demo, 'sachbearbeitung-aegi')}"}

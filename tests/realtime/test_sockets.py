@@ -7,7 +7,8 @@ import json
 import pytest
 import requests
 
-from .clients import SocketWatcher, Staff, live_env, start_live
+from ..support.html import csrf_from
+from .clients import SocketWatcher, Staff, _on_database, cookie_header, live_env, start_live
 
 pytestmark = pytest.mark.slow
 
@@ -187,3 +188,44 @@ def test_staff_namespace_takes_a_session_and_joins_only_the_clerks_offices(serve
     )
     assert set(update) == {"office", "seq", "seqs", "server_time", "waiting_total"}
     assert desk.call("sync", {"office": "aegi"})["seq"] >= update["seq"]
+
+
+def _reset_password_elsewhere(server, username: str) -> None:
+    """An administrator resets the password from another process (the test's own app)."""
+    from sqlalchemy import select
+
+    from queue_service.auth.models import User
+    from queue_service.auth.services import create_user
+    from queue_service.extensions import db
+    from queue_service.management.staff import reset_staff_password
+
+    def work():
+        admin = create_user(f"admin-of-{username}", "admin", [])
+        clerk_id = db.session.scalar(select(User.id).where(User.username == username))
+        reset_staff_password(admin.id, clerk_id)
+
+    _on_database(server.env["DATABASE_URL"], work)
+
+
+def test_a_staff_socket_is_cut_when_its_session_ends(server, watch):
+    """Logout cuts the desk's socket at once in the process that logs out; a session ended in
+    another process (a password reset) is cut at the socket's next event."""
+    clerk = Staff(server, f"clerk-cut-{server.port}", ("aegi",))
+    base = server.base_url
+
+    browser = clerk.signed_in_browser(base)
+    copied = cookie_header(browser)
+    desk = watch("/staff", {"Cookie": copied})
+    assert desk.call("join_office", {"office": "aegi"})["ok"] is True
+    token = csrf_from(browser.get(base + "/admin/", timeout=10).text)
+    assert browser.post(base + "/admin/logout", data={"csrf_token": token}, timeout=10).ok
+    assert desk.wait_cut(10), "the desk's socket outlived the logout"
+
+    other = watch("/staff", {"Cookie": clerk.session_cookie(base)})
+    assert other.call("join_office", {"office": "aegi"})["ok"] is True
+    _reset_password_elsewhere(server, clerk.name)
+    other.send("sync", {"office": "aegi"})  # any event: the session is checked again
+    assert other.wait_cut(10), "the socket outlived the password reset"
+    # and the cookie as it was before the logout opens no new socket
+    with pytest.raises(Exception, match="namespaces failed to connect"):
+        watch("/staff", {"Cookie": copied})

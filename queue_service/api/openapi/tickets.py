@@ -9,6 +9,34 @@ from . import add_paths, add_schemas, json_response, problem_responses
 _ref = {"$ref": "#/components/schemas/"}
 _nullable_int = {"type": ["integer", "null"]}
 _named = {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}}}
+_nullable_time = {"type": ["string", "null"], "format": "date-time"}
+_nullable_uri = {"type": ["string", "null"], "format": "uri"}
+# what a visitor the counters may not reach today can do instead: on a waiting ticket's status
+# (``alternatives``) and in a ``served_out`` refusal
+_ALTERNATIVES = {
+    "service_ends": {
+        **_nullable_time,
+        "description": "when the office stops serving today (office-local, with offset)",
+    },
+    "expected_last_served": {
+        **_nullable_time,
+        "description": "when the counters open now are expected to finish the work already there",
+    },
+    "next_free_appointment": {
+        **_nullable_time,
+        "description": "the earliest free appointment for the service at the office, one "
+        "person; null when none or not bookable online",
+    },
+    "book_url": {
+        **_nullable_uri,
+        "description": "where to book instead (the service's calendar at the office)",
+    },
+    "waitlist_url": {
+        **_nullable_uri,
+        "description": "where to ask to be told of a freed time; null when the service cannot "
+        "be booked online",
+    },
+}
 
 add_schemas(
     {
@@ -22,8 +50,10 @@ add_schemas(
                             "type": "string",
                             "description": "machine-readable cause: closed, outside_walkin_hours, cap_reached, "
                             "service_not_offered, walkin_not_allowed, numbers_exhausted, counter_busy, "
-                            "invalid_transition, recall_first, not_today, idempotency_key_reused",
-                        }
+                            "invalid_transition, recall_first, not_today, idempotency_key_reused, "
+                            "walkins_closed, served_out (this one also carries the fields below)",
+                        },
+                        **_ALTERNATIVES,
                     },
                 },
             ]
@@ -93,7 +123,26 @@ add_schemas(
                 "called_at": {"type": ["string", "null"], "format": "date-time"},
                 "business_date": {"type": "string", "format": "date"},
                 "status_url": {"type": "string", "format": "uri"},
+                "may_not_be_served": {
+                    "type": "boolean",
+                    "description": "public status only: true while the ticket waits and the "
+                    "walk-in forecast says the counters open now may not reach it before service "
+                    "ends today (docs/walk-in-forecast.md); the status page then warns its holder",
+                },
+                "alternatives": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/ServedOutAlternatives"},
+                        {"type": "null"},
+                    ],
+                    "description": "public status only: set exactly when may_not_be_served",
+                },
             },
+        },
+        "ServedOutAlternatives": {
+            "type": "object",
+            "description": "What a visitor who may not be served today can do instead. No "
+            "personal data.",
+            "properties": _ALTERNATIVES,
         },
         "TicketStaff": {
             "allOf": [
@@ -330,8 +379,13 @@ add_paths(
                     "For staff (session or bearer) of the office and registered kiosks of the office "
                     "(X-Device-Token or the device cookie). Send an Idempotency-Key header per tap: a "
                     "repeated key returns the same ticket. Refused with 409 and a `reason` on closure "
-                    "days, outside walk-in hours, for services needing an appointment or past the daily "
-                    "caps. `priority` may only be set by staff. Kiosks are rate-limited per device "
+                    "days, outside walk-in hours, for services needing an appointment, past the daily "
+                    "caps, after a manager stopped walk-ins (`walkins_closed`) and when the walk-in "
+                    "forecast says the counters open now cannot serve the visitor before service "
+                    "ends today (`served_out`, the kiosk's rule; the answer carries "
+                    "`next_free_appointment`, `book_url` and `waitlist_url`). Staff may issue such a "
+                    "ticket deliberately with `force: true` (recorded on the ticket's issue event); "
+                    "a kiosk sending `force` gets 403. `priority` may only be set by staff. Kiosks are rate-limited per device "
                     "(KIOSK_RATELIMIT_TICKETS per minute and KIOSK_RATELIMIT_TICKETS_HOURLY, 429). With KIOSK_CUPS_PRINTING on and a printer named for "
                     "the kiosk, the server prints the ticket after the commit and answers "
                     '`"printing": "server"`.'
@@ -351,6 +405,12 @@ add_paths(
                     {
                         "service": {"type": "string", "example": "PA"},
                         "priority": {"type": "boolean", "default": False},
+                        "force": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "staff only: issue a walk-in although the forecast "
+                            "says it cannot be served before closing (no `served_out` refusal)",
+                        },
                         "lang": {
                             "type": "string",
                             "enum": ["de", "en", "tr", "ar", "uk"],

@@ -25,6 +25,29 @@
     return view.status === "called" ? [view.counter && view.counter.number, view.called_at, view.recall_count].join("|") : null;
   }
 
+  function clock(iso, withDay) {
+    if (!iso) return "";
+    var options = { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit" };
+    if (withDay) { options.weekday = "long"; options.day = "numeric"; options.month = "long"; }
+    try { return new Intl.DateTimeFormat(cfg.lang, options).format(new Date(iso)); }
+    catch (e) { return iso.slice(11, 16); }
+  }
+
+  // the walk-in forecast's warning: shown while the number may not be reached before closing
+  function showServedOut(alt) {
+    var box = el("served-out");
+    box.hidden = !alt;
+    section.dataset.servedOut = alt ? "1" : "0";
+    if (!alt) return;
+    el("served-out-text").textContent = fill(S.warn_text, { time: clock(alt.service_ends, false) });
+    el("served-out-next-free").textContent = alt.next_free_appointment
+      ? fill(S.warn_next_free, { when: clock(alt.next_free_appointment, true) }) : S.warn_none_free;
+    el("served-out-book").href = alt.book_url || "";
+    el("served-out-book").hidden = !alt.book_url;
+    el("served-out-waitlist").href = alt.waitlist_url || "";
+    el("served-out-waitlist").hidden = !alt.waitlist_url;
+  }
+
   function apply(view) {
     var label = S.labels[view.status] || view.status;
     if (state.status && state.status !== view.status) el("status-live").textContent = label;
@@ -42,6 +65,9 @@
       el("estimate").textContent = minutes == null ? S.no_estimate
         : minutes <= cfg.soonMinutes ? S.soon : fill(S.about_minutes, { n: minutes });
     }
+    // a push without the forecast (a single ticket's change) leaves the warning as it was
+    if (!waiting) showServedOut(null);
+    else if ("may_not_be_served" in view) showServedOut(view.may_not_be_served ? view.alternatives : null);
     var open = cfg.cancellable.indexOf(view.status) >= 0;
     el("cancel").hidden = !open;
     el("notify").hidden = !open || state.notifying;
@@ -132,6 +158,7 @@
     } else done("Notification" in window ? Notification.permission : "unsupported");
   });
 
+  showServedOut(cfg.status === "waiting" ? cfg.alternatives : null);
   var opened = { status: cfg.status, counter: cfg.counter, called_at: cfg.calledAt, recall_count: cfg.recallCount,
                  number: document.querySelector(".ticket-number").textContent };
   if (callKey(opened)) {  // opened while called: show it at once
