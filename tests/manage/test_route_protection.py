@@ -34,6 +34,7 @@ PUBLIC = {
     "booking_web.cancel": "manage page (token in the URL): cancel",
     "booking_web.reschedule_confirm": "manage page (token in the URL): move",
     "web.rate_visit": "the visitor rates their own finished visit once; the token is the capability",
+    "web.set_turn_alert": "the visitor sets or removes their own turn alert (POST with CSRF); the token is the capability",
     # waitlist (docs/waitlist.md): like booking, no account; a request or an offer is managed by
     # its 256-bit token from the mail, an earlier time by the appointment's manage token
     "api.create_waitlist_request": "a resident joins the waitlist",
