@@ -240,6 +240,11 @@ class Day:
         self._display_sockets: dict[str, socketio.AsyncClient] = {}
         self._visits: dict[str, Visit] = {}
         self._done: dict[str, asyncio.Event] = {}
+        # a clerk's call can overtake the issue (or check-in) answer of the same ticket: the
+        # server committed it, call-next answered first. Its record waits here for that answer,
+        # and a visit served before it arrived is ended when it does.
+        self._overtaken: dict[str, TicketRecord] = {}
+        self._ended_before_answer: set[str] = set()
         self._tasks: list[asyncio.Task] = []
 
     # ------------------------------------------------------------------ sockets
@@ -395,21 +400,25 @@ class Day:
                 return
 
     def _take_ticket(self, visit: Visit, view: dict, kind: str) -> TicketRecord:
-        record = TicketRecord(
+        if view["token"] in self.outcome.tickets:
+            self.outcome.errors.append(f"ticket {view['number']} handed out twice")
+        called = self._overtaken.pop(view["token"], None)
+        record = called or TicketRecord(
             visit=visit.id,
             office=visit.office,
             token=view["token"],
             number=view["number"],
             kind=kind,
             service=view["service"]["code"],
-            issued_at=self.clock.minute_of(view["issued_at"]) or self.clock.minute(),
-            due=self.clock.minute_of(view.get("due_at")),
+            issued_at=0.0,
         )
-        if record.token in self.outcome.tickets:
-            self.outcome.errors.append(f"ticket {record.number} handed out twice")
+        record.visit, record.kind, record.service = visit.id, kind, view["service"]["code"]
+        record.issued_at = self.clock.minute_of(view["issued_at"]) or self.clock.minute()
+        record.due = self.clock.minute_of(view.get("due_at"))
         self.outcome.tickets[record.token] = record
-        self.waiting[visit.office][record.token] = record.service
-        self._wake(visit.office, record.service)
+        if called is None:  # not called yet: it waits
+            self.waiting[visit.office][record.token] = record.service
+            self._wake(visit.office, record.service)
         return record
 
     async def _walk_in(self, visit: Visit, office: OfficePlan) -> None:
@@ -461,6 +470,10 @@ class Day:
     async def _follow(self, visit: Visit, record: TicketRecord) -> None:
         self._visits[record.token] = visit
         done = asyncio.Event()
+        if record.token in self._ended_before_answer:  # served before this answer came
+            self._ended_before_answer.discard(record.token)
+            self._visit_ended(visit.office)
+            return
         self._done[record.token] = done
         if visit.phone:
             asyncio.ensure_future(self._phone(record.token, done))
@@ -620,10 +633,11 @@ class Day:
         slug = office.slug
         token = view["token"]
         record = self.outcome.tickets.get(token)
-        if record is None:  # not one of ours (left over from an earlier run): finish it
+        if record is None:  # its issue answer is still on its way, or left from an earlier run
             record = TicketRecord(
                 -1, slug, token, view["number"], view.get("kind", "walkin"), "", 0
             )
+            self._overtaken[token] = record
         holder = self.active.get(token)
         if holder is not None and holder != number:
             self.outcome.double_handouts.append(f"{slug} {record.number}: {holder} and {number}")
@@ -661,8 +675,11 @@ class Day:
             done = self._done.pop(token, None)
             if done is not None:
                 done.set()
+            visit = visit or self._visits.get(token)  # its answer may have come meanwhile
             if visit is not None:
                 self._visit_ended(slug)
+            elif token in self._overtaken:
+                self._ended_before_answer.add(token)
         await self.clock.sleep(self.rng.uniform(0.2, 1.0))  # notes, next file
 
     # ------------------------------------------------------------------ bookings
