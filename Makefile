@@ -33,6 +33,8 @@ production-demo-stop:
 lint: install
 	$(BIN)/ruff check queue_service kiosk display admin tests benchmarks tools
 	$(BIN)/ruff format --check queue_service kiosk display admin tests benchmarks tools
+	@# types: setup.cfg [mypy] (packages without types or stubs are ignored one by one there)
+	$(BIN)/mypy -p queue_service
 	@# no function rated worse than C (cyclomatic complexity above 20), but the known ones
 	$(BIN)/python -m pytest -q -p no:randomly tests/test_house.py
 

@@ -7,6 +7,8 @@ JSON API from ``static/desk.js`` (fetch with X-CSRFToken, no page reloads).
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import (
     abort,
     current_app,
@@ -50,7 +52,7 @@ def _my_offices() -> list:
     return [o for o in list_offices() if allowed is None or o.id in allowed]
 
 
-def _refuse(status: int, title: str, detail: str):
+def _refuse(status: int, title: str, detail: str) -> NoReturn:
     """Stop with a friendly page in the user's language."""
     abort(make_response(render_template("error.html", title=title, detail=detail), status))
 

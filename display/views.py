@@ -34,6 +34,8 @@ def _flag(name: str, default: bool) -> bool:
 
 
 def _rows(value: str | None, most: int) -> int:
+    if value is None:
+        return min(6, most)
     try:
         return max(1, min(int(value), most))
     except (TypeError, ValueError):

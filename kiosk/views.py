@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeGuard
 
 from babel.dates import format_date, format_time
 from babel.support import NullTranslations, Translations
@@ -56,7 +57,7 @@ def _large() -> bool:
     return request.args.get("large") == "1"
 
 
-def _is_kiosk_of(device: Device | None, office: Office) -> bool:
+def _is_kiosk_of(device: Device | None, office: Office) -> TypeGuard[Device]:
     return device is not None and device.kind == DeviceKind.KIOSK and device.office_id == office.id
 
 
@@ -77,7 +78,8 @@ def _page_url(slug: str, **changes) -> str:
     args.update(changes)
     if args.get("lang") == "de":
         args["lang"] = None
-    return url_for("kiosk.start", slug=slug, **{k: v for k, v in args.items() if v})
+    query: dict[str, Any] = {k: v for k, v in args.items() if v}
+    return url_for("kiosk.start", slug=slug, **query)
 
 
 def _when(moment: datetime | None, office: Office, lang: str) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -13,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from .db import upgrade_database
 from .errors import DomainError
+from .extensions import app_object
 
 DEMO_USERS = [
     ("admin", "admin", []),
@@ -22,7 +24,7 @@ DEMO_USERS = [
 ]
 
 
-def _fail(error: Exception) -> None:
+def _fail(error: Exception) -> NoReturn:
     if isinstance(error, DomainError):
         problems = getattr(error, "problems", None) or [error.detail]
         click.echo(f"Error: {error.title}", err=True)
@@ -194,7 +196,7 @@ def run_server(app: Flask) -> None:
 def serve_command() -> None:
     """Serve the application (HOST and PORT from the environment)."""
     click.echo(f"Serving on {_base_url()}/ (Ctrl+C to stop)")
-    run_server(current_app._get_current_object())
+    run_server(app_object())
 
 
 @click.command("demo")
@@ -259,7 +261,7 @@ def demo_command(no_serve: bool, accounts_file: str | None) -> None:
         return
     click.echo("")
     click.echo(f"Serving on {base}/ (Ctrl+C to stop)")
-    run_server(current_app._get_current_object())
+    run_server(app_object())
 
 
 @click.command("scheduler")
@@ -272,7 +274,7 @@ def scheduler_command() -> None:
     from .scheduler.runtime import guarded
 
     emit_only()  # its jobs publish to the displays through the message queue
-    runner = guarded(current_app._get_current_object())
+    runner = guarded(app_object())
 
     def _stop(signum, frame):
         runner.stop()

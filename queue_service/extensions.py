@@ -1,5 +1,8 @@
 """Unbound extension singletons; create_app() binds them with init_app."""
 
+from typing import TYPE_CHECKING, cast
+
+from flask import Flask, current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -9,6 +12,7 @@ from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.local import LocalProxy
 
 
 class Base(DeclarativeBase):
@@ -16,9 +20,21 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# the base class of the models: db.Model (Base with Flask-SQLAlchemy's table names and session);
+# type checkers see Base, since an attribute of an instance cannot be resolved as a base class
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 socketio = SocketIO()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def app_object() -> Flask:
+    """The application behind ``current_app``, for a thread or a later call outside this
+    context (the proxy itself only works inside it)."""
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()

@@ -133,7 +133,9 @@ def close_request_session(_error: BaseException | None = None) -> None:
             exc.__class__.__name__,
         )
         try:
-            db.session.invalidate()  # never hand that connection to another request
+            # the session itself (the scoped_session proxy has no invalidate): never hand that
+            # connection to another request
+            db.session().invalidate()
         except Exception as again:
             current_app.logger.debug("invalidating the session failed too: %s", again)
         db.session.registry.clear()

@@ -57,11 +57,11 @@ def select_locale() -> str:
     if not has_request_context():  # jobs and commands: the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     asked = request.args.get("lang")
-    if asked in languages:
+    if asked is not None and asked in languages:
         session["lang"] = asked
         return asked
     remembered = session.get("lang")
-    if remembered in languages:
+    if isinstance(remembered, str) and remembered in languages:
         return remembered
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]

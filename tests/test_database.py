@@ -84,3 +84,27 @@ def test_an_idle_connection_is_pinged_and_a_dead_one_replaced(pg_app, pings):
     assert len(pings) >= 2
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_session_that_cannot_close_gives_its_connection_up(sqlite_app, monkeypatch):
+    """The database dropped the connection under a request: closing the session fails, and
+    close_request_session invalidates the connection (never back to the pool) and forgets the
+    session, without failing the request."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from queue_service.health import close_request_session
+
+    with sqlite_app.app_context():
+        invalidated = []
+        event.listen(db.engine, "invalidate", lambda dbapi, record, exc: invalidated.append(dbapi))
+        session = db.session()
+        raw = session.connection().connection.dbapi_connection
+
+        def broken_close():
+            raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+
+        monkeypatch.setattr(session, "close", broken_close)
+        close_request_session()
+        assert invalidated == [raw]
+        assert not db.session.registry.has()

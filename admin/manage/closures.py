@@ -24,7 +24,7 @@ from .forms import ClosureForm, ConfirmActionForm
 def _closures_page(office_slug: str | None, list_endpoint: str):
     office, own, city = management.list_closures(actor_id(), office_slug)
     form = ClosureForm()
-    back = url_for(list_endpoint, **({"slug": office_slug} if office_slug else {}))
+    back = url_for(list_endpoint, slug=office_slug) if office_slug else url_for(list_endpoint)
     if form.validate_on_submit():
         try:
             days = management.closure_days(form.start.data, form.end.data)

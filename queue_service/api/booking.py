@@ -71,7 +71,7 @@ def runs_json(runs: list[slots.SlotRun], tz) -> list[dict]:
     out: list[dict] = []
     for run in runs:
         local = run.window.start.astimezone(tz)
-        offset = local.utcoffset()
+        offset = local.utcoffset() or timedelta(0)  # aware: never None
         step = int(run.unit.total_seconds()) // 60
         duration = run.units * step
         first_minute = local.hour * 60 + local.minute

@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from flask_babel import get_locale
 
-from ..auth.web import current_device, staff_or_device, staff_required, staff_user
+from ..auth.web import (
+    current_device,
+    signed_in_staff,
+    staff_or_device,
+    staff_required,
+    staff_user,
+)
 from ..booking import next_free
 from ..errors import Unauthorized, ValidationFailed
 from ..extensions import limiter
@@ -109,7 +115,7 @@ def ticket_status(token: str):
 @bp.post("/v1/offices/<slug>/counters/<int:number>/call-next")
 @staff_required()
 def call_next(slug: str, number: int):
-    view = queue.call_next(slug, number, staff_user(), _lang())
+    view = queue.call_next(slug, number, signed_in_staff(), _lang())
     if view is None:
         return "", 204
     return jsonify(_with_links(view))
@@ -120,7 +126,12 @@ def call_next(slug: str, number: int):
 def call_ticket(slug: str, number: int):
     body = json_body()
     view = queue.call_ticket(
-        slug, number, staff_user(), token=body.get("token"), number=body.get("number"), lang=_lang()
+        slug,
+        number,
+        signed_in_staff(),
+        token=body.get("token"),
+        number=body.get("number"),
+        lang=_lang(),
     )
     return jsonify(_with_links(view))
 
@@ -128,63 +139,63 @@ def call_ticket(slug: str, number: int):
 @bp.get("/v1/offices/<slug>/counters/<int:number>")
 @staff_required()
 def counter_overview(slug: str, number: int):
-    return jsonify(reads.counter_overview(slug, number, staff_user(), _lang()))
+    return jsonify(reads.counter_overview(slug, number, signed_in_staff(), _lang()))
 
 
 @bp.post("/v1/offices/<slug>/counters/<int:number>/open")
 @staff_required()
 def counter_open(slug: str, number: int):
-    return jsonify(queue.open_counter(slug, number, staff_user(), _lang()))
+    return jsonify(queue.open_counter(slug, number, signed_in_staff(), _lang()))
 
 
 @bp.post("/v1/offices/<slug>/counters/<int:number>/pause")
 @staff_required()
 def counter_pause(slug: str, number: int):
-    return jsonify(queue.pause_counter(slug, number, staff_user(), _lang()))
+    return jsonify(queue.pause_counter(slug, number, signed_in_staff(), _lang()))
 
 
 @bp.post("/v1/offices/<slug>/counters/<int:number>/close")
 @staff_required()
 def counter_close(slug: str, number: int):
-    return jsonify(queue.close_counter(slug, number, staff_user(), _lang()))
+    return jsonify(queue.close_counter(slug, number, signed_in_staff(), _lang()))
 
 
 @bp.post("/v1/tickets/<token>/recall")
 @staff_required()
 def ticket_recall(token: str):
-    return jsonify(_with_links(queue.recall_ticket(token, staff_user(), _lang())))
+    return jsonify(_with_links(queue.recall_ticket(token, signed_in_staff(), _lang())))
 
 
 @bp.post("/v1/tickets/<token>/start")
 @staff_required()
 def ticket_start(token: str):
-    return jsonify(_with_links(queue.start_serving(token, staff_user(), _lang())))
+    return jsonify(_with_links(queue.start_serving(token, signed_in_staff(), _lang())))
 
 
 @bp.post("/v1/tickets/<token>/finish")
 @staff_required()
 def ticket_finish(token: str):
     performed = json_body().get("performed_service")
-    return jsonify(_with_links(queue.finish_ticket(token, staff_user(), performed, _lang())))
+    return jsonify(_with_links(queue.finish_ticket(token, signed_in_staff(), performed, _lang())))
 
 
 @bp.post("/v1/tickets/<token>/no-show")
 @staff_required()
 def ticket_no_show(token: str):
-    return jsonify(_with_links(queue.mark_no_show(token, staff_user(), _lang())))
+    return jsonify(_with_links(queue.mark_no_show(token, signed_in_staff(), _lang())))
 
 
 @bp.post("/v1/tickets/<token>/park")
 @staff_required()
 def ticket_park(token: str):
-    return jsonify(_with_links(queue.park_ticket(token, staff_user(), _lang())))
+    return jsonify(_with_links(queue.park_ticket(token, signed_in_staff(), _lang())))
 
 
 @bp.post("/v1/tickets/<token>/unpark")
 @staff_required()
 def ticket_unpark(token: str):
     position = json_body().get("position")
-    return jsonify(_with_links(queue.unpark_ticket(token, staff_user(), position, _lang())))
+    return jsonify(_with_links(queue.unpark_ticket(token, signed_in_staff(), position, _lang())))
 
 
 @bp.post("/v1/tickets/<token>/transfer")
@@ -193,7 +204,7 @@ def ticket_transfer(token: str):
     body = json_body()
     view = queue.transfer_ticket(
         token,
-        staff_user(),
+        signed_in_staff(),
         service_code=body.get("service"),
         counter_number=body.get("counter"),
         position=body.get("position"),
@@ -214,7 +225,7 @@ def cancel_ticket(token: str):
 @bp.get("/v1/offices/<slug>/queue")
 @staff_required()
 def office_queue(slug: str):
-    return jsonify(reads.queue_overview(slug, staff_user(), _lang()))
+    return jsonify(reads.queue_overview(slug, signed_in_staff(), _lang()))
 
 
 @bp.get("/v1/offices/<slug>/status")

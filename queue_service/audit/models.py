@@ -8,10 +8,10 @@ from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, utcnow_default
-from ..extensions import db
+from ..extensions import Model
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     __tablename__ = "audit_entries"
     __table_args__ = (
         Index("ix_audit_entries_office_at", "office_id", "at"),

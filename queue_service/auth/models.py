@@ -11,7 +11,7 @@ from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, str_enum, utcnow_default
-from ..extensions import db
+from ..extensions import Model, db
 from ..offices.models import Office
 
 user_offices = Table(
@@ -33,7 +33,7 @@ class Role(enum.StrEnum):
     CLERK = "clerk"  # works the counter in their offices
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,7 +70,7 @@ class User(UserMixin, db.Model):
         return allowed is None or office_id in allowed
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for integrations, acting as its user. Only a hash is stored."""
 
     __tablename__ = "api_tokens"
@@ -92,7 +92,7 @@ class DeviceKind(enum.StrEnum):
     DISPLAY = "display"
 
 
-class Device(db.Model):
+class Device(Model):
     """A kiosk or display registered for one office. Only a hash of its token is stored."""
 
     __tablename__ = "devices"

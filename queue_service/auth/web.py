@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import wraps
+from typing import cast
 
 from flask import after_this_request, current_app, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -11,7 +12,7 @@ from flask_login import login_required as _login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import clock
-from ..errors import Unauthorized
+from ..errors import N_, Forbidden, Unauthorized
 from ..extensions import login_manager
 from . import login, services, tokens
 from .models import Device, Role, User
@@ -59,7 +60,7 @@ def _load_user_from_request(req) -> User | None:
     row = tokens.find_api_token(token)
     if row is None:
         return None
-    request._qs_api_token_id = row.id
+    request._qs_api_token_id = row.id  # type: ignore[attr-defined]  # per-request cache
     _touch_token_after_request(row.id)
     return row.user
 
@@ -134,7 +135,7 @@ def known_user_ids() -> set[int]:
 
 
 def _known_browser_signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="known-browser")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-browser")
 
 
 def _touch_token_after_request(token_id: int) -> None:
@@ -167,10 +168,10 @@ def current_device() -> Device | None:
     if cached is False:
         token = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE)
         cached = services.device_for_token(token) if token else None
-        request._qs_device = cached
+        request._qs_device = cached  # type: ignore[attr-defined]  # per-request cache
         if cached is not None and _seen_long_ago(cached):
             _touch_after_request(cached.id)
-    return cached
+    return cast("Device | None", cached)
 
 
 def _seen_long_ago(device: Device) -> bool:
@@ -193,6 +194,14 @@ def _touch_after_request(device_id: int) -> None:
 
 def staff_user() -> User | None:
     return current_user if current_user and current_user.is_authenticated else None
+
+
+def signed_in_staff() -> User:
+    """The staff member of a view behind ``staff_required`` (it refused anonymous callers)."""
+    user = staff_user()
+    if user is None:
+        raise Forbidden(N_("Staff login required."))
+    return user
 
 
 def requires_staff(view):

@@ -76,7 +76,9 @@ def check_in(
         device,
         lang,
     )
-    ticket_id = db.session.scalar(select(Ticket.id).where(Ticket.token == view["token"]))
+    ticket_id = db.session.execute(
+        select(Ticket.id).where(Ticket.token == view["token"])
+    ).scalar_one()
     try:
         mark_checked_in(appointment.id, ticket_id)
     except InvalidTransition:

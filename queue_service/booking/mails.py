@@ -102,7 +102,9 @@ def build(kind: str, view: AppointmentView, closure_reason: str | None = None) -
         subject = _subject(kind, view, when)
         text = _render("mail/appointment.txt", **context)
         html = _render("mail/appointment.html", subject=subject, **context)
-    inline = [mail.Inline("qr", qr_png(view.code, scale=6))] if context["with_qr"] else []
+    inline = (
+        [mail.Inline("qr", qr_png(view.code, scale=6))] if context["with_qr"] and view.code else []
+    )
     attachments = []
     if kind in (BOOKED, RESCHEDULED, CANCELLED):
         cancelled = kind == CANCELLED

@@ -17,7 +17,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, str_enum, utcnow_default
-from ..extensions import db
+from ..extensions import Model
 from ..offices.models import Office
 
 
@@ -34,7 +34,7 @@ class AppointmentStatus(enum.StrEnum):
 ACTIVE_STATUSES = (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED)
 
 
-class Appointment(db.Model):
+class Appointment(Model):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("persons >= 1", name="ck_appointments_persons"),
@@ -78,7 +78,7 @@ class Appointment(db.Model):
         return f"<Appointment {self.id} {self.status.value} {self.start.isoformat()}>"
 
 
-class SlotSeat(db.Model):
+class SlotSeat(Model):
     """One appointment's claim on one seat of one 5-minute unit of an office."""
 
     __tablename__ = "slot_seats"

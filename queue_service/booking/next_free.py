@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from .. import clock
-from ..extensions import db
+from ..extensions import app_object, db
 from ..offices import calendar
 from ..offices.models import Office, OfficeService, Service
 from . import slots
@@ -55,7 +55,7 @@ def next_free_appointments(offices: Sequence[Office]) -> dict[int, dict]:
     ``{office id: {"start": datetime | None, "services": {code: datetime}}}``; memoised per office.
     """
     ttl = float(current_app.config.get("NEXT_FREE_CACHE_SECONDS", 60))
-    app_key = id(current_app._get_current_object())
+    app_key = id(app_object())
     moment = time.monotonic()
     result: dict[int, dict] = {}
     missing: list[Office] = []

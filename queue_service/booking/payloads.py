@@ -171,7 +171,7 @@ def build(
     services: tuple[ServiceInfo, ...] | None = None,
     now: datetime | None = None,
 ) -> AppointmentView:
-    office = office or OfficeInfo.of(db.session.get(Office, appointment.office_id))
+    office = office or OfficeInfo.of(db.session.get_one(Office, appointment.office_id))
     services = services if services is not None else service_infos(list(appointment.service_codes))
     token = tokens.manage_token(appointment.token_salt) if appointment.token_salt else None
     return AppointmentView(

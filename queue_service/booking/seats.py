@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..db import UTCDateTime
 from ..errors import SlotTaken
 from .models import SlotSeat
 
-_seats = SlotSeat.__table__
+_seats = cast(Table, SlotSeat.__table__)  # a mapped class's table is a Table
 
 
 def unit_starts(start: datetime, units: int, unit: timedelta) -> list[datetime]:

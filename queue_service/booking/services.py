@@ -98,7 +98,11 @@ def validate_contact(
         field, detail = next(iter(problems.items()))
         raise ValidationFailed(detail, field=field)
     languages = current_app.config["LANGUAGES"]
-    lang = lang if lang in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    lang = (
+        lang
+        if lang is not None and lang in languages
+        else current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
     return Contact(
         " ".join((name or "").split()),
         (email or "").strip().lower(),
@@ -484,7 +488,7 @@ def cancel_for_closure(appointment_id: int, reason: str, *, notify: bool) -> boo
     seats.release(session, appointment_id=appointment_id, at=now, now=now)
     if notify:
         cancelled = payloads.build(
-            session.get(Appointment, appointment_id, populate_existing=True), now=now
+            session.get_one(Appointment, appointment_id, populate_existing=True), now=now
         )
         if cancelled.email:
             mails.enqueue(mails.CANCELLED, cancelled, closure_reason=reason)

@@ -141,7 +141,7 @@ def update_office(
         if change is not None:
             apply_change(change, items, notify=notify)
         if changes:
-            audit_details = {"changes": changes}
+            audit_details: dict[str, object] = {"changes": changes}
             if change is not None:
                 audit_details.update(affected=[i.ref for i in items], notify=notify)
             record(

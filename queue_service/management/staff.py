@@ -130,7 +130,8 @@ def create_staff_account(
         user, password = add_user(
             session, username, role_value.value, offices, display_name=display_name
         )
-        for office in offices or [None]:
+        concerned: list[Office | None] = [*offices] if offices else [None]
+        for office in concerned:
             record(
                 "staff.created",
                 actor=actor,
@@ -182,7 +183,8 @@ def update_staff_account(
         ]
         if changes:
             # one entry per office concerned, so each office's managers see it
-            for office_id in sorted({o.id for o in offices} | before_office_ids) or [None]:
+            office_ids: list[int | None] = [*sorted({o.id for o in offices} | before_office_ids)]
+            for office_id in office_ids or [None]:
                 record(
                     "staff.updated",
                     actor=actor,

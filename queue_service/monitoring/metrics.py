@@ -183,6 +183,9 @@ def _ticket_figures(today: date) -> Iterator[Metric]:
 # ---------------------------------------------------------------- connected displays
 
 
+_sampled_offices: set[str] = set()  # offices this process has set a display count for
+
+
 def sample_displays() -> None:
     """Set this process's display count per office from the Socket.IO rooms it holds."""
     server = getattr(socketio, "server", None)
@@ -193,12 +196,12 @@ def sample_displays() -> None:
     for room, members in list(rooms.items()):
         if isinstance(room, str) and room.startswith("office:"):
             counts[room[len("office:") :]] = len(members)
-    seen = getattr(sample_displays, "offices", set())
+    seen = set(_sampled_offices)
     for office in seen - counts.keys():
         DISPLAYS.labels(office).set(0)
     for office, count in counts.items():
         DISPLAYS.labels(office).set(count)
-    sample_displays.offices = seen | counts.keys()
+    _sampled_offices.update(counts)
 
 
 _LIVE_FILE = re.compile(r"^gauge_live\w*?_(\d+)\.db$")

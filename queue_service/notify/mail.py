@@ -111,7 +111,7 @@ def compose(
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
-        html_part = message.get_payload()[-1]
+        html_part = list(message.iter_parts())[-1]
         for image in inline or []:
             html_part.add_related(
                 image.data,
@@ -151,7 +151,7 @@ def send(message: EmailMessage) -> None:
             "mail to %s: %s\n%s",
             message["To"],
             message["Subject"],
-            message.get_body(("plain",)).get_content(),
+            _plain_text(message),
         )
     elif backend == "memory":
         current_app.extensions.setdefault("mail_outbox", []).append(message)
@@ -222,3 +222,8 @@ def run_in_background(app, job: Callable[[], object]) -> None:
     except queue.Full:
         # the job stays in the outbox and the scheduler retries it
         log.error("mail sender queue full; left to the outbox job")
+
+
+def _plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    return body.get_content() if body is not None else ""

@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Lar
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, str_enum
-from ..extensions import db
+from ..extensions import Model
 
 
 class OutboxStatus(enum.StrEnum):
@@ -19,7 +19,7 @@ class OutboxStatus(enum.StrEnum):
     REJECTED = "rejected"  # the mail server refused it for good (e.g. unknown recipient)
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     __tablename__ = "outbox_mails"
     __table_args__ = (Index("ix_outbox_mails_status_next_attempt_at", "status", "next_attempt_at"),)
 
@@ -41,7 +41,7 @@ class OutboxMail(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class TurnAlert(db.Model):
+class TurnAlert(Model):
     """A visitor's wish to be alerted when at most ``ahead`` people are before their ticket.
 
     One row per ticket (the primary key), so the mail goes out at most once per ticket:

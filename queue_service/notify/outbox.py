@@ -27,7 +27,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from .. import clock
 from ..db import after_commit, in_unit_of_work
-from ..extensions import db
+from ..extensions import app_object, db
 from ..monitoring import metrics
 from . import mail
 from .models import OutboxMail, OutboxStatus
@@ -58,7 +58,7 @@ def enqueue(message: EmailMessage, kind: str) -> None:
     db.session.add(row)
     db.session.flush()
     row_id = row.id
-    app = current_app._get_current_object()
+    app = app_object()
     after_commit(lambda: _deliver_soon(app, row_id, kind, message))
 
 
@@ -116,6 +116,8 @@ def deliver(row_id: int, now: datetime | None = None) -> OutboxStatus | None:
                 OutboxMail.id == row_id
             )
         ).one()
+    if data is None:  # delivered meanwhile: the message is dropped once it is sent
+        return None
     return _send_and_record(
         row_id, kind, attempts, message_from_bytes(data, policy=policy.default), now
     )

@@ -107,6 +107,10 @@ def _lock(session, ticket: Ticket, lang: str) -> TurnAlert:
 def _view(alert: TurnAlert | None) -> AlertView | None:
     if alert is None or not alert.active:
         return None
+    return _view_of(alert)
+
+
+def _view_of(alert: TurnAlert) -> AlertView:
     return AlertView(alert.ahead, alert.email is not None, alert.mailed_at is not None)
 
 
@@ -130,7 +134,7 @@ def set_turn_alert(
         alert = _lock(session, ticket, lang)
         alert.ahead, alert.active, alert.lang = ahead, True, lang
         alert.email = email if alert.mailed_at is None else None
-        return _view(alert)
+        return _view_of(alert)  # active: just set
 
     return run_in_transaction(work)
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, str_enum, utcnow_default
-from ..extensions import db
+from ..extensions import Model, db
 
 counter_services = Table(
     "counter_services",
@@ -44,7 +44,7 @@ class WindowKind(enum.StrEnum):
     WALKIN = "walkin"
 
 
-class Office(db.Model):
+class Office(Model):
     __tablename__ = "offices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -104,7 +104,7 @@ class Office(db.Model):
         return f"<Office {self.slug}>"
 
 
-class Service(db.Model):
+class Service(Model):
     __tablename__ = "services"
     __table_args__ = (CheckConstraint("length(prefix) = 1", name="ck_services_prefix_len"),)
 
@@ -143,7 +143,7 @@ class Service(db.Model):
         return f"<Service {self.code}>"
 
 
-class OfficeService(db.Model):
+class OfficeService(Model):
     """Which office offers which service (with an optional per-service daily walk-in cap)."""
 
     __tablename__ = "office_services"
@@ -160,7 +160,7 @@ class OfficeService(db.Model):
     service: Mapped[Service] = relationship()
 
 
-class Counter(db.Model):
+class Counter(Model):
     """A counter ("Platz N") in an office and the services it can serve."""
 
     __tablename__ = "counters"
@@ -182,7 +182,7 @@ class Counter(db.Model):
         return self.label or f"Platz {self.number}"
 
 
-class OpeningWindow(db.Model):
+class OpeningWindow(Model):
     """One opening window on a weekday (0 = Monday), for appointments or for walk-ins.
 
     ``capacity`` is, for appointment windows, how many appointments run in parallel
@@ -206,7 +206,7 @@ class OpeningWindow(db.Model):
     office: Mapped[Office] = relationship(back_populates="hours")
 
 
-class Closure(db.Model):
+class Closure(Model):
     """A day an office (or, with no office, every office) is closed.
 
     With ``recurring`` set, only month and day count (e.g. 24 December every year).
@@ -227,7 +227,7 @@ class Closure(db.Model):
     office: Mapped[Office | None] = relationship()
 
 
-class MobileEvent(db.Model):
+class MobileEvent(Model):
     """A date and place where the mobile Bürgeramt serves (its opening hours that day)."""
 
     __tablename__ = "mobile_events"
@@ -247,7 +247,7 @@ class MobileEvent(db.Model):
     services: Mapped[list[Service]] = relationship(secondary=mobile_event_services)
 
 
-class OfficeMessage(db.Model):
+class OfficeMessage(Model):
     """A ticker message shown on an office's waiting-room displays (never personal data)."""
 
     __tablename__ = "office_messages"

@@ -9,11 +9,17 @@ in English: never in a made-up language.
 
 from __future__ import annotations
 
+from typing import overload
+
 from flask_babel import force_locale, gettext
 
 from .models import Service
 
 
+@overload
+def _translated(english: str, lang: str) -> str: ...
+@overload
+def _translated(english: str | None, lang: str) -> str | None: ...
 def _translated(english: str | None, lang: str) -> str | None:
     if not english:
         return english

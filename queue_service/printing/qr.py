@@ -126,6 +126,8 @@ def _mask_flips(version: int) -> list[tuple[int, int]]:
 
 
 class _QRCode(qrcode.QRCode):
+    modules: list[list[bool]]  # every module is placed once makeImpl has run
+
     def make(self, fit: bool = True) -> None:
         # Place the data once (with mask 0), derive the other masks by flipping data modules,
         # keep the one with the lowest penalty and write its real format (and version) bits.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 
 
-class OfficeEventSeq(db.Model):
+class OfficeEventSeq(Model):
     """The last ``seq`` handed to an event of the office's displays.
 
     Bumped by ``realtime.publish`` inside the transaction that makes the change, so a rolled back

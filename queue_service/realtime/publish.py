@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import bindparam, event, select
+from flask import Flask
+from sqlalchemy import Select, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .. import clock
 from ..db import after_commit, in_unit_of_work
-from ..extensions import db, socketio
+from ..extensions import app_object, db, socketio
 from ..offices.models import Office
 from .models import OfficeEventSeq
 from .readers import queue_readers
@@ -63,7 +63,9 @@ def emit_now(event: str, data: Any, *, room: str, namespace: str) -> None:
 @lru_cache(maxsize=4)
 def _bump_stmt(dialect: str):
     module = postgresql if dialect == "postgresql" else sqlite
-    office = select(Office.id, bindparam("n")).where(Office.slug == bindparam("slug"))
+    office: Select[int, Any] = select(Office.id, bindparam("n")).where(
+        Office.slug == bindparam("slug")
+    )
     return (
         module.insert(OfficeEventSeq)
         .from_select([OfficeEventSeq.office_id, OfficeEventSeq.seq], office)
@@ -148,7 +150,7 @@ class _Batch:
     unnumbered: list = field(default_factory=list)  # (office, payload or item) awaiting a seq
 
     def send(self) -> None:
-        dispatch(current_app._get_current_object(), self)
+        dispatch(app_object(), self)
 
 
 def _batch() -> _Batch:
@@ -256,6 +258,7 @@ def pending_updates(batch: _Batch, pending: dict[str, list[int]]) -> None:
     """Emit the batch's calls, messages and ticket updates now; collect its queue changes."""
     for item in batch.items:
         if isinstance(item, _QueueUpdate):
+            assert item.seq is not None  # given just before the commit
             pending.setdefault(item.office, []).append(item.seq)
         else:
             emit_now(item.event, item.data, room=item.room, namespace=item.namespace)
@@ -433,6 +436,6 @@ def _dispatcher(app: Flask) -> Dispatcher:
 
 def wait_until_delivered(app: Flask | None = None, timeout: float = 5.0) -> bool:
     """True once this process has emitted everything committed so far."""
-    app = app or current_app._get_current_object()
+    app = app or app_object()
     found = _dispatchers.get(id(app))
     return True if found is None else found.wait_idle(timeout)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
@@ -54,7 +54,7 @@ class PostgresAdvisoryLock:
                 "keepalives_count": 3,
             },
         )
-        self._conn = None
+        self._conn: Connection | None = None
 
     def try_acquire(self) -> bool:
         try:

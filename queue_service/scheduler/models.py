@@ -9,7 +9,7 @@ from sqlalchemy import JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, str_enum
-from ..extensions import db
+from ..extensions import Model
 
 
 class RunStatus(enum.StrEnum):
@@ -19,7 +19,7 @@ class RunStatus(enum.StrEnum):
     ABANDONED = "abandoned"  # the process died while running it
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     __tablename__ = "job_runs"
     # Two schedulers (split brain) may both try an occurrence: the second INSERT fails here.
     __table_args__ = (

@@ -17,6 +17,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -150,7 +151,7 @@ class Api:
         self.base = base_url.rstrip("/")
         self.outcome = outcome
         self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        self.ssl = None if verify_tls else False
+        self.ssl = verify_tls  # False: accept a self-signed certificate
         self.session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Api:
@@ -707,8 +708,8 @@ class Day:
         if status != 200:
             self.outcome.refused[f"slots {status}"] += 1
             return None
-        free = [self.clock.minute_of(s["start"]) for s in body.get("slots", [])]
-        free = [m for m in free if m is not None and m < closes]  # a shortened day ends early
+        starts = [self.clock.minute_of(s["start"]) for s in body.get("slots", [])]
+        free = [m for m in starts if m is not None and m < closes]  # a shortened day ends early
         if not free:
             self.outcome.refused["booking: day full"] += 1
             return None
@@ -718,7 +719,7 @@ class Day:
             self.outcome.refused["booking: taken meanwhile"] += 1
         return booking or None
 
-    async def _hold_and_book(self, visit: Visit, start: float) -> Booking | None | bool:
+    async def _hold_and_book(self, visit: Visit, start: float) -> Booking | Literal[False] | None:
         """The booking; False when the time is not free (taken, or no slot there); None when
         the server refused otherwise."""
         payload = {
@@ -750,13 +751,17 @@ class Day:
         if status != 201:
             self.outcome.refused[f"book {status}"] += 1
             return None
+        begins, ends = self.clock.minute_of(body["start"]), self.clock.minute_of(body["end"])
+        if begins is None or ends is None:
+            self.outcome.refused["book: no time in the answer"] += 1
+            return None
         booking = Booking(
             visit.id,
             visit.office,
             body["code"],
             body.get("manage_url", "").rstrip("/").rsplit("/", 1)[-1] or hold["hold"],
-            self.clock.minute_of(body["start"]),
-            self.clock.minute_of(body["end"]),
+            begins,
+            ends,
             visit.services,
             visit.persons,
         )

@@ -252,7 +252,7 @@ class _Stage:
     """Where the simulated day runs, what is planned for it and the clock it runs on."""
 
     url: str
-    token: str | None
+    token: str
     day: date
     day_plan: DayPlan
     outcome: Outcome
@@ -283,7 +283,7 @@ def run_simulation(
     startup_allowance: float = 2.0,
     bookings_path: Path | None = None,
     readback_url: str | None = None,
-    on_started: Callable[[str, str | None], object] | None = None,
+    on_started: Callable[[str, str], object] | None = None,
 ) -> dict:
     """The simulation as a function (the command and the tests call it); returns the report."""
     from . import readback, report  # need the simulate extra (aiohttp)
@@ -305,6 +305,8 @@ def run_simulation(
                 startup_allowance=startup_allowance,
             )
         else:
+            if token is None:
+                raise click.UsageError("--url needs --token (queue-service create-token NAME).")
             stage = _stage_remote(
                 url,
                 token,
@@ -431,7 +433,7 @@ def _stage_own(
 
 def _stage_remote(
     url: str,
-    token: str | None,
+    token: str,
     *,
     catalogue: Path,
     offices: list[str] | None,

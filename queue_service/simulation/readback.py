@@ -95,7 +95,10 @@ def from_database(database_url: str, day: date) -> Stored:
             .order_by(TicketEvent.id)
         ):
             stored.events[by_id[event.ticket_id]].append(
-                (event.action, counters.get(event.counter_id))
+                (
+                    event.action,
+                    counters.get(event.counter_id) if event.counter_id is not None else None,
+                )
             )
         first = app_clock.local_to_utc(day, time(0, 0))
         last = app_clock.local_to_utc(day + timedelta(days=1), time(0, 0))
@@ -151,8 +154,8 @@ async def from_api(api: Api, outcome: Outcome, concurrency: int = 16) -> Stored:
                 view["office"]["slug"],
                 view["code"],
                 view["status"],
-                _moment(view["start"]),
-                _moment(view["end"]),
+                datetime.fromisoformat(view["start"]),
+                datetime.fromisoformat(view["end"]),
                 view.get("email"),
             )
         )

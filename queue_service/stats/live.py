@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from .. import clock
 from ..booking import next_free
-from ..extensions import db
+from ..extensions import app_object, db
 from ..offices.services import list_offices
 from ..tickets import reads
 from ..tickets.models import Ticket, TicketStatus
@@ -76,13 +76,15 @@ def cached_city_status(lang: str = "de") -> tuple[bytes, str]:
     ttl = float(current_app.config.get("STATUS_CACHE_SECONDS", 5))
     if ttl <= 0:
         return _encode(city_status(lang))
-    key = (id(current_app._get_current_object()), lang)
+    key = (id(app_object()), lang)
     with _lock:
         hit = _cache.get(key)
         computing = _computing.setdefault(key, threading.Lock())
     if hit and hit[0] > time.monotonic():
         return hit[1], hit[2]
-    if not computing.acquire(blocking=hit is None):
+    if hit is None:
+        computing.acquire()
+    elif not computing.acquire(blocking=False):
         return hit[1], hit[2]  # someone refreshes right now: the previous answer
     try:
         with _lock:

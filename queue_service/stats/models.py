@@ -13,10 +13,10 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, utcnow_default
-from ..extensions import db
+from ..extensions import Model
 
 
-class StatsRollup(db.Model):
+class StatsRollup(Model):
     __tablename__ = "stats_rollup"
     __table_args__ = (
         UniqueConstraint("office_id", "service_id", "day", "hour", name="uq_stats_rollup_bucket"),
@@ -45,7 +45,7 @@ class StatsRollup(db.Model):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
 
 
-class Rating(db.Model):
+class Rating(Model):
     """A resident's optional 1-5 rating after being served. No ticket, token or person: only
     office, service, day, the score and a comment with e-mail addresses and phone numbers
     removed."""
@@ -61,7 +61,7 @@ class Rating(db.Model):
     comment: Mapped[str | None] = mapped_column(String(500))
 
 
-class RatedTicket(db.Model):
+class RatedTicket(Model):
     """Which tickets have rated (once per ticket); holds no link to the rating itself."""
 
     __tablename__ = "rated_tickets"

@@ -94,6 +94,7 @@ def ensure_today(ticket: Ticket, what: str) -> None:
 
 def staff_id(user: User | None, office: Office) -> int:
     require_office_access(user, office)
+    assert user is not None  # require_office_access refused anonymous callers
     return user.id
 
 

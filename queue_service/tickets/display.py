@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import clock
-from ..extensions import db
+from ..extensions import app_object, db
 from ..offices import calendar
 from ..offices.messages import message_view
 from ..offices.models import Counter, Office, OfficeMessage, Service, WindowKind
@@ -61,6 +61,7 @@ def _current_calls(snap: estimates.Snapshot) -> dict[int, dict]:
     calls = {}
     for tid, number, status, recalls, called_at, recalled_at, code in rows:
         at = recalled_at if recalls and recalled_at else called_at
+        assert at is not None  # the rows are called tickets
         calls[tid] = {
             "number": number,
             "service": code,
@@ -273,7 +274,7 @@ def shared_display_state(office_slug: str) -> dict:
     max_age = current_app.config.get("DISPLAY_SNAPSHOT_SHARE_SECONDS", 2.0)
     if not max_age:
         return display_state(office_slug)
-    key = (id(current_app._get_current_object()), office_slug)
+    key = (id(app_object()), office_slug)
     seq = current_seq(office_slug)
     found = _shared.get(key)
     now = _time.monotonic()

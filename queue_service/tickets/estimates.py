@@ -18,7 +18,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import BindParameter, bindparam, select
 
 from ..extensions import db
 from ..offices import calendar
@@ -183,8 +183,8 @@ class Snapshot:
 
     def compute(self) -> Snapshot:
         for c in self.counters:
-            if c.current_id is None:
-                continue
+            if c.current_id is None or c.current_service_id is None:
+                continue  # a counter without a current ticket (both are set together)
             left = self.work(c.current_service_id, c.current_persons, c.current_further)
             if c.current_status == TicketStatus.SERVING and c.current_serving_at is not None:
                 left -= (self.now - c.current_serving_at).total_seconds() / 60
@@ -225,6 +225,7 @@ class Snapshot:
         now_rank = self.estimates.get(ticket.id)
         if when_due.minutes is None or now_rank is None or now_rank.minutes is None:
             return
+        assert ticket.due_at is not None  # only tickets due later get here
         until_due = math.ceil((ticket.due_at - self.now).total_seconds() / 60)
         minutes = max(when_due.minutes, until_due)
         if minutes < now_rank.minutes:
@@ -234,7 +235,8 @@ class Snapshot:
 # The statements below are built once (with bound parameters) and reused: they run after every
 # issue and change, and building SQL expressions costs more than running them.
 
-_OFFICE, _DAY = bindparam("office_id"), bindparam("day")
+_OFFICE: BindParameter[int] = bindparam("office_id")
+_DAY: BindParameter[date] = bindparam("day")
 
 
 def _run(statement, params: dict):
@@ -405,9 +407,9 @@ def load_counters(office_id: int) -> list[CounterInfo]:
             if kind == TicketKind.APPOINTMENT:
                 appointments.append(info)
     if appointments:
-        further = further_services([c.current_id for c in appointments])
+        further = further_services([c.current_id for c in appointments if c.current_id])
         for info in appointments:
-            info.current_further = further.get(info.current_id, ())
+            info.current_further = further.get(info.current_id or 0, ())
     return list(counters.values())
 
 

@@ -47,7 +47,7 @@ def _check_caller(
             raise Forbidden("Only staff may give a ticket priority.", field="priority")
 
 
-def _check_service(session, office: Office, code: str) -> tuple[Service, OfficeService]:
+def _check_service(session, office: Office, code: str | None) -> tuple[Service, OfficeService]:
     if not code or not isinstance(code, str):
         raise ValidationFailed('Name the service by its code, e.g. "PA".', field="service")
     try:
@@ -189,7 +189,7 @@ def _existing(office_id: int, key: str) -> Ticket | None:
     )
 
 
-def _same_request(ticket: Ticket, service_code: str) -> Ticket:
+def _same_request(ticket: Ticket, service_code: str | None) -> Ticket:
     if ticket.service.code != service_code:
         raise Conflict(
             "This Idempotency-Key was already used for another ticket request.",
@@ -201,7 +201,7 @@ def _same_request(ticket: Ticket, service_code: str) -> Ticket:
 
 def issue_ticket(
     office_slug: str,
-    service_code: str,
+    service_code: str | None,  # validated here: it comes straight from a request body
     *,
     priority: bool = False,
     kind: TicketKind | str = TicketKind.WALKIN,
@@ -313,7 +313,7 @@ def issue_ticket(
     try:
         view, office, ticket_id, day = _issue(work, key, office_slug, service_code, lang)
     except Refused as refusal:
-        if refusal.extra.get("reason") == "served_out":
+        if refusal.extra.get("reason") == "served_out" and service_code:
             # after the rollback: the next free appointment is a slot search, not under the lock
             _add_alternatives(refusal, office_slug, service_code)
         raise
@@ -334,7 +334,7 @@ def _result(ticket: Ticket, lang: str) -> tuple[dict, Office, int, date]:
     return view, ticket.office, ticket.id, ticket.business_date
 
 
-def _issue(work, key: str | None, office_slug: str, service_code: str, lang: str) -> tuple:
+def _issue(work, key: str | None, office_slug: str, service_code: str | None, lang: str) -> tuple:
     try:
         return run_in_transaction(work)
     except IntegrityError:

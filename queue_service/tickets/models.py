@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, str_enum, utcnow_default
-from ..extensions import db
+from ..extensions import Model
 from ..offices.models import Counter, Office, Service
 
 
@@ -61,7 +61,7 @@ class Placement(enum.StrEnum):
     BACK = "back"
 
 
-class Ticket(db.Model):
+class Ticket(Model):
     __tablename__ = "tickets"
     __table_args__ = (
         UniqueConstraint("office_id", "business_date", "prefix", "seq", name="uq_tickets_number"),
@@ -144,7 +144,7 @@ class Ticket(db.Model):
         return f"<Ticket {self.number} {self.status.value}>"
 
 
-class TicketService(db.Model):
+class TicketService(Model):
     """A further service of a ticket (an appointment booked for several), in booked order."""
 
     __tablename__ = "ticket_services"
@@ -158,7 +158,7 @@ class TicketService(db.Model):
     service: Mapped[Service] = relationship(lazy="joined")
 
 
-class TicketEvent(db.Model):
+class TicketEvent(Model):
     """Append-only log of every transition (the statistics read it)."""
 
     __tablename__ = "ticket_events"
@@ -182,7 +182,7 @@ class CounterStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-class CounterState(db.Model):
+class CounterState(Model):
     """Whether a counter takes tickets now and who works there (one row per counter)."""
 
     __tablename__ = "counter_states"
@@ -197,7 +197,7 @@ class CounterState(db.Model):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
 
 
-class DayCounter(db.Model):
+class DayCounter(Model):
     """A number that only goes up, per office and local day: ticket numbers per prefix
     ("number:P") and walk-ins issued against the daily caps ("walkins", "walkins:PA").
 

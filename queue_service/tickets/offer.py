@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -86,7 +87,9 @@ def _next_start(office: Office, now: datetime, *kinds: WindowKind) -> datetime |
     return min(starts, default=None)
 
 
-def _walkin_services(office: Office, now: datetime, place_window: Window | None) -> list[Service]:
+def _walkin_services(
+    office: Office, now: datetime, place_window: Window | None
+) -> list[tuple[Service, int | None]]:
     rows = db.session.execute(
         select(Service, OfficeService.walkin_daily_cap)
         .join(OfficeService, OfficeService.service_id == Service.id)
@@ -131,7 +134,7 @@ def walkin_offer(office_slug: str, now: datetime | None = None) -> WalkinOffer:
     walkin = calendar.windows(office, day, WindowKind.WALKIN)
     appointment = calendar.windows(office, day, WindowKind.APPOINTMENT)
     current_walkin = _current(walkin, now)
-    common = {
+    common: dict[str, Any] = {
         "office": office,
         "now": now,
         "closure": closure,

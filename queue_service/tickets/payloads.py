@@ -104,6 +104,7 @@ def call_id(number: str, recall_count: int, called_at: datetime) -> str:
 def called_event(ticket: Ticket) -> dict:
     """The payload of ``ticket_called`` for the displays: no token, no personal data."""
     called_at = ticket.recalled_at if ticket.recall_count else ticket.called_at
+    assert called_at is not None  # the event of a ticket that was called
     return {
         "office": ticket.office.slug,
         "number": ticket.number,

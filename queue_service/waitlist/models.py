@@ -15,7 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, str_enum, utcnow_default
-from ..extensions import db
+from ..extensions import Model
 
 
 class RequestStatus(enum.StrEnum):
@@ -35,7 +35,7 @@ class OfferStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # the request was cancelled while the offer was open
 
 
-class WaitlistRequest(db.Model):
+class WaitlistRequest(Model):
     __tablename__ = "waitlist_requests"
     __table_args__ = (
         CheckConstraint("persons >= 1", name="ck_waitlist_requests_persons"),
@@ -79,7 +79,7 @@ class WaitlistRequest(db.Model):
     )
 
 
-class WaitlistOffer(db.Model):
+class WaitlistOffer(Model):
     __tablename__ = "waitlist_offers"
     __table_args__ = (
         # one open offer per request: never two times offered to one resident at once

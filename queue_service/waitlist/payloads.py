@@ -110,7 +110,7 @@ def _offices(ids: list[int] | None) -> tuple[tuple[str, str], ...]:
 
 
 def build_offer(offer: WaitlistOffer, row: WaitlistRequest, token: str) -> OfferView:
-    office = db.session.get(Office, offer.office_id)
+    office = db.session.get_one(Office, offer.office_id)
     current = db.session.get(Appointment, row.appointment_id) if row.appointment_id else None
     return OfferView(
         token=token,

@@ -177,7 +177,9 @@ def _validate_wish(
 
 def _baseline(request: slots.BookingRequest, office_ids: list[int] | None, now) -> datetime | None:
     """The first free time today, for the "days gained" figure."""
-    offices = [db.session.get(Office, i) for i in office_ids] if office_ids is not None else None
+    offices = (
+        [db.session.get_one(Office, i) for i in office_ids] if office_ids is not None else None
+    )
     try:
         found = slots.earliest_slots(request, offices, now)
     except Exception:  # a figure for statistics must never refuse a request
@@ -550,6 +552,7 @@ def _make_offer(
         created_at=now,
         expires_at=expires + OFFER_GRACE,
     )
+    assert hold.token_salt is not None  # given above
     hold.token_hash = tokens.token_hash(tokens.manage_token(hold.token_salt))
     session.add(hold)
     session.flush()
@@ -674,6 +677,7 @@ def accept_offer(token: str) -> booking_payloads.AppointmentView:
 def _book_hold(
     session, row: WaitlistRequest, hold: Appointment, now
 ) -> booking_payloads.AppointmentView:
+    assert row.email is not None  # an open request keeps its address
     booking.check_email_limit(session, row.email, now)
     session.execute(
         update(SlotSeat)
@@ -873,14 +877,14 @@ def offer_free_capacity(now: datetime | None = None, limit: int = 50) -> int:
 def _first_free_time(request_id: int, now: datetime):
     """The earliest free time that the request wants, over all its offices in one slot search
     (the engine reads windows and seats of many offices at once)."""
-    row = db.session.get(WaitlistRequest, request_id)
+    row = db.session.get_one(WaitlistRequest, request_id)
     try:
         request = slots.resolve_request(list(row.service_codes), row.persons)
         if row.office_ids is None:
             offices = slots.offices_offering(request)
         else:
             offered = {o.id for o in slots.offices_offering(request, include_mobile=True)}
-            offices = [db.session.get(Office, i) for i in row.office_ids if i in offered]
+            offices = [db.session.get_one(Office, i) for i in row.office_ids if i in offered]
         found = slots.free_slots_many(
             offices, request, row.first_day, row.last_day, now, waitlist=True
         )

@@ -34,7 +34,7 @@ def rate_visit(token: str):
             "comment": _("At most 500 characters, please."),
         }
         flash(
-            reasons.get(exc.field)
+            reasons.get(exc.field or "")
             or (
                 _("This visit has already been rated. Thank you!")
                 if "already" in exc.detail

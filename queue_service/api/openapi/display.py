@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import add_paths, add_schemas, json_response, problem_responses
 
 _time = {"type": "string", "format": "date-time"}
 _names = {"type": "object", "properties": {"de": {"type": "string"}, "en": {"type": "string"}}}
-_call = {
+_call: dict[str, Any] = {
     "type": "object",
     "required": ["call_id", "number", "counter"],
     "properties": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import add_paths, add_schemas, json_response, problem_responses
 
 _ref = {"$ref": "#/components/schemas/"}
@@ -285,7 +287,7 @@ add_schemas(
     }
 )
 
-_staff_security = [{"bearer": []}, {"session": []}]
+_staff_security: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 _slug = {
     "name": "slug",
     "in": "path",
@@ -345,7 +347,7 @@ _AT_THE_COUNTER = _links(
 def _ticket_op(
     summary: str, body: dict | None = None, extra: str = "", links: dict | None = None
 ) -> dict:
-    op = {
+    op: dict[str, Any] = {
         "summary": summary,
         "description": (
             "Staff of the ticket's office. An action that the ticket's state does not "

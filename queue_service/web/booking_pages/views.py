@@ -17,7 +17,7 @@ from ...booking.formatting import clock_text, day_text, short_day_text
 from ...booking.payloads import AppointmentView
 from ...errors import N_, InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ...offices import calendar
-from ...offices.models import WindowKind
+from ...offices.models import Office, WindowKind
 from ...offices.services import get_office, list_services
 from ...printing.qr import qr_png_data_uri
 from ...ratelimits import search_limit, write_limit
@@ -401,22 +401,18 @@ def submit_details(token: str):
     if view.name:
         return redirect(url_for("booking_web.manage", token=token))
     form = request.form
-    values = {k: form.get(k, "") for k in ("name", "email", "phone")}
-    values["consent"] = form.get("consent") == "yes"
+    name, email, phone = (form.get(k, "") for k in ("name", "email", "phone"))
+    consent = form.get("consent") == "yes"
+    values = {"name": name, "email": email, "phone": phone, "consent": consent}
     errors = {
-        field: _(message)
-        for field, message in booking.contact_problems(
-            values["name"], values["email"], values["phone"]
-        ).items()
+        field: _(message) for field, message in booking.contact_problems(name, email, phone).items()
     }
-    if not values["consent"]:
+    if not consent:
         errors["consent"] = _("Please agree to the processing of your data to book.")
     if errors:
         return _details_page(view, values, errors, 422)
     try:
-        booked = booking.complete_hold(
-            token, values["name"], values["email"], values["phone"] or None, _lang()
-        )
+        booked = booking.complete_hold(token, name, email, phone or None, _lang())
     except ValidationFailed as error:
         field = error.field if error.field in booking.CONTACT_MESSAGES else "name"
         return _details_page(view, values, {field: _(booking.CONTACT_MESSAGES[field])}, 422)
@@ -527,7 +523,7 @@ def _cancel_post(token: str):
     return redirect(url_for("booking_web.manage", token=token))
 
 
-def _reschedulable(token: str) -> tuple[AppointmentView, object, slots.BookingRequest]:
+def _reschedulable(token: str) -> tuple[AppointmentView, Office, slots.BookingRequest]:
     view = _manage_view(token)
     if view.status != "confirmed" or not view.is_changeable():
         flash(_("This appointment can no longer be moved."), "error")
