@@ -206,6 +206,37 @@ def _window_capacity(window: DayWindow, able: int) -> int:
     return able if window.capacity is None else min(window.capacity, able)
 
 
+def held_back(capacity: int, percent: int | None) -> int:
+    """Seats of a window kept back from online booking for walk-ins: the office's share of its
+    capacity, rounded to the nearest seat (half up)."""
+    return (capacity * max(0, min(percent or 0, 100)) + 50) // 100
+
+
+def online_capacity(office: Office, window: DayWindow, able: int) -> int:
+    """Parallel online appointments in ``window``: its capacity less the walk-in share."""
+    capacity = _window_capacity(window, able)
+    return capacity - held_back(capacity, office.walkin_share_percent)
+
+
+def online_closes(office: Office, day: date) -> datetime | None:
+    """When online booking of the local ``day`` closes at ``office`` (its unbooked capacity then
+    goes to the waitlist and to walk-ins); None: not before the booking lead time."""
+    if office.online_closes_days_before is None or office.online_closes_at is None:
+        return None
+    return clock.local_to_utc(
+        day - timedelta(days=office.online_closes_days_before),
+        office.online_closes_at,
+        calendar.office_tz(office),
+    )
+
+
+def _closed_online(office: Office, day: date, now: datetime, waitlist: bool) -> bool:
+    if waitlist:  # the waitlist is offered a day's unbooked capacity first, also after closing
+        return False
+    closes = online_closes(office, day)
+    return closes is not None and now >= closes
+
+
 def _serves(window: DayWindow, request: BookingRequest) -> bool:
     return window.service_ids is None or request.service_ids <= window.service_ids
 
@@ -247,6 +278,20 @@ def _run_in_window(
     return SlotRun(office_id, window, capacity, unit, need, tuple(starts))
 
 
+def _searchable(
+    office: Office,
+    window: DayWindow,
+    request: BookingRequest,
+    earliest: datetime,
+    now: datetime,
+    waitlist: bool,
+) -> bool:
+    """Does ``window`` still take online bookings of ``request`` (or waitlist offers)?"""
+    if window.end <= earliest or not _serves(window, request):
+        return False
+    return not _closed_online(office, window.day, now, waitlist)
+
+
 def free_runs_many(
     offices: list[Office],
     request: BookingRequest,
@@ -254,8 +299,12 @@ def free_runs_many(
     last: date | None = None,
     now: datetime | None = None,
     first_only: bool = False,
+    waitlist: bool = False,
 ) -> dict[int, list[SlotRun]]:
-    """Free slots per office id between the local days ``first`` and ``last`` (clipped), as runs."""
+    """Free slots per office id between the local days ``first`` and ``last`` (clipped), as runs.
+
+    Online capacity only (the walk-in share kept back); days whose online booking has closed
+    are left out, except for the waitlist (``waitlist``), which is offered them first."""
     s = booking_settings.current()
     now = now or clock.now()
     h = horizon(now)
@@ -274,12 +323,12 @@ def free_runs_many(
     )
     for office in offices:
         for window in windows[office.id]:
-            if window.end <= h.earliest_start or not _serves(window, request):
+            if not _searchable(office, window, request, h.earliest_start, now, waitlist):
                 continue
             run = _run_in_window(
                 office.id,
                 window,
-                _window_capacity(window, able[office.id]),
+                online_capacity(office, window, able[office.id]),
                 request,
                 occupied,
                 h.earliest_start,
@@ -301,9 +350,10 @@ def free_slots_many(
     last: date | None = None,
     now: datetime | None = None,
     first_only: bool = False,
+    waitlist: bool = False,
 ) -> dict[int, list[Slot]]:
     """Free slots per office id between the local days ``first`` and ``last`` (clipped)."""
-    runs = free_runs_many(offices, request, first, last, now, first_only)
+    runs = free_runs_many(offices, request, first, last, now, first_only, waitlist)
     return {
         office_id: [slot for run in office_runs for slot in run.slots()]
         for office_id, office_runs in runs.items()
@@ -356,8 +406,11 @@ def check_slot(
     request: BookingRequest,
     start: datetime,
     now: datetime | None = None,
+    waitlist: bool = False,
 ) -> Slot:
-    """The slot starting at ``start`` if it is a bookable time (capacity is checked by seats)."""
+    """The slot starting at ``start`` if it is a bookable time (capacity is checked by seats);
+    its capacity is the online one, and a day whose online booking has closed is bookable only
+    through the waitlist (``waitlist``)."""
     s = booking_settings.current()
     now = now or clock.now()
     if start.tzinfo is None:
@@ -371,6 +424,12 @@ def check_slot(
         raise SlotTaken(
             "This time cannot be booked (too soon, past, or not yet released).", field="start"
         )
+    if _closed_online(office, day, now, waitlist):
+        raise SlotTaken(
+            "Online booking for this day has closed; its free capacity is kept for visitors "
+            "without an appointment.",
+            field="start",
+        )
     duration = s.unit * request.units
     for window in appointment_windows([office], day, day)[office.id]:
         offset = start - window.start
@@ -381,7 +440,7 @@ def check_slot(
             and _serves(window, request)
         ):
             able = able_counters([office.id], request.service_ids)[office.id]
-            capacity = _window_capacity(window, able)
+            capacity = online_capacity(office, window, able)
             if capacity > 0:
                 return Slot(office.id, start, start + duration, capacity)
     raise SlotTaken("There is no appointment at this time.", field="start")

@@ -60,6 +60,14 @@ class Office(Model):
     walkins_closed_on: Mapped[date | None] = mapped_column(Date)
     walkins_closed_reason: Mapped[str | None] = mapped_column(String(200))
     walkins_closed_message_id: Mapped[int | None] = mapped_column(Integer)
+    # capacity rules a manager sets (docs/walk-in-forecast.md): the share (per cent) of each
+    # appointment window kept back from online booking for walk-ins ("Kontingent für
+    # Spontankunden"), and when online booking of a day closes, its unbooked capacity going to
+    # the waitlist and to walk-ins ("Online-Buchungsschluss": so many days before, at this
+    # local time; None: never before the booking lead time)
+    walkin_share_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    online_closes_days_before: Mapped[int | None] = mapped_column(Integer)
+    online_closes_at: Mapped[time | None] = mapped_column(Time)
     # Fields whose values are demo data to be replaced by the city (see the catalogue file).
     demo_fields: Mapped[list] = mapped_column(JSON, default=list)
     notes: Mapped[str | None] = mapped_column(Text)

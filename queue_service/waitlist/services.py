@@ -471,7 +471,7 @@ def _fits(session, row: WaitlistRequest, office: Office, start: datetime, now) -
     """Is ``start`` a bookable time for the request's services at this office?"""
     try:
         request = slots.resolve_request(list(row.service_codes), row.persons, office)
-        slots.check_slot(office, request, start, now)
+        slots.check_slot(office, request, start, now, waitlist=True)
     except (ValidationFailed, SlotTaken):
         return False
     if row.appointment_id is not None:
@@ -885,7 +885,9 @@ def _first_free_time(request_id: int, now: datetime):
         else:
             offered = {o.id for o in slots.offices_offering(request, include_mobile=True)}
             offices = [db.session.get_one(Office, i) for i in row.office_ids if i in offered]
-        found = slots.free_slots_many(offices, request, row.first_day, row.last_day, now)
+        found = slots.free_slots_many(
+            offices, request, row.first_day, row.last_day, now, waitlist=True
+        )
         by_id = {o.id: o for o in offices}
         best = None
         for office_id, free in found.items():
