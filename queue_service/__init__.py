@@ -306,7 +306,8 @@ def _register_request_hooks(app: Flask) -> None:
             return  # /metrics checks its own token (METRICS_TOKEN)
         if bearer_presented() and not current_user.is_authenticated:
             raise Unauthorized("The bearer token is not valid (unknown, expired or revoked).")
-        if request.headers.get(DEVICE_HEADER) and current_device() is None:
+        device_header = request.headers.get(DEVICE_HEADER)
+        if device_header is not None and (not device_header.strip() or current_device() is None):
             raise Unauthorized("The device token is not valid (unknown or revoked).")
 
     @app.before_request

@@ -101,3 +101,27 @@ def test_issuing_a_ticket_without_credentials_is_401_not_a_csrf_error(
         assert answer.mimetype == "application/problem+json"
         assert answer.headers["WWW-Authenticate"].startswith("Bearer")
         assert "CSRF" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("device_header", ["", "  ", "qs_forged_device"])
+def test_a_presented_but_empty_or_unknown_device_token_is_401_even_with_a_valid_bearer(
+    client, people, thursday_morning, device_header
+):
+    """Every credential a request presents must be valid: an empty ``X-Device-Token`` is a
+    presented device token too (the stateful Schemathesis run sent one next to the clerk's
+    bearer token and got 201)."""
+    token = create_api_token("sb-aegi", "rezeption")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (
+        client.post(
+            "/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=headers
+        ).status_code
+        == 201
+    )
+    answer = client.post(
+        "/api/v1/offices/aegi/tickets",
+        json={"service": "PA"},
+        headers={**headers, "X-Device-Token": device_header},
+    )
+    assert answer.status_code == 401, device_header
+    assert answer.mimetype == "application/problem+json"
