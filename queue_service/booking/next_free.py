@@ -8,6 +8,7 @@ status API poll every few seconds, a booking elsewhere moves the answer only rar
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Sequence
@@ -23,7 +24,17 @@ from ..offices.models import Office, OfficeService, Service
 from . import slots
 
 _lock = threading.Lock()
-_cache: dict[tuple[int, int], tuple[float, dict]] = {}
+# (application serial, office id) -> (monotonic expiry, application time computed, result)
+_cache: dict[tuple[int, int], tuple[float, datetime, dict]] = {}
+_serials = itertools.count(1)
+
+
+def _app_key() -> int:
+    """A serial per application object (``id()`` of a collected app is reused by the next)."""
+    extensions = app_object().extensions
+    if "next_free_serial" not in extensions:
+        extensions["next_free_serial"] = next(_serials)
+    return extensions["next_free_serial"]
 
 
 def _compute(offices: Sequence[Office], now: datetime) -> dict[int, dict]:
@@ -55,25 +66,27 @@ def next_free_appointments(offices: Sequence[Office]) -> dict[int, dict]:
     ``{office id: {"start": datetime | None, "services": {code: datetime}}}``; memoised per office.
     """
     ttl = float(current_app.config.get("NEXT_FREE_CACHE_SECONDS", 60))
-    app_key = id(app_object())
-    moment = time.monotonic()
+    app_key = _app_key()
+    moment, now = time.monotonic(), clock.now()
     result: dict[int, dict] = {}
     missing: list[Office] = []
     with _lock:
         for office in offices:
             hit = _cache.get((app_key, office.id))
-            if ttl > 0 and hit and hit[0] > moment:
-                result[office.id] = hit[1]
+            # fresh by the wall clock and computed at (about) this application time: a clock
+            # set elsewhere (simulation, tests) never meets an answer of another moment
+            if ttl > 0 and hit and hit[0] > moment and 0 <= (now - hit[1]).total_seconds() < ttl:
+                result[office.id] = hit[2]
             else:
                 missing.append(office)
     active = [o for o in missing if o.active]
-    computed = _compute(active, clock.now()) if active else {}
+    computed = _compute(active, now) if active else {}
     for office in missing:
         result[office.id] = computed.get(office.id, {"start": None, "services": {}})
     if ttl > 0 and missing:
         with _lock:
             for office in missing:
-                _cache[(app_key, office.id)] = (moment + ttl, result[office.id])
+                _cache[(app_key, office.id)] = (moment + ttl, now, result[office.id])
     return result
 
 

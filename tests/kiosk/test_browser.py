@@ -100,8 +100,12 @@ def site(tmp_path_factory):
 def kiosk_page(
     browser, site: Site, slug: str, viewport=PORTRAIT, token: str | None = None, clock=False
 ):
-    """A browser holding a kiosk registration cookie for ``slug`` (created with the CLI)."""
-    context = browser.new_context(viewport=viewport, locale="de-DE")
+    """A browser holding a kiosk registration cookie for ``slug`` (created with the CLI).
+
+    With ``bypass_csp``: the tests' string predicates (``wait_for_function``) are evaluated,
+    which the page's CSP (no eval) refuses; the kiosk itself is checked against its CSP by
+    tests/auth/test_csp_browser.py."""
+    context = browser.new_context(viewport=viewport, locale="de-DE", bypass_csp=True)
     context.add_init_script(RECORD_PRINTS)
     token = token or site.device(slug)
     context.add_cookies([{"name": "qs_device", "value": token, "url": site.base}])

@@ -35,15 +35,21 @@ def test_a_stale_start_screen_is_refused_and_shows_no_more_walkins(browser, site
         service = page.get_by_role("button", name=re.compile("Personalausweis beantragen"))
         expect(service).to_be_visible()  # no counter open yet: tickets are offered
         _fill_the_day(site)  # one counter opens and the queue fills its rest of the day
-        with page.expect_response(
-            lambda r: r.request.method == "POST" and "/tickets" in r.url
-        ) as answer:
-            service.click()
-        assert answer.value.status == 409
-        assert answer.value.json()["reason"] == "served_out"
+        answers: list[tuple[int, dict]] = []
+
+        def record(route):
+            # read the answer on its way to the page: the kiosk reloads at once on this refusal,
+            # after which the browser no longer keeps the body of the response
+            response = route.fetch()
+            answers.append((response.status, response.json()))
+            route.fulfill(response=response)
+
+        page.route(re.compile(r"/api/v1/offices/aegi/tickets$"), record)
+        service.click()
         expect(
             page.get_by_role("heading", name="Heute keine weiteren Besucher ohne Termin")
         ).to_be_visible(timeout=10000)
+        assert [(status, body["reason"]) for status, body in answers] == [(409, "served_out")]
         expect(page.get_by_text("Nächster freier Termin:")).to_be_visible()
         assert page.locator(".kiosk-service").count() == 0
         assert page.errors == []
