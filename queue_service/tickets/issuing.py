@@ -106,8 +106,9 @@ def _admit_walkin(
     offered: OfficeService,
     now: datetime,
     forecast_applies: bool,
-) -> None:
-    """Hours, the daily caps (counted under their row lock) and the forecast of a walk-in."""
+) -> estimates.Snapshot | None:
+    """Hours, the daily caps (counted under their row lock) and the forecast of a walk-in;
+    the queue snapshot the forecast read (before this ticket), if it applied."""
     day = now.astimezone(calendar.office_tz(office)).date()
     _check_walkin_hours(office, service, now)
     numbering.count_walkin(
@@ -121,18 +122,19 @@ def _admit_walkin(
         f"walkins:{service.code}",
         f"for {service.name_en}",
     )
-    if forecast_applies:
-        # after the caps' row lock: concurrent walk-ins of the office are counted one by one
-        _check_forecast(office, service, now)
+    if not forecast_applies:
+        return None
+    # after the caps' row lock: concurrent walk-ins of the office are counted one by one
+    return _check_forecast(office, service, now)
 
 
-def _check_forecast(office: Office, service: Service, now: datetime) -> None:
+def _check_forecast(office: Office, service: Service, now: datetime) -> estimates.Snapshot:
     """The kiosk's rule (``offer.walkin_offer``): refuse a walk-in the counters open now cannot
     serve before service ends today (``forecast.Forecast.can_take``)."""
     snap = estimates.snapshot(office, now, open_now=True)
     outlook = forecast.day_forecast(office, now, snap)
     if outlook.can_take(snap.duration(service.id)):
-        return
+        return snap
     raise Refused(
         f"The counters open now cannot serve another walk-in for {service.name_en} "
         f"({service.code}) before service ends today at {office.name}.",
@@ -241,7 +243,13 @@ def issue_ticket(
     if not isinstance(persons, int) or persons < 1:
         raise ValidationFailed("A ticket is for one person or more.", field="persons")
 
+    # the queue as the forecast read it, under the caps' lock and before this ticket: a walk-in
+    # without priority joins at the back, so its estimate is that queue's ``estimate_new``
+    # and the read after the commit is saved
+    known: list[estimates.Estimate] = []
+
     def work(session) -> tuple[dict, Office, int, date]:
+        known.clear()
         now = clock.now()
         office = get_office(office_slug)
         _check_caller(office, user, device, priority, force)
@@ -254,7 +262,9 @@ def issue_ticket(
         if kind == TicketKind.WALKIN:
             # trusted code (no caller: scripts, tests) is not held to the forecast
             forecast_applies = (user is not None or device is not None) and not force
-            _admit_walkin(session, office, service, offered, now, forecast_applies)
+            snap = _admit_walkin(session, office, service, offered, now, forecast_applies)
+            if snap is not None and not priority:
+                known.append(snap.estimate_new(service.id))
         further = [
             _check_service(session, office, code)[0]
             for code in dict.fromkeys(further_services)
@@ -321,7 +331,7 @@ def issue_ticket(
         # after the commit: the estimate reads the queue without holding the write lock
         # a walk-in was just let in, so a walk-in window is open (saves the calendar lookup)
         open_now = True if kind == TicketKind.WALKIN else None
-        estimate = reads.waiting_estimate(office, ticket_id, day, open_now)
+        estimate = known[0] if known else reads.waiting_estimate(office, ticket_id, day, open_now)
         view["people_ahead"], view["estimated_wait_minutes"] = (
             estimate.people_ahead,
             estimate.minutes,
