@@ -184,7 +184,7 @@ def cancel_ticket(token: str):
     ticket = status_of(token, _lang())
     if request.method == "POST":
         try:
-            queue.cancel_ticket(token, None, _lang())
+            queue.cancel_ticket(token, actor=None, lang=_lang())
         except DomainError:
             flash(_("This ticket can no longer be cancelled."), "error")
         else:
