@@ -150,7 +150,7 @@ def test_a_manager_stops_walkins_for_today_with_a_reason_and_reopens(aegi):
     from ..tickets.conftest import staff
 
     manager = staff("manager-aegi")
-    walkins.close_walkins_today(manager.id, "aegi", "Wegen Personalausfalls")
+    walkins.close_walkins_today("aegi", "Wegen Personalausfalls", actor=manager)
     offer = walkin_offer("aegi")
     assert offer.state == OfferState.WALKINS_CLOSED
     assert offer.stopped_reason == "Wegen Personalausfalls"
@@ -164,7 +164,7 @@ def test_a_manager_stops_walkins_for_today_with_a_reason_and_reopens(aegi):
     clock.freeze(local(2026, 11, 27, 10, 0))
     assert walkin_offer("aegi").state != OfferState.WALKINS_CLOSED
     clock.freeze(local(2026, 11, 26, 10, 5))
-    walkins.reopen_walkins(manager.id, "aegi")
+    walkins.reopen_walkins("aegi", actor=manager)
     assert walkin_offer("aegi").state == OfferState.OPEN
     assert "Wegen Personalausfalls" not in str(current_office_messages(get_office("aegi")))
     q.issue_ticket("aegi", "PA")

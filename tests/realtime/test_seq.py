@@ -140,14 +140,14 @@ def test_ticker_messages_are_in_the_snapshot_and_pushed_with_a_seq(aegi, manager
     from queue_service.management.messages import post_office_message, withdraw_office_message
 
     message = post_office_message(
-        manager.id, "aegi", "Heute Kartenzahlung gestört", "No card payment today"
+        "aegi", "Heute Kartenzahlung gestört", "No card payment today", actor=manager
     )
     pushed = [d for e, d in display_events(emitted) if e == "office_message"]
     assert pushed[-1]["text_de"] == "Heute Kartenzahlung gestört" and pushed[-1][
         "seq"
     ] == publish.current_seq("aegi")
     assert [m["id"] for m in display.display_state("aegi")["messages"]] == [message.id]
-    withdraw_office_message(manager.id, "aegi", message.id)
+    withdraw_office_message("aegi", message.id, actor=manager)
     assert display.display_state("aegi")["messages"] == []
 
 

@@ -136,9 +136,9 @@ class QueueMachine(RuleBasedStateMachine):
         )
         if not allowed:
             with pytest.raises(InvalidTransition):
-                run(token, self.clerk)
+                run(token, actor=self.clerk)
             return
-        view = run(token, self.clerk)
+        view = run(token, actor=self.clerk)
         assert view["status"] == RESULT[action]
         model["status"] = RESULT[action]
         if action == "recall":
