@@ -244,7 +244,7 @@ def unlock_staff_login(user_id: int, *, actor: User) -> bool:
     with unit_of_work() as session:
         actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
-        return lift_login_lock(session, actor, target)
+        return lift_login_lock(session, target, actor=actor)
 
 
 def set_staff_active(user_id: int, active: bool, *, actor: User) -> User:

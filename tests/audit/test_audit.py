@@ -75,7 +75,7 @@ def test_entries_refuse_personal_data_and_need_a_unit_of_work(staff):
             )
     assert _count(action="test.personal") == 0
     audit.record_view(
-        admin,
+        actor=admin,
         object_type="appointment",
         object_id=42,
         office_id=None,
