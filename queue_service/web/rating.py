@@ -37,7 +37,7 @@ def rate_visit(token: str):
             reasons.get(exc.field or "")
             or (
                 _("This visit has already been rated. Thank you!")
-                if "already" in exc.detail
+                if "already" in exc.message
                 else _("You can rate your visit once it is finished.")
             ),
             "error",
