@@ -199,7 +199,7 @@ def cancel_ticket(token: str):
     with force_locale(lang):  # the ticket's language, as on its status page
         if request.method == "POST":
             try:
-                queue.cancel_ticket(token, None, "en" if asked == "en" else "de")
+                queue.cancel_ticket(token, actor=None, lang="en" if asked == "en" else "de")
             except DomainError:
                 flash(_("This ticket can no longer be cancelled."), "error")
             else:

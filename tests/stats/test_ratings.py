@@ -17,11 +17,11 @@ from .conftest import PASSWORD, THURSDAY
 
 
 def _served(clerk) -> str:
-    queue.open_counter("aegi", 1, clerk)
+    queue.open_counter("aegi", 1, actor=clerk)
     token = queue.issue_ticket("aegi", "PA")["token"]
-    queue.call_next("aegi", 1, clerk)
-    queue.start_serving(token, clerk)
-    queue.finish_ticket(token, clerk)
+    queue.call_next("aegi", 1, actor=clerk)
+    queue.start_serving(token, actor=clerk)
+    queue.finish_ticket(token, actor=clerk)
     return token
 
 
@@ -31,13 +31,13 @@ def _rate(client, token, csrf=None, **form):
 
 
 def test_the_status_page_invites_a_rating_only_once_the_visit_is_done(client, clerk):
-    queue.open_counter("aegi", 1, clerk)
+    queue.open_counter("aegi", 1, actor=clerk)
     token = queue.issue_ticket("aegi", "PA")["token"]
     assert 'id="rating"' not in client.get(f"/t/{token}").get_data(as_text=True)
-    queue.call_next("aegi", 1, clerk)
-    queue.start_serving(token, clerk)
+    queue.call_next("aegi", 1, actor=clerk)
+    queue.start_serving(token, actor=clerk)
     assert 'action="/t/' not in client.get(f"/t/{token}").get_data(as_text=True)
-    queue.finish_ticket(token, clerk)
+    queue.finish_ticket(token, actor=clerk)
     page = client.get(f"/t/{token}").get_data(as_text=True)
     assert (
         f'action="/t/{token}/rating"' in page
@@ -103,10 +103,10 @@ def test_managers_see_average_distribution_and_latest_comments(client, clerk):
 
 def _served_again(clerk) -> str:
     token = queue.issue_ticket("aegi", "PA")["token"]
-    queue.open_counter("aegi", 1, clerk)
-    queue.call_next("aegi", 1, clerk)
-    queue.start_serving(token, clerk)
-    queue.finish_ticket(token, clerk)
+    queue.open_counter("aegi", 1, actor=clerk)
+    queue.call_next("aegi", 1, actor=clerk)
+    queue.start_serving(token, actor=clerk)
+    queue.finish_ticket(token, actor=clerk)
     return token
 
 
