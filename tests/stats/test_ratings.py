@@ -117,11 +117,11 @@ def test_scrubbing_removes_contact_details_but_keeps_dates_and_times():
 
 
 def test_an_arabic_visitor_rates_in_arabic_and_returns_to_the_arabic_page(client, clerk):
-    queue.open_counter("aegi", 1, clerk)
+    queue.open_counter("aegi", 1, actor=clerk)
     token = queue.issue_ticket("aegi", "PA", lang="ar")["token"]
-    queue.call_next("aegi", 1, clerk)
-    queue.start_serving(token, clerk)
-    queue.finish_ticket(token, clerk)
+    queue.call_next("aegi", 1, actor=clerk)
+    queue.start_serving(token, actor=clerk)
+    queue.finish_ticket(token, actor=clerk)
     page = client.get(f"/t/{token}").get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in page
     assert "تقييمك (1 = سيئ، 5 = جيد جدًا)" in page and "Your rating" not in page
