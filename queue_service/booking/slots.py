@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,14 +36,14 @@ class BookingRequest:
     persons: int
     minutes: int  # sum of the services' durations for this many persons
     units: int  # minutes rounded up to whole capacity units
+    # read from the services when resolved: a booking's transaction starts with its objects
+    # expired, and reading a code there reloaded the service (one query per service)
+    codes: list[str] = field(init=False, compare=False)
+    service_ids: frozenset[int] = field(init=False, compare=False)
 
-    @property
-    def codes(self) -> list[str]:
-        return [s.code for s in self.services]
-
-    @property
-    def service_ids(self) -> frozenset[int]:
-        return frozenset(s.id for s in self.services)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", [s.code for s in self.services])
+        object.__setattr__(self, "service_ids", frozenset(s.id for s in self.services))
 
 
 @dataclass(frozen=True)
