@@ -109,3 +109,37 @@ def test_the_public_office_status_gives_waiting_and_estimate_per_service(aegi, c
     assert services["PA"]["estimated_wait_minutes"] == 35
     assert services["RP"] == {**services["RP"], "waiting": 0, "longest_wait_minutes": 0}
     assert "token" not in str(status)
+
+
+def test_the_totals_a_new_walk_in_waits_behind_equal_the_ranked_queues(aegi, clerk):
+    """The issue transaction counts the queue with aggregate statements (estimates.queue_totals)
+    instead of ranking it; a new walk-in's estimate and the forecast's minutes must not differ
+    from the ranked snapshot's for any kind of ticket waiting."""
+    from queue_service.offices.services import get_office
+    from queue_service.tickets import estimates
+
+    q.open_counter("aegi", 1, clerk)
+    q.open_counter("aegi", 13, clerk)  # short matters only
+    for code in ("PA", "AB", "PA", "MB", "RP", "AB"):
+        q.issue_ticket("aegi", code)
+    q.issue_ticket("aegi", "PA", priority=True)
+    due = clock.now() + timedelta(minutes=20)
+    q.issue_ticket(
+        "aegi", "PA", kind="appointment", due_at=due, further_services=["MB", "RP"], persons=3
+    )
+    q.issue_ticket("aegi", "RP", kind="appointment", due_at=clock.now(), persons=2)
+    sent = q.issue_ticket("aegi", "AB")
+    q.transfer_ticket(sent["token"], clerk, counter_number=13, position="back")
+    called = q.call_next("aegi", 1, clerk)  # a busy counter adds the rest of its ticket
+    q.start_serving(called["token"], clerk)
+    clock.advance(timedelta(minutes=3))
+
+    office = get_office("aegi")
+    ranked = estimates.snapshot(office, clock.now())
+    totals = estimates.queue_totals(office, clock.now())
+    assert len(ranked.waiting) == 9
+    assert totals.waiting_minutes == ranked.waiting_minutes
+    assert totals.remaining == ranked.remaining
+    for service in ranked.services.values():
+        assert totals.estimate_new(service.id) == ranked.estimate_new(service.id), service.code
+    assert {ranked.estimate_new(s).people_ahead for s in ranked.services} != {9}  # groups differ
