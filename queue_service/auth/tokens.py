@@ -91,10 +91,13 @@ def user_for_api_token(token: str) -> User | None:
     return row.user if row else None
 
 
-def touch_api_token(token_id: int) -> None:
-    """Record a token's use; writes at most once a minute per token (cheap to call)."""
+def touch_api_token(token_id: int, last_used_at: datetime | None) -> None:
+    """Record a token's use; writes at most once a minute per token (cheap to call).
+
+    ``last_used_at`` is the token's last use as read when the request found it: no second read.
+    """
     now = clock.now()
-    used = db.session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token_id))
+    used = last_used_at
     if used is not None and used >= now - LAST_USED_RESOLUTION:
         return
     with unit_of_work() as session:

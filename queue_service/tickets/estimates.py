@@ -495,13 +495,11 @@ def _group_stmts() -> tuple:
     return groups, further
 
 
-def queue_totals(office: Office, now: datetime, open_now: bool | None = None) -> Snapshot:
-    """What a new walk-in waits behind and what the forecast counts, from two aggregate
-    statements: its cost does not grow with the queue in Python, unlike ``snapshot``'s ranking.
-    Only ``estimate_new``, ``waiting_minutes`` and the counters are filled in."""
+def _unranked(office: Office, now: datetime, open_now: bool | None) -> Snapshot:
+    """The office's catalogue, counters and durations at ``now``; no waiting tickets yet."""
     day = now.astimezone(calendar.office_tz(office)).date()
     services, catalogue = office_catalogue(office.id)
-    snap = Snapshot(
+    return Snapshot(
         office=office,
         now=now,
         day=day,
@@ -511,8 +509,15 @@ def queue_totals(office: Office, now: datetime, open_now: bool | None = None) ->
         durations=observed_durations(office.id, day, catalogue),
         open_now=open_now,
     )
+
+
+def queue_totals(office: Office, now: datetime, open_now: bool | None = None) -> Snapshot:
+    """What a new walk-in waits behind and what the forecast counts, from two aggregate
+    statements: its cost does not grow with the queue in Python, unlike ``snapshot``'s ranking.
+    Only ``estimate_new``, ``waiting_minutes`` and the counters are filled in."""
+    snap = _unranked(office, now, open_now)
     groups_stmt, further_stmt = _group_stmts()
-    params = {"office_id": office.id, "day": day}
+    params = {"office_id": office.id, "day": snap.day}
     extra: dict[tuple, float] = {}
     for service_id, target, persons, further_id, tickets in _run(further_stmt, params):
         key = (service_id, target, persons or 1)
@@ -528,16 +533,6 @@ def snapshot(office: Office, now: datetime, open_now: bool | None = None) -> Sna
     """Rank today's waiting tickets of ``office`` and estimate each one's wait.
 
     ``open_now``: whether an opening window is open now, if the caller knows already."""
-    day = now.astimezone(calendar.office_tz(office)).date()
-    services, catalogue = office_catalogue(office.id)
-    snap = Snapshot(
-        office=office,
-        now=now,
-        day=day,
-        services=services,
-        waiting=ranked_waiting(office.id, day, now),
-        counters=load_counters(office.id),
-        durations=observed_durations(office.id, day, catalogue),
-        open_now=open_now,
-    )
+    snap = _unranked(office, now, open_now)
+    snap.waiting = ranked_waiting(office.id, snap.day, now)
     return snap.compute()
