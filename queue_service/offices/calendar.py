@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from flask import current_app
-from sqlalchemy import bindparam, event, or_, select
+from sqlalchemy import BindParameter, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -96,7 +96,7 @@ class _OfficeCalendar:
 def _calendar_stmts() -> tuple:
     """Plain rows, built once: read in nearly every transaction of the live queue, where
     loading ORM objects for them cost more than the queries."""
-    office_id = bindparam("office_id")
+    office_id: BindParameter[int] = bindparam("office_id")
     weekly = (
         select(
             OpeningWindow.weekday,
