@@ -273,9 +273,18 @@ def _run(statement, params: dict):
 
 
 @lru_cache(maxsize=8)
-def _durations_stmt(limit: int):
-    return (
-        select(Ticket.service_id, Ticket.serving_at, Ticket.finished_at)
+def _durations_stmt(sample: int):
+    """The latest ``sample`` finished tickets of each service today: what the medians need,
+    however many the office has served."""
+    latest = (
+        select(
+            Ticket.service_id,
+            Ticket.serving_at,
+            Ticket.finished_at,
+            func.row_number()
+            .over(partition_by=Ticket.service_id, order_by=Ticket.finished_at.desc())
+            .label("latest"),
+        )
         .where(
             Ticket.office_id == _OFFICE,
             Ticket.business_date == _DAY,
@@ -283,8 +292,10 @@ def _durations_stmt(limit: int):
             Ticket.serving_at.is_not(None),
             Ticket.finished_at.is_not(None),
         )
-        .order_by(Ticket.finished_at.desc())
-        .limit(limit)
+        .subquery()
+    )
+    return select(latest.c.service_id, latest.c.serving_at, latest.c.finished_at).where(
+        latest.c.latest <= sample
     )
 
 
@@ -292,12 +303,12 @@ def observed_durations(office_id: int, day: date, catalogue: dict[int, float]) -
     """Minutes per service: median of today's latest serving -> finished times, else catalogue."""
     cfg = current_app.config
     sample, minimum = cfg["ESTIMATE_SAMPLE_SIZE"], cfg["ESTIMATE_MIN_SAMPLES"]
-    rows = _run(_durations_stmt(50 * sample), {"office_id": office_id, "day": day}).all()
+    rows = _run(_durations_stmt(sample), {"office_id": office_id, "day": day}).all()
     observed: dict[int, list[float]] = {}
     for service_id, started, finished in rows:
-        bucket = observed.setdefault(service_id, [])
-        if len(bucket) < sample:
-            bucket.append(max((finished - started).total_seconds() / 60, 0.0))
+        observed.setdefault(service_id, []).append(
+            max((finished - started).total_seconds() / 60, 0.0)
+        )
     durations = dict(catalogue)
     for sid, values in observed.items():
         if len(values) >= minimum:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from queue_service import clock
 from queue_service.tickets import reads
 from queue_service.tickets import services as q
@@ -143,3 +145,19 @@ def test_the_totals_a_new_walk_in_waits_behind_equal_the_ranked_queues(aegi, cle
     for service in ranked.services.values():
         assert totals.estimate_new(service.id) == ranked.estimate_new(service.id), service.code
     assert {ranked.estimate_new(s).people_ahead for s in ranked.services} != {9}  # groups differ
+
+
+@pytest.mark.slow  # 52 tickets served one by one
+def test_a_services_latest_durations_count_however_many_others_finished_since(app, aegi, clerk):
+    """The medians read the latest ESTIMATE_SAMPLE_SIZE finished tickets of each service (one
+    window query), not the latest few hundred of the office: their cost stays the same all day,
+    and a rarely asked-for service keeps its observed duration."""
+    app.config.update(ESTIMATE_SAMPLE_SIZE=1, ESTIMATE_MIN_SAMPLES=1)
+    q.issue_ticket("aegi", "AB")  # 5 minutes in the catalogue
+    _serve(clerk, 1, 12)
+    for _ in range(51):  # more than the 50 x sample the office-wide read used to look at
+        q.issue_ticket("aegi", "MB")
+        _serve(clerk, 1, 2)
+    q.issue_ticket("aegi", "AB")
+    # the waiting AB is served in 12 observed minutes, not in the catalogue's 5
+    assert q.issue_ticket("aegi", "AB")["estimated_wait_minutes"] == 12
