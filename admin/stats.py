@@ -12,7 +12,7 @@ from queue_service.errors import NotFound
 from queue_service.stats import report
 
 from . import bp
-from .manage.common import actor_id, managers_only
+from .manage.common import actor, managers_only
 
 
 def _lang() -> str:
@@ -38,7 +38,7 @@ def slot_time(value: str) -> str:
 def statistics():
     start, end = report.parse_range(request.args.get("from"), request.args.get("to"))
     office_slug = request.args.get("office") or None
-    data = report.build_report(actor_id(), office_slug, start, end, _lang())
+    data = report.build_report(office_slug, start, end, _lang(), actor=actor())
     if request.args.get("format") == "csv":
         key = request.args.get("table") or "day"
         table = next((t for t in data["tables"] if t.key == key), None)

@@ -69,8 +69,8 @@ def readyz(demo: Demo) -> dict:
 
 
 def busiest_upstream(demo: Demo) -> int:
-    """The application port nginx sent the latest requests to (ip_hash puts every loopback
-    client on one process: that is the one whose loss matters)."""
+    """The application port nginx sent most of the latest requests to (the routing cookie
+    spreads clients over the processes: the busier one's loss matters more)."""
     log_path = Path(demo.state["logs"]) / "nginx-access.log"
     ports = re.findall(r"upstream=127\.0\.0\.1:(\d+)", log_path.read_text()[-20000:])
     return Counter(int(p) for p in ports).most_common(1)[0][0] if ports else demo.app_ports[0]

@@ -166,7 +166,8 @@ error_log {run / "logs" / "nginx-error.log"} warn;
 events {{ worker_connections 4096; }}
 http {{
     log_format upstream '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
-                        'upstream=$upstream_addr request_id=$request_id rt=$request_time';
+                        'upstream=$upstream_addr request_id=$request_id rt=$request_time '
+                        'route=$cookie_qs_route';
     access_log {run / "logs" / "nginx-access.log"} upstream;
     client_body_temp_path {temp / "body"};
     proxy_temp_path {temp / "proxy"};

@@ -11,13 +11,13 @@ from queue_service.errors import Forbidden
 from queue_service.management.access import managed_offices
 
 from . import bp
-from .common import actor_id, managers_only
+from .common import actor, managers_only
 
 
 @bp.get("/audit")
 @managers_only
 def audit_log():
-    offices = managed_offices(actor_id())
+    offices = managed_offices(actor=actor())
     by_slug = {o.slug: o for o in offices}
     office_slug = request.args.get("office") or ""
     office = by_slug.get(office_slug)

@@ -10,7 +10,7 @@ from queue_service.management import catalogue as management
 from queue_service.management.catalogue import ServiceData
 
 from . import bp
-from .common import actor_id, form_status, is_admin, managers_only, show_error
+from .common import actor, form_status, is_admin, managers_only, show_error
 from .forms import NewServiceForm, ServiceForm
 
 
@@ -40,7 +40,7 @@ def _data(form) -> ServiceData:
 @managers_only
 def services():
     return render_template(
-        "admin/manage/services.html", services=management.list_services(actor_id())
+        "admin/manage/services.html", services=management.list_services(actor=actor())
     )
 
 
@@ -52,7 +52,7 @@ def service_new():
     form = NewServiceForm()
     if form.validate_on_submit():
         try:
-            created = management.create_service(actor_id(), form.code.data, _data(form))
+            created = management.create_service(form.code.data, _data(form), actor=actor())
         except DomainError as error:
             show_error(form, error)
         else:
@@ -69,7 +69,7 @@ def service_new():
 @bp.route("/services/<code>", methods=["GET", "POST"])
 @managers_only
 def service_edit(code: str):
-    existing = management.service_for(actor_id(), code)
+    existing = management.service_for(code, actor=actor())
     if request.method == "POST" and not is_admin():
         raise Forbidden(_("Only administrators can do this."))
     form = ServiceForm(obj=existing)
@@ -78,7 +78,7 @@ def service_edit(code: str):
         form.documents_en.data = "\n".join(existing.documents_en or [])
     if form.validate_on_submit():
         try:
-            management.update_service(actor_id(), code, _data(form))
+            management.update_service(code, _data(form), actor=actor())
         except DomainError as error:
             show_error(form, error)
         else:

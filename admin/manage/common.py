@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from queue_service.auth.models import Role
+from queue_service.auth.models import Role, User
 from queue_service.auth.web import requires_staff
 from queue_service.errors import ConfirmationRequired, DomainError, Forbidden
 from queue_service.extensions import login_manager
@@ -35,8 +35,9 @@ def managers_only(view):
     return requires_staff(wrapped)
 
 
-def actor_id() -> int:
-    return current_user.id
+def actor() -> User:
+    """The signed-in staff member, the ``actor`` every management service takes."""
+    return current_user._get_current_object()
 
 
 def is_admin() -> bool:

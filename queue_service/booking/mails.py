@@ -121,8 +121,20 @@ def build(kind: str, view: AppointmentView, closure_reason: str | None = None) -
 
 
 def enqueue(kind: str, view: AppointmentView, closure_reason: str | None = None) -> None:
-    """Compose one booking mail into the outbox, inside the unit of work of the change: it is
-    sent after the commit, and retried until the mail server takes it."""
+    """Write one booking mail into the outbox as a draft, inside the unit of work of the change:
+    it is composed and sent after the commit, and retried until the mail server takes it."""
     if not view.email:
         return
-    outbox.enqueue(build(kind, view, closure_reason), kind)
+    if kind not in KINDS:
+        raise ValueError(kind)
+    draft = {"kind": kind, "view": view.to_json(), "closure_reason": closure_reason}
+    outbox.enqueue_draft(kind, COMPOSER, draft)
+
+
+def _compose(draft: dict) -> EmailMessage:
+    view = AppointmentView.from_json(draft["view"])
+    return build(draft["kind"], view, draft["closure_reason"])
+
+
+COMPOSER = "booking"
+outbox.register_composer(COMPOSER, _compose)

@@ -42,9 +42,9 @@ def office_for(actor: User, slug: str, *, for_update: bool = False) -> Office:
     return office
 
 
-def managed_offices(actor_id: int) -> list[Office]:
+def managed_offices(*, actor: User) -> list[Office]:
     """The offices ``actor_id`` may manage, by name (administrators also see inactive ones)."""
-    actor = load_actor(actor_id)
+    actor = load_actor(actor.id)
     query = select(Office).order_by(Office.is_mobile, Office.name)
     allowed = actor.office_ids()
     if allowed is not None:
@@ -52,6 +52,6 @@ def managed_offices(actor_id: int) -> list[Office]:
     return list(db.session.scalars(query))
 
 
-def managed_office(actor_id: int, slug: str) -> Office:
+def managed_office(slug: str, *, actor: User) -> Office:
     """Read access to one office for its managers and the administrators (403 otherwise)."""
-    return office_for(load_actor(actor_id), slug)
+    return office_for(load_actor(actor.id), slug)

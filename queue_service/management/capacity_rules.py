@@ -13,6 +13,7 @@ from datetime import time
 from flask_babel import gettext as _
 
 from ..audit.services import record
+from ..auth.models import User
 from ..db import unit_of_work
 from ..errors import ValidationFailed
 from ..offices.models import Office
@@ -43,17 +44,18 @@ def _check(share_percent: int, days_before: int | None, closes_at: time | None) 
 
 
 def set_capacity_rules(
-    actor_id: int,
     office_slug: str,
     share_percent: int,
     days_before: int | None,
     closes_at: time | None,
+    *,
+    actor: User,
 ) -> Office:
     """Set the office's walk-in share of appointment windows and when online booking of a day
     closes (``days_before`` days before it at ``closes_at`` local time; both None: never)."""
     _check(share_percent, days_before, closes_at)
     with unit_of_work():
-        actor = load_actor(actor_id)
+        actor = load_actor(actor.id)
         office = office_for(actor, office_slug, for_update=True)
         before = {
             "walkin_share_percent": office.walkin_share_percent,

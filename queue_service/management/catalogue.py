@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..audit.services import record
+from ..auth.models import User
 from ..db import unit_of_work
 from ..errors import Conflict, UnknownService, ValidationFailed
 from ..extensions import db
@@ -77,23 +78,23 @@ def _check_texts(values: dict) -> None:
         values[key] = [d.strip() for d in values[key] if d and d.strip()]
 
 
-def list_services(actor_id: int) -> list[Service]:
-    load_actor(actor_id)
+def list_services(*, actor: User) -> list[Service]:
+    load_actor(actor.id)
     return list(db.session.scalars(select(Service).order_by(Service.sort_order, Service.code)))
 
 
-def service_for(actor_id: int, code: str) -> Service:
-    load_actor(actor_id)
+def service_for(code: str, *, actor: User) -> Service:
+    load_actor(actor.id)
     service = db.session.scalar(select(Service).where(Service.code == code))
     if service is None:
         raise UnknownService(_("There is no service with the code %(code)s.", code=code))
     return service
 
 
-def create_service(actor_id: int, code: str, data: ServiceData) -> Service:
+def create_service(code: str, data: ServiceData, *, actor: User) -> Service:
     """Add a service to the catalogue (administrators); offices then choose to offer it."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         require_admin(actor)
         code = (code or "").strip().upper()
         if not _CODE.match(code):
@@ -119,10 +120,10 @@ def create_service(actor_id: int, code: str, data: ServiceData) -> Service:
     return service
 
 
-def update_service(actor_id: int, code: str, data: ServiceData) -> Service:
+def update_service(code: str, data: ServiceData, *, actor: User) -> Service:
     """Change a service of the catalogue (administrators); it changes for every office."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         require_admin(actor)
         service = session.scalar(select(Service).where(Service.code == code).with_for_update())
         if service is None:

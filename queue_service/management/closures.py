@@ -1,7 +1,7 @@
 """Closure days: preview who would be stranded, then close (after confirmation) and tell them.
 
-    impact = preview_closure(actor_id, "aegi", days)            # nothing changes
-    add_closure(actor_id, "aegi", days, "Betriebsversammlung",
+    impact = preview_closure("aegi", days, actor=manager)            # nothing changes
+    add_closure("aegi", days, "Betriebsversammlung", actor=manager,
                 confirmed=True, notify=True, acknowledged=impact.refs)
 
 ``add_closure`` raises ConfirmationRequired when appointments would be stranded and the call is not
@@ -120,15 +120,15 @@ def _change(
 
 
 def preview_closure(
-    actor_id: int,
     office_slug: str | None,
     days: list[date],
     *,
+    actor: User,
     recurring: bool = False,
     reason: str = "",
 ) -> ClosureImpact:
     """What closing these days would strand; changes nothing."""
-    actor = load_actor(actor_id)
+    actor = load_actor(actor.id)
     office = _scope(actor, office_slug)
     reason = _validate(db.session, office, days, recurring, reason)
     change = _change(office, days, recurring, reason)
@@ -136,11 +136,11 @@ def preview_closure(
 
 
 def add_closure(
-    actor_id: int,
     office_slug: str | None,
     days: list[date],
     reason: str,
     *,
+    actor: User,
     recurring: bool = False,
     confirmed: bool = False,
     notify: bool = True,
@@ -152,7 +152,7 @@ def add_closure(
     if some were booked after the preview whose refs are in ``acknowledged``.
     """
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = _scope(actor, office_slug, for_update=True)
         reason = _validate(session, office, days, recurring, reason)
         if not reason:
@@ -190,10 +190,10 @@ def add_closure(
     return ClosureResult(closures, items, notify and bool(items))
 
 
-def remove_closure(actor_id: int, office_slug: str | None, closure_id: int) -> None:
+def remove_closure(office_slug: str | None, closure_id: int, *, actor: User) -> None:
     """Open a closed day again."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = _scope(actor, office_slug, for_update=True)
         closure = session.get(Closure, closure_id)
         if closure is None or closure.office_id != (None if office is None else office.id):
@@ -214,10 +214,10 @@ def remove_closure(actor_id: int, office_slug: str | None, closure_id: int) -> N
 
 
 def list_closures(
-    actor_id: int, office_slug: str | None
+    office_slug: str | None, *, actor: User
 ) -> tuple[Office | None, list[Closure], list[Closure]]:
     """(office, its own closures from today on and recurring ones, city-wide ones)."""
-    actor = load_actor(actor_id)
+    actor = load_actor(actor.id)
     office = _scope(actor, office_slug)
     today = clock.today()
     upcoming = or_(Closure.day >= today, Closure.recurring.is_(True))

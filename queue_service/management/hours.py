@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 
 from .. import clock
 from ..audit.services import record
+from ..auth.models import User
 from ..db import unit_of_work
 from ..errors import Refused, ValidationFailed
 from ..extensions import db
@@ -40,10 +41,10 @@ class WindowSpec:
 
 
 def weekly_windows(
-    actor_id: int, slug: str
+    slug: str, *, actor: User
 ) -> tuple[Office, dict[int, dict[WindowKind, list[OpeningWindow]]]]:
     """The office's windows as {weekday: {kind: [windows by start]}}."""
-    office = office_for(load_actor(actor_id), slug)
+    office = office_for(load_actor(actor.id), slug)
     week: dict[int, dict[WindowKind, list[OpeningWindow]]] = {
         day: {kind: [] for kind in WindowKind} for day in WEEKDAYS
     }
@@ -105,11 +106,11 @@ def _lost_appointment_time(
 
 
 def set_day_windows(
-    actor_id: int,
     slug: str,
     weekday: int,
     windows: list[WindowSpec],
     *,
+    actor: User,
     confirmed: bool = False,
     notify: bool = True,
     acknowledged: Collection[str] | None = None,
@@ -122,7 +123,7 @@ def set_day_windows(
     if weekday not in WEEKDAYS:
         raise ValidationFailed(_("Unknown weekday."), field="weekday")
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = office_for(actor, slug, for_update=True)
         if office.is_mobile:
             raise Refused(_("The mobile office has dates and places instead of weekly hours."))

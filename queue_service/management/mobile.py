@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from .. import clock
 from ..audit.services import record
+from ..auth.models import User
 from ..db import unit_of_work
 from ..errors import NotFound, Refused, ValidationFailed
 from ..extensions import db
@@ -42,8 +43,8 @@ def _mobile_office(actor_id: int, slug: str, session=None, *, for_update: bool =
     return actor, office
 
 
-def list_mobile_events(actor_id: int, slug: str) -> tuple[Office, list[MobileEvent]]:
-    _actor, office = _mobile_office(actor_id, slug)
+def list_mobile_events(slug: str, *, actor: User) -> tuple[Office, list[MobileEvent]]:
+    _actor, office = _mobile_office(actor.id, slug)
     events = db.session.scalars(
         select(MobileEvent)
         .where(MobileEvent.office_id == office.id, MobileEvent.day >= clock.today())
@@ -52,8 +53,8 @@ def list_mobile_events(actor_id: int, slug: str) -> tuple[Office, list[MobileEve
     return office, list(events)
 
 
-def mobile_event_for(actor_id: int, slug: str, event_id: int) -> tuple[Office, MobileEvent]:
-    _actor, office = _mobile_office(actor_id, slug)
+def mobile_event_for(slug: str, event_id: int, *, actor: User) -> tuple[Office, MobileEvent]:
+    _actor, office = _mobile_office(actor.id, slug)
     return office, _event(office, event_id)
 
 
@@ -95,9 +96,9 @@ def _validated(session, office: Office, data: MobileEventData) -> tuple[dict, li
     return values, [offered[code] for code in data.service_codes]
 
 
-def add_mobile_event(actor_id: int, slug: str, data: MobileEventData) -> MobileEvent:
+def add_mobile_event(slug: str, data: MobileEventData, *, actor: User) -> MobileEvent:
     with unit_of_work() as session:
-        actor, office = _mobile_office(actor_id, slug, session, for_update=True)
+        actor, office = _mobile_office(actor.id, slug, session, for_update=True)
         values, services = _validated(session, office, data)
         event = MobileEvent(office_id=office.id, services=services, **values)
         session.add(event)
@@ -153,17 +154,17 @@ def _lost_time(
 
 
 def update_mobile_event(
-    actor_id: int,
     slug: str,
     event_id: int,
     data: MobileEventData,
     *,
+    actor: User,
     confirmed: bool = False,
     notify: bool = True,
     acknowledged: Collection[str] | None = None,
 ) -> MobileEvent:
     with unit_of_work() as session:
-        actor, office = _mobile_office(actor_id, slug, session, for_update=True)
+        actor, office = _mobile_office(actor.id, slug, session, for_update=True)
         event = _event(office, event_id)
         values, services = _validated(session, office, data)
         change = _lost_time(session, office, event, values)
@@ -188,16 +189,16 @@ def update_mobile_event(
 
 
 def delete_mobile_event(
-    actor_id: int,
     slug: str,
     event_id: int,
     *,
+    actor: User,
     confirmed: bool = False,
     notify: bool = True,
     acknowledged: Collection[str] | None = None,
 ) -> list[AffectedItem]:
     with unit_of_work() as session:
-        actor, office = _mobile_office(actor_id, slug, session, for_update=True)
+        actor, office = _mobile_office(actor.id, slug, session, for_update=True)
         event = _event(office, event_id)
         change = _lost_time(session, office, event, None)
         items = affected_by(change)

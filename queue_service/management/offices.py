@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..audit.services import record
+from ..auth.models import User
 from ..db import unit_of_work
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
@@ -75,7 +76,7 @@ def _validated(details: OfficeDetails) -> dict:
 
 
 def create_office(
-    actor_id: int, slug: str, details: OfficeDetails, *, is_mobile: bool = False
+    slug: str, details: OfficeDetails, *, actor: User, is_mobile: bool = False
 ) -> Office:
     """Add an office (administrators only); it starts without services, counters or hours."""
     slug = (slug or "").strip().lower()
@@ -84,7 +85,7 @@ def create_office(
             _("Use 1 to 40 lower-case letters, digits and dashes, e.g. bemerode."), field="slug"
         )
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         require_admin(actor)
         values = _validated(details)
         if session.scalar(select(Office.id).where(Office.slug == slug)):
@@ -106,10 +107,10 @@ def create_office(
 
 
 def update_office(
-    actor_id: int,
     slug: str,
     details: OfficeDetails,
     *,
+    actor: User,
     active: bool | None = None,
     confirmed: bool = False,
     notify: bool = True,
@@ -121,7 +122,7 @@ def update_office(
     once confirmed they are cancelled and the residents told after the commit.
     """
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = office_for(actor, slug, for_update=True)
         values = _validated(details)
         change, items = None, []
@@ -159,20 +160,20 @@ def update_office(
 
 
 def offered_services(
-    actor_id: int, slug: str
+    slug: str, *, actor: User
 ) -> tuple[Office, list[tuple[Service, OfficeService | None]]]:
     """Every service of the catalogue with the office's offer (None when not offered)."""
-    office = office_for(load_actor(actor_id), slug)
+    office = office_for(load_actor(actor.id), slug)
     offers = {o.service_id: o for o in office.services}
     services = db.session.scalars(select(Service).order_by(Service.sort_order, Service.code)).all()
     return office, [(service, offers.get(service.id)) for service in services]
 
 
 def set_offered_services(
-    actor_id: int,
     slug: str,
     offer: dict[str, int | None],
     *,
+    actor: User,
     confirmed: bool = False,
     notify: bool = True,
     acknowledged: Collection[str] | None = None,
@@ -184,7 +185,7 @@ def set_offered_services(
     cancelled and the residents told after the commit.
     """
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = office_for(actor, slug, for_update=True)
         by_code = _checked_offer(session, offer)
         current = {o.service.code: o for o in office.services}
@@ -273,16 +274,16 @@ def _apply_offer(
 # ---------------------------------------------------------------- counters
 
 
-def office_counters(actor_id: int, slug: str) -> tuple[Office, list[Counter]]:
-    office = office_for(load_actor(actor_id), slug)
+def office_counters(slug: str, *, actor: User) -> tuple[Office, list[Counter]]:
+    office = office_for(load_actor(actor.id), slug)
     counters = db.session.scalars(
         select(Counter).where(Counter.office_id == office.id).order_by(Counter.number)
     ).all()
     return office, list(counters)
 
 
-def counter_for(actor_id: int, slug: str, counter_id: int) -> tuple[Office, Counter]:
-    office = office_for(load_actor(actor_id), slug)
+def counter_for(slug: str, counter_id: int, *, actor: User) -> tuple[Office, Counter]:
+    office = office_for(load_actor(actor.id), slug)
     counter = db.session.get(Counter, counter_id)
     if counter is None or counter.office_id != office.id:
         raise NotFound(_("This counter does not exist in %(office)s.", office=office.name))
@@ -308,10 +309,10 @@ def _label(label: str | None) -> str | None:
     return label
 
 
-def add_counter(actor_id: int, slug: str, label: str | None, service_codes: list[str]) -> Counter:
+def add_counter(slug: str, label: str | None, service_codes: list[str], *, actor: User) -> Counter:
     """Add a counter with the next free number."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = office_for(actor, slug, for_update=True)
         label = _label(label)
         services = _counter_services(session, office, service_codes)
@@ -336,17 +337,17 @@ def add_counter(actor_id: int, slug: str, label: str | None, service_codes: list
 
 
 def update_counter(
-    actor_id: int,
     slug: str,
     counter_id: int,
     *,
+    actor: User,
     label: str | None,
     service_codes: list[str],
     active: bool,
 ) -> Counter:
     """Change a counter's label, services and whether it is in use (deactivate, never delete)."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = office_for(actor, slug, for_update=True)
         label = _label(label)
         counter = session.get(Counter, counter_id)

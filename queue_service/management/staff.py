@@ -82,9 +82,9 @@ def _role(actor: User, value: str) -> Role:
     return role
 
 
-def list_staff(actor_id: int) -> list[User]:
+def list_staff(*, actor: User) -> list[User]:
     """Accounts the actor may see: all for administrators, those of their offices for managers."""
-    actor = load_actor(actor_id)
+    actor = load_actor(actor.id)
     users = db.session.scalars(select(User).order_by(User.username)).all()
     allowed = actor.office_ids()
     if allowed is None:
@@ -92,27 +92,28 @@ def list_staff(actor_id: int) -> list[User]:
     return [u for u in users if u.role != Role.ADMIN and {o.id for o in u.offices} & allowed]
 
 
-def staff_for(actor_id: int, user_id: int) -> User:
-    actor = load_actor(actor_id)
+def staff_for(user_id: int, *, actor: User) -> User:
+    actor = load_actor(actor.id)
     return _target(db.session, actor, user_id)
 
 
-def may_manage(actor_id: int, user_id: int) -> bool:
-    actor = load_actor(actor_id)
+def may_manage(user_id: int, *, actor: User) -> bool:
+    actor = load_actor(actor.id)
     target = db.session.get(User, user_id)
     return target is not None and _may_manage(actor, target)
 
 
 def create_staff_account(
-    actor_id: int,
     username: str,
     role: str,
     office_slugs: list[str],
     display_name: str | None = None,
+    *,
+    actor: User,
 ) -> NewAccount:
     """Create an account with a generated password (returned once, stored only as a hash)."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         role_value = _role(actor, role)
         offices = _offices(session, actor, role_value, office_slugs)
         username = (username or "").strip()
@@ -149,11 +150,11 @@ def create_staff_account(
 
 
 def update_staff_account(
-    actor_id: int, user_id: int, *, role: str, office_slugs: list[str], display_name: str | None
+    user_id: int, *, actor: User, role: str, office_slugs: list[str], display_name: str | None
 ) -> User:
     """Change an account's role, offices and display name."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
         role_value = _role(actor, role)
         if target.id == actor.id and role_value != actor.role:
@@ -196,12 +197,12 @@ def update_staff_account(
     return target
 
 
-def reset_staff_password(actor_id: int, user_id: int, *, revoke_tokens: bool = False) -> NewAccount:
+def reset_staff_password(user_id: int, *, actor: User, revoke_tokens: bool = False) -> NewAccount:
     """Give an account a new generated password (shown once); the old one stops working, every
     session of the account ends, and its API tokens are revoked when asked (else they are listed
     as still valid)."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
         password = generate_password()
         set_password(target, password)  # ends every session of the account
@@ -224,32 +225,32 @@ def reset_staff_password(actor_id: int, user_id: int, *, revoke_tokens: bool = F
     return result
 
 
-def staff_tokens(actor_id: int, user_id: int) -> list[TokenInfo]:
+def staff_tokens(user_id: int, *, actor: User) -> list[TokenInfo]:
     """The account's API tokens that are not revoked (names, expiry, last use; never the token)."""
-    staff_for(actor_id, user_id)
+    staff_for(user_id, actor=actor)
     return list_api_tokens(user_id)
 
 
-def revoke_staff_token(actor_id: int, user_id: int, token_id: int | None = None) -> list[str]:
+def revoke_staff_token(user_id: int, token_id: int | None = None, *, actor: User) -> list[str]:
     """Revoke one API token of the account, or all of them; returns the revoked tokens' names."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
         return revoke_tokens_of(session, target, token_id, actor=actor)
 
 
-def unlock_staff_login(actor_id: int, user_id: int) -> bool:
+def unlock_staff_login(user_id: int, *, actor: User) -> bool:
     """Lift the sign-in pause after wrong passwords (audited); False when there was none."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
-        return lift_login_lock(session, actor, target)
+        return lift_login_lock(session, target, actor=actor)
 
 
-def set_staff_active(actor_id: int, user_id: int, active: bool) -> User:
+def set_staff_active(user_id: int, active: bool, *, actor: User) -> User:
     """Deactivate (sign-in refused, sessions end) or reactivate an account."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
         if target.id == actor.id:
             raise Refused(_("You cannot deactivate your own account."))

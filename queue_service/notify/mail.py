@@ -91,6 +91,11 @@ def describe_backend() -> str:
     return f"kept in memory ({backend})"
 
 
+def message_id(sender: str) -> str:
+    """A new Message-ID on the sender's domain."""
+    return make_msgid(domain=sender.rsplit("@", 1)[-1].strip(" >") or "localhost")
+
+
 def compose(
     to: str,
     subject: str,
@@ -105,8 +110,7 @@ def compose(
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(clock.now())
-    domain = sender.rsplit("@", 1)[-1].strip(" >") or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = message_id(sender)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)
     if html is not None:

@@ -6,7 +6,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, str_enum
@@ -31,6 +40,10 @@ class OutboxMail(Model):
     # the whole message as sent (RFC 5322 bytes, Message-ID included, so a retry is the same
     # mail); emptied once it is sent
     message: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # until the message is composed: what to compose it from (JSON: the composer's name, the
+    # Message-ID and its data), written in the change's transaction instead of the message so
+    # that the change does not wait for templates and attachments; emptied once composed
+    draft: Mapped[str | None] = mapped_column(Text)
     # machine time, like the scheduler that retries it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

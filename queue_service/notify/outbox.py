@@ -4,6 +4,12 @@ background sender with MAIL_ASYNC); when the mail server is down it stays pendin
 scheduler's ``send_mail_outbox`` job retries it with exponential backoff, so an SMTP outage
 delays mail but loses none.
 
+A change may write a draft instead of the message (``enqueue_draft``): the JSON a registered
+composer builds the message from, with its Message-ID fixed in the transaction. The change then
+does not wait for templates, QR codes and calendar files; the sender composes it after the
+commit, and the job composes it should the process die first. A message composed but not sent
+is stored on the row, so every retry sends the same bytes.
+
 A row is written already claimed by the process that wrote it (it sends it after the commit
 from memory, one UPDATE to record the outcome); every later attempt first claims the row (a
 conditional UPDATE that only one sender can win), so two senders (the job in two processes, or
@@ -15,8 +21,10 @@ server's "250 OK" and marking the row sent would send it again after the claim l
 
 from __future__ import annotations
 
+import json
 import logging
 import smtplib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -28,6 +36,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from .. import clock
 from ..db import after_commit, in_unit_of_work
 from ..extensions import app_object, db
+from ..links import public_base_url, public_base_url_as
 from ..monitoring import metrics
 from . import mail
 from .models import OutboxMail, OutboxStatus
@@ -37,19 +46,62 @@ log = logging.getLogger(__name__)
 SENT_RETENTION_DAYS = 30
 
 
+# composer name -> function building the message from a draft's data (registered by the package
+# that writes the drafts, so notify never imports it)
+_composers: dict[str, Callable[[dict], EmailMessage]] = {}
+
+
+def register_composer(name: str, composer: Callable[[dict], EmailMessage]) -> None:
+    _composers[name] = composer
+
+
 def enqueue(message: EmailMessage, kind: str) -> None:
     """Add ``message`` to the outbox as part of the current unit of work.
 
     The row is created claimed by this process, which sends it right after the commit (no
     further claim, no re-read); should the process die first, the claim lapses and the
     scheduler's job sends it."""
+    _enqueue(kind, message, None)
+
+
+def enqueue_draft(kind: str, composer: str, data: dict) -> None:
+    """Add a mail to the outbox as a draft: ``composer`` builds it from ``data`` (JSON) after
+    the commit. The row is as durable as a composed one; the change just does not compose."""
+    if composer not in _composers:
+        raise ValueError(f"no mail composer {composer!r}")
+    sender = current_app.config["MAIL_FROM"]
+    draft = {
+        "composer": composer,
+        "message_id": mail.message_id(sender),
+        # links in the mail point where the change was made, also when composed elsewhere
+        "base_url": public_base_url(),
+        "data": data,
+    }
+    _enqueue(kind, None, json.dumps(draft, separators=(",", ":")))
+
+
+def compose_draft(draft: str) -> EmailMessage:
+    """The message a draft stands for, with the Message-ID fixed when it was written."""
+    found = json.loads(draft)
+    composer = _composers.get(found["composer"])
+    if composer is None:
+        raise LookupError(f"no mail composer {found['composer']!r} in this process")
+    with public_base_url_as(found.get("base_url")):
+        message = composer(found["data"])
+    del message["Message-ID"]
+    message["Message-ID"] = found["message_id"]
+    return message
+
+
+def _enqueue(kind: str, message: EmailMessage | None, draft: str | None) -> None:
     if not in_unit_of_work():
         raise RuntimeError("enqueue() belongs inside the unit of work of the change it reports")
     now = clock.real_now()
     row = OutboxMail(
         kind=kind[:40],
         status=OutboxStatus.PENDING,
-        message=bytes(message),
+        message=bytes(message) if message is not None else None,
+        draft=draft,
         created_at=now,
         next_attempt_at=now,
         claimed_until=now + _claim_lease(),
@@ -59,12 +111,14 @@ def enqueue(message: EmailMessage, kind: str) -> None:
     db.session.flush()
     row_id = row.id
     app = app_object()
-    after_commit(lambda: _deliver_soon(app, row_id, kind, message))
+    after_commit(lambda: _deliver_soon(app, row_id, kind, message, draft))
 
 
-def _deliver_soon(app, row_id: int, kind: str, message: EmailMessage) -> None:
+def _deliver_soon(
+    app, row_id: int, kind: str, message: EmailMessage | None, draft: str | None
+) -> None:
     def job() -> None:
-        _send_and_record(row_id, kind, 1, message, clock.real_now())
+        _send_and_record(row_id, kind, 1, message, draft, clock.real_now())
 
     if app.config.get("MAIL_ASYNC"):
         mail.run_in_background(app, job)
@@ -111,23 +165,33 @@ def deliver(row_id: int, now: datetime | None = None) -> OutboxStatus | None:
         ).rowcount
         if not claimed:
             return None
-        kind, data, attempts = conn.execute(
-            select(OutboxMail.kind, OutboxMail.message, OutboxMail.attempts).where(
-                OutboxMail.id == row_id
-            )
+        kind, data, draft, attempts = conn.execute(
+            select(
+                OutboxMail.kind, OutboxMail.message, OutboxMail.draft, OutboxMail.attempts
+            ).where(OutboxMail.id == row_id)
         ).one()
-    if data is None:  # delivered meanwhile: the message is dropped once it is sent
+    if data is None and draft is None:  # delivered meanwhile: both are dropped once it is sent
         return None
-    return _send_and_record(
-        row_id, kind, attempts, message_from_bytes(data, policy=policy.default), now
-    )
+    message = message_from_bytes(data, policy=policy.default) if data is not None else None
+    return _send_and_record(row_id, kind, attempts, message, draft, now)
 
 
 def _send_and_record(
-    row_id: int, kind: str, attempts: int, message: EmailMessage, now: datetime
+    row_id: int,
+    kind: str,
+    attempts: int,
+    message: EmailMessage | None,
+    draft: str | None,
+    now: datetime,
 ) -> OutboxStatus:
-    """Send a row this process holds the claim of, and record the outcome on it."""
+    """Send a row this process holds the claim of (composing its draft first), and record the
+    outcome on it."""
+    composed: dict = {}
     try:
+        if message is None:
+            message = compose_draft(draft or "")
+            # a retry sends these very bytes (same Date, same attachments)
+            composed = {"message": bytes(message), "draft": None}
         mail.send(message)
     except Exception as error:  # every failure is recorded on the row, never raised
         status = OutboxStatus.REJECTED if _permanent(error) else OutboxStatus.PENDING
@@ -150,6 +214,7 @@ def _send_and_record(
                     claimed_until=None,
                     last_error=detail,
                     next_attempt_at=now + wait,
+                    **composed,
                 )
             )
         _count(kind, "rejected" if status == OutboxStatus.REJECTED else "failed")
@@ -164,6 +229,7 @@ def _send_and_record(
                 claimed_until=None,
                 last_error=None,
                 message=None,  # personal data: kept only until it is delivered
+                draft=None,
             )
         )
     _count(kind, "sent")

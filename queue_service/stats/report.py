@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
+from ..auth.models import User
 from ..errors import Forbidden, ValidationFailed
 from ..extensions import db
 from ..management.access import managed_offices
@@ -69,9 +70,9 @@ def parse_range(start: str | None, end: str | None) -> tuple[date, date]:
     return first, last
 
 
-def allowed_offices(actor_id: int, slug: str | None):
+def allowed_offices(slug: str | None, *, actor: User):
     """The offices the report covers: ``slug`` if the actor manages it, else all they manage."""
-    offices = managed_offices(actor_id)
+    offices = managed_offices(actor=actor)
     if slug:
         chosen = [o for o in offices if o.slug == slug]
         if not chosen:
@@ -96,8 +97,10 @@ def _day_row(day: date, figures: dict, lang: str) -> dict:
     }
 
 
-def build_report(actor_id: int, office_slug: str | None, start: date, end: date, lang: str) -> dict:
-    offices, chosen = allowed_offices(actor_id, office_slug)
+def build_report(
+    office_slug: str | None, start: date, end: date, lang: str, *, actor: User
+) -> dict:
+    offices, chosen = allowed_offices(office_slug, actor=actor)
     ids = [o.id for o in chosen]
     items = compute.buckets(ids, start, end)
     services = {s.id: s for s in db.session.scalars(select(Service))}

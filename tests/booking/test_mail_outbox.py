@@ -184,3 +184,71 @@ def test_the_jobs_page_shows_mail_waiting_in_the_outbox_and_its_delivery(smtp_do
     smtp_down()
     assert outbox.deliver_due(clock.real_now() + timedelta(minutes=1))["sent"] == 1
     assert figures() == {"pending": "0", "sent": "1", "rejected": "0"}
+
+
+def test_the_booking_transaction_writes_a_draft_and_the_mail_is_composed_after_the_commit(
+    smtp_down, catalogue_app, monkeypatch
+):
+    """Templates, QR code and calendar file are not made while the booking holds its locks:
+    the transaction writes only the outbox row (a draft), the sender composes it afterwards."""
+    from queue_service.booking import mails
+
+    committed_when_built: list[int] = []
+    build = mails.build
+
+    def watched_build(*args, **kwargs):
+        with db.engine.connect() as other:  # sees only what is committed
+            rows = select(func.count()).select_from(OutboxMail)
+            committed_when_built.append(other.execute(rows).scalar_one())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(mails, "build", watched_build)
+    inbox = smtp_down()
+    view = book("linden", "PA", at(THURSDAY, 10))
+    message = inbox.wait_for(1)
+    assert committed_when_built == [1]
+    assert message["To"] == view.email
+    rows = _rows()
+    assert [(r.status, r.message, r.draft) for r in rows] == [(OutboxStatus.SENT, None, None)]
+
+
+def test_a_draft_whose_process_died_before_composing_is_composed_and_sent_by_the_job(
+    smtp_down, catalogue_app, monkeypatch
+):
+    """Durability holds for drafts: the row committed with the booking is all the job needs
+    (links on the address the booking was made at, the Message-ID fixed in the transaction)."""
+    import json
+
+    from icalendar import Calendar
+
+    monkeypatch.setattr(outbox, "_deliver_soon", lambda *args: None)  # died after the commit
+    catalogue_app.config["PUBLIC_BASE_URL"] = "https://termine.example.org"
+    view = book("linden", "PA", at(THURSDAY, 11))
+    (row,) = _rows()
+    assert row.status == OutboxStatus.PENDING and row.message is None
+    draft = json.loads(row.draft)
+    catalogue_app.config["PUBLIC_BASE_URL"] = "https://elsewhere.example.org"
+
+    inbox = smtp_down()
+    # nothing is sent while the dead process's claim holds; after it lapses the job sends it
+    assert outbox.deliver_due(clock.real_now())["sent"] == 0
+    assert outbox.deliver_due(clock.real_now() + timedelta(minutes=5))["sent"] == 1
+    message = inbox.wait_for(1)
+    assert message["To"] == view.email
+    assert message["Message-ID"].strip() == draft["message_id"]
+    text = message.get_body(("plain",)).get_content()
+    assert f"https://termine.example.org/termin/verwalten/{view.token}" in text
+    calendar = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    event = Calendar.from_ical(calendar.get_payload(decode=True)).walk("VEVENT")[0]
+    assert event.decoded("DTSTART") == view.start
+    assert [(r.status, r.message, r.draft) for r in _rows()] == [(OutboxStatus.SENT, None, None)]
+
+
+def test_a_draft_composed_but_not_sent_is_retried_with_the_same_bytes(smtp_down, catalogue_app):
+    book("linden", "PA", at(THURSDAY, 9))
+    (row,) = _rows()
+    assert row.status == OutboxStatus.PENDING and row.draft is None
+    stored = row.message
+    inbox = smtp_down()
+    assert outbox.deliver_due(clock.real_now() + timedelta(minutes=5))["sent"] == 1
+    assert bytes(inbox.wait_for(1)["Message-ID"], "ascii") in stored

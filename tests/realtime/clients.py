@@ -76,7 +76,12 @@ class SocketWatcher:
         import aiohttp
 
         context = ssl.create_default_context(cafile=self.cafile)
-        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+        # unsafe: keep cookies set by an IP address (the proxy's routing cookie on 127.0.0.1),
+        # as a browser does; aiohttp drops them by default
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context),
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+        )
 
     def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
         return self._run(

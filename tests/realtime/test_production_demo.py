@@ -1,6 +1,7 @@
 """``make production-demo`` (tools/production_demo.py) starts the production shape from the files
 docs/deployment.md tells the city to install, and stops it cleanly: pages over HTTPS through
-nginx, a WebSocket upgrade through nginx, the sticky routing of polling clients, a killed server
+nginx, a WebSocket upgrade through nginx, the sticky routing of polling clients (spread over the
+processes by a routing cookie, each session on one), a killed server
 process restarted while nginx routes around it, and no process left after the stop."""
 
 from __future__ import annotations
@@ -205,8 +206,24 @@ def test_production_demo_serves_https_websockets_sticky_restarts_and_stops_clean
     access = (logs / "nginx-access.log").read_text()
     assert re.search(r'"GET /socket\.io/\?[^"]*transport=websocket[^"]*" 101 ', access), access
 
-    # sticky: long-polling clients work only if every request of a session reaches one process
-    for _ in range(6):
+    # sticky without ip_hash: every client gets a routing cookie of its own, so clients from one
+    # address spread over both processes, while all requests of one polling session (and of one
+    # cookie) reach one process; long-polling works only so
+    def routes() -> tuple[dict[str, set], dict[str, set]]:
+        access = (logs / "nginx-access.log").read_text()
+        per_sid: dict[str, set] = {}
+        per_cookie: dict[str, set] = {}
+        for line in access.splitlines():
+            found = re.search(r"sid=([\w-]+).*upstream=([\d.:]+).*route=([0-9a-f]{32})", line)
+            if found and "/socket.io/" in line:
+                sid, upstream, cookie = found.groups()
+                per_sid.setdefault(sid, set()).add(upstream)
+                per_cookie.setdefault(cookie, set()).add(upstream)
+        return per_sid, per_cookie
+
+    # each client lands on a process at random: 24 clients all on one would happen once in 8
+    # million runs
+    for attempt in range(24):
         client = SocketWatcher(base, cafile=cert).connect(transports=("polling",))
         try:
             assert client.client.transport() == "polling"
@@ -214,12 +231,14 @@ def test_production_demo_serves_https_websockets_sticky_restarts_and_stops_clean
                 assert client.call("join_office", {"office": "aegi"})["ok"]
         finally:
             client.close()
+        per_sid, per_cookie = routes()
+        if attempt >= 5 and len(set().union(*per_sid.values())) == 2:
+            break
+    assert len(per_sid) >= 6 and len(per_cookie) == len(per_sid)
+    assert all(len(upstreams) == 1 for upstreams in per_sid.values())
+    assert all(len(upstreams) == 1 for upstreams in per_cookie.values())
+    assert set().union(*per_sid.values()) == {f"127.0.0.1:{port}" for port in demo["app_ports"]}
     access = (logs / "nginx-access.log").read_text()
-    upstreams_per_sid: dict[str, set] = {}
-    for sid, upstream in re.findall(r"sid=([\w-]+)[^\n]*upstream=([\d.:]+)", access):
-        upstreams_per_sid.setdefault(sid, set()).add(upstream)
-    assert len(upstreams_per_sid) >= 6
-    assert all(len(upstreams) == 1 for upstreams in upstreams_per_sid.values())
 
     # a server process killed: nginx routes around it and the supervisor restarts it
     served_by = re.findall(r"upstream=127\.0\.0\.1:(\d+)", access)[-1]
