@@ -122,8 +122,8 @@ def test_the_totals_a_new_walk_in_waits_behind_equal_the_ranked_queues(aegi, cle
     from queue_service.offices.services import get_office
     from queue_service.tickets import estimates
 
-    q.open_counter("aegi", 1, clerk)
-    q.open_counter("aegi", 13, clerk)  # short matters only
+    q.open_counter("aegi", 1, actor=clerk)
+    q.open_counter("aegi", 13, actor=clerk)  # short matters only
     for code in ("PA", "AB", "PA", "MB", "RP", "AB"):
         q.issue_ticket("aegi", code)
     q.issue_ticket("aegi", "PA", priority=True)
@@ -133,9 +133,9 @@ def test_the_totals_a_new_walk_in_waits_behind_equal_the_ranked_queues(aegi, cle
     )
     q.issue_ticket("aegi", "RP", kind="appointment", due_at=clock.now(), persons=2)
     sent = q.issue_ticket("aegi", "AB")
-    q.transfer_ticket(sent["token"], clerk, counter_number=13, position="back")
-    called = q.call_next("aegi", 1, clerk)  # a busy counter adds the rest of its ticket
-    q.start_serving(called["token"], clerk)
+    q.transfer_ticket(sent["token"], actor=clerk, counter_number=13, position="back")
+    called = q.call_next("aegi", 1, actor=clerk)  # a busy counter adds the rest of its ticket
+    q.start_serving(called["token"], actor=clerk)
     clock.advance(timedelta(minutes=3))
 
     office = get_office("aegi")
