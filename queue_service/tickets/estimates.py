@@ -18,7 +18,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import BindParameter, bindparam, func, select
+from sqlalchemy import BindParameter, bindparam, case, func, select
 
 from ..extensions import db
 from ..offices import calendar
@@ -484,8 +484,11 @@ def _group_stmts() -> tuple:
         Ticket.business_date == _DAY,
         Ticket.status == TicketStatus.WAITING,
     )
+    appointments = func.sum(case((Ticket.kind == TicketKind.APPOINTMENT, 1), else_=0))
     groups = (
-        select(Ticket.service_id, Ticket.target_counter_id, Ticket.persons, func.count())
+        select(
+            Ticket.service_id, Ticket.target_counter_id, Ticket.persons, func.count(), appointments
+        )
         .where(*waiting)
         .group_by(Ticket.service_id, Ticket.target_counter_id, Ticket.persons)
     )
@@ -529,12 +532,14 @@ def queue_totals(office: Office, now: datetime, open_now: bool | None = None) ->
     snap = _unranked(office, now, open_now)
     groups_stmt, further_stmt = _group_stmts()
     params = {"office_id": office.id, "day": snap.day}
+    groups = _run(groups_stmt, params).all()
     extra: dict[tuple, float] = {}
-    for service_id, target, persons, further_id, tickets in _run(further_stmt, params):
-        key = (service_id, target, persons or 1)
-        extra[key] = extra.get(key, 0.0) + tickets * snap.work(further_id, persons or 1)
+    if any(appointments for *_, appointments in groups):  # only they have further services
+        for service_id, target, persons, further_id, tickets in _run(further_stmt, params):
+            key = (service_id, target, persons or 1)
+            extra[key] = extra.get(key, 0.0) + tickets * snap.work(further_id, persons or 1)
     rows = []
-    for service_id, target, persons, tickets in _run(groups_stmt, params):
+    for service_id, target, persons, tickets, _ in groups:
         key = (service_id, target, persons or 1)
         rows.append((service_id, target, persons or 1, tickets, extra.pop(key, 0.0)))
     return snap.count_groups(rows)
