@@ -97,7 +97,9 @@ def desk():
             slug = offices[0].slug
     office = _office_for_clerk(slug) if slug else None
     counters = (
-        reads.queue_overview(office.slug, current_user, _lang())["counters"] if office else []
+        reads.queue_overview(office.slug, actor=current_user, lang=_lang())["counters"]
+        if office
+        else []
     )
     selected = remembered[1] if office and remembered and remembered[0] == office.slug else None
     all_codes = [s.code for s in office_services(office)] if office else []
@@ -122,7 +124,7 @@ def open_desk():
     if not number.isdigit() or int(number) not in _counter_numbers(office):
         flash(_("Choose a counter."), "error")
         return redirect(url_for("admin.desk", office=office.slug))
-    queue.open_counter(office.slug, int(number), current_user, _lang())
+    queue.open_counter(office.slug, int(number), actor=current_user, lang=_lang())
     response = redirect(url_for("admin.desk_counter", slug=office.slug, number=int(number)))
     response.set_cookie(
         CHOICE_COOKIE,
@@ -142,7 +144,7 @@ def desk_counter(slug: str, number: int):
     """The desk of one counter: the page renders the current state; desk.js keeps it live."""
     office = _office_for_clerk(slug)
     lang = _lang()
-    overview = reads.queue_overview(office.slug, current_user, lang)
+    overview = reads.queue_overview(office.slug, actor=current_user, lang=lang)
     counter = next((c for c in overview["counters"] if c["number"] == number), None)
     if counter is None:
         _refuse(

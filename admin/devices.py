@@ -56,10 +56,10 @@ def registration_page(kind: DeviceKind):
         if form.validate():
             try:
                 token = register_device(
-                    current_user.id,
                     office.slug,
                     kind.value,
                     form.name.data,
+                    actor=current_user,
                     printer=form.printer.data if "printer" in form else None,
                 ).token
             except ValidationFailed as error:

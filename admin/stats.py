@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from flask import Response, current_app, render_template, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 
-from queue_service.errors import NotFound
+from queue_service.errors import N_, NotFound
 from queue_service.stats import report
 
 from . import bp
-from .manage.common import actor_id, managers_only
+from .manage.common import actor, managers_only
 
 
 def _lang() -> str:
@@ -38,12 +37,12 @@ def slot_time(value: str) -> str:
 def statistics():
     start, end = report.parse_range(request.args.get("from"), request.args.get("to"))
     office_slug = request.args.get("office") or None
-    data = report.build_report(actor_id(), office_slug, start, end, _lang())
+    data = report.build_report(office_slug, start, end, _lang(), actor=actor())
     if request.args.get("format") == "csv":
         key = request.args.get("table") or "day"
         table = next((t for t in data["tables"] if t.key == key), None)
         if table is None:
-            raise NotFound(_("There is no table %(name)s.", name=key))
+            raise NotFound(N_("There is no table %(name)s."), params={"name": key})
         sep = "," if request.args.get("sep") == "comma" else ";"
         name = f"statistik-{office_slug or 'alle'}-{key}-{start.isoformat()}-{end.isoformat()}.csv"
         return Response(

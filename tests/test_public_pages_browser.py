@@ -99,6 +99,15 @@ def site(tmp_path_factory):
             assert ticket.status_code == 201, ticket.text
             extra[f"{office}_ticket"] = ticket.json()["token"]
         extra["ticket"] = extra["aegi_ticket"]
+        for name in ("ticket_ar", "ticket_ar_back"):  # issued at the kiosk in Arabic
+            ticket = requests.post(
+                f"{server.base_url}/api/v1/offices/aegi/tickets",
+                json={"service": "PA", "lang": "ar"},
+                headers={"X-Device-Token": extra["kiosk"]},
+                timeout=10,
+            )
+            assert ticket.status_code == 201, ticket.text
+            extra[name] = ticket.json()["token"]
         yield server
     finally:
         clock.reset()
@@ -144,6 +153,11 @@ def test_every_public_page_the_desk_and_the_statistics_have_no_axe_violations(br
         "?start=2026-12-08T08:00:00%2B01:00",
         "ticket": f"/t/{extra['ticket']}",
         "ticket-cancel": f"/t/{extra['ticket']}/cancel",
+        "ticket-ar": f"/t/{extra['ticket_ar']}",
+        "ticket-ar-cancel": f"/t/{extra['ticket_ar']}/cancel",
+        "ticket-tr": f"/t/{extra['ticket_ar']}?lang=tr",
+        "ticket-uk": f"/t/{extra['ticket_ar']}?lang=uk",
+        "waitlist": f"/termin/warteliste?office=linden&{flow}",
         "display": "/display/aegi?gong=0&speech=0",
         "privacy": "/datenschutz",
         "accessibility": "/barrierefreiheit",
@@ -152,6 +166,7 @@ def test_every_public_page_the_desk_and_the_statistics_have_no_axe_violations(br
         "bad-manage-link": "/termin/verwalten/" + "x" * 43,
         "bad-ticket-link": "/t/unbekannt",
         "bad-day": f"/termin/zeiten?office=linden&day=2026-13-45&{flow}",
+        "method-not-allowed": "/termin/halten",
         "login": "/admin/login",
     }
     failures: dict = {}
@@ -161,7 +176,19 @@ def test_every_public_page_the_desk_and_the_statistics_have_no_axe_violations(br
     try:
         for name, path in public.items():
             _check(page, base + path, failures, name)
-        _check(page, base + "/kiosk/aegi", failures, "kiosk")
+        for lang in ("de", "ar"):
+            _check(page, f"{base}/kiosk/aegi?lang={lang}", failures, f"kiosk-{lang}")
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+        # a form whose CSRF token went stale (a page left open for hours): the 400 page
+        page.goto(base + public["times"])
+        page.evaluate("document.querySelectorAll('[name=csrf_token]').forEach(i => i.value = 'x')")
+        page.get_by_role("button", name="10:00 bis 10:15").click()
+        expect(
+            page.get_by_role("heading", name="Bitte versuchen Sie es noch einmal")
+        ).to_be_visible()
+        found = axe_violations(page)
+        if found:
+            failures["csrf"] = found
     finally:
         context.close()
     staff = browser.new_context(viewport=DESKTOP, locale="de-DE")
@@ -179,6 +206,8 @@ def test_every_public_page_the_desk_and_the_statistics_have_no_axe_violations(br
         found = axe_violations(page)
         if found:
             failures["desk"] = found
+        _check(page, base + "/admin/manage/", failures, "forbidden")  # a clerk on a manager page
+        expect(page.get_by_role("heading", name="Kein Zugriff")).to_be_visible()
     finally:
         staff.close()
     manager = browser.new_context(viewport=DESKTOP, locale="de-DE")
@@ -330,3 +359,31 @@ def test_a_manager_closes_a_day_residents_read_why_and_statistics_are_german(bro
         page.screenshot(path=SHOT.format("resident-closed-day"), full_page=True)
     finally:
         resident.close()
+
+
+def test_an_arabic_visitor_gives_the_ticket_back_in_arabic_right_to_left(browser, site):
+    base, token = site.base_url, site.extra["ticket_ar_back"]
+    context = browser.new_context(viewport=PHONE, locale="de-DE", is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/t/{token}")  # the QR code's link: no language in it
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        page.get_by_role("link", name="إلغاء تذكرتي").click()
+        # the confirmation speaks the ticket's language, right to left, with the same switch
+        expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^هل تريد إلغاء"))
+        expect(page.locator("html")).to_have_attribute("lang", "ar")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(page.get_by_role("link", name="Türkçe")).to_be_visible()
+        expect(page.get_by_text("zurückgeben")).to_have_count(0)
+        button = page.get_by_role("button", name="نعم، ألغِ تذكرتي")
+        box = button.bounding_box()
+        assert box["x"] + box["width"] > PHONE["width"] - 40, box  # starts at the right edge
+        assert axe_violations(page) == []
+        page.screenshot(path=SHOT.format("ticket-ar-cancel"), full_page=True)
+        button.click()
+        expect(page.get_by_text("تم إلغاء تذكرتك. يمكنك مغادرة قائمة الانتظار.")).to_be_visible()
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(page.locator("[data-role=status]")).to_have_text("ملغاة")
+        page.screenshot(path=SHOT.format("ticket-ar-cancelled"), full_page=True)
+    finally:
+        context.close()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from queue_service.errors import DomainError, Forbidden
+from queue_service.errors import N_, DomainError, Forbidden
 from queue_service.management import catalogue as management
 from queue_service.management.catalogue import ServiceData
 
 from . import bp
-from .common import actor_id, form_status, is_admin, managers_only, show_error
+from .common import actor, form_status, is_admin, managers_only, show_error
 from .forms import NewServiceForm, ServiceForm
 
 
@@ -40,7 +40,7 @@ def _data(form) -> ServiceData:
 @managers_only
 def services():
     return render_template(
-        "admin/manage/services.html", services=management.list_services(actor_id())
+        "admin/manage/services.html", services=management.list_services(actor=actor())
     )
 
 
@@ -48,11 +48,11 @@ def services():
 @managers_only
 def service_new():
     if not is_admin():
-        raise Forbidden(_("Only administrators can do this."))
+        raise Forbidden(N_("Only administrators can do this."))
     form = NewServiceForm()
     if form.validate_on_submit():
         try:
-            created = management.create_service(actor_id(), form.code.data, _data(form))
+            created = management.create_service(form.code.data, _data(form), actor=actor())
         except DomainError as error:
             show_error(form, error)
         else:
@@ -69,16 +69,16 @@ def service_new():
 @bp.route("/services/<code>", methods=["GET", "POST"])
 @managers_only
 def service_edit(code: str):
-    existing = management.service_for(actor_id(), code)
+    existing = management.service_for(code, actor=actor())
     if request.method == "POST" and not is_admin():
-        raise Forbidden(_("Only administrators can do this."))
+        raise Forbidden(N_("Only administrators can do this."))
     form = ServiceForm(obj=existing)
     if not form.is_submitted():
         form.documents_de.data = "\n".join(existing.documents_de or [])
         form.documents_en.data = "\n".join(existing.documents_en or [])
     if form.validate_on_submit():
         try:
-            management.update_service(actor_id(), code, _data(form))
+            management.update_service(code, _data(form), actor=actor())
         except DomainError as error:
             show_error(form, error)
         else:

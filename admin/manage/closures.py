@@ -11,7 +11,7 @@ from queue_service.management import closures as management
 
 from . import bp
 from .common import (
-    actor_id,
+    actor,
     confirmation_page,
     confirmed_args,
     form_status,
@@ -22,7 +22,7 @@ from .forms import ClosureForm, ConfirmActionForm
 
 
 def _closures_page(office_slug: str | None, list_endpoint: str):
-    office, own, city = management.list_closures(actor_id(), office_slug)
+    office, own, city = management.list_closures(office_slug, actor=actor())
     form = ClosureForm()
     back = url_for(list_endpoint, slug=office_slug) if office_slug else url_for(list_endpoint)
     if form.validate_on_submit():
@@ -31,9 +31,9 @@ def _closures_page(office_slug: str | None, list_endpoint: str):
             args = confirmed_args()
             if not args["confirmed"]:
                 impact = management.preview_closure(
-                    actor_id(),
                     office_slug,
                     days,
+                    actor=actor(),
                     recurring=form.recurring.data,
                     reason=form.reason.data,
                 )
@@ -49,10 +49,10 @@ def _closures_page(office_slug: str | None, list_endpoint: str):
                         items=impact.items,
                     )
             result = management.add_closure(
-                actor_id(),
                 office_slug,
                 days,
                 form.reason.data,
+                actor=actor(),
                 recurring=form.recurring.data,
                 **args,
             )
@@ -110,7 +110,7 @@ def city_closures():
 
 
 def _remove(office_slug: str | None, closure_id: int):
-    management.remove_closure(actor_id(), office_slug, closure_id)
+    management.remove_closure(office_slug, closure_id, actor=actor())
     flash(_("The day is open again."), "success")
 
 

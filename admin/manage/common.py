@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from queue_service.auth.models import Role
+from queue_service.auth.models import Role, User
 from queue_service.auth.web import requires_staff
-from queue_service.errors import ConfirmationRequired, DomainError, Forbidden
+from queue_service.errors import N_, ConfirmationRequired, DomainError, Forbidden
 from queue_service.extensions import login_manager
 
 from . import bp
@@ -29,14 +29,15 @@ def managers_only(view):
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if current_user.role not in (Role.ADMIN, Role.MANAGER):
-            raise Forbidden(_("Only managers and administrators can manage offices."))
+            raise Forbidden(N_("Only managers and administrators can manage offices."))
         return view(*args, **kwargs)
 
     return requires_staff(wrapped)
 
 
-def actor_id() -> int:
-    return current_user.id
+def actor() -> User:
+    """The signed-in staff member, the ``actor`` every management service takes."""
+    return current_user._get_current_object()
 
 
 def is_admin() -> bool:

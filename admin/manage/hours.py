@@ -12,7 +12,7 @@ from queue_service.offices.models import WindowKind
 
 from . import bp
 from .common import (
-    actor_id,
+    actor,
     confirmation_page,
     confirmed_args,
     form_status,
@@ -37,7 +37,7 @@ def weekday_names() -> list[str]:
 @bp.get("/offices/<slug>/hours")
 @managers_only
 def hours(slug: str):
-    office, week = management.weekly_windows(actor_id(), slug)
+    office, week = management.weekly_windows(slug, actor=actor())
     return render_template(
         "admin/manage/hours.html",
         office=office,
@@ -52,7 +52,7 @@ def hours(slug: str):
 def hours_day(slug: str, weekday: int):
     if weekday not in range(7):
         abort(404)
-    office, week = management.weekly_windows(actor_id(), slug)
+    office, week = management.weekly_windows(slug, actor=actor())
     form = DayHoursForm()
     if not form.is_submitted():
         for kind, rows in (
@@ -79,7 +79,7 @@ def hours_day(slug: str, weekday: int):
             if entry.form.start.data and entry.form.end.data
         ]
         try:
-            management.set_day_windows(actor_id(), slug, weekday, specs, **confirmed_args())
+            management.set_day_windows(slug, weekday, specs, actor=actor(), **confirmed_args())
         except ConfirmationRequired as error:
             return confirmation_page(
                 error,

@@ -12,7 +12,7 @@ from queue_service.management.mobile import MobileEventData
 
 from . import bp
 from .common import (
-    actor_id,
+    actor,
     confirmation_page,
     confirmed_args,
     form_status,
@@ -45,7 +45,7 @@ def _data(form) -> MobileEventData:
 @bp.get("/offices/<slug>/mobile")
 @managers_only
 def mobile_events(slug: str):
-    office, events = management.list_mobile_events(actor_id(), slug)
+    office, events = management.list_mobile_events(slug, actor=actor())
     return render_template(
         "admin/manage/mobile.html", office=office, events=events, delete_form=ConfirmActionForm()
     )
@@ -54,14 +54,14 @@ def mobile_events(slug: str):
 @bp.route("/offices/<slug>/mobile/new", methods=["GET", "POST"])
 @managers_only
 def mobile_event_new(slug: str):
-    office, _events = management.list_mobile_events(actor_id(), slug)
+    office, _events = management.list_mobile_events(slug, actor=actor())
     form = MobileEventForm()
     form.services.choices = _choices(office)
     if request.method == "GET":
         form.services.data = [choice.value for choice in form.services.choices]
     if form.validate_on_submit():
         try:
-            management.add_mobile_event(actor_id(), slug, _data(form))
+            management.add_mobile_event(slug, _data(form), actor=actor())
         except DomainError as error:
             show_error(form, error)
         else:
@@ -75,7 +75,7 @@ def mobile_event_new(slug: str):
 @bp.route("/offices/<slug>/mobile/<int:event_id>", methods=["GET", "POST"])
 @managers_only
 def mobile_event_edit(slug: str, event_id: int):
-    office, event = management.mobile_event_for(actor_id(), slug, event_id)
+    office, event = management.mobile_event_for(slug, event_id, actor=actor())
     form = MobileEventForm(obj=event, start=event.start_time, end=event.end_time)
     form.services.choices = _choices(office)
     if request.method == "GET":
@@ -83,7 +83,7 @@ def mobile_event_edit(slug: str, event_id: int):
     if form.validate_on_submit():
         try:
             management.update_mobile_event(
-                actor_id(), slug, event_id, _data(form), **confirmed_args()
+                slug, event_id, _data(form), actor=actor(), **confirmed_args()
             )
         except ConfirmationRequired as error:
             return confirmation_page(
@@ -106,7 +106,7 @@ def mobile_event_edit(slug: str, event_id: int):
 @managers_only
 def mobile_event_delete(slug: str, event_id: int):
     try:
-        management.delete_mobile_event(actor_id(), slug, event_id, **confirmed_args())
+        management.delete_mobile_event(slug, event_id, actor=actor(), **confirmed_args())
     except ConfirmationRequired as error:
         return confirmation_page(
             error,

@@ -6,14 +6,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from queue_service.errors import ConfirmationRequired, DomainError, Forbidden
+from queue_service.errors import N_, ConfirmationRequired, DomainError, Forbidden
 from queue_service.management import offices as management
 from queue_service.management.access import managed_office, managed_offices
 from queue_service.management.offices import OfficeDetails
 
 from . import bp
 from .common import (
-    actor_id,
+    actor,
     confirmation_page,
     confirmed_args,
     form_status,
@@ -27,14 +27,14 @@ from .forms import CounterForm, NewOfficeForm, OfficeForm
 @bp.get("/")
 @managers_only
 def home():
-    offices = managed_offices(actor_id())
+    offices = managed_offices(actor=actor())
     return render_template("admin/manage/home.html", offices=offices)
 
 
 @bp.get("/offices/<slug>")
 @managers_only
 def office(slug: str):
-    return render_template("admin/manage/office.html", office=managed_office(actor_id(), slug))
+    return render_template("admin/manage/office.html", office=managed_office(slug, actor=actor()))
 
 
 def _details(form) -> OfficeDetails:
@@ -53,12 +53,12 @@ def _details(form) -> OfficeDetails:
 @managers_only
 def office_new():
     if not is_admin():
-        raise Forbidden(_("Only administrators can do this."))
+        raise Forbidden(N_("Only administrators can do this."))
     form = NewOfficeForm(active=True)
     if form.validate_on_submit():
         try:
             created = management.create_office(
-                actor_id(), form.slug.data, _details(form), is_mobile=form.is_mobile.data
+                form.slug.data, _details(form), actor=actor(), is_mobile=form.is_mobile.data
             )
         except DomainError as error:
             show_error(form, error)
@@ -79,14 +79,14 @@ def office_new():
 @bp.route("/offices/<slug>/edit", methods=["GET", "POST"])
 @managers_only
 def office_edit(slug: str):
-    office = managed_office(actor_id(), slug)
+    office = managed_office(slug, actor=actor())
     form = OfficeForm(obj=office)
     if form.validate_on_submit():
         try:
             management.update_office(
-                actor_id(),
                 slug,
                 _details(form),
+                actor=actor(),
                 active=form.active.data if is_admin() else None,
                 **confirmed_args(),
             )
@@ -114,7 +114,7 @@ def office_edit(slug: str):
 @bp.route("/offices/<slug>/services", methods=["GET", "POST"])
 @managers_only
 def office_services(slug: str):
-    office, rows = management.offered_services(actor_id(), slug)
+    office, rows = management.offered_services(slug, actor=actor())
     errors: dict[str, str] = {}
     if request.method == "POST":
         offer: dict[str, int | None] = {}
@@ -127,7 +127,7 @@ def office_services(slug: str):
             offer[svc.code] = int(raw) if raw.isdigit() else None
         if not errors:
             try:
-                management.set_offered_services(actor_id(), slug, offer, **confirmed_args())
+                management.set_offered_services(slug, offer, actor=actor(), **confirmed_args())
             except ConfirmationRequired as error:
                 return confirmation_page(
                     error,
@@ -156,7 +156,7 @@ def office_services(slug: str):
 @bp.get("/offices/<slug>/counters")
 @managers_only
 def counters(slug: str):
-    office, rows = management.office_counters(actor_id(), slug)
+    office, rows = management.office_counters(slug, actor=actor())
     return render_template("admin/manage/counters.html", office=office, counters=rows)
 
 
@@ -170,14 +170,16 @@ def _service_choices(office) -> list[tuple[str, str]]:
 @bp.route("/offices/<slug>/counters/new", methods=["GET", "POST"])
 @managers_only
 def counter_new(slug: str):
-    office = managed_office(actor_id(), slug)
+    office = managed_office(slug, actor=actor())
     form = CounterForm()
     form.services.choices = _service_choices(office)
     if request.method == "GET":
         form.services.data = [choice.value for choice in form.services.choices]
     if form.validate_on_submit():
         try:
-            counter = management.add_counter(actor_id(), slug, form.label.data, form.services.data)
+            counter = management.add_counter(
+                slug, form.label.data, form.services.data, actor=actor()
+            )
         except DomainError as error:
             show_error(form, error)
         else:
@@ -191,7 +193,7 @@ def counter_new(slug: str):
 @bp.route("/offices/<slug>/counters/<int:counter_id>", methods=["GET", "POST"])
 @managers_only
 def counter_edit(slug: str, counter_id: int):
-    office, counter = management.counter_for(actor_id(), slug, counter_id)
+    office, counter = management.counter_for(slug, counter_id, actor=actor())
     form = CounterForm(obj=counter)
     form.services.choices = _service_choices(office)
     if request.method == "GET":
@@ -199,9 +201,9 @@ def counter_edit(slug: str, counter_id: int):
     if form.validate_on_submit():
         try:
             management.update_counter(
-                actor_id(),
                 slug,
                 counter_id,
+                actor=actor(),
                 label=form.label.data,
                 service_codes=form.services.data,
                 active=form.active.data,

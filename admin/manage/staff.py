@@ -13,7 +13,7 @@ from queue_service.management import staff as management
 from queue_service.management.access import managed_offices
 
 from . import bp
-from .common import actor_id, form_status, is_admin, managers_only, no_store, show_error
+from .common import actor, form_status, is_admin, managers_only, no_store, show_error
 from .forms import ConfirmActionForm, NewStaffForm, StaffForm
 
 
@@ -29,14 +29,14 @@ def _prepare(form) -> None:
     names = role_names()
     roles = [Role.ADMIN, Role.MANAGER, Role.CLERK] if is_admin() else [Role.CLERK]
     form.role.choices = [SelectChoice(r.value, names[r.value]) for r in roles]
-    form.offices.choices = [SelectChoice(o.slug, o.name) for o in managed_offices(actor_id())]
+    form.offices.choices = [SelectChoice(o.slug, o.name) for o in managed_offices(actor=actor())]
 
 
 @bp.get("/staff")
 @managers_only
 def staff():
-    users = management.list_staff(actor_id())
-    manageable = {u.id for u in users if management.may_manage(actor_id(), u.id)}
+    users = management.list_staff(actor=actor())
+    manageable = {u.id for u in users if management.may_manage(u.id, actor=actor())}
     paused = {u.id for u in users if lock_state(u.id).locked_until is not None}
     return render_template(
         "admin/manage/staff.html",
@@ -55,11 +55,11 @@ def staff_new():
     if form.validate_on_submit():
         try:
             created = management.create_staff_account(
-                actor_id(),
                 form.username.data,
                 form.role.data,
                 form.offices.data or [],
                 form.display_name.data,
+                actor=actor(),
             )
         except DomainError as error:
             show_error(form, error)
@@ -73,7 +73,7 @@ def staff_new():
 @bp.route("/staff/<int:user_id>", methods=["GET", "POST"])
 @managers_only
 def staff_edit(user_id: int):
-    user = management.staff_for(actor_id(), user_id)
+    user = management.staff_for(user_id, actor=actor())
     form = StaffForm(obj=user, role=user.role.value)
     _prepare(form)
     if not form.is_submitted():
@@ -81,8 +81,8 @@ def staff_edit(user_id: int):
     if form.validate_on_submit():
         try:
             management.update_staff_account(
-                actor_id(),
                 user_id,
+                actor=actor(),
                 role=form.role.data,
                 office_slugs=form.offices.data or [],
                 display_name=form.display_name.data,
@@ -97,7 +97,7 @@ def staff_edit(user_id: int):
         form=form,
         user=user,
         action_form=ConfirmActionForm(),
-        tokens=management.staff_tokens(actor_id(), user_id),
+        tokens=management.staff_tokens(user_id, actor=actor()),
         lock=lock_state(user_id),
     ), form_status(form)
 
@@ -106,7 +106,7 @@ def staff_edit(user_id: int):
 @managers_only
 def staff_password(user_id: int):
     account = management.reset_staff_password(
-        actor_id(), user_id, revoke_tokens=request.form.get("revoke_tokens") == "1"
+        user_id, actor=actor(), revoke_tokens=request.form.get("revoke_tokens") == "1"
     )
     return no_store(render_template("admin/manage/staff_password.html", account=account, new=False))
 
@@ -115,7 +115,7 @@ def staff_password(user_id: int):
 @managers_only
 def staff_revoke_tokens(user_id: int):
     token_id = request.form.get("token", type=int)
-    names = management.revoke_staff_token(actor_id(), user_id, token_id)
+    names = management.revoke_staff_token(user_id, token_id, actor=actor())
     flash(
         _(
             "Revoked: %(names)s. Programs using these tokens are refused from now on.",
@@ -131,8 +131,8 @@ def staff_revoke_tokens(user_id: int):
 @bp.post("/staff/<int:user_id>/unlock")
 @managers_only
 def staff_unlock(user_id: int):
-    user = management.staff_for(actor_id(), user_id)
-    lifted = management.unlock_staff_login(actor_id(), user_id)
+    user = management.staff_for(user_id, actor=actor())
+    lifted = management.unlock_staff_login(user_id, actor=actor())
     flash(
         _("%(name)s can sign in again now.", name=user.username)
         if lifted
@@ -146,7 +146,7 @@ def staff_unlock(user_id: int):
 @managers_only
 def staff_active(user_id: int):
     active = request.form.get("active") == "1"
-    user = management.set_staff_active(actor_id(), user_id, active)
+    user = management.set_staff_active(user_id, active, actor=actor())
     flash(
         _("%(name)s can sign in again.", name=user.username)
         if active

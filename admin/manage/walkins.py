@@ -19,7 +19,7 @@ from queue_service.offices.calendar import office_tz
 from queue_service.tickets.forecast import day_forecast
 
 from . import bp
-from .common import actor_id, form_status, managers_only, show_error
+from .common import actor, form_status, managers_only, show_error
 from .forms import ConfirmActionForm
 
 
@@ -67,11 +67,11 @@ def _rules_form(office) -> CapacityRulesForm:
 @bp.route("/offices/<slug>/walkins", methods=["GET", "POST"])
 @managers_only
 def walkins(slug: str):
-    office = managed_office(actor_id(), slug)
+    office = managed_office(slug, actor=actor())
     form = StopWalkinsForm()
     if form.validate_on_submit():
         try:
-            walkin_service.close_walkins_today(actor_id(), slug, form.reason.data)
+            walkin_service.close_walkins_today(slug, form.reason.data, actor=actor())
         except DomainError as error:
             show_error(form, error)
         else:
@@ -83,16 +83,16 @@ def walkins(slug: str):
 @bp.post("/offices/<slug>/walkins/rules")
 @managers_only
 def walkins_rules(slug: str):
-    office = managed_office(actor_id(), slug)
+    office = managed_office(slug, actor=actor())
     rules = CapacityRulesForm()
     if rules.validate_on_submit():
         try:
             capacity_rules.set_capacity_rules(
-                actor_id(),
                 slug,
                 rules.walkin_share_percent.data,
                 rules.online_closes_days_before.data,
                 rules.online_closes_at.data,
+                actor=actor(),
             )
         except DomainError as error:
             show_error(rules, error)
@@ -120,6 +120,6 @@ def _page(office, form: StopWalkinsForm, rules: CapacityRulesForm) -> str:
 @bp.post("/offices/<slug>/walkins/reopen")
 @managers_only
 def walkins_reopen(slug: str):
-    walkin_service.reopen_walkins(actor_id(), slug)
+    walkin_service.reopen_walkins(slug, actor=actor())
     flash(_("Walk-in tickets are given out again."), "success")
     return redirect(url_for(".walkins", slug=slug))

@@ -210,7 +210,7 @@ def create_appointment():
 @bp.get("/v1/appointments/<token>")
 def get_appointment(token: str):
     view = booking.get_appointment(token)
-    privacy.log_staff_view(staff_user(), view, "api")
+    privacy.log_staff_view(view, "api", actor=staff_user())
     return jsonify(appointment_json(view))
 
 

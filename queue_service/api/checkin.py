@@ -22,5 +22,5 @@ def check_in_appointment(slug: str):
     code = json_body().get("code")
     if not isinstance(code, str) or not code.strip():
         raise ValidationFailed("Enter the booking code from your confirmation.", field="code")
-    view = check_in(slug, code, user=user, device=device, lang=_lang())
+    view = check_in(slug, code, actor=user, device=device, lang=_lang())
     return jsonify(_with_links(view)), 200 if view.get("already_checked_in") else 201

@@ -91,7 +91,7 @@ def issue_ticket(slug: str):
         priority=_flag(body, "priority"),
         force=_flag(body, "force"),
         idempotency_key=request.headers.get("Idempotency-Key"),
-        user=user,
+        actor=user,
         device=device,
         lang=lang,
     )
@@ -115,7 +115,7 @@ def ticket_status(token: str):
 @bp.post("/v1/offices/<slug>/counters/<int:number>/call-next")
 @staff_required()
 def call_next(slug: str, number: int):
-    view = queue.call_next(slug, number, signed_in_staff(), _lang())
+    view = queue.call_next(slug, number, actor=signed_in_staff(), lang=_lang())
     if view is None:
         return "", 204
     return jsonify(_with_links(view))
@@ -128,7 +128,7 @@ def call_ticket(slug: str, number: int):
     view = queue.call_ticket(
         slug,
         number,
-        signed_in_staff(),
+        actor=signed_in_staff(),
         token=body.get("token"),
         number=body.get("number"),
         lang=_lang(),
@@ -139,63 +139,73 @@ def call_ticket(slug: str, number: int):
 @bp.get("/v1/offices/<slug>/counters/<int:number>")
 @staff_required()
 def counter_overview(slug: str, number: int):
-    return jsonify(reads.counter_overview(slug, number, signed_in_staff(), _lang()))
+    return jsonify(reads.counter_overview(slug, number, actor=signed_in_staff(), lang=_lang()))
 
 
 @bp.post("/v1/offices/<slug>/counters/<int:number>/open")
 @staff_required()
 def counter_open(slug: str, number: int):
-    return jsonify(queue.open_counter(slug, number, signed_in_staff(), _lang()))
+    return jsonify(queue.open_counter(slug, number, actor=signed_in_staff(), lang=_lang()))
 
 
 @bp.post("/v1/offices/<slug>/counters/<int:number>/pause")
 @staff_required()
 def counter_pause(slug: str, number: int):
-    return jsonify(queue.pause_counter(slug, number, signed_in_staff(), _lang()))
+    return jsonify(queue.pause_counter(slug, number, actor=signed_in_staff(), lang=_lang()))
 
 
 @bp.post("/v1/offices/<slug>/counters/<int:number>/close")
 @staff_required()
 def counter_close(slug: str, number: int):
-    return jsonify(queue.close_counter(slug, number, signed_in_staff(), _lang()))
+    return jsonify(queue.close_counter(slug, number, actor=signed_in_staff(), lang=_lang()))
 
 
 @bp.post("/v1/tickets/<token>/recall")
 @staff_required()
 def ticket_recall(token: str):
-    return jsonify(_with_links(queue.recall_ticket(token, signed_in_staff(), _lang())))
+    return jsonify(_with_links(queue.recall_ticket(token, actor=signed_in_staff(), lang=_lang())))
 
 
 @bp.post("/v1/tickets/<token>/start")
 @staff_required()
 def ticket_start(token: str):
-    return jsonify(_with_links(queue.start_serving(token, signed_in_staff(), _lang())))
+    return jsonify(_with_links(queue.start_serving(token, actor=signed_in_staff(), lang=_lang())))
 
 
 @bp.post("/v1/tickets/<token>/finish")
 @staff_required()
 def ticket_finish(token: str):
     performed = json_body().get("performed_service")
-    return jsonify(_with_links(queue.finish_ticket(token, signed_in_staff(), performed, _lang())))
+    return jsonify(
+        _with_links(
+            queue.finish_ticket(
+                token, actor=signed_in_staff(), performed_service_code=performed, lang=_lang()
+            )
+        )
+    )
 
 
 @bp.post("/v1/tickets/<token>/no-show")
 @staff_required()
 def ticket_no_show(token: str):
-    return jsonify(_with_links(queue.mark_no_show(token, signed_in_staff(), _lang())))
+    return jsonify(_with_links(queue.mark_no_show(token, actor=signed_in_staff(), lang=_lang())))
 
 
 @bp.post("/v1/tickets/<token>/park")
 @staff_required()
 def ticket_park(token: str):
-    return jsonify(_with_links(queue.park_ticket(token, signed_in_staff(), _lang())))
+    return jsonify(_with_links(queue.park_ticket(token, actor=signed_in_staff(), lang=_lang())))
 
 
 @bp.post("/v1/tickets/<token>/unpark")
 @staff_required()
 def ticket_unpark(token: str):
     position = json_body().get("position")
-    return jsonify(_with_links(queue.unpark_ticket(token, signed_in_staff(), position, _lang())))
+    return jsonify(
+        _with_links(
+            queue.unpark_ticket(token, actor=signed_in_staff(), position=position, lang=_lang())
+        )
+    )
 
 
 @bp.post("/v1/tickets/<token>/transfer")
@@ -204,7 +214,7 @@ def ticket_transfer(token: str):
     body = json_body()
     view = queue.transfer_ticket(
         token,
-        signed_in_staff(),
+        actor=signed_in_staff(),
         service_code=body.get("service"),
         counter_number=body.get("counter"),
         position=body.get("position"),
@@ -216,7 +226,7 @@ def ticket_transfer(token: str):
 @bp.post("/v1/tickets/<token>/cancel")
 def cancel_ticket(token: str):
     """Staff cancel (session or bearer); without a login the token holder (the visitor) does."""
-    view = queue.cancel_ticket(token, staff_user(), _lang())
+    view = queue.cancel_ticket(token, actor=staff_user(), lang=_lang())
     if staff_user() is None:
         view.pop("token", None)
     return jsonify(view)
@@ -225,7 +235,7 @@ def cancel_ticket(token: str):
 @bp.get("/v1/offices/<slug>/queue")
 @staff_required()
 def office_queue(slug: str):
-    return jsonify(reads.queue_overview(slug, signed_in_staff(), _lang()))
+    return jsonify(reads.queue_overview(slug, actor=signed_in_staff(), lang=_lang()))
 
 
 @bp.get("/v1/offices/<slug>/status")

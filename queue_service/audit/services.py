@@ -113,8 +113,8 @@ def record_about_user(action: str, *, actor: Any | None, user: Any, details: dic
 
 
 def record_view(
-    actor: Any,
     *,
+    actor: Any,
     object_type: str,
     object_id: int | str,
     office_id: int | None,

@@ -123,7 +123,7 @@ def lock_state(user_id: int) -> LockState:
     return LockState(user.failed_logins if user else 0, locked)
 
 
-def lift_login_lock(session, actor: User, target: User) -> bool:
+def lift_login_lock(session, target: User, *, actor: User) -> bool:
     """Let ``target`` sign in again at once (inside the caller's unit of work); audited."""
     from ..audit.services import record_about_user
 

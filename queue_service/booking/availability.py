@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -101,17 +101,16 @@ def appointment_windows(
     return result
 
 
-def _weekly_windows(office_ids: list[int]) -> dict[int, dict[int, list[OpeningWindow]]]:
-    """Appointment windows of stationary offices, by office and weekday, in start order."""
-    weekly: dict[int, dict[int, list[OpeningWindow]]] = defaultdict(lambda: defaultdict(list))
+def _weekly_windows(office_ids: list[int]) -> dict[int, dict[int, list[Row]]]:
+    """Appointment windows of stationary offices (start, end, capacity rows), by office and
+    weekday, in start order."""
+    weekly: dict[int, dict[int, list[Row]]] = defaultdict(lambda: defaultdict(list))
     if office_ids:
-        for row in db.session.scalars(
-            select(OpeningWindow)
-            .where(
-                OpeningWindow.office_id.in_(office_ids),
-                OpeningWindow.kind == WindowKind.APPOINTMENT,
-            )
-            .order_by(OpeningWindow.start_time)
+        w = OpeningWindow
+        for row in db.session.execute(
+            select(w.office_id, w.weekday, w.start_time, w.end_time, w.capacity)
+            .where(w.office_id.in_(office_ids), w.kind == WindowKind.APPOINTMENT)
+            .order_by(w.start_time)
         ):
             weekly[row.office_id][row.weekday].append(row)
     return weekly
@@ -151,19 +150,22 @@ def _event_window(day: date, ev: MobileEvent, tz) -> DayWindow:
 def able_counters(office_ids: list[int], service_ids: Iterable[int]) -> dict[int, int]:
     """Per office, how many active counters can serve every one of ``service_ids``."""
     wanted = set(service_ids)
-    served: dict[int, set[int]] = defaultdict(set)
-    office_of: dict[int, int] = {}
-    rows = db.session.execute(
-        select(Counter.id, Counter.office_id, counter_services.c.service_id)
-        .join(counter_services, counter_services.c.counter_id == Counter.id, isouter=True)
-        .where(Counter.office_id.in_(office_ids), Counter.active.is_(True))
-    ).all()
-    for counter_id, office_id, service_id in rows:
-        office_of[counter_id] = office_id
-        if service_id is not None:
-            served[counter_id].add(service_id)
     counts = dict.fromkeys(office_ids, 0)
-    for counter_id, office_id in office_of.items():
-        if wanted <= served[counter_id]:
-            counts[office_id] += 1
+    if not office_ids:
+        return counts
+    query = select(Counter.office_id, func.count()).where(
+        Counter.office_id.in_(office_ids), Counter.active.is_(True)
+    )
+    if wanted:  # counters with a row for each wanted service (the key is counter and service)
+        able = (
+            select(counter_services.c.counter_id)
+            .where(counter_services.c.service_id.in_(wanted))
+            .group_by(counter_services.c.counter_id)
+            .having(func.count() == len(wanted))
+            .subquery()
+        )
+        query = query.join(able, able.c.counter_id == Counter.id)
+    # counted by the database: a city's counters serve thousands of (counter, service) pairs
+    for office_id, n in db.session.execute(query.group_by(Counter.office_id)):
+        counts[office_id] = n
     return counts

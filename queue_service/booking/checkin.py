@@ -27,7 +27,7 @@ def check_in(
     office_slug: str,
     code: str,
     *,
-    user: User | None = None,
+    actor: User | None = None,
     device: Device | None = None,
     lang: str = "de",
 ) -> dict:
@@ -39,7 +39,7 @@ def check_in(
     try:
         lookup = find_appointment_for_check_in(office_slug, code)
     except InvalidTransition:
-        return _again(office_slug, code, user, device, lang)
+        return _again(office_slug, code, actor, device, lang)
     except NotFound as exc:
         exc.extra.setdefault("reason", "unknown_code")
         raise
@@ -72,7 +72,7 @@ def check_in(
         appointment.persons,
         appointment.start,
         appointment.public_id,
-        user,
+        actor,
         device,
         lang,
     )
@@ -90,7 +90,7 @@ def check_in(
     return view
 
 
-def _issue(office_slug, codes, persons, due_at, public_id, user, device, lang) -> dict:
+def _issue(office_slug, codes, persons, due_at, public_id, actor, device, lang) -> dict:
     """The appointment's ticket: queued for its first service, carrying all and the persons."""
     return issue_ticket(
         office_slug,
@@ -101,13 +101,13 @@ def _issue(office_slug, codes, persons, due_at, public_id, user, device, lang) -
         due_at=due_at,
         prefix=current_app.config.get("APPOINTMENT_TICKET_PREFIX") or None,
         idempotency_key=_key(public_id),
-        user=user,
+        actor=actor,
         device=device,
         lang=lang,
     )
 
 
-def _again(office_slug, code, user, device, lang) -> dict:
+def _again(office_slug, code, actor, device, lang) -> dict:
     """The appointment is already checked in: hand out its ticket again (reprint)."""
     from . import tokens
 
@@ -122,7 +122,7 @@ def _again(office_slug, code, user, device, lang) -> dict:
         appointment.persons,
         appointment.start,
         appointment.public_id,
-        user,
+        actor,
         device,
         lang,
     )

@@ -17,14 +17,14 @@ from .payloads import AppointmentView
 PERSONAL_FIELDS = ("name", "email", "phone")
 
 
-def log_staff_view(staff: Any | None, view: AppointmentView, via: str) -> bool:
-    """Record that ``staff`` (a logged-in or token user; None: a resident) saw ``view``'s
+def log_staff_view(view: AppointmentView, via: str, *, actor: Any | None) -> bool:
+    """Record that ``actor`` (a logged-in or token user; None: a resident) saw ``view``'s
     personal data through ``via``. Returns whether an entry was written."""
     shown = [f for f in PERSONAL_FIELDS if getattr(view, f)]
-    if staff is None or not shown:
+    if actor is None or not shown:
         return False
     record_view(
-        staff,
+        actor=actor,
         object_type="appointment",
         object_id=view.id,
         office_id=view.office.id,

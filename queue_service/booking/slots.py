@@ -10,6 +10,7 @@ Days are built one local day at a time with ``clock.local_to_utc``, so DST days 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -179,12 +180,24 @@ def _epoch_seconds(column):
     return cast(func.strftime("%s", column), Integer)  # SQLite keeps naive UTC text
 
 
+@dataclass(frozen=True)
+class FullUnits:
+    """The units of one office holding at least some number of live seats: unit starts (epoch
+    seconds, ascending) and their live seats, as parallel lists for bisecting by window."""
+
+    starts: list[int]
+    seats: list[int]
+
+
 def _occupied(
-    office_ids: list[int], lo: datetime, hi: datetime, now: datetime
-) -> dict[tuple[int, int], int]:
-    """Live seats per (office id, unit start as epoch seconds) in [lo, hi)."""
+    office_ids: list[int], lo: datetime, hi: datetime, now: datetime, at_least: int
+) -> dict[int, FullUnits]:
+    """Per office id, the units in [lo, hi) holding ``at_least`` live seats or more.
+
+    Units below the smallest capacity searched can never block a slot, so the database leaves
+    them out: of six weeks' ~1,700 occupied units of an office a handful are full."""
     seats = SlotSeat.__table__.c
-    # Core rather than ORM execution: thousands of plain rows, no entities
+    # Core rather than ORM execution: plain rows, no entities
     rows = (
         db.session.connection()
         .execute(
@@ -196,10 +209,17 @@ def _occupied(
                 or_(seats.occupied_until.is_(None), seats.occupied_until > now),
             )
             .group_by(seats.office_id, seats.unit_start)
+            .having(func.count() >= at_least)
+            .order_by(seats.office_id, seats.unit_start)
         )
         .all()
     )
-    return {(office_id, int(unit)): n for office_id, unit, n in rows}
+    result = {office_id: FullUnits([], []) for office_id in office_ids}
+    for office_id, unit, n in rows:
+        full = result[office_id]
+        full.starts.append(int(unit))
+        full.seats.append(n)
+    return result
 
 
 def _window_capacity(window: DayWindow, able: int) -> int:
@@ -241,12 +261,23 @@ def _serves(window: DayWindow, request: BookingRequest) -> bool:
     return window.service_ids is None or request.service_ids <= window.service_ids
 
 
+def _blocked_units(window: DayWindow, capacity: int, full: FullUnits, unit_s: int) -> list[int]:
+    """Indexes (from the window's start, ascending) of the window's units with no seat left."""
+    base, end = int(window.start.timestamp()), int(window.end.timestamp())
+    lo, hi = bisect_left(full.starts, base), bisect_left(full.starts, end)
+    return [
+        (full.starts[k] - base) // unit_s
+        for k in range(lo, hi)
+        if full.seats[k] >= capacity and (full.starts[k] - base) % unit_s == 0
+    ]
+
+
 def _run_in_window(
     office_id: int,
     window: DayWindow,
     capacity: int,
     request: BookingRequest,
-    occupied: dict[tuple[int, int], int],
+    full: FullUnits,
     earliest: datetime,
     unit: timedelta,
     grid: timedelta,
@@ -256,23 +287,20 @@ def _run_in_window(
     need = request.units
     if capacity <= 0 or n < need:
         return None
-    unit_s = int(unit.total_seconds())
-    base = int(window.start.timestamp())
-    blocked_before = [0] * (n + 1)  # blocked_before[i]: full units among the first i
-    for i in range(n):
-        full = occupied.get((office_id, base + i * unit_s), 0) >= capacity
-        blocked_before[i + 1] = blocked_before[i] + full
     step = int(grid / unit)
     first = 0
     if earliest > window.start:
         first = -((window.start - earliest) // unit)  # units until the earliest start, rounded up
         first = -(-first // step) * step  # ... and up to the grid
-    starts = []
-    for i in range(first, n - need + 1, step):
-        if blocked_before[i + need] == blocked_before[i]:
-            starts.append(i)
-            if first_only:
-                break
+    starts: list[int] = []
+    free_from = 0  # each stretch of free units between blocked ones takes starts on the grid
+    for blocked in [*_blocked_units(window, capacity, full, int(unit.total_seconds())), n]:
+        lowest = max(free_from, first)
+        starts.extend(range(-(-lowest // step) * step, blocked - need + 1, step))
+        if first_only and starts:
+            del starts[1:]
+            break
+        free_from = blocked + 1
     if not starts:
         return None
     return SlotRun(office_id, window, capacity, unit, need, tuple(starts))
@@ -290,6 +318,26 @@ def _searchable(
     if window.end <= earliest or not _serves(window, request):
         return False
     return not _closed_online(office, window.day, now, waitlist)
+
+
+def _open_windows(
+    office: Office,
+    windows: dict[int, list[DayWindow]],
+    able: dict[int, int],
+    request: BookingRequest,
+    h: Horizon,
+    now: datetime,
+    waitlist: bool,
+) -> list[tuple[DayWindow, int]]:
+    """The office's windows still taking online bookings of ``request``, with their online
+    capacity (windows without one left out)."""
+    found = []
+    for window in windows[office.id]:
+        if _searchable(office, window, request, h.earliest_start, now, waitlist):
+            capacity = online_capacity(office, window, able[office.id])
+            if capacity > 0:
+                found.append((window, capacity))
+    return found
 
 
 def free_runs_many(
@@ -314,32 +362,37 @@ def free_runs_many(
     if not offices or first > last:
         return result
     windows = appointment_windows(offices, first, last)
-    spans = [w for ws in windows.values() for w in ws]
-    if not spans:
-        return result
     able = able_counters([o.id for o in offices], request.service_ids)
+    searched = [
+        (office, window, capacity)
+        for office in offices
+        for window, capacity in _open_windows(office, windows, able, request, h, now, waitlist)
+    ]
+    if not searched:
+        return result
     occupied = _occupied(
-        [o.id for o in offices], min(w.start for w in spans), max(w.end for w in spans), now
+        [o.id for o in offices],
+        min(w.start for _, w, _ in searched),
+        max(w.end for _, w, _ in searched),
+        now,
+        min(capacity for _, _, capacity in searched),
     )
-    for office in offices:
-        for window in windows[office.id]:
-            if not _searchable(office, window, request, h.earliest_start, now, waitlist):
-                continue
-            run = _run_in_window(
-                office.id,
-                window,
-                online_capacity(office, window, able[office.id]),
-                request,
-                occupied,
-                h.earliest_start,
-                s.unit,
-                s.grid,
-                first_only,
-            )
-            if run:
-                result[office.id].append(run)
-                if first_only:
-                    break
+    for office, window, capacity in searched:
+        if first_only and result[office.id]:
+            continue
+        run = _run_in_window(
+            office.id,
+            window,
+            capacity,
+            request,
+            occupied[office.id],
+            h.earliest_start,
+            s.unit,
+            s.grid,
+            first_only,
+        )
+        if run:
+            result[office.id].append(run)
     return result
 
 

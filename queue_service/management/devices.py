@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
 from ..audit.services import record
-from ..auth.models import Device, DeviceKind
+from ..auth.models import Device, DeviceKind, User
 from ..auth.services import add_device
 from ..db import unit_of_work
-from ..errors import NotFound, ValidationFailed
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from .access import load_actor, office_for
@@ -26,8 +25,8 @@ class RegisteredDevice:
     token: str  # shown once; only its hash is stored
 
 
-def office_devices(actor_id: int, slug: str) -> tuple[Office, list[Device]]:
-    office = office_for(load_actor(actor_id), slug)
+def office_devices(slug: str, *, actor: User) -> tuple[Office, list[Device]]:
+    office = office_for(load_actor(actor.id), slug)
     devices = db.session.scalars(
         select(Device)
         .where(Device.office_id == office.id)
@@ -37,18 +36,18 @@ def office_devices(actor_id: int, slug: str) -> tuple[Office, list[Device]]:
 
 
 def register_device(
-    actor_id: int, slug: str, kind: str, name: str | None, *, printer: str | None = None
+    slug: str, kind: str, name: str | None, *, actor: User, printer: str | None = None
 ) -> RegisteredDevice:
     """Register a kiosk or display (the token is returned once; admin/devices.py puts it into
     the device browser's cookie)."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = office_for(actor, slug)
         if kind not in {k.value for k in DeviceKind}:
-            raise ValidationFailed(_("Choose kiosk or display."), field="kind")
+            raise ValidationFailed(N_("Choose kiosk or display."), field="kind")
         name = (name or "").strip() or None
         if name and len(name) > 80:
-            raise ValidationFailed(_("The name may have up to 80 characters."), field="name")
+            raise ValidationFailed(N_("The name may have up to 80 characters."), field="name")
         device, token = add_device(session, office, kind, name, printer=printer)
         record(
             "device.registered",
@@ -62,14 +61,14 @@ def register_device(
     return registered
 
 
-def revoke_device(actor_id: int, slug: str, device_id: int) -> Device:
+def revoke_device(slug: str, device_id: int, *, actor: User) -> Device:
     """The device's token stops working at once."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = office_for(actor, slug)
         device = session.get(Device, device_id)
         if device is None or device.office_id != office.id:
-            raise NotFound(_("This device does not exist."))
+            raise NotFound(N_("This device does not exist."))
         if device.revoked_at is None:
             device.revoked_at = clock.now()
             record(

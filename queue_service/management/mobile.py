@@ -7,13 +7,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
 from ..audit.services import record
+from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import NotFound, Refused, ValidationFailed
+from ..errors import N_, NotFound, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.calendar import office_tz
 from ..offices.impact import AffectedItem, AvailabilityChange, affected_by, apply_change
@@ -38,12 +38,12 @@ def _mobile_office(actor_id: int, slug: str, session=None, *, for_update: bool =
     actor = load_actor(actor_id, session)
     office = office_for(actor, slug, for_update=for_update)
     if not office.is_mobile:
-        raise Refused(_("Only the mobile office has dates and places."))
+        raise Refused(N_("Only the mobile office has dates and places."))
     return actor, office
 
 
-def list_mobile_events(actor_id: int, slug: str) -> tuple[Office, list[MobileEvent]]:
-    _actor, office = _mobile_office(actor_id, slug)
+def list_mobile_events(slug: str, *, actor: User) -> tuple[Office, list[MobileEvent]]:
+    _actor, office = _mobile_office(actor.id, slug)
     events = db.session.scalars(
         select(MobileEvent)
         .where(MobileEvent.office_id == office.id, MobileEvent.day >= clock.today())
@@ -52,36 +52,38 @@ def list_mobile_events(actor_id: int, slug: str) -> tuple[Office, list[MobileEve
     return office, list(events)
 
 
-def mobile_event_for(actor_id: int, slug: str, event_id: int) -> tuple[Office, MobileEvent]:
-    _actor, office = _mobile_office(actor_id, slug)
+def mobile_event_for(slug: str, event_id: int, *, actor: User) -> tuple[Office, MobileEvent]:
+    _actor, office = _mobile_office(actor.id, slug)
     return office, _event(office, event_id)
 
 
 def _event(office: Office, event_id: int) -> MobileEvent:
     event = db.session.get(MobileEvent, event_id)
     if event is None or event.office_id != office.id:
-        raise NotFound(_("This date does not exist."))
+        raise NotFound(N_("This date does not exist."))
     return event
 
 
 def _validated(session, office: Office, data: MobileEventData) -> tuple[dict, list[Service]]:
     place = (data.place or "").strip()
     if not place or len(place) > 200:
-        raise ValidationFailed(_("Enter the place (up to 200 characters)."), field="place")
+        raise ValidationFailed(N_("Enter the place (up to 200 characters)."), field="place")
     if data.day < clock.today():
-        raise ValidationFailed(_("The day is in the past."), field="day")
+        raise ValidationFailed(N_("The day is in the past."), field="day")
     if data.start >= data.end:
-        raise ValidationFailed(_("The end must be after the start."), field="end")
+        raise ValidationFailed(N_("The end must be after the start."), field="end")
     if not (data.walk_in or data.appointments):
-        raise ValidationFailed(_("Allow walk-ins, appointments or both."), field="walk_in")
+        raise ValidationFailed(N_("Allow walk-ins, appointments or both."), field="walk_in")
     offered = {o.service.code: o.service for o in office.services}
     unknown = [code for code in data.service_codes if code not in offered]
     if unknown:
         raise ValidationFailed(
-            _("Not offered by this office: %(codes)s", codes=", ".join(unknown)), field="services"
+            N_("Not offered by this office: %(codes)s"),
+            field="services",
+            params={"codes": ", ".join(unknown)},
         )
     if not data.service_codes:
-        raise ValidationFailed(_("Choose at least one service."), field="services")
+        raise ValidationFailed(N_("Choose at least one service."), field="services")
     address = (data.address or "").strip() or None
     values = {
         "day": data.day,
@@ -95,9 +97,9 @@ def _validated(session, office: Office, data: MobileEventData) -> tuple[dict, li
     return values, [offered[code] for code in data.service_codes]
 
 
-def add_mobile_event(actor_id: int, slug: str, data: MobileEventData) -> MobileEvent:
+def add_mobile_event(slug: str, data: MobileEventData, *, actor: User) -> MobileEvent:
     with unit_of_work() as session:
-        actor, office = _mobile_office(actor_id, slug, session, for_update=True)
+        actor, office = _mobile_office(actor.id, slug, session, for_update=True)
         values, services = _validated(session, office, data)
         event = MobileEvent(office_id=office.id, services=services, **values)
         session.add(event)
@@ -153,17 +155,17 @@ def _lost_time(
 
 
 def update_mobile_event(
-    actor_id: int,
     slug: str,
     event_id: int,
     data: MobileEventData,
     *,
+    actor: User,
     confirmed: bool = False,
     notify: bool = True,
     acknowledged: Collection[str] | None = None,
 ) -> MobileEvent:
     with unit_of_work() as session:
-        actor, office = _mobile_office(actor_id, slug, session, for_update=True)
+        actor, office = _mobile_office(actor.id, slug, session, for_update=True)
         event = _event(office, event_id)
         values, services = _validated(session, office, data)
         change = _lost_time(session, office, event, values)
@@ -188,16 +190,16 @@ def update_mobile_event(
 
 
 def delete_mobile_event(
-    actor_id: int,
     slug: str,
     event_id: int,
     *,
+    actor: User,
     confirmed: bool = False,
     notify: bool = True,
     acknowledged: Collection[str] | None = None,
 ) -> list[AffectedItem]:
     with unit_of_work() as session:
-        actor, office = _mobile_office(actor_id, slug, session, for_update=True)
+        actor, office = _mobile_office(actor.id, slug, session, for_update=True)
         event = _event(office, event_id)
         change = _lost_time(session, office, event, None)
         items = affected_by(change)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..audit.services import record, record_about_user
@@ -17,7 +16,7 @@ from ..auth.models import Role, User
 from ..auth.services import add_user, generate_password, set_password
 from ..auth.tokens import TokenInfo, list_api_tokens, revoke_tokens_of
 from ..db import unit_of_work
-from ..errors import Conflict, Forbidden, NotFound, Refused, ValidationFailed
+from ..errors import N_, Conflict, Forbidden, NotFound, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from .access import load_actor
@@ -52,9 +51,9 @@ def _may_manage(actor: User, target: User) -> bool:
 def _target(session, actor: User, user_id: int) -> User:
     target = session.get(User, user_id)
     if target is None:
-        raise NotFound(_("This account does not exist."))
+        raise NotFound(N_("This account does not exist."))
     if not _may_manage(actor, target):
-        raise Forbidden(_("You cannot manage this account."))
+        raise Forbidden(N_("You cannot manage this account."))
     return target
 
 
@@ -63,12 +62,12 @@ def _offices(session, actor: User, role: Role, slugs: list[str]) -> list[Office]
         list(session.scalars(select(Office).where(Office.slug.in_(slugs))).all()) if slugs else []
     )
     if len(offices) != len(set(slugs)):
-        raise ValidationFailed(_("Unknown office."), field="offices")
+        raise ValidationFailed(N_("Unknown office."), field="offices")
     allowed = actor.office_ids()
     if allowed is not None and any(o.id not in allowed for o in offices):
-        raise Forbidden(_("You can only give accounts your own offices."))
+        raise Forbidden(N_("You can only give accounts your own offices."))
     if role != Role.ADMIN and not offices:
-        raise ValidationFailed(_("Choose at least one office."), field="offices")
+        raise ValidationFailed(N_("Choose at least one office."), field="offices")
     return offices if role != Role.ADMIN else []
 
 
@@ -76,15 +75,15 @@ def _role(actor: User, value: str) -> Role:
     try:
         role = Role(value)
     except ValueError as exc:
-        raise ValidationFailed(_("Choose a role."), field="role") from exc
+        raise ValidationFailed(N_("Choose a role."), field="role") from exc
     if actor.role != Role.ADMIN and role != Role.CLERK:
-        raise Forbidden(_("Managers can only create clerk accounts."))
+        raise Forbidden(N_("Managers can only create clerk accounts."))
     return role
 
 
-def list_staff(actor_id: int) -> list[User]:
+def list_staff(*, actor: User) -> list[User]:
     """Accounts the actor may see: all for administrators, those of their offices for managers."""
-    actor = load_actor(actor_id)
+    actor = load_actor(actor.id)
     users = db.session.scalars(select(User).order_by(User.username)).all()
     allowed = actor.office_ids()
     if allowed is None:
@@ -92,40 +91,43 @@ def list_staff(actor_id: int) -> list[User]:
     return [u for u in users if u.role != Role.ADMIN and {o.id for o in u.offices} & allowed]
 
 
-def staff_for(actor_id: int, user_id: int) -> User:
-    actor = load_actor(actor_id)
+def staff_for(user_id: int, *, actor: User) -> User:
+    actor = load_actor(actor.id)
     return _target(db.session, actor, user_id)
 
 
-def may_manage(actor_id: int, user_id: int) -> bool:
-    actor = load_actor(actor_id)
+def may_manage(user_id: int, *, actor: User) -> bool:
+    actor = load_actor(actor.id)
     target = db.session.get(User, user_id)
     return target is not None and _may_manage(actor, target)
 
 
 def create_staff_account(
-    actor_id: int,
     username: str,
     role: str,
     office_slugs: list[str],
     display_name: str | None = None,
+    *,
+    actor: User,
 ) -> NewAccount:
     """Create an account with a generated password (returned once, stored only as a hash)."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         role_value = _role(actor, role)
         offices = _offices(session, actor, role_value, office_slugs)
         username = (username or "").strip()
         if not username or len(username) > 80 or any(ch.isspace() for ch in username):
             raise ValidationFailed(
-                _("Enter a user name of up to 80 characters without spaces."), field="username"
+                N_("Enter a user name of up to 80 characters without spaces."), field="username"
             )
         if session.scalar(select(User.id).where(User.username == username)):
-            raise Conflict(_("The user name %(name)s is taken.", name=username), field="username")
+            raise Conflict(
+                N_("The user name %(name)s is taken."), field="username", params={"name": username}
+            )
         display_name = (display_name or "").strip() or None
         if display_name and len(display_name) > 120:
             raise ValidationFailed(
-                _("The display name may have up to 120 characters."), field="display_name"
+                N_("The display name may have up to 120 characters."), field="display_name"
             )
         user, password = add_user(
             session, username, role_value.value, offices, display_name=display_name
@@ -149,20 +151,20 @@ def create_staff_account(
 
 
 def update_staff_account(
-    actor_id: int, user_id: int, *, role: str, office_slugs: list[str], display_name: str | None
+    user_id: int, *, actor: User, role: str, office_slugs: list[str], display_name: str | None
 ) -> User:
     """Change an account's role, offices and display name."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
         role_value = _role(actor, role)
         if target.id == actor.id and role_value != actor.role:
-            raise Refused(_("You cannot change your own role."))
+            raise Refused(N_("You cannot change your own role."))
         offices = _offices(session, actor, role_value, office_slugs)
         display_name = (display_name or "").strip() or target.username
         if len(display_name) > 120:
             raise ValidationFailed(
-                _("The display name may have up to 120 characters."), field="display_name"
+                N_("The display name may have up to 120 characters."), field="display_name"
             )
         before_office_ids = {o.id for o in target.offices}
         before = {
@@ -196,12 +198,12 @@ def update_staff_account(
     return target
 
 
-def reset_staff_password(actor_id: int, user_id: int, *, revoke_tokens: bool = False) -> NewAccount:
+def reset_staff_password(user_id: int, *, actor: User, revoke_tokens: bool = False) -> NewAccount:
     """Give an account a new generated password (shown once); the old one stops working, every
     session of the account ends, and its API tokens are revoked when asked (else they are listed
     as still valid)."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
         password = generate_password()
         set_password(target, password)  # ends every session of the account
@@ -224,35 +226,35 @@ def reset_staff_password(actor_id: int, user_id: int, *, revoke_tokens: bool = F
     return result
 
 
-def staff_tokens(actor_id: int, user_id: int) -> list[TokenInfo]:
+def staff_tokens(user_id: int, *, actor: User) -> list[TokenInfo]:
     """The account's API tokens that are not revoked (names, expiry, last use; never the token)."""
-    staff_for(actor_id, user_id)
+    staff_for(user_id, actor=actor)
     return list_api_tokens(user_id)
 
 
-def revoke_staff_token(actor_id: int, user_id: int, token_id: int | None = None) -> list[str]:
+def revoke_staff_token(user_id: int, token_id: int | None = None, *, actor: User) -> list[str]:
     """Revoke one API token of the account, or all of them; returns the revoked tokens' names."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
         return revoke_tokens_of(session, target, token_id, actor=actor)
 
 
-def unlock_staff_login(actor_id: int, user_id: int) -> bool:
+def unlock_staff_login(user_id: int, *, actor: User) -> bool:
     """Lift the sign-in pause after wrong passwords (audited); False when there was none."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
-        return lift_login_lock(session, actor, target)
+        return lift_login_lock(session, target, actor=actor)
 
 
-def set_staff_active(actor_id: int, user_id: int, active: bool) -> User:
+def set_staff_active(user_id: int, active: bool, *, actor: User) -> User:
     """Deactivate (sign-in refused, sessions end) or reactivate an account."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
         if target.id == actor.id:
-            raise Refused(_("You cannot deactivate your own account."))
+            raise Refused(N_("You cannot deactivate your own account."))
         if target.active != active:
             target.active = active
             end_sessions(target)

@@ -16,8 +16,9 @@ from flask_babel import gettext as _
 
 from .. import clock
 from ..audit.services import record
+from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import ValidationFailed
+from ..errors import N_, ValidationFailed
 from ..offices import calendar
 from ..offices.messages import message_view
 from ..offices.models import Office, OfficeMessage
@@ -33,16 +34,17 @@ def _end_of_day(office: Office, now: datetime) -> datetime:
     return clock.local_to_utc(day + timedelta(days=1), time(0, 0), tz)
 
 
-def close_walkins_today(actor_id: int, office_slug: str, reason: str) -> Office:
+def close_walkins_today(office_slug: str, reason: str, *, actor: User) -> Office:
     """Stop walk-in tickets at this office for the rest of today, telling visitors why."""
     reason = " ".join((reason or "").split())
     if not 3 <= len(reason) <= MAX_REASON:
         raise ValidationFailed(
-            _("Please give visitors a reason (3 to %(n)d characters).", n=MAX_REASON),
+            N_("Please give visitors a reason (3 to %(n)d characters)."),
             field="reason",
+            params={"n": MAX_REASON},
         )
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = office_for(actor, office_slug, for_update=True)
         now = clock.now()
         today = now.astimezone(calendar.office_tz(office)).date()
@@ -82,10 +84,10 @@ def close_walkins_today(actor_id: int, office_slug: str, reason: str) -> Office:
     return office
 
 
-def reopen_walkins(actor_id: int, office_slug: str) -> Office:
+def reopen_walkins(office_slug: str, *, actor: User) -> Office:
     """Walk-in tickets again today (the early closing is lifted)."""
     with unit_of_work() as session:
-        actor = load_actor(actor_id, session)
+        actor = load_actor(actor.id, session)
         office = office_for(actor, office_slug, for_update=True)
         if office.walkins_closed_on is None:
             return office

@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
-from ..errors import Forbidden, ValidationFailed
+from ..auth.models import User
+from ..errors import N_, Forbidden, ValidationFailed
 from ..extensions import db
 from ..management.access import managed_offices
 from ..offices.models import Service
@@ -59,23 +60,23 @@ def parse_range(start: str | None, end: str | None) -> tuple[date, date]:
         last = date.fromisoformat(end) if end else today
         first = date.fromisoformat(start) if start else last - timedelta(days=6)
     except ValueError as exc:
-        raise ValidationFailed(_("Please give dates as YYYY-MM-DD."), field="from") from exc
+        raise ValidationFailed(N_("Please give dates as YYYY-MM-DD."), field="from") from exc
     if first > last:
-        raise ValidationFailed(_("The start date is after the end date."), field="from")
+        raise ValidationFailed(N_("The start date is after the end date."), field="from")
     if (last - first).days >= MAX_DAYS:
         raise ValidationFailed(
-            _("Please choose at most %(days)s days.", days=MAX_DAYS), field="from"
+            N_("Please choose at most %(days)s days."), field="from", params={"days": MAX_DAYS}
         )
     return first, last
 
 
-def allowed_offices(actor_id: int, slug: str | None):
+def allowed_offices(slug: str | None, *, actor: User):
     """The offices the report covers: ``slug`` if the actor manages it, else all they manage."""
-    offices = managed_offices(actor_id)
+    offices = managed_offices(actor=actor)
     if slug:
         chosen = [o for o in offices if o.slug == slug]
         if not chosen:
-            raise Forbidden(_("Your account has no access to this office."))
+            raise Forbidden(N_("Your account has no access to this office."))
         return offices, chosen
     return offices, offices
 
@@ -96,8 +97,10 @@ def _day_row(day: date, figures: dict, lang: str) -> dict:
     }
 
 
-def build_report(actor_id: int, office_slug: str | None, start: date, end: date, lang: str) -> dict:
-    offices, chosen = allowed_offices(actor_id, office_slug)
+def build_report(
+    office_slug: str | None, start: date, end: date, lang: str, *, actor: User
+) -> dict:
+    offices, chosen = allowed_offices(office_slug, actor=actor)
     ids = [o.id for o in chosen]
     items = compute.buckets(ids, start, end)
     services = {s.id: s for s in db.session.scalars(select(Service))}

@@ -73,18 +73,20 @@ def _next_ticket_stmt(weights: ordering.Weights):
     )
 
 
-def call_next(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict | None:
+def call_next(
+    office_slug: str, counter_number: int, *, actor: User, lang: str = "de"
+) -> dict | None:
     """Call the next ticket this counter can serve (None when nobody waits for it).
 
     The counter's state row is locked first (one call per counter at a time), then the next
     ticket with ``FOR UPDATE SKIP LOCKED``: two counters calling at once never get the same
-    ticket. Calling opens the counter for ``user`` if it was closed or paused.
+    ticket. Calling opens the counter for ``actor`` if it was closed or paused.
     """
 
     def work(session) -> dict | None:
         now = clock.now()
         office = get_office(office_slug)
-        user_id = staff_id(user, office)
+        user_id = staff_id(actor, office)
         counter = reads.find_counter(office, counter_number)
         state = lock_counter_state(session, counter, now)
         ensure_counter_free(session, counter)
@@ -108,8 +110,8 @@ def call_next(office_slug: str, counter_number: int, user: User, lang: str = "de
 def call_ticket(
     office_slug: str,
     counter_number: int,
-    user: User,
     *,
+    actor: User,
     token: str | None = None,
     number: str | None = None,
     lang: str = "de",
@@ -121,7 +123,7 @@ def call_ticket(
     def work(session) -> dict:
         now = clock.now()
         office = get_office(office_slug)
-        user_id = staff_id(user, office)
+        user_id = staff_id(actor, office)
         counter = reads.find_counter(office, counter_number)
         state = lock_counter_state(session, counter, now)
         ensure_counter_free(session, counter)
@@ -154,12 +156,12 @@ def call_ticket(
 
 
 def _set_counter(
-    office_slug: str, counter_number: int, user: User, status: CounterStatus, lang: str
+    office_slug: str, counter_number: int, actor: User, status: CounterStatus, lang: str
 ) -> dict:
     def work(session) -> None:
         now = clock.now()
         office = get_office(office_slug)
-        user_id = staff_id(user, office)
+        user_id = staff_id(actor, office)
         counter = reads.find_counter(office, counter_number)
         state = lock_counter_state(session, counter, now)
         if status == CounterStatus.CLOSED:
@@ -170,19 +172,19 @@ def _set_counter(
             publish.queue_changed(office.slug)
 
     run_in_transaction(work)
-    return reads.counter_overview(office_slug, counter_number, user, lang)
+    return reads.counter_overview(office_slug, counter_number, actor=actor, lang=lang)
 
 
-def open_counter(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict:
-    """``user`` works at this counter now and takes tickets."""
-    return _set_counter(office_slug, counter_number, user, CounterStatus.OPEN, lang)
+def open_counter(office_slug: str, counter_number: int, *, actor: User, lang: str = "de") -> dict:
+    """``actor`` works at this counter now and takes tickets."""
+    return _set_counter(office_slug, counter_number, actor, CounterStatus.OPEN, lang)
 
 
-def pause_counter(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict:
+def pause_counter(office_slug: str, counter_number: int, *, actor: User, lang: str = "de") -> dict:
     """A break: no new tickets; a ticket already at the counter may be finished."""
-    return _set_counter(office_slug, counter_number, user, CounterStatus.PAUSED, lang)
+    return _set_counter(office_slug, counter_number, actor, CounterStatus.PAUSED, lang)
 
 
-def close_counter(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict:
+def close_counter(office_slug: str, counter_number: int, *, actor: User, lang: str = "de") -> dict:
     """End of work at this counter (refused while a ticket is still called or served there)."""
-    return _set_counter(office_slug, counter_number, user, CounterStatus.CLOSED, lang)
+    return _set_counter(office_slug, counter_number, actor, CounterStatus.CLOSED, lang)

@@ -92,10 +92,10 @@ def ensure_today(ticket: Ticket, what: str) -> None:
         )
 
 
-def staff_id(user: User | None, office: Office) -> int:
-    require_office_access(user, office)
-    assert user is not None  # require_office_access refused anonymous callers
-    return user.id
+def staff_id(actor: User | None, office: Office) -> int:
+    require_office_access(actor, office)
+    assert actor is not None  # require_office_access refused anonymous callers
+    return actor.id
 
 
 def publish_ticket(ticket: Ticket, estimate: Estimate | None = None) -> None:

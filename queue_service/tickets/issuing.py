@@ -31,12 +31,12 @@ def new_token() -> str:
 
 
 def _check_caller(
-    office: Office, user: User | None, device: Device | None, priority: bool, force: bool = False
+    office: Office, actor: User | None, device: Device | None, priority: bool, force: bool = False
 ) -> None:
-    if force and user is None:
+    if force and actor is None:
         raise Forbidden("Only staff may issue a walk-in the forecast refuses.", field="force")
-    if user is not None:
-        require_office_access(user, office)
+    if actor is not None:
+        require_office_access(actor, office)
         return
     if device is not None:
         if device.kind != DeviceKind.KIOSK:
@@ -53,7 +53,7 @@ def _check_service(session, office: Office, code: str | None) -> tuple[Service, 
     try:
         service = get_service(code)
     except UnknownService as exc:
-        raise ValidationFailed(exc.detail, field="service") from exc
+        raise ValidationFailed(exc.message, field="service", params=exc.params) from exc
     offered = session.get(OfficeService, (office.id, service.id))
     if offered is None:
         raise Refused(
@@ -210,7 +210,7 @@ def issue_ticket(
     due_at: datetime | None = None,
     prefix: str | None = None,
     idempotency_key: str | None = None,
-    user: User | None = None,
+    actor: User | None = None,
     device: Device | None = None,
     lang: str = "de",
     further_services: Sequence[str] = (),
@@ -228,7 +228,7 @@ def issue_ticket(
     recorded on the ticket's issue event; trusted code is not held to it) (``errors.Refused``
     with a ``reason``). Appointment
     tickets (``kind="appointment"``, from the check-in) skip hours and caps. With neither
-    ``user`` nor ``device`` the caller is trusted code (the check-in).
+    ``actor`` nor ``device`` the caller is trusted code (the check-in).
     """
     kind = TicketKind(kind)
     key = _check_key(idempotency_key)
@@ -252,7 +252,7 @@ def issue_ticket(
         known.clear()
         now = clock.now()
         office = get_office(office_slug)
-        _check_caller(office, user, device, priority, force)
+        _check_caller(office, actor, device, priority, force)
         service, offered = _check_service(session, office, service_code)
         if key:
             earlier = _existing(office.id, key)
@@ -261,7 +261,7 @@ def issue_ticket(
         day = now.astimezone(calendar.office_tz(office)).date()
         if kind == TicketKind.WALKIN:
             # trusted code (no caller: scripts, tests) is not held to the forecast
-            forecast_applies = (user is not None or device is not None) and not force
+            forecast_applies = (actor is not None or device is not None) and not force
             snap = _admit_walkin(session, office, service, offered, now, forecast_applies)
             if snap is not None and not priority:
                 known.append(snap.estimate_new(service.id))
@@ -304,7 +304,7 @@ def issue_ticket(
                 action="issue",
                 from_status=None,
                 to_status=TicketStatus.WAITING,
-                user_id=user.id if user else None,
+                user_id=actor.id if actor else None,
                 details={
                     "service": service.code,
                     **({"further_services": [f.code for f in further]} if further else {}),
@@ -312,7 +312,7 @@ def issue_ticket(
                     "kind": kind.value,
                     "priority": bool(priority),
                     **({"forced": True} if force else {}),
-                    "by": "staff" if user else ("kiosk" if device else "system"),
+                    "by": "staff" if actor else ("kiosk" if device else "system"),
                     **({"device_id": device.id} if device else {}),
                 },
             )

@@ -148,10 +148,10 @@ def _service_summary(snap: Snapshot, service, lang: str) -> dict:
     }
 
 
-def queue_overview(office_slug: str, user: User, lang: str = "de") -> dict:
+def queue_overview(office_slug: str, *, actor: User, lang: str = "de") -> dict:
     """For the clerk desk: the waiting list per service, parked tickets and every counter."""
     office = get_office(office_slug)
-    require_office_access(user, office)
+    require_office_access(actor, office)
     snap = estimates.snapshot(office, clock.now())
     loaded = _load([t.id for t in snap.waiting])
     ranked = [
@@ -186,10 +186,12 @@ def queue_overview(office_slug: str, user: User, lang: str = "de") -> dict:
     }
 
 
-def counter_overview(office_slug: str, counter_number: int, user: User, lang: str = "de") -> dict:
+def counter_overview(
+    office_slug: str, counter_number: int, *, actor: User, lang: str = "de"
+) -> dict:
     """One counter: its state, the clerk there, its current ticket and how many wait for it."""
     office = get_office(office_slug)
-    require_office_access(user, office)
+    require_office_access(actor, office)
     snap = estimates.snapshot(office, clock.now())
     for info in snap.counters:
         if info.number == counter_number:

@@ -1,6 +1,6 @@
 """State changes of the live queue: one function per action, each one unit of work.
 
-Every function takes plain values and the acting ``User`` (checked against the ticket's office),
+Every function takes plain values and the acting ``User`` (keyword-only ``actor``) (checked against the ticket's office),
 runs in ``run_in_transaction`` (BEGIN IMMEDIATE on SQLite; row locks on PostgreSQL), publishes
 through ``realtime.publish`` (emitted after the commit) and returns the ticket's staff view.
 This module is the one to import: issuing lives in ``issuing.py``, calling and counters in
@@ -37,15 +37,15 @@ from .issuing import issue_ticket
 from .models import ACTIVE_AT_COUNTER, CounterState, CounterStatus, Placement, Ticket
 
 
-def _on_ticket(token: str, user: User | None, lang: str, change: Callable) -> dict:
-    """Lock the ticket, check the user's office, run ``change``; return the staff view.
+def _on_ticket(token: str, actor: User | None, lang: str, change: Callable) -> dict:
+    """Lock the ticket, check the actor's office, run ``change``; return the staff view.
 
     ``change(session, ticket, user_id, now)`` may return the ticket's new Estimate.
     """
 
     def work(session) -> dict:
         ticket = lock_ticket(session, token)
-        user_id = staff_id(user, ticket.office)
+        user_id = staff_id(actor, ticket.office)
         estimate = change(session, ticket, user_id, clock.now())
         return view_of(ticket, lang, estimate)
 
@@ -55,7 +55,7 @@ def _on_ticket(token: str, user: User | None, lang: str, change: Callable) -> di
 # ---------------------------------------------------------------- ticket actions
 
 
-def recall_ticket(token: str, user: User, lang: str = "de") -> dict:
+def recall_ticket(token: str, *, actor: User, lang: str = "de") -> dict:
     """Call the same ticket again (the display shows it anew; the count goes up)."""
 
     def change(session, ticket, user_id, now):
@@ -72,10 +72,10 @@ def recall_ticket(token: str, user: User, lang: str = "de") -> dict:
         publish.ticket_called(ticket.office.slug, payloads.called_event(ticket))
         publish_ticket(ticket, Estimate(0, 0))
 
-    return _on_ticket(token, user, lang, change)
+    return _on_ticket(token, actor, lang, change)
 
 
-def start_serving(token: str, user: User, lang: str = "de") -> dict:
+def start_serving(token: str, *, actor: User, lang: str = "de") -> dict:
     """The visitor has arrived at the counter."""
 
     def change(session, ticket, user_id, now):
@@ -84,11 +84,11 @@ def start_serving(token: str, user: User, lang: str = "de") -> dict:
         )
         publish_ticket(ticket, Estimate(0, 0))
 
-    return _on_ticket(token, user, lang, change)
+    return _on_ticket(token, actor, lang, change)
 
 
 def finish_ticket(
-    token: str, user: User, performed_service_code: str | None = None, lang: str = "de"
+    token: str, *, actor: User, performed_service_code: str | None = None, lang: str = "de"
 ) -> dict:
     """Done; records the service actually performed (default: the ticket's service)."""
     performed = None
@@ -96,7 +96,9 @@ def finish_ticket(
         try:
             performed = get_service(performed_service_code)
         except UnknownService as exc:
-            raise ValidationFailed(exc.detail, field="performed_service") from exc
+            raise ValidationFailed(
+                exc.message, field="performed_service", params=exc.params
+            ) from exc
 
     def change(session, ticket, user_id, now):
         service = performed or ticket.service
@@ -112,10 +114,10 @@ def finish_ticket(
         ticket.performed_service_id = service.id
         publish_ticket(ticket)
 
-    return _on_ticket(token, user, lang, change)
+    return _on_ticket(token, actor, lang, change)
 
 
-def mark_no_show(token: str, user: User, lang: str = "de") -> dict:
+def mark_no_show(token: str, *, actor: User, lang: str = "de") -> dict:
     """The called visitor did not come, after at least NO_SHOW_AFTER_RECALLS recalls."""
 
     def change(session, ticket, user_id, now):
@@ -141,10 +143,10 @@ def mark_no_show(token: str, user: User, lang: str = "de") -> dict:
         publish.call_withdrawn(ticket.office.slug, ticket.number, "no_show")
         publish_ticket(ticket)
 
-    return _on_ticket(token, user, lang, change)
+    return _on_ticket(token, actor, lang, change)
 
 
-def park_ticket(token: str, user: User, lang: str = "de") -> dict:
+def park_ticket(token: str, *, actor: User, lang: str = "de") -> dict:
     """Set a ticket aside (e.g. the visitor fetches a document); frees the counter."""
 
     def change(session, ticket, user_id, now):
@@ -157,10 +159,12 @@ def park_ticket(token: str, user: User, lang: str = "de") -> dict:
             publish.call_withdrawn(ticket.office.slug, ticket.number, "parked")
         publish_ticket(ticket)
 
-    return _on_ticket(token, user, lang, change)
+    return _on_ticket(token, actor, lang, change)
 
 
-def unpark_ticket(token: str, user: User, position: str | None = None, lang: str = "de") -> dict:
+def unpark_ticket(
+    token: str, *, actor: User, position: str | None = None, lang: str = "de"
+) -> dict:
     """Put a parked ticket back into the queue, at the front (default) or the back."""
     placement = placement_from(position, Placement.FRONT)
 
@@ -177,13 +181,13 @@ def unpark_ticket(token: str, user: User, position: str | None = None, lang: str
         ticket.placement, ticket.queued_at = placement, now
         return publish_waiting(session, ticket)
 
-    return _on_ticket(token, user, lang, change)
+    return _on_ticket(token, actor, lang, change)
 
 
 def transfer_ticket(
     token: str,
-    user: User,
     *,
+    actor: User,
     service_code: str | None = None,
     counter_number: int | None = None,
     position: str | None = None,
@@ -209,7 +213,7 @@ def transfer_ticket(
             try:
                 service = get_service(service_code)
             except UnknownService as exc:
-                raise ValidationFailed(exc.detail, field="service") from exc
+                raise ValidationFailed(exc.message, field="service", params=exc.params) from exc
             if session.get(OfficeService, (office.id, service.id)) is None:
                 raise ValidationFailed(
                     f"{office.name} does not offer {service.code}.", field="service"
@@ -240,16 +244,16 @@ def transfer_ticket(
         ticket.placement, ticket.queued_at = placement, now
         return publish_waiting(session, ticket)
 
-    return _on_ticket(token, user, lang, change)
+    return _on_ticket(token, actor, lang, change)
 
 
-def cancel_ticket(token: str, user: User | None = None, lang: str = "de") -> dict:
-    """Cancel a ticket: by staff (``user``), or by the visitor holding the token (no user)."""
+def cancel_ticket(token: str, *, actor: User | None = None, lang: str = "de") -> dict:
+    """Cancel a ticket: by staff (``actor``), or by the visitor holding the token (no actor)."""
 
     def work(session) -> dict:
         now = clock.now()
         ticket = lock_ticket(session, token)
-        user_id = staff_id(user, ticket.office) if user is not None else None
+        user_id = staff_id(actor, ticket.office) if actor is not None else None
         lifecycle.apply(
             session,
             ticket,
@@ -268,7 +272,7 @@ def cancel_ticket(token: str, user: User | None = None, lang: str = "de") -> dic
 # ---------------------------------------------------------------- end of day
 
 
-def close_day(office_slug: str, reason: str | None = None, user: User | None = None) -> int:
+def close_day(office_slug: str, reason: str | None = None, *, actor: User | None = None) -> int:
     """Close the office's queue: every open ticket of today or earlier becomes not_served with
     ``reason`` and every counter closes. Nothing is deleted. Returns the number of tickets."""
     reason = (reason or "Office closed for the day").strip()[:200]
@@ -276,7 +280,7 @@ def close_day(office_slug: str, reason: str | None = None, user: User | None = N
     def work(session) -> int:
         now = clock.now()
         office = get_office(office_slug)
-        user_id = staff_id(user, office) if user is not None else None
+        user_id = staff_id(actor, office) if actor is not None else None
         counter_ids = select(Counter.id).where(Counter.office_id == office.id)
         session.execute(
             update(CounterState)

@@ -127,13 +127,23 @@ def ticket_status(token: str):
 
     from ..tickets.reads import ticket_status as status_of
 
-    asked = request.args.get("lang")
-    if asked not in TICKET_LANGUAGES:
-        asked = None
+    asked = _asked_ticket_language()
     ticket = status_of(token, asked if asked in ("de", "en") else "de")
-    lang = asked or (ticket["lang"] if ticket["lang"] in TICKET_LANGUAGES else _lang())
+    lang = _ticket_language(ticket, asked)
     with force_locale(lang):
         return _ticket_page(token, ticket, lang)
+
+
+def _asked_ticket_language() -> str | None:
+    """The language a ticket page was asked for (``?lang=`` or the form's), if tickets speak it."""
+    asked = request.args.get("lang") or request.form.get("lang")
+    return asked if asked in TICKET_LANGUAGES else None
+
+
+def _ticket_language(ticket: dict, asked: str | None) -> str:
+    """The language of a ticket's pages: the one asked for, else the ticket's own (the kiosk's
+    choice), else the site's."""
+    return asked or (ticket["lang"] if ticket["lang"] in TICKET_LANGUAGES else _lang())
 
 
 def _ticket_page(token: str, ticket: dict, lang: str):
@@ -175,25 +185,37 @@ def _ticket_page(token: str, ticket: dict, lang: str):
 @bp.route("/t/<token>/cancel", methods=["GET", "POST"])
 def cancel_ticket(token: str):
     """Give the ticket back: a confirmation page, then a POST (with the CSRF token)."""
+    from flask_babel import force_locale
     from flask_babel import gettext as _
 
     from ..errors import DomainError
     from ..tickets import services as queue
     from ..tickets.reads import ticket_status as status_of
 
-    ticket = status_of(token, _lang())
-    if request.method == "POST":
-        try:
-            queue.cancel_ticket(token, None, _lang())
-        except DomainError:
+    asked = _asked_ticket_language()
+    ticket = status_of(token, asked if asked in ("de", "en") else "de")
+    lang = _ticket_language(ticket, asked)
+    back = redirect(url_for("web.ticket_status", token=token, lang=asked), 303)
+    with force_locale(lang):  # the ticket's language, as on its status page
+        if request.method == "POST":
+            try:
+                queue.cancel_ticket(token, actor=None, lang="en" if asked == "en" else "de")
+            except DomainError:
+                flash(_("This ticket can no longer be cancelled."), "error")
+            else:
+                flash(_("Your ticket has been cancelled. You can leave the queue."), "success")
+            return back
+        if ticket["status"] not in CANCELLABLE:
             flash(_("This ticket can no longer be cancelled."), "error")
-        else:
-            flash(_("Your ticket has been cancelled. You can leave the queue."), "success")
-        return redirect(url_for("web.ticket_status", token=token), 303)
-    if ticket["status"] not in CANCELLABLE:
-        flash(_("This ticket can no longer be cancelled."), "error")
-        return redirect(url_for("web.ticket_status", token=token), 303)
-    return render_template("web/ticket_cancel.html", ticket=ticket, token=token), 200, _NO_STORE
+            return back
+        page = render_template(
+            "web/ticket_cancel.html",
+            ticket=ticket,
+            token=token,
+            lang=asked,
+            languages=TICKET_LANGUAGES,
+        )
+    return page, 200, _NO_STORE
 
 
 @bp.get("/t/sw.js")

@@ -29,7 +29,7 @@ def _count(**where) -> int:
 
 def test_an_entry_commits_and_rolls_back_with_its_change(staff, monkeypatch):
     manager = staff.aegi_manager
-    offices.add_counter(manager.id, "aegi", "Express", ["AB"])
+    offices.add_counter("aegi", "Express", ["AB"], actor=manager)
     assert _count(action="counter.added") == 1
 
     def record_then_fail(*args, **kwargs):
@@ -39,7 +39,7 @@ def test_an_entry_commits_and_rolls_back_with_its_change(staff, monkeypatch):
 
     monkeypatch.setattr("queue_service.management.offices.record", record_then_fail)
     with pytest.raises(RuntimeError):
-        offices.add_counter(manager.id, "aegi", "Zweiter Express", ["AB"])
+        offices.add_counter("aegi", "Zweiter Express", ["AB"], actor=manager)
     assert _count(action="counter.added") == 1
     aegi = db.session.scalar(select(Office).where(Office.slug == "aegi"))
     assert (
@@ -75,7 +75,7 @@ def test_entries_refuse_personal_data_and_need_a_unit_of_work(staff):
             )
     assert _count(action="test.personal") == 0
     audit.record_view(
-        admin,
+        actor=admin,
         object_type="appointment",
         object_id=42,
         office_id=None,

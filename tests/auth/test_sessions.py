@@ -69,18 +69,22 @@ def test_deactivation_and_role_change_end_the_sessions(app, people, change):
     desk = signed_in(app, people.clerk)
     if change == "role":
         staff_service.update_staff_account(
-            people.admin.id, people.clerk.id, role="manager", office_slugs=["aegi"], display_name=""
+            people.clerk.id,
+            actor=people.admin,
+            role="manager",
+            office_slugs=["aegi"],
+            display_name="",
         )
     else:
-        staff_service.set_staff_active(people.admin.id, people.clerk.id, False)
-        staff_service.set_staff_active(people.admin.id, people.clerk.id, True)
+        staff_service.set_staff_active(people.clerk.id, False, actor=people.admin)
+        staff_service.set_staff_active(people.clerk.id, True, actor=people.admin)
     assert desk.get("/api/v1/me").status_code == 401
 
 
 def test_a_display_name_change_keeps_the_session(app, people):
     desk = signed_in(app, people.clerk)
     staff_service.update_staff_account(
-        people.admin.id, people.clerk.id, role="clerk", office_slugs=["aegi"], display_name="Neu"
+        people.clerk.id, actor=people.admin, role="clerk", office_slugs=["aegi"], display_name="Neu"
     )
     assert desk.get("/api/v1/me").status_code == 200
 

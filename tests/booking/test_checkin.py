@@ -61,7 +61,7 @@ def test_a_due_appointment_becomes_a_ticket_called_before_walk_ins(booked, app):
     clock.freeze(at(THURSDAY, 10, 0))
     clerk = create_user("clerk-checkin", "clerk", ["aegi"])
     user = db.session.get(User, clerk.id)
-    first = queue.call_next("aegi", 1, user)
+    first = queue.call_next("aegi", 1, actor=user)
     assert first["number"] == "T001"
     assert walkin["number"] == "P001"
 

@@ -30,19 +30,19 @@ def test_closing_a_day_lists_then_cancels_and_notifies_the_affected_residents(
     outbox.clear()
 
     impact = closures.preview_closure(
-        manager.id, "linden", [THURSDAY], reason="Betriebsversammlung"
+        "linden", [THURSDAY], actor=manager, reason="Betriebsversammlung"
     )
     assert [item.key for item in impact.items] == [str(stranded.id)]
     summary = impact.items[0].summary
     assert "26.11.2026 08:00" in summary and "Erika" not in summary and "erika@" not in summary
 
     with pytest.raises(ConfirmationRequired):
-        closures.add_closure(manager.id, "linden", [THURSDAY], "Betriebsversammlung")
+        closures.add_closure("linden", [THURSDAY], "Betriebsversammlung", actor=manager)
     assert db.session.get(Appointment, stranded.id).status == AppointmentStatus.CONFIRMED
     assert outbox == []
 
     closures.add_closure(
-        manager.id, "linden", [THURSDAY], "Betriebsversammlung", confirmed=True, notify=True
+        "linden", [THURSDAY], "Betriebsversammlung", actor=manager, confirmed=True, notify=True
     )
     db.session.expire_all()
     assert db.session.get(Appointment, stranded.id).status == AppointmentStatus.CANCELLED
@@ -54,7 +54,7 @@ def test_the_closure_preview_names_the_day_and_the_services(app, catalogue, make
     manager = make_user("leitung", "manager", ["linden"])
     clock.freeze(MONDAY_9)
     book(office="linden", services="EID,PA", start=at(THURSDAY, 8), email="erika@example.org")
-    impact = closures.preview_closure(manager.id, "linden", [THURSDAY], reason="Umzug")
+    impact = closures.preview_closure("linden", [THURSDAY], actor=manager, reason="Umzug")
     summary = impact.items[0].summary
     assert summary.startswith("Do. 26.11.2026 08:00 · Bürgeramt Linden · ")
     assert "Online-Ausweis aktivieren oder PIN neu setzen" in summary

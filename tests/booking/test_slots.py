@@ -12,7 +12,7 @@ from queue_service.extensions import db
 from queue_service.offices import calendar
 from queue_service.offices.models import Office, WindowKind
 
-from .conftest import BERLIN, THURSDAY, at
+from .conftest import BERLIN, THURSDAY, at, book
 
 
 def _office(slug: str) -> Office:
@@ -169,3 +169,22 @@ def test_earliest_anywhere_lists_each_office_once_earliest_first(catalogue_app, 
     assert found[0].start == monday_morning + timedelta(hours=1)
     # BPA only at Aegi
     assert [offices[s.office_id] for s in slots.earliest_slots(_request("BPA"))] == ["aegi"]
+
+
+def test_a_unit_full_in_one_office_still_offers_its_other_seats_elsewhere(bookings):
+    """One search over offices of different capacities: the seats counted per unit block a
+    slot only where they reach that window's own capacity."""
+    aegi, linden = _office("aegi"), _office("linden")
+    eight = at(THURSDAY, 8)
+    for office in ("linden", "linden", "aegi", "aegi"):
+        book(office=office, start=eight)
+    found = slots.free_slots_many([aegi, linden], _request("PA"), THURSDAY, THURSDAY)
+    aegi_at_eight = [s for s in found[aegi.id] if s.start == eight]
+    assert [s.capacity for s in aegi_at_eight] == [6]  # two of six taken
+    assert eight not in {s.start for s in found[linden.id]}  # both of two taken
+    assert at(THURSDAY, 8, 15) in {s.start for s in found[linden.id]}
+    earliest = slots.earliest_slots(_request("PA"), [aegi, linden], now=at(THURSDAY, 7))
+    assert {s.office_id: s.start for s in earliest} == {
+        aegi.id: eight,
+        linden.id: at(THURSDAY, 8, 15),
+    }

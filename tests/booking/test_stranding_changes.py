@@ -63,7 +63,7 @@ def test_removing_a_service_lists_asks_and_cancels_only_its_appointments(
     outbox.clear()
     offer = _offer_without("linden", "RP")
     with pytest.raises(ConfirmationRequired) as asked:
-        offices.set_offered_services(manager.id, "linden", offer)
+        offices.set_offered_services("linden", offer, actor=manager)
     items = asked.value.items
     assert [int(i.key) for i in items] == [rp.id, both.id]
     assert all("Erika" not in i.summary and "@" not in i.summary for i in items)
@@ -72,9 +72,9 @@ def test_removing_a_service_lists_asks_and_cancels_only_its_appointments(
     assert _status(rp) == AppointmentStatus.CONFIRMED and outbox == []
 
     offices.set_offered_services(
-        manager.id,
         "linden",
         offer,
+        actor=manager,
         confirmed=True,
         notify=True,
         acknowledged=[i.ref for i in items],
@@ -101,11 +101,13 @@ def test_a_service_added_meanwhile_booked_appointment_must_be_acknowledged(
     book(office="linden", services="RP", start=at(THURSDAY, 8))
     offer = _offer_without("linden", "RP")
     with pytest.raises(ConfirmationRequired) as asked:
-        offices.set_offered_services(manager.id, "linden", offer)
+        offices.set_offered_services("linden", offer, actor=manager)
     seen = [i.ref for i in asked.value.items]
     book(office="linden", services="RP", start=at(THURSDAY, 11))  # booked while the manager read
     with pytest.raises(ConfirmationRequired):
-        offices.set_offered_services(manager.id, "linden", offer, confirmed=True, acknowledged=seen)
+        offices.set_offered_services(
+            "linden", offer, actor=manager, confirmed=True, acknowledged=seen
+        )
     assert "RP" in {s.service.code for s in get_office("linden").services}
 
 
@@ -117,10 +119,10 @@ def test_shorter_hours_cancel_the_appointments_that_fall_outside(app, catalogue,
     outbox.clear()
     morning_only = [WindowSpec(WindowKind.APPOINTMENT, time(8), time(12), None)]
     with pytest.raises(ConfirmationRequired) as asked:
-        hours.set_day_windows(manager.id, "linden", THURSDAY.weekday(), morning_only)
+        hours.set_day_windows("linden", THURSDAY.weekday(), morning_only, actor=manager)
     assert [int(i.key) for i in asked.value.items] == [late.id]
     hours.set_day_windows(
-        manager.id, "linden", THURSDAY.weekday(), morning_only, confirmed=True, notify=True
+        "linden", THURSDAY.weekday(), morning_only, actor=manager, confirmed=True, notify=True
     )
     assert (_status(early), _status(late)) == (
         AppointmentStatus.CONFIRMED,
@@ -146,10 +148,12 @@ def test_taking_an_office_out_of_service_cancels_its_appointments_after_asking(
         walkin_daily_cap=office.walkin_daily_cap,
     )
     with pytest.raises(ConfirmationRequired) as asked:
-        offices.update_office(admin.id, "linden", details, active=False)
+        offices.update_office("linden", details, actor=admin, active=False)
     assert [int(i.key) for i in asked.value.items] == [linden.id]
     assert get_office("linden").active is True
-    offices.update_office(admin.id, "linden", details, active=False, confirmed=True, notify=False)
+    offices.update_office(
+        "linden", details, actor=admin, active=False, confirmed=True, notify=False
+    )
     assert (_status(linden), _status(aegi)) == (
         AppointmentStatus.CANCELLED,
         AppointmentStatus.CONFIRMED,

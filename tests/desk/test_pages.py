@@ -106,8 +106,8 @@ def test_choosing_no_counter_or_an_unknown_one_asks_again(app):
 
 def test_the_desk_renders_the_clerks_counter_with_the_live_queue(app):
     clerk = _user("clerk-aegi")
-    queue.issue_ticket("aegi", "PA", user=clerk)
-    queue.issue_ticket("aegi", "RP", user=clerk)
+    queue.issue_ticket("aegi", "PA", actor=clerk)
+    queue.issue_ticket("aegi", "RP", actor=clerk)
     client = logged_in(app, "clerk-aegi")
     _choose(client, "aegi", "1")
     response = client.get("/admin/desk/aegi/1")
@@ -178,7 +178,7 @@ def test_an_administrator_chooses_among_all_offices(app):
 
 def test_the_api_calls_the_desk_script_makes_work_with_the_pages_csrf_token(app):
     """What desk.js does, step by step: the config's URLs and the meta tag's token."""
-    queue.issue_ticket("aegi", "PA", user=_user("clerk-aegi"))
+    queue.issue_ticket("aegi", "PA", actor=_user("clerk-aegi"))
     client = logged_in(app, "clerk-aegi")
     html = client.get("/admin/desk/aegi/1").get_data(as_text=True)
     config = _page_json(html, "desk-config")

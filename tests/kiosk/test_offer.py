@@ -110,7 +110,7 @@ def test_the_kiosk_says_no_more_walkins_once_the_open_counters_cannot_serve_them
     from ..tickets.conftest import staff
 
     clock.freeze(local(2026, 11, 26, 12, 30))
-    q.open_counter("aegi", 1, staff("clerk-aegi"))
+    q.open_counter("aegi", 1, actor=staff("clerk-aegi"))
     office = get_office("aegi")
     outlook = day_forecast(office, clock.now())
     assert outlook.known and outlook.open_counters == 1
@@ -125,7 +125,7 @@ def test_the_kiosk_says_no_more_walkins_once_the_open_counters_cannot_serve_them
     assert offer.forecast.walkins_acceptable == 0
     assert offer.forecast.expected_last_served > offer.forecast.service_end
     # a second counter opens: walk-ins can be served again
-    q.open_counter("aegi", 2, staff("manager-aegi"))
+    q.open_counter("aegi", 2, actor=staff("manager-aegi"))
     again = walkin_offer("aegi")
     assert again.forecast.open_counters == 2 and again.state == OfferState.OPEN
 
@@ -150,7 +150,7 @@ def test_a_manager_stops_walkins_for_today_with_a_reason_and_reopens(aegi):
     from ..tickets.conftest import staff
 
     manager = staff("manager-aegi")
-    walkins.close_walkins_today(manager.id, "aegi", "Wegen Personalausfalls")
+    walkins.close_walkins_today("aegi", "Wegen Personalausfalls", actor=manager)
     offer = walkin_offer("aegi")
     assert offer.state == OfferState.WALKINS_CLOSED
     assert offer.stopped_reason == "Wegen Personalausfalls"
@@ -164,7 +164,7 @@ def test_a_manager_stops_walkins_for_today_with_a_reason_and_reopens(aegi):
     clock.freeze(local(2026, 11, 27, 10, 0))
     assert walkin_offer("aegi").state != OfferState.WALKINS_CLOSED
     clock.freeze(local(2026, 11, 26, 10, 5))
-    walkins.reopen_walkins(manager.id, "aegi")
+    walkins.reopen_walkins("aegi", actor=manager)
     assert walkin_offer("aegi").state == OfferState.OPEN
     assert "Wegen Personalausfalls" not in str(current_office_messages(get_office("aegi")))
     q.issue_ticket("aegi", "PA")

@@ -44,7 +44,7 @@ def _fill_the_day(site: Site) -> int:
         clock.freeze(SET_UP_AT)
         try:
             clerk = create_user("schalter-aegi", "clerk", ["aegi"])
-            q.open_counter("aegi", 1, db.session.get(User, clerk.id))
+            q.open_counter("aegi", 1, actor=db.session.get(User, clerk.id))
             capacity = day_forecast(get_office("aegi"), clock.now()).capacity_minutes
             needed = int(capacity // 15) + 2
             for _ in range(needed):

@@ -103,9 +103,9 @@ def test_a_called_ticket_prints_nobody_ahead_and_a_finished_one_no_wait_at_all(
 
     ticket = issue(client, kiosk_token)
     path = urlsplit(ticket["pdf_url"]).path
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     assert "Vor Ihnen niemand Wartezeit gleich" in pdf_text(client.get(path).data)
-    q.start_serving(ticket["token"], clerk)
-    q.finish_ticket(ticket["token"], clerk)
+    q.start_serving(ticket["token"], actor=clerk)
+    q.finish_ticket(ticket["token"], actor=clerk)
     text = pdf_text(client.get(path).data)
     assert "P001" in text and "Vor Ihnen" not in text and "Wartezeit gleich" not in text

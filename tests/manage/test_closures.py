@@ -42,19 +42,19 @@ def test_a_closure_that_strands_appointments_is_previewed_confirmed_and_passed_o
     bookings.book("aegi", _at(date(2026, 12, 1), "09:00"), "A-2")  # another day: not affected
     audits = audit_count()
 
-    impact = closures.preview_closure(manager.id, "aegi", [MONDAY])
+    impact = closures.preview_closure("aegi", [MONDAY], actor=manager)
     assert [item.key for item in impact.items] == ["A-1"]
     with pytest.raises(ConfirmationRequired) as asked:
-        closures.add_closure(manager.id, "aegi", [MONDAY], "Betriebsversammlung")
+        closures.add_closure("aegi", [MONDAY], "Betriebsversammlung", actor=manager)
     assert [item.key for item in asked.value.items] == ["A-1"]
     # booked after the preview: asked again instead of cancelling an appointment nobody saw
     bookings.book("aegi", _at(MONDAY, "11:00"), "A-3")
     with pytest.raises(ConfirmationRequired) as again:
         closures.add_closure(
-            manager.id,
             "aegi",
             [MONDAY],
             "Betriebsversammlung",
+            actor=manager,
             confirmed=True,
             acknowledged=impact.refs,
         )
@@ -63,10 +63,10 @@ def test_a_closure_that_strands_appointments_is_previewed_confirmed_and_passed_o
     assert audit_count() == audits and bookings.applied == []
 
     result = closures.add_closure(
-        manager.id,
         "aegi",
         [MONDAY],
         "Betriebsversammlung",
+        actor=manager,
         confirmed=True,
         notify=False,
         acknowledged=[i.ref for i in again.value.items],
@@ -87,24 +87,24 @@ def test_a_closure_that_strands_appointments_is_previewed_confirmed_and_passed_o
 
 def test_ranges_recurring_days_and_city_wide_closures(staff, bookings, thursday_morning):
     days = closures.closure_days(date(2026, 12, 7), date(2026, 12, 9))
-    closures.add_closure(staff.aegi_manager.id, "aegi", days, "Umbau")
+    closures.add_closure("aegi", days, "Umbau", actor=staff.aegi_manager)
     assert [calendar.closure_reason(_office("aegi"), d) for d in days] == ["Umbau"] * 3
     with pytest.raises(Exception, match="Bereits geschlossen|Already closed"):
-        closures.add_closure(staff.aegi_manager.id, "aegi", [date(2026, 12, 8)], "Doppelt")
+        closures.add_closure("aegi", [date(2026, 12, 8)], "Doppelt", actor=staff.aegi_manager)
     # a recurring day checks its coming occurrences for bookings
     bookings.book("aegi", _at(date(2027, 6, 1), "09:00"), "A-9")
     with pytest.raises(ConfirmationRequired):
         closures.add_closure(
-            staff.aegi_manager.id, "aegi", [date(2026, 6, 1)], "Jubiläum", recurring=True
+            "aegi", [date(2026, 6, 1)], "Jubiläum", actor=staff.aegi_manager, recurring=True
         )
     # city-wide closures are for administrators and close every office
     with pytest.raises(Forbidden):
-        closures.preview_closure(staff.aegi_manager.id, None, [date(2026, 12, 14)])
+        closures.preview_closure(None, [date(2026, 12, 14)], actor=staff.aegi_manager)
     bookings.book("linden", _at(date(2026, 12, 14), "09:00"), "L-5")
-    impact = closures.preview_closure(staff.admin.id, None, [date(2026, 12, 14)])
+    impact = closures.preview_closure(None, [date(2026, 12, 14)], actor=staff.admin)
     assert [i.key for i in impact.items] == ["L-5"]
     closures.add_closure(
-        staff.admin.id, None, [date(2026, 12, 14)], "Personalversammlung", confirmed=True
+        None, [date(2026, 12, 14)], "Personalversammlung", actor=staff.admin, confirmed=True
     )
     assert calendar.closure_reason(_office("podbi"), date(2026, 12, 14)) == "Personalversammlung"
 
@@ -151,14 +151,14 @@ def test_shorter_hours_or_a_removed_mobile_date_ask_before_stranding(
         WindowSpec(WindowKind.WALKIN, time(8), time(13)),
     ]
     with pytest.raises(ConfirmationRequired) as asked:
-        hours.set_day_windows(manager.id, "aegi", 0, shorter)
+        hours.set_day_windows("aegi", 0, shorter, actor=manager)
     assert [i.key for i in asked.value.items] == ["A-12"]
     assert calendar.windows(_office("aegi"), MONDAY, WindowKind.APPOINTMENT)[0].end == _at(
         MONDAY, "13:00"
     )
     # keeping the booked time open needs no confirmation
     longer = [WindowSpec(WindowKind.APPOINTMENT, time(7, 30), time(14), 8)]
-    hours.set_day_windows(manager.id, "aegi", 0, longer)
+    hours.set_day_windows("aegi", 0, longer, actor=manager)
     (window,) = calendar.windows(_office("aegi"), MONDAY, WindowKind.APPOINTMENT)
     assert (window.start, window.end, window.capacity) == (
         _at(MONDAY, "07:30"),
@@ -166,13 +166,13 @@ def test_shorter_hours_or_a_removed_mobile_date_ask_before_stranding(
         8,
     )
     assert calendar.windows(_office("aegi"), MONDAY, WindowKind.WALKIN) == []
-    hours.set_day_windows(manager.id, "aegi", 0, shorter, confirmed=True, notify=True)
+    hours.set_day_windows("aegi", 0, shorter, actor=manager, confirmed=True, notify=True)
     assert bookings.applied[-1][2] is True
 
     mobile_manager = create_user("leitung-mobil", "manager", ["mobil"])
     event = db.session.scalar(select(MobileEvent).where(MobileEvent.day == date(2026, 12, 3)))
     bookings.book("mobil", _at(date(2026, 12, 3), "10:30"), "M-1")
     with pytest.raises(ConfirmationRequired):
-        mobile.delete_mobile_event(mobile_manager.id, "mobil", event.id)
-    mobile.delete_mobile_event(mobile_manager.id, "mobil", event.id, confirmed=True)
+        mobile.delete_mobile_event("mobil", event.id, actor=mobile_manager)
+    mobile.delete_mobile_event("mobil", event.id, actor=mobile_manager, confirmed=True)
     assert db.session.get(MobileEvent, event.id) is None

@@ -40,7 +40,7 @@ def _entries(action: str) -> list[AuditEntry]:
 def test_staff_accounts_show_the_password_once_and_managers_only_manage_their_clerks(staff, app):
     manager = staff.aegi_manager
     created = staff_service.create_staff_account(
-        manager.id, "neu-aegi", "clerk", ["aegi"], "Neu Aegi"
+        "neu-aegi", "clerk", ["aegi"], "Neu Aegi", actor=manager
     )
     assert authenticate("neu-aegi", created.password) is not None
     (entry,) = _entries("staff.created")
@@ -48,26 +48,26 @@ def test_staff_accounts_show_the_password_once_and_managers_only_manage_their_cl
         entry.details
     )
     with pytest.raises(Forbidden):
-        staff_service.create_staff_account(manager.id, "chef", "manager", ["aegi"])
+        staff_service.create_staff_account("chef", "manager", ["aegi"], actor=manager)
     with pytest.raises(Forbidden):
-        staff_service.create_staff_account(manager.id, "fremd", "clerk", ["linden"])
+        staff_service.create_staff_account("fremd", "clerk", ["linden"], actor=manager)
     with pytest.raises(Forbidden):
-        staff_service.reset_staff_password(manager.id, staff.linden_clerk.id)
+        staff_service.reset_staff_password(staff.linden_clerk.id, actor=manager)
     with pytest.raises(Forbidden):
-        staff_service.set_staff_active(manager.id, staff.admin.id, False)
+        staff_service.set_staff_active(staff.admin.id, False, actor=manager)
     with pytest.raises(Conflict):
-        staff_service.create_staff_account(staff.admin.id, "neu-aegi", "clerk", ["aegi"])
+        staff_service.create_staff_account("neu-aegi", "clerk", ["aegi"], actor=staff.admin)
 
-    reset = staff_service.reset_staff_password(manager.id, created.id)
+    reset = staff_service.reset_staff_password(created.id, actor=manager)
     assert authenticate("neu-aegi", created.password) is None
     assert authenticate("neu-aegi", reset.password) is not None
-    staff_service.set_staff_active(manager.id, created.id, False)
+    staff_service.set_staff_active(created.id, False, actor=manager)
     assert authenticate("neu-aegi", reset.password) is None
     with pytest.raises(Refused):
-        staff_service.set_staff_active(staff.admin.id, staff.admin.id, False)
+        staff_service.set_staff_active(staff.admin.id, False, actor=staff.admin)
     staff_service.update_staff_account(
-        staff.admin.id,
         created.id,
+        actor=staff.admin,
         role="manager",
         office_slugs=["aegi", "linden"],
         display_name=None,
@@ -100,7 +100,7 @@ def test_devices_are_registered_with_a_one_time_key_revoked_and_seen(staff, app)
         device = current_device()
         return jsonify({"device": device.name if device else None})
 
-    registered = devices.register_device(staff.aegi_manager.id, "aegi", "kiosk", "Kiosk Eingang")
+    registered = devices.register_device("aegi", "kiosk", "Kiosk Eingang", actor=staff.aegi_manager)
     assert device_for_token(registered.token).name == "Kiosk Eingang"
     stored = db.session.scalar(select(Device).where(Device.id == registered.id))
     assert registered.token not in (
@@ -108,7 +108,7 @@ def test_devices_are_registered_with_a_one_time_key_revoked_and_seen(staff, app)
         json.dumps(_entries("device.registered")[0].details),
     )
     with pytest.raises(Forbidden):
-        devices.register_device(staff.linden_manager.id, "aegi", "display", None)
+        devices.register_device("aegi", "display", None, actor=staff.linden_manager)
 
     clock.freeze(clock.now())
     client = app.test_client()
@@ -132,7 +132,7 @@ def test_devices_are_registered_with_a_one_time_key_revoked_and_seen(staff, app)
         "Kiosk 2",
     ]
 
-    devices.revoke_device(staff.aegi_manager.id, "aegi", registered.id)
+    devices.revoke_device("aegi", registered.id, actor=staff.aegi_manager)
     assert device_for_token(registered.token) is None
     refused = client.get("/_test/device", headers={"X-Device-Token": registered.token})
     assert refused.status_code == 401  # a revoked token is refused, never treated as anonymous
@@ -149,13 +149,13 @@ def test_display_messages_are_pushed_after_the_commit_and_expire_on_time(
     )
     manager = staff.aegi_manager
     with pytest.raises(ValidationFailed):
-        messages.post_office_message(manager.id, "aegi", "x" * 281)
+        messages.post_office_message("aegi", "x" * 281, actor=manager)
     assert sent == []
     message = messages.post_office_message(
-        manager.id,
         "aegi",
         "Platz 3 heute geschlossen",
         "Desk 3 closed today",
+        actor=manager,
         active_until=clock.now() + timedelta(hours=1),
     )
     ((event, room, data),) = sent
@@ -175,8 +175,8 @@ def test_display_messages_are_pushed_after_the_commit_and_expire_on_time(
     assert ticker.current_office_messages(_office("aegi")) == []
     assert jobs.expire_office_messages(clock.now()) == {"expired": 0}  # idempotent
 
-    other = messages.post_office_message(manager.id, "aegi", "Bitte Nummer beachten")
-    messages.withdraw_office_message(manager.id, "aegi", other.id)
+    other = messages.post_office_message("aegi", "Bitte Nummer beachten", actor=manager)
+    messages.withdraw_office_message("aegi", other.id, actor=manager)
     assert sent[-1][2] == {**sent[-1][2], "id": other.id, "active": False}
     assert [e.action for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))][
         -4:
@@ -196,31 +196,31 @@ def test_offices_counters_and_offered_services(staff):
         email="aegi@hannover-stadt.de",
         walkin_daily_cap=180,
     )
-    offices.update_office(manager.id, "aegi", details)
+    offices.update_office("aegi", details, actor=manager)
     (entry,) = _entries("office.updated")
     assert {c["field"] for c in entry.details["changes"]} == {"name", "email", "walkin_daily_cap"}
     with pytest.raises(Forbidden):
-        offices.update_office(manager.id, "aegi", details, active=False)
+        offices.update_office("aegi", details, actor=manager, active=False)
     with pytest.raises(Forbidden):
-        offices.create_office(manager.id, "neu", OfficeDetails(name="Neu"))
-    offices.create_office(admin.id, "kronsberg", OfficeDetails(name="Bürgeramt Kronsberg"))
+        offices.create_office("neu", OfficeDetails(name="Neu"), actor=manager)
+    offices.create_office("kronsberg", OfficeDetails(name="Bürgeramt Kronsberg"), actor=admin)
     assert _office("kronsberg").active
 
-    counter = offices.add_counter(manager.id, "aegi", "Express", ["AB", "EID"])
+    counter = offices.add_counter("aegi", "Express", ["AB", "EID"], actor=manager)
     assert counter.number == 15
     offices.update_counter(
-        manager.id, "aegi", counter.id, label="Express", service_codes=["AB"], active=False
+        "aegi", counter.id, actor=manager, label="Express", service_codes=["AB"], active=False
     )
     assert counter.id not in {c.id for c in active_counters(_office("aegi"))}
     with pytest.raises(ValidationFailed):
-        offices.add_counter(manager.id, "aegi", None, ["NOPE"])
+        offices.add_counter("aegi", None, ["NOPE"], actor=manager)
 
     offer = {
         o.service.code: o.walkin_daily_cap
         for o in _office("aegi").services
         if o.service.code != "BG"
     }
-    offices.set_offered_services(manager.id, "aegi", {**offer, "PA": 60})
+    offices.set_offered_services("aegi", {**offer, "PA": 60}, actor=manager)
     thirteen = db.session.scalar(
         select(Counter).where(Counter.office_id == _office("aegi").id, Counter.number == 13)
     )
@@ -232,8 +232,8 @@ def test_offices_counters_and_offered_services(staff):
 
     data = ServiceData(name_de="Hundesteuer", name_en="Dog tax", prefix="D", duration_minutes=10)
     with pytest.raises(Forbidden):
-        catalogue.create_service(manager.id, "HST", data)
-    catalogue.create_service(admin.id, "HST", data)
+        catalogue.create_service("HST", data, actor=manager)
+    catalogue.create_service("HST", data, actor=admin)
     with pytest.raises(Conflict):
-        catalogue.create_service(admin.id, "HST", data)
-    assert catalogue.service_for(manager.id, "HST").name_en == "Dog tax"
+        catalogue.create_service("HST", data, actor=admin)
+    assert catalogue.service_for("HST", actor=manager).name_en == "Dog tax"

@@ -26,9 +26,9 @@ def _objects_of(slug: str, staff) -> dict:
     """One object of each kind belonging to office ``slug`` (created through the services)."""
     oid = office_id(slug)
     manager = staff.admin
-    closures.add_closure(manager.id, slug, [date(2027, 3, 3)], "Betriebsausflug", confirmed=True)
-    closures.add_closure(manager.id, None, [date(2027, 3, 4)], "Stadtweit", confirmed=True)
-    messages.post_office_message(manager.id, slug, "Platz 2 heute geschlossen")
+    closures.add_closure(slug, [date(2027, 3, 3)], "Betriebsausflug", actor=manager, confirmed=True)
+    closures.add_closure(None, [date(2027, 3, 4)], "Stadtweit", actor=manager, confirmed=True)
+    messages.post_office_message(slug, "Platz 2 heute geschlossen", actor=manager)
     create_device(slug, "display", "Anzeige Flur")
     db_select = db.session.scalar
     return {

@@ -48,12 +48,12 @@ def test_metrics_need_the_token_and_do_not_exist_without_one(app, client):
 
 def test_metrics_report_requests_queue_tickets_displays_jobs_and_mail(app, client, clerk):
     before = scrape(client)
-    waiting = [issuing.issue_ticket("aegi", "PA", user=clerk) for _ in range(3)]
-    issuing.issue_ticket("aegi", "AN", user=clerk)
+    waiting = [issuing.issue_ticket("aegi", "PA", actor=clerk) for _ in range(3)]
+    issuing.issue_ticket("aegi", "AN", actor=clerk)
     clock.freeze(clock.now() + timedelta(minutes=7))
-    called = calling.call_next("aegi", 1, clerk)
-    services.start_serving(called["token"], clerk)
-    services.finish_ticket(called["token"], clerk)
+    called = calling.call_next("aegi", 1, actor=clerk)
+    services.start_serving(called["token"], actor=clerk)
+    services.finish_ticket(called["token"], actor=clerk)
     # a status page: its token must not end up in a label
     assert client.get(f"/t/{waiting[1]['token']}").status_code == 200
     display = socketio.test_client(app, namespace="/display")
@@ -105,7 +105,7 @@ def test_the_sample_grafana_dashboard_uses_only_metrics_the_endpoint_serves(app,
 
     from ..support.servers import ROOT
 
-    issuing.issue_ticket("aegi", "PA", user=clerk)
+    issuing.issue_ticket("aegi", "PA", actor=clerk)
     run_occurrence("expire_office_messages", clock.real_now())
     with unit_of_work():
         outbox.enqueue(mail.compose("someone@example.org", "Test", "text"), "reminder")

@@ -25,7 +25,7 @@ def test_the_alert_mail_arrives_through_smtp_with_the_status_link(mails, app, cl
     try:
         first, mine = (q.issue_ticket("aegi", "PA")["token"] for _ in range(2))
         turn_alerts.set_turn_alert(mine, 1, "erika@example.org", consent=True, lang="de")
-        q.call_next("aegi", 1, clerk)  # nobody ahead now
+        q.call_next("aegi", 1, actor=clerk)  # nobody ahead now
         assert turn_alerts.send_turn_alert_mails() == 1
         message = inbox.wait_for(1)
     finally:

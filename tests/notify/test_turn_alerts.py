@@ -70,7 +70,7 @@ def test_an_alert_is_stored_per_ticket_and_replaced_when_set_again(mails):
 
 def test_no_alert_once_the_ticket_is_called_or_over(mails, clerk):
     token = _queue(1)[0]
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     with pytest.raises(InvalidTransition):
         turn_alerts.set_turn_alert(token, 3)
 
@@ -80,10 +80,10 @@ def test_the_mail_is_written_once_when_the_position_reaches_n(mails, clerk):
     mine = tokens[4]  # four people ahead
     turn_alerts.set_turn_alert(mine, 2, "erika@example.org", consent=True, lang="de")
     assert turn_alerts.send_turn_alert_mails() == 0  # 4 ahead > 2
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     assert turn_alerts.send_turn_alert_mails() == 0  # 3 ahead
     assert mails == []
-    q.call_next("aegi", 2, clerk)
+    q.call_next("aegi", 2, actor=clerk)
     assert turn_alerts.send_turn_alert_mails() == 1  # 2 ahead: now
     assert len(mails) == 1
     message = mails[0]
@@ -95,7 +95,7 @@ def test_the_mail_is_written_once_when_the_position_reaches_n(mails, clerk):
     text = message.get_body(("plain",)).get_content()
     assert f"https://termine.example/t/{mine}" in text
     # once only: further runs and further calls write nothing more
-    q.call_next("aegi", 3, clerk)
+    q.call_next("aegi", 3, actor=clerk)
     assert turn_alerts.send_turn_alert_mails() == 0
     assert jobs.send_turn_alert_mails(clock.now()) == {"written": 0}
     assert len(mails) == 1 and _outbox_rows() == 1
@@ -122,7 +122,7 @@ def test_no_mail_for_a_ticket_already_called_cancelled_or_without_address(mails,
     turn_alerts.set_turn_alert(called, 5, "a@example.org", consent=True)
     turn_alerts.set_turn_alert(cancelled, 5, "b@example.org", consent=True)
     turn_alerts.set_turn_alert(silent, 5)  # the page alerts; no address, no mail
-    q.call_next("aegi", 1, clerk)  # calls ``called`` before the job runs
+    q.call_next("aegi", 1, actor=clerk)  # calls ``called`` before the job runs
     q.cancel_ticket(cancelled)
     assert turn_alerts.send_turn_alert_mails() == 0
     assert mails == [] and _outbox_rows() == 0

@@ -35,7 +35,7 @@ def pages(app, catalogue, monkeypatch):
     clock.freeze(THURSDAY)
     manager = create_user("leitung-linden", "manager", ["linden"])
     closures.add_closure(
-        manager.id, "linden", [datetime(2026, 12, 10).date()], "Betriebsversammlung"
+        "linden", [datetime(2026, 12, 10).date()], "Betriebsversammlung", actor=manager
     )
     return app.test_client()
 

@@ -27,9 +27,9 @@ def post_message(server, manager: str, text_de: str, text_en: str) -> None:
     from queue_service.management.messages import post_office_message
 
     def work():
-        actor = db.session.scalar(select(User.id).where(User.username == manager))
+        actor = db.session.scalar(select(User).where(User.username == manager))
         since = datetime(2026, 11, 26, 9, 0, tzinfo=clock.LOCAL_TZ)
-        post_office_message(actor, "aegi", text_de, text_en, active_from=since)
+        post_office_message("aegi", text_de, text_en, actor=actor, active_from=since)
 
     _on_database(server.env["DATABASE_URL"], work)
 

@@ -77,7 +77,7 @@ def test_a_call_goes_out_at_once_while_its_queue_update_waits_for_the_window(
     q.issue_ticket("aegi", "PA")
     assert publish.wait_until_delivered(app, timeout=30)
     emitted.clear()
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     committed = time.monotonic()
     assert publish.wait_until_delivered(app, timeout=30)
     events = office_events(emitted)
@@ -103,7 +103,7 @@ def test_only_waiting_tickets_whose_position_changed_get_a_push(app, aegi, clerk
     assert set(pushed) == {f"ticket:{fourth}"}  # the three ahead of it did not move
     assert pushed[f"ticket:{fourth}"]["people_ahead"] == 3
     sent.clear()
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     pushed = {room: d for e, d, room in sent if e == "ticket_updated"}
     assert pushed[f"ticket:{tokens[0]}"]["status"] == "called"
     assert [pushed[f"ticket:{t}"]["people_ahead"] for t in (*tokens[1:], fourth)] == [0, 1, 2]

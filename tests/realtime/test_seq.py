@@ -34,7 +34,7 @@ def test_every_display_event_takes_the_next_seq_in_commit_order(aegi, clerk, emi
     start = publish.current_seq("aegi")
     q.issue_ticket("aegi", "PA")
     q.issue_ticket("aegi", "PA")
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     events = display_events(emitted)
     assert [e for e, _ in events] == [
         "queue_updated",
@@ -50,11 +50,11 @@ def test_every_display_event_takes_the_next_seq_in_commit_order(aegi, clerk, emi
 
 def test_a_refused_change_allocates_no_seq_and_sends_nothing(aegi, clerk, emitted):
     q.issue_ticket("aegi", "PA")
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     before = publish.current_seq("aegi")
     emitted.clear()
     with pytest.raises(Conflict):
-        q.call_next("aegi", 1, clerk)  # the counter still has its ticket: rolled back
+        q.call_next("aegi", 1, actor=clerk)  # the counter still has its ticket: rolled back
     assert publish.current_seq("aegi") == before
     assert emitted == []
 
@@ -83,7 +83,7 @@ def test_the_waiting_tickets_status_pages_get_their_new_position_after_a_call(ae
     second = q.issue_ticket("aegi", "PA")["token"]
     third = q.issue_ticket("aegi", "PA")["token"]
     emitted.clear()
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     updates = {room: data for event, data, room, _ in emitted if event == "ticket_updated"}
     assert updates[f"ticket:{first}"]["status"] == "called"
     assert updates[f"ticket:{second}"]["people_ahead"] == 0
@@ -93,7 +93,7 @@ def test_the_waiting_tickets_status_pages_get_their_new_position_after_a_call(ae
 
 def test_the_snapshot_shows_the_call_with_the_same_call_id_as_the_event(aegi, clerk, emitted):
     q.issue_ticket("aegi", "PA")
-    q.call_next("aegi", 2, clerk)
+    q.call_next("aegi", 2, actor=clerk)
     called = next(d for e, d in display_events(emitted) if e == "ticket_called")
     state = display.display_state("aegi")
     assert state["seq"] == called["seq"] + 1
@@ -106,13 +106,13 @@ def test_the_snapshot_shows_the_call_with_the_same_call_id_as_the_event(aegi, cl
 def test_a_recall_is_a_new_call_id_and_the_history_shows_each_number_once(aegi, clerk, emitted):
     token = q.issue_ticket("aegi", "PA")["token"]
     q.issue_ticket("aegi", "PA")
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     from datetime import timedelta
 
     from queue_service import clock
 
     clock.advance(timedelta(seconds=30))
-    q.recall_ticket(token, clerk)
+    q.recall_ticket(token, actor=clerk)
     calls = [d for e, d in display_events(emitted) if e == "ticket_called"]
     assert len(calls) == 2 and calls[0]["call_id"] != calls[1]["call_id"]
     history = display.display_state("aegi")["calls"]
@@ -123,7 +123,7 @@ def test_a_recall_is_a_new_call_id_and_the_history_shows_each_number_once(aegi, 
 def test_display_state_over_http_is_the_snapshot_and_public(aegi, clerk, client):
     token = q.issue_ticket("aegi", "PA")["token"]
     q.issue_ticket("aegi", "KID")
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     response = client.get("/api/v1/offices/aegi/display-state")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -140,14 +140,14 @@ def test_ticker_messages_are_in_the_snapshot_and_pushed_with_a_seq(aegi, manager
     from queue_service.management.messages import post_office_message, withdraw_office_message
 
     message = post_office_message(
-        manager.id, "aegi", "Heute Kartenzahlung gestört", "No card payment today"
+        "aegi", "Heute Kartenzahlung gestört", "No card payment today", actor=manager
     )
     pushed = [d for e, d in display_events(emitted) if e == "office_message"]
     assert pushed[-1]["text_de"] == "Heute Kartenzahlung gestört" and pushed[-1][
         "seq"
     ] == publish.current_seq("aegi")
     assert [m["id"] for m in display.display_state("aegi")["messages"]] == [message.id]
-    withdraw_office_message(manager.id, "aegi", message.id)
+    withdraw_office_message("aegi", message.id, actor=manager)
     assert display.display_state("aegi")["messages"] == []
 
 
@@ -160,7 +160,7 @@ def test_joining_displays_share_one_snapshot_until_something_happens_in_the_offi
     assert again["calls"] is first["calls"] and again["services"] is first["services"]
     assert again["server_time"] >= first["server_time"]  # displays set their clocks by it
     assert display.shared_display_state("linden")["office"]["slug"] == "linden"
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     after = display.shared_display_state("aegi")
     assert after["calls"] is not first["calls"] and after["seq"] > first["seq"]
     assert after["calls"][0]["number"] == "P001" and after == display.display_state("aegi")
@@ -188,7 +188,7 @@ def test_a_call_takes_its_seqs_in_one_statement_at_the_end_of_its_transaction(
 
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        q.call_next("aegi", 1, clerk)
+        q.call_next("aegi", 1, actor=clerk)
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
     writes = [s for s in statements if s in ("INSERT", "INSERT seq", "INSERT log", "UPDATE")]

@@ -202,7 +202,7 @@ def _reset_password_elsewhere(server, username: str) -> None:
     def work():
         admin = create_user(f"admin-of-{username}", "admin", [])
         clerk_id = db.session.scalar(select(User.id).where(User.username == username))
-        reset_staff_password(admin.id, clerk_id)
+        reset_staff_password(clerk_id, actor=admin)
 
     _on_database(server.env["DATABASE_URL"], work)
 

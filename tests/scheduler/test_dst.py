@@ -130,7 +130,7 @@ def test_a_ticker_message_ending_in_the_doubled_hour_expires_at_the_right_one_of
     second_0230 = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
     clock.freeze(datetime(2026, 10, 24, 20, 0, tzinfo=UTC))
     messages.post_office_message(
-        staff.aegi_manager.id, "aegi", "Umstellung auf Winterzeit", active_until=second_0230
+        "aegi", "Umstellung auf Winterzeit", actor=staff.aegi_manager, active_until=second_0230
     )
     clock.freeze(
         datetime(2026, 10, 25, 0, 45, tzinfo=UTC)

@@ -83,7 +83,7 @@ def generate_day(
     traffic = Traffic(day)
     clock.freeze(at(day, "08:00"))
     for number in (1, 2):
-        queue.open_counter(office, number, clerk_user)
+        queue.open_counter(office, number, actor=clerk_user)
     waiting: list[str] = []
     issued = 0
     while clock.now() < at(day, "17:30"):
@@ -107,19 +107,19 @@ def generate_day(
         if waiting and rng.random() < 0.1:  # someone gives up
             queue.cancel_ticket(waiting.pop(rng.randrange(len(waiting))))
             continue
-        called = queue.call_next(office, rng.choice([1, 2]), clerk_user)
+        called = queue.call_next(office, rng.choice([1, 2]), actor=clerk_user)
         if called is None:
             continue
         waiting.remove(called["token"])
         clock.advance(timedelta(seconds=rng.randint(20, 120)))
         if rng.random() < 0.15:
             for _ in range(2):
-                queue.recall_ticket(called["token"], clerk_user)
-            queue.mark_no_show(called["token"], clerk_user)
+                queue.recall_ticket(called["token"], actor=clerk_user)
+            queue.mark_no_show(called["token"], actor=clerk_user)
             continue
-        queue.start_serving(called["token"], clerk_user)
+        queue.start_serving(called["token"], actor=clerk_user)
         clock.advance(timedelta(minutes=rng.randint(3, 20), seconds=rng.randint(0, 59)))
-        queue.finish_ticket(called["token"], clerk_user)
+        queue.finish_ticket(called["token"], actor=clerk_user)
     clock.freeze(at(day, "18:05"))
     queue.close_day(office)
     return traffic

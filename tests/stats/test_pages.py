@@ -245,7 +245,7 @@ def test_the_overview_warns_about_a_kiosk_issuing_unusually_fast(client, app, ae
         queue.issue_ticket("aegi", "PA", device=fast)
     for _ in range(4):
         queue.issue_ticket("linden", "PA", device=calm)
-    queue.issue_ticket("aegi", "PA", user=staff("clerk-aegi"))  # staff tickets do not count
+    queue.issue_ticket("aegi", "PA", actor=staff("clerk-aegi"))  # staff tickets do not count
     assert [k.name for k in fast_kiosks(None, 5, 10)] == ["Kiosk Eingang"]
 
     login(client, "manager-aegi", PASSWORD)

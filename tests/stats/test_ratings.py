@@ -17,11 +17,11 @@ from .conftest import PASSWORD, THURSDAY
 
 
 def _served(clerk) -> str:
-    queue.open_counter("aegi", 1, clerk)
+    queue.open_counter("aegi", 1, actor=clerk)
     token = queue.issue_ticket("aegi", "PA")["token"]
-    queue.call_next("aegi", 1, clerk)
-    queue.start_serving(token, clerk)
-    queue.finish_ticket(token, clerk)
+    queue.call_next("aegi", 1, actor=clerk)
+    queue.start_serving(token, actor=clerk)
+    queue.finish_ticket(token, actor=clerk)
     return token
 
 
@@ -31,13 +31,13 @@ def _rate(client, token, csrf=None, **form):
 
 
 def test_the_status_page_invites_a_rating_only_once_the_visit_is_done(client, clerk):
-    queue.open_counter("aegi", 1, clerk)
+    queue.open_counter("aegi", 1, actor=clerk)
     token = queue.issue_ticket("aegi", "PA")["token"]
     assert 'id="rating"' not in client.get(f"/t/{token}").get_data(as_text=True)
-    queue.call_next("aegi", 1, clerk)
-    queue.start_serving(token, clerk)
+    queue.call_next("aegi", 1, actor=clerk)
+    queue.start_serving(token, actor=clerk)
     assert 'action="/t/' not in client.get(f"/t/{token}").get_data(as_text=True)
-    queue.finish_ticket(token, clerk)
+    queue.finish_ticket(token, actor=clerk)
     page = client.get(f"/t/{token}").get_data(as_text=True)
     assert (
         f'action="/t/{token}/rating"' in page
@@ -103,10 +103,10 @@ def test_managers_see_average_distribution_and_latest_comments(client, clerk):
 
 def _served_again(clerk) -> str:
     token = queue.issue_ticket("aegi", "PA")["token"]
-    queue.open_counter("aegi", 1, clerk)
-    queue.call_next("aegi", 1, clerk)
-    queue.start_serving(token, clerk)
-    queue.finish_ticket(token, clerk)
+    queue.open_counter("aegi", 1, actor=clerk)
+    queue.call_next("aegi", 1, actor=clerk)
+    queue.start_serving(token, actor=clerk)
+    queue.finish_ticket(token, actor=clerk)
     return token
 
 
@@ -114,3 +114,23 @@ def test_scrubbing_removes_contact_details_but_keeps_dates_and_times():
     text = ratings.scrub("Am 26.11.2026 um 10:30, Tel. +49 511 168-12345, mail a.b@stadt.de")
     assert "26.11.2026" in text and "10:30" in text
     assert "12345" not in text and "stadt.de" not in text
+
+
+def test_an_arabic_visitor_rates_in_arabic_and_returns_to_the_arabic_page(client, clerk):
+    queue.open_counter("aegi", 1, actor=clerk)
+    token = queue.issue_ticket("aegi", "PA", lang="ar")["token"]
+    queue.call_next("aegi", 1, actor=clerk)
+    queue.start_serving(token, actor=clerk)
+    queue.finish_ticket(token, actor=clerk)
+    page = client.get(f"/t/{token}").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "تقييمك (1 = سيئ، 5 = جيد جدًا)" in page and "Your rating" not in page
+    assert '<input type="hidden" name="lang" value="ar">' in page
+    csrf = csrf_from(page)
+    response = _rate(client, token, csrf, score="5", lang="ar")
+    assert response.headers["Location"].endswith(f"/t/{token}?lang=ar#rating")
+    thanked = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in thanked and "شكرًا لتقييمك." in thanked
+    again = _rate(client, token, csrf, score="3", lang="ar")
+    refused = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "تم تقييم هذه الزيارة بالفعل. شكرًا لك!" in refused

@@ -7,7 +7,7 @@ from queue_service.tickets import services as queue
 
 
 def test_the_status_lists_every_office_with_waiting_estimates_and_counters(app, client, clerk):
-    queue.open_counter("aegi", 1, clerk)
+    queue.open_counter("aegi", 1, actor=clerk)
     queue.issue_ticket("aegi", "PA")
     queue.issue_ticket("aegi", "PA")
     response = client.get("/api/v1/status")
@@ -52,9 +52,9 @@ def test_the_status_is_cached_for_a_few_seconds_then_recomputed(app, client, aeg
 
 def test_the_status_holds_no_tokens_numbers_or_staff_names(app, client, clerk):
     app.config["STATUS_CACHE_SECONDS"] = 0
-    queue.open_counter("aegi", 1, clerk)
+    queue.open_counter("aegi", 1, actor=clerk)
     ticket = queue.issue_ticket("aegi", "PA")
-    queue.call_next("aegi", 1, clerk)
+    queue.call_next("aegi", 1, actor=clerk)
     text = client.get("/api/v1/status").get_data(as_text=True)
     for secret in (
         ticket["token"],

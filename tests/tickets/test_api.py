@@ -10,6 +10,7 @@ from queue_service import clock
 from queue_service.auth.services import create_api_token, create_device
 
 from ..conftest import login
+from ..support.html import csrf_from
 from .conftest import PASSWORD
 
 
@@ -272,3 +273,28 @@ def test_the_status_page_opens_in_the_tickets_language_right_to_left_for_arabic(
     assert "gleich" in german and "etwa 0 Minuten" not in german
     turkish = client.get(f"/t/{token}?lang=tr").get_data(as_text=True)
     assert "Önünüzdeki kişi sayısı" in turkish and "Kimlik kartı başvurusu" in turkish
+
+
+def test_giving_an_arabic_ticket_back_happens_in_arabic_and_a_switch_is_kept(client, kiosk):
+    token = _issue(client, kiosk, lang="ar").get_json()["token"]
+    status = client.get(f"/t/{token}").get_data(as_text=True)
+    assert f'href="/t/{token}/cancel?lang=ar"' in status  # the button keeps the page's language
+    page = client.get(f"/t/{token}/cancel").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "هل تريد إلغاء التذكرة P001؟" in page and "نعم، ألغِ تذكرتي" in page
+    assert "zurückgeben" not in page and "cancel my ticket" not in page
+    for code in ("de", "en", "tr", "uk"):  # the status page's languages, not only the site's
+        assert f'href="/t/{token}/cancel?lang={code}"' in page
+    # a visitor who switched to Turkish gives the ticket back in Turkish and stays there
+    turkish = client.get(f"/t/{token}/cancel?lang=tr").get_data(as_text=True)
+    assert "P001 numaralı sıra fişi iptal edilsin mi?" in turkish
+    assert f'action="/t/{token}/cancel?lang=tr"' in turkish
+    answer = client.post(f"/t/{token}/cancel?lang=tr", data={"csrf_token": csrf_from(turkish)})
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(f"/t/{token}?lang=tr")
+    done = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Sıra fişiniz iptal edildi. Sıradan ayrılabilirsiniz." in done
+    # cancelled: asking again leads back to the Arabic page with an Arabic note
+    again = client.get(f"/t/{token}/cancel")
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/t/{token}")
+    note = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in note and "لم يعد من الممكن إلغاء هذه التذكرة." in note

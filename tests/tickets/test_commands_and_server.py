@@ -17,7 +17,7 @@ from queue_service.tickets import services as q
 def test_close_day_command_closes_the_queue_and_reports_the_count(app, aegi, clerk):
     waiting = q.issue_ticket("aegi", "PA")["token"]
     q.issue_ticket("aegi", "RP")
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     result = app.test_cli_runner().invoke(args=["close-day", "aegi", "--reason", "Feierabend"])
     assert result.exit_code == 0, result.output
     assert "2 ticket(s) marked as not served" in result.output

@@ -136,10 +136,10 @@ def test_twenty_counters_calling_at_once_hand_out_each_ticket_exactly_once(app, 
     def work(i: int) -> list[tuple[str, int]]:
         user = db.session.get(User, user_id)
         calls = []
-        while (view := q.call_next("aegi", counters[i], user)) is not None:
+        while (view := q.call_next("aegi", counters[i], actor=user)) is not None:
             calls.append((view["token"], view["counter"]["number"]))
-            q.start_serving(view["token"], user)
-            q.finish_ticket(view["token"], user)
+            q.start_serving(view["token"], actor=user)
+            q.finish_ticket(view["token"], actor=user)
         return calls
 
     calls = [call for per_counter in in_threads(app, 20, work) for call in per_counter]

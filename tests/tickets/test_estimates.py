@@ -13,10 +13,10 @@ BERLIN = clock.LOCAL_TZ
 
 
 def _serve(clerk, counter: int, minutes: float) -> None:
-    view = q.call_next("aegi", counter, clerk)
-    q.start_serving(view["token"], clerk)
+    view = q.call_next("aegi", counter, actor=clerk)
+    q.start_serving(view["token"], actor=clerk)
     clock.advance(timedelta(minutes=minutes))
-    q.finish_ticket(view["token"], clerk)
+    q.finish_ticket(view["token"], actor=clerk)
 
 
 def test_with_no_counter_open_the_office_counts_as_one_counter(aegi):
@@ -29,27 +29,29 @@ def test_with_no_counter_open_the_office_counts_as_one_counter(aegi):
 
 
 def test_open_counters_share_the_work_and_a_busy_counter_adds_its_rest(aegi, clerk):
-    q.open_counter("aegi", 1, clerk)
-    q.open_counter("aegi", 2, clerk)
+    q.open_counter("aegi", 1, actor=clerk)
+    q.open_counter("aegi", 2, actor=clerk)
     for _ in range(4):
         q.issue_ticket("aegi", "PA")
     assert q.issue_ticket("aegi", "PA")["estimated_wait_minutes"] == 30  # 4 x 15 / 2
-    called = q.call_next("aegi", 1, clerk)
-    q.start_serving(called["token"], clerk)
+    called = q.call_next("aegi", 1, actor=clerk)
+    q.start_serving(called["token"], actor=clerk)
     clock.advance(timedelta(minutes=5))
     # 4 waiting (60 min) + counter 1 has 10 minutes left, shared by 2 counters
     assert q.issue_ticket("aegi", "PA")["estimated_wait_minutes"] == 35
 
 
 def test_only_tickets_competing_for_the_same_counters_are_ahead(aegi, clerk):
-    q.open_counter("aegi", 13, clerk)  # short matters only (AB, EID, MB, BG)
+    q.open_counter("aegi", 13, actor=clerk)  # short matters only (AB, EID, MB, BG)
     for _ in range(3):
         q.issue_ticket("aegi", "AB")
     passport = q.issue_ticket("aegi", "PA")
     # no open counter takes PA, so it competes for counters 1-12, which no AB ticket waits for
     assert passport["people_ahead"] == 0
     assert q.issue_ticket("aegi", "MB")["people_ahead"] == 3
-    q.open_counter("aegi", 1, clerk)  # counter 1 serves everything: now AB and PA compete there
+    q.open_counter(
+        "aegi", 1, actor=clerk
+    )  # counter 1 serves everything: now AB and PA compete there
     assert reads.ticket_status(passport["token"])["people_ahead"] == 3
 
 
@@ -67,12 +69,12 @@ def test_observed_durations_replace_the_catalogue_after_three_tickets(aegi, cler
 
 def test_a_called_ticket_has_nobody_ahead_and_a_finished_one_no_estimate(aegi, clerk):
     token = q.issue_ticket("aegi", "PA")["token"]
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     status = reads.ticket_status(token)
     assert (status["people_ahead"], status["estimated_wait_minutes"]) == (0, 0)
     assert status["counter"] == {"number": 1, "name": "Platz 1"}
-    q.start_serving(token, clerk)
-    q.finish_ticket(token, clerk)
+    q.start_serving(token, actor=clerk)
+    q.finish_ticket(token, actor=clerk)
     status = reads.ticket_status(token)
     assert (status["status"], status["people_ahead"], status["estimated_wait_minutes"]) == (
         "done",
@@ -90,7 +92,7 @@ def test_no_estimate_while_the_office_is_closed_and_no_counter_is_open(aegi):
 
 
 def test_the_public_office_status_gives_waiting_and_estimate_per_service(aegi, clerk):
-    q.open_counter("aegi", 1, clerk)
+    q.open_counter("aegi", 1, actor=clerk)
     q.issue_ticket("aegi", "PA")
     clock.advance(timedelta(minutes=12))
     q.issue_ticket("aegi", "PA")

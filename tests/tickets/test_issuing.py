@@ -181,6 +181,6 @@ def test_kiosks_issue_only_for_their_own_office_and_never_with_priority(aegi, cl
     with pytest.raises(Forbidden) as info:
         q.issue_ticket("aegi", "PA", device=kiosk, priority=True)
     assert info.value.field == "priority"
-    assert q.issue_ticket("aegi", "PA", user=clerk, priority=True)["priority"] is True
+    assert q.issue_ticket("aegi", "PA", actor=clerk, priority=True)["priority"] is True
     with pytest.raises(Forbidden):
-        q.issue_ticket("aegi", "PA", user=other_clerk)
+        q.issue_ticket("aegi", "PA", actor=other_clerk)

@@ -18,17 +18,17 @@ def _issue(code: str, minutes_later: float = 1, **kwargs) -> dict:
 def _drain(counter: int, clerk) -> list[str]:
     """Call, start and finish until nobody waits for ``counter``; the numbers in call order."""
     order = []
-    while (view := q.call_next("aegi", counter, clerk)) is not None:
+    while (view := q.call_next("aegi", counter, actor=clerk)) is not None:
         order.append(view["number"])
-        q.start_serving(view["token"], clerk)
-        q.finish_ticket(view["token"], clerk)
+        q.start_serving(view["token"], actor=clerk)
+        q.finish_ticket(view["token"], actor=clerk)
     return order
 
 
 def test_due_appointments_then_priority_then_walkins_by_waiting_time(clerk):
     now = clock.now()
     _issue("PA")  # P001 walk-in, oldest
-    _issue("RP", priority=True, user=clerk)  # R001 priority
+    _issue("RP", priority=True, actor=clerk)  # R001 priority
     _issue("AN", kind="appointment", due_at=now + timedelta(minutes=3))  # M001 due at 10:03
     _issue("KID", kind="appointment", due_at=now + timedelta(hours=2))  # K001 not due yet
     _issue("VD")  # V001 walk-in
@@ -39,10 +39,10 @@ def test_due_appointments_then_priority_then_walkins_by_waiting_time(clerk):
 def test_a_ticket_placed_at_the_front_comes_before_everything_else(clerk):
     now = clock.now()
     _issue("AN", kind="appointment", due_at=now)
-    _issue("RP", priority=True, user=clerk)
+    _issue("RP", priority=True, actor=clerk)
     parked = _issue("PA")
-    q.park_ticket(parked["token"], clerk)
-    q.unpark_ticket(parked["token"], clerk, "front")
+    q.park_ticket(parked["token"], actor=clerk)
+    q.unpark_ticket(parked["token"], actor=clerk, position="front")
     assert _drain(1, clerk) == ["P001", "M001", "R001"]
 
 
@@ -50,7 +50,7 @@ def test_an_appointment_transferred_to_the_back_loses_its_appointment_rank(clerk
     now = clock.now()
     appointment = _issue("AN", kind="appointment", due_at=now)
     _issue("PA", minutes_later=2)
-    q.transfer_ticket(appointment["token"], clerk, service_code="MB", position="back")
+    q.transfer_ticket(appointment["token"], actor=clerk, service_code="MB", position="back")
     assert _drain(1, clerk) == ["P001", "M001"]
 
 
@@ -77,5 +77,5 @@ def test_a_counter_calls_only_the_services_it_can_serve(clerk):
     _issue("RP")
     # counter 13 at Aegi serves short matters only (AB, EID, MB, BG)
     assert _drain(13, clerk) == ["H001"]
-    assert q.call_next("aegi", 13, clerk) is None
+    assert q.call_next("aegi", 13, actor=clerk) is None
     assert _drain(1, clerk) == ["P001", "R001"]

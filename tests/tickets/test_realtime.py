@@ -32,7 +32,7 @@ def test_a_call_tells_the_displays_the_number_and_counter_without_the_token(aegi
     ]
     assert token not in str([data for _, data, room, _ in emitted if room == "office:aegi"])
     emitted.clear()
-    q.call_next("aegi", 4, clerk)
+    q.call_next("aegi", 4, actor=clerk)
     called = [(data, room, ns) for event, data, room, ns in emitted if event == "ticket_called"]
     assert len(called) == 1
     data, room, namespace = called[0]
@@ -52,9 +52,9 @@ def test_a_call_tells_the_displays_the_number_and_counter_without_the_token(aegi
 
 def test_a_recall_is_announced_again(aegi, clerk, emitted):
     token = q.issue_ticket("aegi", "PA")["token"]
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     emitted.clear()
-    q.recall_ticket(token, clerk)
+    q.recall_ticket(token, actor=clerk)
     called = [data for event, data, *_ in emitted if event == "ticket_called"]
     assert len(called) == 1 and called[0]["recall_count"] == 1
 
@@ -62,10 +62,10 @@ def test_a_recall_is_announced_again(aegi, clerk, emitted):
 def test_nothing_is_published_when_the_change_is_refused(aegi, clerk, emitted):
     q.issue_ticket("aegi", "PA")
     q.issue_ticket("aegi", "PA")
-    q.call_next("aegi", 1, clerk)
+    q.call_next("aegi", 1, actor=clerk)
     emitted.clear()
     with pytest.raises(Conflict):
-        q.call_next("aegi", 1, clerk)  # the counter is busy: rolled back, nothing sent
+        q.call_next("aegi", 1, actor=clerk)  # the counter is busy: rolled back, nothing sent
     assert emitted == []
 
 
@@ -82,7 +82,9 @@ def test_a_change_that_fails_after_publishing_rolls_back_and_sends_nothing(
 
     monkeypatch.setattr(payloads, "staff_view", broken)  # fails after the call was published
     with pytest.raises(RuntimeError):
-        q.call_next("aegi", 1, clerk)
+        q.call_next("aegi", 1, actor=clerk)
     assert emitted == []
     monkeypatch.undo()
-    assert q.call_next("aegi", 1, clerk)["token"] == token  # still waiting: nothing was changed
+    assert (
+        q.call_next("aegi", 1, actor=clerk)["token"] == token
+    )  # still waiting: nothing was changed

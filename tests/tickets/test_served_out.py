@@ -40,7 +40,7 @@ def _one_counter_and_a_full_day(extra: int = 1) -> list[str]:
     """One counter open at Aegi at 12:30 and identity-card visits (15 minutes each) until the
     counter's rest of the day is full, plus ``extra`` more; the tokens in call order."""
     clock.freeze(NOON)
-    q.open_counter("aegi", 1, staff("clerk-aegi"))
+    q.open_counter("aegi", 1, actor=staff("clerk-aegi"))
     outlook = day_forecast(get_office("aegi"), clock.now())
     assert outlook.known and outlook.open_counters == 1
     fits = int(outlook.capacity_minutes // 15)
@@ -80,9 +80,9 @@ def test_a_waiting_ticket_the_counters_cannot_reach_today_is_warned_with_alterna
 def test_a_second_counter_lifts_the_warning_and_a_called_ticket_has_none(client, aegi):
     tokens = _one_counter_and_a_full_day(extra=1)
     assert client.get(f"/api/v1/tickets/{tokens[-1]}").get_json()["may_not_be_served"] is True
-    q.open_counter("aegi", 2, staff("manager-aegi"))
+    q.open_counter("aegi", 2, actor=staff("manager-aegi"))
     assert client.get(f"/api/v1/tickets/{tokens[-1]}").get_json()["may_not_be_served"] is False
-    q.call_next("aegi", 1, staff("clerk-aegi"))
+    q.call_next("aegi", 1, actor=staff("clerk-aegi"))
     called = client.get(f"/api/v1/tickets/{tokens[0]}").get_json()
     assert called["status"] == "called" and called["may_not_be_served"] is False
 
@@ -101,7 +101,7 @@ def test_the_live_positions_carry_the_warning_and_push_it_when_it_changes(aegi):
     assert views[tokens[0]]["may_not_be_served"] is False
     assert display.read_queue("aegi", sent).positions == []  # nothing changed, nothing pushed
     # a second counter opens: the warned ticket's page is told at once
-    q.open_counter("aegi", 2, staff("manager-aegi"))
+    q.open_counter("aegi", 2, actor=staff("manager-aegi"))
     pushed = dict(display.read_queue("aegi", sent).positions)
     assert pushed[tokens[-1]]["may_not_be_served"] is False
     assert pushed[tokens[-1]]["alternatives"] is None
@@ -168,6 +168,6 @@ def test_a_kiosk_may_not_force_and_staff_force_deliberately_on_the_record(
 
 def test_a_walkin_that_still_fits_is_issued_by_the_api(client, aegi, kiosk):
     clock.freeze(NOON)
-    q.open_counter("aegi", 1, staff("clerk-aegi"))
+    q.open_counter("aegi", 1, actor=staff("clerk-aegi"))
     issued = client.post("/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=kiosk)
     assert issued.status_code == 201 and issued.get_json()["status"] == "waiting"

@@ -81,7 +81,7 @@ class QueueMachine(RuleBasedStateMachine):
     @rule(target=tickets, service=st.sampled_from(SERVICES), priority=st.booleans())
     def issue(self, service, priority):
         view = q.issue_ticket(
-            "aegi", service, priority=priority, user=self.clerk if priority else None
+            "aegi", service, priority=priority, actor=self.clerk if priority else None
         )
         self.model[view["token"]] = {
             "status": "waiting",
@@ -96,9 +96,9 @@ class QueueMachine(RuleBasedStateMachine):
     def call_next(self, counter):
         if self._at_counter(counter):
             with pytest.raises(Conflict):
-                q.call_next("aegi", counter, self.clerk)
+                q.call_next("aegi", counter, actor=self.clerk)
             return
-        view = q.call_next("aegi", counter, self.clerk)
+        view = q.call_next("aegi", counter, actor=self.clerk)
         callable_here = [
             t
             for t, m in self.model.items()
@@ -136,9 +136,9 @@ class QueueMachine(RuleBasedStateMachine):
         )
         if not allowed:
             with pytest.raises(InvalidTransition):
-                run(token, self.clerk)
+                run(token, actor=self.clerk)
             return
-        view = run(token, self.clerk)
+        view = run(token, actor=self.clerk)
         assert view["status"] == RESULT[action]
         model["status"] = RESULT[action]
         if action == "recall":
@@ -160,14 +160,14 @@ class QueueMachine(RuleBasedStateMachine):
             with pytest.raises(InvalidTransition):
                 q.transfer_ticket(
                     token,
-                    self.clerk,
+                    actor=self.clerk,
                     service_code=service,
                     counter_number=counter,
                     position=position,
                 )
             return
         view = q.transfer_ticket(
-            token, self.clerk, service_code=service, counter_number=counter, position=position
+            token, actor=self.clerk, service_code=service, counter_number=counter, position=position
         )
         assert view["status"] == "waiting"
         model.update(

@@ -52,13 +52,13 @@ def _free_at(start, office="linden", **search) -> list[slots.Slot]:
     return [s for s in free if s.start == start]
 
 
-def _manager() -> int:
+def _manager():
     from queue_service.auth.models import User
 
     found = db.session.scalar(select(User).where(User.username == "capacity-manager"))
     if found is None:
         found = create_user("capacity-manager", "manager", ["linden"])
-    return found.id
+    return found
 
 
 def test_the_walkin_share_is_kept_back_from_online_booking(rules):
@@ -146,7 +146,7 @@ def test_bookings_never_exceed_the_online_capacity_under_concurrent_bookings(rul
 
 def test_a_manager_sets_the_rules_validated_and_audited(rules):
     manager = _manager()
-    set_capacity_rules(manager, "linden", 30, 1, time(12, 0))
+    set_capacity_rules("linden", 30, 1, time(12, 0), actor=manager)
     office = get_office("linden")
     assert (office.walkin_share_percent, office.online_closes_days_before) == (30, 1)
     assert office.online_closes_at == time(12, 0)
@@ -162,11 +162,11 @@ def test_a_manager_sets_the_rules_validated_and_audited(rules):
         "online_closes_at": "12:00",
     }
     with pytest.raises(ValidationFailed) as too_much:
-        set_capacity_rules(manager, "linden", 95, None, None)
+        set_capacity_rules("linden", 95, None, None, actor=manager)
     assert too_much.value.field == "walkin_share_percent"
     with pytest.raises(ValidationFailed) as half:
-        set_capacity_rules(manager, "linden", 0, 1, None)
+        set_capacity_rules("linden", 0, 1, None, actor=manager)
     assert half.value.field == "online_closes_days_before"
     with pytest.raises(Forbidden):
-        set_capacity_rules(manager, "aegi", 10, None, None)  # not this manager's office
+        set_capacity_rules("aegi", 10, None, None, actor=manager)  # not this manager's office
     assert get_office("linden").walkin_share_percent == 30  # refused changes change nothing

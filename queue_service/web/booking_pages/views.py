@@ -453,7 +453,7 @@ def _manage_view(token: str) -> AppointmentView:
 @bp.get("/verwalten/<token>")
 def manage(token: str):
     view = _manage_view(token)
-    privacy.log_staff_view(staff_user(), view, "manage_page")
+    privacy.log_staff_view(view, "manage_page", actor=staff_user())
     lang = _lang()
     return render_template(
         "booking_web/manage.html",
