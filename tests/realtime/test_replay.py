@@ -98,9 +98,9 @@ def test_the_replay_keeps_a_bounded_window_and_says_when_a_gap_reaches_past_it(a
     start = publish.current_seq("aegi")
     for _ in range(8):  # each: issued, called, finished (about four seqs)
         q.issue_ticket("aegi", "PA")
-        ticket = q.call_next("aegi", 1, clerk)
-        q.start_serving(ticket["token"], clerk)
-        q.finish_ticket(ticket["token"], clerk)
+        ticket = q.call_next("aegi", 1, actor=clerk)
+        q.start_serving(ticket["token"], actor=clerk)
+        q.finish_ticket(ticket["token"], actor=clerk)
     now = publish.current_seq("aegi")
     old = publish.replay_since("aegi", start, now)
     assert old["complete"] is False  # the display falls back on the snapshot for the older part
