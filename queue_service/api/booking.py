@@ -86,16 +86,17 @@ def runs_json(runs: list[slots.SlotRun], tz) -> list[dict]:
         minutes = abs(int(offset.total_seconds())) // 60
         suffix = f":00{sign}{minutes // 60:02d}:{minutes % 60:02d}"
         prefix = local.date().isoformat() + "T"
-        for i in run.starts:
-            begin = first_minute + i * step
-            end = begin + duration
+        for begin in (first_minute + i * step for i in run.starts):
             out.append(
                 {
-                    "start": f"{prefix}{begin // 60:02d}:{begin % 60:02d}{suffix}",
-                    "end": f"{prefix}{end // 60:02d}:{end % 60:02d}{suffix}",
+                    "start": f"{prefix}{_HH_MM[begin]}{suffix}",
+                    "end": f"{prefix}{_HH_MM[begin + duration]}{suffix}",
                 }
             )
     return out
+
+
+_HH_MM = [f"{m // 60:02d}:{m % 60:02d}" for m in range(24 * 60)]
 
 
 def appointment_json(view: AppointmentView) -> dict:

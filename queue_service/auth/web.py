@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import wraps
 from typing import cast
 
@@ -61,7 +62,7 @@ def _load_user_from_request(req) -> User | None:
     if row is None:
         return None
     request._qs_api_token_id = row.id  # type: ignore[attr-defined]  # per-request cache
-    _touch_token_after_request(row.id)
+    _touch_token_after_request(row.id, row.last_used_at)
     return row.user
 
 
@@ -138,11 +139,11 @@ def _known_browser_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-browser")
 
 
-def _touch_token_after_request(token_id: int) -> None:
+def _touch_token_after_request(token_id: int, last_used: datetime | None) -> None:
     @after_this_request
     def _used(response):
         try:
-            tokens.touch_api_token(token_id)
+            tokens.touch_api_token(token_id, last_used)
         except Exception:  # "last used" must never break an API request
             logging.getLogger(__name__).exception("could not record the use of token %s", token_id)
         return response

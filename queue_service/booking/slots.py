@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, cast, func, or_, select
+from sqlalchemy import BigInteger, Integer, and_, cast, func, or_, select
 
 from .. import clock
 from ..errors import SlotTaken, ValidationFailed
@@ -99,6 +99,21 @@ def parse_service_codes(value: str | Sequence[str] | None) -> list[str]:
     return codes
 
 
+def _services_by_code(
+    codes: list[str], office: Office | None
+) -> tuple[dict[str, Service], set[int]]:
+    """The services of ``codes`` by code, and the ids of those ``office`` offers (one query)."""
+    query = select(Service, OfficeService.office_id).outerjoin(
+        OfficeService,
+        and_(
+            OfficeService.service_id == Service.id,
+            OfficeService.office_id == (office.id if office is not None else None),
+        ),
+    )
+    rows = db.session.execute(query.where(Service.code.in_(codes))).all()
+    return {sv.code: sv for sv, _ in rows}, {sv.id for sv, at in rows if at is not None}
+
+
 def resolve_request(
     service_codes: str | Sequence[str] | None,
     persons: int | str | None = 1,
@@ -119,9 +134,7 @@ def resolve_request(
         raise ValidationFailed("persons must be a whole number.", field="persons") from exc
     if not 1 <= count <= s.max_persons:
         raise ValidationFailed(f"persons must be between 1 and {s.max_persons}.", field="persons")
-    found = {
-        sv.code: sv for sv in db.session.scalars(select(Service).where(Service.code.in_(codes)))
-    }
+    found, offered = _services_by_code(codes, office)
     unknown = [c for c in codes if c not in found]
     if unknown:
         raise ValidationFailed(f"Unknown service code(s): {', '.join(unknown)}.", field="services")
@@ -132,11 +145,6 @@ def resolve_request(
         )
     services = tuple(found[c] for c in codes)
     if office is not None:
-        offered = set(
-            db.session.scalars(
-                select(OfficeService.service_id).where(OfficeService.office_id == office.id)
-            )
-        )
         missing = [sv.code for sv in services if sv.id not in offered]
         if missing:
             raise ValidationFailed(

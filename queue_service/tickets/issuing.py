@@ -53,7 +53,7 @@ def _check_service(session, office: Office, code: str | None) -> tuple[Service, 
     try:
         service = get_service(code)
     except UnknownService as exc:
-        raise ValidationFailed(exc.detail, field="service") from exc
+        raise ValidationFailed(exc.message, field="service", params=exc.params) from exc
     offered = session.get(OfficeService, (office.id, service.id))
     if offered is None:
         raise Refused(

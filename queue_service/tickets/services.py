@@ -96,7 +96,9 @@ def finish_ticket(
         try:
             performed = get_service(performed_service_code)
         except UnknownService as exc:
-            raise ValidationFailed(exc.detail, field="performed_service") from exc
+            raise ValidationFailed(
+                exc.message, field="performed_service", params=exc.params
+            ) from exc
 
     def change(session, ticket, user_id, now):
         service = performed or ticket.service
@@ -211,7 +213,7 @@ def transfer_ticket(
             try:
                 service = get_service(service_code)
             except UnknownService as exc:
-                raise ValidationFailed(exc.detail, field="service") from exc
+                raise ValidationFailed(exc.message, field="service", params=exc.params) from exc
             if session.get(OfficeService, (office.id, service.id)) is None:
                 raise ValidationFailed(
                     f"{office.name} does not offer {service.code}.", field="service"
