@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from .. import clock
 from ..db import unit_of_work
-from ..errors import NotFound, ValidationFailed
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from .models import ApiToken, User, hash_token
 
@@ -59,9 +59,9 @@ def create_api_token(
     """Create a bearer token acting as ``username``; returns the token once."""
     name = (name or "").strip() or username
     if len(name) > 80:
-        raise ValidationFailed("A token name has at most 80 characters.", field="name")
+        raise ValidationFailed(N_("A token name has at most 80 characters."), field="name")
     if expires_at is not None and expires_at <= clock.now():
-        raise ValidationFailed("The expiry must lie in the future.", field="expires")
+        raise ValidationFailed(N_("The expiry must lie in the future."), field="expires")
     token = "qs_" + secrets.token_urlsafe(32)
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username))
@@ -131,7 +131,7 @@ def revoke_tokens_of(
         query = query.where(ApiToken.id == token_id)
     rows = list(session.scalars(query.order_by(ApiToken.created_at)).all())
     if token_id is not None and not rows:
-        raise NotFound("This token does not exist or is already revoked.")
+        raise NotFound(N_("This token does not exist or is already revoked."))
     now = clock.now()
     for row in rows:
         row.revoked_at = now
