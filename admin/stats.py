@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from flask import Response, current_app, render_template, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 
-from queue_service.errors import NotFound
+from queue_service.errors import N_, NotFound
 from queue_service.stats import report
 
 from . import bp
@@ -43,7 +42,7 @@ def statistics():
         key = request.args.get("table") or "day"
         table = next((t for t in data["tables"] if t.key == key), None)
         if table is None:
-            raise NotFound(_("There is no table %(name)s.", name=key))
+            raise NotFound(N_("There is no table %(name)s."), params={"name": key})
         sep = "," if request.args.get("sep") == "comma" else ";"
         name = f"statistik-{office_slug or 'alle'}-{key}-{start.isoformat()}-{end.isoformat()}.csv"
         return Response(

@@ -1,26 +1,65 @@
-"""Domain errors. Services raise them; the API turns them into problem+json, pages into messages."""
+"""Domain errors. Services raise them; the API turns them into problem+json, pages into messages.
+
+A service raises an error with an English message id marked for the catalogues (``N_``) and the
+values it names (``params``), never with text it translated itself. ``translate`` below is the
+one place that message becomes text, in the language of the request (``?lang=``, the session,
+the browser's preference, else German), for the API's problem+json, the pages, the forms and
+the Socket.IO acks alike.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import has_app_context
+from flask_babel import gettext
+
 
 def N_(message: str) -> str:  # the name the message extractor looks for
-    """Mark an English detail for the translation catalogues without translating it: the API
-    answers in English, the error pages translate it into the visitor's language."""
+    """Mark an English message for the translation catalogues without translating it: it is
+    translated when the error is shown (``translate``)."""
     return message
 
 
+def translate(message: str, params: dict[str, Any] | None = None) -> str:
+    """A domain error's message in the current language, its ``%(name)s`` filled from
+    ``params``; outside an application (no catalogues) the English message."""
+    message = str(message)
+    if has_app_context():
+        return gettext(message, **params) if params else gettext(message)
+    return message % params if params else message
+
+
 class DomainError(Exception):
-    """Base of every error a service raises on purpose."""
+    """Base of every error a service raises on purpose.
+
+    ``message`` is the English message id (the key of the catalogues, so the code of what went
+    wrong together with the class's ``slug``), ``params`` the values it names; ``detail`` is the
+    translated text, made when it is read.
+    """
 
     status = 400
     title = "Bad request"
     slug = "bad-request"
 
-    def __init__(self, detail: str | None = None, *, field: str | None = None, **extra):
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        params: dict[str, Any] | None = None,
+        **extra,
+    ):
+        self.message = str(message) if message else self.title
+        self.params = dict(params or {})
+        super().__init__(self.message % self.params if self.params else self.message)
         self.field = field
         self.extra = extra
+
+    @property
+    def detail(self) -> str:
+        """The message in the current language (see ``translate``)."""
+        return translate(self.message, self.params)
 
     def to_problem(self) -> dict:
         problem = {
@@ -108,6 +147,6 @@ class ConfirmationRequired(Conflict):
     title = "Confirmation required"
     slug = "confirmation-required"
 
-    def __init__(self, detail: str, *, items: list):
+    def __init__(self, message: str, *, items: list, params: dict[str, Any] | None = None):
         self.items = list(items)
-        super().__init__(detail, affected=len(self.items))
+        super().__init__(message, params=params, affected=len(self.items))

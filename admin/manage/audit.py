@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask import render_template, request
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from queue_service.audit import services as audit
-from queue_service.errors import Forbidden
+from queue_service.errors import N_, Forbidden
 from queue_service.management.access import managed_offices
 
 from . import bp
@@ -22,7 +21,7 @@ def audit_log():
     office_slug = request.args.get("office") or ""
     office = by_slug.get(office_slug)
     if office_slug and office is None:
-        raise Forbidden(_("Your account has no access to this office."))
+        raise Forbidden(N_("Your account has no access to this office."))
     page = request.args.get("page", type=int) or 1
     entries = audit.list_entries(
         current_user,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from queue_service.errors import DomainError, Forbidden
+from queue_service.errors import N_, DomainError, Forbidden
 from queue_service.management import catalogue as management
 from queue_service.management.catalogue import ServiceData
 
@@ -48,7 +48,7 @@ def services():
 @managers_only
 def service_new():
     if not is_admin():
-        raise Forbidden(_("Only administrators can do this."))
+        raise Forbidden(N_("Only administrators can do this."))
     form = NewServiceForm()
     if form.validate_on_submit():
         try:
@@ -71,7 +71,7 @@ def service_new():
 def service_edit(code: str):
     existing = management.service_for(code, actor=actor())
     if request.method == "POST" and not is_admin():
-        raise Forbidden(_("Only administrators can do this."))
+        raise Forbidden(N_("Only administrators can do this."))
     form = ServiceForm(obj=existing)
     if not form.is_submitted():
         form.documents_de.data = "\n".join(existing.documents_de or [])

@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 
 from queue_service.auth.models import Role, User
 from queue_service.auth.web import requires_staff
-from queue_service.errors import ConfirmationRequired, DomainError, Forbidden
+from queue_service.errors import N_, ConfirmationRequired, DomainError, Forbidden
 from queue_service.extensions import login_manager
 
 from . import bp
@@ -29,7 +29,7 @@ def managers_only(view):
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if current_user.role not in (Role.ADMIN, Role.MANAGER):
-            raise Forbidden(_("Only managers and administrators can manage offices."))
+            raise Forbidden(N_("Only managers and administrators can manage offices."))
         return view(*args, **kwargs)
 
     return requires_staff(wrapped)

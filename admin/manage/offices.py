@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from queue_service.errors import ConfirmationRequired, DomainError, Forbidden
+from queue_service.errors import N_, ConfirmationRequired, DomainError, Forbidden
 from queue_service.management import offices as management
 from queue_service.management.access import managed_office, managed_offices
 from queue_service.management.offices import OfficeDetails
@@ -53,7 +53,7 @@ def _details(form) -> OfficeDetails:
 @managers_only
 def office_new():
     if not is_admin():
-        raise Forbidden(_("Only administrators can do this."))
+        raise Forbidden(N_("Only administrators can do this."))
     form = NewOfficeForm(active=True)
     if form.validate_on_submit():
         try:

@@ -9,13 +9,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from types import EllipsisType
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..db import unit_of_work
-from ..errors import NotFound, ValidationFailed
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from .models import ApiToken, User, hash_token
 
@@ -60,9 +61,9 @@ def create_api_token(
     """Create a bearer token acting as ``username``; returns the token once."""
     name = (name or "").strip() or username
     if len(name) > 80:
-        raise ValidationFailed("A token name has at most 80 characters.", field="name")
+        raise ValidationFailed(N_("A token name has at most 80 characters."), field="name")
     if expires_at is not None and expires_at <= clock.now():
-        raise ValidationFailed("The expiry must lie in the future.", field="expires")
+        raise ValidationFailed(N_("The expiry must lie in the future."), field="expires")
     token = "qs_" + secrets.token_urlsafe(32)
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username))
@@ -99,13 +100,15 @@ def user_for_api_token(token: str) -> User | None:
     return row.user if row else None
 
 
-def touch_api_token(token_id: int, last_used_at: datetime | None) -> None:
+def touch_api_token(token_id: int, last_used: datetime | None | EllipsisType = ...) -> None:
     """Record a token's use; writes at most once a minute per token (cheap to call).
-
-    ``last_used_at`` is the token's last use as read when the request found it: no second read.
-    """
+    ``last_used``: the value read with the token in this request, which saves reading it."""
     now = clock.now()
-    used = last_used_at
+    used = (
+        db.session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token_id))
+        if last_used is ...
+        else last_used
+    )
     if used is not None and used >= now - LAST_USED_RESOLUTION:
         return
     with unit_of_work() as session:
@@ -136,7 +139,7 @@ def revoke_tokens_of(
         query = query.where(ApiToken.id == token_id)
     rows = list(session.scalars(query.order_by(ApiToken.created_at)).all())
     if token_id is not None and not rows:
-        raise NotFound("This token does not exist or is already revoked.")
+        raise NotFound(N_("This token does not exist or is already revoked."))
     now = clock.now()
     for row in rows:
         row.revoked_at = now

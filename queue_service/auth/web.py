@@ -139,11 +139,11 @@ def _known_browser_signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-browser")
 
 
-def _touch_token_after_request(token_id: int, last_used_at: datetime | None) -> None:
+def _touch_token_after_request(token_id: int, last_used: datetime | None) -> None:
     @after_this_request
     def _used(response):
         try:
-            tokens.touch_api_token(token_id, last_used_at)
+            tokens.touch_api_token(token_id, last_used)
         except Exception:  # "last used" must never break an API request
             logging.getLogger(__name__).exception("could not record the use of token %s", token_id)
         return response
@@ -240,7 +240,7 @@ def staff_required(*roles: Role):
         def wrapped(*args, **kwargs):
             user = staff_user()
             if user is None:
-                raise Unauthorized("Please log in as staff.")
+                raise Unauthorized(N_("Please log in as staff."))
             if roles:
                 services.require_role(user, *roles)
             return view(*args, **kwargs)

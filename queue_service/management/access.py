@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..auth.models import Role, User
-from ..errors import Forbidden, UnknownOffice
+from ..errors import N_, Forbidden, UnknownOffice
 from ..extensions import db
 from ..offices.models import Office
 
@@ -18,15 +17,15 @@ def load_actor(actor_id: int, session=None) -> User:
     session = session or db.session
     user = session.get(User, actor_id)
     if user is None or not user.active:
-        raise Forbidden(_("Your account is not active."))
+        raise Forbidden(N_("Your account is not active."))
     if user.role not in MANAGING_ROLES:
-        raise Forbidden(_("Only managers and administrators can manage offices."))
+        raise Forbidden(N_("Only managers and administrators can manage offices."))
     return user
 
 
 def require_admin(actor: User) -> None:
     if actor.role != Role.ADMIN:
-        raise Forbidden(_("Only administrators can do this."))
+        raise Forbidden(N_("Only administrators can do this."))
 
 
 def office_for(actor: User, slug: str, *, for_update: bool = False) -> Office:
@@ -36,9 +35,11 @@ def office_for(actor: User, slug: str, *, for_update: bool = False) -> Office:
         query = query.with_for_update()
     office = db.session.scalar(query)
     if office is None:
-        raise UnknownOffice(_("There is no office with the slug %(slug)s.", slug=slug))
+        raise UnknownOffice(N_("There is no office with the slug %(slug)s."), params={"slug": slug})
     if not actor.can_access(office.id):
-        raise Forbidden(_("Your account has no access to %(office)s.", office=office.name))
+        raise Forbidden(
+            N_("Your account has no access to %(office)s."), params={"office": office.name}
+        )
     return office
 
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask_babel import gettext as _
-
 from ..audit.services import record
 from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import ValidationFailed
+from ..errors import N_, ValidationFailed
 from ..offices.models import Office
 from .access import load_actor, office_for
 
@@ -28,18 +26,20 @@ MAX_DAYS_BEFORE = 14
 def _check(share_percent: int, days_before: int | None, closes_at: time | None) -> None:
     if not isinstance(share_percent, int) or not 0 <= share_percent <= MAX_SHARE_PERCENT:
         raise ValidationFailed(
-            _("The walk-in share is a whole number from 0 to %(n)d per cent.", n=MAX_SHARE_PERCENT),
+            N_("The walk-in share is a whole number from 0 to %(n)d per cent."),
             field="walkin_share_percent",
+            params={"n": MAX_SHARE_PERCENT},
         )
     if (days_before is None) != (closes_at is None):
         raise ValidationFailed(
-            _("Give both the days before and the time, or neither."),
+            N_("Give both the days before and the time, or neither."),
             field="online_closes_days_before",
         )
     if days_before is not None and not 0 <= days_before <= MAX_DAYS_BEFORE:
         raise ValidationFailed(
-            _("Online booking closes 0 to %(n)d days before the day.", n=MAX_DAYS_BEFORE),
+            N_("Online booking closes 0 to %(n)d days before the day."),
             field="online_closes_days_before",
+            params={"n": MAX_DAYS_BEFORE},
         )
 
 

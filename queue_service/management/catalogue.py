@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..audit.services import record
 from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import Conflict, UnknownService, ValidationFailed
+from ..errors import N_, Conflict, UnknownService, ValidationFailed
 from ..extensions import db
 from ..offices.models import Service
 from .access import load_actor, require_admin
@@ -44,15 +43,15 @@ def _validated(data: ServiceData) -> dict:
     _check_names(values)
     values["prefix"] = (values["prefix"] or "").strip().upper()
     if not _PREFIX.match(values["prefix"]):
-        raise ValidationFailed(_("One capital letter; not I, O or Q."), field="prefix")
+        raise ValidationFailed(N_("One capital letter; not I, O or Q."), field="prefix")
     if not 1 <= data.duration_minutes <= 240:
-        raise ValidationFailed(_("Enter between 1 and 240 minutes."), field="duration_minutes")
+        raise ValidationFailed(N_("Enter between 1 and 240 minutes."), field="duration_minutes")
     if not 0 <= data.extra_person_minutes <= 120:
-        raise ValidationFailed(_("Enter between 0 and 120 minutes."), field="extra_person_minutes")
+        raise ValidationFailed(N_("Enter between 0 and 120 minutes."), field="extra_person_minutes")
     _check_texts(values)
     if not values["walk_in_allowed"] and not values["online_bookable"]:
         raise ValidationFailed(
-            _("A service must allow walk-ins, online appointments or both."),
+            N_("A service must allow walk-ins, online appointments or both."),
             field="walk_in_allowed",
         )
     return values
@@ -62,7 +61,7 @@ def _check_names(values: dict) -> None:
     for key in ("name_de", "name_en"):
         values[key] = (values[key] or "").strip()
         if not values[key] or len(values[key]) > 120:
-            raise ValidationFailed(_("Enter a name of up to 120 characters."), field=key)
+            raise ValidationFailed(N_("Enter a name of up to 120 characters."), field=key)
 
 
 def _check_texts(values: dict) -> None:
@@ -72,7 +71,7 @@ def _check_texts(values: dict) -> None:
     url = values["online_alternative_url"]
     if url and (len(url) > 300 or not url.startswith(("https://", "http://"))):
         raise ValidationFailed(
-            _("Enter a web address starting with https://."), field="online_alternative_url"
+            N_("Enter a web address starting with https://."), field="online_alternative_url"
         )
     for key in ("documents_de", "documents_en"):
         values[key] = [d.strip() for d in values[key] if d and d.strip()]
@@ -87,7 +86,9 @@ def service_for(code: str, *, actor: User) -> Service:
     load_actor(actor.id)
     service = db.session.scalar(select(Service).where(Service.code == code))
     if service is None:
-        raise UnknownService(_("There is no service with the code %(code)s.", code=code))
+        raise UnknownService(
+            N_("There is no service with the code %(code)s."), params={"code": code}
+        )
     return service
 
 
@@ -99,12 +100,14 @@ def create_service(code: str, data: ServiceData, *, actor: User) -> Service:
         code = (code or "").strip().upper()
         if not _CODE.match(code):
             raise ValidationFailed(
-                _("Capital letters and digits, starting with a letter, at most 10."), field="code"
+                N_("Capital letters and digits, starting with a letter, at most 10."), field="code"
             )
         values = _validated(data)
         if session.scalar(select(Service.id).where(Service.code == code)):
             raise Conflict(
-                _("There is already a service with the code %(code)s.", code=code), field="code"
+                N_("There is already a service with the code %(code)s."),
+                field="code",
+                params={"code": code},
             )
         order = (session.scalar(select(func.max(Service.sort_order))) or 0) + 1
         service = Service(code=code, sort_order=order, demo_fields=[], group="other", **values)
@@ -127,7 +130,9 @@ def update_service(code: str, data: ServiceData, *, actor: User) -> Service:
         require_admin(actor)
         service = session.scalar(select(Service).where(Service.code == code).with_for_update())
         if service is None:
-            raise UnknownService(_("There is no service with the code %(code)s.", code=code))
+            raise UnknownService(
+                N_("There is no service with the code %(code)s."), params={"code": code}
+            )
         changes = apply_changes(service, _validated(data))
         if changes:
             record(

@@ -6,11 +6,10 @@ from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from .. import clock
-from ..errors import ConfirmationRequired
+from ..errors import N_, ConfirmationRequired
 from ..offices.calendar import office_tz
 from ..offices.impact import AffectedItem
 from ..offices.models import Office
@@ -58,5 +57,5 @@ def confirm_impact(
         )
     if acknowledged is not None and any(item.ref not in set(acknowledged) for item in items):
         raise ConfirmationRequired(
-            _("More appointments were booked meanwhile; please check the list again."), items=items
+            N_("More appointments were booked meanwhile; please check the list again."), items=items
         )

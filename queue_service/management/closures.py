@@ -15,14 +15,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from .. import clock
 from ..audit.services import record
 from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import NotFound, ValidationFailed
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.impact import AffectedItem, AvailabilityChange, affected_by, apply_change
 from ..offices.models import Closure, Office
@@ -57,10 +56,12 @@ def closure_days(first: date, last: date | None = None) -> list[date]:
     """The days from ``first`` to ``last`` (inclusive); a single day without ``last``."""
     last = last or first
     if last < first:
-        raise ValidationFailed(_("The last day must not be before the first day."), field="end")
+        raise ValidationFailed(N_("The last day must not be before the first day."), field="end")
     count = (last - first).days + 1
     if count > MAX_DAYS:
-        raise ValidationFailed(_("Close at most %(n)d days at once.", n=MAX_DAYS), field="end")
+        raise ValidationFailed(
+            N_("Close at most %(n)d days at once."), field="end", params={"n": MAX_DAYS}
+        )
     return [first + timedelta(days=i) for i in range(count)]
 
 
@@ -88,22 +89,24 @@ def _validate(
 ) -> str:
     reason = (reason or "").strip()
     if len(reason) > 200:
-        raise ValidationFailed(_("The reason may have up to 200 characters."), field="reason")
+        raise ValidationFailed(N_("The reason may have up to 200 characters."), field="reason")
     if not days:
-        raise ValidationFailed(_("Choose at least one day."), field="start")
+        raise ValidationFailed(N_("Choose at least one day."), field="start")
     if recurring and len(days) > 1:
         raise ValidationFailed(
-            _("A closure that recurs every year is a single day."), field="recurring"
+            N_("A closure that recurs every year is a single day."), field="recurring"
         )
     if not recurring and min(days) < clock.today():
-        raise ValidationFailed(_("The first day is in the past."), field="start")
+        raise ValidationFailed(N_("The first day is in the past."), field="start")
     office_clause = (
         Closure.office_id.is_(None) if office is None else Closure.office_id == office.id
     )
     existing = session.scalars(select(Closure).where(office_clause, Closure.day.in_(days))).all()
     if existing:
         taken = ", ".join(sorted(c.day.strftime("%d.%m.%Y") for c in existing))
-        raise ValidationFailed(_("Already closed on %(days)s.", days=taken), field="start")
+        raise ValidationFailed(
+            N_("Already closed on %(days)s."), field="start", params={"days": taken}
+        )
     return reason
 
 
@@ -156,7 +159,7 @@ def add_closure(
         office = _scope(actor, office_slug, for_update=True)
         reason = _validate(session, office, days, recurring, reason)
         if not reason:
-            raise ValidationFailed(_("Give a reason; residents and staff see it."), field="reason")
+            raise ValidationFailed(N_("Give a reason; residents and staff see it."), field="reason")
         change = _change(office, days, recurring, reason)
         items = affected_by(change)
         confirm_impact(items, confirmed, acknowledged)
@@ -197,7 +200,7 @@ def remove_closure(office_slug: str | None, closure_id: int, *, actor: User) -> 
         office = _scope(actor, office_slug, for_update=True)
         closure = session.get(Closure, closure_id)
         if closure is None or closure.office_id != (None if office is None else office.id):
-            raise NotFound(_("This closure does not exist."))
+            raise NotFound(N_("This closure does not exist."))
         record(
             "closure.removed",
             actor=actor,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
@@ -12,7 +11,7 @@ from ..audit.services import record
 from ..auth.models import Device, DeviceKind, User
 from ..auth.services import add_device
 from ..db import unit_of_work
-from ..errors import NotFound, ValidationFailed
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from .access import load_actor, office_for
@@ -45,10 +44,10 @@ def register_device(
         actor = load_actor(actor.id, session)
         office = office_for(actor, slug)
         if kind not in {k.value for k in DeviceKind}:
-            raise ValidationFailed(_("Choose kiosk or display."), field="kind")
+            raise ValidationFailed(N_("Choose kiosk or display."), field="kind")
         name = (name or "").strip() or None
         if name and len(name) > 80:
-            raise ValidationFailed(_("The name may have up to 80 characters."), field="name")
+            raise ValidationFailed(N_("The name may have up to 80 characters."), field="name")
         device, token = add_device(session, office, kind, name, printer=printer)
         record(
             "device.registered",
@@ -69,7 +68,7 @@ def revoke_device(slug: str, device_id: int, *, actor: User) -> Device:
         office = office_for(actor, slug)
         device = session.get(Device, device_id)
         if device is None or device.office_id != office.id:
-            raise NotFound(_("This device does not exist."))
+            raise NotFound(N_("This device does not exist."))
         if device.revoked_at is None:
             device.revoked_at = clock.now()
             record(

@@ -6,14 +6,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
-from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from .. import clock
 from ..audit.services import record
 from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import Refused, ValidationFailed
+from ..errors import N_, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.calendar import office_tz
 from ..offices.impact import AvailabilityChange, affected_by, apply_change
@@ -66,20 +65,20 @@ def _check(windows: list[WindowSpec]) -> None:
             where = f"{kind.value}-{i}"
             if window.start >= window.end:
                 raise ValidationFailed(
-                    _("The window must end after it starts."), field=f"{where}-end"
+                    N_("The window must end after it starts."), field=f"{where}-end"
                 )
             if window.capacity is not None and not 1 <= window.capacity <= 99:
                 raise ValidationFailed(
-                    _("Enter a capacity between 1 and 99."), field=f"{where}-capacity"
+                    N_("Enter a capacity between 1 and 99."), field=f"{where}-capacity"
                 )
             if previous and window.start < previous.end:
                 raise ValidationFailed(
-                    _(
-                        "Windows of the same kind must not overlap (%(a)s and %(b)s).",
-                        a=f"{previous.start:%H:%M}–{previous.end:%H:%M}",
-                        b=f"{window.start:%H:%M}–{window.end:%H:%M}",
-                    ),
+                    N_("Windows of the same kind must not overlap (%(a)s and %(b)s)."),
                     field=f"{where}-start",
+                    params={
+                        "a": f"{previous.start:%H:%M}–{previous.end:%H:%M}",
+                        "b": f"{window.start:%H:%M}–{window.end:%H:%M}",
+                    },
                 )
             previous = window
 
@@ -121,12 +120,12 @@ def set_day_windows(
     """
 
     if weekday not in WEEKDAYS:
-        raise ValidationFailed(_("Unknown weekday."), field="weekday")
+        raise ValidationFailed(N_("Unknown weekday."), field="weekday")
     with unit_of_work() as session:
         actor = load_actor(actor.id, session)
         office = office_for(actor, slug, for_update=True)
         if office.is_mobile:
-            raise Refused(_("The mobile office has dates and places instead of weekly hours."))
+            raise Refused(N_("The mobile office has dates and places instead of weekly hours."))
         windows = [
             w if w.kind == WindowKind.APPOINTMENT else replace(w, capacity=None) for w in windows
         ]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
 from ..audit.services import record
 from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import NotFound, ValidationFailed
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.messages import message_view
 from ..offices.models import Office, OfficeMessage
@@ -49,18 +48,21 @@ def post_office_message(
         text_de, text_en = (text_de or "").strip(), (text_en or "").strip() or None
         if not text_de or len(text_de) > MAX_LENGTH:
             raise ValidationFailed(
-                _("Enter a German text of up to %(n)d characters.", n=MAX_LENGTH), field="text_de"
+                N_("Enter a German text of up to %(n)d characters."),
+                field="text_de",
+                params={"n": MAX_LENGTH},
             )
         if text_en and len(text_en) > MAX_LENGTH:
             raise ValidationFailed(
-                _("The English text may have up to %(n)d characters.", n=MAX_LENGTH),
+                N_("The English text may have up to %(n)d characters."),
                 field="text_en",
+                params={"n": MAX_LENGTH},
             )
         now = clock.now()
         active_from = active_from or now
         if active_until is not None and active_until <= max(active_from, now):
             raise ValidationFailed(
-                _("The end must be after the start and in the future."), field="active_until"
+                N_("The end must be after the start and in the future."), field="active_until"
             )
         message = OfficeMessage(
             office_id=office.id,
@@ -95,7 +97,7 @@ def withdraw_office_message(office_slug: str, message_id: int, *, actor: User) -
         office = office_for(actor, office_slug)
         message = session.get(OfficeMessage, message_id)
         if message is None or message.office_id != office.id:
-            raise NotFound(_("This message does not exist."))
+            raise NotFound(N_("This message does not exist."))
         if message.active:
             message.active = False
             record(

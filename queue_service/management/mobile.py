@@ -7,14 +7,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import clock
 from ..audit.services import record
 from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import NotFound, Refused, ValidationFailed
+from ..errors import N_, NotFound, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.calendar import office_tz
 from ..offices.impact import AffectedItem, AvailabilityChange, affected_by, apply_change
@@ -39,7 +38,7 @@ def _mobile_office(actor_id: int, slug: str, session=None, *, for_update: bool =
     actor = load_actor(actor_id, session)
     office = office_for(actor, slug, for_update=for_update)
     if not office.is_mobile:
-        raise Refused(_("Only the mobile office has dates and places."))
+        raise Refused(N_("Only the mobile office has dates and places."))
     return actor, office
 
 
@@ -61,28 +60,30 @@ def mobile_event_for(slug: str, event_id: int, *, actor: User) -> tuple[Office, 
 def _event(office: Office, event_id: int) -> MobileEvent:
     event = db.session.get(MobileEvent, event_id)
     if event is None or event.office_id != office.id:
-        raise NotFound(_("This date does not exist."))
+        raise NotFound(N_("This date does not exist."))
     return event
 
 
 def _validated(session, office: Office, data: MobileEventData) -> tuple[dict, list[Service]]:
     place = (data.place or "").strip()
     if not place or len(place) > 200:
-        raise ValidationFailed(_("Enter the place (up to 200 characters)."), field="place")
+        raise ValidationFailed(N_("Enter the place (up to 200 characters)."), field="place")
     if data.day < clock.today():
-        raise ValidationFailed(_("The day is in the past."), field="day")
+        raise ValidationFailed(N_("The day is in the past."), field="day")
     if data.start >= data.end:
-        raise ValidationFailed(_("The end must be after the start."), field="end")
+        raise ValidationFailed(N_("The end must be after the start."), field="end")
     if not (data.walk_in or data.appointments):
-        raise ValidationFailed(_("Allow walk-ins, appointments or both."), field="walk_in")
+        raise ValidationFailed(N_("Allow walk-ins, appointments or both."), field="walk_in")
     offered = {o.service.code: o.service for o in office.services}
     unknown = [code for code in data.service_codes if code not in offered]
     if unknown:
         raise ValidationFailed(
-            _("Not offered by this office: %(codes)s", codes=", ".join(unknown)), field="services"
+            N_("Not offered by this office: %(codes)s"),
+            field="services",
+            params={"codes": ", ".join(unknown)},
         )
     if not data.service_codes:
-        raise ValidationFailed(_("Choose at least one service."), field="services")
+        raise ValidationFailed(N_("Choose at least one service."), field="services")
     address = (data.address or "").strip() or None
     values = {
         "day": data.day,

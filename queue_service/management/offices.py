@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from ..audit.services import record
 from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import Conflict, NotFound, ValidationFailed
+from ..errors import N_, Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.impact import AvailabilityChange, affected_by, apply_change
 from ..offices.models import Counter, Office, OfficeService, Service
@@ -42,28 +42,28 @@ def _clean(value: str | None) -> str | None:
 def _validated(details: OfficeDetails) -> dict:
     name = _clean(details.name)
     if not name or len(name) > 120:
-        raise ValidationFailed(_("Enter a name of up to 120 characters."), field="name")
+        raise ValidationFailed(N_("Enter a name of up to 120 characters."), field="name")
     email = _clean(details.email)
     if email and (len(email) > 120 or not _EMAIL.match(email)):
         raise ValidationFailed(
-            _("Enter an e-mail address like name@hannover-stadt.de."), field="email"
+            N_("Enter an e-mail address like name@hannover-stadt.de."), field="email"
         )
     cap = details.walkin_daily_cap
     if cap is not None and not 1 <= cap <= 999:
         raise ValidationFailed(
-            _("The daily cap must be between 1 and 999."), field="walkin_daily_cap"
+            N_("The daily cap must be between 1 and 999."), field="walkin_daily_cap"
         )
     address, phone = _clean(details.address), _clean(details.phone)
     if address and len(address) > 200:
-        raise ValidationFailed(_("The address may have up to 200 characters."), field="address")
+        raise ValidationFailed(N_("The address may have up to 200 characters."), field="address")
     if phone and len(phone) > 40:
-        raise ValidationFailed(_("The phone number may have up to 40 characters."), field="phone")
+        raise ValidationFailed(N_("The phone number may have up to 40 characters."), field="phone")
     access = {
         key: _clean(getattr(details, key)) for key in ("accessibility_de", "accessibility_en")
     }
     if any(text and len(text) > 1000 for text in access.values()):
         raise ValidationFailed(
-            _("The accessibility text may have up to 1000 characters."), field="accessibility_de"
+            N_("The accessibility text may have up to 1000 characters."), field="accessibility_de"
         )
     return {
         "name": name,
@@ -82,7 +82,7 @@ def create_office(
     slug = (slug or "").strip().lower()
     if not _SLUG.match(slug):
         raise ValidationFailed(
-            _("Use 1 to 40 lower-case letters, digits and dashes, e.g. bemerode."), field="slug"
+            N_("Use 1 to 40 lower-case letters, digits and dashes, e.g. bemerode."), field="slug"
         )
     with unit_of_work() as session:
         actor = load_actor(actor.id, session)
@@ -90,7 +90,9 @@ def create_office(
         values = _validated(details)
         if session.scalar(select(Office.id).where(Office.slug == slug)):
             raise Conflict(
-                _("There is already an office with the slug %(slug)s.", slug=slug), field="slug"
+                N_("There is already an office with the slug %(slug)s."),
+                field="slug",
+                params={"slug": slug},
             )
         office = Office(slug=slug, is_mobile=is_mobile, active=True, demo_fields=[], **values)
         session.add(office)
@@ -221,13 +223,13 @@ def _checked_offer(session, offer: dict[str, int | None]) -> dict[str, Service]:
     for code, cap in offer.items():
         if cap is not None and not 1 <= cap <= 999:
             raise ValidationFailed(
-                _("The daily cap must be between 1 and 999."), field=f"cap-{code}"
+                N_("The daily cap must be between 1 and 999."), field=f"cap-{code}"
             )
     by_code = {s.code: s for s in session.scalars(select(Service)).all()}
     unknown = sorted(set(offer) - set(by_code))
     if unknown:
         raise ValidationFailed(
-            _("Unknown service: %(codes)s", codes=", ".join(unknown)), field="services"
+            N_("Unknown service: %(codes)s"), field="services", params={"codes": ", ".join(unknown)}
         )
     return by_code
 
@@ -286,7 +288,9 @@ def counter_for(slug: str, counter_id: int, *, actor: User) -> tuple[Office, Cou
     office = office_for(load_actor(actor.id), slug)
     counter = db.session.get(Counter, counter_id)
     if counter is None or counter.office_id != office.id:
-        raise NotFound(_("This counter does not exist in %(office)s.", office=office.name))
+        raise NotFound(
+            N_("This counter does not exist in %(office)s."), params={"office": office.name}
+        )
     return office, counter
 
 
@@ -295,17 +299,21 @@ def _counter_services(session, office: Office, codes: list[str]) -> list[Service
     unknown = [code for code in codes if code not in offered]
     if unknown:
         raise ValidationFailed(
-            _("Not offered by this office: %(codes)s", codes=", ".join(unknown)), field="services"
+            N_("Not offered by this office: %(codes)s"),
+            field="services",
+            params={"codes": ", ".join(unknown)},
         )
     if not codes:
-        raise ValidationFailed(_("Choose at least one service for this counter."), field="services")
+        raise ValidationFailed(
+            N_("Choose at least one service for this counter."), field="services"
+        )
     return [offered[code] for code in codes]
 
 
 def _label(label: str | None) -> str | None:
     label = _clean(label)
     if label and len(label) > 40:
-        raise ValidationFailed(_("The label may have up to 40 characters."), field="label")
+        raise ValidationFailed(N_("The label may have up to 40 characters."), field="label")
     return label
 
 
@@ -352,7 +360,9 @@ def update_counter(
         label = _label(label)
         counter = session.get(Counter, counter_id)
         if counter is None or counter.office_id != office.id:
-            raise NotFound(_("This counter does not exist in %(office)s.", office=office.name))
+            raise NotFound(
+                N_("This counter does not exist in %(office)s."), params={"office": office.name}
+            )
         services = _counter_services(session, office, service_codes)
         before = sorted(s.code for s in counter.services)
         changes = apply_changes(counter, {"label": label, "active": active})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..audit.services import record, record_about_user
@@ -17,7 +16,7 @@ from ..auth.models import Role, User
 from ..auth.services import add_user, generate_password, set_password
 from ..auth.tokens import TokenInfo, list_api_tokens, revoke_tokens_of
 from ..db import unit_of_work
-from ..errors import Conflict, Forbidden, NotFound, Refused, ValidationFailed
+from ..errors import N_, Conflict, Forbidden, NotFound, Refused, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from .access import load_actor
@@ -52,9 +51,9 @@ def _may_manage(actor: User, target: User) -> bool:
 def _target(session, actor: User, user_id: int) -> User:
     target = session.get(User, user_id)
     if target is None:
-        raise NotFound(_("This account does not exist."))
+        raise NotFound(N_("This account does not exist."))
     if not _may_manage(actor, target):
-        raise Forbidden(_("You cannot manage this account."))
+        raise Forbidden(N_("You cannot manage this account."))
     return target
 
 
@@ -63,12 +62,12 @@ def _offices(session, actor: User, role: Role, slugs: list[str]) -> list[Office]
         list(session.scalars(select(Office).where(Office.slug.in_(slugs))).all()) if slugs else []
     )
     if len(offices) != len(set(slugs)):
-        raise ValidationFailed(_("Unknown office."), field="offices")
+        raise ValidationFailed(N_("Unknown office."), field="offices")
     allowed = actor.office_ids()
     if allowed is not None and any(o.id not in allowed for o in offices):
-        raise Forbidden(_("You can only give accounts your own offices."))
+        raise Forbidden(N_("You can only give accounts your own offices."))
     if role != Role.ADMIN and not offices:
-        raise ValidationFailed(_("Choose at least one office."), field="offices")
+        raise ValidationFailed(N_("Choose at least one office."), field="offices")
     return offices if role != Role.ADMIN else []
 
 
@@ -76,9 +75,9 @@ def _role(actor: User, value: str) -> Role:
     try:
         role = Role(value)
     except ValueError as exc:
-        raise ValidationFailed(_("Choose a role."), field="role") from exc
+        raise ValidationFailed(N_("Choose a role."), field="role") from exc
     if actor.role != Role.ADMIN and role != Role.CLERK:
-        raise Forbidden(_("Managers can only create clerk accounts."))
+        raise Forbidden(N_("Managers can only create clerk accounts."))
     return role
 
 
@@ -119,14 +118,16 @@ def create_staff_account(
         username = (username or "").strip()
         if not username or len(username) > 80 or any(ch.isspace() for ch in username):
             raise ValidationFailed(
-                _("Enter a user name of up to 80 characters without spaces."), field="username"
+                N_("Enter a user name of up to 80 characters without spaces."), field="username"
             )
         if session.scalar(select(User.id).where(User.username == username)):
-            raise Conflict(_("The user name %(name)s is taken.", name=username), field="username")
+            raise Conflict(
+                N_("The user name %(name)s is taken."), field="username", params={"name": username}
+            )
         display_name = (display_name or "").strip() or None
         if display_name and len(display_name) > 120:
             raise ValidationFailed(
-                _("The display name may have up to 120 characters."), field="display_name"
+                N_("The display name may have up to 120 characters."), field="display_name"
             )
         user, password = add_user(
             session, username, role_value.value, offices, display_name=display_name
@@ -158,12 +159,12 @@ def update_staff_account(
         target = _target(session, actor, user_id)
         role_value = _role(actor, role)
         if target.id == actor.id and role_value != actor.role:
-            raise Refused(_("You cannot change your own role."))
+            raise Refused(N_("You cannot change your own role."))
         offices = _offices(session, actor, role_value, office_slugs)
         display_name = (display_name or "").strip() or target.username
         if len(display_name) > 120:
             raise ValidationFailed(
-                _("The display name may have up to 120 characters."), field="display_name"
+                N_("The display name may have up to 120 characters."), field="display_name"
             )
         before_office_ids = {o.id for o in target.offices}
         before = {
@@ -253,7 +254,7 @@ def set_staff_active(user_id: int, active: bool, *, actor: User) -> User:
         actor = load_actor(actor.id, session)
         target = _target(session, actor, user_id)
         if target.id == actor.id:
-            raise Refused(_("You cannot deactivate your own account."))
+            raise Refused(N_("You cannot deactivate your own account."))
         if target.active != active:
             target.active = active
             end_sessions(target)

@@ -18,7 +18,7 @@ from .. import clock
 from ..audit.services import record
 from ..auth.models import User
 from ..db import unit_of_work
-from ..errors import ValidationFailed
+from ..errors import N_, ValidationFailed
 from ..offices import calendar
 from ..offices.messages import message_view
 from ..offices.models import Office, OfficeMessage
@@ -39,8 +39,9 @@ def close_walkins_today(office_slug: str, reason: str, *, actor: User) -> Office
     reason = " ".join((reason or "").split())
     if not 3 <= len(reason) <= MAX_REASON:
         raise ValidationFailed(
-            _("Please give visitors a reason (3 to %(n)d characters).", n=MAX_REASON),
+            N_("Please give visitors a reason (3 to %(n)d characters)."),
             field="reason",
+            params={"n": MAX_REASON},
         )
     with unit_of_work() as session:
         actor = load_actor(actor.id, session)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from .. import clock
 from ..auth.models import User
-from ..errors import Forbidden, ValidationFailed
+from ..errors import N_, Forbidden, ValidationFailed
 from ..extensions import db
 from ..management.access import managed_offices
 from ..offices.models import Service
@@ -60,12 +60,12 @@ def parse_range(start: str | None, end: str | None) -> tuple[date, date]:
         last = date.fromisoformat(end) if end else today
         first = date.fromisoformat(start) if start else last - timedelta(days=6)
     except ValueError as exc:
-        raise ValidationFailed(_("Please give dates as YYYY-MM-DD."), field="from") from exc
+        raise ValidationFailed(N_("Please give dates as YYYY-MM-DD."), field="from") from exc
     if first > last:
-        raise ValidationFailed(_("The start date is after the end date."), field="from")
+        raise ValidationFailed(N_("The start date is after the end date."), field="from")
     if (last - first).days >= MAX_DAYS:
         raise ValidationFailed(
-            _("Please choose at most %(days)s days.", days=MAX_DAYS), field="from"
+            N_("Please choose at most %(days)s days."), field="from", params={"days": MAX_DAYS}
         )
     return first, last
 
@@ -76,7 +76,7 @@ def allowed_offices(slug: str | None, *, actor: User):
     if slug:
         chosen = [o for o in offices if o.slug == slug]
         if not chosen:
-            raise Forbidden(_("Your account has no access to this office."))
+            raise Forbidden(N_("Your account has no access to this office."))
         return offices, chosen
     return offices, offices
 
@@ -287,13 +287,19 @@ def build_report(
     }
 
 
+SOFT_HYPHEN = "\u00ad"
+
+
 def to_csv(table: Table, label_header: str, sep: str = ";") -> str:
     """The table as CSV text with a BOM (Excel): ``;`` with decimal commas (German Excel) or
     ``,`` with decimal points."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=sep, lineterminator="\r\n")
-    writer.writerow([label_header, *[label for _id, label in table.columns]])
+    # the German headings carry soft hyphens for the page's narrow columns; a sheet needs none
+    writer.writerow(
+        [label_header, *[label.replace(SOFT_HYPHEN, "") for _id, label in table.columns]]
+    )
     for row in table.rows:
         cells = []
         for column, _label in table.columns:

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from .. import clock
 from ..auth.models import User
 from ..db import run_in_transaction
-from ..errors import InvalidTransition, UnknownService, ValidationFailed
+from ..errors import N_, InvalidTransition, UnknownService, ValidationFailed
 from ..offices import calendar
 from ..offices.models import Counter, OfficeService
 from ..offices.services import get_office, get_service
@@ -96,7 +96,9 @@ def finish_ticket(
         try:
             performed = get_service(performed_service_code)
         except UnknownService as exc:
-            raise ValidationFailed(exc.detail, field="performed_service") from exc
+            raise ValidationFailed(
+                exc.message, field="performed_service", params=exc.params
+            ) from exc
 
     def change(session, ticket, user_id, now):
         service = performed or ticket.service
@@ -194,7 +196,9 @@ def transfer_ticket(
     """Send a ticket to another service and/or counter, keeping its number; front or back."""
     placement = placement_from(position, Placement.BACK)
     if not service_code and counter_number is None:
-        raise ValidationFailed("Name the service or the counter to transfer to.", field="service")
+        raise ValidationFailed(
+            N_("Name the service or the counter to transfer to."), field="service"
+        )
 
     def change(session, ticket, user_id, now):
         ensure_today(ticket, "transferred")
@@ -211,7 +215,7 @@ def transfer_ticket(
             try:
                 service = get_service(service_code)
             except UnknownService as exc:
-                raise ValidationFailed(exc.detail, field="service") from exc
+                raise ValidationFailed(exc.message, field="service", params=exc.params) from exc
             if session.get(OfficeService, (office.id, service.id)) is None:
                 raise ValidationFailed(
                     f"{office.name} does not offer {service.code}.", field="service"
@@ -224,7 +228,7 @@ def transfer_ticket(
                 target = reads.find_counter(office, int(counter_number))
             except (TypeError, ValueError) as exc:
                 raise ValidationFailed(
-                    "A counter is given by its number.", field="counter"
+                    N_("A counter is given by its number."), field="counter"
                 ) from exc
             details["to_counter"] = target.number
         lifecycle.apply(

@@ -59,16 +59,16 @@ def page(status: int, detail: str | None = None, title: str | None = None):
 
 
 def domain_error_page(error: DomainError):
-    """A service's refusal as a page. English details marked for the catalogues (``N_``) are
-    translated here; details the service translated itself stay as they are."""
+    """A service's refusal as a page, its message in the visitor's language
+    (``errors.translate``, through ``error.detail``)."""
     if isinstance(error, UnknownOffice):
         detail = gettext("There is no office at this address.")
     elif isinstance(error, UnknownService):
         detail = gettext("There is no such service.")
-    elif str(error.detail) == error.title:  # no detail beyond the class's English title
+    elif error.message == error.title:  # no message beyond the class's English title
         detail = None
     else:
-        detail = gettext(str(error.detail))
+        detail = error.detail
     return page(error.status, detail)
 
 

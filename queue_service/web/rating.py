@@ -47,7 +47,7 @@ def _rate(token: str) -> None:
             reasons.get(exc.field or "")
             or (
                 _("This visit has already been rated. Thank you!")
-                if "already" in exc.detail
+                if "already" in exc.message
                 else _("You can rate your visit once it is finished.")
             ),
             "error",

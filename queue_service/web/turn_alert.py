@@ -91,7 +91,7 @@ def set_turn_alert(token: str):
         if exc.status == 404:
             raise
         with force_locale(lang):
-            message = _(exc.detail)
+            message = exc.detail
         if wants_json:
             return jsonify(ok=False, field=exc.field, message=message), exc.status
         flash(message, "error")

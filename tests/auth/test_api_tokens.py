@@ -119,3 +119,30 @@ def test_revoke_token_command_revokes_every_token_of_the_user_and_says_which(tmp
     client = app.test_client()
     for token in (first.stdout.strip(), second.stdout.strip()):
         assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_a_token_used_within_the_minute_is_not_read_again_to_record_its_use(
+    client, people, thursday_morning
+):
+    from sqlalchemy import event
+
+    token = create_api_token("sb-aegi", "Terminal")
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200  # records the use
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if "api_tokens" in statement:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        clock.advance(timedelta(seconds=30))
+        assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert len(statements) == 1  # the token's lookup only: no second read, no write
+    clock.advance(timedelta(minutes=1))
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    db.session.expire_all()
+    row = db.session.scalar(select(ApiToken).where(ApiToken.name == "Terminal"))
+    assert row.last_used_at == clock.now()  # a minute later the use is written again

@@ -218,25 +218,31 @@ def test_the_openapi_document_describes_booking_and_the_csrf_rule(catalogue_app)
 
 
 def test_the_api_and_the_booking_pages_say_the_same_about_contact_details(bookings, catalogue_app):
-    """One wording per contact problem (the services'): English in the API, translated on pages."""
+    """One wording per contact problem (the service's message, translated in one place,
+    errors.translate): the API's problem+json and the booking page read alike, in German and
+    in English."""
     import html as html_lib
     import re
 
     from queue_service.booking import services as booking
 
     client = catalogue_app.test_client()
-    problem = _problem(
-        client.post("/api/v1/appointments", json=BODY | {"email": "nope"}, headers=_csrf(client)),
-        422,
-        "email",
-    )
-    assert problem["detail"] == "Please enter a valid e-mail address, e.g. name@example.org."
     hold = booking.hold_slot("linden", "PA", 1, datetime(2026, 11, 26, 9, tzinfo=BERLIN))
     url = f"/termin/daten/{hold.token}"
     for lang, expected in [
-        ("en", problem["detail"]),
+        ("en", "Please enter a valid e-mail address, e.g. name@example.org."),
         ("de", "Bitte geben Sie eine gültige E-Mail-Adresse ein, z. B. name@beispiel.de."),
     ]:
+        problem = _problem(
+            client.post(
+                f"/api/v1/appointments?lang={lang}",
+                json=BODY | {"email": "nope"},
+                headers=_csrf(client),
+            ),
+            422,
+            "email",
+        )
+        assert problem["detail"] == expected
         form = client.get(f"{url}?lang={lang}").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
         page = client.post(

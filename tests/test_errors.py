@@ -1,0 +1,29 @@
+"""Domain errors carry an English message id and its values; ``errors.translate`` alone makes
+text of them, in the request's language, for the API, the pages and the forms alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from queue_service.errors import N_, ValidationFailed, translate
+
+CAP = N_("Close at most %(n)d days at once.")
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("de", "Höchstens 62 Tage auf einmal schließen."), ("en", "Close at most 62 days at once.")],
+)
+def test_an_error_reads_in_the_language_of_the_request(sqlite_app, lang, expected):
+    error = ValidationFailed(CAP, field="end", params={"n": 62})
+    with sqlite_app.test_request_context(f"/api/v1/closures?lang={lang}"):
+        problem = error.to_problem()
+        assert problem["detail"] == error.detail == expected
+    assert problem["field"] == "end" and "params" not in problem
+
+
+def test_the_message_id_and_its_values_stay_apart_until_shown():
+    error = ValidationFailed(CAP, params={"n": 62})
+    assert (error.message, error.params) == (CAP, {"n": 62})
+    assert str(error) == "Close at most 62 days at once."  # logs: English
+    assert translate(CAP, {"n": 3}) == "Close at most 3 days at once."  # no application: English
