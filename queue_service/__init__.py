@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import clock, health
 from .config import Defaults, engine_options, from_environment, load_secret_key
-from .errors import DomainError
+from .errors import N_, DomainError
 
 __all__ = ["create_app", "ConfigError"]
 
@@ -305,10 +305,10 @@ def _register_request_hooks(app: Flask) -> None:
         if request.blueprint == "monitoring":
             return  # /metrics checks its own token (METRICS_TOKEN)
         if bearer_presented() and not current_user.is_authenticated:
-            raise Unauthorized("The bearer token is not valid (unknown, expired or revoked).")
+            raise Unauthorized(N_("The bearer token is not valid (unknown, expired or revoked)."))
         device_header = request.headers.get(DEVICE_HEADER)
         if device_header is not None and (not device_header.strip() or current_device() is None):
-            raise Unauthorized("The device token is not valid (unknown or revoked).")
+            raise Unauthorized(N_("The device token is not valid (unknown or revoked)."))
 
     @app.before_request
     def _require_staff_login():
@@ -326,12 +326,14 @@ def _register_request_hooks(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint)
         if view_requires_staff_or_device(view) and current_device() is None:
             raise Unauthorized(
-                "Log in as staff, send a bearer token, or use a registered kiosk (X-Device-Token)."
+                N_(
+                    "Log in as staff, send a bearer token, or use a registered kiosk (X-Device-Token)."
+                )
             )
         if not view_requires_staff(view):
             return None
         if _wants_problem_json():
-            raise Unauthorized("Please log in as staff.")
+            raise Unauthorized(N_("Please log in as staff."))
         return login_manager.unauthorized()
 
     @app.before_request

@@ -22,7 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import make_url
 
 from . import clock
@@ -135,7 +135,7 @@ def after_restore(skip_numbers: int = DEFAULT_SKIP_NUMBERS) -> dict:
     from flask import current_app
 
     from .offices.models import Office, Service
-    from .realtime.models import OfficeEventSeq
+    from .realtime.models import OfficeEventLog, OfficeEventSeq
     from .tickets.models import DayCounter
     from .tickets.numbering import upsert
 
@@ -167,6 +167,8 @@ def after_restore(skip_numbers: int = DEFAULT_SKIP_NUMBERS) -> dict:
         seqs = session.execute(
             update(OfficeEventSeq).values(seq=OfficeEventSeq.seq + SEQ_JUMP)
         ).rowcount
+        # calls of the restored past are not replayed to displays that reconnect after the jump
+        session.execute(delete(OfficeEventLog))
         sequences = 0
         if session.get_bind().dialect.name == "postgresql":
             for table in db.metadata.sorted_tables:

@@ -239,6 +239,9 @@ class Defaults:
     # realtime (docs/realtime-protocol.md): calls in a display snapshot; emits from a dispatcher
     # thread after the commit (off: in the committing thread, for in-process tests)
     DISPLAY_CALL_HISTORY = 10
+    # calls (and withdrawn calls) of the last this many seqs of an office are kept for displays
+    # that reconnect (join_office with since): a gap longer than that gets the snapshot only
+    DISPLAY_REPLAY_SEQS = 1000
     DISPLAY_CALL_MINUTES = 10  # how long a call stays in a display's list after it was made
     REALTIME_EMIT_IN_BACKGROUND = True
     # the dispatcher gathers an office's queue changes this long (from the first) into one

@@ -206,6 +206,14 @@ def test_every_public_page_the_desk_and_the_statistics_have_no_axe_violations(br
         found = axe_violations(page)
         if found:
             failures["desk"] = found
+        # on a phone the desk's tables scroll sideways: still reachable by keyboard
+        page.set_viewport_size(PHONE)
+        expect(page.locator("#services-table").locator("xpath=..")).to_have_attribute(
+            "tabindex", "0"
+        )
+        found = axe_violations(page)
+        if found:
+            failures["desk-phone"] = found
         _check(page, base + "/admin/manage/", failures, "forbidden")  # a clerk on a manager page
         expect(page.get_by_role("heading", name="Kein Zugriff")).to_be_visible()
     finally:
@@ -216,11 +224,29 @@ def test_every_public_page_the_desk_and_the_statistics_have_no_axe_violations(br
         _log_in(page, base, "leitung-linden", extra["manager"])
         _check(page, base + "/admin/statistics?office=linden", failures, "statistics")
         _check(page, base + "/admin/manage/", failures, "manage-start")
+        page.set_viewport_size(PHONE)
+        _check(page, base + "/admin/statistics?office=linden", failures, "statistics-phone")
+        _check(page, base + "/admin/overview", failures, "overview-phone")
     finally:
         manager.close()
     assert failures == {}
 
 
+BROKEN_HEADING_WORDS = """() => {
+    const cut = [];
+    for (const th of document.querySelectorAll('.stats-table thead th')) {
+        const text = th.firstChild;
+        if (!text || text.nodeType !== Node.TEXT_NODE) continue;
+        for (const match of text.data.matchAll(/\\S+/g)) {
+            const range = document.createRange();
+            range.setStart(text, match.index);
+            range.setEnd(text, match.index + match[0].length);
+            const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+            if (lines.size > 1 && !/[-\\u00ad]/.test(match[0])) cut.push(match[0]);
+        }
+    }
+    return cut;
+}"""
 LONG_WORD = "Mustermannhausenbergerhofstetter" * 2  # 64 letters without a break
 
 
@@ -334,6 +360,10 @@ def test_a_manager_closes_a_day_residents_read_why_and_statistics_are_german(bro
             "[...document.querySelectorAll('.table-wrap')].filter((w) => w.scrollWidth > w.clientWidth + 1).length"
         )
         assert wide == 0  # every statistics table fits 1280 px without scrolling
+        # ... and no heading is cut inside a word without a hyphen ("Perso nen", "Bedie nt"):
+        # a word on two lines breaks at one of its hyphens (soft ones: "Warte-zeit")
+        cut = page.evaluate(BROKEN_HEADING_WORDS)
+        assert cut == [], cut
     finally:
         manager.close()
 

@@ -1,5 +1,6 @@
 /* The waiting-room display. Protocol: docs/realtime-protocol.md.
-   - On every (re)connect: join_office -> display_state (the full snapshot, with the office's seq).
+   - On every (re)connect: join_office -> display_state (the full snapshot, with the office's seq);
+     after the first, with since = the seq in hand, preceded by display_replay (the calls missed).
    - Every event names the seqs it stands for (a queue_updated may stand for several changes).
      Events from several server processes may arrive out of order: a missing seq is waited for
      REORDER_MS before it counts as lost and makes us resync.
@@ -301,6 +302,20 @@
     checkSound();
   }
 
+  /* The calls missed since state.seq, sent just before the snapshot of a resync: each is taken
+     once by call_id (also those that have left the snapshot's last calls), and announced, oldest
+     first, if still recent; a number sent away since is taken off again. */
+  function applyReplay(r) {
+    if (!state.synced || !r || !Array.isArray(r.events)) return;
+    r.events.forEach(function (e) {
+      var d = e.data || {};
+      if (e.event === "call_withdrawn") withdrawCall(d);
+      else if (e.event === "ticket_called" && d.call_id) {
+        addCall(d, serverNow() - Date.parse(d.called_at) < ANNOUNCE_LATE_MS);
+      }
+    });
+  }
+
   /* state.seq: every seq up to it has arrived (or is in the snapshot); state.ahead: seqs above
      it that arrived early, with the time they came. */
   function advance() {
@@ -339,7 +354,9 @@
 
   function join() {
     state.resyncing = true;
-    socket.timeout(8000).emit("join_office", { office: cfg.office }, function (err, ack) {
+    var ask = { office: cfg.office };
+    if (state.synced) ask.since = state.seq;  // every call after it comes first (display_replay)
+    socket.timeout(8000).emit("join_office", ask, function (err, ack) {
       state.resyncing = false;
       if (err || !ack || !ack.ok) fetchSnapshot();
     });
@@ -377,6 +394,7 @@
   socket.on("connect", function () { setOnline(true); join(); });
   socket.on("disconnect", function () { setOnline(false); });
   socket.on("connect_error", function () { setOnline(false); });
+  socket.on("display_replay", applyReplay);
   socket.on("display_state", applySnapshot);
   var handlers = {
     ticket_called: function (d) { onEvent("ticket_called", d, function () { addCall(d, true); }); },

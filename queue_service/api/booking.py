@@ -16,7 +16,7 @@ from ..auth.web import bearer_token, staff_user
 from ..booking import links, privacy, slots
 from ..booking import services as booking
 from ..booking.payloads import AppointmentView
-from ..errors import Unauthorized, ValidationFailed
+from ..errors import N_, Unauthorized, ValidationFailed
 from ..offices import calendar
 from ..offices.services import get_office, office_summary
 from ..ratelimits import search_limit, write_limit
@@ -29,7 +29,7 @@ def _refuse_invalid_bearer_tokens():
     """The public booking routes need no login, but a bearer token that is sent must be valid:
     it lifts the CSRF check and the rate limit, so a forged one is refused, not ignored."""
     if request.endpoint in BOOKING_ENDPOINTS and bearer_token() and staff_user() is None:
-        raise Unauthorized("The bearer token is not valid.")
+        raise Unauthorized(N_("The bearer token is not valid."))
 
 
 def _day(value: str | None, field: str) -> date | None:
@@ -110,7 +110,7 @@ def office_slots(slug: str):
     req = slots.resolve_request(request.args.get("services"), request.args.get("persons"), office)
     first, last = _day(request.args.get("from"), "from"), _day(request.args.get("to"), "to")
     if first and last and last < first:
-        raise ValidationFailed("to must not be before from.", field="to")
+        raise ValidationFailed(N_("to must not be before from."), field="to")
     runs = slots.free_runs(office, req, first, last)
     tz = calendar.office_tz(office)
     h = slots.horizon(tz=tz)
@@ -176,7 +176,9 @@ def create_hold():
 def _office_slug(data: dict) -> str:
     slug = data.get("office")
     if not isinstance(slug, str) or not slug:
-        raise ValidationFailed("office (the office slug, e.g. aegi) is required.", field="office")
+        raise ValidationFailed(
+            N_("office (the office slug, e.g. aegi) is required."), field="office"
+        )
     return slug
 
 

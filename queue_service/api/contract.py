@@ -18,7 +18,7 @@ from flask import current_app, request
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from ..errors import ValidationFailed
+from ..errors import N_, ValidationFailed
 from . import bp
 from .openapi import document
 
@@ -91,11 +91,11 @@ def parsed_body() -> object | None:
     try:
         data = json.loads(request.get_data(cache=True))
     except RecursionError as exc:
-        raise ValidationFailed("The JSON body is nested too deeply.", field="body") from exc
+        raise ValidationFailed(N_("The JSON body is nested too deeply."), field="body") from exc
     except ValueError as exc:
-        raise ValidationFailed("The request body is not valid JSON.", field="body") from exc
+        raise ValidationFailed(N_("The request body is not valid JSON."), field="body") from exc
     if _depth(data) > current_app.config["API_MAX_JSON_DEPTH"]:
-        raise ValidationFailed("The JSON body is nested too deeply.", field="body")
+        raise ValidationFailed(N_("The JSON body is nested too deeply."), field="body")
     return data
 
 
@@ -148,7 +148,9 @@ def check_parameters_and_depth() -> None:
 def json_body() -> dict:
     """The request's JSON object, validated against the operation's schema ({} when absent)."""
     if request.get_data(cache=True) and not request.is_json:
-        raise ValidationFailed("The request body must be JSON (application/json).", field="body")
+        raise ValidationFailed(
+            N_("The request body must be JSON (application/json)."), field="body"
+        )
     body = parsed_body()
     body = {} if body is None else body
     op = _operation()
@@ -157,5 +159,5 @@ def json_body() -> dict:
         if error is not None:
             raise _refuse(error, _field(error, "body"))
     if not isinstance(body, dict):
-        raise ValidationFailed("The request body must be a JSON object.", field="body")
+        raise ValidationFailed(N_("The request body must be a JSON object."), field="body")
     return body

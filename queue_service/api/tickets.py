@@ -13,7 +13,7 @@ from ..auth.web import (
     staff_user,
 )
 from ..booking import next_free
-from ..errors import Unauthorized, ValidationFailed
+from ..errors import N_, Unauthorized, ValidationFailed
 from ..extensions import limiter
 from ..links import absolute_url
 from ..offices.services import get_office
@@ -81,7 +81,7 @@ def issue_ticket(slug: str):
     device = None if user else current_device()
     if user is None and device is None:  # who asks comes before what they send: 401, then 422
         raise Unauthorized(
-            "Log in as staff, send a bearer token, or use a registered kiosk (X-Device-Token)."
+            N_("Log in as staff, send a bearer token, or use a registered kiosk (X-Device-Token).")
         )
     body = json_body()
     lang = _ticket_language(body)

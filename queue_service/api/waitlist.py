@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..errors import ValidationFailed
+from ..errors import N_, ValidationFailed
 from ..ratelimits import write_limit
 from ..waitlist import services as waitlist
 from . import bp
@@ -35,10 +35,10 @@ def create_waitlist_request():
     data = json_body()
     services = data.get("services")
     if not isinstance(services, list | str):
-        raise ValidationFailed("services must be a list of service codes.", field="services")
+        raise ValidationFailed(N_("services must be a list of service codes."), field="services")
     persons = data.get("persons", 1)
     if not isinstance(persons, int) or isinstance(persons, bool):
-        raise ValidationFailed("persons must be a whole number.", field="persons")
+        raise ValidationFailed(N_("persons must be a whole number."), field="persons")
     view = waitlist.request_waitlist(
         services,
         persons,

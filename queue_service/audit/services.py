@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from .. import clock
 from ..db import in_unit_of_work, unit_of_work
-from ..errors import Forbidden
+from ..errors import N_, Forbidden
 from ..extensions import db
 from .models import AuditEntry
 
@@ -153,7 +153,7 @@ def _readable_offices(reader: Any) -> set[int] | None:
     """The offices whose entries ``reader`` may read (None: all). Clerks read nothing."""
     # roles by value: audit is imported by auth, so it does not import auth's Role
     if reader is None or getattr(reader, "role", None) not in ("admin", "manager"):
-        raise Forbidden("Only managers and administrators can read the audit log.")
+        raise Forbidden(N_("Only managers and administrators can read the audit log."))
     return reader.office_ids()
 
 
@@ -169,7 +169,7 @@ def list_entries(
     """Entries newest first; managers see the entries of their offices only."""
     office_ids = _readable_offices(reader)
     if office_id is not None and office_ids is not None and office_id not in office_ids:
-        raise Forbidden("Your account has no access to this office.")
+        raise Forbidden(N_("Your account has no access to this office."))
     query = select(AuditEntry)
     if office_ids is not None:
         query = query.where(AuditEntry.office_id.in_(office_ids or {-1}))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,7 +66,9 @@ def add_user(
     """Add a staff account inside the caller's unit of work; returns it and its password."""
     username = (username or "").strip()
     if not username or len(username) > 80:
-        raise ValidationFailed("A user name of 1 to 80 characters is required.", field="username")
+        raise ValidationFailed(
+            N_("A user name of 1 to 80 characters is required."), field="username"
+        )
     try:
         role_value = Role(role)
     except ValueError as exc:
@@ -75,10 +76,10 @@ def add_user(
             f"Unknown role {role!r}; use admin, manager or clerk.", field="role"
         ) from exc
     if role_value != Role.ADMIN and not offices:
-        raise ValidationFailed("Managers and clerks need at least one office.", field="office")
+        raise ValidationFailed(N_("Managers and clerks need at least one office."), field="office")
     password = password or generate_password()
     if len(password) < 10:
-        raise ValidationFailed("Passwords need at least 10 characters.", field="password")
+        raise ValidationFailed(N_("Passwords need at least 10 characters."), field="password")
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"The user name {username!r} is taken.", field="username")
     user = User(
@@ -138,7 +139,7 @@ def add_device(
         ) from exc
     name = (name or "").strip() or None
     if name is not None and len(name) > 80:
-        raise ValidationFailed("A device name has at most 80 characters.", field="name")
+        raise ValidationFailed(N_("A device name has at most 80 characters."), field="name")
     printer = _valid_printer(printer)
     token = "dev_" + secrets.token_urlsafe(32)
     count = len(session.scalars(select(Device.id).where(Device.office_id == office.id)).all())
@@ -195,7 +196,7 @@ def set_device_printer(device_id: int, printer: str | None) -> None:
     with unit_of_work() as session:
         device = _device(session, device_id)
         if device.kind != DeviceKind.KIOSK and printer is not None:
-            raise ValidationFailed("Only kiosks print tickets.", field="printer")
+            raise ValidationFailed(N_("Only kiosks print tickets."), field="printer")
         device.printer = printer
 
 
@@ -233,10 +234,6 @@ def require_office_access(user: User | None, office: Office) -> None:
 def require_role(user: User | None, *roles: Role) -> None:
     if user is None or not getattr(user, "is_authenticated", False) or user.role not in roles:
         raise Forbidden(N_("Your role does not allow this."))
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
 
 
 # signing in and API tokens live in their own modules; these names stay importable from here

@@ -8,13 +8,15 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from types import EllipsisType
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..db import unit_of_work
-from ..errors import NotFound, ValidationFailed
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from .models import ApiToken, User, hash_token
 
@@ -59,9 +61,9 @@ def create_api_token(
     """Create a bearer token acting as ``username``; returns the token once."""
     name = (name or "").strip() or username
     if len(name) > 80:
-        raise ValidationFailed("A token name has at most 80 characters.", field="name")
+        raise ValidationFailed(N_("A token name has at most 80 characters."), field="name")
     if expires_at is not None and expires_at <= clock.now():
-        raise ValidationFailed("The expiry must lie in the future.", field="expires")
+        raise ValidationFailed(N_("The expiry must lie in the future."), field="expires")
     token = "qs_" + secrets.token_urlsafe(32)
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username))
@@ -75,13 +77,19 @@ def create_api_token(
     return token
 
 
+@lru_cache(maxsize=1)
+def _find_stmt():
+    """Built once, with its user in the same query: it runs at every API request."""
+    return (
+        select(ApiToken)
+        .options(joinedload(ApiToken.user, innerjoin=True))
+        .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+    )
+
+
 def find_api_token(token: str) -> ApiToken | None:
     """The valid (known, unrevoked, unexpired) token of an active user, else None."""
-    row = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
-        )
-    )
+    row = db.session.scalar(_find_stmt(), {"token_hash": hash_token(token)})
     if row is None or (row.expires_at is not None and row.expires_at <= clock.now()):
         return None
     return row if row.user.active else None
@@ -131,7 +139,7 @@ def revoke_tokens_of(
         query = query.where(ApiToken.id == token_id)
     rows = list(session.scalars(query.order_by(ApiToken.created_at)).all())
     if token_id is not None and not rows:
-        raise NotFound("This token does not exist or is already revoked.")
+        raise NotFound(N_("This token does not exist or is already revoked."))
     now = clock.now()
     for row in rows:
         row.revoked_at = now

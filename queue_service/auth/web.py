@@ -240,7 +240,7 @@ def staff_required(*roles: Role):
         def wrapped(*args, **kwargs):
             user = staff_user()
             if user is None:
-                raise Unauthorized("Please log in as staff.")
+                raise Unauthorized(N_("Please log in as staff."))
             if roles:
                 services.require_role(user, *roles)
             return view(*args, **kwargs)

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..auth.models import Device, User
-from ..errors import InvalidTransition, NotFound, Refused
+from ..errors import N_, InvalidTransition, NotFound, Refused
 from ..extensions import db
 from ..tickets.models import Ticket
 from ..tickets.services import issue_ticket
@@ -60,8 +60,10 @@ def check_in(
         )
     if lookup.timing == "late":
         raise Refused(
-            "The check-in time of this appointment has passed. Please take a walk-in ticket "
-            "or ask at the information desk.",
+            N_(
+                "The check-in time of this appointment has passed. Please take a walk-in ticket "
+                "or ask at the information desk."
+            ),
             reason="too_late",
             closes_at=lookup.closes_at.isoformat(),
             field="code",
@@ -115,7 +117,7 @@ def _again(office_slug, code, actor, device, lang) -> dict:
         select(Appointment).where(Appointment.code == tokens.normalise_code(code))
     )
     if appointment is None or appointment.status != AppointmentStatus.CHECKED_IN:
-        raise InvalidTransition("This appointment cannot be checked in.", reason="not_booked")
+        raise InvalidTransition(N_("This appointment cannot be checked in."), reason="not_booked")
     view = _issue(
         office_slug,
         list(appointment.service_codes),

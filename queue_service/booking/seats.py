@@ -18,7 +18,7 @@ from sqlalchemy import Integer, Table, and_, bindparam, delete, or_, select, upd
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..db import UTCDateTime
-from ..errors import SlotTaken
+from ..errors import N_, SlotTaken
 from .models import SlotSeat
 
 _seats = cast(Table, SlotSeat.__table__)  # a mapped class's table is a Table
@@ -104,7 +104,9 @@ def claim(
             if _upsert(session, row, now):
                 break
         else:
-            raise SlotTaken("Someone else has just booked this time. Please choose another one.")
+            raise SlotTaken(
+                N_("Someone else has just booked this time. Please choose another one.")
+            )
 
 
 def retain(

@@ -270,7 +270,9 @@ def book_appointment(
             request.persons,
             start,
         ):
-            raise ValidationFailed("The hold is for another office, service or time.", field="hold")
+            raise ValidationFailed(
+                N_("The hold is for another office, service or time."), field="hold"
+            )
         return _complete(held, contact)
     s = booking_settings.current()
     now = clock.now()
@@ -336,7 +338,9 @@ def _complete(held: Appointment, contact: Contact) -> AppointmentView:
     now = clock.now()
     # an expired hold (marked by the job or not) may still be completed while its time is free
     if held.status not in (S.HELD, S.EXPIRED) or held.name is not None:
-        raise InvalidTransition("This time has already been booked with this link.", field="hold")
+        raise InvalidTransition(
+            N_("This time has already been booked with this link."), field="hold"
+        )
     office = get_office(held.office.slug)
     request = slots.resolve_request(list(held.service_codes), held.persons, office)
     office_info = OfficeInfo.of(office)
@@ -380,7 +384,7 @@ def _complete(held: Appointment, contact: Contact) -> AppointmentView:
         )
         if not changed:
             raise InvalidTransition(
-                "This time has already been booked with this link.", field="hold"
+                N_("This time has already been booked with this link."), field="hold"
             )
         view = _reload(session, held_id, office_info, service_info, now)
         mails.enqueue(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view)
@@ -398,7 +402,7 @@ def confirm_appointment(token: str) -> AppointmentView:
         return payloads.build(appointment)
     if appointment.status != S.PENDING or payloads.effective_status(appointment, now) != S.PENDING:
         raise InvalidTransition(
-            "The time to confirm this appointment has run out. Please book again."
+            N_("The time to confirm this appointment has run out. Please book again.")
         )
     office_info = OfficeInfo.of(appointment.office)
     service_info = payloads.service_infos(list(appointment.service_codes))
@@ -410,7 +414,7 @@ def confirm_appointment(token: str) -> AppointmentView:
             session, appointment_id=appointment_id, units=units, until=None, now=now
         ):
             raise InvalidTransition(
-                "The time to confirm this appointment has run out. Please book again."
+                N_("The time to confirm this appointment has run out. Please book again.")
             )
         if not _transition(
             session,
@@ -420,7 +424,7 @@ def confirm_appointment(token: str) -> AppointmentView:
             confirmed_at=now,
             expires_at=None,
         ):
-            raise InvalidTransition("This appointment cannot be confirmed any more.")
+            raise InvalidTransition(N_("This appointment cannot be confirmed any more."))
         view = _reload(session, appointment_id, office_info, service_info, now)
         mails.enqueue(mails.BOOKED, view)
         return view
@@ -438,7 +442,7 @@ def cancel_appointment(token: str) -> AppointmentView:
     appointment = _find_by_token(token)
     view = payloads.build(appointment, now=now)
     if not view.is_changeable(now):
-        raise InvalidTransition("This appointment can no longer be cancelled.")
+        raise InvalidTransition(N_("This appointment can no longer be cancelled."))
     was_pending = view.status == S.PENDING.value
     appointment_id, office_info, service_info = appointment.id, view.office, view.services
 
@@ -452,7 +456,7 @@ def cancel_appointment(token: str) -> AppointmentView:
             expires_at=None,
             revision=Appointment.revision + 1,
         ):
-            raise InvalidTransition("This appointment can no longer be cancelled.")
+            raise InvalidTransition(N_("This appointment can no longer be cancelled."))
         # unconfirmed bookings were never tradeable: their time is free at once
         seats.release(
             session,
@@ -501,7 +505,7 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
     now = clock.now()
     appointment = _find_by_token(token)
     if appointment.status != S.CONFIRMED or appointment.start <= now:
-        raise InvalidTransition("Only a confirmed appointment that lies ahead can be moved.")
+        raise InvalidTransition(N_("Only a confirmed appointment that lies ahead can be moved."))
     office = get_office(appointment.office.slug)
     request = slots.resolve_request(list(appointment.service_codes), appointment.persons, office)
     slot = slots.check_slot(office, request, start, now)
@@ -521,7 +525,9 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
             revision=Appointment.revision + 1,
             reminded_at=None,
         ):
-            raise InvalidTransition("Only a confirmed appointment that lies ahead can be moved.")
+            raise InvalidTransition(
+                N_("Only a confirmed appointment that lies ahead can be moved.")
+            )
         seats.release(session, appointment_id=appointment_id, at=now + s.release_delay, now=now)
         seats.claim(
             session,
@@ -556,11 +562,11 @@ def find_appointment_for_check_in(
     normalised = tokens.normalise_code(code)
     if not tokens.is_well_formed_code(normalised):
         raise ValidationFailed(
-            "A booking code has six letters and digits, e.g. K7M-4PX.", field="code"
+            N_("A booking code has six letters and digits, e.g. K7M-4PX."), field="code"
         )
     appointment = db.session.scalar(select(Appointment).where(Appointment.code == normalised))
     if appointment is None or appointment.status in (S.HELD, S.EXPIRED):
-        raise NotFound("There is no appointment with this booking code.", field="code")
+        raise NotFound(N_("There is no appointment with this booking code."), field="code")
     if appointment.office_id != office.id:
         raise Refused(
             f"This appointment is at {appointment.office.name}.",
@@ -568,10 +574,10 @@ def find_appointment_for_check_in(
             office=appointment.office.slug,
         )
     if appointment.status == S.CHECKED_IN:
-        raise InvalidTransition("This appointment has already been checked in.", field="code")
+        raise InvalidTransition(N_("This appointment has already been checked in."), field="code")
     if appointment.status != S.CONFIRMED:
         raise Refused(
-            "This appointment is not (or no longer) booked.",
+            N_("This appointment is not (or no longer) booked."),
             field="code",
             status=appointment.status.value,
         )
@@ -593,7 +599,7 @@ def mark_checked_in(appointment_id: int, ticket_id: int) -> AppointmentView:
             checked_in_at=now,
             ticket_id=ticket_id,
         ):
-            raise InvalidTransition("This appointment cannot be checked in (again).")
+            raise InvalidTransition(N_("This appointment cannot be checked in (again)."))
         return payloads.build(
             session.get(Appointment, appointment_id, populate_existing=True), now=now
         )
@@ -609,13 +615,13 @@ def mark_no_show(appointment_id: int) -> AppointmentView:
     def work(session) -> AppointmentView:
         appointment = session.get(Appointment, appointment_id)
         if appointment is None:
-            raise NotFound("No such appointment.")
+            raise NotFound(N_("No such appointment."))
         if now <= appointment.start + s.checkin_late:
-            raise InvalidTransition("The check-in window of this appointment is still open.")
+            raise InvalidTransition(N_("The check-in window of this appointment is still open."))
         if not _transition(
             session, appointment_id, [S.CONFIRMED], status=S.NO_SHOW, no_show_at=now
         ):
-            raise InvalidTransition("Only a confirmed appointment can become a no-show.")
+            raise InvalidTransition(N_("Only a confirmed appointment can become a no-show."))
         return payloads.build(
             session.get(Appointment, appointment_id, populate_existing=True), now=now
         )

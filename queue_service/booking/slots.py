@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal, or_, select
 
 from .. import clock
-from ..errors import SlotTaken, ValidationFailed
+from ..errors import N_, SlotTaken, ValidationFailed
 from ..extensions import db
 from ..offices import calendar
 from ..offices.models import Office, OfficeService, Service
@@ -92,7 +92,7 @@ def parse_service_codes(value: str | Sequence[str] | None) -> list[str]:
     codes: list[str] = []
     for part in parts:
         if not isinstance(part, str):
-            raise ValidationFailed("Service codes must be strings.", field="services")
+            raise ValidationFailed(N_("Service codes must be strings."), field="services")
         code = part.strip().upper()
         if code and code not in codes:
             codes.append(code)
@@ -123,7 +123,7 @@ def resolve_request(
     s = booking_settings.current()
     codes = parse_service_codes(service_codes)
     if not codes:
-        raise ValidationFailed("Choose at least one service.", field="services")
+        raise ValidationFailed(N_("Choose at least one service."), field="services")
     if len(codes) > s.max_services:
         raise ValidationFailed(
             f"At most {s.max_services} services fit into one appointment.", field="services"
@@ -131,7 +131,7 @@ def resolve_request(
     try:
         count = int(persons if persons not in (None, "") else 1)
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed("persons must be a whole number.", field="persons") from exc
+        raise ValidationFailed(N_("persons must be a whole number."), field="persons") from exc
     if not 1 <= count <= s.max_persons:
         raise ValidationFailed(f"persons must be between 1 and {s.max_persons}.", field="persons")
     found, offered = _services_by_code(codes, office)
@@ -482,19 +482,21 @@ def check_slot(
     now = now or clock.now()
     if start.tzinfo is None:
         raise ValidationFailed(
-            "start needs a UTC offset, e.g. 2026-11-26T08:00:00+01:00.", field="start"
+            N_("start needs a UTC offset, e.g. 2026-11-26T08:00:00+01:00."), field="start"
         )
     tz = calendar.office_tz(office)
     day = start.astimezone(tz).date()
     h = horizon(now, tz)
     if start < h.earliest_start or day > h.last_day:
         raise SlotTaken(
-            "This time cannot be booked (too soon, past, or not yet released).", field="start"
+            N_("This time cannot be booked (too soon, past, or not yet released)."), field="start"
         )
     if _closed_online(office, day, now, waitlist):
         raise SlotTaken(
-            "Online booking for this day has closed; its free capacity is kept for visitors "
-            "without an appointment.",
+            N_(
+                "Online booking for this day has closed; its free capacity is kept for visitors "
+                "without an appointment."
+            ),
             field="start",
         )
     duration = s.unit * request.units
@@ -510,4 +512,4 @@ def check_slot(
             capacity = online_capacity(office, window, able)
             if capacity > 0:
                 return Slot(office.id, start, start + duration, capacity)
-    raise SlotTaken("There is no appointment at this time.", field="start")
+    raise SlotTaken(N_("There is no appointment at this time."), field="start")

@@ -30,7 +30,7 @@ from ..auth.web import DEVICE_COOKIE, staff_user
 from ..errors import DomainError, Forbidden, NotFound, UnknownOffice
 from ..extensions import socketio
 from ..offices.services import get_office
-from .publish import DISPLAY_NS, STAFF_NS, current_seq, office_room, ticket_room
+from .publish import DISPLAY_NS, STAFF_NS, current_seq, office_room, replay_since, ticket_room
 from .readers import queue_readers
 
 log = logging.getLogger(__name__)
@@ -81,10 +81,15 @@ def display_connect(auth_data=None):
 
 @socketio.on("join_office", namespace=DISPLAY_NS)
 def display_join_office(data=None):
-    """Join the office's room and answer with its full ``display_state``."""
+    """Join the office's room and answer with its full ``display_state``; a display that had
+    seq ``since`` gets every call after it first (``display_replay``), also those that have
+    left the snapshot's last calls."""
     slug = _slug(data)
     if slug is None:
         return _fail("invalid", 'Send {"office": SLUG}.')
+    since = data.get("since")
+    if since is not None and (type(since) is not int or since < 0):
+        return _fail("invalid", "since is the last seq the display has, an integer >= 0.")
     try:
         get_office(slug)
     except UnknownOffice as exc:
@@ -93,6 +98,8 @@ def display_join_office(data=None):
     _leave_office_rooms(room)
     join_room(room)  # before reading: whatever happens from now on reaches this client
     state = queue_readers().shared_display_state(slug)
+    if since is not None:
+        emit("display_replay", replay_since(slug, since, state["seq"]))
     emit("display_state", state)
     return {"ok": True, "office": slug, "seq": state["seq"]}
 

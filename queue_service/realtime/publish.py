@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Select, bindparam, event, select
+from sqlalchemy import Select, bindparam, delete, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from .. import clock
 from ..db import after_commit, in_unit_of_work
 from ..extensions import app_object, db, socketio
 from ..offices.models import Office
-from .models import OfficeEventSeq
+from .models import OfficeEventLog, OfficeEventSeq
 from .readers import queue_readers
 
 log = logging.getLogger(__name__)
@@ -73,17 +73,43 @@ def _bump_stmt(dialect: str):
             index_elements=[OfficeEventSeq.office_id],
             set_={"seq": OfficeEventSeq.seq + bindparam("n")},
         )
-        .returning(OfficeEventSeq.seq)
+        .returning(OfficeEventSeq.office_id, OfficeEventSeq.seq)
     )
 
 
-def _allocate(session, office_slug: str, count: int = 1) -> int:
-    """Reserve ``count`` seqs of the office in the current transaction; return the last one."""
+def _allocate(session, office_slug: str, count: int = 1) -> tuple[int, int]:
+    """Reserve ``count`` seqs of the office in the current transaction; return the office's id
+    and the last seq."""
     stmt = _bump_stmt(session.get_bind().dialect.name)
-    seq = session.connection().execute(stmt, {"slug": office_slug, "n": count}).scalar()
-    if seq is None:
+    row = session.connection().execute(stmt, {"slug": office_slug, "n": count}).first()
+    if row is None:
         raise RuntimeError(f"no office {office_slug!r} to publish to")
-    return seq
+    return row[0], row[1]
+
+
+# the events a reconnecting display gets again (join_office with since): its calls
+REPLAYED = ("ticket_called", "call_withdrawn")
+
+
+def _log_replayed(session, office_id: int, last: int, count: int, events: list) -> None:
+    """Keep the office's calls of this transaction for reconnecting displays (same transaction,
+    so the log holds exactly the committed calls), and trim what is older than the window."""
+    conn = session.connection()
+    rows = [
+        {"office_id": office_id, "seq": data["seq"], "event": name, "data": data}
+        for name, data in events
+        if name in REPLAYED
+    ]
+    if rows:
+        conn.execute(insert(OfficeEventLog), rows)
+    keep = int(app_object().config.get("DISPLAY_REPLAY_SEQS", 1000))
+    every = max(1, keep // 10)  # trimmed when the seq passes a multiple of this: a tenth more kept
+    if (last - count) // every != last // every:
+        conn.execute(
+            delete(OfficeEventLog).where(
+                OfficeEventLog.office_id == office_id, OfficeEventLog.seq <= last - keep
+            )
+        )
 
 
 @event.listens_for(Session, "before_commit")
@@ -101,17 +127,18 @@ def _allocate_seqs(session) -> None:
         return
     session.flush()  # the change's own writes first: the seq row is locked only for the commit
     by_office: dict[str, list] = {}
-    for office_slug, target in batch.unnumbered:
-        by_office.setdefault(office_slug, []).append(target)
+    for office_slug, name, target in batch.unnumbered:
+        by_office.setdefault(office_slug, []).append((name, target))
     batch.unnumbered = []
     for office_slug in sorted(by_office):
         targets = by_office[office_slug]
-        first = _allocate(session, office_slug, len(targets)) - len(targets) + 1
-        for seq, target in enumerate(targets, start=first):
+        office_id, last = _allocate(session, office_slug, len(targets))
+        for seq, (_, target) in enumerate(targets, start=last - len(targets) + 1):
             if isinstance(target, dict):
                 target["seq"] = seq
             else:
                 target.seq = seq
+        _log_replayed(session, office_id, last, len(targets), targets)
 
 
 def current_seq(office_slug: str) -> int:
@@ -122,6 +149,28 @@ def current_seq(office_slug: str) -> int:
         .where(Office.slug == office_slug)
     )
     return int(seq or 0)
+
+
+def replay_since(office_slug: str, since: int, upto: int) -> dict:
+    """The office's calls and withdrawn calls with a seq above ``since`` up to ``upto``, oldest
+    first, for a display that reconnects; ``complete`` is false when the gap reaches back past
+    the kept window (the display then has only the snapshot for the older part)."""
+    keep = int(app_object().config.get("DISPLAY_REPLAY_SEQS", 1000))
+    rows = db.session.execute(
+        select(OfficeEventLog.event, OfficeEventLog.data)
+        .join(Office, Office.id == OfficeEventLog.office_id)
+        .where(Office.slug == office_slug, OfficeEventLog.seq > since, OfficeEventLog.seq <= upto)
+        .order_by(OfficeEventLog.seq)
+    ).all()
+    # read after the rows: a trim committed before that read is bounded by this seq
+    newest = current_seq(office_slug)
+    return {
+        "office": office_slug,
+        "since": since,
+        "seq": upto,
+        "complete": since >= newest - keep,
+        "events": [{"event": name, "data": data} for name, data in rows],
+    }
 
 
 # ---------------------------------------------------------------- what a transaction publishes
@@ -147,7 +196,8 @@ class _QueueUpdate:
 class _Batch:
     items: list = field(default_factory=list)
     queue_offices: set = field(default_factory=set)  # offices with a queue_updated already
-    unnumbered: list = field(default_factory=list)  # (office, payload or item) awaiting a seq
+    # (office, event, payload or item) awaiting a seq
+    unnumbered: list = field(default_factory=list)
 
     def send(self) -> None:
         dispatch(app_object(), self)
@@ -170,7 +220,7 @@ def office_message(office_slug: str, message_view: dict) -> None:
     """A ticker message of the office's displays was posted, changed, withdrawn or expired."""
     batch = _batch()
     payload = {**message_view, "office": office_slug, "seq": None}
-    batch.unnumbered.append((office_slug, payload))
+    batch.unnumbered.append((office_slug, "office_message", payload))
     batch.items.append(_Emit("office_message", payload, office_room(office_slug), DISPLAY_NS))
 
 
@@ -198,7 +248,7 @@ def ticket_called(office_slug: str, view: dict) -> None:
     batch = _batch()
     payload = {key: view[key] for key in _CALL_KEYS if key in view}
     payload["seq"] = None
-    batch.unnumbered.append((office_slug, payload))
+    batch.unnumbered.append((office_slug, "ticket_called", payload))
     batch.items.append(_Emit("ticket_called", payload, office_room(office_slug), DISPLAY_NS))
 
 
@@ -207,7 +257,7 @@ def call_withdrawn(office_slug: str, number: str, reason: str) -> None:
     office's displays take it off their list of calls."""
     batch = _batch()
     payload = {"office": office_slug, "number": number, "reason": reason, "seq": None}
-    batch.unnumbered.append((office_slug, payload))
+    batch.unnumbered.append((office_slug, "call_withdrawn", payload))
     batch.items.append(_Emit("call_withdrawn", payload, office_room(office_slug), DISPLAY_NS))
 
 
@@ -222,7 +272,7 @@ def queue_changed(office_slug: str) -> None:
         return
     batch.queue_offices.add(office_slug)
     item = _QueueUpdate(office_slug)
-    batch.unnumbered.append((office_slug, item))
+    batch.unnumbered.append((office_slug, "queue_updated", item))
     batch.items.append(item)
 
 

@@ -266,24 +266,25 @@ class Day:
         self.sockets.append(sio)
         self._display_sockets[display.id] = sio
 
-        async def resync() -> None:
+        async def resync(since: int | None) -> None:
             display.resyncs += 1
             with contextlib.suppress(Exception):
-                await sio.emit("join_office", {"office": office}, namespace="/display")
+                await sio.emit("join_office", _join(office, since), namespace="/display")
 
         async def advance(event: dict) -> None:
             seq = event.get("seq")
             if not isinstance(seq, int):
                 return
-            gap = display.seq is not None and seq > display.seq + 1
-            display.seq = seq if display.seq is None else max(display.seq, seq)
+            known = display.seq
+            gap = known is not None and seq > known + 1
+            display.seq = seq if known is None else max(known, seq)
             if gap:
-                await resync()
+                await resync(known)  # the calls after the seq in hand come back as a replay
 
         @sio.on("connect", namespace="/display")
         async def _connected():
             display.connected.append([time.time(), float("inf")])
-            await sio.emit("join_office", {"office": office}, namespace="/display")
+            await sio.emit("join_office", _join(office, display.seq), namespace="/display")
 
         @sio.on("disconnect", namespace="/display")
         async def _gone(*_):
@@ -304,16 +305,25 @@ class Day:
         async def _queue(event):
             await advance(event)
 
+        def recovered(entry: dict) -> None:
+            key = (office, entry["number"], entry["recall_count"])
+            call = self.calls_by_key.get(key)
+            if call is None:
+                self._early_resync[key].add(display.id)
+            elif display.id not in call.seen:
+                call.resynced.add(display.id)
+
+        @sio.on("display_replay", namespace="/display")
+        async def _replay(replay):
+            for item in replay.get("events", []):
+                if item.get("event") == "ticket_called":
+                    recovered(item["data"])
+
         @sio.on("display_state", namespace="/display")
         async def _snapshot(state):
             display.seq = state.get("seq")
             for entry in state.get("calls", []):
-                key = (office, entry["number"], entry["recall_count"])
-                call = self.calls_by_key.get(key)
-                if call is None:
-                    self._early_resync[key].add(display.id)
-                elif display.id not in call.seen:
-                    call.resynced.add(display.id)
+                recovered(entry)
 
         async def heartbeat() -> None:
             while True:  # ends when the day's tasks are cancelled
@@ -329,7 +339,7 @@ class Day:
                 if ack.get("ok") and ack.get("seq") != display.seq:
                     await asyncio.sleep(1.5)  # events in flight arrive first
                     if ack.get("seq") != display.seq:
-                        await resync()
+                        await resync(display.seq)
 
         await sio.connect(
             self.socket_url,
@@ -344,10 +354,13 @@ class Day:
         """Every display asks for the snapshot once more at the end, as its heartbeat would."""
         for display_id, sio in self._display_sockets.items():
             if sio.connected:
-                office = self.outcome.displays[display_id].office
+                display = self.outcome.displays[display_id]
                 with contextlib.suppress(socketio.exceptions.SocketIOError):
                     await sio.call(
-                        "join_office", {"office": office}, namespace="/display", timeout=5
+                        "join_office",
+                        _join(display.office, display.seq),
+                        namespace="/display",
+                        timeout=5,
                     )
 
     async def _phone(self, token: str, done: asyncio.Event) -> None:
@@ -868,3 +881,9 @@ class Day:
         if book:
             await self.book_all()
         await asyncio.gather(*clerks)
+
+
+def _join(office: str, since: int | None) -> dict:
+    """``join_office`` as display.js sends it: after the first snapshot with the seq in hand, so
+    the server replays every call after it (also those past the snapshot's last ten)."""
+    return {"office": office} if since is None else {"office": office, "since": since}

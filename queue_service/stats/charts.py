@@ -25,6 +25,10 @@ class Series:
     name: str
     values: list[float | None]
 
+    def __post_init__(self) -> None:
+        # SVG text does not wrap: the soft hyphens of a German table heading have no use here
+        self.name = self.name.replace("\u00ad", "")
+
 
 def _nice_max(value: float) -> float:
     """The smallest 4 x (1, 2, 2.5 or 5 x 10^k) at or above ``value`` (so the grid is round)."""

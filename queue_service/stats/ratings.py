@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..db import unit_of_work
-from ..errors import Conflict, ValidationFailed
+from ..errors import N_, Conflict, ValidationFailed
 from ..extensions import db
 from ..tickets.models import Ticket, TicketStatus
 from ..tickets.reads import get_ticket
@@ -49,17 +49,17 @@ def submit_rating(token: str, score, comment: str | None = None) -> None:
     except (TypeError, ValueError):
         score = 0
     if not 1 <= score <= 5:
-        raise ValidationFailed("Please choose from 1 to 5 stars.", field="score")
+        raise ValidationFailed(N_("Please choose from 1 to 5 stars."), field="score")
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
         raise ValidationFailed(f"At most {MAX_COMMENT} characters, please.", field="comment")
     ticket = get_ticket(token)
     if ticket.status != TicketStatus.DONE:
-        raise Conflict("You can rate your visit once it is finished.")
+        raise Conflict(N_("You can rate your visit once it is finished."))
     try:
         with unit_of_work() as session:
             if session.get(RatedTicket, ticket.id) is not None:
-                raise Conflict("This visit has already been rated. Thank you!")
+                raise Conflict(N_("This visit has already been rated. Thank you!"))
             session.add(RatedTicket(ticket_id=ticket.id))
             session.add(
                 Rating(
@@ -71,7 +71,7 @@ def submit_rating(token: str, score, comment: str | None = None) -> None:
                 )
             )
     except IntegrityError as exc:  # two submissions at once
-        raise Conflict("This visit has already been rated. Thank you!") from exc
+        raise Conflict(N_("This visit has already been rated. Thank you!")) from exc
 
 
 def rating_summary(office_ids: list[int], start: date, end: date, latest: int = 10) -> dict:

@@ -287,13 +287,19 @@ def build_report(
     }
 
 
+SOFT_HYPHEN = "\u00ad"
+
+
 def to_csv(table: Table, label_header: str, sep: str = ";") -> str:
     """The table as CSV text with a BOM (Excel): ``;`` with decimal commas (German Excel) or
     ``,`` with decimal points."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, delimiter=sep, lineterminator="\r\n")
-    writer.writerow([label_header, *[label for _id, label in table.columns]])
+    # the German headings carry soft hyphens for the page's narrow columns; a sheet needs none
+    writer.writerow(
+        [label_header, *[label.replace(SOFT_HYPHEN, "") for _id, label in table.columns]]
+    )
     for row in table.rows:
         cells = []
         for column, _label in table.columns:

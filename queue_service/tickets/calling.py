@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from .. import clock
 from ..auth.models import User
 from ..db import run_in_transaction
-from ..errors import ValidationFailed
+from ..errors import N_, ValidationFailed
 from ..offices import calendar
 from ..offices.models import Counter
 from ..offices.services import get_office
@@ -118,7 +118,7 @@ def call_ticket(
 ) -> dict:
     """Call one ticket out of order (by token, or by today's number), waiting or parked."""
     if not token and not number:
-        raise ValidationFailed("Name the ticket by its token or its number.", field="number")
+        raise ValidationFailed(N_("Name the ticket by its token or its number."), field="number")
 
     def work(session) -> dict:
         now = clock.now()

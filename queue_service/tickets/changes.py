@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from .. import clock
 from ..auth.models import User
 from ..auth.services import require_office_access
-from ..errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from ..errors import N_, Conflict, InvalidTransition, NotFound, ValidationFailed
 from ..offices import calendar
 from ..offices.models import Counter, Office, counter_services
 from ..realtime import publish
@@ -40,7 +40,7 @@ def lock_ticket(session, token: str) -> Ticket:
         else None
     )
     if ticket is None:
-        raise NotFound("There is no ticket with this code.")
+        raise NotFound(N_("There is no ticket with this code."))
     return ticket
 
 
@@ -117,7 +117,7 @@ def placement_from(value: str | Placement | None, default: Placement) -> Placeme
     try:
         return Placement(value)
     except ValueError as exc:
-        raise ValidationFailed('Position is "front" or "back".', field="position") from exc
+        raise ValidationFailed(N_('Position is "front" or "back".'), field="position") from exc
 
 
 def view_of(ticket: Ticket, lang: str, estimate: Estimate | None = None) -> dict:

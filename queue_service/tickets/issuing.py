@@ -13,7 +13,7 @@ from .. import clock
 from ..auth.models import Device, DeviceKind, User
 from ..auth.services import require_office_access
 from ..db import run_in_transaction
-from ..errors import Conflict, Forbidden, Refused, UnknownService, ValidationFailed
+from ..errors import N_, Conflict, Forbidden, Refused, UnknownService, ValidationFailed
 from ..extensions import db
 from ..offices import calendar
 from ..offices.models import MobileEvent, Office, OfficeService, Service, WindowKind
@@ -34,22 +34,22 @@ def _check_caller(
     office: Office, actor: User | None, device: Device | None, priority: bool, force: bool = False
 ) -> None:
     if force and actor is None:
-        raise Forbidden("Only staff may issue a walk-in the forecast refuses.", field="force")
+        raise Forbidden(N_("Only staff may issue a walk-in the forecast refuses."), field="force")
     if actor is not None:
         require_office_access(actor, office)
         return
     if device is not None:
         if device.kind != DeviceKind.KIOSK:
-            raise Forbidden("Only kiosk devices may issue tickets.")
+            raise Forbidden(N_("Only kiosk devices may issue tickets."))
         if device.office_id != office.id:
             raise Forbidden(f"This kiosk is not registered for {office.name}.")
         if priority:
-            raise Forbidden("Only staff may give a ticket priority.", field="priority")
+            raise Forbidden(N_("Only staff may give a ticket priority."), field="priority")
 
 
 def _check_service(session, office: Office, code: str | None) -> tuple[Service, OfficeService]:
     if not code or not isinstance(code, str):
-        raise ValidationFailed('Name the service by its code, e.g. "PA".', field="service")
+        raise ValidationFailed(N_('Name the service by its code, e.g. "PA".'), field="service")
     try:
         service = get_service(code)
     except UnknownService as exc:
@@ -131,7 +131,8 @@ def _admit_walkin(
 def _check_forecast(office: Office, service: Service, now: datetime) -> estimates.Snapshot:
     """The kiosk's rule (``offer.walkin_offer``): refuse a walk-in the counters open now cannot
     serve before service ends today (``forecast.Forecast.can_take``)."""
-    snap = estimates.snapshot(office, now, open_now=True)
+    # totals, not the ranked queue: a walk-in joins at the back and waits behind everyone
+    snap = estimates.queue_totals(office, now, open_now=True)
     outlook = forecast.day_forecast(office, now, snap)
     if outlook.can_take(snap.duration(service.id)):
         return snap
@@ -180,7 +181,7 @@ def _check_key(key: str | None) -> str | None:
         return None
     if not isinstance(key, str) or len(key) > 64 or not key.isprintable():
         raise ValidationFailed(
-            "An idempotency key has 1 to 64 printable characters.", field="idempotency_key"
+            N_("An idempotency key has 1 to 64 printable characters."), field="idempotency_key"
         )
     return key
 
@@ -194,7 +195,7 @@ def _existing(office_id: int, key: str) -> Ticket | None:
 def _same_request(ticket: Ticket, service_code: str | None) -> Ticket:
     if ticket.service.code != service_code:
         raise Conflict(
-            "This Idempotency-Key was already used for another ticket request.",
+            N_("This Idempotency-Key was already used for another ticket request."),
             reason="idempotency_key_reused",
             field="idempotency_key",
         )
@@ -233,15 +234,17 @@ def issue_ticket(
     kind = TicketKind(kind)
     key = _check_key(idempotency_key)
     if prefix is not None and not (len(prefix) == 1 and prefix.isalpha() and prefix.isupper()):
-        raise ValidationFailed("A ticket prefix is one capital letter.", field="prefix")
+        raise ValidationFailed(N_("A ticket prefix is one capital letter."), field="prefix")
     if kind == TicketKind.APPOINTMENT and due_at is None:
-        raise ValidationFailed("An appointment ticket needs its appointment time.", field="due_at")
+        raise ValidationFailed(
+            N_("An appointment ticket needs its appointment time."), field="due_at"
+        )
     if kind != TicketKind.APPOINTMENT and (further_services or persons != 1):
         raise ValidationFailed(
-            "Only an appointment's ticket has several services or persons.", field="service"
+            N_("Only an appointment's ticket has several services or persons."), field="service"
         )
     if not isinstance(persons, int) or persons < 1:
-        raise ValidationFailed("A ticket is for one person or more.", field="persons")
+        raise ValidationFailed(N_("A ticket is for one person or more."), field="persons")
 
     # the queue as the forecast read it, under the caps' lock and before this ticket: a walk-in
     # without priority joins at the back, so its estimate is that queue's ``estimate_new``

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from .. import clock
 from ..auth.models import User
 from ..db import run_in_transaction
-from ..errors import InvalidTransition, UnknownService, ValidationFailed
+from ..errors import N_, InvalidTransition, UnknownService, ValidationFailed
 from ..offices import calendar
 from ..offices.models import Counter, OfficeService
 from ..offices.services import get_office, get_service
@@ -196,7 +196,9 @@ def transfer_ticket(
     """Send a ticket to another service and/or counter, keeping its number; front or back."""
     placement = placement_from(position, Placement.BACK)
     if not service_code and counter_number is None:
-        raise ValidationFailed("Name the service or the counter to transfer to.", field="service")
+        raise ValidationFailed(
+            N_("Name the service or the counter to transfer to."), field="service"
+        )
 
     def change(session, ticket, user_id, now):
         ensure_today(ticket, "transferred")
@@ -226,7 +228,7 @@ def transfer_ticket(
                 target = reads.find_counter(office, int(counter_number))
             except (TypeError, ValueError) as exc:
                 raise ValidationFailed(
-                    "A counter is given by its number.", field="counter"
+                    N_("A counter is given by its number."), field="counter"
                 ) from exc
             details["to_counter"] = target.number
         lifecycle.apply(

@@ -30,7 +30,7 @@ from ..booking import services as booking
 from ..booking import settings as booking_settings
 from ..booking.models import Appointment, AppointmentStatus, SlotSeat
 from ..db import run_in_transaction, unit_of_work
-from ..errors import InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
+from ..errors import N_, InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from ..offices.services import get_office
@@ -71,10 +71,10 @@ def settings() -> Settings:
 
 def _by_token(model, token: str):
     if not tokens.looks_like_token(token):
-        raise NotFound("Nothing belongs to this link.")
+        raise NotFound(N_("Nothing belongs to this link."))
     row = db.session.scalar(select(model).where(model.token_hash == tokens.token_hash(token)))
     if row is None:
-        raise NotFound("Nothing belongs to this link. It may have ended.")
+        raise NotFound(N_("Nothing belongs to this link. It may have ended."))
     return row
 
 
@@ -92,7 +92,7 @@ def _parse_day(value, field: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed("Please give a date as YYYY-MM-DD.", field=field) from exc
+        raise ValidationFailed(N_("Please give a date as YYYY-MM-DD."), field=field) from exc
 
 
 def _parse_time(value, field: str) -> time | None:
@@ -103,7 +103,7 @@ def _parse_time(value, field: str) -> time | None:
     try:
         return time.fromisoformat(str(value))
     except (TypeError, ValueError) as exc:
-        raise ValidationFailed("Please give a time as HH:MM.", field=field) from exc
+        raise ValidationFailed(N_("Please give a time as HH:MM."), field=field) from exc
 
 
 def _parse_weekdays(values) -> list[int] | None:
@@ -115,10 +115,10 @@ def _parse_weekdays(values) -> list[int] | None:
         days = sorted({int(v) for v in values})
     except (TypeError, ValueError) as exc:
         raise ValidationFailed(
-            "Weekdays are numbers from 0 (Monday) to 6.", field="weekdays"
+            N_("Weekdays are numbers from 0 (Monday) to 6."), field="weekdays"
         ) from exc
     if not days or any(d < 0 or d > 6 for d in days):
-        raise ValidationFailed("Weekdays are numbers from 0 (Monday) to 6.", field="weekdays")
+        raise ValidationFailed(N_("Weekdays are numbers from 0 (Monday) to 6."), field="weekdays")
     return days
 
 
@@ -162,16 +162,20 @@ def _validate_wish(
         _parse_day(last_day, "last_day") if last_day else first + timedelta(days=s.max_range_days)
     )
     if first < today:
-        raise ValidationFailed("The first day cannot lie in the past.", field="first_day")
+        raise ValidationFailed(N_("The first day cannot lie in the past."), field="first_day")
     if last < first:
-        raise ValidationFailed("The last day must not lie before the first day.", field="last_day")
+        raise ValidationFailed(
+            N_("The last day must not lie before the first day."), field="last_day"
+        )
     if (last - first).days > s.max_range_days:
         raise ValidationFailed(
             f"A waitlist request covers at most {s.max_range_days} days.", field="last_day"
         )
     start, end = _parse_time(earliest, "earliest"), _parse_time(latest, "latest")
     if start and end and end < start:
-        raise ValidationFailed("The latest time must not lie before the earliest.", field="latest")
+        raise ValidationFailed(
+            N_("The latest time must not lie before the earliest."), field="latest"
+        )
     return _Wish(request, office_ids, first, last, _parse_weekdays(weekdays), start, end)
 
 
@@ -283,7 +287,7 @@ def request_earlier(
     now = clock.now()
     appointment = booking.get_appointment(appointment_token)
     if appointment.status != A.CONFIRMED.value or appointment.start <= now:
-        raise InvalidTransition("Only a confirmed appointment that lies ahead can be moved.")
+        raise InvalidTransition(N_("Only a confirmed appointment that lies ahead can be moved."))
     local_day = appointment.start.astimezone(clock.LOCAL_TZ).date()
     wish = _validate_wish(
         appointment.service_codes,
@@ -352,7 +356,7 @@ def confirm_waitlist(token: str) -> payloads.WaitlistView:
     if row.status != R.PENDING:
         if row.status in (R.ACTIVE, R.OFFERED):
             return payloads.build(row, token=token)
-        raise InvalidTransition("This waitlist request has ended.")
+        raise InvalidTransition(N_("This waitlist request has ended."))
     row_id = row.id
 
     def work(session) -> payloads.WaitlistView:
@@ -368,7 +372,7 @@ def confirm_waitlist(token: str) -> payloads.WaitlistView:
         ).rowcount
         if not changed:
             raise InvalidTransition(
-                "The time to confirm this request has run out. Please ask again."
+                N_("The time to confirm this request has run out. Please ask again.")
             )
         fresh = session.get(WaitlistRequest, row_id, populate_existing=True)
         view = payloads.build(fresh, token=token)
@@ -383,7 +387,7 @@ def cancel_waitlist(token: str) -> payloads.WaitlistView:
     now = clock.now()
     row = _by_token(WaitlistRequest, token)
     if row.status not in WAITING:
-        raise InvalidTransition("This waitlist request has already ended.")
+        raise InvalidTransition(N_("This waitlist request has already ended."))
     row_id = row.id
 
     def work(session) -> payloads.WaitlistView:
@@ -394,7 +398,7 @@ def cancel_waitlist(token: str) -> payloads.WaitlistView:
             .execution_options(synchronize_session=False)
         ).rowcount
         if not changed:
-            raise InvalidTransition("This waitlist request has already ended.")
+            raise InvalidTransition(N_("This waitlist request has already ended."))
         offer = session.scalar(
             select(WaitlistOffer).where(
                 WaitlistOffer.request_id == row_id, WaitlistOffer.status == O.OPEN
@@ -642,7 +646,9 @@ def accept_offer(token: str) -> booking_payloads.AppointmentView:
     now = clock.now()
     offer = _by_token(WaitlistOffer, token)
     if offer.status != O.OPEN or offer.expires_at <= now:
-        raise InvalidTransition("This offer is no longer open. The time has gone to someone else.")
+        raise InvalidTransition(
+            N_("This offer is no longer open. The time has gone to someone else.")
+        )
     offer_id, request_id, hold_id = offer.id, offer.request_id, offer.appointment_id
 
     def work(session) -> booking_payloads.AppointmentView:
@@ -657,7 +663,7 @@ def accept_offer(token: str) -> booking_payloads.AppointmentView:
             .execution_options(synchronize_session=False)
         ).rowcount:
             raise InvalidTransition(
-                "This offer is no longer open. The time has gone to someone else."
+                N_("This offer is no longer open. The time has gone to someone else.")
             )
         session.execute(
             update(WaitlistRequest)
@@ -701,7 +707,7 @@ def _move_onto(
 ) -> booking_payloads.AppointmentView:
     current = session.get(Appointment, appointment_id)
     if current is None or current.status != A.CONFIRMED or current.start <= now:
-        raise InvalidTransition("Only a confirmed appointment that lies ahead can be moved.")
+        raise InvalidTransition(N_("Only a confirmed appointment that lies ahead can be moved."))
     delay = booking_settings.current().release_delay
     seats.release(session, appointment_id=appointment_id, at=now + delay, now=now)
     session.execute(
@@ -727,12 +733,12 @@ def decline_offer(token: str) -> payloads.OfferView:
     now = clock.now()
     offer = _by_token(WaitlistOffer, token)
     if offer.status != O.OPEN:
-        raise InvalidTransition("This offer is no longer open.")
+        raise InvalidTransition(N_("This offer is no longer open."))
     offer_id, request_id, hold_id = offer.id, offer.request_id, offer.appointment_id
 
     def work(session) -> payloads.OfferView:
         if not _close_offer(session, offer_id, O.DECLINED, now):
-            raise InvalidTransition("This offer is no longer open.")
+            raise InvalidTransition(N_("This offer is no longer open."))
         session.execute(
             update(WaitlistRequest)
             .where(WaitlistRequest.id == request_id, WaitlistRequest.status == R.OFFERED)

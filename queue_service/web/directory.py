@@ -12,7 +12,7 @@ from babel.dates import format_date
 
 from ..booking.formatting import clock_text, day_text
 from ..offices import calendar
-from ..offices import services as catalogue
+from ..offices import services as offices
 from ..offices.models import MobileEvent, Office, WindowKind
 from ..offices.texts import service_name
 from ..stats import live
@@ -74,7 +74,7 @@ def mobile_dates(office: Office, lang: str, days: int = MOBILE_DAYS_AHEAD) -> li
     today = calendar.office_local_today(office)
     return [
         _mobile_date(ev, lang, today)
-        for ev in catalogue.mobile_events(office, today, today + timedelta(days=days))
+        for ev in offices.mobile_events(office, today, today + timedelta(days=days))
     ]
 
 
@@ -125,7 +125,7 @@ def office_rows(lang: str) -> list[dict]:
     and for the mobile office where it is today and next."""
     statuses = _status_by_slug(lang)
     rows = []
-    for office in catalogue.list_offices():
+    for office in offices.list_offices():
         today = calendar.office_local_today(office)
         rows.append(
             {
@@ -141,9 +141,9 @@ def office_rows(lang: str) -> list[dict]:
 
 def office_page(slug: str, lang: str) -> dict:
     """Everything on one office's page."""
-    office = catalogue.get_office(slug)
+    office = offices.get_office(slug)
     today = calendar.office_local_today(office)
-    services = catalogue.office_services(office)
+    services = offices.office_services(office)
     return {
         "office": office,
         "map_url": None if office.is_mobile else map_url(office.address),
@@ -172,5 +172,5 @@ def closures_ahead(office: Office, first_day: date, last_day: date, lang: str) -
     """Closed days with their reason, for the booking calendar and times pages."""
     return [
         {"date": day, "label": day_text(day, lang), "reason": reason}
-        for day, reason in catalogue.closed_days(office, first_day, last_day)
+        for day, reason in offices.closed_days(office, first_day, last_day)
     ]

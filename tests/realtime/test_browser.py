@@ -262,3 +262,34 @@ def test_the_display_waits_briefly_for_a_late_seq_and_resyncs_only_when_it_stays
         page.wait_for_function("queueDisplay.state.resyncs >= 1", timeout=5000)
     finally:
         page.context.close()
+
+
+def test_a_display_that_missed_more_than_ten_calls_takes_every_one_from_the_replay(browser, live):
+    """Calls made through a process that cannot reach this display (no Redis): its heartbeat finds
+    the gap and it resyncs with the seq it had; the replay brings the calls the snapshot's last
+    ten have lost, each remembered once by its call id."""
+    server = live(live_env(DISPLAY_POLL_SECONDS="2"))
+    other = live(live_env(), server.env["DATABASE_URL"], prepare=False)
+    clerk = Staff(server, "clerk-replay-browser")
+    page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
+    try:
+        page.goto(server.base_url + "/display/aegi")
+        page.wait_for_function("queueDisplay.state.synced && !queueDisplay.state.resyncing")
+        # no resync while the calls are made (as if they all came within one heartbeat)
+        page.evaluate("queueDisplay.state.resyncing = true")
+        numbers = []
+        for _ in range(13):
+            clerk.issue(other.base_url)
+            called = clerk.call_next(other.base_url, 1)
+            numbers.append(called["number"])
+            for action in ("start", "finish"):
+                done = clerk.post(other.base_url, f"/api/v1/tickets/{called['token']}/{action}")
+                assert done.status_code == 200, done.text
+        page.evaluate("queueDisplay.state.resyncing = false")
+        seen = "[...queueDisplay.seen.keys()].map((id) => id.split('-')[0])"
+        page.wait_for_function(f"{numbers!r}.every((n) => {seen}.includes(n))", timeout=20000)
+        assert page.evaluate("queueDisplay.state.resyncs") == 1
+        # the list shows the last ten, newest first, as the snapshot has them
+        expect(page.locator(".call-list .call").first.locator(".number")).to_have_text(numbers[-1])
+    finally:
+        page.context.close()

@@ -182,18 +182,19 @@ def test_a_call_takes_its_seqs_in_one_statement_at_the_end_of_its_transaction(
     statements: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
-        statements.append(
-            statement.split()[0] + (" seq" if "office_event_seqs" in statement else "")
-        )
+        table = " seq" if "office_event_seqs" in statement else ""
+        table += " log" if "office_event_log" in statement else ""
+        statements.append(statement.split()[0] + table)
 
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
         q.call_next("aegi", 1, actor=clerk)
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    writes = [s for s in statements if s in ("INSERT", "INSERT seq", "UPDATE")]
+    writes = [s for s in statements if s in ("INSERT", "INSERT seq", "INSERT log", "UPDATE")]
     assert writes.count("INSERT seq") == 1  # the call's seq and its queue change's, together
-    assert writes[-1] == "INSERT seq"  # after the ticket's own writes
+    # after the ticket's own writes; only the call's line for reconnecting displays follows
+    assert writes[-2:] == ["INSERT seq", "INSERT log"]
     events = display_events(emitted)[-2:]
     assert [(e, d["seq"]) for e, d in events][0][0] == "ticket_called"
     assert events[1][1]["seqs"] == [events[0][1]["seq"] + 1]

@@ -41,6 +41,7 @@ QUEUE_TABLES = [
     "devices",
     "api_tokens",
     "office_event_seqs",
+    "office_event_log",
 ]
 
 

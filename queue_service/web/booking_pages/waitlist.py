@@ -15,7 +15,7 @@ from ...booking import services as booking
 from ...booking import slots
 from ...booking.formatting import clock_text, day_text
 from ...errors import InvalidTransition, Refused, ValidationFailed
-from ...offices import services as catalogue
+from ...offices import services as offices
 from ...ratelimits import write_limit
 from ...waitlist import services as waitlist
 from . import bp
@@ -252,5 +252,5 @@ def earlier(token: str):
         "booking_web/waitlist_earlier.html",
         view=view,
         when=f"{day_text(start, lang)}, {clock_text(start, lang)}",
-        office=catalogue.get_office(view.office.slug),
+        office=offices.get_office(view.office.slug),
     )
