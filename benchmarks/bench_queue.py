@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -31,7 +32,13 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import machine, pg_database, prepare_database, summary  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    cpu_seconds,
+    machine,
+    pg_database,
+    prepare_database,
+    summary,
+)
 from tests.support.servers import free_port, start_server  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "queue.json"
@@ -148,7 +155,15 @@ def bench_database(kind: str, pool, clients: int, per_client: int) -> dict:
             devices, token, env = _prepare(workdir, url)
             server = start_server(workdir, database_url=url, env=env, load_demo=False, timeout=120)
             try:
-                return _measure(server.base_url, devices, token, pool, clients, per_client)
+                return _measure(
+                    server.base_url,
+                    devices,
+                    token,
+                    pool,
+                    clients,
+                    per_client,
+                    lambda: cpu_seconds(server.process.pid),
+                )
             finally:
                 server.stop()
         finally:
@@ -156,7 +171,24 @@ def bench_database(kind: str, pool, clients: int, per_client: int) -> dict:
                 drop()
 
 
-def _measure(base: str, devices: dict, token: str, pool, clients: int, per_client: int) -> dict:
+def _cpu_ms(cpu: Callable[[], float] | None, before: float, requests_done: int) -> float | None:
+    """The server's CPU milliseconds per request of a phase (None without a reading)."""
+    if cpu is None or not requests_done:
+        return None
+    return round(1000 * (cpu() - before) / requests_done, 2)
+
+
+def _measure(
+    base: str,
+    devices: dict,
+    token: str,
+    pool,
+    clients: int,
+    per_client: int,
+    cpu: Callable[[], float] | None = None,
+) -> dict:
+    """Both phases; with ``cpu`` (the server's CPU seconds so far) also the server's CPU time
+    per request of each phase, which a busy shared machine distorts far less than latency."""
     auth = {"Authorization": f"Bearer {token}"}
     # warm-up (imports, caches, connections), then open the counters the clerks will use
     _run(pool, _issue_worker, [(base, devices, 3, i) for i in range(clients)])
@@ -168,19 +200,25 @@ def _measure(base: str, devices: dict, token: str, pool, clients: int, per_clien
         )
         clerk_jobs.append((base, token, office, counter, 10**6))
 
+    before = cpu() if cpu else 0.0
     results, seconds = _run(
         pool, _issue_worker, [(base, devices, per_client, i) for i in range(clients)]
     )
     issue = [v for latencies, _, _ in results for v in latencies]
     issue_errors = sum(e for _, e, _ in results)
     refused = [v for _, _, latencies in results for v in latencies]
+    issue_cpu = _cpu_ms(cpu, before, len(issue) + len(refused))
 
+    before = cpu() if cpu else 0.0
     results, call_seconds = _run(pool, _clerk_worker, clerk_jobs)
     timings = {
         name: [v for t, _ in results for v in t[name]] for name in ("call_next", "start", "finish")
     }
     call_errors = sum(e for _, e in results)
+    cycle_cpu = _cpu_ms(cpu, before, len(timings["call_next"]))
     return {
+        # server CPU per issue request (admitted or refused) and per call-next/start/finish cycle
+        "server_cpu_ms": {"issue": issue_cpu, "call_cycle": cycle_cpu},
         "issue": summary(issue, seconds) | {"errors": issue_errors},
         "tickets_per_s": round((len(issue) - issue_errors) / seconds, 1),
         "refused_served_out": summary(refused, seconds),
@@ -289,6 +327,11 @@ def _print(report: dict, kinds: list[str]) -> None:
                 f"{kind:<11} {op[:10]:<10} {row['requests']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} "
                 f"{row['p99_ms']:>8} {row['per_s']:>8} {ratio:>12}"
             )
+        cpu = result.get("server_cpu_ms") or {}
+        print(
+            f"{kind:<11} server CPU per request: issue {cpu.get('issue')} ms, "
+            f"call-next/start/finish cycle {cpu.get('call_cycle')} ms"
+        )
         print(
             f"{kind:<11} tickets issued per second by one server process: {result['tickets_per_s']}"
             f" (errors: issue {result['issue']['errors']}, call {result['call_next']['errors']})"

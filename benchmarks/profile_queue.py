@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_queue  # noqa: E402
-from benchmarks.common import pg_database  # noqa: E402
+from benchmarks.common import cpu_seconds, pg_database  # noqa: E402
 from tests.support.servers import start_server  # noqa: E402
 
 SHOWN = ("queue_service", "sqlalchemy/orm/session", "flask/app", "engineio", "flask_limiter")
@@ -88,7 +88,13 @@ def main() -> None:
                     time.sleep(1)
                     load = os.getloadavg()
                     result = bench_queue._measure(
-                        server.base_url, devices, token, pool, 8, options.tickets
+                        server.base_url,
+                        devices,
+                        token,
+                        pool,
+                        8,
+                        options.tickets,
+                        lambda: cpu_seconds(server.process.pid),
                     )
                     spy.send_signal(signal.SIGINT)
                     spy.wait(timeout=60)
@@ -102,6 +108,8 @@ def main() -> None:
     for op in ("issue", "call_next", "start", "finish"):
         row = result[op]
         print(f"  {op:<10} n={row['requests']:<5} p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms")
+    cpu = result["server_cpu_ms"]
+    print(f"  server CPU per request: issue {cpu['issue']} ms, cycle {cpu['call_cycle']} ms")
     print(f"  tickets/s {result['tickets_per_s']}\n\n{total} busy samples; inclusive share:")
     for share, frame in frames:
         print(f"{share:6.1f}%  {frame}")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from flask import current_app
-from sqlalchemy import event, or_, select
+from sqlalchemy import BindParameter, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -92,27 +92,40 @@ class _OfficeCalendar:
     mobile: dict  # day -> [MobileEvent] by start
 
 
+@lru_cache(maxsize=1)
+def _calendar_stmts() -> tuple:
+    """Plain rows, built once: read in nearly every transaction of the live queue, where
+    loading ORM objects for them cost more than the queries."""
+    office_id: BindParameter[int] = bindparam("office_id")
+    weekly = (
+        select(
+            OpeningWindow.weekday,
+            OpeningWindow.kind,
+            OpeningWindow.start_time,
+            OpeningWindow.end_time,
+            OpeningWindow.capacity,
+        )
+        .where(OpeningWindow.office_id == office_id)
+        .order_by(OpeningWindow.start_time)
+    )
+    closures = (
+        select(Closure.day, Closure.recurring, Closure.reason)
+        .where(or_(Closure.office_id == office_id, Closure.office_id.is_(None)))
+        .order_by(Closure.id)
+    )
+    return weekly, closures
+
+
 def _calendar_of(office: Office) -> _OfficeCalendar:
     memo, key = _memo(), ("office", office.id)
     found = memo.get(key)
     if found is None:
+        weekly_stmt, closures_stmt = _calendar_stmts()
+        params = {"office_id": office.id}
         weekly: dict = {}
-        for w in db.session.scalars(
-            select(OpeningWindow)
-            .where(OpeningWindow.office_id == office.id)
-            .order_by(OpeningWindow.start_time)
-        ):
-            weekly.setdefault((w.weekday, w.kind), []).append(
-                (w.start_time, w.end_time, w.capacity)
-            )
-        closures = tuple(
-            (c.day, c.recurring, c.reason)
-            for c in db.session.scalars(
-                select(Closure)
-                .where(or_(Closure.office_id == office.id, Closure.office_id.is_(None)))
-                .order_by(Closure.id)
-            )
-        )
+        for weekday, kind, start, end, capacity in db.session.execute(weekly_stmt, params):
+            weekly.setdefault((weekday, kind), []).append((start, end, capacity))
+        closures = tuple(db.session.execute(closures_stmt, params).all())
         mobile: dict = {}
         if office.is_mobile:
             for ev in db.session.scalars(

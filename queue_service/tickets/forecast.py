@@ -88,7 +88,7 @@ def day_forecast(office: Office, now: datetime, snap: estimates.Snapshot | None 
     servers = len(snap.open_counter_ids)
     if servers == 0:
         return Forecast(False, service_end=end)
-    waiting = sum(snap.duration(t.service_id) for t in snap.waiting)
+    waiting = snap.waiting_minutes or 0.0
     busy = sum(snap.remaining.get(c, 0.0) for c in snap.open_counter_ids)
     due = sum(provider(office.id, now, end) for provider in _due_work.values())
     work = waiting + busy + due

@@ -131,7 +131,8 @@ def _admit_walkin(
 def _check_forecast(office: Office, service: Service, now: datetime) -> estimates.Snapshot:
     """The kiosk's rule (``offer.walkin_offer``): refuse a walk-in the counters open now cannot
     serve before service ends today (``forecast.Forecast.can_take``)."""
-    snap = estimates.snapshot(office, now, open_now=True)
+    # totals, not the ranked queue: a walk-in joins at the back and waits behind everyone
+    snap = estimates.queue_totals(office, now, open_now=True)
     outlook = forecast.day_forecast(office, now, snap)
     if outlook.can_take(snap.duration(service.id)):
         return snap

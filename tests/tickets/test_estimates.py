@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from queue_service import clock
 from queue_service.tickets import reads
 from queue_service.tickets import services as q
@@ -111,3 +113,53 @@ def test_the_public_office_status_gives_waiting_and_estimate_per_service(aegi, c
     assert services["PA"]["estimated_wait_minutes"] == 35
     assert services["RP"] == {**services["RP"], "waiting": 0, "longest_wait_minutes": 0}
     assert "token" not in str(status)
+
+
+def test_the_totals_a_new_walk_in_waits_behind_equal_the_ranked_queues(aegi, clerk):
+    """The issue transaction counts the queue with aggregate statements (estimates.queue_totals)
+    instead of ranking it; a new walk-in's estimate and the forecast's minutes must not differ
+    from the ranked snapshot's for any kind of ticket waiting."""
+    from queue_service.offices.services import get_office
+    from queue_service.tickets import estimates
+
+    q.open_counter("aegi", 1, actor=clerk)
+    q.open_counter("aegi", 13, actor=clerk)  # short matters only
+    for code in ("PA", "AB", "PA", "MB", "RP", "AB"):
+        q.issue_ticket("aegi", code)
+    q.issue_ticket("aegi", "PA", priority=True)
+    due = clock.now() + timedelta(minutes=20)
+    q.issue_ticket(
+        "aegi", "PA", kind="appointment", due_at=due, further_services=["MB", "RP"], persons=3
+    )
+    q.issue_ticket("aegi", "RP", kind="appointment", due_at=clock.now(), persons=2)
+    sent = q.issue_ticket("aegi", "AB")
+    q.transfer_ticket(sent["token"], actor=clerk, counter_number=13, position="back")
+    called = q.call_next("aegi", 1, actor=clerk)  # a busy counter adds the rest of its ticket
+    q.start_serving(called["token"], actor=clerk)
+    clock.advance(timedelta(minutes=3))
+
+    office = get_office("aegi")
+    ranked = estimates.snapshot(office, clock.now())
+    totals = estimates.queue_totals(office, clock.now())
+    assert len(ranked.waiting) == 9
+    assert totals.waiting_minutes == ranked.waiting_minutes
+    assert totals.remaining == ranked.remaining
+    for service in ranked.services.values():
+        assert totals.estimate_new(service.id) == ranked.estimate_new(service.id), service.code
+    assert {ranked.estimate_new(s).people_ahead for s in ranked.services} != {9}  # groups differ
+
+
+@pytest.mark.slow  # 52 tickets served one by one
+def test_a_services_latest_durations_count_however_many_others_finished_since(app, aegi, clerk):
+    """The medians read the latest ESTIMATE_SAMPLE_SIZE finished tickets of each service (one
+    window query), not the latest few hundred of the office: their cost stays the same all day,
+    and a rarely asked-for service keeps its observed duration."""
+    app.config.update(ESTIMATE_SAMPLE_SIZE=1, ESTIMATE_MIN_SAMPLES=1)
+    q.issue_ticket("aegi", "AB")  # 5 minutes in the catalogue
+    _serve(clerk, 1, 12)
+    for _ in range(51):  # more than the 50 x sample the office-wide read used to look at
+        q.issue_ticket("aegi", "MB")
+        _serve(clerk, 1, 2)
+    q.issue_ticket("aegi", "AB")
+    # the waiting AB is served in 12 observed minutes, not in the catalogue's 5
+    assert q.issue_ticket("aegi", "AB")["estimated_wait_minutes"] == 12
