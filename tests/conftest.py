@@ -26,8 +26,8 @@ from queue_service import clock, create_app
 from queue_service.extensions import db as _db
 
 from .support import servers
+from .support.require import REQUIRE, pytest_sessionfinish  # noqa: F401 (the hook)
 
-REQUIRE = os.environ.get("QS_REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("QS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("QS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("QS_CHROMIUM", "/usr/bin/chromium")
@@ -319,16 +319,3 @@ def pytest_collection_modifyitems(config, items):
 
 
 # ---------------------------------------------------------------- nothing skips in CI
-
-
-def pytest_sessionfinish(session, exitstatus):
-    """Under pytest-xdist the controller sees every worker's reports: it alone counts skips."""
-    if not REQUIRE or hasattr(session.config, "workerinput"):
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = reporter.stats.get("skipped", []) if reporter else []
-    if skipped:
-        reporter.write_line(
-            f"QS_REQUIRE_SERVICES=1: {len(skipped)} test(s) skipped; failing the run", red=True
-        )
-        session.exitstatus = 1

@@ -38,18 +38,25 @@ def _day(value: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise ValidationFailed(f"{field} must be a date like 2026-11-26.", field=field) from exc
+        raise ValidationFailed(
+            N_("%(field)s must be a date like 2026-11-26."), field=field, params={"field": field}
+        ) from exc
 
 
 def parse_start(value, field: str = "start") -> datetime:
     """An ISO 8601 moment with offset (a naive one is read as Hannover local time)."""
     if not isinstance(value, str) or not value:
-        raise ValidationFailed(f"{field} is required, e.g. 2026-11-26T08:00:00+01:00.", field=field)
+        raise ValidationFailed(
+            N_("%(field)s is required, e.g. 2026-11-26T08:00:00+01:00."),
+            field=field,
+            params={"field": field},
+        )
     try:
         return clock.parse_moment(value)
     except ValueError as exc:
         raise ValidationFailed(
-            f"{field} must be an ISO 8601 date and time, e.g. 2026-11-26T08:00:00+01:00.",
+            N_("%(field)s must be an ISO 8601 date and time, e.g. 2026-11-26T08:00:00+01:00."),
+            params={"field": field},
             field=field,
         ) from exc
 
@@ -185,7 +192,9 @@ def _office_slug(data: dict) -> str:
 def _optional_str(data: dict, field: str) -> str | None:
     value = data.get(field)
     if value is not None and not isinstance(value, str):
-        raise ValidationFailed(f"{field} must be a string.", field=field)
+        raise ValidationFailed(
+            N_("%(field)s must be a string."), field=field, params={"field": field}
+        )
     return value
 
 

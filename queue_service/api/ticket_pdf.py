@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 
-from ..errors import ValidationFailed
+from ..errors import N_, ValidationFailed
 from ..printing import PAPERS
 from ..tickets import printouts
 from . import bp
@@ -14,7 +14,11 @@ from .tickets import _absolute, _lang
 def _choice(name: str, allowed, default: str) -> str:
     value = request.args.get(name) or default
     if value not in allowed:
-        raise ValidationFailed(f"{name} must be one of {', '.join(allowed)}.", field=name)
+        raise ValidationFailed(
+            N_("%(field)s must be one of %(values)s."),
+            field=name,
+            params={"field": name, "values": ", ".join(allowed)},
+        )
     return value
 
 

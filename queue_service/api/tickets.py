@@ -30,7 +30,9 @@ def _lang() -> str:
 def _flag(body: dict, name: str) -> bool:
     value = body.get(name, False)
     if not isinstance(value, bool):
-        raise ValidationFailed(f"{name} must be true or false.", field=name)
+        raise ValidationFailed(
+            N_("%(field)s must be true or false."), field=name, params={"field": name}
+        )
     return value
 
 
@@ -52,7 +54,9 @@ def _ticket_language(body: dict) -> str:
         return _lang()
     if lang not in printouts.LANGUAGES:
         raise ValidationFailed(
-            f"lang must be one of {', '.join(printouts.LANGUAGES)}.", field="lang"
+            N_("lang must be one of %(languages)s."),
+            field="lang",
+            params={"languages": ", ".join(printouts.LANGUAGES)},
         )
     return lang
 

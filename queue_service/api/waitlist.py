@@ -18,14 +18,18 @@ def _list_or_none(data: dict, field: str) -> list | None:
     if value is None:
         return None
     if not isinstance(value, list):
-        raise ValidationFailed(f"{field} must be a list.", field=field)
+        raise ValidationFailed(
+            N_("%(field)s must be a list."), field=field, params={"field": field}
+        )
     return value
 
 
 def _text_or_none(data: dict, field: str) -> str | None:
     value = data.get(field)
     if value is not None and not isinstance(value, str):
-        raise ValidationFailed(f"{field} must be a string.", field=field)
+        raise ValidationFailed(
+            N_("%(field)s must be a string."), field=field, params={"field": field}
+        )
     return value
 
 

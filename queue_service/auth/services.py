@@ -73,7 +73,9 @@ def add_user(
         role_value = Role(role)
     except ValueError as exc:
         raise ValidationFailed(
-            f"Unknown role {role!r}; use admin, manager or clerk.", field="role"
+            N_("Unknown role %(role)s; use admin, manager or clerk."),
+            field="role",
+            params={"role": repr(role)},
         ) from exc
     if role_value != Role.ADMIN and not offices:
         raise ValidationFailed(N_("Managers and clerks need at least one office."), field="office")
@@ -81,7 +83,11 @@ def add_user(
     if len(password) < 10:
         raise ValidationFailed(N_("Passwords need at least 10 characters."), field="password")
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"The user name {username!r} is taken.", field="username")
+        raise Conflict(
+            N_("The user name %(username)s is taken."),
+            field="username",
+            params={"username": repr(username)},
+        )
     user = User(
         username=username,
         role=role_value,
@@ -112,7 +118,9 @@ def reset_password(username: str) -> str:
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise NotFound(f"No staff account named {username}.")
+            raise NotFound(
+                N_("No staff account named %(username)s."), params={"username": username}
+            )
         password = generate_password()
         set_password(user, password)
     return password
@@ -135,7 +143,9 @@ def add_device(
         kind_value = DeviceKind(kind)
     except ValueError as exc:
         raise ValidationFailed(
-            f"Unknown device kind {kind!r}; use kiosk or display.", field="kind"
+            N_("Unknown device kind %(kind)s; use kiosk or display."),
+            field="kind",
+            params={"kind": repr(kind)},
         ) from exc
     name = (name or "").strip() or None
     if name is not None and len(name) > 80:
@@ -178,7 +188,7 @@ def _valid_printer(printer: str | None) -> str | None:
 def _device(session, device_id: int) -> Device:
     device = session.get(Device, device_id)
     if device is None:
-        raise NotFound(f"There is no device {device_id}.")
+        raise NotFound(N_("There is no device %(id)s."), params={"id": device_id})
     return device
 
 
@@ -228,7 +238,9 @@ def require_office_access(user: User | None, office: Office) -> None:
     if user is None or not getattr(user, "is_authenticated", False):
         raise Forbidden(N_("Staff login required."))
     if not user.can_access(office.id):
-        raise Forbidden(f"Your account has no access to {office.name}.")
+        raise Forbidden(
+            N_("Your account has no access to %(office)s."), params={"office": office.name}
+        )
 
 
 def require_role(user: User | None, *roles: Role) -> None:

@@ -68,7 +68,11 @@ def create_api_token(
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise ValidationFailed(f"There is no user {username!r}.", field="username")
+            raise ValidationFailed(
+                N_("There is no user %(username)s."),
+                field="username",
+                params={"username": repr(username)},
+            )
         session.add(
             ApiToken(
                 user_id=user.id, name=name, token_hash=hash_token(token), expires_at=expires_at
@@ -159,5 +163,9 @@ def revoke_user_tokens(username: str) -> list[str]:
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise ValidationFailed(f"There is no user {username!r}.", field="username")
+            raise ValidationFailed(
+                N_("There is no user %(username)s."),
+                field="username",
+                params={"username": repr(username)},
+            )
         return revoke_tokens_of(session, user, actor=None)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, and_, cast, func, or_, select
+from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal, or_, select
 
 from .. import clock
 from ..errors import N_, SlotTaken, ValidationFailed
@@ -36,14 +36,14 @@ class BookingRequest:
     persons: int
     minutes: int  # sum of the services' durations for this many persons
     units: int  # minutes rounded up to whole capacity units
+    # read from the services when resolved: a booking's transaction starts with its objects
+    # expired, and reading a code there reloaded the service (one query per service)
+    codes: list[str] = field(init=False, compare=False)
+    service_ids: frozenset[int] = field(init=False, compare=False)
 
-    @property
-    def codes(self) -> list[str]:
-        return [s.code for s in self.services]
-
-    @property
-    def service_ids(self) -> frozenset[int]:
-        return frozenset(s.id for s in self.services)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "codes", [s.code for s in self.services])
+        object.__setattr__(self, "service_ids", frozenset(s.id for s in self.services))
 
 
 @dataclass(frozen=True)
@@ -198,13 +198,20 @@ class FullUnits:
 
 
 def _occupied(
-    office_ids: list[int], lo: datetime, hi: datetime, now: datetime, at_least: int
+    at_least: dict[int, int], lo: datetime, hi: datetime, now: datetime
 ) -> dict[int, FullUnits]:
-    """Per office id, the units in [lo, hi) holding ``at_least`` live seats or more.
+    """Per office id, the units in [lo, hi) holding ``at_least[office id]`` live seats or more.
 
-    Units below the smallest capacity searched can never block a slot, so the database leaves
-    them out: of six weeks' ~1,700 occupied units of an office a handful are full."""
+    Units below an office's smallest capacity searched can never block a slot there, so the
+    database leaves them out: of six weeks' ~1,700 occupied units of an office a handful are
+    full."""
     seats = SlotSeat.__table__.c
+    office_ids = list(at_least)
+    threshold = (
+        literal(at_least[office_ids[0]])
+        if len(office_ids) == 1
+        else case(at_least, value=seats.office_id)
+    )
     # Core rather than ORM execution: plain rows, no entities
     rows = (
         db.session.connection()
@@ -217,7 +224,7 @@ def _occupied(
                 or_(seats.occupied_until.is_(None), seats.occupied_until > now),
             )
             .group_by(seats.office_id, seats.unit_start)
-            .having(func.count() >= at_least)
+            .having(func.count() >= threshold)
             .order_by(seats.office_id, seats.unit_start)
         )
         .all()
@@ -378,12 +385,11 @@ def free_runs_many(
     ]
     if not searched:
         return result
+    at_least: dict[int, int] = {}
+    for office, _, capacity in searched:
+        at_least[office.id] = min(capacity, at_least.get(office.id, capacity))
     occupied = _occupied(
-        [o.id for o in offices],
-        min(w.start for _, w, _ in searched),
-        max(w.end for _, w, _ in searched),
-        now,
-        min(capacity for _, _, capacity in searched),
+        at_least, min(w.start for _, w, _ in searched), max(w.end for _, w, _ in searched), now
     )
     for office, window, capacity in searched:
         if first_only and result[office.id]:

@@ -52,7 +52,9 @@ def submit_rating(token: str, score, comment: str | None = None) -> None:
         raise ValidationFailed(N_("Please choose from 1 to 5 stars."), field="score")
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT:
-        raise ValidationFailed(f"At most {MAX_COMMENT} characters, please.", field="comment")
+        raise ValidationFailed(
+            N_("At most %(n)s characters, please."), field="comment", params={"n": MAX_COMMENT}
+        )
     ticket = get_ticket(token)
     if ticket.status != TicketStatus.DONE:
         raise Conflict(N_("You can rate your visit once it is finished."))

@@ -169,7 +169,9 @@ def _validate_wish(
         )
     if (last - first).days > s.max_range_days:
         raise ValidationFailed(
-            f"A waitlist request covers at most {s.max_range_days} days.", field="last_day"
+            N_("A waitlist request covers at most %(n)s days."),
+            field="last_day",
+            params={"n": s.max_range_days},
         )
     start, end = _parse_time(earliest, "earliest"), _parse_time(latest, "latest")
     if start and end and end < start:

@@ -15,9 +15,9 @@ from queue_service.auth.models import ApiToken
 from queue_service.auth.tokens import create_api_token
 from queue_service.extensions import db
 
-from ..conftest import DEMO_CATALOGUE, login
+from ..conftest import login
 from ..support.html import csrf_from
-from ..support.servers import run_cli
+from ..support.servers import cli_in_process, copy_demo_sqlite
 
 
 def bearer(token: str) -> dict:
@@ -90,28 +90,22 @@ def test_a_password_reset_can_revoke_the_tokens_and_names_them(app, people):
 
 
 def test_revoke_token_command_revokes_every_token_of_the_user_and_says_which(tmp_path):
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-        SECRET_KEY="cli-test",
-        LOG_LEVEL="WARNING",
-    )
-    assert run_cli(["db", "upgrade"], env).returncode == 0
-    assert run_cli(["load-catalogue", str(DEMO_CATALOGUE)], env).returncode == 0
-    assert (
-        run_cli(["create-user", "anna", "--role", "clerk", "--office", "aegi"], env).returncode == 0
-    )
-    first = run_cli(["create-token", "anna", "--name", "Terminal", "--expires", "90d"], env)
-    second = run_cli(["create-token", "anna", "--name", "Chatbot"], env)
+    env = dict(os.environ, SECRET_KEY="cli-test", LOG_LEVEL="WARNING")
+    env["DATABASE_URL"] = copy_demo_sqlite(env, tmp_path / "cli.sqlite3")
+    created = cli_in_process(["create-user", "anna", "--role", "clerk", "--office", "aegi"], env)
+    assert created.returncode == 0
+    first = cli_in_process(["create-token", "anna", "--name", "Terminal", "--expires", "90d"], env)
+    second = cli_in_process(["create-token", "anna", "--name", "Chatbot"], env)
     assert first.returncode == 0 and second.returncode == 0
-    listed = run_cli(["list-tokens", "anna"], env).stdout
+    listed = cli_in_process(["list-tokens", "anna"], env).stdout
     assert "Terminal" in listed and "Chatbot" in listed and "never" in listed
 
-    revoked = run_cli(["revoke-token", "anna"], env)
+    revoked = cli_in_process(["revoke-token", "anna"], env)
     assert revoked.returncode == 0
     assert "Revoked 2 API token(s) of anna: Terminal, Chatbot." in revoked.stdout
-    assert "anna had no API token to revoke." in run_cli(["revoke-token", "anna"], env).stdout
-    assert run_cli(["revoke-token", "nobody"], env).returncode == 2
+    again = cli_in_process(["revoke-token", "anna"], env)
+    assert "anna had no API token to revoke." in again.stdout
+    assert cli_in_process(["revoke-token", "nobody"], env).returncode == 2
 
     from queue_service import create_app
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ..support.servers import run_cli
+from ..support.servers import cli_in_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,7 +23,7 @@ window.kioskPrint = function () {};
 
 
 def _cli(server, *args) -> str:
-    result = run_cli(list(args), server.env)
+    result = cli_in_process(list(args), server.env)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

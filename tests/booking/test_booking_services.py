@@ -262,3 +262,21 @@ def test_a_colliding_booking_code_is_replaced_by_the_database_check(bookings, mo
     monkeypatch.setattr(tokens, "new_code", lambda: next(codes))
     second = book(start=at(THURSDAY, 9))
     assert second.code == "XXXXXX" and _row(second).code == "XXXXXX"
+
+
+def test_a_booking_reads_its_services_once_not_again_inside_its_transaction(bookings):
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if "FROM services" in statement:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        view = book(services="PA,MB", start=at(THURSDAY, 9))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert view.service_codes == ["PA", "MB"]
+    assert len(statements) == 1  # resolving the request; the contended transaction reads none

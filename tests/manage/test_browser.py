@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from ..support.servers import run_cli
+from ..support.servers import cli_in_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_a_manager_changes_the_opening_hours_and_closes_a_day(browser, live_server):
     server = live_server(env={"CLOCK_START": "2026-11-26T10:00"})
-    created = run_cli(
+    created = cli_in_process(
         ["create-user", "leitung-aegi", "--role", "manager", "--office", "aegi"], server.env
     )
     password = created.stdout.split("Password:")[1].strip()

@@ -12,7 +12,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from ..support.servers import run_cli
+from ..support.servers import cli_in_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,7 +31,9 @@ def _times(page, base_url: str) -> list[str]:
 
 
 def _manager(server, name: str = "leitung-aegi") -> str:
-    created = run_cli(["create-user", name, "--role", "manager", "--office", "aegi"], server.env)
+    created = cli_in_process(
+        ["create-user", name, "--role", "manager", "--office", "aegi"], server.env
+    )
     return created.stdout.split("Password:")[1].strip()
 
 
@@ -75,8 +77,8 @@ def test_new_opening_hours_change_the_bookable_times_residents_see(browser, live
 
 def test_the_city_overview_follows_a_clerk_s_call_without_reloading(browser, live_server):
     server = live_server(env={"CLOCK_START": "2026-11-26T10:00", "STATUS_CACHE_SECONDS": "0"})
-    run_cli(["create-user", "sb-aegi", "--role", "clerk", "--office", "aegi"], server.env)
-    token = run_cli(["create-token", "sb-aegi"], server.env).stdout.strip()
+    cli_in_process(["create-user", "sb-aegi", "--role", "clerk", "--office", "aegi"], server.env)
+    token = cli_in_process(["create-token", "sb-aegi"], server.env).stdout.strip()
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {token}"
     base = server.base_url + "/api/v1/offices/aegi"

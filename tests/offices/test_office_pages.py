@@ -102,6 +102,8 @@ def test_the_mobile_office_page_lists_its_dates_and_places(pages):
     html = pages.get("/standorte/mobil").get_data(as_text=True)
     text = _text(html)
     assert "Termine und Orte" in text
+    # issue 13, point 14: the dative plural ("in ... Stadtteilen", not "Stadtteile")
+    assert "Kommt an festen Terminen in Pflegeeinrichtungen und Stadtteilen, für Menschen" in text
     assert (
         "Heute: Pflege & Wohnen Martinshof , Misburg-Nord · Donnerstag, 3. Dezember 2026, 10:00–13:00"
         in (text)

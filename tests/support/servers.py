@@ -67,6 +67,28 @@ def run_cli(args: list[str], env: dict, timeout: float = 120) -> subprocess.Comp
     )
 
 
+def cli_in_process(args: list[str], env: dict) -> subprocess.CompletedProcess:
+    """A ``queue-service`` command run in this process, with ``env`` as its environment.
+
+    For tests whose subject is not the command-line process itself (creating the user a browser
+    test signs in with, tokens, listings): an interpreter start costs 2-25 s on a loaded 2-core
+    machine. ``run_cli`` stays the way to test the real process (exit codes, gevent, ``-m``)."""
+    from click.testing import CliRunner
+
+    from queue_service.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, args, env={k: v for k, v in env.items()}, catch_exceptions=False)
+    code = result.exit_code if isinstance(result.exit_code, int) else 1
+    return subprocess.CompletedProcess(args, code, result.stdout, result.stderr)
+
+
+def copy_demo_sqlite(env: dict, path: Path) -> str:
+    """A migrated SQLite database with the demo catalogue at ``path``; its URL."""
+    shutil.copyfile(_demo_sqlite(env), path)
+    return f"sqlite:///{path}"
+
+
 def _prepare_by_cli(env: dict) -> None:
     """Migrate and load the demo catalogue as ``make demo`` does: through the CLI."""
     for args in DEMO_COMMANDS:
