@@ -8,3 +8,30 @@ import i18n
 
 def test_every_message_has_a_german_text():
     assert i18n.missing() == []
+
+
+def test_the_merged_catalogues_count_in_each_languages_own_plural_forms():
+    """Flask-Babel merges the packages' catalogues and keeps the plural rule of the last one; a
+    package without the language gave Arabic, Ukrainian and Turkish the English rule ("for one
+    person" in Arabic for two persons, English "For 2 persons" in Turkish)."""
+    import gettext
+
+    from babel import Locale
+    from babel.messages.plurals import get_plural
+    from flask_babel import force_locale, get_translations, ngettext
+
+    from queue_service import create_app
+
+    from .conftest import _test_config
+
+    app = create_app(_test_config("sqlite://"))
+    with app.test_request_context("/"):
+        for lang in ("tr", "ar", "uk"):
+            rule = gettext.c2py(get_plural(Locale.parse(lang)).plural_expr)
+            with force_locale(lang):
+                plural = get_translations().plural
+                assert [plural(n) for n in range(25)] == [rule(n) for n in range(25)], lang
+        persons = {"tr": "2 kişi için", "ar": "لشخصين", "uk": "Для 2 осіб", "de": "Für 2 Personen"}
+        for lang, words in persons.items():
+            with force_locale(lang):
+                assert ngettext("For %(num)s person", "For %(num)s persons", 2) == words

@@ -116,6 +116,15 @@ def issued(lang: str, moment: datetime) -> str:
     return f"{moment:%d.%m.%Y}, {moment:%H:%M}"
 
 
+def persons(lang: str, count: int) -> str:
+    """'für 2 Personen', 'لشخصين' ... for the persons who come with one ticket (two or more)."""
+    if lang == "ar":  # the dual, then the plural of 3 to 10, then the singular accusative
+        if count == 2:
+            return "لشخصين"
+        return TEXT["ar"]["persons"].format(count=count) if count <= 10 else f"لـ {count} شخصًا"
+    return TEXT[lang]["persons"].format(count=count)
+
+
 def people(lang: str, count: int) -> str:
     """'3 Personen', '1 person', 'нікого' ... for the number of people ahead."""
     if count == 0:

@@ -272,7 +272,7 @@ def _content(ticket: TicketPrint, embed_fonts: bool | None) -> _Content:
         rows.append((text["ahead"], strings.people(lang, ticket.people_ahead)))
     if ticket.estimated_wait_minutes is not None:
         rows.append((text["wait"], strings.wait(lang, ticket.estimated_wait_minutes)))
-    persons = text["persons"].format(count=ticket.persons) if ticket.persons > 1 else ""
+    persons = strings.persons(lang, ticket.persons) if ticket.persons > 1 else ""
     services = [ticket.service_name, *ticket.further_service_names]
     names = [ticket.number, ticket.office_name, ticket.office_address or "", *services]
     fonts = fonts_for(

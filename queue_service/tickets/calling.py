@@ -141,10 +141,16 @@ def call_ticket(
                 .execution_options(populate_existing=True)
             )
             if ticket is None:
-                raise ValidationFailed(f"There is no ticket {number} today.", field="number")
+                raise ValidationFailed(
+                    N_("There is no ticket %(number)s today."),
+                    params={"number": number},
+                    field="number",
+                )
         if ticket.office_id != office.id:
             raise ValidationFailed(
-                f"Ticket {ticket.number} belongs to another office.", field="token"
+                N_("Ticket %(number)s belongs to another office."),
+                params={"number": ticket.number},
+                field="token",
             )
         ensure_today(ticket, "called")
         lifecycle.check(ticket, "call")

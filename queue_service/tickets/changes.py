@@ -15,7 +15,7 @@ from ..errors import N_, Conflict, InvalidTransition, NotFound, ValidationFailed
 from ..offices import calendar
 from ..offices.models import Counter, Office, counter_services
 from ..realtime import publish
-from . import estimates, numbering, payloads, reads
+from . import estimates, lifecycle, numbering, payloads, reads
 from .estimates import Estimate
 from .models import ACTIVE_AT_COUNTER, CounterState, CounterStatus, Placement, Ticket
 
@@ -76,8 +76,15 @@ def ensure_counter_free(session, counter: Counter) -> None:
     current = current_ticket(session, counter)
     if current is not None:
         raise Conflict(
-            f"{counter.display_name} still has {current.number} ({current.status.value}). Finish "
-            "it, park it, transfer it or mark it as a no-show first.",
+            N_(
+                "%(counter)s still has %(number)s (%(status)s). Finish it, park it, transfer it "
+                "or mark it as a no-show first."
+            ),
+            params={
+                "counter": counter.display_name,
+                "number": current.number,
+                **lifecycle.status_params(current.status),
+            },
             reason="counter_busy",
             ticket=current.number,
         )
@@ -86,8 +93,13 @@ def ensure_counter_free(session, counter: Counter) -> None:
 def ensure_today(ticket: Ticket, what: str) -> None:
     if ticket.business_date != calendar.office_local_today(ticket.office):
         raise InvalidTransition(
-            f"Ticket {ticket.number} is from {ticket.business_date.isoformat()}; only today's "
-            f"tickets can be {what}.",
+            N_("Ticket %(number)s is from %(date)s; only today's tickets can be %(action)s."),
+            params={
+                "number": ticket.number,
+                "date": ticket.business_date.isoformat(),
+                "action": what,
+                "action_de": lifecycle.ACTION_LABELS_DE[what],
+            },
             reason="not_today",
         )
 

@@ -388,9 +388,24 @@ def ranked_waiting(office_id: int, day: date, now: datetime) -> list[Waiting]:
 
 @lru_cache(maxsize=1)
 def _counter_stmts() -> tuple:
+    # a counter has at most one ticket called or served (uq_tickets_active_counter), so the
+    # outer join keeps one row per counter
     counters = (
-        select(Counter.id, Counter.number, Counter.label, CounterState.status, CounterState.user_id)
+        select(
+            Counter.id,
+            Counter.number,
+            Counter.label,
+            CounterState.status,
+            CounterState.user_id,
+            Ticket.id,
+            Ticket.service_id,
+            Ticket.status,
+            Ticket.serving_at,
+            Ticket.persons,
+            Ticket.kind,
+        )
         .outerjoin(CounterState, CounterState.counter_id == Counter.id)
+        .outerjoin(Ticket, (Ticket.counter_id == Counter.id) & Ticket.status.in_(ACTIVE_AT_COUNTER))
         .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
         .order_by(Counter.number)
     )
@@ -399,32 +414,21 @@ def _counter_stmts() -> tuple:
         .join(Counter, Counter.id == counter_services.c.counter_id)
         .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
     )
-    current = (
-        select(
-            Ticket.id,
-            Ticket.counter_id,
-            Ticket.service_id,
-            Ticket.status,
-            Ticket.serving_at,
-            Ticket.persons,
-            Ticket.kind,
-        )
-        .join(Counter, Counter.id == Ticket.counter_id)
-        .where(Counter.office_id == _OFFICE, Ticket.status.in_(ACTIVE_AT_COUNTER))
-    )
-    return counters, serves, current
+    return counters, serves
 
 
 def load_counters(office_id: int) -> list[CounterInfo]:
     """Active counters of an office with their services, state and current ticket."""
-    counters_stmt, serves_stmt, current_stmt = _counter_stmts()
+    counters_stmt, serves_stmt = _counter_stmts()
     params = {"office_id": office_id}
     rows = _run(counters_stmt, params).all()
     serves: dict[int, set[int]] = {}
     for counter_id, service_id in _run(serves_stmt, params):
         serves.setdefault(counter_id, set()).add(service_id)
-    counters = {
-        cid: CounterInfo(
+    counters = []
+    appointments = []
+    for cid, number, label, status, user_id, *current in rows:
+        info = CounterInfo(
             cid,
             number,
             label or f"Platz {number}",
@@ -432,24 +436,19 @@ def load_counters(office_id: int) -> list[CounterInfo]:
             status or CounterStatus.CLOSED,
             user_id,
         )
-        for cid, number, label, status, user_id in rows
-    }
-    appointments = []
-    for tid, counter_id, service_id, status, serving_at, persons, kind in _run(
-        current_stmt, params
-    ):
-        info = counters.get(counter_id)
-        if info is not None:
+        tid, service_id, ticket_status, serving_at, persons, kind = current
+        if tid is not None:
             info.current_id, info.current_service_id = tid, service_id
-            info.current_status, info.current_serving_at = status, serving_at
+            info.current_status, info.current_serving_at = ticket_status, serving_at
             info.current_persons = persons or 1
             if kind == TicketKind.APPOINTMENT:
                 appointments.append(info)
+        counters.append(info)
     if appointments:
         further = further_services([c.current_id for c in appointments if c.current_id])
         for info in appointments:
             info.current_further = further.get(info.current_id or 0, ())
-    return list(counters.values())
+    return counters
 
 
 @lru_cache(maxsize=1)

@@ -42,9 +42,17 @@ def _check_caller(
         if device.kind != DeviceKind.KIOSK:
             raise Forbidden(N_("Only kiosk devices may issue tickets."))
         if device.office_id != office.id:
-            raise Forbidden(f"This kiosk is not registered for {office.name}.")
+            raise Forbidden(
+                N_("This kiosk is not registered for %(office)s."), params={"office": office.name}
+            )
         if priority:
             raise Forbidden(N_("Only staff may give a ticket priority."), field="priority")
+
+
+def _service_params(service: Service) -> dict[str, str]:
+    """A service named in a message: its English name, its German one (the German text uses
+    ``%(service_de)s``) and its code."""
+    return {"service": service.name_en, "service_de": service.name_de, "code": service.code}
 
 
 def _check_service(session, office: Office, code: str | None) -> tuple[Service, OfficeService]:
@@ -57,7 +65,8 @@ def _check_service(session, office: Office, code: str | None) -> tuple[Service, 
     offered = session.get(OfficeService, (office.id, service.id))
     if offered is None:
         raise Refused(
-            f"{office.name} does not offer {service.name_en} ({service.code}).",
+            N_("%(office)s does not offer %(service)s (%(code)s)."),
+            params={"office": office.name, **_service_params(service)},
             reason="service_not_offered",
             field="service",
         )
@@ -68,7 +77,8 @@ def _check_walkin_hours(office: Office, service: Service, now: datetime) -> None
     day = now.astimezone(calendar.office_tz(office)).date()
     if not service.walk_in_allowed:
         raise Refused(
-            f"{service.name_en} ({service.code}) needs an appointment; it is not served to walk-ins.",
+            N_("%(service)s (%(code)s) needs an appointment; it is not served to walk-ins."),
+            params=_service_params(service),
             reason="walkin_not_allowed",
             field="service",
         )
@@ -76,7 +86,10 @@ def _check_walkin_hours(office: Office, service: Service, now: datetime) -> None
         closed = calendar.closure_reason(office, day)
         if closed:
             raise Refused(
-                f"{office.name} is closed today ({closed}).", reason="closed", closure=closed
+                N_("%(office)s is closed today (%(reason)s)."),
+                params={"office": office.name, "reason": closed},
+                reason="closed",
+                closure=closed,
             )
         upcoming = calendar.next_opening(office, now, WindowKind.WALKIN)
         when = (
@@ -84,14 +97,19 @@ def _check_walkin_hours(office: Office, service: Service, now: datetime) -> None
             if upcoming
             else None
         )
-        detail = f"{office.name} takes no walk-ins right now."
-        if when:
-            detail += f" Next walk-in time starts {when}."
-        raise Refused(detail, reason="outside_walkin_hours", next_walkin_window=when)
+        raise Refused(
+            N_("%(office)s takes no walk-ins right now. Next walk-in time starts %(when)s.")
+            if when
+            else N_("%(office)s takes no walk-ins right now."),
+            params={"office": office.name, "when": when} if when else {"office": office.name},
+            reason="outside_walkin_hours",
+            next_walkin_window=when,
+        )
     stopped = office.walkins_closed_reason_on(day)
     if stopped:
         raise Refused(
-            f"{office.name} gives no more walk-in tickets today: {stopped}",
+            N_("%(office)s gives no more walk-in tickets today: %(reason)s"),
+            params={"office": office.name, "reason": stopped},
             reason="walkins_closed",
             closure=stopped,
         )
@@ -112,7 +130,7 @@ def _admit_walkin(
     day = now.astimezone(calendar.office_tz(office)).date()
     _check_walkin_hours(office, service, now)
     numbering.count_walkin(
-        session, office.id, day, office.walkin_daily_cap, "walkins", f"for {office.name}"
+        session, office.id, day, office.walkin_daily_cap, "walkins", {"name": office.name}
     )
     numbering.count_walkin(
         session,
@@ -120,7 +138,7 @@ def _admit_walkin(
         day,
         offered.walkin_daily_cap,
         f"walkins:{service.code}",
-        f"for {service.name_en}",
+        {"name": service.name_en, "name_de": service.name_de},
     )
     if not forecast_applies:
         return None
@@ -137,8 +155,11 @@ def _check_forecast(office: Office, service: Service, now: datetime) -> estimate
     if outlook.can_take(snap.duration(service.id)):
         return snap
     raise Refused(
-        f"The counters open now cannot serve another walk-in for {service.name_en} "
-        f"({service.code}) before service ends today at {office.name}.",
+        N_(
+            "The counters open now cannot serve another walk-in for %(service)s (%(code)s) "
+            "before service ends today at %(office)s."
+        ),
+        params={"office": office.name, **_service_params(service)},
         reason="served_out",
         field="service",
         service_ends=payloads.local_iso(outlook.service_end, office),
@@ -169,7 +190,8 @@ def _check_mobile_event(office: Office, service: Service, now: datetime, day: da
         if start <= now < end and event.walk_in:
             if event.services and service not in event.services:
                 raise Refused(
-                    f"{service.name_en} ({service.code}) is not offered at {event.place} today.",
+                    N_("%(service)s (%(code)s) is not offered at %(place)s today."),
+                    params={"place": event.place, **_service_params(service)},
                     reason="service_not_offered",
                     field="service",
                 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..errors import InvalidTransition
+from ..errors import N_, InvalidTransition
 from .models import Ticket, TicketEvent, TicketStatus
 
 W, C, S, D = TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.DONE
@@ -51,6 +51,37 @@ ACTION_LABELS = {
     "close": "closed as not served",
 }
 
+# German for the words the refusals name (the German texts use ``%(action_de)s``,
+# ``%(status_de)s``, ``%(allowed_de)s``)
+ACTION_LABELS_DE = {
+    "called": "aufgerufen",
+    "recalled": "erneut aufgerufen",
+    "started": "begonnen",
+    "finished": "abgeschlossen",
+    "marked as a no-show": "als nicht erschienen markiert",
+    "parked": "zurückgestellt",
+    "unparked": "wieder aufgenommen",
+    "transferred": "weitergeleitet",
+    "cancelled": "storniert",
+    "closed as not served": "als nicht bedient geschlossen",
+    "queued again": "wieder eingereiht",
+}
+STATUS_DE = {
+    TicketStatus.WAITING: "wartend",
+    TicketStatus.CALLED: "aufgerufen",
+    TicketStatus.SERVING: "in Bearbeitung",
+    TicketStatus.DONE: "erledigt",
+    TicketStatus.NO_SHOW: "nicht erschienen",
+    TicketStatus.PARKED: "zurückgestellt",
+    TicketStatus.CANCELLED: "storniert",
+    TicketStatus.NOT_SERVED: "nicht bedient",
+}
+
+
+def status_params(status: TicketStatus) -> dict[str, str]:
+    """A ticket's status named in a message: ``status`` (English) and ``status_de``."""
+    return {"status": status.value, "status_de": STATUS_DE[status]}
+
 
 def allowed_actions(status: TicketStatus) -> list[str]:
     """The actions that may run on a ticket in ``status`` (for the clerk desk's buttons)."""
@@ -63,8 +94,17 @@ def check(ticket: Ticket, action: str) -> Transition:
     if ticket.status not in transition.sources:
         allowed = ", ".join(sorted(s.value for s in transition.sources))
         raise InvalidTransition(
-            f"Ticket {ticket.number} is {ticket.status.value}; it can only be "
-            f"{ACTION_LABELS[action]} when it is {allowed}.",
+            N_(
+                "Ticket %(number)s is %(status)s; it can only be %(action)s when it is %(allowed)s."
+            ),
+            params={
+                "number": ticket.number,
+                **status_params(ticket.status),
+                "action": ACTION_LABELS[action],
+                "action_de": ACTION_LABELS_DE[ACTION_LABELS[action]],
+                "allowed": allowed,
+                "allowed_de": ", ".join(sorted(STATUS_DE[s] for s in transition.sources)),
+            },
             reason="invalid_transition",
             status_now=ticket.status.value,
             action=action,

@@ -14,7 +14,7 @@ from functools import lru_cache
 from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..errors import Refused
+from ..errors import N_, Refused
 from .models import DayCounter
 
 MAX_SEQ = 999
@@ -61,21 +61,28 @@ def next_seq(session, office_id: int, day: date, prefix: str) -> int:
     seq = bump(session, office_id, day, f"number:{prefix}")
     if seq > MAX_SEQ:
         raise Refused(
-            f"All numbers {prefix}001 to {prefix}{MAX_SEQ} have been given out today.",
+            N_("All numbers %(first)s to %(last)s have been given out today."),
+            params={"first": f"{prefix}001", "last": f"{prefix}{MAX_SEQ}"},
             reason="numbers_exhausted",
         )
     return seq
 
 
-def count_walkin(session, office_id: int, day: date, cap: int | None, key: str, what: str) -> None:
-    """Count one walk-in against a daily cap (if there is one); refuse once the cap is reached."""
+def count_walkin(
+    session, office_id: int, day: date, cap: int | None, key: str, what: dict[str, str]
+) -> None:
+    """Count one walk-in against a daily cap (if there is one); refuse once the cap is reached.
+    ``what`` names what the cap is for: ``name`` (English) and, if it differs, ``name_de``."""
     if cap is None:
         return
     issued = bump(session, office_id, day, key)
     if issued > cap:
         raise Refused(
-            f"The daily limit of {cap} walk-in tickets {what} has been reached. Please come "
-            "back another day or book an appointment online.",
+            N_(
+                "The daily limit of %(cap)s walk-in tickets for %(name)s has been reached. "
+                "Please come back another day or book an appointment online."
+            ),
+            params={"cap": cap, "name_de": what["name"], **what},
             reason="cap_reached",
             cap=cap,
         )

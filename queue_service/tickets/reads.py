@@ -196,7 +196,10 @@ def counter_overview(
     for info in snap.counters:
         if info.number == counter_number:
             return _counter_view(info, _users(snap), snap, lang)
-    raise NotFound(f"{office.name} has no counter {counter_number}.")
+    raise NotFound(
+        N_("%(office)s has no counter %(number)s."),
+        params={"office": office.name, "number": counter_number},
+    )
 
 
 def office_status(office_slug: str, lang: str = "de") -> dict:
@@ -248,5 +251,9 @@ def find_counter(office: Office, number: int) -> Counter:
         )
     )
     if counter is None:
-        raise NotFound(f"{office.name} has no counter {number}.", field="counter")
+        raise NotFound(
+            N_("%(office)s has no counter %(number)s."),
+            params={"office": office.name, "number": number},
+            field="counter",
+        )
     return counter

@@ -125,8 +125,11 @@ def mark_no_show(token: str, *, actor: User, lang: str = "de") -> dict:
         needed = payloads.no_show_after_recalls()
         if ticket.recall_count < needed:
             raise InvalidTransition(
-                f"Recall {ticket.number} at least {needed} times before marking it as a no-show "
-                f"(recalled {ticket.recall_count} times so far).",
+                N_(
+                    "Recall %(number)s at least %(needed)s times before marking it as a no-show "
+                    "(recalled %(count)s times so far)."
+                ),
+                params={"number": ticket.number, "needed": needed, "count": ticket.recall_count},
                 reason="recall_first",
                 recalls_needed=needed,
                 recall_count=ticket.recall_count,
@@ -218,7 +221,9 @@ def transfer_ticket(
                 raise ValidationFailed(exc.message, field="service", params=exc.params) from exc
             if session.get(OfficeService, (office.id, service.id)) is None:
                 raise ValidationFailed(
-                    f"{office.name} does not offer {service.code}.", field="service"
+                    N_("%(office)s does not offer %(code)s."),
+                    params={"office": office.name, "code": service.code},
+                    field="service",
                 )
             ticket.service = service
             details["to_service"] = service.code

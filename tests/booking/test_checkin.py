@@ -163,6 +163,10 @@ def test_an_appointment_for_two_persons_and_two_services_becomes_a_ticket_with_b
     assert (ticket["services"], ticket["persons"]) == (both, 2)
     public = client.get(f"/api/v1/tickets/{ticket['token']}").get_json()
     assert (public["services"], public["persons"], public["service"]["code"]) == (both, 2, "PA")
+    # the phone page names the persons in each language's grammar (Arabic: the dual)
+    for lang, words in (("de", "Für 2 Personen"), ("ar", "لشخصين"), ("tr", "2 kişi için")):
+        page = client.get(f"/t/{ticket['token']}?lang={lang}").get_data(as_text=True)
+        assert f'<p class="ticket-persons">{words}</p>' in page, lang
     again = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk)
     assert again.status_code == 200 and again.get_json()["services"] == both
     # at 10:00 the appointment goes first; a walk-in behind it waits for the whole visit:

@@ -204,7 +204,9 @@ def test_arabic_tickets_print_in_arabic_with_joined_letters_right_to_left():
 def test_arabic_wait_wording_and_persons():
     lines = logical_lines(render_ticket_pdf(sample(lang="ar", estimated_wait_minutes=1, persons=2)))
     assert any("قريبا جدا" in line for line in lines), lines  # printed without vowel marks
-    assert "لـ 2 أشخاص" in lines, lines
+    assert "لشخصين" in lines, lines  # the dual: "for two persons", not "for 2 persons" (plural)
+    lines = logical_lines(render_ticket_pdf(sample(lang="ar", persons=3)))
+    assert "لـ 3 أشخاص" in lines, lines
 
 
 def test_appointment_ticket_says_so_and_walk_in_ticket_does_not():

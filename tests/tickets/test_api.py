@@ -152,7 +152,16 @@ def test_invalid_transitions_are_409_and_bad_bodies_422(client, kiosk, bearer):
     response = client.post(f"/api/v1/tickets/{token}/finish", headers=bearer)
     assert response.status_code == 409
     problem = response.get_json()
-    assert problem["reason"] == "invalid_transition" and "waiting" in problem["detail"]
+    assert problem["reason"] == "invalid_transition" and problem["status_now"] == "waiting"
+    # the refusal names the status and the action in the request's language (German first)
+    assert problem["detail"] == (
+        "Die Wartenummer P001 ist wartend; sie kann nur abgeschlossen werden, "
+        "wenn sie in Bearbeitung ist."
+    )
+    english = client.post(f"/api/v1/tickets/{token}/finish?lang=en", headers=bearer).get_json()
+    assert english["detail"] == (
+        "Ticket P001 is waiting; it can only be finished when it is serving."
+    )
     transfer = client.post(
         f"/api/v1/tickets/{token}/transfer", json={"position": "front"}, headers=bearer
     )
