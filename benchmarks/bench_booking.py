@@ -9,7 +9,7 @@ What it does, all in one run on this machine:
      a SQLite file, migrates both, loads the demo catalogue and writes 50,000 appointments with
      their seat rows directly (about half in the past eight weeks, half in the six bookable weeks;
      the nearest days fuller than the far ones, as when slots are scarce)
-  2. serves each database with the real `queue-service serve` (Werkzeug, threading) and measures,
+  2. serves each database with the real `queue-service serve` (gevent, as deployed) and measures,
      one request at a time: free slots of one office over the whole six-week horizon
      (GET /api/v1/offices/aegi/slots, services rotating PA / PA,MB / AN x2 persons) and the earliest
      slot in every Bürgeramt (GET /api/v1/slots/earliest, rotating PA / RP / AN)
@@ -283,6 +283,8 @@ def latency(base: str, paths: list[str], count: int, warmup: int = 10) -> dict:
 
 def throughput(bases: list[str], token: str, seconds: float, clients: int) -> dict:
     """Threads book the earliest free times at Aegi until time is up; returns counts per status."""
+    for base in bases[1:]:  # warm every server, not only the first (first search imports holidays)
+        requests.get(base + "/api/v1/offices/aegi/slots?services=PA", timeout=60)
     slots_json = requests.get(
         bases[0] + "/api/v1/offices/aegi/slots?services=PA",
         headers={"Authorization": f"Bearer {token}"},

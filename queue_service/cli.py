@@ -181,6 +181,16 @@ def run_server(app: Flask) -> None:
         click.echo("Scheduler: embedded in this process (SCHEDULER_ENABLED=0 to turn it off)")
     # FlaskGroup sets this for every command, and app.run() then returns at once without serving
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    if socketio.async_mode == "gevent":
+        from gevent import pywsgi
+
+        from .serving import Handler
+
+        # what socketio.run builds for gevent, with Nagle's algorithm off (serving.py says why)
+        server = pywsgi.WSGIServer((cfg["HOST"], cfg["PORT"]), app, handler_class=Handler, log=None)
+        socketio.wsgi_server = server
+        server.serve_forever()
+        return
     socketio.run(
         app,
         host=cfg["HOST"],
