@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .db import upgrade_database
-from .errors import DomainError
+from .errors import N_, DomainError
 from .extensions import app_object
 
 DEMO_USERS = [
@@ -120,7 +120,7 @@ def list_tokens_command(user: str) -> None:
 
     account = db.session.scalar(select(User).where(User.username == user))
     if account is None:
-        _fail(DomainError(f"There is no user {user!r}."))
+        _fail(DomainError(N_("There is no user %(username)s."), params={"username": repr(user)}))
     rows = list_api_tokens(account.id)
     if not rows:
         click.echo(f"{user} has no API tokens.")

@@ -47,12 +47,17 @@ def test_commands_fail_clearly_and_change_nothing(tmp_path):
     env = _env(tmp_path)
     run_cli(["db", "upgrade"], env)
     bad = run_cli(["create-user", "bob", "--role", "clerk", "--office", "atlantis"], env)
-    assert bad.returncode == 2 and "There is no office with the slug 'atlantis'" in bad.stderr
+    # commands speak the default language, German, like jobs
+    assert (
+        bad.returncode == 2 and "Es gibt kein Bürgeramt mit dem Kurznamen 'atlantis'" in bad.stderr
+    )
     broken = tmp_path / "broken.yaml"
     broken.write_text("version: 1\nservices: []\noffices: []\n")
     result = run_cli(["load-catalogue", str(broken)], env)
     assert result.returncode == 2 and "at least one service is required" in result.stderr
     assert run_cli(["create-token", "nobody"], env).returncode == 2
+    nobody = run_cli(["list-tokens", "nobody"], env)
+    assert nobody.returncode == 2 and "Es gibt keinen Benutzer 'nobody'." in nobody.stderr
 
 
 def test_a_missing_database_directory_is_a_clear_message(tmp_path):

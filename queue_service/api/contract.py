@@ -69,7 +69,10 @@ def _field(error: ValidationError, fallback: str) -> str:
 
 def _refuse(error: ValidationError, field: str) -> ValidationFailed:
     message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
-    return ValidationFailed(f"{field}: {message}", field=field)
+    # the schema validator's own words are English; the message puts the field before them
+    return ValidationFailed(
+        N_("%(field)s: %(message)s"), params={"field": field, "message": message}, field=field
+    )
 
 
 def _depth(value) -> int:

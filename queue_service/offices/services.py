@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
-from ..errors import UnknownOffice, UnknownService
+from ..errors import N_, UnknownOffice, UnknownService
 from ..extensions import db
 from . import calendar
 from .models import Counter, MobileEvent, Office, OfficeService, Service, WindowKind
@@ -29,14 +29,18 @@ def _by_key() -> tuple:
 def get_office(slug: str) -> Office:
     office = db.session.scalar(_by_key()[0], {"slug": slug})
     if office is None:
-        raise UnknownOffice(f"There is no office with the slug {slug!r}.")
+        raise UnknownOffice(
+            N_("There is no office with the slug %(slug)s."), params={"slug": repr(slug)}
+        )
     return office
 
 
 def get_service(code: str) -> Service:
     service = db.session.scalar(_by_key()[1], {"code": code})
     if service is None:
-        raise UnknownService(f"There is no service with the code {code!r}.")
+        raise UnknownService(
+            N_("There is no service with the code %(code)s."), params={"code": repr(code)}
+        )
     return service
 
 

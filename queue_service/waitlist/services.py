@@ -209,8 +209,11 @@ def _guard_email_limit(session, email: str) -> None:
     )
     if count >= limit:
         raise Refused(
-            f"This e-mail address is already on the waitlist {limit} times. Please cancel a "
-            "request you no longer need first.",
+            N_(
+                "This e-mail address is already on the waitlist %(n)s times. Please cancel a "
+                "request you no longer need first."
+            ),
+            params={"n": limit},
             field="email",
         )
 

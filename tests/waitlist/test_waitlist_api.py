@@ -86,3 +86,24 @@ def test_every_waitlist_route_is_described(catalogue_app):
         "/api/v1/waitlist/offers/{token}/decline",
     ):
         assert path in paths, path
+
+
+def test_the_e_mail_limit_is_refused_in_the_requests_language(mails, catalogue_app):
+    catalogue_app.config["WAITLIST_MAX_ACTIVE_PER_EMAIL"] = 1
+    client = catalogue_app.test_client()
+    assert client.post("/api/v1/waitlist", json=BODY, headers=_csrf(client)).status_code == 201
+    for lang, expected in [
+        (
+            "de",
+            "Diese E-Mail-Adresse ist bereits 1-mal beim Terminwecker angemeldet. Bitte melden "
+            "Sie zuerst eine Anmeldung ab, die Sie nicht mehr brauchen.",
+        ),
+        (
+            "en",
+            "This e-mail address is already on the waitlist 1 times. Please cancel a request you "
+            "no longer need first.",
+        ),
+    ]:
+        refused = client.post(f"/api/v1/waitlist?lang={lang}", json=BODY, headers=_csrf(client))
+        assert refused.status_code == 409 and refused.get_json()["field"] == "email"
+        assert refused.get_json()["detail"] == expected
