@@ -53,7 +53,8 @@ def check_in(
     local_opens = lookup.opens_at.astimezone(appointment.office.tz).strftime("%H:%M")
     if lookup.timing == "early":
         raise Refused(
-            f"Check-in for this appointment opens at {local_opens}. Please come back then.",
+            N_("Check-in for this appointment opens at %(time)s. Please come back then."),
+            params={"time": local_opens},
             reason="too_early",
             opens_at=lookup.opens_at.isoformat(),
             field="code",

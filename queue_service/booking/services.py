@@ -161,8 +161,11 @@ def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | Non
     limit = booking_settings.current().max_active_per_email
     if session.scalar(query) >= limit:
         raise Refused(
-            f"This e-mail address already has {limit} booked appointments. Please cancel one "
-            "you no longer need first.",
+            N_(
+                "This e-mail address already has %(limit)s booked appointments. Please cancel "
+                "one you no longer need first."
+            ),
+            params={"limit": limit},
             field="email",
         )
 
@@ -569,7 +572,8 @@ def find_appointment_for_check_in(
         raise NotFound(N_("There is no appointment with this booking code."), field="code")
     if appointment.office_id != office.id:
         raise Refused(
-            f"This appointment is at {appointment.office.name}.",
+            N_("This appointment is at %(office)s."),
+            params={"office": appointment.office.name},
             field="code",
             office=appointment.office.slug,
         )

@@ -126,29 +126,43 @@ def resolve_request(
         raise ValidationFailed(N_("Choose at least one service."), field="services")
     if len(codes) > s.max_services:
         raise ValidationFailed(
-            f"At most {s.max_services} services fit into one appointment.", field="services"
+            N_("At most %(max)s services fit into one appointment."),
+            params={"max": s.max_services},
+            field="services",
         )
     try:
         count = int(persons if persons not in (None, "") else 1)
     except (TypeError, ValueError) as exc:
         raise ValidationFailed(N_("persons must be a whole number."), field="persons") from exc
     if not 1 <= count <= s.max_persons:
-        raise ValidationFailed(f"persons must be between 1 and {s.max_persons}.", field="persons")
+        raise ValidationFailed(
+            N_("persons must be between 1 and %(max)s."),
+            params={"max": s.max_persons},
+            field="persons",
+        )
     found, offered = _services_by_code(codes, office)
     unknown = [c for c in codes if c not in found]
     if unknown:
-        raise ValidationFailed(f"Unknown service code(s): {', '.join(unknown)}.", field="services")
+        raise ValidationFailed(
+            N_("Unknown service code(s): %(codes)s."),
+            params={"codes": ", ".join(unknown)},
+            field="services",
+        )
     not_online = [c for c in codes if not found[c].online_bookable]
     if not_online:
         raise ValidationFailed(
-            f"These services cannot be booked online: {', '.join(not_online)}.", field="services"
+            N_("These services cannot be booked online: %(codes)s."),
+            params={"codes": ", ".join(not_online)},
+            field="services",
         )
     services = tuple(found[c] for c in codes)
     if office is not None:
         missing = [sv.code for sv in services if sv.id not in offered]
         if missing:
             raise ValidationFailed(
-                f"{office.name} does not offer {', '.join(missing)}.", field="services"
+                N_("%(office)s does not offer %(code)s."),
+                params={"office": office.name, "code": ", ".join(missing)},
+                field="services",
             )
     minutes = sum(sv.duration_for(count) for sv in services)
     units = max(1, math.ceil(timedelta(minutes=minutes) / s.unit))

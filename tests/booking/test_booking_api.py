@@ -59,6 +59,12 @@ def test_malformed_searches_are_problems_naming_the_field(bookings, catalogue_ap
     client = catalogue_app.test_client()
     _problem(client.get("/api/v1/offices/aegi/slots"), 422, "services")
     _problem(client.get("/api/v1/offices/aegi/slots?services=PA&persons=many"), 422, "persons")
+    for lang, expected in [
+        ("de", "Unbekannte Dienstleistungskürzel: XX, YY."),
+        ("en", "Unknown service code(s): XX, YY."),
+    ]:
+        unknown = client.get(f"/api/v1/offices/aegi/slots?services=PA,XX,YY&lang={lang}")
+        assert _problem(unknown, 422, "services")["detail"] == expected
     _problem(client.get("/api/v1/offices/aegi/slots?services=PA&from=2026-13-01"), 422, "from")
     _problem(
         client.get("/api/v1/offices/aegi/slots?services=PA&from=2026-12-02&to=2026-12-01"),

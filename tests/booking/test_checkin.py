@@ -86,7 +86,15 @@ def test_too_early_too_late_unknown_and_wrong_office_are_clear_refusals(booked, 
     clock.freeze(at(THURSDAY, 9, 0))
     early = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk)
     assert early.status_code == 409 and early.get_json()["reason"] == "too_early"
-    assert "09:30" in early.get_json()["detail"]
+    assert early.get_json()["detail"] == (
+        "Einchecken für diesen Termin ist ab 09:30 Uhr möglich. Bitte kommen Sie dann wieder."
+    )
+    english = client.post(
+        "/api/v1/offices/aegi/check-in?lang=en", json={"code": view.code}, headers=kiosk
+    )
+    assert english.get_json()["detail"] == (
+        "Check-in for this appointment opens at 09:30. Please come back then."
+    )
     clock.freeze(at(THURSDAY, 10, 16))
     late = client.post("/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=kiosk)
     assert late.status_code == 409 and late.get_json()["reason"] == "too_late"
