@@ -39,7 +39,7 @@ class DomainError(Exception):
     """
 
     status = 400
-    title = "Bad request"
+    title = N_("Bad request")
     slug = "bad-request"
 
     def __init__(
@@ -64,7 +64,7 @@ class DomainError(Exception):
     def to_problem(self) -> dict:
         problem = {
             "type": f"https://buergerservice-hannover.example/problems/{self.slug}",
-            "title": self.title,
+            "title": translate(self.title),
             "status": self.status,
             "detail": self.detail,
         }
@@ -76,51 +76,51 @@ class DomainError(Exception):
 
 class ValidationFailed(DomainError):
     status = 422
-    title = "Invalid input"
+    title = N_("Invalid input")
     slug = "invalid-input"
 
 
 class NotFound(DomainError):
     status = 404
-    title = "Not found"
+    title = N_("Not found")
     slug = "not-found"
 
 
 class UnknownOffice(NotFound):
-    title = "Unknown office"
+    title = N_("Unknown office")
     slug = "unknown-office"
 
 
 class UnknownService(NotFound):
-    title = "Unknown service"
+    title = N_("Unknown service")
     slug = "unknown-service"
 
 
 class Forbidden(DomainError):
     status = 403
-    title = "Forbidden"
+    title = N_("Forbidden")
     slug = "forbidden"
 
 
 class Unauthorized(DomainError):
     status = 401
-    title = "Authentication required"
+    title = N_("Authentication required")
     slug = "unauthorized"
 
 
 class Conflict(DomainError):
     status = 409
-    title = "Conflict"
+    title = N_("Conflict")
     slug = "conflict"
 
 
 class InvalidTransition(Conflict):
-    title = "Invalid state transition"
+    title = N_("Invalid state transition")
     slug = "invalid-transition"
 
 
 class SlotTaken(Conflict):
-    title = "Slot no longer available"
+    title = N_("Slot no longer available")
     slug = "slot-taken"
 
 
@@ -128,12 +128,12 @@ class Refused(DomainError):
     """A request that is well formed but cannot be granted now (closed, cap reached...)."""
 
     status = 409
-    title = "Not possible right now"
+    title = N_("Not possible right now")
     slug = "refused"
 
 
 class CatalogueError(DomainError):
-    title = "Invalid catalogue file"
+    title = N_("Invalid catalogue file")
     slug = "invalid-catalogue"
 
     def __init__(self, problems: list[str]):
@@ -144,7 +144,7 @@ class CatalogueError(DomainError):
 class ConfirmationRequired(Conflict):
     """The change would affect others (e.g. strand appointments): show ``items`` and ask first."""
 
-    title = "Confirmation required"
+    title = N_("Confirmation required")
     slug = "confirmation-required"
 
     def __init__(self, message: str, *, items: list, params: dict[str, Any] | None = None):

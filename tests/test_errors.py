@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from queue_service.errors import N_, ValidationFailed, translate
+from queue_service.errors import N_, SlotTaken, ValidationFailed, translate
 
 CAP = N_("Close at most %(n)d days at once.")
 
@@ -20,6 +20,20 @@ def test_an_error_reads_in_the_language_of_the_request(sqlite_app, lang, expecte
         problem = error.to_problem()
         assert problem["detail"] == error.detail == expected
     assert problem["field"] == "end" and "params" not in problem
+
+
+@pytest.mark.parametrize(
+    ("lang", "invalid", "taken"),
+    [
+        ("de", "Ungültige Eingabe", "Termin nicht mehr frei"),
+        ("en", "Invalid input", "Slot no longer available"),
+    ],
+)
+def test_a_problems_title_reads_in_the_language_of_the_request(sqlite_app, lang, invalid, taken):
+    with sqlite_app.test_request_context(f"/api/v1/appointments?lang={lang}"):
+        assert ValidationFailed(CAP, params={"n": 62}).to_problem()["title"] == invalid
+        assert SlotTaken().to_problem()["title"] == taken
+    assert SlotTaken.title == "Slot no longer available"  # the class keeps the English id
 
 
 def test_the_message_id_and_its_values_stay_apart_until_shown():

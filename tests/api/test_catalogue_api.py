@@ -48,7 +48,8 @@ def test_unknown_office_is_a_problem_json_404(client, catalogue):
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
     problem = response.get_json()
-    assert problem["title"] == "Unknown office"
+    assert problem["title"] == "Unbekanntes Bürgeramt"
+    assert client.get("/api/v1/offices/atlantis?lang=en").get_json()["title"] == "Unknown office"
     assert "atlantis" in problem["detail"]
     assert problem["status"] == 404
 

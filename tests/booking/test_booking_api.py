@@ -103,7 +103,7 @@ def test_booking_needs_csrf_then_gives_201_and_409_when_full(bookings, catalogue
         ),
         409,
     )
-    assert gone["title"] == "Slot no longer available"
+    assert gone["title"] == "Termin nicht mehr frei"  # German first, like the detail
 
 
 def test_malformed_bookings_are_problems_naming_the_field(bookings, catalogue_app):

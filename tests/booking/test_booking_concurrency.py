@@ -95,7 +95,7 @@ def _check(results: list, database_url: str) -> None:
     assert statuses == {201: CAPACITY, 409: ATTEMPTS - CAPACITY}
     conflicts = [r for r in results if r[0] == 409]
     assert all(
-        r[1] == "application/problem+json" and r[2]["title"] == "Slot no longer available"
+        r[1] == "application/problem+json" and r[2]["type"].endswith("/slot-taken")
         for r in conflicts
     )
     assert len({r[2]["code"] for r in results if r[0] == 201}) == CAPACITY
