@@ -41,7 +41,7 @@ lint: install
 # the whole suite; CI's entry point. QS_TEST_WORKERS=N runs it on N pytest-xdist workers (each
 # with its own databases and ports); two by default, one per core of the 2-core CI machine
 test: install lint
-	$(BIN)/python -m pytest -n $${QS_TEST_WORKERS:-2} --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $${QS_TEST_WORKERS:-2} --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 # the inner loop: SQLite only, no browser, no server or CLI subprocesses, nothing marked slow
 FAST := not postgres and not redis and not browser and not live and not slow
