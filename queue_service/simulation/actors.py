@@ -28,6 +28,7 @@ from .plan import DayPlan, OfficePlan, Visit
 TZ = ZoneInfo("Europe/Berlin")
 TERMINAL = {"done", "no_show", "cancelled", "not_served"}
 RETRY_WITH_KEY = (0, 500, 502, 503, 504)
+REORDER_SECONDS = 2.0  # as display.js (REORDER_MS): events of two processes may cross
 GIVE_UP_AFTER = 4 * 60  # simulated minutes after closing: the server fell too far behind
 
 
@@ -118,8 +119,25 @@ class Display:
     id: str
     office: str
     connected: list[list[float]] = field(default_factory=list)  # [from, to] real times
-    seq: int | None = None  # the office seq it is current to (docs/realtime-protocol.md)
+    seq: int | None = None  # every seq up to this one is in hand (docs/realtime-protocol.md)
+    ahead: set[int] = field(default_factory=set)  # seqs above it that have arrived
     resyncs: int = 0
+
+    def take(self, seqs: list[int]) -> None:
+        """Client rules 2 and 3: the event's seqs are in hand; move up while the next is."""
+        if self.seq is None:  # rule 1: nothing counts before the first snapshot
+            return
+        self.ahead.update(s for s in seqs if s > self.seq)
+        while self.seq + 1 in self.ahead:
+            self.seq += 1
+            self.ahead.discard(self.seq)
+
+    def snapshot(self, seq: int | None) -> None:
+        if seq is None:
+            return
+        self.seq = seq if self.seq is None else max(self.seq, seq)
+        self.take([])
+        self.ahead = {s for s in self.ahead if s > self.seq}
 
 
 @dataclass
@@ -259,27 +277,34 @@ class Day:
 
     async def _display(self, office: str, index: int) -> None:
         """A waiting-room display as the protocol describes it: join the office room, show
-        each call, resync (join again: a fresh snapshot) on a seq gap or a stale heartbeat."""
+        each call; a seq still missing after REORDER_SECONDS, or a heartbeat ahead of it for as
+        long, was lost: resync (join again with since: the replay, then a fresh snapshot)."""
         display = Display(f"{office}-{index}", office)
         self.outcome.displays[display.id] = display
         sio = self._socket()
         self.sockets.append(sio)
         self._display_sockets[display.id] = sio
 
+        waiting: list[asyncio.Future] = []  # the reorder wait running, if any
+
         async def resync(since: int | None) -> None:
             display.resyncs += 1
             with contextlib.suppress(Exception):
                 await sio.emit("join_office", _join(office, since), namespace="/display")
 
+        async def lost_unless_it_arrives(missing_below: int) -> None:
+            try:
+                await asyncio.sleep(REORDER_SECONDS)
+                if display.seq is not None and display.seq < missing_below:
+                    await resync(display.seq)  # the calls after it come back as a replay
+            finally:
+                waiting.clear()
+
         async def advance(event: dict) -> None:
-            seq = event.get("seq")
-            if not isinstance(seq, int):
-                return
-            known = display.seq
-            gap = known is not None and seq > known + 1
-            display.seq = seq if known is None else max(known, seq)
-            if gap:
-                await resync(known)  # the calls after the seq in hand come back as a replay
+            seqs = event.get("seqs") or [event.get("seq")]
+            display.take([seq for seq in seqs if isinstance(seq, int)])
+            if display.ahead and not waiting:  # rule 4: a seq missing for REORDER_SECONDS is lost
+                waiting.append(asyncio.ensure_future(lost_unless_it_arrives(max(display.ahead))))
 
         @sio.on("connect", namespace="/display")
         async def _connected():
@@ -321,7 +346,7 @@ class Day:
 
         @sio.on("display_state", namespace="/display")
         async def _snapshot(state):
-            display.seq = state.get("seq")
+            display.snapshot(state.get("seq"))
             for entry in state.get("calls", []):
                 recovered(entry)
 
@@ -336,9 +361,10 @@ class Day:
                     )
                 except socketio.exceptions.SocketIOError:  # no answer: the next beat tries
                     continue
-                if ack.get("ok") and ack.get("seq") != display.seq:
-                    await asyncio.sleep(1.5)  # events in flight arrive first
-                    if ack.get("seq") != display.seq:
+                behind = ack.get("ok") and isinstance(ack.get("seq"), int)
+                if behind and display.seq is not None and ack["seq"] > display.seq:
+                    await asyncio.sleep(REORDER_SECONDS)  # events in flight arrive first
+                    if display.seq is not None and ack["seq"] > display.seq:
                         await resync(display.seq)
 
         await sio.connect(
