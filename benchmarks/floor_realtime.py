@@ -58,34 +58,7 @@ def healthz():
     return jsonify(status="ok")
 
 
-def serve(port: int) -> None:
-    """As ``queue-service serve`` does (queue_service/cli.py ``run_server``): under gevent its own
-    WSGIServer whose handler turns Nagle's algorithm off on each connection, so that the floor
-    pays no delayed-ACK wait that the served application no longer pays; else socketio.run."""
-    if MODE == "gevent":
-        import socket
-
-        from gevent import pywsgi
-        from geventwebsocket.handler import WebSocketHandler
-
-        class Handler(WebSocketHandler):
-            def handle(self) -> None:
-                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                super().handle()
-
-        server = pywsgi.WSGIServer(("127.0.0.1", port), app, handler_class=Handler, log=None)
-        socketio.wsgi_server = server
-        server.serve_forever()
-        return
-    socketio.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        allow_unsafe_werkzeug=True,
-        use_reloader=False,
-        log_output=False,
-    )
-
-
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    from floor_serving import serve  # next to this script
+
+    serve(app, socketio, int(sys.argv[1]), MODE)

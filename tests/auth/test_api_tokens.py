@@ -18,6 +18,7 @@ from queue_service.extensions import db
 from ..conftest import login
 from ..support.html import csrf_from
 from ..support.servers import cli_in_process, copy_demo_sqlite
+from ..support.sql import statements_sent
 
 
 def bearer(token: str) -> dict:
@@ -118,22 +119,12 @@ def test_revoke_token_command_revokes_every_token_of_the_user_and_says_which(tmp
 def test_a_token_used_within_the_minute_is_not_read_again_to_record_its_use(
     client, people, thursday_morning
 ):
-    from sqlalchemy import event
-
     token = create_api_token("sb-aegi", "Terminal")
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200  # records the use
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        if "api_tokens" in statement:
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent() as sent:
         clock.advance(timedelta(seconds=30))
         assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+    statements = [s for s in sent if "api_tokens" in s]
     assert len(statements) == 1  # the token's lookup only: no second read, no write
     clock.advance(timedelta(minutes=1))
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200

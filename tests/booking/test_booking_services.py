@@ -17,6 +17,7 @@ from queue_service.errors import InvalidTransition, NotFound, Refused, SlotTaken
 from queue_service.extensions import db
 from queue_service.offices.services import get_office
 
+from ..support.sql import statements_sent
 from .conftest import MONDAY_9, THURSDAY, at, book
 
 EIGHT = at(THURSDAY, 8)
@@ -265,18 +266,8 @@ def test_a_colliding_booking_code_is_replaced_by_the_database_check(bookings, mo
 
 
 def test_a_booking_reads_its_services_once_not_again_inside_its_transaction(bookings):
-    from sqlalchemy import event
-
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        if "FROM services" in statement:
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent() as sent:
         view = book(services="PA,MB", start=at(THURSDAY, 9))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+    statements = [s for s in sent if "FROM services" in s]
     assert view.service_codes == ["PA", "MB"]
     assert len(statements) == 1  # resolving the request; the contended transaction reads none

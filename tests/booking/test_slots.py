@@ -12,6 +12,7 @@ from queue_service.extensions import db
 from queue_service.offices import calendar
 from queue_service.offices.models import Office, WindowKind
 
+from ..support.sql import statements_sent
 from .conftest import BERLIN, THURSDAY, at, book
 
 
@@ -191,18 +192,8 @@ def test_a_unit_full_in_one_office_still_offers_its_other_seats_elsewhere(bookin
 
 
 def test_a_request_for_an_office_is_resolved_in_one_statement(catalogue_app):
-    from sqlalchemy import event
-
     linden = _office("linden")
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent() as statements:
         req = slots.resolve_request("PA,MB", 2, linden)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
     assert req.codes == ["PA", "MB"] and req.persons == 2
     assert len(statements) == 1  # the services and whether Linden offers them, together

@@ -10,6 +10,8 @@ from queue_service.realtime import publish
 from queue_service.tickets import display
 from queue_service.tickets import services as q
 
+from ..support.sql import statements_sent
+
 
 @pytest.fixture
 def emitted(monkeypatch):
@@ -174,23 +176,15 @@ def test_a_call_takes_its_seqs_in_one_statement_at_the_end_of_its_transaction(
     app, aegi, clerk, emitted
 ):
     """The office's seq row is locked from its update to the commit: the later, the shorter."""
-    from sqlalchemy import event
-
-    from queue_service.extensions import db
-
     q.issue_ticket("aegi", "PA")
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):
-        table = " seq" if "office_event_seqs" in statement else ""
-        table += " log" if "office_event_log" in statement else ""
-        statements.append(statement.split()[0] + table)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent() as sent:
         q.call_next("aegi", 1, actor=clerk)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+    statements = [
+        s.split()[0]
+        + (" seq" if "office_event_seqs" in s else "")
+        + (" log" if "office_event_log" in s else "")
+        for s in sent
+    ]
     writes = [s for s in statements if s in ("INSERT", "INSERT seq", "INSERT log", "UPDATE")]
     assert writes.count("INSERT seq") == 1  # the call's seq and its queue change's, together
     # after the ticket's own writes; only the call's line for reconnecting displays follows

@@ -78,7 +78,7 @@ def cli_in_process(args: list[str], env: dict) -> subprocess.CompletedProcess:
     from queue_service.cli import cli
 
     runner = CliRunner()
-    result = runner.invoke(cli, args, env={k: v for k, v in env.items()}, catch_exceptions=False)
+    result = runner.invoke(cli, args, env=dict(env), catch_exceptions=False)
     code = result.exit_code if isinstance(result.exit_code, int) else 1
     return subprocess.CompletedProcess(args, code, result.stdout, result.stderr)
 
