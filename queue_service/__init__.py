@@ -323,7 +323,8 @@ def _register_request_hooks(app: Flask) -> None:
 
         if request.routing_exception is not None or current_user.is_authenticated:
             return None
-        view = app.view_functions.get(request.endpoint)
+        # a request that routed has an endpoint (the routing exception was checked above)
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
         if view_requires_staff_or_device(view) and current_device() is None:
             raise Unauthorized(
                 N_(

@@ -167,6 +167,7 @@ def create_hold():
         parse_start(data.get("start")),
     )
     tz = view.office.tz
+    assert view.expires_at is not None  # a hold always expires
     return jsonify(
         {
             "hold": view.token,
@@ -213,6 +214,7 @@ def create_appointment():
         _optional_str(data, "lang") or _lang(),
         hold_token=_optional_str(data, "hold"),
     )
+    assert view.token is not None  # the call that books returns the link's token
     response = jsonify(appointment_json(view))
     response.status_code = 201
     response.headers["Location"] = links.manage_url(view.token)

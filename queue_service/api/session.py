@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import jsonify
 from flask_wtf.csrf import generate_csrf
 
-from ..auth.web import staff_required, staff_user
+from ..auth.web import signed_in_staff, staff_required
 from . import bp
 
 
 @bp.get("/v1/me")
 @staff_required()
 def me():
-    user = staff_user()
+    user = signed_in_staff()
     return jsonify(
         {
             "username": user.username,

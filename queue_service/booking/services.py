@@ -204,7 +204,10 @@ def get_appointment(token: str) -> AppointmentView:
 
 
 def hold_slot(
-    office_slug: str, service_codes: str | Sequence[str], persons: int | str, start: datetime
+    office_slug: str,
+    service_codes: str | Sequence[str] | None,
+    persons: int | str,
+    start: datetime,
 ) -> AppointmentView:
     """Hold a free time for HOLD_MINUTES while the resident fills in the form (the view's token
     identifies the hold)."""
@@ -252,11 +255,11 @@ def hold_slot(
 
 def book_appointment(
     office_slug: str,
-    service_codes: str | Sequence[str],
+    service_codes: str | Sequence[str] | None,
     persons: int | str,
     start: datetime,
-    name: str,
-    email: str,
+    name: str | None,
+    email: str | None,
     phone: str | None = None,
     lang: str | None = None,
     hold_token: str | None = None,

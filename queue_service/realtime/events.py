@@ -108,7 +108,8 @@ def display_join_office(data=None):
 def display_join_ticket(data=None):
     """A status page joins its ticket's room and gets ``ticket_state``."""
     token = data.get("token") if isinstance(data, dict) else None
-    lang = data.get("lang") if isinstance(data, dict) and data.get("lang") in ("de", "en") else "de"
+    asked = data.get("lang") if isinstance(data, dict) else None
+    lang = asked if isinstance(asked, str) and asked in ("de", "en") else "de"
     if not isinstance(token, str) or not 0 < len(token) <= 64:
         return _fail("invalid", 'Send {"token": TOKEN}.')
     join_room(ticket_room(token))

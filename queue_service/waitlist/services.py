@@ -227,7 +227,7 @@ def request_waitlist(
     offices: Sequence[str] | str | None = None,
     first_day: date | str | None = None,
     last_day: date | str | None = None,
-    weekdays: Sequence[int] | str | None = None,
+    weekdays: Sequence[int | str] | str | None = None,
     earliest: time | str | None = None,
     latest: time | str | None = None,
     name: str | None = None,
@@ -282,7 +282,7 @@ def request_waitlist(
 def request_earlier(
     appointment_token: str,
     first_day: date | str | None = None,
-    weekdays: Sequence[int] | str | None = None,
+    weekdays: Sequence[int | str] | str | None = None,
     earliest: time | str | None = None,
     latest: time | str | None = None,
 ) -> payloads.WaitlistView:
@@ -548,6 +548,7 @@ def _make_offer(
         return False
     row = session.get(WaitlistRequest, request_id)
     expires = now + s.offer
+    salt, digest = _new_secret(tokens.manage_token)
     hold = Appointment(
         public_id=uuid.uuid4().hex,
         office_id=office_id,
@@ -557,12 +558,11 @@ def _make_offer(
         persons=row.persons,
         service_codes=list(row.service_codes),
         lang=row.lang,
-        token_salt=tokens.new_salt(),
+        token_salt=salt,
+        token_hash=digest,
         created_at=now,
         expires_at=expires + OFFER_GRACE,
     )
-    assert hold.token_salt is not None  # given above
-    hold.token_hash = tokens.token_hash(tokens.manage_token(hold.token_salt))
     session.add(hold)
     session.flush()
     moved = session.execute(
@@ -849,6 +849,7 @@ def offer_free_capacity(now: datetime | None = None, limit: int = 50) -> int:
                 return False
             row = session.get(WaitlistRequest, request_id)
             expires = now + settings().offer
+            salt, digest = _new_secret(tokens.manage_token)
             hold = Appointment(
                 public_id=uuid.uuid4().hex,
                 office_id=office.id,
@@ -858,11 +859,11 @@ def offer_free_capacity(now: datetime | None = None, limit: int = 50) -> int:
                 persons=row.persons,
                 service_codes=list(row.service_codes),
                 lang=row.lang,
-                token_salt=tokens.new_salt(),
+                token_salt=salt,
+                token_hash=digest,
                 created_at=now,
                 expires_at=expires + OFFER_GRACE,
             )
-            hold.token_hash = tokens.token_hash(tokens.manage_token(hold.token_salt))
             session.add(hold)
             session.flush()
             seats.claim(

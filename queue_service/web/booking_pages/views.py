@@ -172,20 +172,20 @@ def choose_office():
     offices = slots.offices_offering(req, include_mobile=True)
     earliest = {slot.office_id: slot for slot in slots.earliest_slots(req, offices)}
     rows = []
+    # the fixed offices with a free time, earliest first (a mobile office is not "anywhere")
+    soonest: list[tuple[datetime, dict]] = []
     for office in offices:
         slot = earliest.get(office.id)
-        rows.append(
-            {
-                "office": office,
-                "office_url": url_for("web.office", slug=office.slug),
-                "mobile_dates": directory.mobile_dates(office, lang)[:3],
-                "slot": _slot_label(slot, calendar.office_tz(office)) if slot else None,
-                "slot_start": slot.start if slot else None,
-            }
-        )
-    anywhere = sorted(
-        (r for r in rows if r["slot"] and not r["office"].is_mobile), key=lambda r: r["slot_start"]
-    )[:3]
+        row = {
+            "office": office,
+            "office_url": url_for("web.office", slug=office.slug),
+            "mobile_dates": directory.mobile_dates(office, lang)[:3],
+            "slot": _slot_label(slot, calendar.office_tz(office)) if slot else None,
+        }
+        rows.append(row)
+        if slot and not office.is_mobile:
+            soonest.append((slot.start, row))
+    anywhere = [pair[1] for pair in sorted(soonest, key=lambda pair: pair[0])][:3]
     alternatives = [s for s in req.services if s.online_alternative_url]
     return render_template(
         "booking_web/office.html",
@@ -329,27 +329,37 @@ def _unbookable(office, req: slots.BookingRequest, start: datetime) -> str | Non
 def hold():
     form = request.form
     office_slug = form.get("office", "")
-    args = {"services": form.get("services", ""), "persons": form.get("persons", "1")}
+    services, persons = form.get("services", ""), form.get("persons", "1")
     try:
         start = clock.parse_moment(form.get("start", ""))
     except ValueError:
         abort(400)
     office = get_office(office_slug)
     try:
-        req = slots.resolve_request(args["services"], args["persons"], office)
+        req = slots.resolve_request(services, persons, office)
     except ValidationFailed as error:
         return _back_to_start(error)
     refused = _unbookable(office, req, start)
     if refused:
         flash(refused, "error")
-        return redirect(url_for("booking_web.choose_day", office=office_slug, **args))
+        return redirect(
+            url_for(
+                "booking_web.choose_day", office=office_slug, services=services, persons=persons
+            )
+        )
     try:
-        view = booking.hold_slot(office_slug, args["services"], args["persons"], start)
+        view = booking.hold_slot(office_slug, services, persons, start)
     except SlotTaken:
         flash(_("Sorry, this time has just been taken. Please choose another one."), "error")
         local_day = start.astimezone(clock.LOCAL_TZ).date().isoformat()
         return redirect(
-            url_for("booking_web.choose_time", office=office_slug, day=local_day, **args)
+            url_for(
+                "booking_web.choose_time",
+                office=office_slug,
+                day=local_day,
+                services=services,
+                persons=persons,
+            )
         )
     return redirect(url_for("booking_web.details", token=view.token))
 

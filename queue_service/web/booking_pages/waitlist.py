@@ -4,6 +4,7 @@ page, like the rest of /termin."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
 from babel.dates import get_day_names
@@ -35,6 +36,22 @@ FIELD_MESSAGES = {
 }
 
 
+@dataclass(frozen=True)
+class WaitlistForm:
+    """What the form holds: the defaults on first view, the resident's entries after a POST."""
+
+    offices: list[str] = field(default_factory=list)
+    first_day: str = ""
+    last_day: str = ""
+    weekdays: list[str] = field(default_factory=list)
+    earliest: str = ""
+    latest: str = ""
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    consent: bool = False
+
+
 def _weekday_label(weekday: int) -> str:
     return get_day_names("wide", locale=_lang())[weekday]
 
@@ -43,7 +60,7 @@ def _offices_for(req: slots.BookingRequest):
     return slots.offices_offering(req)
 
 
-def _form_context(req, values: dict, errors: dict) -> dict:
+def _form_context(req, values: WaitlistForm, errors: dict) -> dict:
     return {
         "req": req,
         "names": [s.name_en if _lang() == "en" else s.name_de for s in req.services],
@@ -67,47 +84,44 @@ def waitlist_form():
     today = clock.now().astimezone(clock.LOCAL_TZ).date()
     if request.method == "GET":
         office = request.args.get("office")
-        values = {
-            "offices": [office] if office else [],
-            "first_day": today.isoformat(),
-            "last_day": (today + timedelta(days=28)).isoformat(),
-            "weekdays": [],
-            "earliest": "",
-            "latest": "",
-        }
+        values = WaitlistForm(
+            offices=[office] if office else [],
+            first_day=today.isoformat(),
+            last_day=(today + timedelta(days=28)).isoformat(),
+        )
         return render_template("booking_web/waitlist_form.html", **_form_context(req, values, {}))
     form = request.form
-    values = {
-        "offices": form.getlist("offices"),
-        "first_day": form.get("first_day", ""),
-        "last_day": form.get("last_day", ""),
-        "weekdays": form.getlist("weekdays"),
-        "earliest": form.get("earliest", ""),
-        "latest": form.get("latest", ""),
-        "name": form.get("name", ""),
-        "email": form.get("email", ""),
-        "phone": form.get("phone", ""),
-        "consent": form.get("consent") == "yes",
-    }
+    values = WaitlistForm(
+        offices=form.getlist("offices"),
+        first_day=form.get("first_day", ""),
+        last_day=form.get("last_day", ""),
+        weekdays=form.getlist("weekdays"),
+        earliest=form.get("earliest", ""),
+        latest=form.get("latest", ""),
+        name=form.get("name", ""),
+        email=form.get("email", ""),
+        phone=form.get("phone", ""),
+        consent=form.get("consent") == "yes",
+    )
     errors: dict[str, str] = {}
-    problems = booking.contact_problems(values["name"], values["email"], values["phone"])
-    errors.update({field: _(message) for field, message in problems.items()})
-    if not values["consent"]:
+    problems = booking.contact_problems(values.name, values.email, values.phone)
+    errors.update({name: _(message) for name, message in problems.items()})
+    if not values.consent:
         errors["consent"] = _("Please agree so that we can tell you about a free time.")
     if not errors:
         try:
             view = waitlist.request_waitlist(
                 req.codes,
                 req.persons,
-                offices=values["offices"] or None,
-                first_day=values["first_day"] or None,
-                last_day=values["last_day"] or None,
-                weekdays=values["weekdays"] or None,
-                earliest=values["earliest"] or None,
-                latest=values["latest"] or None,
-                name=values["name"],
-                email=values["email"],
-                phone=values["phone"] or None,
+                offices=values.offices or None,
+                first_day=values.first_day or None,
+                last_day=values.last_day or None,
+                weekdays=values.weekdays or None,
+                earliest=values.earliest or None,
+                latest=values.latest or None,
+                name=values.name,
+                email=values.email,
+                phone=values.phone or None,
                 lang=_lang(),
             )
         except ValidationFailed as error:
