@@ -4,7 +4,8 @@
                                     extract messages of each package (or the named ones) and
                                     merge them into <package>/translations/<lang>/LC_MESSAGES/messages.po
                                     (de, en, and further languages a package has, e.g. kiosk: tr ar uk)
-    python tools/i18n.py check      fail if a German or English message is missing (used by tests)
+    python tools/i18n.py check      fail if a German text is missing, a catalogue lacks an id of its
+                                    template or a translation changes placeholders (used by tests)
 
 Each front end (queue_service, kiosk, display, admin) has its own catalogue, so work on one
 package never conflicts with another. Message ids are English; German is the default language.
@@ -12,6 +13,7 @@ package never conflicts with another. Message ids are English; German is the def
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +114,58 @@ def missing() -> list[str]:
     return problems
 
 
+def missing_ids() -> list[str]:
+    """Message ids of a package's template (messages.pot) that one of its catalogues lacks: the
+    catalogue was not updated with the others (``update`` brings it in step, the id untranslated).
+    A header-only catalogue (display and admin carry tr/ar/uk for their plural rule) is left out."""
+    from babel.messages.pofile import read_po
+
+    problems = []
+    for package in PACKAGES:
+        directory = ROOT / package / "translations"
+        with (directory / "messages.pot").open("rb") as fh:
+            wanted = [m.id for m in read_po(fh) if m.id]
+        for lang in languages(package):
+            with (directory / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+                catalog = read_po(fh)
+            held = {m.id for m in catalog if m.id}
+            if held:
+                problems += [
+                    f"{package} {lang}: no entry for {i!r}" for i in wanted if i not in held
+                ]
+    return problems
+
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)")
+
+
+def placeholder_problems() -> list[str]:
+    """Translations whose %(name)s placeholders are not their message id's (German may use
+    others on purpose: ``status_de``); an unknown name fails when the message is formatted."""
+    from babel.messages.pofile import read_po
+
+    problems = []
+    for package in PACKAGES:
+        for lang in languages(package):
+            if lang == "de":
+                continue
+            po = ROOT / package / "translations" / lang / "LC_MESSAGES" / "messages.po"
+            with po.open("rb") as fh:
+                catalog = read_po(fh)
+            for message in catalog:
+                if not message.id:
+                    continue
+                if message.pluralizable:  # a form may leave the number out (Arabic dual)
+                    names = set(PLACEHOLDER.findall(message.id[1]))
+                    wrong = [t for t in message.string if t and set(PLACEHOLDER.findall(t)) - names]
+                else:
+                    names = set(PLACEHOLDER.findall(message.id))
+                    text = message.string
+                    wrong = [text] if text and set(PLACEHOLDER.findall(text)) != names else []
+                problems += [f"{package} {lang}: {message.id!r} -> {t!r}" for t in wrong]
+    return problems
+
+
 def fill(package: str, lang: str, translations: dict[str, str]) -> None:
     """Write ``translations`` (message id -> text) into a package's catalogue (helper for devs)."""
     from babel.messages.pofile import read_po, write_po
@@ -132,7 +186,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["update"]:
         update(sys.argv[2:] or None)
     elif sys.argv[1:] == ["check"]:
-        problems = missing()
+        problems = missing() + missing_ids() + placeholder_problems()
         print("\n".join(problems) or "all messages translated")
         sys.exit(1 if problems else 0)
     else:
