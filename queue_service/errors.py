@@ -1,7 +1,8 @@
 """Domain errors. Services raise them; the API turns them into problem+json, pages into messages.
 
-A service raises an error with an English message id marked for the catalogues (``N_``) and the
-values it names (``params``), never with text it translated itself. ``translate`` below is the
+A service raises an error with an English message id marked for the catalogues (``N_``, or
+``N_plural`` for one with a count in ``params["num"]``) and the values it names (``params``),
+never with text it translated itself. ``translate`` below is the
 one place that message becomes text, in the language of the request (``?lang=``, the session,
 the browser's preference, else German), for the API's problem+json, the pages, the forms and
 the Socket.IO acks alike.
@@ -9,10 +10,10 @@ the Socket.IO acks alike.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import has_app_context
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 
 def N_(message: str) -> str:  # the name the message extractor looks for
@@ -21,12 +22,33 @@ def N_(message: str) -> str:  # the name the message extractor looks for
     return message
 
 
-def translate(message: str, params: dict[str, Any] | None = None) -> str:
+class Plural(NamedTuple):
+    singular: str
+    plural: str
+
+
+def N_plural(singular: str, plural: str) -> Plural:  # extracted like ngettext (tools/i18n.py)
+    """Mark a message with a plural form; ``translate`` picks the form for ``params["num"]``."""
+    return Plural(singular, plural)
+
+
+def translate(
+    message: str, params: dict[str, Any] | None = None, *, plural: str | None = None
+) -> str:
     """A domain error's message in the current language, its ``%(name)s`` filled from
-    ``params``; outside an application (no catalogues) the English message."""
+    ``params``; with ``plural``, the form for ``params["num"]`` in that language's plural rule.
+    Outside an application (no catalogues) the English message."""
     message = str(message)
-    if has_app_context():
-        return gettext(message, **params) if params else gettext(message)
+    if not has_app_context():
+        return _english(message, params, plural)
+    if plural is not None:  # params name the count "num", as ngettext does
+        return ngettext(message, plural, **(params or {}))
+    return gettext(message, **params) if params else gettext(message)
+
+
+def _english(message: str, params: dict[str, Any] | None, plural: str | None) -> str:
+    if plural is not None and (params or {}).get("num") != 1:
+        message = plural
     return message % params if params else message
 
 
@@ -44,22 +66,25 @@ class DomainError(Exception):
 
     def __init__(
         self,
-        message: str | None = None,
+        message: str | Plural | None = None,
         *,
         field: str | None = None,
         params: dict[str, Any] | None = None,
         **extra,
     ):
+        self.plural: str | None = None
+        if isinstance(message, Plural):
+            message, self.plural = message
         self.message = str(message) if message else self.title
         self.params = dict(params or {})
-        super().__init__(self.message % self.params if self.params else self.message)
+        super().__init__(_english(self.message, self.params, self.plural))  # logs: English
         self.field = field
         self.extra = extra
 
     @property
     def detail(self) -> str:
         """The message in the current language (see ``translate``)."""
-        return translate(self.message, self.params)
+        return translate(self.message, self.params, plural=self.plural)
 
     def to_problem(self) -> dict:
         problem = {
@@ -147,6 +172,6 @@ class ConfirmationRequired(Conflict):
     title = N_("Confirmation required")
     slug = "confirmation-required"
 
-    def __init__(self, message: str, *, items: list, params: dict[str, Any] | None = None):
+    def __init__(self, message: str | Plural, *, items: list, params: dict[str, Any] | None = None):
         self.items = list(items)
         super().__init__(message, params=params, affected=len(self.items))

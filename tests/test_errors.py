@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from queue_service.errors import N_, SlotTaken, ValidationFailed, translate
+from queue_service.errors import N_, ConfirmationRequired, SlotTaken, ValidationFailed, translate
+from queue_service.management.changes import STRANDED
 
 CAP = N_("Close at most %(n)d days at once.")
 
@@ -41,3 +42,18 @@ def test_the_message_id_and_its_values_stay_apart_until_shown():
     assert (error.message, error.params) == (CAP, {"n": 62})
     assert str(error) == "Close at most 62 days at once."  # logs: English
     assert translate(CAP, {"n": 3}) == "Close at most 3 days at once."  # no application: English
+
+
+@pytest.mark.parametrize(
+    ("lang", "one", "three"),
+    [
+        ("de", "1 Termin wäre betroffen.", "3 Termine wären betroffen."),
+        ("en", "1 appointment would be stranded.", "3 appointments would be stranded."),
+    ],
+)
+def test_a_plural_message_takes_the_form_for_its_count_when_shown(sqlite_app, lang, one, three):
+    errors = [ConfirmationRequired(STRANDED, params={"num": n}, items=[]) for n in (1, 3)]
+    with sqlite_app.test_request_context(f"/manage/closures?lang={lang}"):
+        assert [e.detail for e in errors] == [one, three]
+    assert str(errors[1]) == "3 appointments would be stranded."  # logs: English
+    assert errors[1].message == STRANDED.singular and errors[1].plural == STRANDED.plural

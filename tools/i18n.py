@@ -55,6 +55,8 @@ def update(packages: list[str] | None = None) -> None:
                 "_l",
                 "-k",
                 "lazy_gettext",
+                "-k",
+                "N_plural:1,2",
                 "--no-location",
                 "--sort-output",
                 "-o",

@@ -8,6 +8,7 @@ from flask_babel import ngettext
 
 from queue_service.errors import ConfirmationRequired, DomainError
 from queue_service.management import closures as management
+from queue_service.management.changes import STRANDED
 
 from . import bp
 from .common import (
@@ -41,12 +42,7 @@ def _closures_page(office_slug: str | None, list_endpoint: str):
                 args = {"confirmed": True, "notify": True, "acknowledged": impact.refs}
                 if impact.items:
                     raise ConfirmationRequired(
-                        ngettext(
-                            "%(num)d appointment would be stranded.",
-                            "%(num)d appointments would be stranded.",
-                            len(impact.items),
-                        ),
-                        items=impact.items,
+                        STRANDED, params={"num": len(impact.items)}, items=impact.items
                     )
             result = management.add_closure(
                 office_slug,

@@ -181,8 +181,15 @@ def _valid_printer(printer: str | None) -> str | None:
         return None
     try:
         return check_printer_name(printer)
-    except PrinterError as exc:
-        raise ValidationFailed(str(exc), field="printer") from exc
+    except PrinterError as exc:  # printing stays free of Flask: its message is for the log
+        raise ValidationFailed(
+            N_(
+                "%(printer)s is not a valid CUPS printer name (printable characters, no spaces, "
+                "slashes, '#' or quotes, at most 127 characters)."
+            ),
+            field="printer",
+            params={"printer": repr(printer)},
+        ) from exc
 
 
 def _device(session, device_id: int) -> Device:

@@ -6,16 +6,17 @@ from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from flask_babel import ngettext
-
 from .. import clock
-from ..errors import N_, ConfirmationRequired
+from ..errors import N_, ConfirmationRequired, N_plural
 from ..offices.calendar import office_tz
 from ..offices.impact import AffectedItem
 from ..offices.models import Office
 
 # how far ahead a change is checked for stranded appointments (more than the booking horizon)
 HORIZON_DAYS = 366
+STRANDED = N_plural(
+    "%(num)d appointment would be stranded.", "%(num)d appointments would be stranded."
+)
 
 
 def _plain(value: Any) -> Any:
@@ -47,14 +48,7 @@ def confirm_impact(
     items: list[AffectedItem], confirmed: bool, acknowledged: Collection[str] | None
 ) -> None:
     if items and not confirmed:
-        raise ConfirmationRequired(
-            ngettext(
-                "%(num)d appointment would be stranded.",
-                "%(num)d appointments would be stranded.",
-                len(items),
-            ),
-            items=items,
-        )
+        raise ConfirmationRequired(STRANDED, params={"num": len(items)}, items=items)
     if acknowledged is not None and any(item.ref not in set(acknowledged) for item in items):
         raise ConfirmationRequired(
             N_("More appointments were booked meanwhile; please check the list again."), items=items

@@ -134,6 +134,9 @@ def test_an_invalid_printer_name_is_shown_next_to_the_field(client, catalogue, m
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="printer-error"' in html and 'aria-invalid="true"' in html
+    assert "&#39;two words&#39; ist kein gültiger CUPS-Druckername" in html  # German first
+    english = register(client, path="/kiosk/register?lang=en", office="aegi", printer="a/b")
+    assert "&#39;a/b&#39; is not a valid CUPS printer name" in english.get_data(as_text=True)
     assert devices() == []
 
 
@@ -162,6 +165,7 @@ def test_set_device_printer_validates_and_only_kiosks_print(app, catalogue):
     with pytest.raises(ValidationFailed) as caught:
         auth.set_device_printer(kiosk.id, "-o evil")
     assert caught.value.field == "printer"
+    assert str(caught.value).startswith("'-o evil' is not a valid CUPS printer name")  # logs
     with pytest.raises(ValidationFailed):
         auth.set_device_printer(display.id, "Thermo_80")
     with pytest.raises(NotFound):
