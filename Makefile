@@ -39,11 +39,12 @@ lint: install
 	$(BIN)/python -m pytest -q -p no:randomly tests/test_house.py
 
 # the whole suite; CI's entry point. QS_TEST_WORKERS=N runs it on N pytest-xdist workers (each
-# with its own databases and ports); two by default. Three were faster on the 2-core CI machine
-# (550 s against 654 s, quiet) but together opened more than PostgreSQL's 100 connections once
-# (live servers with pools of up to 30 each): a fresh-clone run failed on "too many clients"
+# with its own databases and ports); three by default: on the 2-core CI machine three finish
+# sooner than two (550 s against 654 s, quiet). The servers the tests start hold at most 10
+# PostgreSQL connections each (DATABASE_POOL_SIZE/MAX_OVERFLOW in tests/support/servers.py), so
+# three workers stay under PostgreSQL's default max_connections of 100
 test: install lint
-	$(BIN)/python -m pytest -n $${QS_TEST_WORKERS:-2} --dist loadfile --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $${QS_TEST_WORKERS:-3} --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 # the inner loop: SQLite only, no browser, no server or CLI subprocesses, nothing marked slow
 FAST := not postgres and not redis and not browser and not live and not slow

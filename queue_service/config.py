@@ -295,9 +295,12 @@ def engine_options(database_url: str) -> dict:
     # connections that sat idle for DATABASE_PING_IDLE_SECONDS, so connections that died with a
     # database restart are replaced, not handed out; connect_timeout: an unreachable server
     # costs a request seconds, not minutes
+    # DATABASE_POOL_SIZE / DATABASE_MAX_OVERFLOW: connections per process (docs/configuration.md);
+    # a process holds at most their sum, which with several processes and the scheduler must
+    # stay under the server's max_connections
     return {
-        "pool_size": 10,
-        "max_overflow": 20,
+        "pool_size": _int("DATABASE_POOL_SIZE", 10),
+        "max_overflow": _int("DATABASE_MAX_OVERFLOW", 20),
         "pool_timeout": 10,
         "connect_args": {"connect_timeout": 3},
     }

@@ -102,3 +102,17 @@ def test_clock_anchor_reads_unix_seconds_and_iso_moments():
     assert clock.parse_real_moment("2026-12-03T10:00:00+01:00") == datetime(
         2026, 12, 3, 9, tzinfo=UTC
     )
+
+
+def test_postgres_pool_size_comes_from_the_environment(monkeypatch):
+    from queue_service.config import engine_options
+
+    monkeypatch.delenv("DATABASE_POOL_SIZE", raising=False)
+    monkeypatch.delenv("DATABASE_MAX_OVERFLOW", raising=False)
+    defaults = engine_options("postgresql+psycopg://x@127.0.0.1/db")
+    assert (defaults["pool_size"], defaults["max_overflow"]) == (10, 20)
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "4")
+    options = engine_options("postgresql+psycopg://x@127.0.0.1/db")
+    assert (options["pool_size"], options["max_overflow"]) == (3, 4)
+    assert "pool_size" not in engine_options("sqlite:///x.sqlite3")

@@ -120,7 +120,7 @@ def start_server(
     env: dict | None = None,
     load_demo: bool = True,
     port: int | None = None,
-    timeout: float = 30,
+    timeout: float = 60,  # an interpreter start takes 2-25 s on a loaded 2-core machine
     command: list[str] | None = None,
 ) -> ServerProcess:
     port = port or free_port()
@@ -135,6 +135,10 @@ def start_server(
             # served as make demo and production serve (docs/deployment.md); a test may ask for threading
             "SOCKETIO_ASYNC_MODE": "gevent",
             "DATABASE_URL": database_url or f"sqlite:///{own_file}",
+            # PostgreSQL: at most 10 connections per served process instead of 30, so that three
+            # xdist workers' servers stay under the server's default max_connections of 100
+            "DATABASE_POOL_SIZE": "3",
+            "DATABASE_MAX_OVERFLOW": "7",
         }
     )
     full_env.update(env or {})
