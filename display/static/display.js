@@ -5,7 +5,8 @@
      Events from several server processes may arrive out of order: a missing seq is waited for
      REORDER_MS before it counts as lost and makes us resync.
    - A heartbeat (sync) every pollSeconds compares seqs, so a lost event is found even when no
-     later event comes; while the socket is down the snapshot is fetched over HTTP instead.
+     later event comes; while the socket is down the snapshot is fetched over HTTP instead,
+     with since after the first (its replay brings the calls missed, as over the socket).
    - A call is shown and announced once per call_id, whatever path it arrives by.
    Runs for days: every list is bounded and the same few timers are reused. */
 (function () {
@@ -369,11 +370,17 @@
     else fetchSnapshot();
   }
 
+  /* The HTTP snapshot (the socket is down or its join failed); after the first, with since = the
+     seq in hand, so that the answer's replay brings the calls missed, as join_office does. */
   function fetchSnapshot() {
     state.resyncing = true;
-    return window.fetch(cfg.stateUrl, { cache: "no-store", headers: { Accept: "application/json" } })
+    var url = cfg.stateUrl + (state.synced ? "?since=" + state.seq : "");
+    return window.fetch(url, { cache: "no-store", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
-      .then(applySnapshot)
+      .then(function (body) {
+        if (body.replay) applyReplay(body.replay);
+        applySnapshot(body);
+      })
       .catch(function () { renderConnection(); })
       .then(function () { state.resyncing = false; });
   }

@@ -293,3 +293,41 @@ def test_a_display_that_missed_more_than_ten_calls_takes_every_one_from_the_repl
         expect(page.locator(".call-list .call").first.locator(".number")).to_have_text(numbers[-1])
     finally:
         page.context.close()
+
+
+def test_a_display_without_its_socket_polls_with_since_and_misses_no_call(browser, live):
+    """The socket cannot connect (a proxy that refuses WebSockets and long-polling): the display
+    polls the HTTP snapshot, after the first with the seq it has, and takes every call made
+    meanwhile from the answer's replay, also those that have left the snapshot's last ten."""
+    server = live(live_env(DISPLAY_POLL_SECONDS="2"))
+    clerk = Staff(server, "clerk-http-replay")
+    context = browser.new_context(locale="de-DE", bypass_csp=True)
+    context.route(lambda url: "/socket.io/?" in url, lambda route: route.abort())  # not the JS
+    page = context.new_page()
+    polls: list[str] = []
+    page.on(
+        "request",
+        lambda request: polls.append(request.url) if "display-state" in request.url else None,
+    )
+    try:
+        page.goto(server.base_url + "/display/aegi")
+        page.wait_for_function("queueDisplay.state.synced && !queueDisplay.state.online")
+        expect(page.locator(".screen")).to_have_attribute("data-connection", "offline")
+        # no poll gets through while the calls are made (as if they all came between two polls)
+        context.route("**/display-state*", lambda route: route.abort())
+        numbers = []
+        for _ in range(13):
+            clerk.issue(server.base_url)
+            called = clerk.call_next(server.base_url, 1)
+            numbers.append(called["number"])
+            for action in ("start", "finish"):
+                done = clerk.post(server.base_url, f"/api/v1/tickets/{called['token']}/{action}")
+                assert done.status_code == 200, done.text
+        context.unroute("**/display-state*")
+        seen = "[...queueDisplay.seen.keys()].map((id) => id.split('-')[0])"
+        page.wait_for_function(f"{numbers!r}.every((n) => {seen}.includes(n))", timeout=20000)
+        assert "since=" not in polls[0] and any("since=" in url for url in polls[1:])
+        assert page.evaluate("queueDisplay.state.online") is False  # all of it over HTTP
+        expect(page.locator(".call-list .call").first.locator(".number")).to_have_text(numbers[-1])
+    finally:
+        context.close()

@@ -113,3 +113,49 @@ def test_the_replay_keeps_a_bounded_window_and_says_when_a_gap_reaches_past_it(a
     kept = db.session.scalar(select(func.min(OfficeEventLog.seq)))
     assert kept > start and now - kept < 10 + 10 // 10 + 4
     assert db.session.scalar(select(func.count()).select_from(OfficeEventLog)) <= 4
+
+
+def test_the_http_fallback_with_since_replays_the_calls_as_join_office_does(aegi, clerk, client):
+    """A display whose socket is down polls ``display-state``; with the seq it had (``since``) the
+    answer brings every call it missed, also those past the snapshot's last ten."""
+    url = "/api/v1/offices/aegi/display-state"
+    first = client.get(url).get_json()
+    assert "replay" not in first  # a first poll has nothing to replay
+    since = first["seq"]
+    called = []
+    for _ in range(CALLS):
+        q.issue_ticket("aegi", "PA")
+        ticket = q.call_next("aegi", 1, actor=clerk)
+        called.append(ticket["number"])
+        q.start_serving(ticket["token"], actor=clerk)
+        q.finish_ticket(ticket["token"], actor=clerk)
+    q.issue_ticket("aegi", "PA")
+    absent = q.call_next("aegi", 1, actor=clerk)
+    q.park_ticket(absent["token"], actor=clerk)
+
+    response = client.get(url, query_string={"since": since})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    replay = body.pop("replay")
+    assert len(body["calls"]) == 10  # the snapshot alone has lost three calls and the parked one
+    assert (replay["office"], replay["since"], replay["seq"]) == ("aegi", since, body["seq"])
+    assert replay["complete"] is True
+    assert replay == publish.replay_since("aegi", since, body["seq"])  # the socket's replay
+    events = replay["events"]
+    assert [e["data"]["number"] for e in events if e["event"] == "ticket_called"] == [
+        *called,
+        absent["number"],
+    ]
+    assert (events[-1]["event"], events[-1]["data"]["number"]) == (
+        "call_withdrawn",
+        absent["number"],
+    )
+    caught_up = client.get(url, query_string={"since": body["seq"]}).get_json()
+    assert caught_up["replay"]["events"] == []
+
+    for bad in ("-1", "seven", "1.5"):
+        refused = client.get(url, query_string={"since": bad})
+        assert refused.status_code == 422, bad
+        assert refused.mimetype == "application/problem+json"
+    assert client.get("/api/v1/offices/nowhere/display-state?since=1").status_code == 404

@@ -140,6 +140,40 @@ add_schemas(
                         },
                     },
                 },
+                "replay": {
+                    "$ref": "#/components/schemas/DisplayReplay",
+                    "description": "only with the query parameter since: the calls after it",
+                },
+            },
+        },
+        "DisplayReplay": {
+            "type": "object",
+            "description": (
+                "Every ticket_called and call_withdrawn with a seq above `since` up to `seq` (the "
+                "snapshot's), oldest first, as they were sent: the socket's display_replay "
+                "(docs/realtime-protocol.md 4.7). `complete` is false when the gap reaches back "
+                "past the kept window (DISPLAY_REPLAY_SEQS)."
+            ),
+            "required": ["office", "since", "seq", "complete", "events"],
+            "properties": {
+                "office": {"type": "string"},
+                "since": {"type": "integer", "minimum": 0},
+                "seq": {"type": "integer", "minimum": 0},
+                "complete": {"type": "boolean"},
+                "events": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["event", "data"],
+                        "properties": {
+                            "event": {
+                                "type": "string",
+                                "enum": ["ticket_called", "call_withdrawn"],
+                            },
+                            "data": {"type": "object"},
+                        },
+                    },
+                },
             },
         },
     }
@@ -154,7 +188,8 @@ add_paths(
                     "Current calls per counter, the latest calls, waiting count and estimated wait per "
                     "service, counters, ticker messages, server time and the office's event `seq`. "
                     "Displays fetch this when their socket is down (every DISPLAY_POLL_SECONDS) and "
-                    "after a gap in the seq."
+                    "after a gap in the seq, with `since` (the seq they have) to get the calls "
+                    "they missed as well."
                 ),
                 "tags": ["realtime"],
                 "parameters": [
@@ -164,11 +199,21 @@ add_paths(
                         "required": True,
                         "schema": {"type": "string"},
                         "example": "aegi",
-                    }
+                    },
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "required": False,
+                        "description": "the seq the display has (every seq up to it in hand): the "
+                        "answer adds `replay`, every call after it, as the socket's join_office "
+                        "with since replays them (display_replay)",
+                        "schema": {"type": "integer", "minimum": 0},
+                        "example": 41,
+                    },
                 ],
                 "responses": {
                     "200": json_response("The snapshot", "DisplayState"),
-                    **problem_responses(404),
+                    **problem_responses(404, 422),
                 },
             }
         },
