@@ -31,6 +31,25 @@ if TYPE_CHECKING:
     from .readback import Stored
 
 
+BOOKING_PROCESSES = 2  # server processes the residents book ahead on (own deployment)
+# the clock's speed when the own deployment's day is fitted into --budget: not slower than
+# needed (the slower, the more real time the server has per simulated minute, the less its
+# answers distort the waits), never faster than the documented 480x
+SLOWEST_AUTO_SPEED = 240.0
+FASTEST_AUTO_SPEED = 480.0
+TAIL_MINUTES = 25  # after the last closing: the last visitors are served (18:21 on a quiet run)
+WIND_DOWN_SECONDS = 4.0  # the last events, the displays' final resync, the integrity read-back
+
+
+def fitting_speed(simulated_minutes: float, real_seconds: float) -> float:
+    """The slowest clock speed that plays ``simulated_minutes`` in ``real_seconds``, within
+    SLOWEST_AUTO_SPEED and FASTEST_AUTO_SPEED (a budget already spent gets the fastest)."""
+    if real_seconds <= 0:
+        return FASTEST_AUTO_SPEED
+    needed = simulated_minutes * 60.0 / real_seconds
+    return float(min(FASTEST_AUTO_SPEED, max(SLOWEST_AUTO_SPEED, round(needed))))
+
+
 def _run(coroutine):
     """asyncio.run, also from a thread that already runs an event loop (a test session with
     Playwright's sync API, a notebook): then the coroutine runs on a thread of its own."""
@@ -51,11 +70,15 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=app_clock.LOCAL_TZ)
 
 
-async def _book(plan: DayPlan, url: str, token: str, outcome: Outcome, clock: SimClock) -> None:
+async def _book(
+    plan: DayPlan, urls: list[str], token: str, outcome: Outcome, clock: SimClock
+) -> None:
+    """The residents book ahead, spread over the server processes at ``urls``."""
     from .actors import Api, Day
 
-    async with Api(url, token, outcome) as api:
-        await Day(plan, api, clock, url).book_all()
+    async with contextlib.AsyncExitStack() as stack:
+        apis = [await stack.enter_async_context(Api(url, token, outcome)) for url in urls]
+        await Day(plan, apis[0], clock, urls[0]).book_all(apis=apis)
 
 
 def book_ahead(
@@ -120,6 +143,14 @@ def _minute(value: str) -> int:
     "(default: measured)",
 )
 @click.option(
+    "--budget",
+    default=120.0,
+    show_default=True,
+    help="own deployment without --speed: real seconds for the whole run; the day's clock is "
+    f"as slow as fits in what the booking ahead left (between {SLOWEST_AUTO_SPEED:g}x and "
+    f"{FASTEST_AUTO_SPEED:g}x)",
+)
+@click.option(
     "--clock",
     "clock_setting",
     default=None,
@@ -160,6 +191,7 @@ def simulate_command(
     day: str | None,
     until: str | None,
     speed: float | None,
+    budget: float,
     clock_setting: str | None,
     seed: int,
     displays: int,
@@ -201,7 +233,8 @@ def simulate_command(
         offices=office_slugs,
         day=date.fromisoformat(day) if day else None,
         until=until_minute,
-        speed=speed or (None if url else 480.0),
+        speed=speed,
+        budget=budget,
         clock_setting=clock_setting,
         seed=seed,
         displays=displays,
@@ -271,6 +304,7 @@ def run_simulation(
     day: date | None = None,
     until: int | None = None,
     speed: float | None = 480.0,
+    budget: float = 120.0,
     clock_setting: str | None = None,
     seed: int = 1,
     displays: int = 2,
@@ -285,10 +319,12 @@ def run_simulation(
     readback_url: str | None = None,
     on_started: Callable[[str, str], object] | None = None,
 ) -> dict:
-    """The simulation as a function (the command and the tests call it); returns the report."""
+    """The simulation as a function (the command and the tests call it); returns the report.
+    With its own deployment and ``speed`` None the clock's speed is chosen to fit ``budget``."""
     from . import readback, report  # need the simulate extra (aiohttp)
     from .actors import Api, Day
 
+    began_run = time.monotonic()
     with contextlib.ExitStack() as cleanup:
         if url is None:
             stage = _stage_own(
@@ -300,7 +336,8 @@ def run_simulation(
                 visits=visits,
                 seed=seed,
                 workdir=workdir,
-                speed=speed or 480.0,
+                speed=speed,
+                budget_left=lambda: budget - (time.monotonic() - began_run),
                 lead_minutes=lead_minutes,
                 startup_allowance=startup_allowance,
             )
@@ -384,7 +421,8 @@ def _stage_own(
     visits: int,
     seed: int,
     workdir: Path | None,
-    speed: float,
+    speed: float | None,
+    budget_left: Callable[[], float],
     lead_minutes: float,
     startup_allowance: float,
 ) -> _Stage:
@@ -401,21 +439,29 @@ def _stage_own(
         workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="qs-simulation-")))
     prepared = deployment.prepare_own(workdir, catalogue)
     outcome = Outcome()
-    # residents book ahead: the day before at noon, in real time
+    # residents book ahead: the day before at noon, in real time. It is setup, not the day:
+    # BOOKING_PROCESSES server processes share the work (SQLite serialises their writes), so
+    # that it takes seconds on the machine's cores rather than a minute on one
     up = time.monotonic()
-    own = deployment.serve_own(prepared, f"{(day - timedelta(days=1)).isoformat()}T12:00", 1.0, 0.0)
-    cleanup.callback(own.stop)
+    noon = f"{(day - timedelta(days=1)).isoformat()}T12:00"
+    servers = deployment.serve_own_processes(prepared, noon, 1.0, 0.0, count=BOOKING_PROCESSES)
+    for server in servers:
+        cleanup.callback(server.stop)
     # the compressed clock must not start before the next server is up: allow for
-    # twice the time this one took to start (the machine may be busy)
+    # twice the time these took to start (the machine may be busy)
     startup_allowance = max(startup_allowance, 2 * (time.monotonic() - up) + 1)
     midnight = _midnight(day)
-    booking_clock = SimClock(midnight, -12 * 60, own.anchor, 1.0)
+    booking_clock = SimClock(midnight, -12 * 60, servers[0].anchor, 1.0)
     began = time.monotonic()
-    _run(_book(day_plan, own.url, own.token, outcome, booking_clock))
+    _run(_book(day_plan, [s.url for s in servers], prepared.token, outcome, booking_clock))
     booking_seconds = round(time.monotonic() - began, 1)
-    own.stop()
+    for server in servers:
+        server.stop()
     # the day itself, compressed: the clock starts shortly before the first opening
     start_minute = day_plan.start - lead_minutes
+    if speed is None:  # what is left once the server is up and before the report is read
+        left = budget_left() - startup_allowance - WIND_DOWN_SECONDS
+        speed = fitting_speed(day_plan.end + TAIL_MINUTES - start_minute, left)
     start_iso = f"{day.isoformat()}T{int(start_minute) // 60:02d}:{int(start_minute) % 60:02d}"
     own = deployment.serve_own(prepared, start_iso, speed, startup_allowance)
     cleanup.callback(own.stop)

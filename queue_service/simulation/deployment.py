@@ -122,40 +122,76 @@ def serve_own(
     ``clock_start`` and running ``speed`` times as fast. The clock reads ``clock_start``
     ``startup_allowance`` seconds from now (the server is up by then; until then it shows
     earlier moments and nobody asks it)."""
-    env = dict(prepared.env)
-    port = free_port()
+    return serve_own_processes(prepared, clock_start, speed, startup_allowance, timeout)[0]
+
+
+def serve_own_processes(
+    prepared: Prepared,
+    clock_start: str,
+    speed: float,
+    startup_allowance: float = 8.0,
+    timeout: float = 60,
+    count: int = 1,
+) -> list[OwnDeployment]:
+    """``serve_own`` with ``count`` server processes on the same SQLite file and the same clock,
+    started together (writes are serialised by SQLite's ``BEGIN IMMEDIATE``, as for any two
+    processes). No Redis: a socket event reaches only the clients of the process that sent it,
+    so this is for HTTP-only work (booking ahead); the first runs the scheduled jobs."""
     anchor = time.time() + startup_allowance
-    env.update(
-        {
-            "PORT": str(port),
-            "CLOCK_START": clock_start,
-            "CLOCK_SPEED": str(speed),
-            "CLOCK_ANCHOR": f"{anchor:.6f}",
-        }
-    )
-    log_path = prepared.workdir / f"server-{port}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "queue_service", "serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    launched = []
+    for index in range(count):
+        env = dict(prepared.env)
+        port = free_port()
+        env.update(
+            {
+                "PORT": str(port),
+                "CLOCK_START": clock_start,
+                "CLOCK_SPEED": str(speed),
+                "CLOCK_ANCHOR": f"{anchor:.6f}",
+            }
         )
-    url = f"http://127.0.0.1:{port}"
+        if index:
+            env["SCHEDULER_ENABLED"] = "0"  # jobs run once per deployment
+        log_path = prepared.workdir / f"server-{port}.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "queue_service", "serve"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        launched.append(
+            OwnDeployment(
+                f"http://127.0.0.1:{port}",
+                prepared.token,
+                prepared.database_url,
+                process,
+                log_path,
+                anchor,
+            )
+        )
     deadline = time.monotonic() + timeout
+    try:
+        for own in launched:
+            _wait_until_up(own, deadline)
+    except BaseException:
+        for own in launched:
+            own.stop()
+        raise
+    return launched
+
+
+def _wait_until_up(own: OwnDeployment, deadline: float) -> None:
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited:\n{log_path.read_text()}")
+        if own.process.poll() is not None:
+            raise RuntimeError(f"the server exited:\n{own.log_path.read_text()}")
         try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(own.url + "/healthz", timeout=1) as response:  # noqa: S310
                 if response.status == 200:
-                    return OwnDeployment(
-                        url, prepared.token, prepared.database_url, process, log_path, anchor
-                    )
+                    return
         except OSError:
             time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"the server did not come up on {url}:\n{log_path.read_text()}")
+    raise RuntimeError(f"the server did not come up on {own.url}:\n{own.log_path.read_text()}")
 
 
 def _server_time(url: str, office: str, verify_tls: bool) -> tuple[datetime, str, float]:

@@ -11,7 +11,13 @@ from sqlalchemy import create_engine, text
 
 from queue_service.offices.catalogue import DEMO_FILE
 from queue_service.simulation import report as reporting
-from queue_service.simulation.command import next_thursday, run_simulation
+from queue_service.simulation.command import (
+    FASTEST_AUTO_SPEED,
+    SLOWEST_AUTO_SPEED,
+    fitting_speed,
+    next_thursday,
+    run_simulation,
+)
 from queue_service.simulation.plan import make_plan, read_offices
 
 DAY = date(2026, 12, 10)  # a Thursday: walk-ins and appointments at Linden
@@ -108,3 +114,11 @@ def test_the_plan_follows_the_catalogue():
     assert morning > 1.5 * evening  # the morning peak
     assert any(v.persons == 2 for v in plan.visits)
     assert any(len(v.services) > 1 for v in plan.visits)
+
+
+def test_the_own_day_is_as_slow_as_the_budget_left_allows_within_bounds():
+    # 630 simulated minutes in 100 s: 378x; less time left is capped at the documented 480x
+    assert fitting_speed(630, 100) == 378.0
+    assert fitting_speed(630, 60) == FASTEST_AUTO_SPEED == 480.0
+    assert fitting_speed(630, -5) == FASTEST_AUTO_SPEED  # the booking ahead took it all
+    assert fitting_speed(60, 100) == SLOWEST_AUTO_SPEED  # a shortened day is not crawled through
