@@ -599,7 +599,10 @@ class Day:
         key = (slug, number)
         times = {"open": 0.0, "busy": 0.0, "paused": 0.0, "served": 0}
         self.outcome.counter_time[key] = times
-        await self.clock.until(office.opens + self.rng.uniform(0, 4))
+        # at the desk a few minutes before the doors open, as clerks are: the walk-ins waiting
+        # at the door find the counters open (the forecast counts open counters), and the
+        # counters' 72 openings do not fall into the door's burst of tickets
+        await self.clock.until(office.opens - self.rng.uniform(1, 8))
         await self._counter_action(slug, number, "open")
         opened = self.clock.minute()
         break_at = self.rng.uniform(office.opens + 90, office.opens + 210)
