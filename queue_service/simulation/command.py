@@ -143,6 +143,12 @@ def _minute(value: str) -> int:
     "(default: measured)",
 )
 @click.option(
+    "--booking-processes",
+    default=BOOKING_PROCESSES,
+    show_default=True,
+    help="own deployment: server processes the residents book ahead on (same SQLite file)",
+)
+@click.option(
     "--budget",
     default=120.0,
     show_default=True,
@@ -192,6 +198,7 @@ def simulate_command(
     until: str | None,
     speed: float | None,
     budget: float,
+    booking_processes: int,
     clock_setting: str | None,
     seed: int,
     displays: int,
@@ -235,6 +242,7 @@ def simulate_command(
         until=until_minute,
         speed=speed,
         budget=budget,
+        booking_processes=booking_processes,
         clock_setting=clock_setting,
         seed=seed,
         displays=displays,
@@ -305,6 +313,7 @@ def run_simulation(
     until: int | None = None,
     speed: float | None = 480.0,
     budget: float = 120.0,
+    booking_processes: int = BOOKING_PROCESSES,
     clock_setting: str | None = None,
     seed: int = 1,
     displays: int = 2,
@@ -340,6 +349,7 @@ def run_simulation(
                 budget_left=lambda: budget - (time.monotonic() - began_run),
                 lead_minutes=lead_minutes,
                 startup_allowance=startup_allowance,
+                booking_processes=booking_processes,
             )
         else:
             if token is None:
@@ -425,6 +435,7 @@ def _stage_own(
     budget_left: Callable[[], float],
     lead_minutes: float,
     startup_allowance: float,
+    booking_processes: int = BOOKING_PROCESSES,
 ) -> _Stage:
     """A deployment of our own (SQLite, in ``workdir`` or a temporary folder): the residents
     book the planned appointments the day before, then the day is served in compressed time.
@@ -440,11 +451,11 @@ def _stage_own(
     prepared = deployment.prepare_own(workdir, catalogue)
     outcome = Outcome()
     # residents book ahead: the day before at noon, in real time. It is setup, not the day:
-    # BOOKING_PROCESSES server processes share the work (SQLite serialises their writes), so
-    # that it takes seconds on the machine's cores rather than a minute on one
+    # several server processes share the work (SQLite serialises their writes), so that both
+    # cores serve it
     up = time.monotonic()
     noon = f"{(day - timedelta(days=1)).isoformat()}T12:00"
-    servers = deployment.serve_own_processes(prepared, noon, 1.0, 0.0, count=BOOKING_PROCESSES)
+    servers = deployment.serve_own_processes(prepared, noon, 1.0, 0.0, count=booking_processes)
     for server in servers:
         cleanup.callback(server.stop)
     # the compressed clock must not start before the next server is up: allow for
