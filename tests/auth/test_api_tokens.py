@@ -17,7 +17,7 @@ from queue_service.extensions import db
 
 from ..conftest import login
 from ..support.html import csrf_from
-from ..support.servers import cli_in_process, copy_demo_sqlite
+from ..support.servers import cli_in_process, demo_sqlite_in_process
 from ..support.sql import statements_sent
 
 
@@ -92,7 +92,7 @@ def test_a_password_reset_can_revoke_the_tokens_and_names_them(app, people):
 
 def test_revoke_token_command_revokes_every_token_of_the_user_and_says_which(tmp_path):
     env = dict(os.environ, SECRET_KEY="cli-test", LOG_LEVEL="WARNING")
-    env["DATABASE_URL"] = copy_demo_sqlite(env, tmp_path / "cli.sqlite3")
+    env["DATABASE_URL"] = demo_sqlite_in_process(env, tmp_path / "cli.sqlite3")
     created = cli_in_process(["create-user", "anna", "--role", "clerk", "--office", "aegi"], env)
     assert created.returncode == 0
     first = cli_in_process(["create-token", "anna", "--name", "Terminal", "--expires", "90d"], env)

@@ -39,6 +39,7 @@ def day_report(tmp_path_factory):
     return result, f"sqlite:///{workdir / 'simulation.sqlite3'}"
 
 
+@pytest.mark.live  # serves the day with `queue-service serve` in a process
 def test_a_shortened_day_keeps_every_integrity_check(day_report):
     result, _ = day_report
     checks = result["integrity"]
@@ -56,6 +57,7 @@ def test_a_shortened_day_keeps_every_integrity_check(day_report):
     assert figures["error_count"] == 0, figures["errors"]
 
 
+@pytest.mark.live  # serves the day with `queue-service serve` in a process
 def test_the_report_figures_are_those_of_the_database(day_report):
     result, database_url = day_report
     engine = create_engine(database_url)
