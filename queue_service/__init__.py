@@ -119,6 +119,7 @@ def _init_extensions(app: Flask) -> None:
     from .notify import models as _notify_models  # noqa: F401
     from .notify import outbox as _outbox  # noqa: F401  (the outbox's figures in /metrics)
     from .offices import models as _office_models  # noqa: F401
+    from .offices import revision as _catalogue_revision  # noqa: F401  (triggers on create_all)
     from .realtime import models as _realtime_models  # noqa: F401
     from .scheduler import models as _scheduler_models  # noqa: F401
     from .scheduler import runner as _job_runs  # noqa: F401  (the jobs' figures in /metrics)

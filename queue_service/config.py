@@ -187,6 +187,9 @@ class Defaults:
     MAX_CONTENT_LENGTH = 64 * 1024
     API_MAX_JSON_DEPTH = 16  # nesting of an API request's JSON body (ours need 3)
     # online booking (docs/booking.md); demo values from the domain notes, to be set by the city
+    # keep the slot search's catalogue reads per process until the catalogue revision changes
+    # (offices/revision.py); off: read them in every request
+    CATALOGUE_CACHE = True
     BOOKING_WINDOW_DAYS = 42  # the last bookable day is today + 42 ...
     BOOKING_RELEASE_TIME = "08:00"  # ... from 08:00 local time on (before: today + 41)
     BOOKING_MIN_LEAD_MINUTES = 60  # the earliest bookable start is now + this
@@ -333,7 +336,13 @@ _ENV_INT = (
     "LOGIN_LOCKOUT_MAX_MINUTES",
     "HSTS_MAX_AGE",
 )
-_ENV_BOOL = ("BOOKING_DOUBLE_OPT_IN", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_ASYNC")
+_ENV_BOOL = (
+    "CATALOGUE_CACHE",
+    "BOOKING_DOUBLE_OPT_IN",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_ASYNC",
+)
 _ENV_STR = (
     "BOOKING_RELEASE_TIME",
     "RATELIMIT_BOOKING_SEARCH",

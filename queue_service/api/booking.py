@@ -18,7 +18,7 @@ from ..booking import services as booking
 from ..booking.payloads import AppointmentView
 from ..errors import N_, Unauthorized, ValidationFailed
 from ..offices import calendar
-from ..offices.services import get_office, office_summary
+from ..offices.services import cached_office, office_summary
 from ..ratelimits import search_limit, write_limit
 from . import bp
 from .contract import json_body
@@ -113,7 +113,7 @@ def appointment_json(view: AppointmentView) -> dict:
 @bp.get("/v1/offices/<slug>/slots")
 @search_limit
 def office_slots(slug: str):
-    office = get_office(slug)
+    office = cached_office(slug)
     req = slots.resolve_request(request.args.get("services"), request.args.get("persons"), office)
     first, last = _day(request.args.get("from"), "from"), _day(request.args.get("to"), "to")
     if first and last and last < first:

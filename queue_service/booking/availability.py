@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..extensions import db
-from ..offices import calendar
+from ..offices import calendar, revision
 from ..offices.models import (
     Closure,
     Counter,
@@ -47,13 +47,17 @@ def days_between(first: date, last: date) -> Iterable[date]:
         day += timedelta(days=1)
 
 
-def _closed_days(office_ids: list[int], first: date, last: date) -> dict[int | None, set]:
-    """Closure days per office id (None: city-wide), as dates or (month, day) for recurring."""
-    rows = db.session.execute(
-        select(Closure.office_id, Closure.day, Closure.recurring)
-        .where(or_(Closure.office_id.in_(office_ids), Closure.office_id.is_(None)))
-        .where(or_(Closure.day.between(first, last), Closure.recurring.is_(True)))
-    ).all()
+def _closed_days(
+    office_ids: list[int], first: date | None, last: date | None
+) -> dict[int | None, set]:
+    """Closure days per office id (None: city-wide), as dates or (month, day) for recurring;
+    between ``first`` and ``last``, or all of them when these are None."""
+    query = select(Closure.office_id, Closure.day, Closure.recurring).where(
+        or_(Closure.office_id.in_(office_ids), Closure.office_id.is_(None))
+    )
+    if first is not None and last is not None:
+        query = query.where(or_(Closure.day.between(first, last), Closure.recurring.is_(True)))
+    rows = db.session.execute(query).all()
     closed: dict[int | None, set] = defaultdict(set)
     for office_id, day, recurring in rows:
         closed[office_id].add((day.month, day.day) if recurring else day)
@@ -63,42 +67,66 @@ def _closed_days(office_ids: list[int], first: date, last: date) -> dict[int | N
 def appointment_windows(
     offices: list[Office], first: date, last: date
 ) -> dict[int, list[DayWindow]]:
-    """The appointment windows of each office on each local day from ``first`` to ``last``."""
+    """The appointment windows of each office on each local day from ``first`` to ``last``.
+
+    A stationary office's days come from its weekly windows and closures, kept per process until
+    the catalogue changes (``offices.revision``); mobile dates are read each time."""
     result: dict[int, list[DayWindow]] = {o.id: [] for o in offices}
     if not offices or first > last:
         return result
-    ids = [o.id for o in offices]
-    closed = _closed_days(ids, first, last)
-    city_closed = closed.get(None, set())
-
-    def is_closed(office_id: int, day: date) -> bool:
-        if calendar.public_holiday(day):
-            return True
-        marks = closed.get(office_id, set())
-        md = (day.month, day.day)
-        return day in city_closed or md in city_closed or day in marks or md in marks
-
-    weekly = _weekly_windows([o.id for o in offices if not o.is_mobile])
-    events = _appointment_events([o.id for o in offices if o.is_mobile], first, last)
+    memo = revision.memo()
+    mobile = [o for o in offices if o.is_mobile]
+    if mobile:
+        closed = _closed_days([o.id for o in mobile], first, last)
+        events = _appointment_events([o.id for o in mobile], first, last)
+        for office in mobile:
+            tz = calendar.office_tz(office)
+            marks = closed.get(office.id, set()) | closed.get(None, set())
+            for day in days_between(first, last):
+                if not _is_closed(marks, day):
+                    result[office.id].extend(
+                        _event_window(day, ev, tz) for ev in events[office.id].get(day, [])
+                    )
     for office in offices:
-        tz = calendar.office_tz(office)
+        if office.is_mobile:
+            continue
         out = result[office.id]
         for day in days_between(first, last):
-            if is_closed(office.id, day):
-                continue
-            if office.is_mobile:
-                out.extend(_event_window(day, ev, tz) for ev in events[office.id].get(day, []))
-            else:
-                for w in weekly[office.id].get(day.weekday(), []):
-                    out.append(
-                        DayWindow(
-                            day,
-                            clock.local_to_utc(day, w.start_time, tz),
-                            clock.local_to_utc(day, w.end_time, tz),
-                            w.capacity,
-                        )
-                    )
+            key = ("day_windows", office.id, day)
+            windows = memo.get(key)
+            if windows is None:
+                windows = memo[key] = _stationary_day(office, day, memo)
+            out.extend(windows)  # type: ignore[arg-type]
     return result
+
+
+def _is_closed(marks: set, day: date) -> bool:
+    return calendar.public_holiday(day) or day in marks or (day.month, day.day) in marks
+
+
+def _stationary_day(office: Office, day: date, memo: dict) -> tuple[DayWindow, ...]:
+    """The appointment windows of a stationary office on one local day (none when closed)."""
+    key = ("stationary", office.id)
+    found = memo.get(key)
+    if found is None:
+        closed = _closed_days([office.id], None, None)
+        found = memo[key] = (
+            closed.get(office.id, set()) | closed.get(None, set()),
+            _weekly_windows([office.id])[office.id],
+        )
+    marks, weekly = found  # type: ignore[misc]
+    if _is_closed(marks, day):
+        return ()
+    tz = calendar.office_tz(office)
+    return tuple(
+        DayWindow(
+            day,
+            clock.local_to_utc(day, w.start_time, tz),
+            clock.local_to_utc(day, w.end_time, tz),
+            w.capacity,
+        )
+        for w in weekly.get(day.weekday(), [])
+    )
 
 
 def _weekly_windows(office_ids: list[int]) -> dict[int, dict[int, list[Row]]]:
@@ -148,8 +176,25 @@ def _event_window(day: date, ev: MobileEvent, tz) -> DayWindow:
 
 
 def able_counters(office_ids: list[int], service_ids: Iterable[int]) -> dict[int, int]:
-    """Per office, how many active counters can serve every one of ``service_ids``."""
-    wanted = set(service_ids)
+    """Per office, how many active counters can serve every one of ``service_ids`` (kept per
+    process until the catalogue changes)."""
+    wanted = frozenset(service_ids)
+    memo = revision.memo()
+    counts = {}
+    missing = []
+    for office_id in office_ids:
+        found = memo.get(("able", office_id, wanted))
+        if found is None:
+            missing.append(office_id)
+        else:
+            counts[office_id] = found
+    if missing:
+        for office_id, n in _count_able(missing, wanted).items():
+            counts[office_id] = memo[("able", office_id, wanted)] = n
+    return counts  # type: ignore[return-value]
+
+
+def _count_able(office_ids: list[int], wanted: frozenset[int]) -> dict[int, int]:
     counts = dict.fromkeys(office_ids, 0)
     if not office_ids:
         return counts

@@ -23,7 +23,7 @@ from .. import clock
 from ..db import run_in_transaction
 from ..errors import N_, InvalidTransition, NotFound, Refused, ValidationFailed
 from ..extensions import db
-from ..offices.services import get_office
+from ..offices.services import cached_office
 from . import capacity, mails, payloads, seats, slots, tokens
 from . import settings as booking_settings
 from .models import Appointment, AppointmentStatus
@@ -213,7 +213,7 @@ def hold_slot(
     identifies the hold)."""
     s = booking_settings.current()
     now = clock.now()
-    office = get_office(office_slug)
+    office = cached_office(office_slug)
     request = slots.resolve_request(service_codes, persons, office)
     slot = slots.check_slot(office, request, start, now)
     office_info = OfficeInfo.of(office)
@@ -268,7 +268,7 @@ def book_appointment(
     contact = validate_contact(name, email, phone, lang)
     if hold_token:
         held = _find_by_token(hold_token)
-        office = get_office(office_slug)
+        office = cached_office(office_slug)
         request = slots.resolve_request(service_codes, persons, office)
         if (held.office_id, list(held.service_codes), held.persons, held.start) != (
             office.id,
@@ -282,7 +282,7 @@ def book_appointment(
         return _complete(held, contact)
     s = booking_settings.current()
     now = clock.now()
-    office = get_office(office_slug)
+    office = cached_office(office_slug)
     request = slots.resolve_request(service_codes, persons, office)
     slot = slots.check_slot(office, request, start, now)
     office_info = OfficeInfo.of(office)
@@ -347,7 +347,7 @@ def _complete(held: Appointment, contact: Contact) -> AppointmentView:
         raise InvalidTransition(
             N_("This time has already been booked with this link."), field="hold"
         )
-    office = get_office(held.office.slug)
+    office = cached_office(held.office.slug)
     request = slots.resolve_request(list(held.service_codes), held.persons, office)
     office_info = OfficeInfo.of(office)
     service_info = tuple(ServiceInfo.of(sv) for sv in request.services)
@@ -512,7 +512,7 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
     appointment = _find_by_token(token)
     if appointment.status != S.CONFIRMED or appointment.start <= now:
         raise InvalidTransition(N_("Only a confirmed appointment that lies ahead can be moved."))
-    office = get_office(appointment.office.slug)
+    office = cached_office(appointment.office.slug)
     request = slots.resolve_request(list(appointment.service_codes), appointment.persons, office)
     slot = slots.check_slot(office, request, start, now)
     if slot.start == appointment.start:
@@ -564,7 +564,7 @@ def find_appointment_for_check_in(
     too early, due or too late (CHECKIN_EARLY_MINUTES before to CHECKIN_LATE_MINUTES after)."""
     s = booking_settings.current()
     now = now or clock.now()
-    office = get_office(office_slug)
+    office = cached_office(office_slug)
     normalised = tokens.normalise_code(code)
     if not tokens.is_well_formed_code(normalised):
         raise ValidationFailed(

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy import BigInteger, Integer, case, cast, func, literal, or_, select
 
 from .. import clock
 from ..errors import N_, SlotTaken, ValidationFailed
 from ..extensions import db
-from ..offices import calendar
+from ..offices import calendar, revision
 from ..offices.models import Office, OfficeService, Service
 from . import settings as booking_settings
 from .availability import DayWindow, able_counters, appointment_windows
@@ -101,17 +101,25 @@ def parse_service_codes(value: str | Sequence[str] | None) -> list[str]:
 
 def _services_by_code(
     codes: list[str], office: Office | None
-) -> tuple[dict[str, Service], set[int]]:
-    """The services of ``codes`` by code, and the ids of those ``office`` offers (one query)."""
-    query = select(Service, OfficeService.office_id).outerjoin(
-        OfficeService,
-        and_(
-            OfficeService.service_id == Service.id,
-            OfficeService.office_id == (office.id if office is not None else None),
+) -> tuple[dict[str, Service], frozenset[int]]:
+    """The services of ``codes`` by code, and the ids of the services ``office`` offers (from
+    this process's copy of the catalogue while it is unchanged)."""
+    found = revision.kept_entities(
+        ("services", tuple(codes)),
+        lambda session: list(session.scalars(select(Service).where(Service.code.in_(codes)))),
+    )
+    if office is None:
+        return {sv.code: sv for sv in found}, frozenset()
+    office_id = office.id
+    offered = revision.remembered(
+        ("offered", office_id),
+        lambda: frozenset(
+            db.session.scalars(
+                select(OfficeService.service_id).where(OfficeService.office_id == office_id)
+            )
         ),
     )
-    rows = db.session.execute(query.where(Service.code.in_(codes))).all()
-    return {sv.code: sv for sv, _ in rows}, {sv.id for sv, at in rows if at is not None}
+    return {sv.code: sv for sv in found}, offered
 
 
 def resolve_request(

@@ -263,3 +263,18 @@ class OfficeMessage(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow_default)
 
     office: Mapped[Office] = relationship()
+
+
+class CatalogueRevision(Model):
+    """Which version of the catalogue the database holds: one row, bumped by database triggers
+    in the transaction of every write to offices, services, hours, closures and counters
+    (``offices.revision``), so a process may keep catalogue reads until it changes.
+
+    ``epoch`` is random when the row is (re)created, so an emptied and refilled database never
+    repeats an earlier (epoch, number)."""
+
+    __tablename__ = "catalogue_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    epoch: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)

@@ -13,6 +13,7 @@ from ..errors import N_, UnknownOffice, UnknownService
 from ..extensions import db
 from . import calendar
 from .models import Counter, MobileEvent, Office, OfficeService, Service, WindowKind
+from .revision import kept_entities
 
 WEEKDAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -33,6 +34,20 @@ def get_office(slug: str) -> Office:
             N_("There is no office with the slug %(slug)s."), params={"slug": repr(slug)}
         )
     return office
+
+
+def cached_office(slug: str) -> Office:
+    """``get_office`` from this process's copy of the catalogue revision the transaction sees
+    (no query while the catalogue is unchanged); for the booking's reads, not for code that
+    changes the office."""
+    found = kept_entities(
+        ("office", slug), lambda session: list(session.scalars(_by_key()[0], {"slug": slug}))
+    )
+    if not found:
+        raise UnknownOffice(
+            N_("There is no office with the slug %(slug)s."), params={"slug": repr(slug)}
+        )
+    return found[0]
 
 
 def get_service(code: str) -> Service:

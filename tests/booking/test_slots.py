@@ -11,6 +11,7 @@ from queue_service.booking import availability, slots
 from queue_service.extensions import db
 from queue_service.offices import calendar
 from queue_service.offices.models import Office, WindowKind
+from queue_service.offices.services import cached_office
 
 from ..support.sql import statements_sent
 from .conftest import BERLIN, THURSDAY, at, book
@@ -191,9 +192,15 @@ def test_a_unit_full_in_one_office_still_offers_its_other_seats_elsewhere(bookin
     }
 
 
-def test_a_request_for_an_office_is_resolved_in_one_statement(catalogue_app):
-    linden = _office("linden")
+def test_a_request_for_an_office_is_resolved_from_the_kept_catalogue(catalogue_app):
+    slots.resolve_request("PA,MB", 2, cached_office("linden"))
+    db.session.commit()
     with statements_sent() as statements:
+        linden = cached_office("linden")
         req = slots.resolve_request("PA,MB", 2, linden)
-    assert req.codes == ["PA", "MB"] and req.persons == 2
-    assert len(statements) == 1  # the services and whether Linden offers them, together
+    assert req.codes == ["PA", "MB"] and req.persons == 2 and linden.slug == "linden"
+    assert linden in db.session and req.services[0] in db.session  # merged, not reloaded
+    # the office, the services and whether Linden offers them come from this process's copy
+    # of the catalogue: only its revision is read
+    sent = [s for s in statements if s != "BEGIN"]
+    assert len(sent) == 1 and "catalogue_revisions" in sent[0]

@@ -18,7 +18,7 @@ from ...booking.payloads import AppointmentView
 from ...errors import N_, InvalidTransition, NotFound, Refused, SlotTaken, ValidationFailed
 from ...offices import calendar
 from ...offices.models import Office, WindowKind
-from ...offices.services import get_office, list_services
+from ...offices.services import cached_office, list_services
 from ...printing.qr import qr_png_data_uri
 from ...ratelimits import search_limit, write_limit
 from .. import directory
@@ -229,7 +229,7 @@ def _calendar_context(office, req: slots.BookingRequest) -> dict:
 @bp.get("/kalender")
 @search_limit
 def choose_day():
-    office = get_office(request.args.get("office", ""))
+    office = cached_office(request.args.get("office", ""))
     try:
         req = _request_from_args(office)
     except ValidationFailed as error:
@@ -279,7 +279,7 @@ def _times_context(office, req: slots.BookingRequest, day: date) -> dict:
 @bp.get("/zeiten")
 @search_limit
 def choose_time():
-    office = get_office(request.args.get("office", ""))
+    office = cached_office(request.args.get("office", ""))
     try:
         req = _request_from_args(office)
     except ValidationFailed as error:
@@ -334,7 +334,7 @@ def hold():
         start = clock.parse_moment(form.get("start", ""))
     except ValueError:
         abort(400)
-    office = get_office(office_slug)
+    office = cached_office(office_slug)
     try:
         req = slots.resolve_request(services, persons, office)
     except ValidationFailed as error:
@@ -538,7 +538,7 @@ def _reschedulable(token: str) -> tuple[AppointmentView, Office, slots.BookingRe
     if view.status != "confirmed" or not view.is_changeable():
         flash(_("This appointment can no longer be moved."), "error")
         abort(redirect(url_for("booking_web.manage", token=token)))
-    office = get_office(view.office.slug)
+    office = cached_office(view.office.slug)
     return view, office, slots.resolve_request(view.service_codes, view.persons, office)
 
 
