@@ -314,6 +314,10 @@ def book_appointment(
         )
         session.add(appointment)
         session.flush()
+        view = payloads.build(appointment, office_info, service_info, now)
+        mails.enqueue(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view)
+        # the seats last: their row locks are held from here to the commit, while other
+        # bookings of the same time wait for them (a SlotTaken rolls back the mail too)
         seats.claim(
             session,
             office_id=office_info.id,
@@ -325,8 +329,6 @@ def book_appointment(
             until=appointment.expires_at,
             now=now,
         )
-        view = payloads.build(appointment, office_info, service_info, now)
-        mails.enqueue(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view)
         return view
 
     return _transact(work)
@@ -358,22 +360,6 @@ def _complete(held: Appointment, contact: Contact) -> AppointmentView:
         _guard_email_limit(session, contact.email, now, exclude_id=held_id)
         pending = s.double_opt_in
         until = now + s.confirm if pending else None
-        if not seats.retain(
-            session, appointment_id=held_id, units=held_units, until=until, now=now
-        ):
-            # the hold ran out and its seats were free to take: claim the time anew if still free
-            slot = slots.check_slot(office, request, held_start, now)
-            seats.claim(
-                session,
-                office_id=office_info.id,
-                start=slot.start,
-                units=held_units,
-                unit=s.unit,
-                capacity=slot.capacity,
-                appointment_id=held_id,
-                until=until,
-                now=now,
-            )
         changed = _transition(
             session,
             held_id,
@@ -394,6 +380,23 @@ def _complete(held: Appointment, contact: Contact) -> AppointmentView:
             )
         view = _reload(session, held_id, office_info, service_info, now)
         mails.enqueue(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view)
+        # the seats last: their row locks are held from here to the commit
+        if not seats.retain(
+            session, appointment_id=held_id, units=held_units, until=until, now=now
+        ):
+            # the hold ran out and its seats were free to take: claim the time anew if still free
+            slot = slots.check_slot(office, request, held_start, now)
+            seats.claim(
+                session,
+                office_id=office_info.id,
+                start=slot.start,
+                units=held_units,
+                unit=s.unit,
+                capacity=slot.capacity,
+                appointment_id=held_id,
+                until=until,
+                now=now,
+            )
         return view
 
     return _transact(work)

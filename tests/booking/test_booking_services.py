@@ -271,3 +271,35 @@ def test_a_booking_reads_its_services_once_not_again_inside_its_transaction(book
     statements = [s for s in sent if "FROM services" in s]
     assert view.service_codes == ["PA", "MB"]
     assert len(statements) == 1  # resolving the request; the contended transaction reads none
+
+
+def _until_commit(statements: list[str]) -> list[str]:
+    """The statements of the first transaction that wrote seats, from its first seat on."""
+    first = next(i for i, s in enumerate(statements) if s.startswith("INSERT INTO slot_seats"))
+    end = statements.index("COMMIT", first)
+    return statements[first:end]
+
+
+@pytest.mark.parametrize("services", ["MB", "PA"])  # one unit, three units
+def test_a_booking_claims_its_seats_last_so_their_locks_end_with_the_commit(bookings, services):
+    from sqlalchemy import event
+
+    def committed(conn) -> None:
+        sent.append("COMMIT")
+
+    with statements_sent() as sent:
+        event.listen(db.engine, "commit", committed)
+        try:
+            book(office="linden", services=services, start=at(THURSDAY, 8))
+            held = booking.hold_slot("linden", services, 1, at(THURSDAY, 9))
+            booking.complete_hold(held.token, "Max Mustermann", "max@example.org")
+        finally:
+            event.remove(db.engine, "commit", committed)
+    seats = _until_commit(sent)
+    # nothing between the first seat (its row lock) and the commit but the other seats
+    assert seats and all(s.startswith("INSERT INTO slot_seats") for s in seats)
+    completion = sent[sent.index("COMMIT", sent.index(seats[-1])) + 1 :]
+    locked = _until_commit(
+        [s.replace("UPDATE slot_seats", "INSERT INTO slot_seats", 1) for s in completion]
+    )
+    assert locked and all("slot_seats" in s for s in locked)  # the hold's seats, kept
