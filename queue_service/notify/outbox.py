@@ -186,14 +186,15 @@ def _send_and_record(
 ) -> OutboxStatus:
     """Send a row this process holds the claim of (composing its draft first), and record the
     outcome on it."""
-    composed: dict = {}
+    from_draft = message is None
     try:
         if message is None:
             message = compose_draft(draft or "")
-            # a retry sends these very bytes (same Date, same attachments)
-            composed = {"message": bytes(message), "draft": None}
         mail.send(message)
     except Exception as error:  # every failure is recorded on the row, never raised
+        # a retry sends these very bytes (same Date, same attachments); written only now, as
+        # serialising a message costs as much as a third of composing it
+        composed = _composed(message) if from_draft else {}
         status = OutboxStatus.REJECTED if _permanent(error) else OutboxStatus.PENDING
         detail = f"{error.__class__.__name__}: {error}"[:500]
         wait = backoff(attempts)
@@ -234,6 +235,17 @@ def _send_and_record(
         )
     _count(kind, "sent")
     return OutboxStatus.SENT
+
+
+def _composed(message: EmailMessage | None) -> dict:
+    """The row's values that keep a message composed from a draft for its retries."""
+    if message is None:  # composing failed: the draft stays
+        return {}
+    try:
+        return {"message": bytes(message), "draft": None}
+    except Exception:
+        log.exception("a composed mail could not be serialised; its draft stays")
+        return {}
 
 
 def _count(kind: str, outcome: str) -> None:

@@ -216,7 +216,9 @@ def _png(width: int, height: int, scanlines: bytes) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(scanlines, 9))
+        # level 6: a tenth larger than 9 (411 against 374 bytes for a booking code at scale 6)
+        # in under half the time; every booking mail carries one
+        + chunk(b"IDAT", zlib.compress(scanlines, 6))
         + chunk(b"IEND", b"")
     )
 
