@@ -101,7 +101,7 @@ def appointment_windows(
 
 
 def _is_closed(marks: set, day: date) -> bool:
-    return calendar.public_holiday(day) or day in marks or (day.month, day.day) in marks
+    return bool(calendar.public_holiday(day)) or day in marks or (day.month, day.day) in marks
 
 
 def _stationary_day(office: Office, day: date, memo: dict) -> tuple[DayWindow, ...]:
@@ -114,7 +114,7 @@ def _stationary_day(office: Office, day: date, memo: dict) -> tuple[DayWindow, .
             closed.get(office.id, set()) | closed.get(None, set()),
             _weekly_windows([office.id])[office.id],
         )
-    marks, weekly = found  # type: ignore[misc]
+    marks, weekly = found
     if _is_closed(marks, day):
         return ()
     tz = calendar.office_tz(office)

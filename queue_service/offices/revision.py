@@ -104,7 +104,8 @@ def current() -> tuple[int, int]:
     (a session that outlives a request, as in tests, reads it again in the next one)."""
     session = db.session()
     seen = session.info.get(_SEEN)
-    asker = request._get_current_object() if has_request_context() else None
+    # the request itself, not the proxy (the same proxy stands for every request)
+    asker = request._get_current_object() if has_request_context() else None  # type: ignore[attr-defined]
     if seen is not None and seen[0] is session.get_transaction() and seen[1] is asker:
         return seen[2]
     row = session.connection().execute(_READ).first()
