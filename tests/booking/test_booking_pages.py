@@ -208,3 +208,36 @@ def test_holding_a_past_time_says_so_instead_of_taken(bookings, catalogue_app):
     assert past.status_code == 302 and "/termin/kalender" in past.headers["Location"]
     page = client.get(past.headers["Location"]).get_data(as_text=True)
     assert "Diese Zeit ist schon vorbei." in page and "gerade vergeben" not in page
+
+
+def test_the_earliest_times_anywhere_are_the_soonest_of_the_fixed_offices(bookings, catalogue_app):
+    from datetime import UTC, datetime
+
+    from queue_service import clock
+    from queue_service.booking import slots
+    from queue_service.offices import calendar
+
+    # a Friday noon: Schützenplatz opens on Saturday, the other offices on Monday
+    clock.freeze(datetime(2026, 11, 27, 11, 0, tzinfo=UTC))
+    page = catalogue_app.test_client().get("/termin/ort?services=RP&persons=1")
+    section = page.get_data(as_text=True).split('class="anywhere"', 1)[1].split("</section>")[0]
+    shown = list(
+        zip(
+            re.findall(r'name="office" value="([^"]+)"', section),
+            re.findall(r'name="start" value="([^"]+)"', section),
+            strict=True,
+        )
+    )
+    req = slots.resolve_request("RP", 1)
+    offices = {o.id: o for o in slots.offices_offering(req, include_mobile=True)}
+    earliest = {
+        offices[s.office_id].slug: s.start.astimezone(calendar.office_tz(offices[s.office_id]))
+        for s in slots.earliest_slots(req, list(offices.values()))
+        if not offices[s.office_id].is_mobile
+    }
+    assert len(shown) == min(3, len(earliest)) > 0
+    assert all(earliest[slug].isoformat() == start for slug, start in shown)
+    starts = [earliest[slug] for slug, _start in shown]
+    assert starts == sorted(starts)
+    left_out = [start for slug, start in earliest.items() if slug not in dict(shown)]
+    assert all(start >= starts[-1] for start in left_out)
