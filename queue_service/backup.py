@@ -10,7 +10,8 @@ After a restore the data is as it was at the backup, but the world went on: visi
 tickets issued after it, displays know event numbers from after it. ``after_restore`` therefore
 moves today's ticket numbers of every office and prefix forward (new numbers cannot repeat one
 already handed out), moves every office's event seq forward (displays see a gap and fetch a fresh
-snapshot at once) and, on PostgreSQL, sets every id sequence past its table's highest id.
+snapshot at once) gives the catalogue revision a new epoch (servers that kept catalogue reads drop them) and, on
+PostgreSQL, sets every id sequence past its table's highest id.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def after_restore(skip_numbers: int = DEFAULT_SKIP_NUMBERS) -> dict:
     """Make the restored database safe to serve from (inside an app context)."""
     from flask import current_app
 
+    from .offices import revision
     from .offices.models import Office, Service
     from .realtime.models import OfficeEventLog, OfficeEventSeq
     from .tickets.models import DayCounter
@@ -169,6 +171,8 @@ def after_restore(skip_numbers: int = DEFAULT_SKIP_NUMBERS) -> dict:
         ).rowcount
         # calls of the restored past are not replayed to displays that reconnect after the jump
         session.execute(delete(OfficeEventLog))
+        # processes that kept catalogue reads of a later revision must not take them for current
+        revision.start_new_epoch(session)
         sequences = 0
         if session.get_bind().dialect.name == "postgresql":
             for table in db.metadata.sorted_tables:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from queue_service import clock, create_app
 from queue_service.extensions import db
+from queue_service.offices.services import cached_office
 from queue_service.realtime.models import OfficeEventSeq
 from queue_service.tickets import issuing
 from queue_service.tickets.models import Ticket, TicketStatus
@@ -88,6 +89,11 @@ def test_backup_while_serving_then_restore_brings_back_the_data_and_skips_number
 
         # after the backup: more tickets, one served, and a display event counter moved on
         before_changes = set(_numbers())
+        # ... and a catalogue change this process keeps
+        cached_office("linden").name = "Bürgeramt Linden (nach der Sicherung)"
+        db.session.commit()
+        assert cached_office("linden").name == "Bürgeramt Linden (nach der Sicherung)"
+        db.session.commit()
         later = [issuing.issue_ticket("aegi", "PA")["number"] for _ in range(4)]
         seq_before_restore = _seq()
         assert seq_before_restore > 0
@@ -117,5 +123,10 @@ def test_backup_while_serving_then_restore_brings_back_the_data_and_skips_number
         assert int(fresh[1:]) > highest_before
         # displays see a jump and fetch a fresh snapshot
         assert _seq() > seq_before_restore + 100_000
+        # a catalogue change after the restore: the name kept from after the backup is not current
+        db.session.rollback()
+        cached_office("aegi").phone = "0511 168-0"
+        db.session.commit()
+        assert cached_office("linden").name == "Bürgeramt Linden"
         db.session.remove()
         db.engine.dispose()

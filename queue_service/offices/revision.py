@@ -11,12 +11,13 @@ in any process is seen by the next transaction of every process.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from flask import current_app, has_request_context, request
-from sqlalchemy import event, select, text
+from sqlalchemy import delete, event, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -97,6 +98,16 @@ def _after_create(target, connection, **kw) -> None:
 
 _READ = select(CatalogueRevision.epoch, CatalogueRevision.number).where(CatalogueRevision.id == 1)
 _SEEN = "qs_catalogue_revision"
+
+
+def start_new_epoch(session) -> None:
+    """Give the revision a new random epoch, in ``session``'s unit of work. After a restore has
+    brought back an older revision row, the numbers would run through values that processes
+    already kept other catalogue contents under."""
+    session.execute(delete(CatalogueRevision))
+    session.execute(
+        insert(CatalogueRevision).values(id=1, epoch=secrets.randbelow(2_147_483_647), number=1)
+    )
 
 
 def current() -> tuple[int, int]:
