@@ -10,7 +10,6 @@ check-then-insert: the read of taken seats beforehand only picks the first numbe
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -69,6 +68,32 @@ def _upsert(session, row: dict, now: datetime) -> bool:
     return connection.execute(stmt, {**row, "now": now}).first() is not None
 
 
+def live_seats(
+    session,
+    *,
+    office_id: int,
+    start: datetime,
+    units: int,
+    unit: timedelta,
+    capacity: int,
+    now: datetime,
+) -> dict[datetime, set[int]]:
+    """The seat numbers already live in each unit of the time; SlotTaken at once when a unit has
+    none left below ``capacity``. A read without locks: it only spares a booking that cannot
+    succeed its writes, and tells ``claim`` which numbers to try first."""
+    wanted = unit_starts(start, units, unit)
+    taken: dict[datetime, set[int]] = {u: set() for u in wanted}
+    for unit_start, seat_no in session.connection().execute(
+        select(_seats.c.unit_start, _seats.c.seat_no).where(
+            _seats.c.office_id == office_id, _seats.c.unit_start.in_(wanted), _live(now)
+        )
+    ):
+        taken[unit_start].add(seat_no)
+    if any(len({n for n in numbers if n < capacity}) >= capacity for numbers in taken.values()):
+        raise SlotTaken(N_("Someone else has just booked this time. Please choose another one."))
+    return taken
+
+
 def claim(
     session,
     *,
@@ -80,19 +105,26 @@ def claim(
     appointment_id: int,
     until: datetime | None,
     now: datetime,
+    live: dict[datetime, set[int]] | None = None,
 ) -> None:
-    """Take one seat below ``capacity`` in each unit for the appointment, or raise SlotTaken."""
-    wanted = unit_starts(start, units, unit)
-    taken: dict[datetime, set[int]] = defaultdict(set)
-    for unit_start, seat_no in session.connection().execute(
-        select(_seats.c.unit_start, _seats.c.seat_no).where(
-            _seats.c.office_id == office_id, _seats.c.unit_start.in_(wanted), _live(now)
+    """Take one seat below ``capacity`` in each unit for the appointment, or raise SlotTaken.
+    ``live``: what ``live_seats`` read for this time earlier in the transaction."""
+    taken = (
+        live
+        if live is not None
+        else live_seats(
+            session,
+            office_id=office_id,
+            start=start,
+            units=units,
+            unit=unit,
+            capacity=capacity,
+            now=now,
         )
-    ):
-        taken[unit_start].add(seat_no)
+    )
     # Unit by unit, seat numbers ascending: every claim locks rows in the same global order, so
     # concurrent claims on PostgreSQL queue up behind each other instead of deadlocking.
-    for u in wanted:
+    for u in unit_starts(start, units, unit):
         for seat_no in (n for n in range(capacity) if n not in taken[u]):
             row = {
                 "office_id": office_id,

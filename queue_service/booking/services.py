@@ -290,6 +290,16 @@ def book_appointment(
 
     def work(session) -> AppointmentView:
         _guard_email_limit(session, contact.email, now)
+        # a time already full fails here, before anything is written
+        live = seats.live_seats(
+            session,
+            office_id=office_info.id,
+            start=slot.start,
+            units=request.units,
+            unit=s.unit,
+            capacity=slot.capacity,
+            now=now,
+        )
         salt = tokens.new_salt()
         pending = s.double_opt_in
         appointment = Appointment(
@@ -328,6 +338,7 @@ def book_appointment(
             appointment_id=appointment.id,
             until=appointment.expires_at,
             now=now,
+            live=live,
         )
         return view
 

@@ -303,3 +303,13 @@ def test_a_booking_claims_its_seats_last_so_their_locks_end_with_the_commit(book
         [s.replace("UPDATE slot_seats", "INSERT INTO slot_seats", 1) for s in completion]
     )
     assert locked and all("slot_seats" in s for s in locked)  # the hold's seats, kept
+
+
+def test_a_booking_of_a_full_time_is_refused_before_anything_is_written(bookings):
+    start = at(THURSDAY, 8)
+    with pytest.raises(SlotTaken):
+        for _ in range(50):  # Linden's counters, one booking each
+            book(office="linden", services="MB", start=start)
+    with statements_sent() as sent, pytest.raises(SlotTaken):
+        book(office="linden", services="MB", start=start)
+    assert not [s for s in sent if s.startswith(("INSERT", "UPDATE", "DELETE"))]
