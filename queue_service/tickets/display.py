@@ -12,10 +12,10 @@ from __future__ import annotations
 import time as _time
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, or_, select
 
 from .. import clock
 from ..extensions import app_object, db
@@ -130,23 +130,63 @@ def _positions(
         sent.update(marks)
     if not ids:
         return []
-    tickets = db.session.scalars(
-        select(Ticket).options(joinedload(Ticket.service)).where(Ticket.id.in_(ids))
-    ).all()
-    by_id = {t.id: t for t in tickets}
+    rows = {row[0]: row for row in db.session.connection().execute(_positions_stmt(), {"ids": ids})}
+    names = _service_names(snap, rows.values())
     warnings = forecast_warnings(
-        snap, {i: by_id[i].service.code for i in risky if i in by_id}, outlook
+        snap, {i: names[rows[i][5]][0] for i in risky if i in rows}, outlook
     )
-    return [
-        (
-            by_id[i].token,
-            payloads.with_warning(
-                payloads.public_view(by_id[i], snap.estimates.get(i)), warnings.get(i)
-            ),
+    views = []
+    for i in ids:
+        if i not in rows:
+            continue  # no longer waiting: its own change pushes its state
+        tid, token, number, kind, issued_at, service_id, persons, lang, day = rows[i]
+        further = snap.further_of(tid)
+        services = [names[service_id], *(names[f] for f in further if f != service_id)]
+        view = payloads.waiting_public_view(
+            number, kind, services, persons, lang, office, issued_at, day, snap.estimates.get(i)
         )
-        for i in ids
-        if i in by_id
-    ]
+        views.append((token, payloads.with_warning(view, warnings.get(i))))
+    return views
+
+
+@lru_cache(maxsize=1)
+def _positions_stmt():
+    """What a waiting ticket's public view shows, as plain rows: after a call every waiting
+    ticket's position changes, and ORM objects for all of them cost more than the read."""
+    return select(
+        Ticket.id,
+        Ticket.token,
+        Ticket.number,
+        Ticket.kind,
+        Ticket.issued_at,
+        Ticket.service_id,
+        Ticket.persons,
+        Ticket.lang,
+        Ticket.business_date,
+    ).where(Ticket.id.in_(bindparam("ids", expanding=True)), Ticket.status == TicketStatus.WAITING)
+
+
+def _service_names(snap: estimates.Snapshot, rows) -> dict[int, tuple[str, str, str]]:
+    """(code, German name, English name) of the services these tickets name: from the
+    snapshot's catalogue, else (a service the office no longer offers) from the database."""
+    wanted = set()
+    for row in rows:
+        wanted.add(row[5])
+        wanted.update(snap.further_of(row[0]))
+    found = {
+        sid: (info.code, info.name_de, info.name_en)
+        for sid, info in snap.services.items()
+        if sid in wanted
+    }
+    missing = wanted - found.keys()
+    if missing:
+        for sid, code, name_de, name_en in db.session.execute(
+            select(Service.id, Service.code, Service.name_de, Service.name_en).where(
+                Service.id.in_(missing)
+            )
+        ):
+            found[sid] = (code, name_de, name_en)
+    return found
 
 
 def read_queue(office_slug: str, sent: dict | None = None) -> QueueRead:

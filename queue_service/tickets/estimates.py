@@ -105,6 +105,7 @@ class Snapshot:
     _totals: dict | None = None
     # catalogue minutes of everyone waiting, one service each (the forecast's rule)
     waiting_minutes: float | None = None
+    _further: dict[int, tuple[int, ...]] | None = None
 
     def __post_init__(self) -> None:
         self.open_counter_ids = frozenset(
@@ -120,6 +121,12 @@ class Snapshot:
                 found = {c.id for c in self.counters if service_id in c.service_ids}
             self._capable[key] = frozenset(found)
         return self._capable[key]
+
+    def further_of(self, ticket_id: int) -> tuple[int, ...]:
+        """The further services of a waiting ticket (an appointment's), in booked order."""
+        if self._further is None:
+            self._further = {t.id: t.further for t in self.waiting if t.further}
+        return self._further.get(ticket_id, ())
 
     def office_open(self) -> bool:
         if self.open_now is None:

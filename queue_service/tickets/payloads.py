@@ -3,7 +3,7 @@ no personal data (a walk-in ticket has none anyway)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 
@@ -12,7 +12,7 @@ from ..offices import calendar
 from ..offices.models import Counter, Office
 from .estimates import Estimate
 from .lifecycle import allowed_actions
-from .models import Ticket, TicketStatus
+from .models import Ticket, TicketKind, TicketStatus
 
 
 def local_iso(moment: datetime | None, office: Office) -> str | None:
@@ -52,6 +52,41 @@ def public_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> 
         "issued_at": local_iso(ticket.issued_at, office),
         "called_at": local_iso(ticket.called_at, office) if show_counter else None,
         "business_date": ticket.business_date.isoformat(),
+    }
+
+
+def waiting_public_view(
+    number: str,
+    kind: TicketKind,
+    services: list[tuple[str, str, str]],
+    persons: int,
+    ticket_lang: str,
+    office: Office,
+    issued_at: datetime,
+    business_date: date,
+    estimate: Estimate | None,
+    lang: str = "de",
+) -> dict:
+    """``public_view`` of a waiting ticket from plain values (the displays' positions push this
+    for every waiting ticket after a call): ``services`` are (code, German name, English name),
+    the queued one first. A waiting ticket has no counter, call or recall to show."""
+    named = [{"code": code, "name": en if lang == "en" else de} for code, de, en in services]
+    return {
+        "number": number,
+        "status": TicketStatus.WAITING.value,
+        "kind": kind.value,
+        "service": dict(named[0]),
+        "services": named,
+        "persons": persons,
+        "lang": ticket_lang,
+        "office": {"slug": office.slug, "name": office.name},
+        "counter": None,
+        "recall_count": 0,
+        "people_ahead": estimate.people_ahead if estimate else None,
+        "estimated_wait_minutes": estimate.minutes if estimate else None,
+        "issued_at": local_iso(issued_at, office),
+        "called_at": None,
+        "business_date": business_date.isoformat(),
     }
 
 

@@ -3,11 +3,21 @@ ticket's token on the displays."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from queue_service import clock
 from queue_service.errors import Conflict
+from queue_service.extensions import db
+from queue_service.offices.services import get_office
 from queue_service.realtime import publish
+from queue_service.tickets import display, estimates
 from queue_service.tickets import services as q
+from queue_service.tickets.models import Ticket
+from queue_service.tickets.reads import ticket_status
+
+from ..support.sql import statements_sent
 
 
 @pytest.fixture
@@ -88,3 +98,69 @@ def test_a_change_that_fails_after_publishing_rolls_back_and_sends_nothing(
     assert (
         q.call_next("aegi", 1, actor=clerk)["token"] == token
     )  # still waiting: nothing was changed
+
+
+def _queue_of_every_kind(clerk) -> list[str]:
+    """Walk-ins of several services, one in English, and an appointment of three persons with
+    further services; the tokens."""
+    q.open_counter("aegi", 1, actor=clerk)
+    tokens = [q.issue_ticket("aegi", code)["token"] for code in ("PA", "AB", "MB")]
+    tokens.append(q.issue_ticket("aegi", "RP", lang="en")["token"])
+    due = clock.now() + timedelta(minutes=20)
+    appointment = q.issue_ticket(
+        "aegi", "AB", kind="appointment", due_at=due, further_services=["MB", "RP"], persons=3
+    )
+    return [*tokens, appointment["token"]]
+
+
+def test_the_positions_pushed_after_a_call_are_what_each_status_page_reads(
+    app, aegi, clerk, emitted
+):
+    """The positions are rendered from plain rows, not ORM tickets: same payload as the status
+    page's own read, for every kind of waiting ticket."""
+    tokens = _queue_of_every_kind(clerk)
+    publish.forget_pushed_positions(app)
+    emitted.clear()
+    called = q.call_next("aegi", 1, actor=clerk)["token"]
+    pushed = {
+        room.removeprefix("ticket:"): data
+        for event, data, room, _ in emitted
+        if event == "ticket_updated" and room != f"ticket:{called}"
+    }
+    waiting = [t for t in tokens if t != called]
+    assert sorted(pushed) == sorted(waiting)
+    for token in waiting:
+        assert pushed[token] == ticket_status(token), token
+    appointment = pushed[tokens[-1]]
+    assert [s["code"] for s in appointment["services"]] == ["AB", "MB", "RP"]
+    assert appointment["persons"] == 3 and appointment["kind"] == "appointment"
+
+
+def test_a_waiting_ticket_of_a_service_no_longer_offered_still_gets_its_position(aegi, clerk):
+    tokens = _queue_of_every_kind(clerk)
+    office = get_office("aegi")
+    snap = estimates.snapshot(office, clock.now())
+    dropped = next(s for s in snap.services.values() if s.code == "MB")
+    del snap.services[dropped.id]  # as if the office had stopped offering it meanwhile
+    views = dict(display._positions(office, snap, None))
+    assert sorted(views) == sorted(tokens)
+    for token in tokens:
+        assert views[token] == ticket_status(token), token
+
+
+def test_the_positions_read_loads_no_ticket_objects_and_one_statement_however_long_the_queue(
+    aegi, clerk
+):
+    q.open_counter("aegi", 1, actor=clerk)
+    counts = []
+    for queue_length in (3, 30):
+        while len(estimates.snapshot(get_office("aegi"), clock.now()).waiting) < queue_length:
+            q.issue_ticket("aegi", "PA")
+        db.session.rollback()
+        with statements_sent() as sent:
+            read = display.read_queue("aegi")
+        assert len(read.positions) == queue_length
+        assert not [o for o in db.session.identity_map.values() if isinstance(o, Ticket)]
+        counts.append(len([s for s in sent if "tickets.token" in s]))
+        db.session.rollback()
+    assert counts == [1, 1]
