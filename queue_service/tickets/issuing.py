@@ -19,8 +19,8 @@ from ..offices import calendar
 from ..offices.models import MobileEvent, Office, OfficeService, Service, WindowKind
 from ..offices.services import get_office, get_service
 from ..realtime import publish
-from . import estimates, forecast, numbering, payloads, reads
-from .models import Ticket, TicketEvent, TicketKind, TicketService, TicketStatus
+from . import estimates, forecast, lifecycle, numbering, payloads, reads
+from .models import Ticket, TicketKind, TicketService, TicketStatus
 
 TICKET_LANGUAGES = ("de", "en", "tr", "ar", "uk")
 
@@ -321,26 +321,26 @@ def issue_ticket(
         )
         session.add(ticket)
         session.flush()
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                office_id=office.id,
-                at=now,
-                action="issue",
-                from_status=None,
-                to_status=TicketStatus.WAITING,
-                user_id=actor.id if actor else None,
-                details={
-                    "service": service.code,
-                    **({"further_services": [f.code for f in further]} if further else {}),
-                    **({"persons": persons} if persons != 1 else {}),
-                    "kind": kind.value,
-                    "priority": bool(priority),
-                    **({"forced": True} if force else {}),
-                    "by": "staff" if actor else ("kiosk" if device else "system"),
-                    **({"device_id": device.id} if device else {}),
-                },
-            )
+        lifecycle.log_event(
+            session,
+            ticket_id=ticket.id,
+            office_id=office.id,
+            at=now,
+            action="issue",
+            from_status=None,
+            to_status=TicketStatus.WAITING,
+            counter_id=None,
+            user_id=actor.id if actor else None,
+            details={
+                "service": service.code,
+                **({"further_services": [f.code for f in further]} if further else {}),
+                **({"persons": persons} if persons != 1 else {}),
+                "kind": kind.value,
+                "priority": bool(priority),
+                **({"forced": True} if force else {}),
+                "by": "staff" if actor else ("kiosk" if device else "system"),
+                **({"device_id": device.id} if device else {}),
+            },
         )
         publish.queue_changed(office.slug)
         return _result(ticket, lang)
