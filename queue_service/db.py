@@ -139,12 +139,22 @@ _KEPT = "qs_kept_after_commit"
 def unit_of_work() -> Iterator:
     """A write transaction on the request's session: commit on success, roll back on error."""
     session = db.session()
+    principals = _principals(session)
     if session.in_transaction():
-        # End any read transaction so the write starts fresh (and IMMEDIATE on SQLite); the
-        # commit expires every loaded object, so the work reads current rows.
-        session.commit()
+        # End any read transaction so the write starts fresh (and IMMEDIATE on SQLite), and
+        # expire every loaded object, so the work reads current rows.
+        if principals:
+            session.expire_on_commit = False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = True
+            _expire_all_but(session, principals)
+        else:
+            session.commit()
     elif session.info.pop(_KEPT, False):
-        session.expire_all()  # what the last unit of work kept is not current any more
+        # what the last unit of work kept is not current any more
+        _expire_all_but(session, principals)
     token = _immediate.set(True)
     serialize = is_sqlite() and current_app.config.get("SQLITE_WRITER_LOCK", True)
     if serialize:
@@ -168,6 +178,36 @@ def unit_of_work() -> Iterator:
         if serialize:
             _sqlite_writers.release()
         _immediate.reset(token)
+
+
+_PRINCIPALS = "qs_principals"
+
+
+def keep_loaded_for_request(principal: object) -> None:
+    """Keep the request's authenticated user or device loaded across its units of work.
+
+    It was authenticated from its row, read at the start of the request; expiring it with
+    everything else made every change reload it (a statement and an ORM refresh per request)
+    only to read the same role and office again. Authentication holds for the request, as it
+    does for its other checks before the change; the next request reads the row again.
+    """
+    if has_request_context():
+        g.setdefault(_PRINCIPALS, []).append(principal)
+
+
+def _principals(session) -> list:
+    if not has_request_context():
+        return []
+    return [p for p in g.get(_PRINCIPALS, ()) if p in session]
+
+
+def _expire_all_but(session, kept: list) -> None:
+    if not kept:
+        session.expire_all()
+        return
+    for obj in list(session.identity_map.values()):
+        if not any(obj is p for p in kept):
+            session.expire(obj)
 
 
 def _note_commit_attempt() -> None:

@@ -13,6 +13,7 @@ from flask_login import login_required as _login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import clock
+from ..db import keep_loaded_for_request
 from ..errors import N_, Forbidden, Unauthorized
 from ..extensions import login_manager
 from . import login, services, tokens
@@ -50,6 +51,7 @@ def _load_user(user_id: str) -> User | None:
         _forget_session()
         return None
     _note_activity()
+    keep_loaded_for_request(user)
     return user
 
 
@@ -63,6 +65,7 @@ def _load_user_from_request(req) -> User | None:
         return None
     request._qs_api_token_id = row.id  # type: ignore[attr-defined]  # per-request cache
     _touch_token_after_request(row.id, row.last_used_at)
+    keep_loaded_for_request(row.user)
     return row.user
 
 
@@ -170,6 +173,8 @@ def current_device() -> Device | None:
         token = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE)
         cached = services.device_for_token(token) if token else None
         request._qs_device = cached  # type: ignore[attr-defined]  # per-request cache
+        if cached is not None:
+            keep_loaded_for_request(cached)
         if cached is not None and _seen_long_ago(cached):
             _touch_after_request(cached.id)
     return cast("Device | None", cached)

@@ -143,7 +143,7 @@ def apply(
     )
 
 
-_LOG_EVENT = insert(TicketEvent.__table__)
+_LOG_EVENT = insert(TicketEvent)
 
 
 def log_event(session, **values) -> None:

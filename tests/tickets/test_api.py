@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import inspect, update
 
 from queue_service import clock
+from queue_service.auth.models import ApiToken, Device
 from queue_service.auth.services import create_api_token, create_device
+from queue_service.auth.web import current_device
+from queue_service.db import unit_of_work
+from queue_service.offices.services import get_office
 
 from ..conftest import login
 from ..support.html import csrf_from
+from ..support.sql import statements_sent
 from .conftest import PASSWORD
 
 
@@ -307,3 +313,54 @@ def test_giving_an_arabic_ticket_back_happens_in_arabic_and_a_switch_is_kept(cli
     assert again.status_code == 303 and again.headers["Location"].endswith(f"/t/{token}")
     note = client.get(again.headers["Location"]).get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in note and "لم يعد من الممكن إلغاء هذه التذكرة." in note
+
+
+def _reads_of(sent: list[str], table: str) -> int:
+    return sum(1 for s in sent if s.lstrip().startswith("SELECT") and f"FROM {table} " in f"{s} ")
+
+
+def test_who_asked_is_read_once_per_request_not_again_inside_the_change(client, kiosk, bearer):
+    """The kiosk or the token's user, authenticated at the request's start, stays loaded through
+    the request's unit of work (before, the change reloaded it to check the same office)."""
+    _issue(client, kiosk)  # the kiosk's first request also records that it was seen
+    with statements_sent() as sent:
+        assert _issue(client, kiosk).status_code == 201
+    assert _reads_of(sent, "devices") == 1
+    client.post("/api/v1/offices/aegi/counters/1/open", headers=bearer)
+    with statements_sent() as sent:
+        called = client.post("/api/v1/offices/aegi/counters/1/call-next", headers=bearer)
+    assert called.status_code == 200
+    with statements_sent() as started:
+        response = client.post(
+            f"/api/v1/tickets/{called.get_json()['token']}/start", headers=bearer
+        )
+    assert response.status_code == 200
+    for statements in (sent, started):
+        assert _reads_of(statements, "api_tokens") == 1  # the token, with its user
+        assert _reads_of(statements, "users") == 0
+
+
+def test_a_revoked_kiosk_or_token_is_refused_at_its_next_request(client, kiosk, bearer):
+    assert _issue(client, kiosk).status_code == 201
+    assert client.post("/api/v1/offices/aegi/counters/1/open", headers=bearer).status_code == 200
+    with unit_of_work() as session:
+        session.execute(update(Device).values(revoked_at=clock.now()))
+        session.execute(update(ApiToken).values(revoked_at=clock.now()))
+    assert _issue(client, kiosk).status_code == 401
+    assert (
+        client.post("/api/v1/offices/aegi/counters/1/call-next", headers=bearer).status_code == 401
+    )
+
+
+def test_a_unit_of_work_keeps_only_the_request_principal_loaded(app, aegi):
+    """Everything else the request read before its change is read again inside it."""
+    device_token = create_device("aegi", "kiosk")
+    with app.test_request_context(headers={"X-Device-Token": device_token}):
+        device = current_device()
+        office = get_office("aegi")
+        with unit_of_work():
+            assert "kind" in inspect(device).dict  # kept: not reloaded
+            assert "name" not in inspect(office).dict  # expired: the change reads it anew
+        with unit_of_work():  # and again after a unit of work that kept its objects
+            assert "kind" in inspect(device).dict
+            assert "name" not in inspect(office).dict
