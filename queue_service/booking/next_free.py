@@ -27,6 +27,9 @@ _lock = threading.Lock()
 # (application serial, office id) -> (monotonic expiry, application time computed, result)
 _cache: dict[tuple[int, int], tuple[float, datetime, dict]] = {}
 _serials = itertools.count(1)
+# (application serial, office id) -> set when the computation under way in this process ends
+_computing: dict[tuple[int, int], threading.Event] = {}
+COMPUTE_WAIT_SECONDS = 10.0
 
 
 def _app_key() -> int:
@@ -64,30 +67,63 @@ def next_free_appointments(offices: Sequence[Office]) -> dict[int, dict]:
     """The next free appointment of each office (active offices only; others get None).
 
     ``{office id: {"start": datetime | None, "services": {code: datetime}}}``; memoised per office.
+    An office being computed by another request of this process is waited for, not computed
+    again: when an office is served out every walk-in refused there asks at once, and under
+    gevent each computation's round trips let the next refusal in, which found the cache still
+    cold and computed the same slot searches again.
     """
     ttl = float(current_app.config.get("NEXT_FREE_CACHE_SECONDS", 60))
     app_key = _app_key()
     moment, now = time.monotonic(), clock.now()
     result: dict[int, dict] = {}
     missing: list[Office] = []
+    awaited: list[tuple[Office, threading.Event]] = []
     with _lock:
         for office in offices:
-            hit = _cache.get((app_key, office.id))
-            # fresh by the wall clock and computed at (about) this application time: a clock
-            # set elsewhere (simulation, tests) never meets an answer of another moment
-            if ttl > 0 and hit and hit[0] > moment and 0 <= (now - hit[1]).total_seconds() < ttl:
-                result[office.id] = hit[2]
+            key = (app_key, office.id)
+            hit = _fresh(_cache.get(key), ttl, moment, now)
+            if hit is not None:
+                result[office.id] = hit
+            elif ttl > 0 and key in _computing:
+                awaited.append((office, _computing[key]))
             else:
                 missing.append(office)
-    active = [o for o in missing if o.active]
-    computed = _compute(active, now) if active else {}
-    for office in missing:
-        result[office.id] = computed.get(office.id, {"start": None, "services": {}})
-    if ttl > 0 and missing:
+                if ttl > 0:
+                    _computing[key] = threading.Event()
+    try:
+        active = [o for o in missing if o.active]
+        computed = _compute(active, now) if active else {}
+        for office in missing:
+            result[office.id] = computed.get(office.id, {"start": None, "services": {}})
+        if ttl > 0 and missing:
+            with _lock:
+                for office in missing:
+                    _cache[(app_key, office.id)] = (moment + ttl, now, result[office.id])
+    finally:
+        if ttl > 0:
+            with _lock:
+                for office in missing:
+                    _computing.pop((app_key, office.id)).set()
+    for office, computing in awaited:
+        computing.wait(COMPUTE_WAIT_SECONDS)
         with _lock:
-            for office in missing:
-                _cache[(app_key, office.id)] = (moment + ttl, now, result[office.id])
+            hit = _fresh(_cache.get((app_key, office.id)), ttl, time.monotonic(), now)
+        # the other computation failed or took too long: this request computes it itself
+        result[office.id] = (
+            hit
+            if hit is not None
+            else _compute([office], now).get(office.id, {"start": None, "services": {}})
+        )
     return result
+
+
+def _fresh(hit, ttl: float, moment: float, now: datetime) -> dict | None:
+    """The memoised answer if it is fresh by the wall clock and was computed at (about) this
+    application time: a clock set elsewhere (simulation, tests) never meets an answer of
+    another moment."""
+    if ttl > 0 and hit and hit[0] > moment and 0 <= (now - hit[1]).total_seconds() < ttl:
+        return hit[2]
+    return None
 
 
 def clear_cache() -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 
 from queue_service import clock
 from queue_service.booking import next_free, slots
+from queue_service.extensions import db
 from queue_service.offices.services import get_office, list_offices
 
 from .conftest import MONDAY_9, at, book, wipe_bookings
@@ -75,6 +78,43 @@ def test_the_answer_is_memoised_per_office_for_a_short_time(app, catalogue):
     next_free.clear_cache()
     assert next_free.next_free_appointments([linden])[linden.id]["services"]["PA"] > first
     wipe_bookings()
+
+
+def test_requests_asking_at_once_share_one_computation_per_office(app, catalogue, monkeypatch):
+    """Every walk-in refused at a served-out office asks at once: one computes, the rest wait
+    for its answer instead of running the same slot searches again."""
+    app.config["NEXT_FREE_CACHE_SECONDS"] = 60
+    clock.freeze(MONDAY_9)
+    computed, original, release = [], next_free._compute, threading.Event()
+
+    def slow(offices, now):
+        computed.append([o.slug for o in offices])
+        release.wait(10)
+        return original(offices, now)
+
+    monkeypatch.setattr(next_free, "_compute", slow)
+    answers = []
+
+    def ask() -> None:
+        with app.app_context():
+            linden = get_office("linden")
+            answers.append(next_free.next_free_appointments([linden])[linden.id])
+            db.session.remove()
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while not computed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # the others arrive while the first computes
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    assert computed == [["linden"]]
+    assert len(answers) == 4 and all(answer == answers[0] for answer in answers)
+    assert answers[0]["services"]["PA"] is not None
+    assert not next_free._computing
 
 
 def test_the_public_status_shows_the_next_free_appointment_without_personal_data(
