@@ -122,10 +122,14 @@ def _calendar_of(office: Office) -> _OfficeCalendar:
     if found is None:
         weekly_stmt, closures_stmt = _calendar_stmts()
         params = {"office_id": office.id}
+        session = db.session()
+        if session.autoflush and (session.new or session.dirty or session.deleted):
+            session.flush()  # as the ORM's execute would: pending hours or closures count
+        conn = session.connection()  # plain rows, without the ORM's execute around them
         weekly: dict = {}
-        for weekday, kind, start, end, capacity in db.session.execute(weekly_stmt, params):
+        for weekday, kind, start, end, capacity in conn.execute(weekly_stmt, params):
             weekly.setdefault((weekday, kind), []).append((start, end, capacity))
-        closures = tuple(db.session.execute(closures_stmt, params).all())
+        closures = tuple(conn.execute(closures_stmt, params).all())
         mobile: dict = {}
         if office.is_mobile:
             for ev in db.session.scalars(

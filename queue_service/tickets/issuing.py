@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
@@ -208,10 +209,19 @@ def _check_key(key: str | None) -> str | None:
     return key
 
 
-def _existing(office_id: int, key: str) -> Ticket | None:
-    return db.session.scalar(
-        select(Ticket).where(Ticket.office_id == office_id, Ticket.idempotency_key == key)
+@lru_cache(maxsize=1)
+def _existing_stmt():
+    return select(Ticket.id).where(
+        Ticket.office_id == bindparam("office_id"), Ticket.idempotency_key == bindparam("key")
     )
+
+
+def _existing(office_id: int, key: str) -> Ticket | None:
+    """The ticket issued earlier with this key; looked up as a plain row, since nearly every
+    key is new (a kiosk sends one with each tap) and an ORM query for no row costs as much."""
+    params = {"office_id": office_id, "key": key}
+    found = db.session.connection().execute(_existing_stmt(), params).scalar()
+    return None if found is None else db.session.get(Ticket, found)
 
 
 def _same_request(ticket: Ticket, service_code: str | None) -> Ticket:
