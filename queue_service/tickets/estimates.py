@@ -18,7 +18,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import BindParameter, bindparam, case, func, select
+from sqlalchemy import BindParameter, String, bindparam, case, cast, func, select
 
 from ..extensions import db
 from ..offices import calendar
@@ -394,10 +394,16 @@ def ranked_waiting(office_id: int, day: date, now: datetime) -> list[Waiting]:
 
 
 @lru_cache(maxsize=1)
-def _counter_stmts() -> tuple:
-    # a counter has at most one ticket called or served (uq_tickets_active_counter), so the
-    # outer join keeps one row per counter
-    counters = (
+def _counters_stmt():
+    """One row per counter with its state, its current ticket and the ids of the services it
+    serves (aggregated by the database): a counter has at most one ticket called or served
+    (uq_tickets_active_counter), so the outer join keeps one row per counter."""
+    serves = (
+        select(func.aggregate_strings(cast(counter_services.c.service_id, String), ","))
+        .where(counter_services.c.counter_id == Counter.id)
+        .scalar_subquery()
+    )
+    return (
         select(
             Counter.id,
             Counter.number,
@@ -410,36 +416,26 @@ def _counter_stmts() -> tuple:
             Ticket.serving_at,
             Ticket.persons,
             Ticket.kind,
+            serves,
         )
         .outerjoin(CounterState, CounterState.counter_id == Counter.id)
         .outerjoin(Ticket, (Ticket.counter_id == Counter.id) & Ticket.status.in_(ACTIVE_AT_COUNTER))
         .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
         .order_by(Counter.number)
     )
-    serves = (
-        select(counter_services.c.counter_id, counter_services.c.service_id)
-        .join(Counter, Counter.id == counter_services.c.counter_id)
-        .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
-    )
-    return counters, serves
 
 
 def load_counters(office_id: int) -> list[CounterInfo]:
     """Active counters of an office with their services, state and current ticket."""
-    counters_stmt, serves_stmt = _counter_stmts()
-    params = {"office_id": office_id}
-    rows = _run(counters_stmt, params).all()
-    serves: dict[int, set[int]] = {}
-    for counter_id, service_id in _run(serves_stmt, params):
-        serves.setdefault(counter_id, set()).add(service_id)
+    rows = _run(_counters_stmt(), {"office_id": office_id}).all()
     counters = []
     appointments = []
-    for cid, number, label, status, user_id, *current in rows:
+    for cid, number, label, status, user_id, *current, serves in rows:
         info = CounterInfo(
             cid,
             number,
             label or f"Platz {number}",
-            frozenset(serves.get(cid, ())),
+            frozenset(int(i) for i in serves.split(",")) if serves else frozenset(),
             status or CounterStatus.CLOSED,
             user_id,
         )

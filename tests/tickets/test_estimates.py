@@ -163,3 +163,35 @@ def test_a_services_latest_durations_count_however_many_others_finished_since(ap
     q.issue_ticket("aegi", "AB")
     # the waiting AB is served in 12 observed minutes, not in the catalogue's 5
     assert q.issue_ticket("aegi", "AB")["estimated_wait_minutes"] == 12
+
+
+def test_the_counters_with_their_services_state_and_current_ticket_are_read_in_one_statement(
+    aegi, clerk
+):
+    from sqlalchemy import select
+
+    from queue_service.extensions import db
+    from queue_service.offices.models import Counter
+    from queue_service.offices.services import get_office
+    from queue_service.tickets import estimates
+
+    from ..support.sql import statements_sent
+
+    q.open_counter("aegi", 1, actor=clerk)
+    q.issue_ticket("aegi", "PA")
+    called = q.call_next("aegi", 1, actor=clerk)
+    office_id = get_office("aegi").id
+    db.session.rollback()
+    with statements_sent() as sent:
+        counters = estimates.load_counters(office_id)
+    assert len([s for s in sent if s.lstrip().startswith("SELECT")]) == 1
+    stored = db.session.scalars(
+        select(Counter).where(Counter.office_id == office_id, Counter.active.is_(True))
+    ).all()
+    assert [c.number for c in counters] == sorted(c.number for c in stored)
+    by_number = {c.number: c for c in stored}
+    for info in counters:
+        assert info.service_ids == {s.id for s in by_number[info.number].services}, info.number
+    busy = [c for c in counters if c.current_id is not None]
+    assert [(c.number, c.current_status.value) for c in busy] == [(1, "called")]
+    assert counters[0].status.value == "open" and called["counter"]["number"] == 1
