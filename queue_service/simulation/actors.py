@@ -30,6 +30,7 @@ TERMINAL = {"done", "no_show", "cancelled", "not_served"}
 RETRY_WITH_KEY = (0, 500, 502, 503, 504)
 REORDER_SECONDS = 2.0  # as display.js (REORDER_MS): events of two processes may cross
 GIVE_UP_AFTER = 4 * 60  # simulated minutes after closing: the server fell too far behind
+DISPLAYS_JOIN_SECONDS = 15.0  # real seconds the clerks wait at most for the displays' snapshots
 
 
 @dataclass
@@ -256,6 +257,7 @@ class Day:
         self._early: dict[tuple, dict[str, float]] = defaultdict(dict)
         self._early_resync: dict[tuple, set[str]] = defaultdict(set)
         self._display_sockets: dict[str, socketio.AsyncClient] = {}
+        self._displays_joined: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self._visits: dict[str, Visit] = {}
         self._done: dict[str, asyncio.Event] = {}
         # a clerk's call can overtake the issue (or check-in) answer of the same ticket: the
@@ -347,6 +349,7 @@ class Day:
         @sio.on("display_state", namespace="/display")
         async def _snapshot(state):
             display.snapshot(state.get("seq"))
+            self._displays_joined[display.id].set()
             for entry in state.get("calls", []):
                 recovered(entry)
 
@@ -875,6 +878,15 @@ class Day:
                 for i in range(self.displays_per_office)
             )
         )
+        # the screens are on before the clerks start: a call made before a display's first
+        # snapshot would reach it neither live nor (the snapshot holds only the last few
+        # minutes, seconds of real time here) from the snapshot; on a slow machine the clerks
+        # wait for the displays rather than the other way round
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(self._displays_joined[d].wait() for d in self.outcome.displays)),
+                DISPLAYS_JOIN_SECONDS,
+            )
         ticker = asyncio.ensure_future(self._ticker(self.plan.end))
         walkins = [v for v in self.plan.visits if v.kind == "walkin"]
         clerks = [
