@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from .readback import Stored
 
 
-BOOKING_PROCESSES = 2  # server processes the residents book ahead on (own deployment)
+# server processes the residents book ahead on (own deployment): two on one SQLite file were
+# measured slower than one (60.5 s against 43.7 s, 25 % more CPU: their writes wait for each
+# other), so one unless --booking-processes says otherwise
+BOOKING_PROCESSES = 1
 # the clock's speed when the own deployment's day is fitted into --budget: not slower than
 # needed (the slower, the more real time the server has per simulated minute, the less its
 # answers distort the waits), never faster than the documented 480x
