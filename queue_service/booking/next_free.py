@@ -119,9 +119,18 @@ def next_free_appointments(offices: Sequence[Office]) -> dict[int, dict]:
 
 def _fresh(hit, ttl: float, moment: float, now: datetime) -> dict | None:
     """The memoised answer if it is fresh by the wall clock and was computed at (about) this
-    application time: a clock set elsewhere (simulation, tests) never meets an answer of
-    another moment."""
-    if ttl > 0 and hit and hit[0] > moment and 0 <= (now - hit[1]).total_seconds() < ttl:
+    application time: a clock set elsewhere (tests) never meets an answer of another moment.
+
+    With a compressed clock (CLOCK_SPEED, the simulated city day) the application-time window
+    grows with the speed, so the memo lasts ``ttl`` real seconds there too (at 480x it lasted an
+    eighth of a second, and every walk-in refused as served out computed the office's slot
+    searches again: a fifth of the day's server CPU); an answer whose time has passed is stale.
+    """
+    if not (ttl > 0 and hit and hit[0] > moment):
+        return None
+    age = (now - hit[1]).total_seconds()
+    start = hit[2]["start"]
+    if 0 <= age < ttl * max(1.0, clock.speed()) and (start is None or start > now):
         return hit[2]
     return None
 

@@ -80,6 +80,33 @@ def test_the_answer_is_memoised_per_office_for_a_short_time(app, catalogue):
     wipe_bookings()
 
 
+def test_under_a_compressed_clock_the_memo_lasts_its_seconds_of_real_time(
+    app, catalogue, monkeypatch
+):
+    app.config["NEXT_FREE_CACHE_SECONDS"] = 60
+    clock.freeze(MONDAY_9)
+    linden = get_office("linden")
+    first = next_free.next_free_appointments([linden])[linden.id]["start"]
+    calls = []
+    monkeypatch.setattr(next_free, "_compute", lambda offices, now: calls.append(now) or {})
+    clock.advance(timedelta(minutes=10))  # at 1x: ten minutes of application time are stale
+    next_free.next_free_appointments([linden])
+    assert len(calls) == 1
+    next_free.clear_cache()
+    monkeypatch.undo()
+    app.config["NEXT_FREE_CACHE_SECONDS"] = 60
+    clock.freeze(MONDAY_9)
+    assert next_free.next_free_appointments([linden])[linden.id]["start"] == first
+    monkeypatch.setattr(next_free.clock, "speed", lambda: 480.0)
+    monkeypatch.setattr(next_free, "_compute", lambda offices, now: calls.append(now) or {})
+    clock.advance(timedelta(minutes=10))  # 1.25 s of real time at 480x: still memoised
+    assert next_free.next_free_appointments([linden])[linden.id]["start"] == first
+    assert len(calls) == 1
+    clock.freeze(first + timedelta(minutes=1))  # its time has passed: computed again
+    next_free.next_free_appointments([linden])
+    assert len(calls) == 2
+
+
 def test_requests_asking_at_once_share_one_computation_per_office(app, catalogue, monkeypatch):
     """Every walk-in refused at a served-out office asks at once: one computes, the rest wait
     for its answer instead of running the same slot searches again."""
