@@ -17,7 +17,7 @@ from ..offices.models import Counter, Office, counter_services
 from ..realtime import publish
 from . import estimates, lifecycle, numbering, payloads, reads
 from .estimates import Estimate
-from .models import ACTIVE_AT_COUNTER, CounterState, CounterStatus, Placement, Ticket
+from .models import CounterState, CounterStatus, Placement, Ticket, at_counter
 
 _WITH_VIEW = (
     joinedload(Ticket.office, innerjoin=True),
@@ -67,9 +67,7 @@ def counter_service_ids(session, counter: Counter) -> list[int]:
 
 
 def current_ticket(session, counter: Counter) -> Ticket | None:
-    return session.scalar(
-        select(Ticket).where(Ticket.counter_id == counter.id, Ticket.status.in_(ACTIVE_AT_COUNTER))
-    )
+    return session.scalar(select(Ticket).where(at_counter(counter.id)))
 
 
 def ensure_counter_free(session, counter: Counter) -> None:

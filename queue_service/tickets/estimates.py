@@ -32,6 +32,7 @@ from .models import (
     TicketKind,
     TicketService,
     TicketStatus,
+    at_counter,
 )
 
 
@@ -419,7 +420,7 @@ def _counters_stmt():
             serves,
         )
         .outerjoin(CounterState, CounterState.counter_id == Counter.id)
-        .outerjoin(Ticket, (Ticket.counter_id == Counter.id) & Ticket.status.in_(ACTIVE_AT_COUNTER))
+        .outerjoin(Ticket, at_counter(Counter.id))
         .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
         .order_by(Counter.number)
     )

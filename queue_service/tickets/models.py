@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -41,6 +42,10 @@ class TicketStatus(enum.StrEnum):
 
 
 ACTIVE_AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
+# The partial unique index's condition, as SQL text: a query that finds a counter's current
+# ticket must say it in these very words (not with bound parameters) for SQLite to use the
+# index; with ``status IN (?, ?)`` it scanned the whole tickets table once per counter.
+ACTIVE_AT_COUNTER_SQL = "status IN ('called', 'serving')"
 TERMINAL = (
     TicketStatus.DONE,
     TicketStatus.NO_SHOW,
@@ -77,8 +82,8 @@ class Ticket(Model):
             "uq_tickets_active_counter",
             "counter_id",
             unique=True,
-            sqlite_where=text("status IN ('called', 'serving')"),
-            postgresql_where=text("status IN ('called', 'serving')"),
+            sqlite_where=text(ACTIVE_AT_COUNTER_SQL),
+            postgresql_where=text(ACTIVE_AT_COUNTER_SQL),
         ),
         Index("ix_tickets_queue", "office_id", "business_date", "status"),
     )
@@ -213,3 +218,9 @@ class DayCounter(Model):
     business_date: Mapped[date] = mapped_column(Date, primary_key=True)
     name: Mapped[str] = mapped_column(String(24), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def at_counter(counter_id):
+    """The condition of the ticket called or served at ``counter_id`` (a column or a value),
+    in the words of ``uq_tickets_active_counter`` so that the database uses that index."""
+    return and_(Ticket.counter_id == counter_id, text("tickets." + ACTIVE_AT_COUNTER_SQL))
