@@ -52,6 +52,48 @@ def _english(message: str, params: dict[str, Any] | None, plural: str | None) ->
     return message % params if params else message
 
 
+# status -> (heading, explanation) a person reads
+STATUS_TEXTS: dict[int, tuple[str, str]] = {
+    400: (
+        N_("The request could not be processed"),
+        N_(
+            "Something in the address or the form was missing or damaged. Please go back and "
+            "try again."
+        ),
+    ),
+    401: (N_("Please log in"), N_("This page is for staff. Please log in first.")),
+    403: (N_("No access"), N_("You are not allowed to open this page.")),
+    404: (
+        N_("Page not found"),
+        N_("There is no page at this address. The link may be incomplete or out of date."),
+    ),
+    405: (
+        N_("Not possible this way"),
+        N_("This page cannot be used like this. Please go back and use the buttons on the page."),
+    ),
+    409: (N_("Not possible right now"), N_("This cannot be done right now.")),
+    413: (N_("Too much data"), N_("What was sent is too large. Please send less at once.")),
+    422: (N_("Please check your input"), N_("Some of the input is not valid.")),
+    429: (N_("Too many requests"), N_("Please wait a moment, then try again.")),
+    500: (
+        N_("Something went wrong"),
+        N_("Something went wrong on our side. Nothing was changed. Please try again later."),
+    ),
+    503: (
+        N_("Temporarily unavailable"),
+        N_("The service is briefly unavailable. Please try again in a few minutes."),
+    ),
+}
+
+
+def status_texts(status: int) -> tuple[str, str]:
+    """(heading, explanation) of an HTTP status for people, in the request's language: the
+    error pages' texts and the API's problem details for errors of the HTTP layer (unknown
+    address, wrong method, too large, too many requests)."""
+    found = STATUS_TEXTS.get(status) or STATUS_TEXTS[500 if status >= 500 else 400]
+    return translate(found[0]), translate(found[1])
+
+
 class DomainError(Exception):
     """Base of every error a service raises on purpose.
 

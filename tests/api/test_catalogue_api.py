@@ -59,12 +59,24 @@ def test_a_forged_bearer_token_is_refused_not_treated_as_anonymous(client, catal
     assert response.status_code == 401 and response.mimetype == "application/problem+json"
 
 
-def test_unknown_api_route_and_method_are_problem_json(client):
-    assert client.get("/api/v1/nothing-here").mimetype == "application/problem+json"
+def test_unknown_api_route_and_method_are_problem_json_in_the_request_s_language(client):
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.mimetype == "application/problem+json"
+    assert (missing.get_json()["title"], missing.get_json()["status"]) == (
+        "Seite nicht gefunden",
+        404,
+    )
+    assert missing.get_json()["detail"].startswith("Unter dieser Adresse gibt es keine Seite.")
     token = client.get("/api/v1/csrf-token").get_json()["csrf_token"]
     response = client.delete("/api/v1/offices", headers={"X-CSRFToken": token})
     assert response.status_code == 405
     assert response.mimetype == "application/problem+json"
+    assert response.get_json()["title"] == "So nicht möglich"
+    assert "GET" in response.headers["Allow"]
+    # ?lang=en stays for the session, as on the pages
+    english = client.get("/api/v1/nothing-here?lang=en").get_json()
+    assert english["title"] == "Page not found"
+    assert english["detail"].startswith("There is no page at this address.")
 
 
 def test_services_list(client, catalogue):
