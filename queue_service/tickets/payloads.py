@@ -31,28 +31,64 @@ def minutes_between(start: datetime, end: datetime) -> int:
     return max(int((end - start).total_seconds() // 60), 0)
 
 
-def public_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> dict:
-    """What the visitor's status page and the ticket room see."""
-    office = ticket.office
-    show_counter = ticket.status in (TicketStatus.CALLED, TicketStatus.SERVING)
+def _view(
+    *,
+    number: str,
+    status: TicketStatus,
+    kind: TicketKind,
+    named: list[dict],
+    persons: int,
+    ticket_lang: str,
+    office: Office,
+    estimate: Estimate | None,
+    issued_at: datetime,
+    business_date: date,
+    service: dict | None = None,
+    counter: dict | None = None,
+    recall_count: int = 0,
+    called_at: datetime | None = None,
+) -> dict:
+    """The public view's fields; ``named``: every service of the visit (an appointment may have
+    several) as {code, name}, the queued one first; ``service`` the queued one (default: the
+    first)."""
     return {
-        "number": ticket.number,
-        "status": ticket.status.value,
-        "kind": ticket.kind.value,
-        "service": {"code": ticket.service.code, "name": ticket.service.name(lang)},
-        # every service of the visit (an appointment may have several), the queued one first
-        "services": [{"code": s.code, "name": s.name(lang)} for s in ticket.services],
-        "persons": ticket.persons,
-        "lang": ticket.lang,
+        "number": number,
+        "status": status.value,
+        "kind": kind.value,
+        "service": service if service is not None else dict(named[0]),
+        "services": named,
+        "persons": persons,
+        "lang": ticket_lang,
         "office": {"slug": office.slug, "name": office.name},
-        "counter": counter_ref(ticket.counter) if show_counter else None,
-        "recall_count": ticket.recall_count if show_counter else 0,
+        "counter": counter,
+        "recall_count": recall_count,
         "people_ahead": estimate.people_ahead if estimate else None,
         "estimated_wait_minutes": estimate.minutes if estimate else None,
-        "issued_at": local_iso(ticket.issued_at, office),
-        "called_at": local_iso(ticket.called_at, office) if show_counter else None,
-        "business_date": ticket.business_date.isoformat(),
+        "issued_at": local_iso(issued_at, office),
+        "called_at": local_iso(called_at, office),
+        "business_date": business_date.isoformat(),
     }
+
+
+def public_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> dict:
+    """What the visitor's status page and the ticket room see."""
+    show_counter = ticket.status in (TicketStatus.CALLED, TicketStatus.SERVING)
+    return _view(
+        number=ticket.number,
+        status=ticket.status,
+        kind=ticket.kind,
+        service={"code": ticket.service.code, "name": ticket.service.name(lang)},
+        named=[{"code": s.code, "name": s.name(lang)} for s in ticket.services],
+        persons=ticket.persons,
+        ticket_lang=ticket.lang,
+        office=ticket.office,
+        counter=counter_ref(ticket.counter) if show_counter else None,
+        recall_count=ticket.recall_count if show_counter else 0,
+        estimate=estimate,
+        issued_at=ticket.issued_at,
+        called_at=ticket.called_at if show_counter else None,
+        business_date=ticket.business_date,
+    )
 
 
 def waiting_public_view(
@@ -70,24 +106,18 @@ def waiting_public_view(
     """``public_view`` of a waiting ticket from plain values (the displays' positions push this
     for every waiting ticket after a call): ``services`` are (code, German name, English name),
     the queued one first. A waiting ticket has no counter, call or recall to show."""
-    named = [{"code": code, "name": en if lang == "en" else de} for code, de, en in services]
-    return {
-        "number": number,
-        "status": TicketStatus.WAITING.value,
-        "kind": kind.value,
-        "service": dict(named[0]),
-        "services": named,
-        "persons": persons,
-        "lang": ticket_lang,
-        "office": {"slug": office.slug, "name": office.name},
-        "counter": None,
-        "recall_count": 0,
-        "people_ahead": estimate.people_ahead if estimate else None,
-        "estimated_wait_minutes": estimate.minutes if estimate else None,
-        "issued_at": local_iso(issued_at, office),
-        "called_at": None,
-        "business_date": business_date.isoformat(),
-    }
+    return _view(
+        number=number,
+        status=TicketStatus.WAITING,
+        kind=kind,
+        named=[{"code": code, "name": en if lang == "en" else de} for code, de, en in services],
+        persons=persons,
+        ticket_lang=ticket_lang,
+        office=office,
+        estimate=estimate,
+        issued_at=issued_at,
+        business_date=business_date,
+    )
 
 
 def with_warning(view: dict, warning: dict | None) -> dict:
