@@ -203,8 +203,14 @@ def test_production_demo_serves_https_websockets_sticky_restarts_and_stops_clean
             )
     finally:
         display.close()
+    # nginx writes a WebSocket's access line when the connection ends, a moment after close()
+    upgraded = r'"GET /socket\.io/\?[^"]*transport=websocket[^"]*" 101 '
+    deadline = time.monotonic() + 15
     access = (logs / "nginx-access.log").read_text()
-    assert re.search(r'"GET /socket\.io/\?[^"]*transport=websocket[^"]*" 101 ', access), access
+    while not re.search(upgraded, access) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        access = (logs / "nginx-access.log").read_text()
+    assert re.search(upgraded, access), access
 
     # sticky without ip_hash: every client gets a routing cookie of its own, so clients from one
     # address spread over both processes, while all requests of one polling session (and of one
