@@ -231,6 +231,9 @@ class Defaults:
     # doubled after each failure up to the maximum
     MAIL_RETRY_SECONDS = 30
     MAIL_RETRY_MAX_SECONDS = 1800
+    # a row being sent is claimed for this long (a killed sender's rows wait it out); None: three
+    # SMTP timeouts plus 30 s
+    MAIL_CLAIM_LEASE_SECONDS: float | None = None
     MAIL_FROM = "Bürgerservice Hannover <termine@buergerservice-hannover.example>"
     # SQLAlchemy
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # set by create_app from engine_options()
@@ -328,6 +331,7 @@ _ENV_INT = (
     "MAIL_TIMEOUT",
     "MAIL_RETRY_SECONDS",
     "MAIL_RETRY_MAX_SECONDS",
+    "MAIL_CLAIM_LEASE_SECONDS",
     "PERSONAL_DATA_RETENTION_DAYS",
     "STAFF_SESSION_IDLE_MINUTES",
     "STAFF_SESSION_MAX_HOURS",

@@ -135,7 +135,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _claim_lease() -> timedelta:
-    return timedelta(seconds=3 * float(current_app.config.get("MAIL_TIMEOUT", 10)) + 30)
+    """How long a claimed row is left to the process that claimed it: a process killed while
+    sending holds its rows this long before another one retries them."""
+    lease = current_app.config.get("MAIL_CLAIM_LEASE_SECONDS")
+    if lease is None:
+        lease = 3 * float(current_app.config.get("MAIL_TIMEOUT", 10)) + 30
+    return timedelta(seconds=float(lease))
 
 
 def _permanent(error: Exception) -> bool:

@@ -274,3 +274,22 @@ def test_a_mail_sent_at_the_first_try_is_serialised_only_for_sending(
     sent = catalogue_app.extensions["mail_outbox"]
     assert len(sent) == 1 and serialised == []  # the memory backend keeps the message itself
     assert [(r.status, r.message, r.draft) for r in _rows()] == [(OutboxStatus.SENT, None, None)]
+
+
+def test_a_dead_senders_claim_lapses_after_the_configured_lease(
+    smtp_down, catalogue_app, monkeypatch
+):
+    """MAIL_CLAIM_LEASE_SECONDS: how long another sender leaves a claimed row alone (default three
+    SMTP timeouts plus 30 s)."""
+    monkeypatch.setattr(outbox, "_deliver_soon", lambda *args: None)  # died after the commit
+    book("linden", "PA", at(THURSDAY, 11))
+    (row,) = _rows()
+    assert row.claimed_until - row.created_at == timedelta(seconds=3 * 2 + 30)
+
+    monkeypatch.setitem(catalogue_app.config, "MAIL_CLAIM_LEASE_SECONDS", 5)
+    book("linden", "PA", at(THURSDAY, 12))
+    later = _rows()[1]
+    assert later.claimed_until - later.created_at == timedelta(seconds=5)
+    smtp_down()
+    assert outbox.deliver_due(later.created_at + timedelta(seconds=4))["sent"] == 0
+    assert outbox.deliver_due(later.created_at + timedelta(seconds=6))["sent"] == 1

@@ -92,6 +92,13 @@ def demo_sqlite_in_process(env: dict, path: Path) -> str:
     return url
 
 
+def copy_of_demo_sqlite(path: Path) -> str:
+    """A copy of the servers' demo template at ``path`` (a test that restarts a server on its own
+    file); its URL."""
+    shutil.copyfile(_demo_sqlite(dict(os.environ)), path)
+    return f"sqlite:///{path}"
+
+
 def _prepare_by_cli(env: dict, run=run_cli) -> None:
     """Migrate and load the demo catalogue as ``make demo`` does: through the CLI."""
     for args in DEMO_COMMANDS:
