@@ -10,7 +10,8 @@ import secrets
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -31,6 +32,7 @@ __all__ = [
     "summary",
     "machine",
     "pg_database",
+    "scratch_database",
     "catalogue_file",
     "prepare_database",
     "rss_kb",
@@ -100,6 +102,20 @@ def pg_database() -> tuple[str, Callable[[], None]]:
         engine.dispose()
 
     return admin.set(database=name).render_as_string(hide_password=False), drop
+
+
+@contextmanager
+def scratch_database(kind: str, folder: Path) -> Iterator[str]:
+    """The URL of an empty database of ``kind`` ("sqlite": a file in ``folder``; "postgresql":
+    a new database, dropped afterwards)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'scratch.sqlite3'}"
+        return
+    url, drop = pg_database()
+    try:
+        yield url
+    finally:
+        drop()
 
 
 def catalogue_file(workdir: Path) -> Path:

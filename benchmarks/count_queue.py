@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_queue import CLOCK_START, OFFICES, SERVICES  # noqa: E402
-from benchmarks.common import pg_database, prepare_database  # noqa: E402
+from benchmarks.common import prepare_database, scratch_database  # noqa: E402
 
 
 class _Counted:
@@ -61,19 +61,13 @@ def main() -> None:
     parser.add_argument("--issues", type=int, default=120)
     parser.add_argument("--cycles", type=int, default=40)
     options = parser.parse_args()
-    drop = None
-    with tempfile.TemporaryDirectory(prefix="qs-count-") as tmp:
-        if options.database == "sqlite":
-            url = f"sqlite:///{Path(tmp) / 'count.sqlite3'}"
-        else:
-            url, drop = pg_database()
-        try:
-            token, devices = prepare_database(Path(tmp), url, OFFICES)
-            os.environ["DATABASE_URL"] = url
-            _count(url, token, devices, options.issues, options.cycles, options.database)
-        finally:
-            if drop:
-                drop()
+    with (
+        tempfile.TemporaryDirectory(prefix="qs-count-") as tmp,
+        scratch_database(options.database, Path(tmp)) as url,
+    ):
+        token, devices = prepare_database(Path(tmp), url, OFFICES)
+        os.environ["DATABASE_URL"] = url
+        _count(url, token, devices, options.issues, options.cycles, options.database)
 
 
 def _count(url: str, token: str, devices: dict, issues: int, cycles: int, kind: str) -> None:
