@@ -10,8 +10,10 @@ check-then-insert: the read of taken seats beforehand only picks the first numbe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from functools import cached_property
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Integer, Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..db import UTCDateTime
 from ..errors import N_, SlotTaken
 from .models import SlotSeat
+
+if TYPE_CHECKING:
+    from .slots import Slot
 
 _seats = cast(Table, SlotSeat.__table__)  # a mapped class's table is a Table
 
@@ -68,27 +73,41 @@ def _upsert(session, row: dict, now: datetime) -> bool:
     return connection.execute(stmt, {**row, "now": now}).first() is not None
 
 
-def live_seats(
-    session,
-    *,
-    office_id: int,
-    start: datetime,
-    units: int,
-    unit: timedelta,
-    capacity: int,
-    now: datetime,
-) -> dict[datetime, set[int]]:
+@dataclass(frozen=True)
+class SeatRequest:
+    """One seat below ``capacity`` in each of ``units`` units from ``start``, as of ``now``: what
+    ``live_seats`` reads and ``claim`` takes for a time."""
+
+    office_id: int
+    start: datetime
+    units: int
+    unit: timedelta
+    capacity: int
+    now: datetime
+
+    @classmethod
+    def for_slot(cls, slot: Slot, units: int, unit: timedelta, now: datetime) -> SeatRequest:
+        return cls(slot.office_id, slot.start, units, unit, slot.capacity, now)
+
+    @cached_property
+    def unit_starts(self) -> list[datetime]:
+        return unit_starts(self.start, self.units, self.unit)
+
+
+def live_seats(session, wanted: SeatRequest) -> dict[datetime, set[int]]:
     """The seat numbers already live in each unit of the time; SlotTaken at once when a unit has
-    none left below ``capacity``. A read without locks: it only spares a booking that cannot
+    none left below the capacity. A read without locks: it only spares a booking that cannot
     succeed its writes, and tells ``claim`` which numbers to try first."""
-    wanted = unit_starts(start, units, unit)
-    taken: dict[datetime, set[int]] = {u: set() for u in wanted}
+    taken: dict[datetime, set[int]] = {u: set() for u in wanted.unit_starts}
     for unit_start, seat_no in session.connection().execute(
         select(_seats.c.unit_start, _seats.c.seat_no).where(
-            _seats.c.office_id == office_id, _seats.c.unit_start.in_(wanted), _live(now)
+            _seats.c.office_id == wanted.office_id,
+            _seats.c.unit_start.in_(wanted.unit_starts),
+            _live(wanted.now),
         )
     ):
         taken[unit_start].add(seat_no)
+    capacity = wanted.capacity
     if any(len({n for n in numbers if n < capacity}) >= capacity for numbers in taken.values()):
         raise SlotTaken(N_("Someone else has just booked this time. Please choose another one."))
     return taken
@@ -96,44 +115,27 @@ def live_seats(
 
 def claim(
     session,
+    wanted: SeatRequest,
     *,
-    office_id: int,
-    start: datetime,
-    units: int,
-    unit: timedelta,
-    capacity: int,
     appointment_id: int,
     until: datetime | None,
-    now: datetime,
     live: dict[datetime, set[int]] | None = None,
 ) -> None:
-    """Take one seat below ``capacity`` in each unit for the appointment, or raise SlotTaken.
-    ``live``: what ``live_seats`` read for this time earlier in the transaction."""
-    taken = (
-        live
-        if live is not None
-        else live_seats(
-            session,
-            office_id=office_id,
-            start=start,
-            units=units,
-            unit=unit,
-            capacity=capacity,
-            now=now,
-        )
-    )
+    """Take one seat below the capacity in each unit for the appointment, or raise SlotTaken.
+    ``live``: what ``live_seats`` read for this request earlier in the transaction."""
+    taken = live if live is not None else live_seats(session, wanted)
     # Unit by unit, seat numbers ascending: every claim locks rows in the same global order, so
     # concurrent claims on PostgreSQL queue up behind each other instead of deadlocking.
-    for u in unit_starts(start, units, unit):
-        for seat_no in (n for n in range(capacity) if n not in taken[u]):
+    for u in wanted.unit_starts:
+        for seat_no in (n for n in range(wanted.capacity) if n not in taken[u]):
             row = {
-                "office_id": office_id,
+                "office_id": wanted.office_id,
                 "unit_start": u,
                 "seat_no": seat_no,
                 "appointment_id": appointment_id,
                 "until": until,
             }
-            if _upsert(session, row, now):
+            if _upsert(session, row, wanted.now):
                 break
         else:
             raise SlotTaken(

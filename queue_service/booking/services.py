@@ -239,14 +239,9 @@ def hold_slot(
         session.flush()
         seats.claim(
             session,
-            office_id=office_info.id,
-            start=slot.start,
-            units=request.units,
-            unit=s.unit,
-            capacity=slot.capacity,
+            seats.SeatRequest.for_slot(slot, request.units, s.unit, now),
             appointment_id=appointment.id,
             until=appointment.expires_at,
-            now=now,
         )
         return payloads.build(appointment, office_info, service_info, now)
 
@@ -291,15 +286,8 @@ def book_appointment(
     def work(session) -> AppointmentView:
         _guard_email_limit(session, contact.email, now)
         # a time already full fails here, before anything is written
-        live = seats.live_seats(
-            session,
-            office_id=office_info.id,
-            start=slot.start,
-            units=request.units,
-            unit=s.unit,
-            capacity=slot.capacity,
-            now=now,
-        )
+        wanted = seats.SeatRequest.for_slot(slot, request.units, s.unit, now)
+        live = seats.live_seats(session, wanted)
         salt = tokens.new_salt()
         pending = s.double_opt_in
         appointment = Appointment(
@@ -329,16 +317,7 @@ def book_appointment(
         # the seats last: their row locks are held from here to the commit, while other
         # bookings of the same time wait for them (a SlotTaken rolls back the mail too)
         seats.claim(
-            session,
-            office_id=office_info.id,
-            start=slot.start,
-            units=request.units,
-            unit=s.unit,
-            capacity=slot.capacity,
-            appointment_id=appointment.id,
-            until=appointment.expires_at,
-            now=now,
-            live=live,
+            session, wanted, appointment_id=appointment.id, until=appointment.expires_at, live=live
         )
         return view
 
@@ -399,14 +378,9 @@ def _complete(held: Appointment, contact: Contact) -> AppointmentView:
             slot = slots.check_slot(office, request, held_start, now)
             seats.claim(
                 session,
-                office_id=office_info.id,
-                start=slot.start,
-                units=held_units,
-                unit=s.unit,
-                capacity=slot.capacity,
+                seats.SeatRequest.for_slot(slot, held_units, s.unit, now),
                 appointment_id=held_id,
                 until=until,
-                now=now,
             )
         return view
 
@@ -551,14 +525,9 @@ def reschedule_appointment(token: str, start: datetime) -> AppointmentView:
         seats.release(session, appointment_id=appointment_id, at=now + s.release_delay, now=now)
         seats.claim(
             session,
-            office_id=office_info.id,
-            start=slot.start,
-            units=request.units,
-            unit=s.unit,
-            capacity=slot.capacity,
+            seats.SeatRequest.for_slot(slot, request.units, s.unit, now),
             appointment_id=appointment_id,
             until=None,
-            now=now,
         )
         capacity.freed(session, appointment_id, now)  # the old time: the waitlist first
         moved = _reload(session, appointment_id, office_info, service_info, now)

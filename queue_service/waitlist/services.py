@@ -868,14 +868,11 @@ def offer_free_capacity(now: datetime | None = None, limit: int = 50) -> int:
             session.flush()
             seats.claim(
                 session,
-                office_id=office.id,
-                start=slot.start,
-                units=request.units,
-                unit=booking_settings.current().unit,
-                capacity=slot.capacity,
+                seats.SeatRequest.for_slot(
+                    slot, request.units, booking_settings.current().unit, now
+                ),
                 appointment_id=hold.id,
                 until=hold.expires_at,
-                now=now,
             )
             return _record_offer(session, row, hold, expires, now)
 
