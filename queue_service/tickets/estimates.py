@@ -18,9 +18,9 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import BindParameter, String, bindparam, case, cast, func, select
+from sqlalchemy import BindParameter, String, bindparam, case, cast, func, select, true
 
-from ..extensions import db
+from ..extensions import app_object, db
 from ..offices import calendar
 from ..offices.models import Counter, Office, OfficeService, Service, WindowKind, counter_services
 from . import ordering
@@ -307,21 +307,54 @@ def _durations_stmt(sample: int):
     )
 
 
-def observed_durations(office_id: int, day: date, catalogue: dict[int, float]) -> dict[int, float]:
-    """Minutes per service: median of today's latest serving -> finished times, else catalogue."""
+@dataclass(frozen=True)
+class Finished:
+    """How many of an office's tickets of the day are done, and the last of them: tickets only
+    ever become done (no transition leaves ``done``, a done ticket's times never change), so
+    the pair changes exactly when one more finishes."""
+
+    count: int
+    last_id: int | None
+
+
+def observed_durations(
+    office_id: int, day: date, catalogue: dict[int, float], finished: Finished | None = None
+) -> dict[int, float]:
+    """Minutes per service: median of today's latest serving -> finished times, else catalogue.
+
+    With ``finished`` (read in the snapshot's counters statement) the medians are kept per
+    office and day until the next ticket finishes: every issue, call and start reads them
+    again, only a finish changes them."""
     cfg = current_app.config
     sample, minimum = cfg["ESTIMATE_SAMPLE_SIZE"], cfg["ESTIMATE_MIN_SAMPLES"]
+    memo = None
+    if finished is not None:
+        memo = app_object().extensions.setdefault("qs_observed_durations", {})
+        kept = memo.get((office_id, day))
+        if kept is not None and kept[0] == (finished, sample, minimum):
+            return {**catalogue, **kept[1]}
+    medians = _observed_medians(office_id, day, sample, minimum)
+    if memo is not None:
+        if len(memo) > _MEMO_OFFICE_DAYS:
+            memo.clear()  # yesterday's and older: not asked for again
+        memo[(office_id, day)] = ((finished, sample, minimum), medians)
+    return {**catalogue, **medians}
+
+
+_MEMO_OFFICE_DAYS = 256
+
+
+def _observed_medians(office_id: int, day: date, sample: int, minimum: int) -> dict[int, float]:
+    """The median of the latest ``sample`` durations of each service with ``minimum`` of them."""
     rows = _run(_durations_stmt(sample), {"office_id": office_id, "day": day}).all()
     observed: dict[int, list[float]] = {}
     for service_id, started, finished in rows:
         observed.setdefault(service_id, []).append(
             max((finished - started).total_seconds() / 60, 0.0)
         )
-    durations = dict(catalogue)
-    for sid, values in observed.items():
-        if len(values) >= minimum:
-            durations[sid] = statistics.median(values)
-    return durations
+    return {
+        sid: statistics.median(values) for sid, values in observed.items() if len(values) >= minimum
+    }
 
 
 def ageing_weights() -> ordering.Weights:
@@ -404,6 +437,18 @@ def _counters_stmt():
         .where(counter_services.c.counter_id == Counter.id)
         .scalar_subquery()
     )
+    # the office's done tickets of the day (an aggregate over ix_tickets_queue, one row, read
+    # once per statement): the key the observed durations are kept under
+    finished = Ticket.__table__.alias("finished")
+    done = (
+        select(func.count().label("count"), func.max(finished.c.id).label("last_id"))
+        .where(
+            finished.c.office_id == _OFFICE,
+            finished.c.business_date == _DAY,
+            finished.c.status == TicketStatus.DONE,
+        )
+        .subquery("done")
+    )
     return (
         select(
             Counter.id,
@@ -418,7 +463,11 @@ def _counters_stmt():
             Ticket.persons,
             Ticket.kind,
             serves,
+            done.c.count,
+            done.c.last_id,
         )
+        .select_from(Counter)
+        .join(done, true())
         .outerjoin(CounterState, CounterState.counter_id == Counter.id)
         .outerjoin(Ticket, at_counter(Counter.id))
         .where(Counter.office_id == _OFFICE, Counter.active.is_(True))
@@ -426,12 +475,15 @@ def _counters_stmt():
     )
 
 
-def load_counters(office_id: int) -> list[CounterInfo]:
-    """Active counters of an office with their services, state and current ticket."""
-    rows = _run(_counters_stmt(), {"office_id": office_id}).all()
+def load_counters(office_id: int, day: date) -> tuple[list[CounterInfo], Finished | None]:
+    """Active counters of an office with their services, state and current ticket; and the
+    office's done tickets of ``day`` (None without an active counter: no row to read them on)."""
+    rows = _run(_counters_stmt(), {"office_id": office_id, "day": day}).all()
     counters = []
     appointments = []
-    for cid, number, label, status, user_id, *current, serves in rows:
+    finished = None
+    for cid, number, label, status, user_id, *current, serves, done, last_done in rows:
+        finished = Finished(done, last_done)
         info = CounterInfo(
             cid,
             number,
@@ -452,7 +504,7 @@ def load_counters(office_id: int) -> list[CounterInfo]:
         further = further_services([c.current_id for c in appointments if c.current_id])
         for info in appointments:
             info.current_further = further.get(info.current_id or 0, ())
-    return counters
+    return counters, finished
 
 
 @lru_cache(maxsize=1)
@@ -516,14 +568,15 @@ def _unranked(office: Office, now: datetime, open_now: bool | None) -> Snapshot:
     """The office's catalogue, counters and durations at ``now``; no waiting tickets yet."""
     day = now.astimezone(calendar.office_tz(office)).date()
     services, catalogue = office_catalogue(office.id)
+    counters, finished = load_counters(office.id, day)
     return Snapshot(
         office=office,
         now=now,
         day=day,
         services=services,
         waiting=[],
-        counters=load_counters(office.id),
-        durations=observed_durations(office.id, day, catalogue),
+        counters=counters,
+        durations=observed_durations(office.id, day, catalogue, finished),
         open_now=open_now,
     )
 

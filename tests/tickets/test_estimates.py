@@ -3,6 +3,7 @@ number of those counters, and today's observed durations (median, else the catal
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 import pytest
@@ -67,6 +68,57 @@ def test_observed_durations_replace_the_catalogue_after_three_tickets(aegi, cler
     _serve(clerk, 1, 7)
     # median of 4, 20 and 7 = 7 minutes: again 4 waiting, now x 7
     assert q.issue_ticket("aegi", "AB")["estimated_wait_minutes"] == 4 * 7
+
+
+def test_observed_durations_are_kept_until_a_ticket_finishes_and_equal_a_fresh_read(
+    app, aegi, clerk
+):
+    """The medians are kept per office and day under the count and last id of its done tickets
+    (read in the counters' statement): snapshots between two finishes do not run the window
+    query again, a finish changes the estimate at once, and the kept medians always equal the
+    ones read afresh."""
+    from queue_service.offices.services import get_office
+    from queue_service.tickets import estimates
+
+    from ..support.sql import statements_sent
+
+    def fresh() -> dict[int, float]:
+        office_id = get_office("aegi").id
+        catalogue = estimates.office_catalogue(office_id)[1]
+        return estimates.observed_durations(office_id, clock.today(), catalogue)
+
+    def window_reads(during) -> int:
+        with statements_sent() as sent:
+            during()
+        return len([s for s in sent if "row_number" in s])
+
+    for _ in range(6):
+        q.issue_ticket("aegi", "AB")  # 5 minutes in the catalogue
+    for minutes in (4, 20, 7):
+        _serve(clerk, 1, minutes)
+    office = get_office("aegi")
+    first = estimates.snapshot(office, clock.now())
+    assert first.durations == fresh()
+    assert first.durations[_ab(first)] == 7  # the median of 4, 20 and 7
+    assert window_reads(lambda: estimates.snapshot(office, clock.now())) == 0
+    # issue, call and start change the queue but finish nothing: the medians are kept
+    assert window_reads(lambda: q.issue_ticket("aegi", "AB")) == 0
+    called = q.call_next("aegi", 1, actor=clerk)
+    q.start_serving(called["token"], actor=clerk)
+    assert estimates.snapshot(office, clock.now()).durations == fresh()
+    clock.advance(timedelta(minutes=30))
+    q.finish_ticket(called["token"], actor=clerk)
+    # the finish is read at once: median of 4, 20, 7 and 30 = 13.5 minutes
+    after = estimates.snapshot(office, clock.now())
+    assert after.durations[_ab(after)] == 13.5
+    assert after.durations == fresh()
+    assert q.issue_ticket("aegi", "AB")["estimated_wait_minutes"] == math.ceil(3 * 13.5)
+    app.config.update(ESTIMATE_MIN_SAMPLES=5)  # the settings are part of the key
+    assert estimates.snapshot(office, clock.now()).durations[_ab(after)] == 5
+
+
+def _ab(snap) -> int:
+    return next(sid for sid, info in snap.services.items() if info.code == "AB")
 
 
 def test_a_called_ticket_has_nobody_ahead_and_a_finished_one_no_estimate(aegi, clerk):
@@ -183,7 +235,7 @@ def test_the_counters_with_their_services_state_and_current_ticket_are_read_in_o
     office_id = get_office("aegi").id
     db.session.rollback()
     with statements_sent() as sent:
-        counters = estimates.load_counters(office_id)
+        counters, finished = estimates.load_counters(office_id, clock.today())
     assert len([s for s in sent if s.lstrip().startswith("SELECT")]) == 1
     stored = db.session.scalars(
         select(Counter).where(Counter.office_id == office_id, Counter.active.is_(True))
@@ -195,6 +247,7 @@ def test_the_counters_with_their_services_state_and_current_ticket_are_read_in_o
     busy = [c for c in counters if c.current_id is not None]
     assert [(c.number, c.current_status.value) for c in busy] == [(1, "called")]
     assert counters[0].status.value == "open" and called["counter"]["number"] == 1
+    assert finished == estimates.Finished(0, None)
 
 
 def test_a_counters_current_ticket_is_found_through_the_partial_index_not_a_table_scan(aegi, clerk):
@@ -221,7 +274,7 @@ def test_a_counters_current_ticket_is_found_through_the_partial_index_not_a_tabl
 
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        estimates.load_counters(office.id)
+        estimates.load_counters(office.id, clock.today())
         assert changes.current_ticket(db.session, counter) is not None
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
