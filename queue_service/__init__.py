@@ -347,27 +347,20 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
-        if _wants_problem_json():
-            from .api.problems import problem_response
-
-            return problem_response(
-                {
-                    "type": "about:blank",
-                    "title": "CSRF check failed",
-                    "status": 400,
-                    "detail": f"{error.description} Reload the page and try again.",
-                },
-                400,
-            )
         from flask_babel import gettext
 
+        expired = gettext("The form had expired. Please reload the page and try again.")
+        if _wants_problem_json():
+            from .api.problems import problem_response
+            from .errors import status_texts
+
+            # in the request's language like every other problem; "reason" for scripts
+            title = status_texts(400)[0]
+            problem = {"type": "about:blank", "title": title, "status": 400, "detail": expired}
+            return problem_response({**problem, "reason": "csrf"}, 400)
         from .web.errors import page
 
-        return page(
-            400,
-            gettext("The form had expired. Please reload the page and try again."),
-            gettext("Please try again"),
-        )
+        return page(400, expired, gettext("Please try again"))
 
     @app.after_request
     def _security_headers(response):

@@ -79,6 +79,24 @@ def test_unknown_api_route_and_method_are_problem_json_in_the_request_s_language
     assert english["detail"].startswith("There is no page at this address.")
 
 
+def test_a_failed_csrf_check_is_problem_json_in_the_request_s_language(client, catalogue):
+    """A browser client's state change without its CSRF token: a 400 a resident's page can show
+    as it is (German first, English on request), with a reason a script can act on."""
+    refused = client.post("/api/v1/appointments", json={"office": "linden"})
+    assert refused.status_code == 400 and refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["reason"] == "csrf"
+    assert problem["title"] == "Die Anfrage konnte nicht bearbeitet werden"
+    assert problem["detail"] == (
+        "Das Formular war abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch "
+        "einmal."
+    )
+    english = client.post("/api/v1/appointments?lang=en", json={"office": "linden"}).get_json()
+    assert english["reason"] == "csrf"
+    assert english["title"] == "The request could not be processed"
+    assert english["detail"] == "The form had expired. Please reload the page and try again."
+
+
 def test_services_list(client, catalogue):
     services = client.get("/api/v1/services").get_json()["services"]
     assert len(services) == 17
