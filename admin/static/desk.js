@@ -180,7 +180,7 @@
     if (err.status === 0) return t("error.network");
     if (err.status === 401) return t("error.session");
     if (err.status === 403) return t("error.forbidden");
-    if (err.status === 400 && /CSRF/i.test(p.title || "")) return t("error.csrf");
+    if (err.status === 400 && p.reason === "csrf") return t("error.csrf");
     if (err.status >= 500) return t("error.server");
     switch (p.reason) {
       case "counter_busy":

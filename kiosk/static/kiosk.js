@@ -145,7 +145,7 @@
         var response = await post(request.url, request.body, request.key);
         if (response.status === 400 && !csrfRenewed) {
           var problem = await response.clone().json().catch(function () { return {}; });
-          if (/CSRF/i.test(problem.title || "")) {
+          if (problem.reason === "csrf") {
             csrfRenewed = true;
             await refreshCsrf();
             continue;

@@ -361,3 +361,28 @@ def test_the_desk_follows_the_staff_socket_falls_back_to_polling_and_says_when_o
     finally:
         page.close()
     assert problems == []
+
+
+def test_an_expired_csrf_token_tells_the_clerk_to_reload_and_calls_nobody(browser, server):
+    """The desk left open past its CSRF token's lifetime: the refused call (problem reason
+    "csrf") says to reload the page, and no ticket was called."""
+    password = _clerk(server, "sb-linden")
+    page = browser.new_page(viewport=SHOT, locale="de-DE")
+    page.route("**/socket.io/**", lambda route: route.abort())
+    try:
+        _login_and_open(page, server, "sb-linden", password, "Platz 1")
+        page.wait_for_url("**/admin/desk/linden/1")
+        ticket = _issue(server, "linden", "PA")
+        expect(page.locator("#queue-body tr[data-token]")).to_have_count(1, timeout=8000)
+
+        def expire_the_token(route):
+            route.continue_(headers={**route.request.headers, "x-csrftoken": "expired-token"})
+
+        page.route("**/call-next", expire_the_token)
+        page.get_by_role("button", name="Nächste Nummer aufrufen").click()
+        expect(page.locator("#desk-error")).to_have_text(
+            "Die Seite ist veraltet. Bitte laden Sie sie neu."
+        )
+        assert _public(server, ticket)["status"] == "waiting"
+    finally:
+        page.close()

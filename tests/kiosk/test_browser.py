@@ -260,6 +260,32 @@ def test_a_double_tap_and_a_lost_answer_still_give_one_ticket(browser, site):
         page.context.close()
 
 
+def test_an_expired_csrf_token_is_renewed_and_the_tap_still_gives_one_ticket(browser, site):
+    """A kiosk page left open past its CSRF token's lifetime: the server refuses the first post
+    (problem reason "csrf"), the kiosk fetches a new token and sends the same request again."""
+    page = kiosk_page(browser, site, "aegi")
+    try:
+        sent: list[tuple[str, str]] = []
+
+        def expire_the_first_token(route):
+            headers = dict(route.request.headers)
+            if not sent:
+                headers["x-csrftoken"] = "expired-token"
+            sent.append((headers["x-csrftoken"], headers["idempotency-key"]))
+            route.continue_(headers=headers)
+
+        page.route("**/api/v1/offices/aegi/tickets", expire_the_first_token)
+        before = site.waiting("aegi")
+        page.get_by_role("button", name=re.compile("Reisepass beantragen")).click()
+        page.wait_for_selector("#screen-ticket:not([hidden]) #ticket-number")
+        assert len(sent) == 2 and sent[1][0] != "expired-token"
+        assert sent[0][1] == sent[1][1]  # the same request: the same idempotency key
+        assert site.waiting("aegi") == before + 1
+        assert not page.errors
+    finally:
+        page.context.close()
+
+
 def test_arabic_is_right_to_left_and_large_print_is_high_contrast(browser, site):
     page = kiosk_page(browser, site, "aegi", LANDSCAPE)
     try:
