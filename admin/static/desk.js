@@ -135,7 +135,7 @@
     let data = null;
     try { data = await response.json(); } catch (err) { data = null; }
     if (response.ok) return { status: response.status, data };
-    if (response.status === 400 && !retried && data && /CSRF/i.test(data.title || "")) {
+    if (response.status === 400 && !retried && data && data.reason === "csrf") {
       // an old page: fetch a fresh token once and try again
       const fresh = await request("GET", "/api/v1/csrf-token");
       csrfToken = fresh.data.csrf_token;

@@ -363,26 +363,41 @@ def test_the_desk_follows_the_staff_socket_falls_back_to_polling_and_says_when_o
     assert problems == []
 
 
-def test_an_expired_csrf_token_tells_the_clerk_to_reload_and_calls_nobody(browser, server):
-    """The desk left open past its CSRF token's lifetime: the refused call (problem reason
-    "csrf") says to reload the page, and no ticket was called."""
+def test_an_expired_csrf_token_is_renewed_once_else_the_clerk_is_told_to_reload(browser, server):
+    """The desk left open past its CSRF token's lifetime: a refused call (problem reason "csrf")
+    fetches a new token and is sent again; refused again, the desk says to reload the page and
+    nobody was called."""
     password = _clerk(server, "sb-linden")
     page = browser.new_page(viewport=SHOT, locale="de-DE")
     page.route("**/socket.io/**", lambda route: route.abort())
     try:
         _login_and_open(page, server, "sb-linden", password, "Platz 1")
         page.wait_for_url("**/admin/desk/linden/1")
-        ticket = _issue(server, "linden", "PA")
-        expect(page.locator("#queue-body tr[data-token]")).to_have_count(1, timeout=8000)
+        first, second = _issue(server, "linden", "PA"), _issue(server, "linden", "PA")
+        expect(page.locator("#queue-body tr[data-token]")).to_have_count(2, timeout=8000)
+        sent: list[str] = []
 
-        def expire_the_token(route):
-            route.continue_(headers={**route.request.headers, "x-csrftoken": "expired-token"})
+        def expire(route, always: bool):
+            token = "expired-token" if always or not sent else route.request.headers["x-csrftoken"]
+            sent.append(token)
+            route.continue_(headers={**route.request.headers, "x-csrftoken": token})
 
-        page.route("**/call-next", expire_the_token)
+        page.route("**/call-next", lambda route: expire(route, always=False))
+        page.get_by_role("button", name="Nächste Nummer aufrufen").click()
+        expect(page.locator("#cur-number")).to_have_text(first["number"])
+        assert len(sent) == 2 and sent[1] != "expired-token"
+        assert _public(server, first)["status"] == "called"
+
+        page.locator("#btn-start").click()
+        expect(page.locator("#cur-status")).to_have_text("in Bearbeitung")
+        page.locator("#btn-finish").click()
+        expect(page.locator("#current-ticket")).to_be_hidden()
+        page.unroute("**/call-next")
+        page.route("**/call-next", lambda route: expire(route, always=True))
         page.get_by_role("button", name="Nächste Nummer aufrufen").click()
         expect(page.locator("#desk-error")).to_have_text(
             "Die Seite ist veraltet. Bitte laden Sie sie neu."
         )
-        assert _public(server, ticket)["status"] == "waiting"
+        assert _public(server, second)["status"] == "waiting"
     finally:
         page.close()
