@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from .. import clock
 from ..auth.models import Device, DeviceKind, User
@@ -249,6 +250,7 @@ def issue_ticket(
     further_services: Sequence[str] = (),
     persons: int = 1,
     force: bool = False,
+    on_issued: Callable[[Session, Ticket], object] | None = None,
 ) -> dict:
     """Issue a ticket and return its staff view (with token and estimate). The same ``idempotency_key`` returns the same ticket.
 
@@ -262,6 +264,10 @@ def issue_ticket(
     with a ``reason``). Appointment
     tickets (``kind="appointment"``, from the check-in) skip hours and caps. With neither
     ``actor`` nor ``device`` the caller is trusted code (the check-in).
+
+    ``on_issued(session, ticket)`` makes the caller's change part of this unit of work: it runs
+    before the commit with the new ticket, or with the one its idempotency key found (then it
+    must accept a repeat), and what it raises rolls the ticket back.
     """
     kind = TicketKind(kind)
     key = _check_key(idempotency_key)
@@ -292,7 +298,10 @@ def issue_ticket(
         if key:
             earlier = _existing(office.id, key)
             if earlier is not None:
-                return _result(_same_request(earlier, service.code), lang)
+                _same_request(earlier, service.code)
+                if on_issued is not None:
+                    on_issued(session, earlier)
+                return _result(earlier, lang)
         day = now.astimezone(calendar.office_tz(office)).date()
         if kind == TicketKind.WALKIN:
             # trusted code (no caller: scripts, tests) is not held to the forecast
@@ -352,11 +361,13 @@ def issue_ticket(
                 **({"device_id": device.id} if device else {}),
             },
         )
+        if on_issued is not None:
+            on_issued(session, ticket)
         publish.queue_changed(office.slug)
         return _result(ticket, lang)
 
     try:
-        view, office, ticket_id, day = _issue(work, key, office_slug, service_code, lang)
+        view, office, ticket_id, day = _issue(work, key, office_slug, service_code, lang, on_issued)
     except Refused as refusal:
         if refusal.extra.get("reason") == "served_out" and service_code:
             # after the rollback: the next free appointment is a slot search, not under the lock
@@ -379,7 +390,14 @@ def _result(ticket: Ticket, lang: str) -> tuple[dict, Office, int, date]:
     return view, ticket.office, ticket.id, ticket.business_date
 
 
-def _issue(work, key: str | None, office_slug: str, service_code: str | None, lang: str) -> tuple:
+def _issue(
+    work,
+    key: str | None,
+    office_slug: str,
+    service_code: str | None,
+    lang: str,
+    on_issued: Callable[[Session, Ticket], object] | None,
+) -> tuple:
     try:
         return run_in_transaction(work)
     except IntegrityError:
@@ -389,5 +407,8 @@ def _issue(work, key: str | None, office_slug: str, service_code: str | None, la
             office = get_office(office_slug)
             earlier = _existing(office.id, key)
             if earlier is not None:
-                return _result(_same_request(earlier, service_code), lang)
+                _same_request(earlier, service_code)
+                if on_issued is not None:  # the winner's change, or this one's if it had none
+                    run_in_transaction(lambda session: on_issued(session, earlier))
+                return _result(earlier, lang)
         raise
