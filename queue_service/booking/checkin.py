@@ -2,7 +2,8 @@
 
 The ticket is issued with the idempotency key ``appointment:<public id>``, so a double scan, a
 retry or two kiosks scanning the same code at once all get the same ticket; the appointment is
-then marked checked in exactly once.
+marked checked in exactly once, in the unit of work that issues its ticket (an appointment
+cancelled meanwhile gets no ticket). The estimate is read after the commit, as for any ticket.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from sqlalchemy import select
 from ..auth.models import Device, User
 from ..errors import N_, InvalidTransition, NotFound, Refused
 from ..extensions import db
-from ..tickets.models import Ticket
 from ..tickets.services import issue_ticket
 from .models import Appointment, AppointmentStatus
-from .services import find_appointment_for_check_in, mark_checked_in
+from .services import check_in_as_ticket, find_appointment_for_check_in
 
 
 def _key(public_id: str) -> str:
@@ -78,22 +78,16 @@ def check_in(
         actor,
         device,
         lang,
+        # in the ticket's unit of work: both or neither
+        checked_in=lambda session, ticket: check_in_as_ticket(session, appointment.id, ticket.id),
     )
-    ticket_id = db.session.execute(
-        select(Ticket.id).where(Ticket.token == view["token"])
-    ).scalar_one()
-    try:
-        mark_checked_in(appointment.id, ticket_id)
-    except InvalidTransition:
-        # a concurrent scan of the same code won; it was given this very ticket (same key)
-        current = db.session.get(Appointment, appointment.id, populate_existing=True)
-        if current is None or current.ticket_id != ticket_id:
-            raise
     view["appointment_start"] = appointment.start.isoformat()
     return view
 
 
-def _issue(office_slug, codes, persons, due_at, public_id, actor, device, lang) -> dict:
+def _issue(
+    office_slug, codes, persons, due_at, public_id, actor, device, lang, checked_in=None
+) -> dict:
     """The appointment's ticket: queued for its first service, carrying all and the persons."""
     return issue_ticket(
         office_slug,
@@ -107,6 +101,7 @@ def _issue(office_slug, codes, persons, due_at, public_id, actor, device, lang) 
         actor=actor,
         device=device,
         lang=lang,
+        on_issued=checked_in,
     )
 
 

@@ -577,24 +577,45 @@ def find_appointment_for_check_in(
 
 
 def mark_checked_in(appointment_id: int, ticket_id: int) -> AppointmentView:
-    """Record that the appointment became queue ticket ``ticket_id`` (exactly once)."""
-    now = clock.now()
+    """Record that the appointment became queue ticket ``ticket_id`` (exactly once), in a unit
+    of work of its own (the check-in itself does it in its ticket's: ``check_in_as_ticket``)."""
 
     def work(session) -> AppointmentView:
-        if not _transition(
-            session,
-            appointment_id,
-            [S.CONFIRMED],
-            status=S.CHECKED_IN,
-            checked_in_at=now,
-            ticket_id=ticket_id,
-        ):
-            raise InvalidTransition(N_("This appointment cannot be checked in (again)."))
+        check_in_as_ticket(session, appointment_id, ticket_id)
         return payloads.build(
-            session.get(Appointment, appointment_id, populate_existing=True), now=now
+            session.get(Appointment, appointment_id, populate_existing=True), now=clock.now()
         )
 
     return run_in_transaction(work)
+
+
+def check_in_as_ticket(session, appointment_id: int, ticket_id: int) -> None:
+    """The check-in's part of the unit of work that issues its ticket: the confirmed
+    appointment becomes queue ticket ``ticket_id``, exactly once. Already checked in as this
+    ticket (a repeat scan): nothing to do. Cancelled or checked in as another ticket meanwhile:
+    refused, and the ticket is rolled back with it."""
+    if _transition(
+        session,
+        appointment_id,
+        [S.CONFIRMED],
+        status=S.CHECKED_IN,
+        checked_in_at=clock.now(),
+        ticket_id=ticket_id,
+    ):
+        return
+    status, current = session.execute(
+        select(Appointment.status, Appointment.ticket_id).where(Appointment.id == appointment_id)
+    ).one()
+    if status == S.CHECKED_IN and current == ticket_id:
+        return
+    if status == S.CHECKED_IN:
+        raise InvalidTransition(N_("This appointment has already been checked in."), field="code")
+    raise Refused(
+        N_("This appointment is not (or no longer) booked."),
+        field="code",
+        reason="not_booked",
+        status=status.value,
+    )
 
 
 def mark_no_show(appointment_id: int) -> AppointmentView:

@@ -154,6 +154,72 @@ def test_two_kiosks_scanning_at_once_give_one_ticket(booked, app):
     assert {r.status_code for r in results} <= {200, 201}
     assert len({r.get_json()["number"] for r in results}) == 1
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+    ticket = db.session.scalar(select(Ticket))
+    stored = db.session.scalar(select(Appointment).where(Appointment.code == view.code))
+    assert (stored.status, stored.ticket_id) == (AppointmentStatus.CHECKED_IN, ticket.id)
+
+
+def test_a_check_in_is_one_unit_of_work_with_its_ticket(booked, app, monkeypatch):
+    """The ticket and the appointment's check-in are written in one unit of work (not an issue
+    followed by a second one marking the appointment)."""
+    from queue_service import db as plumbing
+    from queue_service.booking.checkin import check_in
+
+    view = booked(office="aegi", services="PA", start=at(THURSDAY, 10))
+    clock.freeze(at(THURSDAY, 9, 50))
+    units = []
+    unit_of_work = plumbing.unit_of_work
+
+    def counted():
+        units.append(1)
+        return unit_of_work()
+
+    monkeypatch.setattr(plumbing, "unit_of_work", counted)
+    first = check_in("aegi", view.code)
+    assert len(units) == 1
+    again = check_in("aegi", view.code)
+    assert again["number"] == first["number"] and again["already_checked_in"] is True
+    stored = db.session.scalar(select(Appointment).where(Appointment.code == view.code))
+    ticket = db.session.scalar(select(Ticket))
+    assert (stored.status, stored.ticket_id) == (AppointmentStatus.CHECKED_IN, ticket.id)
+
+
+def test_an_appointment_cancelled_while_its_check_in_runs_gets_no_ticket(booked, app, monkeypatch):
+    """The office's closure cancels the appointment (another request, committed in another
+    thread) after the check-in found it confirmed and before its ticket is issued: the
+    check-in is refused and no ticket is left in the queue for a cancelled appointment (with
+    the issue and the check-in in two transactions, the ticket stayed)."""
+    from queue_service.booking import checkin, services
+    from queue_service.db import run_in_transaction
+
+    view = booked(office="aegi", services="PA", start=at(THURSDAY, 10))
+    clock.freeze(at(THURSDAY, 9, 50))
+    found = services.find_appointment_for_check_in
+
+    def cancel_elsewhere() -> None:
+        with app.app_context():
+            run_in_transaction(
+                lambda session: services.cancel_for_closure(view.id, "Test", notify=False)
+            )
+            db.session.remove()
+
+    def found_then_cancelled(*args, **kwargs):
+        lookup = found(*args, **kwargs)
+        thread = threading.Thread(target=cancel_elsewhere)
+        thread.start()
+        thread.join()
+        return lookup
+
+    monkeypatch.setattr(checkin, "find_appointment_for_check_in", found_then_cancelled)
+    response = app.test_client().post(
+        "/api/v1/offices/aegi/check-in", json={"code": view.code}, headers=_kiosk()
+    )
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["reason"] == "not_booked"
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+    stored = db.session.scalar(select(Appointment).where(Appointment.code == view.code))
+    db.session.refresh(stored)
+    assert (stored.status, stored.ticket_id) == (AppointmentStatus.CANCELLED, None)
 
 
 def test_an_appointment_for_two_persons_and_two_services_becomes_a_ticket_with_both(booked, app):
