@@ -57,12 +57,9 @@ class Resident(HttpUser):
             return
         start = random.choice(slots[:5])["start"]
         body = {"office": self.office, "services": [self.service], "persons": 1, "start": start}
-        # over HTTPS Flask-WTF also checks that the Referer is the site itself. nginx passes
-        # Host without the port ($host), so on the demo's port 8443 a browser's Referer
-        # (https://127.0.0.1:8443/...) does not match and every POST is refused with 400
-        # (benchmarks/README.md): the load test sends the Referer the application expects
-        host = self.host.split("://", 1)[1].split(":", 1)[0]
-        headers = {"X-CSRFToken": self.csrf, "Referer": f"https://{host}/termin/"}
+        # over HTTPS Flask-WTF also checks that the Referer is the site itself: a browser's,
+        # with the demo's port (nginx passes Host with its port, $http_host)
+        headers = {"X-CSRFToken": self.csrf, "Referer": f"{self.host}/termin/"}
         with self.client.post(
             "/api/v1/holds", json=body, headers=headers, name="hold", catch_response=True
         ) as response:
