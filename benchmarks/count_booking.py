@@ -4,7 +4,8 @@ bench_booking.py's 50,000 appointments.
 The three one-office searches of bench_booking.py (Aegi over six weeks), then successful bookings
 of free times through the bearer API; mail is sent inline (``MAIL_ASYNC`` off) to a folder, so a
 booking's count includes whatever its request does for the mail, and the outbox sender's work
-(``outbox.deliver_due``, what the scheduler runs) is counted apart. Statements (SQLAlchemy's
+(``outbox.deliver_due``, what the scheduler runs) is counted apart: with ``--mail-sent-by
+scheduler`` that is where the mail is composed. Statements (SQLAlchemy's
 ``before_cursor_execute``) and Python calls (cProfile's count) do not depend on the machine's
 load; CPU time does and is printed too. Compare two checkouts with it:
 
@@ -41,6 +42,12 @@ def main() -> None:
     parser.add_argument("database", choices=["sqlite", "postgresql"])
     parser.add_argument("--searches", type=int, default=60)
     parser.add_argument("--bookings", type=int, default=60)
+    parser.add_argument(
+        "--mail-sent-by",
+        choices=["committer", "scheduler"],
+        default="committer",
+        help="MAIL_SENT_BY: the booking's process mails after the commit, or the scheduler does",
+    )
     parser.add_argument("--profile", help="write the bookings' cProfile statistics here")
     options = parser.parse_args()
     with (
@@ -67,13 +74,14 @@ def _count(url: str, token: str, tmp: Path, options: argparse.Namespace) -> None
             "MAIL_BACKEND": "folder",
             "MAIL_FOLDER": str(tmp / "mail"),
             "MAIL_ASYNC": False,
+            "MAIL_SENT_BY": options.mail_sent_by,
         }
     )
     client = app.test_client()
     with app.app_context():
         counted = _Counted(db.engine)
     auth = {"Authorization": f"Bearer {token}"}
-    kind = options.database
+    kind = f"{options.database}, mail sent by {options.mail_sent_by}"
 
     def search(path: str) -> None:
         response = client.get(path)  # anonymous, as bench_booking.py searches

@@ -234,6 +234,11 @@ class Defaults:
     # a row being sent is claimed for this long (a killed sender's rows wait it out); None: three
     # SMTP timeouts plus 30 s
     MAIL_CLAIM_LEASE_SECONDS: float | None = None
+    # who composes and sends a new mail: "committer" (the process whose change wrote it, right
+    # after the commit) or "scheduler" (the scheduler process's mail sender, within
+    # MAIL_SENDER_POLL_SECONDS; the server processes only write the outbox row)
+    MAIL_SENT_BY = "committer"
+    MAIL_SENDER_POLL_SECONDS = 1
     MAIL_FROM = "Bürgerservice Hannover <termine@buergerservice-hannover.example>"
     # SQLAlchemy
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # set by create_app from engine_options()
@@ -332,6 +337,7 @@ _ENV_INT = (
     "MAIL_RETRY_SECONDS",
     "MAIL_RETRY_MAX_SECONDS",
     "MAIL_CLAIM_LEASE_SECONDS",
+    "MAIL_SENDER_POLL_SECONDS",
     "PERSONAL_DATA_RETENTION_DAYS",
     "STAFF_SESSION_IDLE_MINUTES",
     "STAFF_SESSION_MAX_HOURS",
@@ -357,6 +363,7 @@ _ENV_STR = (
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
     "MAIL_FROM",
+    "MAIL_SENT_BY",
 )
 
 

@@ -3,18 +3,25 @@ opt-in), reschedule and cancellation notices, reminder. Always in the booking's 
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from email.message import EmailMessage
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from .. import clock
+from ..extensions import db
 from ..notify import ics, mail, outbox
+from ..offices.models import Office, Service
 from ..printing.qr import qr_png
-from . import links
+from . import links, payloads
 from .formatting import clock_text, day_text
-from .payloads import AppointmentView
+from .models import Appointment, AppointmentStatus
+from .payloads import AppointmentView, OfficeInfo, ServiceInfo
 
 BOOKED = "booked"
 CONFIRM_REQUEST = "confirm_request"
@@ -122,17 +129,71 @@ def build(kind: str, view: AppointmentView, closure_reason: str | None = None) -
 
 def enqueue(kind: str, view: AppointmentView, closure_reason: str | None = None) -> None:
     """Write one booking mail into the outbox as a draft, inside the unit of work of the change:
-    it is composed and sent after the commit, and retried until the mail server takes it."""
+    it is composed and sent after the commit (by this process or the scheduler's), and retried
+    until the mail server takes it.
+
+    The draft names the appointment and freezes what a later change could alter (time,
+    revision, language, a closure's reason); the sender reads the rest (contact, code, office,
+    services) when it composes, so the outbox keeps neither the manage link nor the contact."""
     if not view.email:
         return
     if kind not in KINDS:
         raise ValueError(kind)
-    draft = {"kind": kind, "view": view.to_json(), "closure_reason": closure_reason}
-    outbox.enqueue_draft(kind, COMPOSER, draft)
+    draft = {
+        "kind": kind,
+        "appointment": view.id,
+        "public_id": view.public_id,
+        "start": view.start.isoformat(),
+        "end": view.end.isoformat(),
+        "revision": view.revision,
+        "lang": view.lang,
+        "closure_reason": closure_reason,
+    }
+    outbox.enqueue_draft(kind, COMPOSER, draft, known=view)
 
 
-def _compose(draft: dict) -> EmailMessage:
-    view = AppointmentView.from_json(draft["view"])
+# a mail about the appointment as booked, moved or due says nothing true once it is cancelled
+# (the cancellation is mailed itself) or, for the confirmation request, once it has expired
+_OBSOLETE_WHEN = frozenset({AppointmentStatus.CANCELLED.value, AppointmentStatus.EXPIRED.value})
+
+
+def frozen_view(draft: dict) -> AppointmentView:
+    """The appointment of ``draft`` as it was when the mail was written: read now (its own
+    session: this runs after a commit, on a sender thread or in the scheduler), with the time,
+    revision and language of the draft. ``outbox.Obsolete`` when there is nothing to mail."""
+    with Session(db.engine) as session:
+        found = session.execute(
+            select(Appointment, Office)
+            .join(Office, Office.id == Appointment.office_id)
+            .where(Appointment.id == draft["appointment"])
+        ).first()
+        if found is None or found[0].public_id != draft["public_id"]:
+            raise outbox.Obsolete("the appointment no longer exists")
+        appointment, office = found
+        if not appointment.email:
+            raise outbox.Obsolete("the appointment's contact was deleted")
+        codes = list(appointment.service_codes)
+        by_code = {
+            sv.code: ServiceInfo.of(sv)
+            for sv in session.scalars(select(Service).where(Service.code.in_(codes)))
+        }
+        services = tuple(by_code.get(c) or ServiceInfo(c, c, c) for c in codes)
+        view = payloads.build(appointment, OfficeInfo.of(office), services)
+    if draft["kind"] != CANCELLED and view.status in _OBSOLETE_WHEN:
+        raise outbox.Obsolete(f"the appointment is {view.status}")
+    return replace(
+        view,
+        start=datetime.fromisoformat(draft["start"]),
+        end=datetime.fromisoformat(draft["end"]),
+        revision=draft["revision"],
+        lang=draft["lang"],
+    )
+
+
+def _compose(draft: dict, known: object | None) -> EmailMessage:
+    """The process that made the change sends right after the commit from the view it has (as
+    it was committed); every other sender reads the appointment."""
+    view = known if isinstance(known, AppointmentView) else frozen_view(draft)
     return build(draft["kind"], view, draft["closure_reason"])
 
 

@@ -6,7 +6,7 @@ hook never touches the database.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -121,33 +121,6 @@ class AppointmentView:
     def is_changeable(self, now: datetime | None = None) -> bool:
         """Can the resident still cancel or move it (booked, not yet begun)?"""
         return self.status in ("confirmed", "pending") and self.start > (now or clock.now())
-
-    def to_json(self) -> dict:
-        """The view as JSON values (a mail's draft in the outbox); ``from_json`` reverses it."""
-        data = asdict(self)
-        for key in ("start", "end", "expires_at"):
-            data[key] = data[key].isoformat() if data[key] else None
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict) -> AppointmentView:
-        services = tuple(
-            ServiceInfo(
-                **{
-                    **service,
-                    "documents_de": tuple(service["documents_de"]),
-                    "documents_en": tuple(service["documents_en"]),
-                }
-            )
-            for service in data["services"]
-        )
-        times = {
-            key: datetime.fromisoformat(data[key]) if data[key] else None
-            for key in ("start", "end", "expires_at")
-        }
-        return cls(
-            **{**data, **times, "office": OfficeInfo(**data["office"]), "services": services}
-        )
 
     def to_api(self, manage_url: str | None = None) -> dict:
         tz = self.office.tz

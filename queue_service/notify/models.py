@@ -26,6 +26,9 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"  # not delivered yet: sent after the commit, else retried by the scheduler
     SENT = "sent"  # the mail server accepted it; the message (personal data) is deleted
     REJECTED = "rejected"  # the mail server refused it for good (e.g. unknown recipient)
+    # not sent: by the time it was composed it had nothing true left to say (its appointment
+    # was cancelled or is gone; what it reported is mailed by a later row, if at all)
+    SUPERSEDED = "superseded"
 
 
 class OutboxMail(Model):

@@ -10,10 +10,18 @@ does not wait for templates, QR codes and calendar files; the sender composes it
 commit, and the job composes it should the process die first. A message composed but not sent
 is stored on the row, so every retry sends the same bytes.
 
-A row is written already claimed by the process that wrote it (it sends it after the commit
-from memory, one UPDATE to record the outcome); every later attempt first claims the row (a
+Who sends a new mail is MAIL_SENT_BY. "committer" (the default, one process in the embedded
+profile): the row is written already claimed by the process that wrote it, which sends it after
+the commit (from memory, one UPDATE to record the outcome). "scheduler" (the scaled profile): the
+row is written unclaimed and the scheduler process's mail sender (``send_due`` every
+MAIL_SENDER_POLL_SECONDS) composes and sends it, so templates, QR codes and calendar files cost
+the server processes nothing. Every attempt but the committer's first claims its rows (a
 conditional UPDATE that only one sender can win), so two senders (the job in two processes, or
-the job and the first sender) never send one row twice. A claim lapses after a few times
+the job and the first sender) never send one row twice.
+
+A composer may find that its mail has nothing true left to say (``Obsolete``: e.g. the
+appointment was cancelled before its confirmation went out, and the cancellation is mailed
+instead); the row is then marked ``superseded``, not sent. A claim lapses after a few times
 MAIL_TIMEOUT, so a row whose process died is sent by the job. A process that dies between the
 server's "250 OK" and marking the row sent would send it again after the claim lapses
 (at-least-once at that point); the Message-ID stays the same.
@@ -46,12 +54,18 @@ log = logging.getLogger(__name__)
 SENT_RETENTION_DAYS = 30
 
 
+class Obsolete(Exception):
+    """Raised by a composer whose mail would tell something no longer true; not sent."""
+
+
 # composer name -> function building the message from a draft's data (registered by the package
 # that writes the drafts, so notify never imports it)
-_composers: dict[str, Callable[[dict], EmailMessage]] = {}
+# (``known``: what the change had in memory, for the first send by the process that made it)
+Composer = Callable[[dict, object | None], EmailMessage]
+_composers: dict[str, Composer] = {}
 
 
-def register_composer(name: str, composer: Callable[[dict], EmailMessage]) -> None:
+def register_composer(name: str, composer: Composer) -> None:
     _composers[name] = composer
 
 
@@ -64,9 +78,11 @@ def enqueue(message: EmailMessage, kind: str) -> None:
     _enqueue(kind, message, None)
 
 
-def enqueue_draft(kind: str, composer: str, data: dict) -> None:
+def enqueue_draft(kind: str, composer: str, data: dict, known: object | None = None) -> None:
     """Add a mail to the outbox as a draft: ``composer`` builds it from ``data`` (JSON) after
-    the commit. The row is as durable as a composed one; the change just does not compose."""
+    the commit. The row is as durable as a composed one; the change just does not compose.
+    ``known``: what the composer would otherwise read, as the change has it (passed only to
+    the send right after the commit in this process, never stored)."""
     if composer not in _composers:
         raise ValueError(f"no mail composer {composer!r}")
     sender = current_app.config["MAIL_FROM"]
@@ -77,26 +93,34 @@ def enqueue_draft(kind: str, composer: str, data: dict) -> None:
         "base_url": public_base_url(),
         "data": data,
     }
-    _enqueue(kind, None, json.dumps(draft, separators=(",", ":")))
+    _enqueue(kind, None, json.dumps(draft, separators=(",", ":")), known)
 
 
-def compose_draft(draft: str) -> EmailMessage:
+def compose_draft(draft: str, known: object | None = None) -> EmailMessage:
     """The message a draft stands for, with the Message-ID fixed when it was written."""
     found = json.loads(draft)
     composer = _composers.get(found["composer"])
     if composer is None:
         raise LookupError(f"no mail composer {found['composer']!r} in this process")
     with public_base_url_as(found.get("base_url")):
-        message = composer(found["data"])
+        message = composer(found["data"], known)
     del message["Message-ID"]
     message["Message-ID"] = found["message_id"]
     return message
 
 
-def _enqueue(kind: str, message: EmailMessage | None, draft: str | None) -> None:
+def sent_by_scheduler() -> bool:
+    """MAIL_SENT_BY is "scheduler": changes only write their mails, the scheduler sends them."""
+    return current_app.config.get("MAIL_SENT_BY", "committer") == "scheduler"
+
+
+def _enqueue(
+    kind: str, message: EmailMessage | None, draft: str | None, known: object | None = None
+) -> None:
     if not in_unit_of_work():
         raise RuntimeError("enqueue() belongs inside the unit of work of the change it reports")
     now = clock.real_now()
+    by_scheduler = sent_by_scheduler()
     row = OutboxMail(
         kind=kind[:40],
         status=OutboxStatus.PENDING,
@@ -104,21 +128,29 @@ def _enqueue(kind: str, message: EmailMessage | None, draft: str | None) -> None
         draft=draft,
         created_at=now,
         next_attempt_at=now,
-        claimed_until=now + _claim_lease(),
-        attempts=1,
+        # unclaimed for the scheduler's sender; else ours to send right after the commit
+        claimed_until=None if by_scheduler else now + _claim_lease(),
+        attempts=0 if by_scheduler else 1,
     )
     db.session.add(row)
     db.session.flush()
+    if by_scheduler:
+        return
     row_id = row.id
     app = app_object()
-    after_commit(lambda: _deliver_soon(app, row_id, kind, message, draft))
+    after_commit(lambda: _deliver_soon(app, row_id, kind, message, draft, known))
 
 
 def _deliver_soon(
-    app, row_id: int, kind: str, message: EmailMessage | None, draft: str | None
+    app,
+    row_id: int,
+    kind: str,
+    message: EmailMessage | None,
+    draft: str | None,
+    known: object | None = None,
 ) -> None:
     def job() -> None:
-        _send_and_record(row_id, kind, 1, message, draft, clock.real_now())
+        _send_and_record(row_id, kind, 1, message, draft, clock.real_now(), known)
 
     if app.config.get("MAIL_ASYNC"):
         mail.run_in_background(app, job)
@@ -154,31 +186,47 @@ def _permanent(error: Exception) -> bool:
     return False
 
 
-def deliver(row_id: int, now: datetime | None = None) -> OutboxStatus | None:
-    """Send one outbox row if it is due and nobody else holds it; its new status, or None."""
-    now = now or clock.real_now()
+def _due(now: datetime):
+    return and_(
+        OutboxMail.status == OutboxStatus.PENDING,
+        OutboxMail.next_attempt_at <= now,
+        or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now),
+    )
+
+
+def _claim(which, now: datetime) -> list:
+    """Claim the rows ``which`` selects that are still due (one conditional UPDATE: a row
+    another sender claimed first is left out); their id, kind, message, draft and attempts."""
     with db.engine.begin() as conn:
-        claimed = conn.execute(
-            update(OutboxMail)
-            .where(
-                OutboxMail.id == row_id,
-                OutboxMail.status == OutboxStatus.PENDING,
-                OutboxMail.next_attempt_at <= now,
-                or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now),
+        return list(
+            conn.execute(
+                update(OutboxMail)
+                .where(which, _due(now))
+                .values(claimed_until=now + _claim_lease(), attempts=OutboxMail.attempts + 1)
+                .returning(
+                    OutboxMail.id,
+                    OutboxMail.kind,
+                    OutboxMail.message,
+                    OutboxMail.draft,
+                    OutboxMail.attempts,
+                )
             )
-            .values(claimed_until=now + _claim_lease(), attempts=OutboxMail.attempts + 1)
-        ).rowcount
-        if not claimed:
-            return None
-        kind, data, draft, attempts = conn.execute(
-            select(
-                OutboxMail.kind, OutboxMail.message, OutboxMail.draft, OutboxMail.attempts
-            ).where(OutboxMail.id == row_id)
-        ).one()
+        )
+
+
+def _send_claimed(row, now: datetime) -> OutboxStatus | None:
+    row_id, kind, data, draft, attempts = row
     if data is None and draft is None:  # delivered meanwhile: both are dropped once it is sent
         return None
     message = message_from_bytes(data, policy=policy.default) if data is not None else None
     return _send_and_record(row_id, kind, attempts, message, draft, now)
+
+
+def deliver(row_id: int, now: datetime | None = None) -> OutboxStatus | None:
+    """Send one outbox row if it is due and nobody else holds it; its new status, or None."""
+    now = now or clock.real_now()
+    claimed = _claim(OutboxMail.id == row_id, now)
+    return _send_claimed(claimed[0], now) if claimed else None
 
 
 def _send_and_record(
@@ -188,14 +236,25 @@ def _send_and_record(
     message: EmailMessage | None,
     draft: str | None,
     now: datetime,
+    known: object | None = None,
 ) -> OutboxStatus:
     """Send a row this process holds the claim of (composing its draft first), and record the
     outcome on it."""
     from_draft = message is None
     try:
         if message is None:
-            message = compose_draft(draft or "")
+            message = compose_draft(draft or "", known)
         mail.send(message)
+    except Obsolete as reason:
+        log.info("mail %s (%s) not sent: %s", row_id, kind, reason)
+        _record(
+            row_id,
+            status=OutboxStatus.SUPERSEDED,
+            last_error=f"superseded: {reason}"[:500],
+            draft=None,
+        )
+        _count(kind, "superseded")
+        return OutboxStatus.SUPERSEDED
     except Exception as error:  # every failure is recorded on the row, never raised
         # a retry sends these very bytes (same Date, same attachments); written only now, as
         # serialising a message costs as much as a third of composing it
@@ -211,35 +270,27 @@ def _send_and_record(
             detail,
             "rejected for good" if status == OutboxStatus.REJECTED else f"retry in {wait}",
         )
-        with db.engine.begin() as conn:
-            conn.execute(
-                update(OutboxMail)
-                .where(OutboxMail.id == row_id)
-                .values(
-                    status=status,
-                    claimed_until=None,
-                    last_error=detail,
-                    next_attempt_at=now + wait,
-                    **composed,
-                )
-            )
+        _record(row_id, status=status, last_error=detail, next_attempt_at=now + wait, **composed)
         _count(kind, "rejected" if status == OutboxStatus.REJECTED else "failed")
         return status
-    with db.engine.begin() as conn:
-        conn.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id == row_id)
-            .values(
-                status=OutboxStatus.SENT,
-                sent_at=clock.real_now(),
-                claimed_until=None,
-                last_error=None,
-                message=None,  # personal data: kept only until it is delivered
-                draft=None,
-            )
-        )
+    _record(
+        row_id,
+        status=OutboxStatus.SENT,
+        sent_at=clock.real_now(),
+        last_error=None,
+        message=None,  # personal data: kept only until it is delivered
+        draft=None,
+    )
     _count(kind, "sent")
     return OutboxStatus.SENT
+
+
+def _record(row_id: int, **values) -> None:
+    """The outcome of an attempt on the row, whose claim ends with it."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(OutboxMail).where(OutboxMail.id == row_id).values(claimed_until=None, **values)
+        )
 
 
 def _composed(message: EmailMessage | None) -> dict:
@@ -257,27 +308,20 @@ def _count(kind: str, outcome: str) -> None:
     metrics.count_mail(kind, outcome)
 
 
-def due_ids(now: datetime, limit: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(OutboxMail.id)
-            .where(
-                OutboxMail.status == OutboxStatus.PENDING,
-                OutboxMail.next_attempt_at <= now,
-                or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now),
-            )
-            .order_by(OutboxMail.id)
-            .limit(limit)
-        )
-    )
+def send_due(now: datetime | None = None, limit: int = 200) -> list[OutboxStatus | None]:
+    """Claim what is due, oldest first, in one statement, and send it in that order (the
+    scheduler's mail sender; the job adds the retention purge)."""
+    now = now or clock.real_now()
+    oldest_due = select(OutboxMail.id).where(_due(now)).order_by(OutboxMail.id).limit(limit)
+    claimed = _claim(OutboxMail.id.in_(oldest_due.scalar_subquery()), now)
+    return [_send_claimed(row, now) for row in sorted(claimed)]
 
 
 def deliver_due(now: datetime | None = None, limit: int = 200) -> dict:
     """Send what is due (oldest first); delete sent rows past the retention. For the job."""
     now = now or clock.real_now()
-    ids = due_ids(now, limit)
-    db.session.commit()  # end the read: deliveries use their own transactions
-    outcomes = [deliver(row_id, now) for row_id in ids]
+    db.session.commit()  # end any read: deliveries use their own transactions
+    outcomes = send_due(now, limit)
     with db.engine.begin() as conn:
         purged = conn.execute(
             delete(OutboxMail).where(
@@ -289,6 +333,7 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> dict:
         "sent": outcomes.count(OutboxStatus.SENT),
         "failed": outcomes.count(OutboxStatus.PENDING),
         "rejected": outcomes.count(OutboxStatus.REJECTED),
+        "superseded": outcomes.count(OutboxStatus.SUPERSEDED),
         "pending": pending_count(),
         "purged": purged,
     }

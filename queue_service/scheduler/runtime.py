@@ -13,6 +13,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from ..notify import outbox
 from .locks import SchedulerLock, lock_for
 from .registry import TIMEZONE, registered_jobs, with_interval_overrides
 from .runner import run_occurrence
@@ -75,6 +76,40 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
     return scheduler
 
 
+class MailSender:
+    """The scheduler's mail sender (MAIL_SENT_BY "scheduler"): composes and sends what the
+    server processes wrote into the outbox, every MAIL_SENDER_POLL_SECONDS and again at once
+    after a full batch. Claims per row keep it from sending what another sender has."""
+
+    BATCH = 100
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="mail-outbox-sender", daemon=True)
+
+    def start(self) -> MailSender:
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        poll = float(self.app.config.get("MAIL_SENDER_POLL_SECONDS") or 1)
+        while not self.stop_event.is_set():
+            sent = 0
+            try:
+                with self.app.app_context():
+                    sent = len(outbox.send_due(limit=self.BATCH))
+            except Exception:  # the database away for a moment: try again after the wait
+                log.exception("the mail sender could not read the outbox")
+            if sent < self.BATCH:
+                self.stop_event.wait(poll)
+
+    def stop(self, wait: bool) -> None:
+        self.stop_event.set()
+        if wait:
+            self.thread.join(30)
+
+
 class GuardedScheduler:
     """Runs the scheduler while holding the lock; stands by and retries while another has it."""
 
@@ -105,6 +140,9 @@ class GuardedScheduler:
     def _run_while_locked(self) -> None:
         scheduler = build_scheduler(self.app)
         scheduler.start()
+        with self.app.app_context():
+            by_scheduler = outbox.sent_by_scheduler()
+        sender = MailSender(self.app).start() if by_scheduler else None
         self.active = True
         log.info(
             "scheduler active (%s): %s",
@@ -119,6 +157,8 @@ class GuardedScheduler:
         finally:
             self.active = False
             # on a normal stop let running jobs finish; after losing the lock do not wait
+            if sender is not None:
+                sender.stop(wait=self.stop_event.is_set())
             scheduler.shutdown(wait=self.stop_event.is_set())
             self.lock.release()
 

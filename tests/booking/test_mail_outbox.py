@@ -293,3 +293,136 @@ def test_a_dead_senders_claim_lapses_after_the_configured_lease(
     smtp_down()
     assert outbox.deliver_due(later.created_at + timedelta(seconds=4))["sent"] == 0
     assert outbox.deliver_due(later.created_at + timedelta(seconds=6))["sent"] == 1
+
+
+# ---------------------------------------------------------------- sent by the scheduler
+
+
+def _calendar_event(message):
+    from icalendar import Calendar
+
+    part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    return Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
+
+
+@pytest.fixture
+def sent_by_scheduler(smtp_down, catalogue_app, monkeypatch):
+    """MAIL_SENT_BY "scheduler" (the scaled profile): the server processes only write mails."""
+    monkeypatch.setitem(catalogue_app.config, "MAIL_SENT_BY", "scheduler")
+    return smtp_down
+
+
+def test_with_mail_sent_by_the_scheduler_a_booking_only_writes_a_reference_that_the_scheduler_composes_and_sends(
+    sent_by_scheduler, catalogue_app, monkeypatch
+):
+    """The booking's process composes nothing and keeps no claim; the row names the appointment
+    (no contact, no manage link); the scheduler's mail sender composes the mail from the
+    database and sends it within its poll interval."""
+    import json
+
+    from queue_service.booking import mails
+    from queue_service.scheduler.runtime import MailSender
+
+    composed: list[str] = []
+    build = mails.build
+    monkeypatch.setattr(mails, "build", lambda *a, **k: composed.append(a[0]) or build(*a, **k))
+    inbox = sent_by_scheduler()
+    view = book("linden", "PA", at(THURSDAY, 10))
+    (row,) = _rows()
+    assert (row.status, row.claimed_until, row.attempts, row.message) == (
+        OutboxStatus.PENDING,
+        None,
+        0,
+        None,
+    )
+    assert composed == [] and inbox.messages == []
+    assert view.email not in row.draft and view.token not in row.draft
+    assert view.name not in row.draft
+    assert json.loads(row.draft)["data"]["appointment"] == view.id
+
+    monkeypatch.setitem(catalogue_app.config, "MAIL_SENDER_POLL_SECONDS", 0.05)
+    sender = MailSender(catalogue_app).start()
+    try:
+        message = inbox.wait_for(1)
+    finally:
+        sender.stop(wait=True)
+    db.session.rollback()  # the test's read began before the sender's writes (SQLite snapshot)
+    assert composed == ["booked"]
+    assert message["To"] == view.email
+    assert f"/termin/verwalten/{view.token}" in message.get_body(("plain",)).get_content()
+    assert _calendar_event(message).decoded("DTSTART") == view.start
+    assert [(r.status, r.message, r.draft) for r in _rows()] == [(OutboxStatus.SENT, None, None)]
+
+
+def test_a_confirmation_sent_after_a_reschedule_still_shows_the_time_booked_then_the_move_follows(
+    sent_by_scheduler, catalogue_app
+):
+    from queue_service.booking import services as booking
+
+    inbox = sent_by_scheduler()
+    view = book("linden", "PA", at(THURSDAY, 10))
+    moved = booking.reschedule_appointment(view.token, at(THURSDAY, 11))
+    assert [s.value for s in outbox.send_due()] == ["sent", "sent"]
+    inbox.wait_for(2)
+    booked, rescheduled = inbox.messages
+    assert booked["Subject"].startswith("Ihr Termin am")
+    assert rescheduled["Subject"].startswith("Termin verschoben")
+    first, second = _calendar_event(booked), _calendar_event(rescheduled)
+    assert (first.decoded("DTSTART"), first["SEQUENCE"]) == (view.start, 0)
+    assert (second.decoded("DTSTART"), second["SEQUENCE"]) == (moved.start, 1)
+    assert first["UID"] == second["UID"]
+
+
+def test_a_confirmation_not_sent_before_the_appointment_was_cancelled_is_superseded_by_the_cancellation(
+    sent_by_scheduler, catalogue_app
+):
+    """A mail telling a time is booked says nothing true once it is cancelled: only the
+    cancellation goes out (an SMTP outage made the confirmation wait, the resident cancelled
+    from the confirmation page meanwhile)."""
+    from queue_service.booking import services as booking
+
+    inbox = sent_by_scheduler()
+    view = book("linden", "PA", at(THURSDAY, 10))
+    booking.cancel_appointment(view.token)
+    assert [s.value for s in outbox.send_due()] == ["superseded", "sent"]
+    message = inbox.wait_for(1)
+    assert message["Subject"].startswith("Termin abgesagt")
+    assert _calendar_event(message)["STATUS"] == "CANCELLED"
+    superseded, cancelled = _rows()
+    assert (superseded.kind, superseded.status, superseded.draft) == (
+        "booked",
+        OutboxStatus.SUPERSEDED,
+        None,
+    )
+    assert "cancelled" in superseded.last_error
+    assert cancelled.status == OutboxStatus.SENT
+    assert outbox.deliver_due(clock.real_now() + timedelta(hours=1))["sent"] == 0
+    assert len(inbox.messages) == 1
+
+
+def test_a_mail_whose_appointment_was_deleted_before_it_went_out_is_not_sent(
+    sent_by_scheduler, catalogue_app
+):
+    from .conftest import wipe_bookings
+
+    inbox = sent_by_scheduler()
+    book("linden", "PA", at(THURSDAY, 10))
+    wipe_bookings()
+    assert outbox.send_due() == [OutboxStatus.SUPERSEDED]
+    assert "no longer exists" in _rows()[0].last_error
+    assert inbox.messages == []
+
+
+def test_an_smtp_outage_delays_the_schedulers_mail_but_loses_none(sent_by_scheduler, catalogue_app):
+    """The scheduler's first attempt fails: the row keeps the composed bytes and is retried
+    with backoff, then sent once."""
+    view = book("linden", "PA", at(THURSDAY, 10))
+    assert outbox.send_due() == [OutboxStatus.PENDING]
+    (row,) = _rows()
+    assert row.attempts == 1 and row.draft is None and row.message is not None
+    assert outbox.send_due() == []  # not due before its backoff
+    inbox = sent_by_scheduler()
+    assert outbox.deliver_due(clock.real_now() + timedelta(minutes=1))["sent"] == 1
+    assert inbox.wait_for(1)["To"] == view.email
+    assert outbox.deliver_due(clock.real_now() + timedelta(hours=1))["sent"] == 0
+    assert len(inbox.messages) == 1
