@@ -14,7 +14,8 @@ What it does, all in one run on this machine:
      (GET /api/v1/offices/aegi/slots, services rotating PA / PA,MB / AN x2 persons) and the earliest
      slot in every Bürgeramt (GET /api/v1/slots/earliest, rotating PA / RP / AN)
   3. floor: a bare Flask app returning a small JSON on the same server type, measured the same way
-  4. booking throughput on PostgreSQL with two server processes (the scaled profile): CLIENTS
+  4. booking throughput on PostgreSQL with two server processes and the scheduler process that
+     sends their mail (the scaled profile, MAIL_SENT_BY=scheduler): CLIENTS
      threads book the earliest free times of one office as fast as they can (bearer token, so no
      CSRF round trip), most attempts collide; afterwards a query over the appointments proves that
      no 5-minute unit holds more appointments than its capacity
@@ -248,8 +249,8 @@ class Server:
         self.log.close()
 
 
-def serve(url: str, workdir: Path, name: str) -> Server:
-    env = {
+def _env(url: str, workdir: Path) -> dict:
+    return {
         "DATABASE_URL": url,
         "CLOCK_START": CLOCK_START,
         "SECRET_KEY": "bench",
@@ -259,7 +260,52 @@ def serve(url: str, workdir: Path, name: str) -> Server:
         "MAIL_FOLDER": str(workdir / "mail"),
         "INSTANCE_PATH": str(workdir / "instance"),
     }
-    return Server(["-m", "queue_service", "serve"], env, workdir, name)
+
+
+def serve(url: str, workdir: Path, name: str, **env: str) -> Server:
+    return Server(["-m", "queue_service", "serve"], _env(url, workdir) | env, workdir, name)
+
+
+class Scheduler:
+    """``queue-service scheduler`` as the scaled profile runs it (here: its mail sender)."""
+
+    def __init__(self, url: str, workdir: Path, **env: str):
+        self.log = (workdir / "scheduler.log").open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "queue_service", "scheduler"],
+            cwd=ROOT,
+            env=dict(os.environ) | _env(url, workdir) | env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    stop = Server.stop
+
+
+def mail_drained(url: str, ended: float, timeout: float = 120.0) -> dict:
+    """Waits until the outbox has no pending mail; the mails sent and how long after ``ended``
+    (the end of the load) the last one went out."""
+    engine = create_engine(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with engine.connect() as conn:
+                pending, sent = conn.execute(
+                    text(
+                        "SELECT count(*) FILTER (WHERE status = 'pending'), "
+                        "count(*) FILTER (WHERE status = 'sent') FROM outbox_mails"
+                    )
+                ).one()
+            if not pending or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    return {
+        "sent": sent,
+        "pending": pending,
+        "drained_seconds_after_load": round(time.monotonic() - ended, 1),
+    }
 
 
 def latency(base: str, paths: list[str], count: int, warmup: int = 10) -> dict:
@@ -418,7 +464,7 @@ def main() -> None:
         "clock": CLOCK_START,
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
-    servers: list[Server] = []
+    servers: list[Server | Scheduler] = []
     try:
         print("preparing PostgreSQL and SQLite with", APPOINTMENTS, "appointments ...", flush=True)
         t0 = time.perf_counter()
@@ -457,15 +503,19 @@ def main() -> None:
             servers.remove(server)
 
         print("booking under contention on PostgreSQL, two server processes ...", flush=True)
-        pair = [serve(pg_url, workdir, "load-a"), serve(pg_url, workdir, "load-b")]
+        # as deployed (deploy/queue-service.env): the scheduler process composes and sends mail
+        scaled = {"MAIL_SENT_BY": "scheduler"}
+        pair = [serve(pg_url, workdir, n, **scaled) for n in ("load-a", "load-b")]
         servers.extend(pair)
-        results["booking_throughput_postgresql"] = throughput(
-            [s.base for s in pair], token, load_seconds, clients
-        )
-        for s in pair:
+        scheduler = Scheduler(pg_url, workdir, **scaled)
+        servers.append(scheduler)
+        contended = throughput([s.base for s in pair], token, load_seconds, clients)
+        contended["mail"] = mail_drained(pg_url, time.monotonic())
+        for s in [*pair, scheduler]:
             s.stop()
             servers.remove(s)
-        results["booking_throughput_postgresql"]["check"] = double_bookings(pg_url)
+        contended["check"] = double_bookings(pg_url)
+        results["booking_throughput_postgresql"] = contended
 
         floor_p95 = results["floor_bare_flask"]["p95_ms"]
         results["ratios_to_floor_p95"] = {
@@ -514,6 +564,11 @@ def _print(r: dict) -> None:
         f"{t['seconds']} s): {t['bookings_per_s']} bookings/s, {t['attempts_per_s']} attempts/s, "
         f"statuses {t['statuses']}; units over capacity: {t['check']['units_over_capacity']} "
         f"of {t['check']['units_checked']} (target >= {TARGETS['bookings_per_s']:g}/s, 0 over)"
+    )
+    print(
+        f"their mail, sent by the scheduler process: {t['mail']['sent']} sent, "
+        f"{t['mail']['pending']} pending, the last {t['mail']['drained_seconds_after_load']} s "
+        "after the load ended"
     )
     print(f"dataset: {r['dataset']}")
     print(
