@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -47,21 +47,17 @@ def days_between(first: date, last: date) -> Iterable[date]:
         day += timedelta(days=1)
 
 
-def _closed_days(
-    office_ids: list[int], first: date | None, last: date | None
-) -> dict[int | None, set]:
-    """Closure days per office id (None: city-wide), as dates or (month, day) for recurring;
-    between ``first`` and ``last``, or all of them when these are None."""
-    query = select(Closure.office_id, Closure.day, Closure.recurring).where(
-        or_(Closure.office_id.in_(office_ids), Closure.office_id.is_(None))
-    )
-    if first is not None and last is not None:
-        query = query.where(or_(Closure.day.between(first, last), Closure.recurring.is_(True)))
-    rows = db.session.execute(query).all()
-    closed: dict[int | None, set] = defaultdict(set)
-    for office_id, day, recurring in rows:
-        closed[office_id].add((day.month, day.day) if recurring else day)
-    return closed
+def _closure_marks(office_id: int) -> set:
+    """The office's closure days and the city-wide ones, as dates or (month, day) for
+    recurring ones."""
+    marks: set = set()
+    for day, recurring in db.session.execute(
+        select(Closure.day, Closure.recurring).where(
+            or_(Closure.office_id == office_id, Closure.office_id.is_(None))
+        )
+    ):
+        marks.add((day.month, day.day) if recurring else day)
+    return marks
 
 
 def appointment_windows(
@@ -69,33 +65,21 @@ def appointment_windows(
 ) -> dict[int, list[DayWindow]]:
     """The appointment windows of each office on each local day from ``first`` to ``last``.
 
-    A stationary office's days come from its weekly windows and closures, kept per process until
-    the catalogue changes (``offices.revision``); mobile dates are read each time."""
+    Each office day is kept per process until the catalogue changes (``offices.revision``):
+    a stationary office's from its weekly windows and closures, the mobile Bürgeramt's from its
+    dates (whose writes move the revision too)."""
     result: dict[int, list[DayWindow]] = {o.id: [] for o in offices}
     if not offices or first > last:
         return result
     memo = revision.memo()
-    mobile = [o for o in offices if o.is_mobile]
-    if mobile:
-        closed = _closed_days([o.id for o in mobile], first, last)
-        events = _appointment_events([o.id for o in mobile], first, last)
-        for office in mobile:
-            tz = calendar.office_tz(office)
-            marks = closed.get(office.id, set()) | closed.get(None, set())
-            for day in days_between(first, last):
-                if not _is_closed(marks, day):
-                    result[office.id].extend(
-                        _event_window(day, ev, tz) for ev in events[office.id].get(day, [])
-                    )
     for office in offices:
-        if office.is_mobile:
-            continue
         out = result[office.id]
+        day_windows = _mobile_day if office.is_mobile else _stationary_day
         for day in days_between(first, last):
             key = ("day_windows", office.id, day)
             windows = memo.get(key)
             if windows is None:
-                windows = memo[key] = _stationary_day(office, day, memo)
+                windows = memo[key] = day_windows(office, day, memo)
             out.extend(windows)  # type: ignore[arg-type]
     return result
 
@@ -109,30 +93,50 @@ def _stationary_day(office: Office, day: date, memo: dict) -> tuple[DayWindow, .
     key = ("stationary", office.id)
     found = memo.get(key)
     if found is None:
-        closed = _closed_days([office.id], None, None)
-        found = memo[key] = (
-            closed.get(office.id, set()) | closed.get(None, set()),
-            _weekly_windows([office.id])[office.id],
-        )
+        found = memo[key] = (_closure_marks(office.id), _weekly_windows([office.id])[office.id])
     marks, weekly = found
+    return _open_day(office, day, marks, weekly.get(day.weekday(), ()))
+
+
+def _mobile_day(office: Office, day: date, memo: dict) -> tuple[DayWindow, ...]:
+    """The appointment windows of the mobile Bürgeramt on one local day: its dates there that
+    take appointments (none when the day is closed). Its dates from the first day asked for on
+    are read once per catalogue revision (a search asking for an earlier day reads again)."""
+    key = ("mobile", office.id)
+    found = memo.get(key)
+    if found is None or found[0] > day:
+        found = memo[key] = (day, _closure_marks(office.id), _appointment_events(office.id, day))
+    _, marks, events = found
+    return _open_day(office, day, marks, events.get(day, ()))
+
+
+# a window as kept: local start and end, capacity (None: the able counters), the services it
+# is limited to (None: all the office offers), the place of a mobile date
+_Kept = tuple[time, time, int | None, frozenset[int] | None, str | None]
+
+
+def _open_day(
+    office: Office, day: date, marks: set, kept: Iterable[_Kept]
+) -> tuple[DayWindow, ...]:
     if _is_closed(marks, day):
         return ()
     tz = calendar.office_tz(office)
     return tuple(
         DayWindow(
             day,
-            clock.local_to_utc(day, w.start_time, tz),
-            clock.local_to_utc(day, w.end_time, tz),
-            w.capacity,
+            clock.local_to_utc(day, start, tz),
+            clock.local_to_utc(day, end, tz),
+            capacity,
+            service_ids,
+            place,
         )
-        for w in weekly.get(day.weekday(), [])
+        for start, end, capacity, service_ids, place in kept
     )
 
 
-def _weekly_windows(office_ids: list[int]) -> dict[int, dict[int, list[Row]]]:
-    """Appointment windows of stationary offices (start, end, capacity rows), by office and
-    weekday, in start order."""
-    weekly: dict[int, dict[int, list[Row]]] = defaultdict(lambda: defaultdict(list))
+def _weekly_windows(office_ids: list[int]) -> dict[int, dict[int, list[_Kept]]]:
+    """Appointment windows of stationary offices, by office and weekday, in start order."""
+    weekly: dict[int, dict[int, list[_Kept]]] = defaultdict(lambda: defaultdict(list))
     if office_ids:
         w = OpeningWindow
         for row in db.session.execute(
@@ -140,39 +144,28 @@ def _weekly_windows(office_ids: list[int]) -> dict[int, dict[int, list[Row]]]:
             .where(w.office_id.in_(office_ids), w.kind == WindowKind.APPOINTMENT)
             .order_by(w.start_time)
         ):
-            weekly[row.office_id][row.weekday].append(row)
+            weekly[row.office_id][row.weekday].append(
+                (row.start_time, row.end_time, row.capacity, None, None)
+            )
     return weekly
 
 
-def _appointment_events(
-    office_ids: list[int], first: date, last: date
-) -> dict[int, dict[date, list[MobileEvent]]]:
-    """Mobile dates that take appointments, by office and day, in start order."""
-    events: dict[int, dict[date, list[MobileEvent]]] = defaultdict(lambda: defaultdict(list))
-    if office_ids:
-        for ev in db.session.scalars(
-            select(MobileEvent)
-            .options(selectinload(MobileEvent.services))
-            .where(
-                MobileEvent.office_id.in_(office_ids),
-                MobileEvent.day.between(first, last),
-                MobileEvent.appointments.is_(True),
-            )
-            .order_by(MobileEvent.start_time)
-        ):
-            events[ev.office_id][ev.day].append(ev)
-    return events
-
-
-def _event_window(day: date, ev: MobileEvent, tz) -> DayWindow:
-    return DayWindow(
-        day,
-        clock.local_to_utc(day, ev.start_time, tz),
-        clock.local_to_utc(day, ev.end_time, tz),
-        None,
-        frozenset(s.id for s in ev.services) if ev.services else None,
-        ev.place,
-    )
+def _appointment_events(office_id: int, since: date) -> dict[date, list[_Kept]]:
+    """A mobile office's dates that take appointments from ``since`` on, by day in start order."""
+    events: dict[date, list[_Kept]] = defaultdict(list)
+    for ev in db.session.scalars(
+        select(MobileEvent)
+        .options(selectinload(MobileEvent.services))
+        .where(
+            MobileEvent.office_id == office_id,
+            MobileEvent.day >= since,
+            MobileEvent.appointments.is_(True),
+        )
+        .order_by(MobileEvent.start_time)
+    ):
+        services = frozenset(s.id for s in ev.services) if ev.services else None
+        events[ev.day].append((ev.start_time, ev.end_time, None, services, ev.place))
+    return dict(events)
 
 
 def able_counters(office_ids: list[int], service_ids: Iterable[int]) -> dict[int, int]:

@@ -2,7 +2,7 @@
 processes.
 
 Every write to a catalogue table (offices, services, which office offers what, counters and what
-they serve, opening windows, closures) bumps the one ``catalogue_revisions`` row in its own
+they serve, opening windows, closures, the mobile Bürgeramt's dates and their services) bumps the one ``catalogue_revisions`` row in its own
 transaction. Triggers do it, not the application, so ORM flushes, bulk statements, the catalogue
 loader, migrations and raw SQL are all covered. A reader takes the revision once per transaction
 (one primary-key read) and keeps what it derived from the catalogue under it: a change committed
@@ -36,6 +36,8 @@ TABLES = (
     "counter_services",
     "opening_windows",
     "closures",
+    "mobile_events",
+    "mobile_event_services",
 )
 
 _BUMP = (
@@ -54,12 +56,12 @@ def _trigger_name(table: str, action: str = "") -> str:
     return f"qs_catalogue_revision_{table}{'_' + action if action else ''}"
 
 
-def install_triggers(connection: Connection) -> None:
-    """Create the triggers that bump the revision (PostgreSQL: one per table and statement,
-    TRUNCATE included; SQLite: one per table and kind of row change)."""
+def install_triggers(connection: Connection, tables: tuple[str, ...] = TABLES) -> None:
+    """Create the triggers that bump the revision on writes to ``tables`` (PostgreSQL: one per
+    table and statement, TRUNCATE included; SQLite: one per table and kind of row change)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text(_PG_FUNCTION))
-        for table in TABLES:
+        for table in tables:
             connection.execute(text(f"DROP TRIGGER IF EXISTS {_trigger_name(table)} ON {table}"))
             connection.execute(
                 text(
@@ -70,7 +72,7 @@ def install_triggers(connection: Connection) -> None:
             )
         return
     bump = _BUMP.format(random="abs(random() % 2147483647)")
-    for table in TABLES:
+    for table in tables:
         for action in ("INSERT", "UPDATE", "DELETE"):
             name = _trigger_name(table, action.lower())
             connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
@@ -79,13 +81,15 @@ def install_triggers(connection: Connection) -> None:
             )
 
 
-def drop_triggers(connection: Connection) -> None:
+def drop_triggers(connection: Connection, tables: tuple[str, ...] = TABLES) -> None:
+    """Drop the triggers of ``tables`` (the function with them when all are dropped)."""
     if connection.dialect.name == "postgresql":
-        for table in TABLES:
+        for table in tables:
             connection.execute(text(f"DROP TRIGGER IF EXISTS {_trigger_name(table)} ON {table}"))
-        connection.execute(text("DROP FUNCTION IF EXISTS qs_bump_catalogue_revision()"))
+        if set(tables) >= set(TABLES):
+            connection.execute(text("DROP FUNCTION IF EXISTS qs_bump_catalogue_revision()"))
         return
-    for table in TABLES:
+    for table in tables:
         for action in ("insert", "update", "delete"):
             connection.execute(text(f"DROP TRIGGER IF EXISTS {_trigger_name(table, action)}"))
 

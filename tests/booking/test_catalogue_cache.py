@@ -13,7 +13,7 @@ from queue_service import clock, create_app
 from queue_service.booking import slots
 from queue_service.errors import SlotTaken
 from queue_service.extensions import db
-from queue_service.management import closures, hours
+from queue_service.management import closures, hours, mobile
 from queue_service.management.hours import WindowSpec
 from queue_service.offices import revision
 from queue_service.offices.models import Counter, OpeningWindow, Service, WindowKind
@@ -82,6 +82,32 @@ def test_a_closure_and_new_hours_made_in_one_app_are_seen_by_another_at_once(
             book(office="linden", start=at(THURSDAY, 8))
 
 
+def test_a_mobile_date_added_and_deleted_in_one_app_is_seen_by_another_at_once(
+    app, catalogue, make_user, other_app
+):
+    """The mobile Bürgeramt's dates are kept per process like the hours (catrev2's triggers)."""
+    clock.freeze(MONDAY_9)
+    manager = make_user("leitung-mobil", "manager", ["mobil"])
+    reader = other_app.test_client()
+    assert _thursday_times(reader, "mobil") == []
+    assert _thursday_times(reader, "mobil") == []  # now from the other app's cache
+
+    added = mobile.add_mobile_event(
+        "mobil",
+        mobile.MobileEventData(
+            THURSDAY, time(10), time(11), "Stadtbibliothek", service_codes=["PA", "MB"]
+        ),
+        actor=manager,
+    )
+    times = _thursday_times(reader, "mobil")
+    assert times[0] == "10:00" and times[-1] < "11:00"
+    with other_app.app_context():
+        assert book(office="mobil", start=at(THURSDAY, 10)).office.slug == "mobil"
+
+    mobile.delete_mobile_event("mobil", added.id, actor=manager, confirmed=True, notify=False)
+    assert _thursday_times(reader, "mobil") == []
+
+
 def test_every_kind_of_catalogue_write_moves_the_revision(app, catalogue):
     seen = [_revision(app)]
 
@@ -109,6 +135,17 @@ def test_every_kind_of_catalogue_write_moves_the_revision(app, catalogue):
         text("UPDATE services SET duration_minutes = duration_minutes + 5 WHERE code = 'MB'")
     )
     db.session.commit()  # raw SQL behind the application's back
+    assert moved()
+    db.session.execute(text("UPDATE mobile_events SET place = place || ' (verlegt)'"))
+    db.session.commit()
+    assert moved()
+    db.session.execute(
+        text(
+            "DELETE FROM mobile_event_services WHERE service_id = (SELECT id FROM services "
+            "WHERE code = 'MB')"
+        )
+    )
+    db.session.commit()
     assert moved()
     db.session.execute(select(Service.code).where(Service.code == "PA")).all()
     db.session.commit()
