@@ -18,6 +18,7 @@ from sqlalchemy import BindParameter, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
 from .. import clock
+from ..db import forget_when_work_begins
 from ..extensions import db
 from .models import Closure, MobileEvent, Office, OpeningWindow, WindowKind
 
@@ -55,6 +56,7 @@ def office_tz(office: Office) -> ZoneInfo:
 # session writes anything that shapes a calendar, commits or rolls back.
 
 _MEMO = "qs_calendar_memo"
+forget_when_work_begins(_MEMO)
 _SHAPES_CALENDAR = (Office, OpeningWindow, Closure, MobileEvent)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import delete, event, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from ..db import forget_when_work_begins
 from ..extensions import db
 from .models import CatalogueRevision
 
@@ -102,6 +103,7 @@ def _after_create(target, connection, **kw) -> None:
 
 _READ = select(CatalogueRevision.epoch, CatalogueRevision.number).where(CatalogueRevision.id == 1)
 _SEEN = "qs_catalogue_revision"
+forget_when_work_begins(_SEEN)
 
 
 def start_new_epoch(session) -> None:
