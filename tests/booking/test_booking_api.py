@@ -55,6 +55,38 @@ def test_slots_are_local_times_with_their_offset(bookings, catalogue_app):
     assert {"slug", "name", "address"} <= set(earliest["offices"][0]["office"])
 
 
+def test_the_slot_list_written_as_text_is_what_the_json_provider_writes_of_every_slot(
+    bookings, catalogue_app
+):
+    """The six-week list is spliced into the answer as JSON text: byte for byte what jsonify
+    made of one dict per slot with datetimes formatted one by one (DST days included)."""
+    from queue_service.api.booking import slot_json
+    from queue_service.booking import slots
+    from queue_service.offices import calendar
+    from queue_service.offices.services import cached_office
+
+    client = catalogue_app.test_client()
+    for moment, query in (
+        (None, "services=PA"),
+        (None, "services=AN&persons=2"),
+        (datetime(2026, 3, 20, 9, 0, tzinfo=BERLIN), "services=PA,MB"),  # across 29 March
+        (datetime(2026, 10, 20, 9, 0, tzinfo=BERLIN), "services=RP"),  # across 25 October
+    ):
+        if moment:
+            clock.freeze(moment)
+        answer = client.get(f"/api/v1/offices/aegi/slots?{query}")
+        body = answer.get_json()
+        office = cached_office("aegi")
+        request = slots.resolve_request(body["services"], body["persons"], office)
+        tz = calendar.office_tz(office)
+        expected = {key: value for key, value in body.items() if key != "slots"}
+        expected["slots"] = [
+            slot_json(slot, tz) for run in slots.free_runs(office, request) for slot in run.slots()
+        ]
+        assert len(expected["slots"]) > 500
+        assert answer.get_data() == catalogue_app.json.response(expected).get_data()
+
+
 def test_malformed_searches_are_problems_naming_the_field(bookings, catalogue_app):
     client = catalogue_app.test_client()
     _problem(client.get("/api/v1/offices/aegi/slots"), 422, "services")
