@@ -3,6 +3,7 @@ the clock compressed) or a running one found at ``--url`` (its clock read from t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -44,13 +45,17 @@ class OwnDeployment:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        _terminate(self.process)
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
 
 
 @dataclass
@@ -132,34 +137,23 @@ def serve_own_processes(
     startup_allowance: float = 8.0,
     timeout: float = 60,
     count: int = 1,
+    mail_by_scheduler: bool = False,
 ) -> list[OwnDeployment]:
     """``serve_own`` with ``count`` server processes on the same SQLite file and the same clock,
     started together (writes are serialised by SQLite's ``BEGIN IMMEDIATE``, as for any two
     processes). No Redis: a socket event reaches only the clients of the process that sent it,
-    so this is for HTTP-only work (booking ahead); the first runs the scheduled jobs."""
+    so this is for HTTP-only work (booking ahead); the first runs the scheduled jobs, or with
+    ``mail_by_scheduler`` none does and ``start_scheduler`` runs them and sends the mail."""
     anchor = time.time() + startup_allowance
     launched = []
     for index in range(count):
-        env = dict(prepared.env)
+        env = _clocked(prepared, clock_start, speed, anchor, mail_by_scheduler)
         port = free_port()
-        env.update(
-            {
-                "PORT": str(port),
-                "CLOCK_START": clock_start,
-                "CLOCK_SPEED": str(speed),
-                "CLOCK_ANCHOR": f"{anchor:.6f}",
-            }
-        )
-        if index:
+        env["PORT"] = str(port)
+        if index or mail_by_scheduler:
             env["SCHEDULER_ENABLED"] = "0"  # jobs run once per deployment
         log_path = prepared.workdir / f"server-{port}.log"
-        with log_path.open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "queue_service", "serve"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        process = _launch("serve", env, log_path)
         launched.append(
             OwnDeployment(
                 f"http://127.0.0.1:{port}",
@@ -179,6 +173,72 @@ def serve_own_processes(
             own.stop()
         raise
     return launched
+
+
+def _clocked(
+    prepared: Prepared, clock_start: str, speed: float, anchor: float, mail_by_scheduler: bool
+) -> dict:
+    env = dict(prepared.env)
+    env.update(
+        {"CLOCK_START": clock_start, "CLOCK_SPEED": str(speed), "CLOCK_ANCHOR": f"{anchor:.6f}"}
+    )
+    if mail_by_scheduler:
+        env["MAIL_SENT_BY"] = "scheduler"
+    return env
+
+
+@dataclass
+class SchedulerProcess:
+    """``queue-service scheduler`` beside the servers, as the scaled profile runs it: the jobs,
+    and the mail the servers only wrote into the outbox (MAIL_SENT_BY=scheduler)."""
+
+    process: subprocess.Popen
+    database_url: str
+
+    def drain_and_stop(self, timeout: float = 60) -> int:
+        """Waits until every mail is out (at most ``timeout`` s), stops; the mails left."""
+        deadline = time.monotonic() + timeout
+        while (left := mail_pending(self.database_url)) and time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.stop()
+        return left
+
+    def stop(self) -> None:
+        _terminate(self.process)
+
+
+def mail_pending(database_url: str) -> int:
+    """Mails in the own deployment's outbox not yet sent (nor given up)."""
+    import sqlite3
+
+    path = database_url.removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+        (pending,) = conn.execute(
+            "SELECT count(*) FROM outbox_mails WHERE status = 'pending'"
+        ).fetchone()
+    return pending
+
+
+def start_scheduler(
+    prepared: Prepared, server: OwnDeployment, clock_start: str, speed: float
+) -> SchedulerProcess:
+    """The scheduler process for servers started with ``mail_by_scheduler`` (same clock)."""
+    env = _clocked(prepared, clock_start, speed, server.anchor, True)
+    process = _launch("scheduler", env, prepared.workdir / "scheduler.log")
+    return SchedulerProcess(process, prepared.database_url)
+
+
+def _launch(command: str, env: dict, log_path: Path) -> subprocess.Popen:
+    """``queue-service <command>`` in a process of its own, its output in ``log_path``."""
+    with log_path.open("w") as log:
+        return subprocess.Popen(  # noqa: S603  (our own command, not input)
+            [sys.executable, "-m", "queue_service", command],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _wait_until_up(own: OwnDeployment, deadline: float) -> None:

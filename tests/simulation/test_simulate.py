@@ -124,3 +124,50 @@ def test_the_own_day_is_as_slow_as_the_budget_left_allows_within_bounds():
     assert fitting_speed(630, 60) == FASTEST_AUTO_SPEED == 480.0
     assert fitting_speed(630, -5) == FASTEST_AUTO_SPEED  # the booking ahead took it all
     assert fitting_speed(60, 100) == SLOWEST_AUTO_SPEED  # a shortened day is not crawled through
+
+
+@pytest.mark.live  # two processes: a server and the scheduler
+def test_the_booking_servers_only_write_the_mail_and_the_scheduler_process_sends_it(tmp_path):
+    """Booking ahead as the scaled profile does it (MAIL_SENT_BY=scheduler): the server's
+    booking leaves its confirmation pending in the outbox, the scheduler process beside it
+    composes and sends it, and the drain waits for that before the day's server starts."""
+    import json
+    import urllib.request
+
+    from queue_service.simulation import deployment
+
+    prepared = deployment.prepare_own(tmp_path, DEMO_FILE)
+    noon = "2026-12-09T12:00"
+    (server,) = deployment.serve_own_processes(prepared, noon, 1.0, 0.0, mail_by_scheduler=True)
+    scheduler = None
+    try:
+
+        def post(path: str, body: dict) -> dict:
+            request = urllib.request.Request(
+                server.url + path,
+                data=json.dumps(body).encode(),
+                headers={
+                    "Authorization": f"Bearer {server.token}",
+                    "Content-Type": "application/json",
+                },
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.load(response)
+
+        wish = {"office": "linden", "services": ["PA"], "persons": 1}
+        wish["start"] = "2026-12-10T10:00:00+01:00"
+        hold = post("/api/v1/holds", wish)
+        post(
+            "/api/v1/appointments",
+            wish | {"hold": hold["hold"], "name": "Sim Person", "email": "sim@example.org"},
+        )
+        # written by the booking, not sent by the server
+        assert deployment.mail_pending(prepared.database_url) == 1
+        assert not list((tmp_path / "mail").glob("*.eml"))
+        scheduler = deployment.start_scheduler(prepared, server, noon, 1.0)
+        assert scheduler.drain_and_stop(30) == 0
+        assert len(list((tmp_path / "mail").glob("*.eml"))) == 1
+    finally:
+        server.stop()
+        if scheduler is not None:
+            scheduler.stop()
