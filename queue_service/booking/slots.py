@@ -188,7 +188,8 @@ def horizon(now: datetime | None = None, tz: ZoneInfo = clock.LOCAL_TZ) -> Horiz
 
 
 def offices_offering(request: BookingRequest, include_mobile: bool = False) -> list[Office]:
-    """Active offices that offer every service of ``request``."""
+    """Active offices that offer every service of ``request`` (from this process's copy of the
+    catalogue while it is unchanged; for reading)."""
     ids = request.service_ids
     query = (
         select(Office)
@@ -200,7 +201,9 @@ def offices_offering(request: BookingRequest, include_mobile: bool = False) -> l
     )
     if not include_mobile:
         query = query.where(Office.is_mobile.is_(False))
-    return list(db.session.scalars(query))
+    return revision.kept_entities(
+        ("offering", ids, include_mobile), lambda session: list(session.scalars(query))
+    )
 
 
 def _epoch_seconds(column):

@@ -182,6 +182,33 @@ def test_a_warm_search_reads_only_the_revision_and_the_seats(app, catalogue):
     assert "catalogue_revisions" in sent[0] and "slot_seats" in sent[1]
 
 
+def test_a_warm_earliest_search_reads_only_the_revision_and_the_seats_and_sees_an_office_close(
+    app, catalogue, other_app
+):
+    """The offices offering the services are kept per revision too; an office taken offline in
+    one app leaves the next earliest search of another."""
+    clock.freeze(MONDAY_9)
+    reader = other_app.test_client()
+
+    def earliest() -> list[str]:
+        answer = reader.get("/api/v1/slots/earliest?services=RP")
+        assert answer.status_code == 200, answer.get_json()
+        return [found["office"]["slug"] for found in answer.get_json()["offices"]]
+
+    assert "linden" in earliest()
+    with other_app.app_context():
+        db.session.remove()
+        with statements_sent() as statements:
+            assert "linden" in earliest()
+        sent = [s for s in statements if s != "BEGIN"]
+        assert "catalogue_revisions" in sent[0]
+        assert all("slot_seats" in s for s in sent[1:]), sent
+        db.session.remove()
+    cached_office("linden").active = False
+    db.session.commit()
+    assert "linden" not in earliest()
+
+
 def test_with_the_cache_off_every_search_reads_the_catalogue(app, catalogue):
     clock.freeze(MONDAY_9)
     app.config["CATALOGUE_CACHE"] = False
