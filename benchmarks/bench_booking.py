@@ -50,6 +50,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import cpu_seconds  # noqa: E402
 from tests.support.servers import free_port  # noqa: E402
 
 CLOCK_START = "2026-11-23T09:00"  # a Monday; the horizon runs to Monday 4 January 2027
@@ -278,6 +279,12 @@ class Scheduler:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+        started = workdir / "scheduler.log"
+        deadline = time.monotonic() + 30
+        while "Scheduler process started" not in started.read_text():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the scheduler did not start")
+            time.sleep(0.1)
 
     stop = Server.stop
 
@@ -509,8 +516,16 @@ def main() -> None:
         servers.extend(pair)
         scheduler = Scheduler(pg_url, workdir, **scaled)
         servers.append(scheduler)
+        cpu_before = [cpu_seconds(s.process.pid) for s in [*pair, scheduler]]
         contended = throughput([s.base for s in pair], token, load_seconds, clients)
+        servers_cpu = sum(cpu_seconds(s.process.pid) for s in pair) - sum(cpu_before[:2])
         contended["mail"] = mail_drained(pg_url, time.monotonic())
+        scheduler_cpu = cpu_seconds(scheduler.process.pid) - cpu_before[2]
+        attempts = sum(contended["statuses"].values())
+        contended["server_cpu_ms_per_attempt"] = round(1000 * servers_cpu / max(attempts, 1), 1)
+        contended["scheduler_cpu_ms_per_mail"] = round(
+            1000 * scheduler_cpu / max(contended["mail"]["sent"], 1), 1
+        )
         for s in [*pair, scheduler]:
             s.stop()
             servers.remove(s)
@@ -568,7 +583,8 @@ def _print(r: dict) -> None:
     print(
         f"their mail, sent by the scheduler process: {t['mail']['sent']} sent, "
         f"{t['mail']['pending']} pending, the last {t['mail']['drained_seconds_after_load']} s "
-        "after the load ended"
+        f"after the load ended; CPU: servers {t['server_cpu_ms_per_attempt']} ms per attempt, "
+        f"scheduler {t['scheduler_cpu_ms_per_mail']} ms per mail"
     )
     print(f"dataset: {r['dataset']}")
     print(
