@@ -164,7 +164,15 @@ class Outcome:
 
 class Api:
     """The HTTP side: a bearer-token client that records every request's latency and retries
-    what failed to connect (a restarted process, a proxy in between) within a time bound."""
+    what failed to connect (a restarted process, a proxy in between) within a time bound.
+
+    It keeps no cookies. It speaks for every clerk, kiosk and resident of the city at once; with
+    the routing cookie the production shape's proxy sets (qs_route, docs/deployment.md) all of
+    them would be sent to one application process, as if the city were one browser. Without it
+    each request is routed by its own id, so they spread over the processes as the city's many
+    clients do. (aiohttp keeps no cookies for a bare address such as the production demo's
+    https://127.0.0.1:PORT anyway; a deployment named by its host would have kept it.) The
+    bearer API needs no session; the sockets keep theirs."""
 
     def __init__(self, base_url: str, token: str, outcome: Outcome, verify_tls: bool = True):
         self.base = base_url.rstrip("/")
@@ -178,6 +186,7 @@ class Api:
             headers=self.headers,
             connector=aiohttp.TCPConnector(limit=64, ssl=self.ssl),
             timeout=aiohttp.ClientTimeout(total=20),
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self
 

@@ -171,3 +171,41 @@ def test_the_booking_servers_only_write_the_mail_and_the_scheduler_process_sends
         server.stop()
         if scheduler is not None:
             scheduler.stop()
+
+
+def test_the_simulations_http_client_keeps_no_routing_cookie():
+    """The production shape's proxy routes a client by the qs_route cookie it set on the first
+    answer; the one client that speaks for the whole city must not keep it, or every clerk,
+    kiosk and resident would be sent to the same application process."""
+    import asyncio
+
+    from aiohttp import web
+
+    from queue_service.simulation.actors import Api, Outcome
+
+    seen: list[str | None] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Cookie"))
+        response = web.json_response({})
+        response.set_cookie("qs_route", "0123456789abcdef0123456789abcdef", path="/")
+        return response
+
+    async def run() -> None:
+        app = web.Application()
+        app.router.add_get("/api/v1/ping", answer)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            # a name, not an address: aiohttp keeps no cookies for bare IP addresses anyway
+            async with Api(f"http://localhost:{port}", "token", Outcome()) as api:
+                for _ in range(3):
+                    assert (await api.send("GET", "/api/v1/ping", "ping"))[0] == 200
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(run())
+    assert seen == [None, None, None]
