@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from .. import clock
 from ..db import forget_when_work_begins
 from ..extensions import db
+from . import revision
 from .models import Closure, MobileEvent, Office, OpeningWindow, WindowKind
 
 
@@ -122,26 +123,37 @@ def _calendar_of(office: Office) -> _OfficeCalendar:
     memo, key = _memo(), ("office", office.id)
     found = memo.get(key)
     if found is None:
-        weekly_stmt, closures_stmt = _calendar_stmts()
-        params = {"office_id": office.id}
-        session = db.session()
-        if session.autoflush and (session.new or session.dirty or session.deleted):
-            session.flush()  # as the ORM's execute would: pending hours or closures count
-        conn = session.connection()  # plain rows, without the ORM's execute around them
-        weekly: dict = {}
-        for weekday, kind, start, end, capacity in conn.execute(weekly_stmt, params):
-            weekly.setdefault((weekday, kind), []).append((start, end, capacity))
-        closures = tuple(conn.execute(closures_stmt, params).all())
-        mobile: dict = {}
-        if office.is_mobile:
-            for ev in db.session.scalars(
-                select(MobileEvent)
-                .where(MobileEvent.office_id == office.id)
-                .order_by(MobileEvent.day, MobileEvent.start_time)
-            ):
-                mobile.setdefault(ev.day, []).append(ev)
-        found = memo[key] = _OfficeCalendar(weekly, closures, mobile)
+        if office.is_mobile:  # its dates (mobile_events) are not part of the catalogue
+            found = _read_calendar(office)
+        else:
+            # hours and closures are: kept per process under the catalogue's revision (one
+            # primary-key read per transaction instead of two statements)
+            revision.flush_catalogue_changes()
+            found = revision.remembered(("calendar", office.id), lambda: _read_calendar(office))
+        memo[key] = found
     return found
+
+
+def _read_calendar(office: Office) -> _OfficeCalendar:
+    weekly_stmt, closures_stmt = _calendar_stmts()
+    params = {"office_id": office.id}
+    session = db.session()
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()  # as the ORM's execute would: pending hours or closures count
+    conn = session.connection()  # plain rows, without the ORM's execute around them
+    weekly: dict = {}
+    for weekday, kind, start, end, capacity in conn.execute(weekly_stmt, params):
+        weekly.setdefault((weekday, kind), []).append((start, end, capacity))
+    closures = tuple(conn.execute(closures_stmt, params).all())
+    mobile: dict = {}
+    if office.is_mobile:
+        for ev in db.session.scalars(
+            select(MobileEvent)
+            .where(MobileEvent.office_id == office.id)
+            .order_by(MobileEvent.day, MobileEvent.start_time)
+        ):
+            mobile.setdefault(ev.day, []).append(ev)
+    return _OfficeCalendar(weekly, closures, mobile)
 
 
 def closure_reason(office: Office, day: date) -> str | None:

@@ -160,10 +160,55 @@ def _memo() -> _Memo:
 def memo() -> dict[Hashable, object]:
     """What this process keeps for the catalogue revision of this transaction (a dict to read
     and fill with values derived from catalogue tables only, never changed once stored; empty
-    and thrown away with CATALOGUE_CACHE off)."""
+    and thrown away with CATALOGUE_CACHE off, and in a transaction that wrote the catalogue:
+    its revision is not committed, and its own reads must see its writes)."""
     if not current_app.config.get("CATALOGUE_CACHE", True):
         return {}
+    if db.session().info.get(_WRITTEN):
+        return {}
     return _memo().entries(current())
+
+
+# ---------------------------------------------------------------- a transaction's own writes
+
+_WRITTEN = "qs_catalogue_written"
+
+
+def flush_catalogue_changes() -> None:
+    """Flush the session's pending changes, as the query a kept value stands for would have
+    (autoflush): a pending catalogue change then marks the transaction (``memo`` is empty)."""
+    session = db.session()
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        session.flush()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flushed(session, flush_context) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) in TABLES:
+            session.info[_WRITTEN] = True
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state) -> None:
+    if state.is_select:
+        return
+    table = getattr(state.statement, "table", None)  # DML names its table; text does not
+    if getattr(table, "name", None) not in TABLES and table is not None:
+        return
+    state.session.info[_WRITTEN] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_written(session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_written_unless_nested(session, previous) -> None:
+    if not previous.nested:
+        session.info.pop(_WRITTEN, None)
 
 
 def kept_entities(key: Hashable, load: Callable[[Session], list[E]]) -> list[E]:

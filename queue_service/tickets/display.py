@@ -22,7 +22,7 @@ from ..extensions import app_object, db
 from ..offices import calendar
 from ..offices.messages import message_view
 from ..offices.models import Counter, Office, OfficeMessage, Service, WindowKind
-from ..offices.services import get_office
+from ..offices.services import cached_office
 from ..realtime.publish import current_seq
 from ..realtime.readers import QueueReaders, register_queue_readers
 from . import estimates, forecast, payloads
@@ -191,8 +191,9 @@ def _service_names(snap: estimates.Snapshot, rows) -> dict[int, tuple[str, str, 
 
 def read_queue(office_slug: str, sent: dict | None = None) -> QueueRead:
     """The queue part of the display state now, and the waiting tickets' new positions (those
-    not in ``sent`` already, see ``_positions``)."""
-    office = get_office(office_slug)
+    not in ``sent`` already, see ``_positions``). The office from the process's copy of the
+    catalogue: read, never changed here."""
+    office = cached_office(office_slug)
     snap = estimates.snapshot(office, clock.now())
     return QueueRead(_queue_state(office, snap), _positions(office, snap, sent))
 
@@ -287,7 +288,7 @@ def display_state(office_slug: str, calls: int | None = None) -> dict:
     The seq is read first: everything up to it is in the state read afterwards, and events
     after it may already be included, which the client tolerates (they are idempotent).
     """
-    office = get_office(office_slug)
+    office = cached_office(office_slug)
     seq = current_seq(office_slug)
     limit = current_app.config.get("DISPLAY_CALL_HISTORY", 10) if calls is None else calls
     snap = estimates.snapshot(office, clock.now())

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
+from types import MappingProxyType
 
 from flask import current_app
 from sqlalchemy import BindParameter, String, bindparam, case, cast, func, select, true
 
 from ..extensions import app_object, db
-from ..offices import calendar
+from ..offices import calendar, revision
 from ..offices.models import Counter, Office, OfficeService, Service, WindowKind, counter_services
 from . import ordering
 from .models import (
@@ -526,10 +528,19 @@ def _catalogue_stmt():
     )
 
 
-def office_catalogue(office_id: int) -> tuple[dict[int, ServiceInfo], dict[int, float]]:
+def office_catalogue(office_id: int) -> tuple[Mapping[int, ServiceInfo], dict[int, float]]:
+    """The services the office offers and their catalogue minutes, kept per process under the
+    catalogue's revision (a primary-key read per transaction instead of a join)."""
+    revision.flush_catalogue_changes()
+    return revision.remembered(("queue_catalogue", office_id), lambda: _read_catalogue(office_id))
+
+
+def _read_catalogue(office_id: int) -> tuple[Mapping[int, ServiceInfo], dict[int, float]]:
     rows = _run(_catalogue_stmt(), {"office_id": office_id}).all()
     services = {row[0]: ServiceInfo(*row) for row in rows}
-    return services, {sid: float(s.duration_minutes) for sid, s in services.items()}
+    # shared between requests: never changed (observed_durations copies the minutes)
+    minutes = {sid: float(s.duration_minutes) for sid, s in services.items()}
+    return MappingProxyType(services), minutes
 
 
 @lru_cache(maxsize=1)
@@ -573,7 +584,7 @@ def _unranked(office: Office, now: datetime, open_now: bool | None) -> Snapshot:
         office=office,
         now=now,
         day=day,
-        services=services,
+        services=dict(services),  # the kept one is shared and read only
         waiting=[],
         counters=counters,
         durations=observed_durations(office.id, day, catalogue, finished),

@@ -290,3 +290,67 @@ def test_a_counters_current_ticket_is_found_through_the_partial_index_not_a_tabl
         plan = " ".join(str(row[0] if postgres else row[-1]) for row in rows)
         assert "uq_tickets_active_counter" in plan, plan
         assert "SCAN tickets" not in plan and "Seq Scan on tickets" not in plan, plan
+
+
+def test_the_snapshot_keeps_the_catalogue_per_revision_and_sees_a_change_at_once(aegi):
+    """Services, opening hours and closures come from this process's copy under the catalogue
+    revision read in the same transaction: no query for them while nothing changed, and the
+    next snapshot after a committed change has it."""
+    from queue_service.db import unit_of_work
+    from queue_service.extensions import db
+    from queue_service.offices import calendar
+    from queue_service.offices.models import Closure
+    from queue_service.offices.services import get_office
+    from queue_service.tickets import estimates
+
+    from ..support.sql import statements_sent
+    from .conftest import set_service
+
+    def snapshot():
+        db.session.commit()  # each snapshot in a transaction of its own, as a request's
+        return estimates.snapshot(get_office("aegi"), clock.now())
+
+    assert snapshot().office_open()  # kept from here on
+    with statements_sent() as sent:
+        snap = snapshot()
+        assert snap.office_open() and _ab(snap)
+    read = " ".join(sent)
+    assert "FROM catalogue_revisions" in read
+    for table in ("services", "office_services", "opening_windows", "closures"):
+        assert f"FROM {table} " not in read and f"JOIN {table} " not in read, table
+    set_service("AB", name_de="Abmeldung (neu)")
+    assert snapshot().services[_ab(snap)].name_de == "Abmeldung (neu)"
+    with unit_of_work() as session:
+        session.add(Closure(office_id=get_office("aegi").id, day=clock.today(), reason="Umzug"))
+    changed = snapshot()
+    assert not changed.office_open()
+    assert calendar.closure_reason(changed.office, changed.day) == "Umzug"
+
+
+def test_a_transaction_that_changes_the_catalogue_reads_its_own_change_and_keeps_nothing(aegi):
+    """Inside the change the snapshot reads the tables (its revision is not committed); after
+    a rollback the next snapshot has the catalogue as it was."""
+    from sqlalchemy import update
+
+    from queue_service.db import unit_of_work
+    from queue_service.extensions import db
+    from queue_service.offices.models import Service
+    from queue_service.offices.services import get_office, get_service
+    from queue_service.tickets import estimates
+
+    office = get_office("aegi")
+    before = estimates.snapshot(office, clock.now())  # kept
+    ab = _ab(before)
+    name = before.services[ab].name_de
+    with pytest.raises(RuntimeError), unit_of_work():
+        get_service("AB").name_de = "Pending"  # not flushed yet: the read flushes it
+        assert estimates.snapshot(office, clock.now()).services[ab].name_de == "Pending"
+        raise RuntimeError("rolled back")
+    db.session.commit()
+    assert estimates.snapshot(get_office("aegi"), clock.now()).services[ab].name_de == name
+    with pytest.raises(RuntimeError), unit_of_work() as session:
+        session.execute(update(Service).where(Service.id == ab).values(name_de="Bulk"))
+        assert estimates.snapshot(office, clock.now()).services[ab].name_de == "Bulk"
+        raise RuntimeError("rolled back")
+    db.session.commit()
+    assert estimates.snapshot(get_office("aegi"), clock.now()).services[ab].name_de == name
