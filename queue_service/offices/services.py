@@ -53,10 +53,36 @@ def cached_office(slug: str) -> Office:
 def get_service(code: str) -> Service:
     service = db.session.scalar(_by_key()[1], {"code": code})
     if service is None:
-        raise UnknownService(
-            N_("There is no service with the code %(code)s."), params={"code": repr(code)}
-        )
+        raise _unknown_service(code)
     return service
+
+
+def cached_service(code: str) -> Service:
+    """``get_service`` from this process's copy of the catalogue revision (as ``cached_office``:
+    for reads, not for code that changes the service)."""
+    found = kept_entities(
+        ("service", code), lambda session: list(session.scalars(_by_key()[1], {"code": code}))
+    )
+    if not found:
+        raise _unknown_service(code)
+    return found[0]
+
+
+def cached_offer(office: Office, service: Service) -> OfficeService | None:
+    """Whether (and with which walk-in cap) ``office`` offers ``service``, from this process's
+    copy of the catalogue revision."""
+    key = (office.id, service.id)
+    found = kept_entities(
+        ("offer", key),
+        lambda session: [offer] if (offer := session.get(OfficeService, key)) else [],
+    )
+    return found[0] if found else None
+
+
+def _unknown_service(code: str) -> UnknownService:
+    return UnknownService(
+        N_("There is no service with the code %(code)s."), params={"code": repr(code)}
+    )
 
 
 def list_offices() -> list[Office]:

@@ -19,7 +19,7 @@ from ..errors import N_, Conflict, Forbidden, Refused, UnknownService, Validatio
 from ..extensions import db
 from ..offices import calendar
 from ..offices.models import MobileEvent, Office, OfficeService, Service, WindowKind
-from ..offices.services import get_office, get_service
+from ..offices.services import cached_offer, cached_office, cached_service, get_office
 from ..realtime import publish
 from . import estimates, forecast, lifecycle, numbering, payloads, reads
 from .models import Ticket, TicketKind, TicketService, TicketStatus
@@ -61,10 +61,10 @@ def _check_service(session, office: Office, code: str | None) -> tuple[Service, 
     if not code or not isinstance(code, str):
         raise ValidationFailed(N_('Name the service by its code, e.g. "PA".'), field="service")
     try:
-        service = get_service(code)
+        service = cached_service(code)
     except UnknownService as exc:
         raise ValidationFailed(exc.message, field="service", params=exc.params) from exc
-    offered = session.get(OfficeService, (office.id, service.id))
+    offered = cached_offer(office, service)
     if offered is None:
         raise Refused(
             N_("%(office)s does not offer %(service)s (%(code)s)."),
@@ -292,7 +292,9 @@ def issue_ticket(
     def work(session) -> tuple[dict, Office, int, date]:
         known.clear()
         now = clock.now()
-        office = get_office(office_slug)
+        # office, service and offer from the process's copy of the catalogue (read here,
+        # never changed; the revision is read in this transaction)
+        office = cached_office(office_slug)
         _check_caller(office, actor, device, priority, force)
         service, offered = _check_service(session, office, service_code)
         if key:
