@@ -14,7 +14,7 @@ from ..db import run_in_transaction
 from ..errors import N_, ValidationFailed
 from ..offices import calendar
 from ..offices.models import Counter
-from ..offices.services import get_office
+from ..offices.services import cached_office, get_office
 from ..realtime import publish
 from . import estimates, lifecycle, ordering, payloads, reads
 from .changes import (
@@ -85,7 +85,7 @@ def call_next(
 
     def work(session) -> dict | None:
         now = clock.now()
-        office = get_office(office_slug)
+        office = cached_office(office_slug)  # read, never changed here
         user_id = staff_id(actor, office)
         counter = reads.find_counter(office, counter_number)
         state = lock_counter_state(session, counter, now)

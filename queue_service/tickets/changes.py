@@ -12,7 +12,7 @@ from .. import clock
 from ..auth.models import User
 from ..auth.services import require_office_access
 from ..errors import N_, Conflict, InvalidTransition, NotFound, ValidationFailed
-from ..offices import calendar
+from ..offices import calendar, revision
 from ..offices.models import Counter, Office, counter_services
 from ..realtime import publish
 from . import estimates, lifecycle, numbering, payloads, reads
@@ -59,9 +59,18 @@ def lock_counter_state(session, counter: Counter, now: datetime) -> CounterState
 
 
 def counter_service_ids(session, counter: Counter) -> list[int]:
+    """The services the counter serves, kept per process under the catalogue revision."""
+    revision.flush_catalogue_changes()
     return list(
-        session.scalars(
-            select(counter_services.c.service_id).where(counter_services.c.counter_id == counter.id)
+        revision.remembered(
+            ("counter_services", counter.id),
+            lambda: tuple(
+                session.scalars(
+                    select(counter_services.c.service_id).where(
+                        counter_services.c.counter_id == counter.id
+                    )
+                )
+            ),
         )
     )
 

@@ -12,6 +12,7 @@ from ..errors import N_, NotFound
 from ..extensions import db
 from ..offices import calendar
 from ..offices.models import Counter, Office, WindowKind
+from ..offices.revision import kept_entities
 from ..offices.services import get_office
 from . import estimates, forecast, payloads
 from .estimates import Estimate, Snapshot
@@ -245,11 +246,21 @@ def office_status(office_slug: str, lang: str = "de") -> dict:
 
 
 def find_counter(office: Office, number: int) -> Counter:
-    counter = db.session.scalar(
-        select(Counter).where(
-            Counter.office_id == office.id, Counter.number == number, Counter.active.is_(True)
-        )
+    """The office's active counter ``number``, from the process's copy of the catalogue
+    revision (read by the changes at a counter, never changed by them)."""
+    found = kept_entities(
+        ("counter", office.id, number),
+        lambda session: list(
+            session.scalars(
+                select(Counter).where(
+                    Counter.office_id == office.id,
+                    Counter.number == number,
+                    Counter.active.is_(True),
+                )
+            )
+        ),
     )
+    counter = found[0] if found else None
     if counter is None:
         raise NotFound(
             N_("%(office)s has no counter %(number)s."),

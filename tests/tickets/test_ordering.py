@@ -79,3 +79,36 @@ def test_a_counter_calls_only_the_services_it_can_serve(clerk):
     assert _drain(13, clerk) == ["H001"]
     assert q.call_next("aegi", 13, actor=clerk) is None
     assert _drain(1, clerk) == ["P001", "R001"]
+
+
+def test_a_counter_calls_by_its_services_and_state_as_changed_just_before(clerk):
+    """The counter and what it serves are kept per process under the catalogue revision: a
+    change committed a moment ago is what the next call goes by."""
+    import pytest
+    from sqlalchemy import select
+
+    from queue_service.db import unit_of_work
+    from queue_service.errors import NotFound
+    from queue_service.offices.models import Counter
+    from queue_service.offices.services import get_office, get_service
+
+    from .conftest import add_counters
+
+    def counter_20(session) -> Counter:
+        office_id = get_office("aegi").id
+        return session.scalar(
+            select(Counter).where(Counter.office_id == office_id, Counter.number == 20)
+        )
+
+    _issue("PA")
+    _issue("AB")
+    add_counters("aegi", range(20, 21), ["AB"])
+    assert _drain(20, clerk) == ["H001"]  # kept from here on
+    with unit_of_work() as session:
+        counter_20(session).services = [get_service("PA")]
+    assert _drain(20, clerk) == ["P001"]
+    _issue("PA")
+    with unit_of_work() as session:
+        counter_20(session).active = False
+    with pytest.raises(NotFound):
+        q.call_next("aegi", 20, actor=clerk)
