@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from .. import clock
@@ -15,6 +14,7 @@ from ..errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from ..offices.services import get_office
+from . import usage
 from .models import Device, DeviceKind, Role, User, hash_token
 
 
@@ -217,27 +217,13 @@ def set_device_printer(device_id: int, printer: str | None) -> None:
         device.printer = printer
 
 
-DEVICE_SEEN_RESOLUTION = timedelta(minutes=1)
-
-
 def touch_device_last_seen(device_id: int) -> None:
-    """Record that a device is alive; writes at most once a minute per device (cheap to call)."""
+    """Record that a device is alive; writes at most once a minute per device (cheap to call,
+    never waits for another request recording it: auth/usage.py)."""
     now = clock.now()
     seen = db.session.scalar(select(Device.last_seen_at).where(Device.id == device_id))
-    if seen is not None and seen >= now - DEVICE_SEEN_RESOLUTION:
-        return  # fresh enough: no write transaction at all
-    with unit_of_work() as session:
-        session.execute(
-            update(Device)
-            .where(
-                Device.id == device_id,
-                or_(
-                    Device.last_seen_at.is_(None),
-                    Device.last_seen_at < now - DEVICE_SEEN_RESOLUTION,
-                ),
-            )
-            .values(last_seen_at=now)
-        )
+    if not usage.is_recent(seen, now):
+        usage.record_use(Device.last_seen_at, device_id, now)
 
 
 def require_office_access(user: User | None, office: Office) -> None:

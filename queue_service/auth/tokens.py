@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from types import EllipsisType
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..db import unit_of_work
 from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
+from . import usage
 from .models import ApiToken, User, hash_token
 
 # "last used" is written at most this often per token, so that reads stay reads
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,8 @@ def user_for_api_token(token: str) -> User | None:
 
 
 def touch_api_token(token_id: int, last_used: datetime | None | EllipsisType = ...) -> None:
-    """Record a token's use; writes at most once a minute per token (cheap to call).
+    """Record a token's use; writes at most once a minute per token (cheap to call, never waits
+    for another request recording it: auth/usage.py).
     ``last_used``: the value read with the token in this request, which saves reading it."""
     now = clock.now()
     used = (
@@ -113,15 +114,8 @@ def touch_api_token(token_id: int, last_used: datetime | None | EllipsisType = .
         if last_used is ...
         else last_used
     )
-    if used is not None and used >= now - LAST_USED_RESOLUTION:
-        return
-    with unit_of_work() as session:
-        session.execute(
-            update(ApiToken)
-            .where(ApiToken.id == token_id)
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    if not usage.is_recent(used, now):
+        usage.record_use(ApiToken.last_used_at, token_id, now)
 
 
 def list_api_tokens(user_id: int, *, include_revoked: bool = False) -> list[TokenInfo]:

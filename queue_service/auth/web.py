@@ -16,7 +16,7 @@ from .. import clock
 from ..db import keep_loaded_for_request
 from ..errors import N_, Forbidden, Unauthorized
 from ..extensions import login_manager
-from . import login, services, tokens
+from . import login, services, tokens, usage
 from .models import Device, Role, User
 
 DEVICE_COOKIE = "qs_device"
@@ -181,8 +181,7 @@ def current_device() -> Device | None:
 
 
 def _seen_long_ago(device: Device) -> bool:
-    last = device.last_seen_at
-    return last is None or last < clock.now() - services.DEVICE_SEEN_RESOLUTION
+    return not usage.is_recent(device.last_seen_at, clock.now())
 
 
 def _touch_after_request(device_id: int) -> None:

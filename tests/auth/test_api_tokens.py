@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from queue_service import clock
-from queue_service.auth.models import ApiToken
-from queue_service.auth.tokens import create_api_token
+from queue_service.auth.models import ApiToken, Device, hash_token
+from queue_service.auth.services import create_device, touch_device_last_seen
+from queue_service.auth.tokens import create_api_token, touch_api_token
 from queue_service.extensions import db
 
-from ..conftest import login
+from ..conftest import THURSDAY_10, login
 from ..support.html import csrf_from
 from ..support.servers import cli_in_process, demo_sqlite_in_process
 from ..support.sql import statements_sent
@@ -131,3 +133,61 @@ def test_a_token_used_within_the_minute_is_not_read_again_to_record_its_use(
     db.session.expire_all()
     row = db.session.scalar(select(ApiToken).where(ApiToken.name == "Terminal"))
     assert row.last_used_at == clock.now()  # a minute later the use is written again
+
+
+def test_under_compressed_time_a_token_records_its_use_once_a_real_minute(client, people):
+    """CLOCK_SPEED (the simulated day): the application's minute passes in a fraction of a second,
+    so the once-a-minute write counts real minutes, else every request of one token writes."""
+    token = create_api_token("sb-aegi", "Terminal")
+    clock.start_at(THURSDAY_10, speed=360)
+    try:
+        assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200  # records it
+        with statements_sent() as sent:
+            clock.advance(timedelta(minutes=30))  # half an hour of the clock, five real seconds
+            assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+        writes = [s for s in sent if "api_tokens" in s and s.lstrip().upper().startswith("UPDATE")]
+        assert writes == []
+        clock.advance(timedelta(hours=6, seconds=1))  # a real minute later it is written again
+        assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+        db.session.expire_all()
+        row = db.session.scalar(select(ApiToken).where(ApiToken.name == "Terminal"))
+        assert abs(row.last_used_at - clock.now()) < timedelta(minutes=5)
+    finally:
+        clock.reset()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_recording_a_use_never_waits_for_another_request_recording_it(app, people):
+    """On PostgreSQL every request of one token updated its row and queued behind the others'
+    updates (a convoy that held up a whole server in the simulated day): a request that finds
+    the row locked by another one recording the use now skips it."""
+    create_api_token("sb-aegi", "Terminal")
+    device_token = create_device("aegi", "kiosk")
+    token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "Terminal"))
+    device_id = db.session.scalar(
+        select(Device.id).where(Device.token_hash == hash_token(device_token))
+    )
+    db.session.commit()
+    for table, row_id, touch in (
+        ("api_tokens", token_id, lambda: touch_api_token(token_id, None)),
+        ("devices", device_id, lambda: touch_device_last_seen(device_id)),
+    ):
+        done = threading.Event()
+
+        def record(touch=touch, done=done):
+            with app.app_context():
+                try:
+                    touch()
+                finally:
+                    db.session.remove()
+            done.set()
+
+        with db.engine.connect() as other:  # another request, in the middle of recording it
+            other.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
+            worker = threading.Thread(target=record, daemon=True)
+            worker.start()
+            finished = done.wait(10)
+            other.rollback()
+        worker.join(10)
+        assert finished, table  # before: waited until the other transaction ended
