@@ -48,5 +48,6 @@ def record_use(column: InstrumentedAttribute, row_id: int, now: datetime) -> Non
             update(model)
             .where(key.in_(due))
             .values({column.key: now})
-            .execution_options(synchronize_session=False)
+            # a loaded token or device (kept for the request) shows the new value
+            .execution_options(synchronize_session="fetch")
         )

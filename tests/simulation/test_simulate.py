@@ -178,6 +178,7 @@ def test_the_simulations_http_client_keeps_no_routing_cookie():
     answer; the one client that speaks for the whole city must not keep it, or every clerk,
     kiosk and resident would be sent to the same application process."""
     import asyncio
+    import threading
 
     from aiohttp import web
 
@@ -207,5 +208,18 @@ def test_the_simulations_http_client_keeps_no_routing_cookie():
         finally:
             await runner.cleanup()
 
-    asyncio.run(run())
+    # a thread of its own: a browser test of the same worker may have left Playwright's event
+    # loop running in this one (asyncio.run refuses to start inside it)
+    failures: list[BaseException] = []
+
+    def in_thread() -> None:
+        try:
+            asyncio.run(run())
+        except BaseException as exc:  # re-raised below
+            failures.append(exc)
+
+    worker = threading.Thread(target=in_thread)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive() and not failures, failures
     assert seen == [None, None, None]
