@@ -243,6 +243,8 @@ class Defaults:
     # SQLAlchemy
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # set by create_app from engine_options()
     SQLITE_WRITER_LOCK = True  # threads of one process queue for SQLite's single writer (db.py)
+    # an office's walk-ins queue in-process for the database's walk-in lock (tickets/issuing.py)
+    WALKIN_ADMISSION_LOCK = True
     JSON_SORT_KEYS = False
     # seconds a display waits between snapshot polls while its socket is down, and between
     # seq checks (heartbeats) while it is up

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from functools import lru_cache
 
+from flask import current_app
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -369,7 +372,11 @@ def issue_ticket(
         return _result(ticket, lang)
 
     try:
-        view, office, ticket_id, day = _issue(work, key, office_slug, service_code, lang, on_issued)
+        queued = kind == TicketKind.WALKIN and current_app.config["WALKIN_ADMISSION_LOCK"]
+        with admitting_walkins(cached_office(office_slug).id) if queued else nullcontext():
+            view, office, ticket_id, day = _issue(
+                work, key, office_slug, service_code, lang, on_issued
+            )
     except Refused as refusal:
         if refusal.extra.get("reason") == "served_out" and service_code:
             # after the rollback: the next free appointment is a slot search, not under the lock
@@ -385,6 +392,30 @@ def issue_ticket(
             estimate.minutes,
         )
     return view
+
+
+_admission_locks: dict[int, threading.Lock] = {}
+_admission_locks_guard = threading.Lock()
+
+
+@contextmanager
+def admitting_walkins(office_id: int) -> Iterator[None]:
+    """One walk-in of an office at a time in this process, before its transaction begins.
+
+    The database admits an office's walk-ins one by one anyway: each takes the row lock of the
+    office's ``walkins`` day counter before the forecast and holds it to its commit (the honest
+    admission). Without this, every concurrent walk-in of the office took a pooled connection and
+    a database backend only to wait for that lock, behind a holder whose round trips wait for
+    its busy process (under gevent, "idle in transaction"), and the other requests of the
+    process waited for connections. Now they wait here, holding nothing; the database lock
+    still orders the walk-ins of several processes, and correctness does not depend on this
+    (``WALKIN_ADMISSION_LOCK``; the concurrency tests run without it). A lock per known office;
+    cooperative under gevent's monkey-patching.
+    """
+    with _admission_locks_guard:
+        lock = _admission_locks.setdefault(office_id, threading.Lock())
+    with lock:
+        yield
 
 
 def _result(ticket: Ticket, lang: str) -> tuple[dict, Office, int, date]:

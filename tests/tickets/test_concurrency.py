@@ -21,10 +21,15 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def app_config():
-    """Without the in-process writer queue for SQLite: the database alone must keep order. The
+    """Without the in-process queues (SQLite's writer, an office's walk-ins): the database alone
+    must keep order. The
     realtime events go out from the dispatcher thread, as in production (delivering them in each
     committing thread would need a second connection per thread)."""
-    return {"SQLITE_WRITER_LOCK": False, "REALTIME_EMIT_IN_BACKGROUND": True}
+    return {
+        "SQLITE_WRITER_LOCK": False,
+        "WALKIN_ADMISSION_LOCK": False,
+        "REALTIME_EMIT_IN_BACKGROUND": True,
+    }
 
 
 @pytest.fixture(autouse=True)

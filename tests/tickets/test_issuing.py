@@ -3,6 +3,7 @@ office offers; idempotency; appointment tickets; who may issue."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from queue_service.errors import Conflict, Forbidden, Refused, ValidationFailed
 from queue_service.extensions import db
 from queue_service.offices.models import Closure
 from queue_service.offices.services import get_office
+from queue_service.tickets import issuing
 from queue_service.tickets import services as q
 from queue_service.tickets.models import DayCounter, Ticket
 
@@ -186,3 +188,31 @@ def test_kiosks_issue_only_for_their_own_office_and_never_with_priority(aegi, cl
     assert q.issue_ticket("aegi", "PA", actor=clerk, priority=True)["priority"] is True
     with pytest.raises(Forbidden):
         q.issue_ticket("aegi", "PA", actor=other_clerk)
+
+
+def test_an_offices_walk_ins_queue_in_the_process_not_in_the_database(app, aegi):
+    """While a walk-in of Aegi is being admitted, the next one of Aegi waits in the process
+    (holding no connection) instead of waiting in the database for the walk-in counter's row
+    lock; another office's walk-in is not held up."""
+    aegi_id = get_office("aegi").id
+    db.session.remove()
+    issued: dict[str, str] = {}
+
+    def issue(slug: str) -> None:
+        with app.app_context():
+            try:
+                issued[slug] = q.issue_ticket(slug, "PA")["number"]
+            finally:
+                db.session.remove()
+
+    with issuing.admitting_walkins(aegi_id):  # an Aegi walk-in being admitted
+        held = threading.Thread(target=issue, args=("aegi",))
+        held.start()
+        other = threading.Thread(target=issue, args=("linden",))
+        other.start()
+        other.join(30)
+        assert issued.get("linden") == "P001"
+        held.join(1)  # as long again as Linden's took: Aegi's still waits for the admission
+        assert held.is_alive() and "aegi" not in issued
+    held.join(30)
+    assert issued["aegi"] == "P001"
