@@ -217,7 +217,8 @@ def _expire_all_but(session, kept: list) -> None:
             session.expire(obj)
 
 
-_WROTE = "qs_wrote_in_transaction"
+_WROTE = "qs_tables_written"  # the tables the session's transaction wrote so far
+UNKNOWN_TABLE = "*"  # a statement whose table is not known (text)
 _TRANSACTION_MEMOS: set[str] = set()
 
 
@@ -245,13 +246,24 @@ def _only_read(session) -> bool:
     )
 
 
+def tables_written(session) -> set[str]:
+    """The tables the session's current transaction has written (flushes and statements), with
+    ``UNKNOWN_TABLE`` for a statement that names none (text): forgotten at the commit and at the
+    rollback (a savepoint's rollback leaves the outer transaction's)."""
+    return session.info.get(_WROTE) or set()
+
+
 def _note_flush(session, flush_context) -> None:
-    session.info[_WROTE] = True
+    written = session.info.setdefault(_WROTE, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        written.add(getattr(obj, "__tablename__", UNKNOWN_TABLE))
 
 
 def _note_orm_write(state) -> None:
-    if not state.is_select:  # DML, and text whose effect is unknown
-        state.session.info[_WROTE] = True
+    if not state.is_select:  # DML names its table; text, whose effect is unknown, does not
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None) or UNKNOWN_TABLE
+        state.session.info.setdefault(_WROTE, set()).add(name)
 
 
 def _forget_writes(session) -> None:

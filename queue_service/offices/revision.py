@@ -21,7 +21,7 @@ from sqlalchemy import delete, event, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from ..db import forget_when_work_begins
+from ..db import UNKNOWN_TABLE, forget_when_work_begins, tables_written
 from ..extensions import db
 from .models import CatalogueRevision
 
@@ -164,14 +164,13 @@ def memo() -> dict[Hashable, object]:
     its revision is not committed, and its own reads must see its writes)."""
     if not current_app.config.get("CATALOGUE_CACHE", True):
         return {}
-    if db.session().info.get(_WRITTEN):
+    written = tables_written(db.session())
+    if UNKNOWN_TABLE in written or not written.isdisjoint(TABLES):
         return {}
     return _memo().entries(current())
 
 
 # ---------------------------------------------------------------- a transaction's own writes
-
-_WRITTEN = "qs_catalogue_written"
 
 
 def flush_catalogue_changes() -> None:
@@ -180,35 +179,6 @@ def flush_catalogue_changes() -> None:
     session = db.session()
     if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()
-
-
-@event.listens_for(Session, "after_flush")
-def _note_flushed(session, flush_context) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if getattr(obj, "__tablename__", None) in TABLES:
-            session.info[_WRITTEN] = True
-            return
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_statement(state) -> None:
-    if state.is_select:
-        return
-    table = getattr(state.statement, "table", None)  # DML names its table; text does not
-    if getattr(table, "name", None) not in TABLES and table is not None:
-        return
-    state.session.info[_WRITTEN] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _forget_written(session) -> None:
-    session.info.pop(_WRITTEN, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_written_unless_nested(session, previous) -> None:
-    if not previous.nested:
-        session.info.pop(_WRITTEN, None)
 
 
 def kept_entities(key: Hashable, load: Callable[[Session], list[E]]) -> list[E]:
