@@ -223,3 +223,85 @@ def test_the_simulations_http_client_keeps_no_routing_cookie():
     worker.join(60)
     assert not worker.is_alive() and not failures, failures
     assert seen == [None, None, None]
+
+
+@pytest.mark.live  # a TLS Socket.IO server of its own, on a free port
+def test_the_simulations_sockets_accept_a_self_signed_certificate_with_one_tls_context(
+    tmp_path, monkeypatch
+):
+    """Against the production demo (self-signed certificate, ``--insecure``) every phone and
+    display socket connects over TLS without verifying; python-engineio would build a new
+    default context for each (loading the system's CA certificates: two thirds of the
+    simulator's CPU with hundreds of phones). The simulator's sockets share one context and
+    never build a default one."""
+    import asyncio
+    import ssl
+    import subprocess
+    import threading
+    import types
+
+    import socketio
+    from aiohttp import web
+
+    from queue_service.simulation.actors import Day
+
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+         "/CN=localhost", "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    built: list[int] = []
+    real_default = ssl.create_default_context
+
+    def counting_default(*args, **kwargs):
+        built.append(1)
+        return real_default(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting_default)
+    connected: list[str] = []
+
+    async def run() -> list:
+        server = socketio.AsyncServer(async_mode="aiohttp")
+        server.on("connect", lambda sid, environ: connected.append(sid), namespace="/display")
+        app = web.Application()
+        server.attach(app)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        day = types.SimpleNamespace(verify_tls=False)
+        sockets = [Day._socket(day) for _ in range(3)]  # type: ignore[arg-type]
+        try:
+            for sio in sockets:
+                await sio.connect(
+                    f"https://127.0.0.1:{port}",
+                    namespaces=["/display"],
+                    transports=["websocket"],
+                    wait_timeout=10,
+                )
+            return [sio.eio.websocket_extra_options["ssl"] for sio in sockets]
+        finally:
+            for sio in sockets:
+                await sio.disconnect()
+            await runner.cleanup()
+
+    contexts: list = []
+    failures: list[BaseException] = []
+
+    def in_thread() -> None:  # see test_the_simulations_http_client_keeps_no_routing_cookie
+        try:
+            contexts.extend(asyncio.run(run()))
+        except BaseException as exc:  # re-raised below
+            failures.append(exc)
+
+    worker = threading.Thread(target=in_thread)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive() and not failures, failures
+    assert len(connected) == 3
+    assert len({id(context) for context in contexts}) == 1
+    assert contexts[0].verify_mode == ssl.CERT_NONE and not contexts[0].check_hostname
+    assert built == []
