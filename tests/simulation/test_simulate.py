@@ -177,8 +177,6 @@ def test_the_simulations_http_client_keeps_no_routing_cookie():
     """The production shape's proxy routes a client by the qs_route cookie it set on the first
     answer; the one client that speaks for the whole city must not keep it, or every clerk,
     kiosk and resident would be sent to the same application process."""
-    import asyncio
-    import threading
 
     from aiohttp import web
 
@@ -208,20 +206,7 @@ def test_the_simulations_http_client_keeps_no_routing_cookie():
         finally:
             await runner.cleanup()
 
-    # a thread of its own: a browser test of the same worker may have left Playwright's event
-    # loop running in this one (asyncio.run refuses to start inside it)
-    failures: list[BaseException] = []
-
-    def in_thread() -> None:
-        try:
-            asyncio.run(run())
-        except BaseException as exc:  # re-raised below
-            failures.append(exc)
-
-    worker = threading.Thread(target=in_thread)
-    worker.start()
-    worker.join(60)
-    assert not worker.is_alive() and not failures, failures
+    _run_in_own_thread(run)
     assert seen == [None, None, None]
 
 
@@ -234,10 +219,8 @@ def test_the_simulations_sockets_accept_a_self_signed_certificate_with_one_tls_c
     default context for each (loading the system's CA certificates: two thirds of the
     simulator's CPU with hundreds of phones). The simulator's sockets share one context and
     never build a default one."""
-    import asyncio
     import ssl
     import subprocess
-    import threading
     import types
 
     import socketio
@@ -288,12 +271,26 @@ def test_the_simulations_sockets_accept_a_self_signed_certificate_with_one_tls_c
                 await sio.disconnect()
             await runner.cleanup()
 
-    contexts: list = []
+    contexts = _run_in_own_thread(run)
+    assert len(connected) == 3
+    assert len({id(context) for context in contexts}) == 1
+    assert contexts[0].verify_mode == ssl.CERT_NONE and not contexts[0].check_hostname
+    assert built == []
+
+
+def _run_in_own_thread(coroutine_function):
+    """``asyncio.run`` of the coroutine in a thread of its own (a browser test of the same
+    worker may have left Playwright's event loop running in this one, and asyncio.run refuses
+    to start inside it); returns its result, re-raises its failure."""
+    import asyncio
+    import threading
+
+    results: list = []
     failures: list[BaseException] = []
 
-    def in_thread() -> None:  # see test_the_simulations_http_client_keeps_no_routing_cookie
+    def in_thread() -> None:
         try:
-            contexts.extend(asyncio.run(run()))
+            results.append(asyncio.run(coroutine_function()))
         except BaseException as exc:  # re-raised below
             failures.append(exc)
 
@@ -301,7 +298,4 @@ def test_the_simulations_sockets_accept_a_self_signed_certificate_with_one_tls_c
     worker.start()
     worker.join(60)
     assert not worker.is_alive() and not failures, failures
-    assert len(connected) == 3
-    assert len({id(context) for context in contexts}) == 1
-    assert contexts[0].verify_mode == ssl.CERT_NONE and not contexts[0].check_hostname
-    assert built == []
+    return results[0]
