@@ -262,6 +262,9 @@ class Defaults:
     REALTIME_COALESCE_SECONDS = 0.15
     # ... and reads at most this share of the time (windows grow under a flood of changes)
     REALTIME_READ_SHARE = 0.25
+    # ... but a read is never put off by more than this (plus the read's own time): the
+    # displays wait 2 s for a missing seq before they resync
+    REALTIME_READ_MAX_DEFER_SECONDS = 1.0
     # joining displays (and HTTP polls) share one snapshot per office while its seq is unchanged
     DISPLAY_SNAPSHOT_SHARE_SECONDS = 2.0
     # Engine.IO keepalive: a dead peer is noticed within interval + timeout seconds

@@ -431,10 +431,43 @@ class Dispatcher:
         batches = []
         try:
             batches.append(self.pending.get(timeout=wait))
+        except queue.Empty:
+            pass
+        self._take(batches)
+        now = time.monotonic()
+        if now < self.next_read:
+            return
+        for office in [o for o, (due, _, _) in self.offices.items() if due <= now]:
+            _, seqs, count = self.offices.pop(office)
+            try:
+                deliver_queue(self.app, office, seqs)
+            except Exception:
+                log.exception("realtime delivery failed")
+            finally:
+                self._done(count)
+            # the calls committed meanwhile go out now, not after the other offices' reads
+            self._take([])
+        # queue reads take at most this share of the process's time: under a flood of changes
+        # the windows grow instead of the reads starving the requests (calls still go at once).
+        # But never by more than REALTIME_READ_MAX_DEFER_SECONDS: the time is the reads' wall
+        # time, which a busy machine stretches far beyond their CPU, and a queue_updated held
+        # back longer than the displays wait for a missing seq (2 s) makes every display of the
+        # office resync (a snapshot each: more load, longer reads).
+        share = float(self.app.config.get("REALTIME_READ_SHARE", 0.25))
+        cap = float(self.app.config.get("REALTIME_READ_MAX_DEFER_SECONDS", 1.0))
+        spent = time.monotonic() - now
+        self.next_read = now + min(spent / share, spent + cap) if share else 0.0
+
+    def _take(self, batches: list[_Batch]) -> None:
+        """Emit the calls, messages and ticket updates of ``batches`` and of every batch waiting
+        in the queue, and note their queue changes for the office's next read."""
+        try:
             while True:
                 batches.append(self.pending.get_nowait())
         except queue.Empty:
             pass
+        if not batches:
+            return
         now = time.monotonic()
         window = float(self.app.config.get("REALTIME_COALESCE_SECONDS", 0.15))
         with self.app.app_context():
@@ -452,22 +485,6 @@ class Dispatcher:
                 elif len(found) > 1:  # done once per office it touched
                     with self._idle:
                         self._unfinished += len(found) - 1
-        now = time.monotonic()
-        if now < self.next_read:
-            return
-        for office in [o for o, (due, _, _) in self.offices.items() if due <= now]:
-            _, seqs, count = self.offices.pop(office)
-            try:
-                deliver_queue(self.app, office, seqs)
-            except Exception:
-                log.exception("realtime delivery failed")
-            finally:
-                self._done(count)
-        # queue reads take at most this share of the process's time: under a flood of changes
-        # the windows grow instead of the reads starving the requests (calls still go at once)
-        share = float(self.app.config.get("REALTIME_READ_SHARE", 0.25))
-        spent = time.monotonic() - now
-        self.next_read = now + spent / share if share else 0.0
 
 
 _dispatchers: dict[int, Dispatcher] = {}

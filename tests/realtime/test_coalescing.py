@@ -129,3 +129,58 @@ def test_queue_reads_take_at_most_their_share_of_the_time(app, aegi, emitted, mo
     assert all(gap >= 0.2 / 0.25 * 0.95 for gap in gaps)  # 0.2 s of reading, then 0.6 s without
     seqs = [s for e, d, _ in office_events(emitted) if e == "queue_updated" for s in d["seqs"]]
     assert len(seqs) == 3 and len(set(seqs)) == 3  # every change announced once
+
+
+def test_a_slow_read_puts_the_next_one_off_by_at_most_the_cap(app, aegi, emitted, monkeypatch):
+    """The share is of wall time, which a busy machine stretches far beyond the read's CPU: a
+    queue_updated held back longer than the displays wait for a missing seq (2 s) made every
+    display of the office resync. The deferral after a read is capped."""
+    app.config.update(
+        REALTIME_COALESCE_SECONDS=0.0, REALTIME_READ_SHARE=0.1, REALTIME_READ_MAX_DEFER_SECONDS=0.3
+    )
+    original, started = readers.queue_readers().read_queue, []
+
+    def slow(office_slug, sent=None):
+        started.append(time.monotonic())
+        time.sleep(0.4)  # the share alone would put the next read off by 3.6 s
+        return original(office_slug, sent)
+
+    _replace_queue_reader(monkeypatch, slow)
+    q.issue_ticket("aegi", "PA")
+    time.sleep(0.1)  # the first read has begun
+    q.issue_ticket("aegi", "PA")
+    assert publish.wait_until_delivered(app, timeout=30)
+    assert len(started) == 2
+    assert 0.4 + 0.3 * 0.9 <= started[1] - started[0] <= 0.4 + 0.3 + 1.0
+    seqs = [s for e, d, _ in office_events(emitted) if e == "queue_updated" for s in d["seqs"]]
+    assert len(seqs) == 2 and len(set(seqs)) == 2
+
+
+def test_a_call_does_not_wait_for_other_offices_queue_reads(app, aegi, clerk, emitted, monkeypatch):
+    """Several offices' reads fall due in one round: a call committed during the first read goes
+    out before the next office's read, not after all of them."""
+    app.config.update(
+        REALTIME_COALESCE_SECONDS=0.0, REALTIME_READ_SHARE=0.25, REALTIME_READ_MAX_DEFER_SECONDS=10
+    )
+    original, started = readers.queue_readers().read_queue, []
+
+    def slow(office_slug, sent=None):
+        started.append((office_slug, time.monotonic()))
+        time.sleep(0.6)
+        return original(office_slug, sent)
+
+    _replace_queue_reader(monkeypatch, slow)
+    q.issue_ticket("aegi", "PA")  # the ticket the clerk will call; its read puts the next off
+    while not started:
+        time.sleep(0.01)
+    time.sleep(0.7)  # the read is over, the next one is 1.8 s away
+    q.issue_ticket("linden", "PA")
+    q.issue_ticket("aegi", "PA")  # both offices' reads now fall due in the same round
+    while len(started) < 2:
+        time.sleep(0.01)
+    q.call_next("aegi", 1, actor=clerk)  # committed while the first of them is read
+    assert publish.wait_until_delivered(app, timeout=30)
+    (call_sent,) = [at for e, _, _, ns, at in emitted if e == "ticket_called" and ns == "/display"]
+    assert started[1][0] == "linden" and started[1][1] < call_sent < started[2][1]
+    assert [office for office, _ in started] == ["aegi", "linden", "aegi"]  # the call's change
+    # went with the round's second read
