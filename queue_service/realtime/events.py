@@ -98,9 +98,12 @@ def display_join_office(data=None):
     _leave_office_rooms(room)
     join_room(room)  # before reading: whatever happens from now on reaches this client
     state = queue_readers().shared_display_state(slug)
+    # the answer is for this client alone, connected to this process: not through the message
+    # queue, which would make every other process parse the whole snapshot for nothing
+    # (python-socketio hands a queued emit to the local clients first as well: same order)
     if since is not None:
-        emit("display_replay", replay_since(slug, since, state["seq"]))
-    emit("display_state", state)
+        emit("display_replay", replay_since(slug, since, state["seq"]), ignore_queue=True)
+    emit("display_state", state, ignore_queue=True)
     return {"ok": True, "office": slug, "seq": state["seq"]}
 
 

@@ -74,3 +74,41 @@ def test_a_call_through_one_process_reaches_the_displays_phones_and_desks_on_ano
     finally:
         for watcher in watchers:
             watcher.close()
+
+
+def test_a_joining_display_gets_its_snapshot_without_a_trip_through_redis(
+    pg_empty_database_url, redis_url, live
+):
+    """The answer to a join goes to the one client that asked, which is connected to this
+    process: publishing it (a whole snapshot, and a replay) made Redis and every other process
+    parse it for nothing, once per display resync."""
+    channel = f"qs-test-{secrets.token_hex(6)}"
+    env = live_env(REDIS_URL=redis_url, SOCKETIO_CHANNEL=channel, SOCKETIO_ASYNC_MODE="gevent")
+    server = live(env, pg_empty_database_url)
+    listener = redis.Redis.from_url(redis_url).pubsub()
+    listener.subscribe(channel)
+    display = SocketWatcher(server.base_url).connect()
+    try:
+        assert display.call("join_office", {"office": "aegi"})["ok"]
+        seq = display.wait_for("display_state")["seq"]
+        assert display.call("join_office", {"office": "aegi", "since": seq})["ok"]  # a resync
+        display.wait_for("display_replay")
+        published = []
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            message = listener.get_message(timeout=0.1)
+            if message and message["type"] == "message":
+                published.append(message["data"])
+        assert not [m for m in published if b"display_state" in m or b"display_replay" in m]
+        # the room's events still go through Redis to the other processes' displays
+        Staff(server, "clerk-redis").issue(server.base_url)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            message = listener.get_message(timeout=0.2)
+            if message and message["type"] == "message" and b"queue_updated" in message["data"]:
+                break
+        else:
+            raise AssertionError("no queue_updated published")
+    finally:
+        display.close()
+        listener.close()
