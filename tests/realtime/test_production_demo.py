@@ -159,6 +159,20 @@ def test_production_demo_serves_https_websockets_sticky_restarts_and_stops_clean
         hsts = requests.get(base + path, verify=cert, timeout=15).raw.headers
         assert hsts.getlist("Strict-Transport-Security") == ["max-age=31536000"], path
 
+    # nginx keeps its connections to the processes open: 30 requests, and no process closed a
+    # connection (each close leaves a TIME_WAIT socket on the process's port for a minute)
+    def closed_by_processes() -> int:
+        return sum(
+            1
+            for c in psutil.net_connections(kind="tcp")
+            if c.status == psutil.CONN_TIME_WAIT and c.laddr and c.laddr.port in demo["app_ports"]
+        )
+
+    before = closed_by_processes()
+    for _ in range(30):
+        assert requests.get(base + "/api/v1/status", verify=cert, timeout=15).status_code == 200
+    assert closed_by_processes() - before <= 2
+
     # a WebSocket through nginx: a display receives the call a clerk makes through nginx
     headers = {"Authorization": f"Bearer {_token(demo, 'sachbearbeitung-aegi')}"}
     display = SocketWatcher(base, cafile=cert).connect()
