@@ -6,8 +6,8 @@ of free times through the bearer API; mail is sent inline (``MAIL_ASYNC`` off) t
 booking's count includes whatever its request does for the mail, and the outbox sender's work
 (``outbox.deliver_due``, what the scheduler runs) is counted apart: with ``--mail-sent-by
 scheduler`` that is where the mail is composed. Statements (SQLAlchemy's
-``before_cursor_execute``) and Python calls (cProfile's count) do not depend on the machine's
-load; CPU time does and is printed too. Compare two checkouts with it:
+``before_cursor_execute``), transactions begun and Python calls (cProfile's count) do not
+depend on the machine's load; CPU time does and is printed too. Compare two checkouts with it:
 
     .venv/bin/python benchmarks/count_booking.py postgresql --searches 60 --bookings 60
     .venv/bin/python benchmarks/count_booking.py sqlite --profile /tmp/booking.pstats
@@ -48,7 +48,13 @@ def main() -> None:
         default="committer",
         help="MAIL_SENT_BY: the booking's process mails after the commit, or the scheduler does",
     )
-    parser.add_argument("--profile", help="write the bookings' cProfile statistics here")
+    parser.add_argument(
+        "--show-statements", action="store_true", help="print one more booking's statements"
+    )
+    parser.add_argument(
+        "--profile",
+        help="write the bookings' cProfile statistics here, the sender's to this name + .sender",
+    )
     options = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="qs-count-booking-") as tmp,
@@ -118,7 +124,7 @@ def _count(url: str, token: str, tmp: Path, options: argparse.Namespace) -> None
     with app.app_context():
         outbox.deliver_due()
     counted.start()
-    statuses = [book(n) for n in range(1, len(starts))]
+    statuses = [book(n) for n in range(1, len(starts) - 1)]
     per_booking = counted.take()
     booked = statuses.count(201)
     _report(kind, "booking request", per_booking, max(booked, 1))
@@ -132,17 +138,33 @@ def _count(url: str, token: str, tmp: Path, options: argparse.Namespace) -> None
         f"  {booked} bookings (statuses {sorted(set(statuses))}); the sender's run: {sent}; "
         f"{len(list((tmp / 'mail').glob('*')))} mails in the folder"
     )
+    if options.show_statements:  # one more booking, outside the counts
+        from sqlalchemy import event
+
+        shown: list[str] = []
+
+        def seen(conn, cursor, statement, *args) -> None:
+            shown.append(" ".join(statement.split())[:150])
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", seen)
+        status = book(len(starts) - 1)
+        event.remove(engine, "before_cursor_execute", seen)
+        print(f"  the statements of one more booking request ({status}):")
+        for n, statement in enumerate(shown, 1):
+            print(f"  {n:3d}. {statement}")
     if options.profile:
-        stats = pstats.Stats(booking_profile)
-        stats.add(counted.profile)
-        stats.dump_stats(options.profile)
-        print(f"  profile of the bookings and the sender written to {options.profile}")
+        pstats.Stats(booking_profile).dump_stats(options.profile)
+        pstats.Stats(counted.profile).dump_stats(options.profile + ".sender")
+        print(f"  profiles of the bookings and the sender: {options.profile}(.sender)")
 
 
-def _report(kind: str, what: str, taken: tuple[int, int, float], count: int) -> None:
-    statements, calls, cpu = taken
+def _report(kind: str, what: str, taken: tuple[int, int, int, float], count: int) -> None:
+    statements, transactions, calls, cpu = taken
     print(
-        f"{kind}, per {what}: {statements / count:.1f} statements, {calls / count:,.0f} "
+        f"{kind}, per {what}: {statements / count:.1f} statements, "
+        f"{transactions / count:.1f} transactions, {calls / count:,.0f} "
         f"Python calls, {1000 * cpu / count:.1f} ms CPU (with cProfile on)"
     )
 
