@@ -332,12 +332,23 @@ def _retryable(exc: Exception) -> bool:
     return False
 
 
+class StartOver(Exception):
+    """Raised by a unit of work that must be rolled back and run once more from the start
+    (e.g. it would otherwise take a row lock out of the global order); ``run_in_transaction``
+    runs it again at once, up to three times, whatever its attempts."""
+
+
 def run_in_transaction(work: Callable[..., T], *args, attempts: int = 4, **kwargs) -> T:
     """Run ``work(session, ...)`` in a unit of work, retrying serialization failures."""
-    for attempt in range(1, attempts + 1):
+    attempt = started_over = 1
+    while True:
         try:
             with unit_of_work() as session:
                 return work(session, *args, **kwargs)
+        except StartOver:
+            if started_over == 3:
+                raise
+            started_over += 1
         except DBAPIError as exc:
             if attempt == attempts or not _retryable(exc):
                 raise
@@ -345,7 +356,7 @@ def run_in_transaction(work: Callable[..., T], *args, attempts: int = 4, **kwarg
                 "retrying transaction after %s (attempt %d)", exc.__class__.__name__, attempt
             )
             time.sleep(random.uniform(0.005, 0.03) * attempt)
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def utcnow_default() -> datetime:

@@ -61,3 +61,29 @@ def test_what_the_reads_left_to_commit_is_committed_before_a_failed_work(app, be
             raise RuntimeError("the work fails")
         assert _name("aegi") == "Vor der Arbeit"
         assert len(begun) == 2  # the reads' transaction was committed, the work had its own
+
+
+def test_a_work_that_starts_over_runs_again_from_a_rolled_back_transaction(app, catalogue):
+    from queue_service.db import StartOver, run_in_transaction
+
+    names: list[str] = []
+
+    def work(session) -> str:
+        names.append(session.scalar(select(Office.name).where(Office.slug == "aegi")))
+        session.execute(
+            update(Office).where(Office.slug == "aegi").values(name=f"Try {len(names)}")
+        )
+        if len(names) < 3:
+            raise StartOver()
+        return names[-1]
+
+    with app.test_request_context():
+        original = names[0] if names else _name("aegi")
+        assert run_in_transaction(work) == original  # the earlier tries' writes rolled back
+    assert len(names) == 3 and _name("aegi") == "Try 3"
+
+    def never_done(session) -> None:
+        raise StartOver()
+
+    with app.test_request_context(), pytest.raises(StartOver):
+        run_in_transaction(never_done)  # three times at most

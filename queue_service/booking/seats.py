@@ -13,12 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 
-from ..db import UTCDateTime
+from ..db import StartOver, UTCDateTime
 from ..errors import N_, SlotTaken
 from .models import SlotSeat
 
@@ -39,38 +50,52 @@ def _live(now: datetime):
 _UPSERTS: dict = {}
 
 
-def _upsert_statement(dialect: str):
-    """INSERT ... ON CONFLICT DO UPDATE ... WHERE stale, built once per dialect (building and
-    compiling it per call cost more than the database work)."""
-    if dialect not in _UPSERTS:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stamp = UTCDateTime()
-        stmt = insert(_seats).values(
-            office_id=bindparam("office_id", type_=Integer()),
-            unit_start=bindparam("unit_start", type_=stamp),
-            seat_no=bindparam("seat_no", type_=Integer()),
-            appointment_id=bindparam("appointment_id", type_=Integer()),
-            occupied_until=bindparam("until", type_=stamp),
+def _upsert_statement(rows: int):
+    """INSERT ... ON CONFLICT DO UPDATE ... WHERE stale of ``rows`` seats (``unit_start_<i>``,
+    ``seat_no_<i>``) for one appointment, the same text for PostgreSQL and SQLite, built once
+    per number of rows (SQLAlchemy compiles a multi-row ``insert().values([...])`` on every
+    execution; a text statement's compiled form is cached)."""
+    if rows not in _UPSERTS:
+        values = ", ".join(
+            f"(:office_id, :unit_start_{i}, :seat_no_{i}, :appointment_id, :until)"
+            for i in range(rows)
         )
-        _UPSERTS[dialect] = stmt.on_conflict_do_update(
-            index_elements=[_seats.c.office_id, _seats.c.unit_start, _seats.c.seat_no],
-            set_={
-                "appointment_id": stmt.excluded.appointment_id,
-                "occupied_until": stmt.excluded.occupied_until,
-            },
-            where=and_(
-                _seats.c.occupied_until.is_not(None),
-                _seats.c.occupied_until <= bindparam("now", type_=stamp),
-            ),
-        ).returning(_seats.c.unit_start)
-    return _UPSERTS[dialect]
+        sql = (  # the text adds placeholders only
+            "INSERT INTO slot_seats (office_id, unit_start, seat_no, appointment_id, "  # noqa: S608
+            f"occupied_until) VALUES {values} "
+            "ON CONFLICT (office_id, unit_start, seat_no) DO UPDATE SET "
+            "appointment_id = excluded.appointment_id, "
+            "occupied_until = excluded.occupied_until "
+            "WHERE slot_seats.occupied_until IS NOT NULL "
+            "AND slot_seats.occupied_until <= :now "
+            "RETURNING slot_seats.unit_start"
+        )
+        stamp = UTCDateTime()
+        _UPSERTS[rows] = (
+            text(sql)
+            .bindparams(
+                bindparam("office_id", type_=Integer()),
+                bindparam("appointment_id", type_=Integer()),
+                bindparam("until", type_=stamp),
+                bindparam("now", type_=stamp),
+                *(bindparam(f"unit_start_{i}", type_=stamp) for i in range(rows)),
+                *(bindparam(f"seat_no_{i}", type_=Integer()) for i in range(rows)),
+            )
+            .columns(unit_start=stamp)
+        )
+    return _UPSERTS[rows]
 
 
-def _upsert(session, row: dict, now: datetime) -> bool:
-    """Claim one seat: True when it is ours now (it was free or stale), False when taken."""
+def _upsert(session, wanted: SeatRequest, seats: list[tuple[datetime, int]], **row) -> set:
+    """Claim these (unit start, seat number) seats in one statement; the unit starts of those
+    that are ours now (they were free or stale). The others' rows are locked all the same."""
     connection = session.connection()
-    stmt = _upsert_statement(connection.dialect.name)
-    return connection.execute(stmt, {**row, "now": now}).first() is not None
+    stmt = _upsert_statement(len(seats))
+    values = {"office_id": wanted.office_id, "now": wanted.now, **row}
+    for i, (unit_start, seat_no) in enumerate(seats):
+        values[f"unit_start_{i}"] = unit_start
+        values[f"seat_no_{i}"] = seat_no
+    return set(connection.execute(stmt, values).scalars())
 
 
 @dataclass(frozen=True)
@@ -98,19 +123,46 @@ def live_seats(session, wanted: SeatRequest) -> dict[datetime, set[int]]:
     """The seat numbers already live in each unit of the time; SlotTaken at once when a unit has
     none left below the capacity. A read without locks: it only spares a booking that cannot
     succeed its writes, and tells ``claim`` which numbers to try first."""
+    taken, _ = read_live_seats(session, wanted)
+    refuse_when_full(wanted, taken)
+    return taken
+
+
+def read_live_seats(
+    session, wanted: SeatRequest, *, along: Select | None = None
+) -> tuple[dict[datetime, set[int]], Any]:
+    """The seat numbers live in each unit of the time, and the value of ``along`` (a query of
+    one value) read in the same statement: one round trip for both."""
     taken: dict[datetime, set[int]] = {u: set() for u in wanted.unit_starts}
-    for unit_start, seat_no in session.connection().execute(
-        select(_seats.c.unit_start, _seats.c.seat_no).where(
-            _seats.c.office_id == wanted.office_id,
-            _seats.c.unit_start.in_(wanted.unit_starts),
-            _live(wanted.now),
+    live = and_(
+        _seats.c.office_id == wanted.office_id,
+        _seats.c.unit_start.in_(wanted.unit_starts),
+        _live(wanted.now),
+    )
+    if along is None:
+        query = select(_seats.c.unit_start, _seats.c.seat_no).where(live)
+    else:  # one row at least, for the value, joined with the seats there are
+        one = select(literal(1).label("one")).subquery()
+        query = select(_seats.c.unit_start, _seats.c.seat_no, along.scalar_subquery()).select_from(
+            one.outerjoin(_seats, live)
         )
-    ):
-        taken[unit_start].add(seat_no)
+    value = None
+    for unit_start, seat_no, *rest in session.connection().execute(query):
+        if rest:
+            value = rest[0]
+        if unit_start is not None:
+            taken[unit_start].add(seat_no)
+    return taken, value
+
+
+def refuse_when_full(wanted: SeatRequest, taken: dict[datetime, set[int]]) -> None:
+    """SlotTaken when a unit has no seat left below the capacity."""
     capacity = wanted.capacity
     if any(len({n for n in numbers if n < capacity}) >= capacity for numbers in taken.values()):
         raise SlotTaken(N_("Someone else has just booked this time. Please choose another one."))
-    return taken
+
+
+_SEAT_BY_SEAT = "qs_claim_seat_by_seat"
 
 
 def claim(
@@ -122,25 +174,43 @@ def claim(
     live: dict[datetime, set[int]] | None = None,
 ) -> None:
     """Take one seat below the capacity in each unit for the appointment, or raise SlotTaken.
-    ``live``: what ``live_seats`` read for this request earlier in the transaction."""
+    ``live``: what ``live_seats`` read for this request earlier in the transaction.
+
+    Every claim locks seat rows in one global order, unit by unit and seat numbers ascending,
+    so concurrent claims on PostgreSQL queue up behind each other instead of deadlocking. The
+    first free number of every unit is tried in one statement (its rows locked in that order);
+    when a unit's number was taken meanwhile, the last unit tries its next numbers, and an
+    earlier one makes the transaction start over (its later units' rows are locked already),
+    claiming seat by seat in the order this time."""
     taken = live if live is not None else live_seats(session, wanted)
-    # Unit by unit, seat numbers ascending: every claim locks rows in the same global order, so
-    # concurrent claims on PostgreSQL queue up behind each other instead of deadlocking.
-    for u in wanted.unit_starts:
-        for seat_no in (n for n in range(wanted.capacity) if n not in taken[u]):
-            row = {
-                "office_id": wanted.office_id,
-                "unit_start": u,
-                "seat_no": seat_no,
-                "appointment_id": appointment_id,
-                "until": until,
-            }
-            if _upsert(session, row, wanted.now):
-                break
-        else:
-            raise SlotTaken(
-                N_("Someone else has just booked this time. Please choose another one.")
-            )
+    row = {"appointment_id": appointment_id, "until": until}
+    free = {
+        u: iter([n for n in range(wanted.capacity) if n not in taken[u]])
+        for u in wanted.unit_starts
+    }
+    if session.info.pop(_SEAT_BY_SEAT, False):
+        for u in wanted.unit_starts:
+            _claim_unit(session, wanted, u, free[u], row)
+        return
+    first = [(u, next(free[u], None)) for u in wanted.unit_starts]
+    if any(n is None for _, n in first):
+        raise SlotTaken(N_("Someone else has just booked this time. Please choose another one."))
+    got = _upsert(session, wanted, cast(list[tuple[datetime, int]], first), **row)
+    missed = [u for u in wanted.unit_starts if u not in got]
+    if not missed:
+        return
+    if missed != wanted.unit_starts[-1:]:
+        session.info[_SEAT_BY_SEAT] = True
+        raise StartOver()
+    _claim_unit(session, wanted, missed[0], free[missed[0]], row)
+
+
+def _claim_unit(session, wanted: SeatRequest, u: datetime, numbers, row: dict) -> None:
+    """The first of these seat numbers still free in unit ``u``, in ascending order."""
+    for seat_no in numbers:
+        if _upsert(session, wanted, [(u, seat_no)], **row):
+            return
+    raise SlotTaken(N_("Someone else has just booked this time. Please choose another one."))
 
 
 def retain(

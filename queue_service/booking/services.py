@@ -145,11 +145,15 @@ def _email_lock_key(email: str) -> int:
     )
 
 
-def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | None = None) -> None:
-    """At most MAX_ACTIVE_APPOINTMENTS_PER_EMAIL booked, future appointments per address."""
+def _serialise_address(session, email: str) -> None:
+    """On PostgreSQL, bookings of one address one after the other (to the commit), so two
+    parallel requests cannot both pass the count (SQLite's writers are one at a time anyway)."""
     if session.get_bind().dialect.name == "postgresql":
-        # serialise bookings of one address, so two parallel requests cannot both pass the count
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _email_lock_key(email)})
+
+
+def _active_count(email: str, now: datetime, exclude_id: int | None = None):
+    """The query counting the address's booked, future appointments."""
     query = select(func.count(Appointment.id)).where(
         Appointment.email == email,
         Appointment.end > now,
@@ -158,8 +162,13 @@ def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | Non
     )
     if exclude_id is not None:
         query = query.where(Appointment.id != exclude_id)
+    return query
+
+
+def _refuse_beyond_limit(active: int) -> None:
+    """Refused when the address already holds MAX_ACTIVE_APPOINTMENTS_PER_EMAIL appointments."""
     limit = booking_settings.current().max_active_per_email
-    if session.scalar(query) >= limit:
+    if active >= limit:
         raise Refused(
             N_(
                 "This e-mail address already has %(limit)s booked appointments. Please cancel "
@@ -168,6 +177,12 @@ def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | Non
             params={"limit": limit},
             field="email",
         )
+
+
+def _guard_email_limit(session, email: str, now: datetime, exclude_id: int | None = None) -> None:
+    """At most MAX_ACTIVE_APPOINTMENTS_PER_EMAIL booked, future appointments per address."""
+    _serialise_address(session, email)
+    _refuse_beyond_limit(session.scalar(_active_count(email, now, exclude_id)))
 
 
 def check_email_limit(session, email: str, now: datetime) -> None:
@@ -284,10 +299,15 @@ def book_appointment(
     service_info = tuple(ServiceInfo.of(sv) for sv in request.services)
 
     def work(session) -> AppointmentView:
-        _guard_email_limit(session, contact.email, now)
-        # a time already full fails here, before anything is written
+        _serialise_address(session, contact.email)
+        # the address's count and the time's live seats in one read; a time already full
+        # fails here, before anything is written
         wanted = seats.SeatRequest.for_slot(slot, request.units, s.unit, now)
-        live = seats.live_seats(session, wanted)
+        live, active = seats.read_live_seats(
+            session, wanted, along=_active_count(contact.email, now)
+        )
+        _refuse_beyond_limit(active)
+        seats.refuse_when_full(wanted, live)
         salt = tokens.new_salt()
         pending = s.double_opt_in
         appointment = Appointment(

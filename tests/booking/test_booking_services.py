@@ -313,3 +313,51 @@ def test_a_booking_of_a_full_time_is_refused_before_anything_is_written(bookings
     with statements_sent() as sent, pytest.raises(SlotTaken):
         book(office="linden", services="MB", start=start)
     assert not [s for s in sent if s.startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
+def test_a_booking_claims_the_seats_of_all_its_units_in_one_statement(bookings):
+    with statements_sent() as sent:
+        view = book(office="linden", services="PA", start=at(THURSDAY, 8))  # three units
+    claims = [s for s in sent if s.startswith("INSERT INTO slot_seats")]
+    assert len(claims) == 1 and view.status == "confirmed"
+    assert _seats_of(view) == [(at(THURSDAY, 8, m), 0) for m in (0, 5, 10)]
+
+
+def test_a_booking_reads_the_address_count_and_the_live_seats_in_one_statement(bookings):
+    with statements_sent() as sent:
+        book(office="linden", services="PA", start=at(THURSDAY, 8), email="one@example.org")
+    reads = [s for s in sent if s.startswith("SELECT") and "slot_seats" in s]
+    counts = [s for s in sent if "count(appointments.id)" in s]
+    assert len(reads) == 1 and counts == reads
+
+
+@pytest.mark.parametrize("minute", [0, 5, 10])  # the first, a middle and the last unit
+def test_a_seat_taken_between_the_read_and_the_claim_costs_the_next_number(
+    bookings, monkeypatch, minute
+):
+    from queue_service.booking import seats
+
+    other = book(office="linden", services="MB", start=at(THURSDAY, 8, minute))  # seat 0 there
+    stale = seats.read_live_seats
+
+    def read_before_the_other_booking(session, wanted, **kwargs):
+        live, value = stale(session, wanted, **kwargs)
+        return {unit: numbers - {0} for unit, numbers in live.items()}, value
+
+    monkeypatch.setattr(seats, "read_live_seats", read_before_the_other_booking)
+    view = book(office="linden", services="PA", start=at(THURSDAY, 8))
+    expected = [(at(THURSDAY, 8, m), 1 if m == minute else 0) for m in (0, 5, 10)]
+    assert _seats_of(view) == expected
+    assert _seats_of(other) == [(at(THURSDAY, 8, minute), 0)]
+
+
+def _seats_of(view) -> list:
+    from queue_service.booking.models import SlotSeat
+
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(SlotSeat.unit_start, SlotSeat.seat_no)
+        .where(SlotSeat.appointment_id == view.id)
+        .order_by(SlotSeat.unit_start)
+    )
+    return [(unit_start, seat_no) for unit_start, seat_no in rows]
