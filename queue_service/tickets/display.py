@@ -9,7 +9,6 @@ to each ticket's own room.
 
 from __future__ import annotations
 
-import time as _time
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import lru_cache
@@ -18,14 +17,14 @@ from flask import current_app
 from sqlalchemy import bindparam, or_, select
 
 from .. import clock
-from ..extensions import app_object, db
+from ..extensions import db
 from ..offices import calendar
 from ..offices.messages import message_view
 from ..offices.models import Counter, Office, OfficeMessage, Service, WindowKind
 from ..offices.services import cached_office
 from ..realtime.publish import current_seq
 from ..realtime.readers import QueueReaders, register_queue_readers
-from . import estimates, forecast, payloads
+from . import estimates, forecast, payloads, shared
 from .models import Ticket, TicketEvent, TicketStatus
 from .reads import forecast_warnings, ticket_status
 
@@ -153,40 +152,18 @@ def _positions(
 def _positions_stmt():
     """What a waiting ticket's public view shows, as plain rows: after a call every waiting
     ticket's position changes, and ORM objects for all of them cost more than the read."""
-    return select(
-        Ticket.id,
-        Ticket.token,
-        Ticket.number,
-        Ticket.kind,
-        Ticket.issued_at,
-        Ticket.service_id,
-        Ticket.persons,
-        Ticket.lang,
-        Ticket.business_date,
-    ).where(Ticket.id.in_(bindparam("ids", expanding=True)), Ticket.status == TicketStatus.WAITING)
+    return select(Ticket.id, Ticket.token, *shared.waiting_view_columns()).where(
+        Ticket.id.in_(bindparam("ids", expanding=True)), Ticket.status == TicketStatus.WAITING
+    )
 
 
 def _service_names(snap: estimates.Snapshot, rows) -> dict[int, tuple[str, str, str]]:
-    """(code, German name, English name) of the services these tickets name: from the
-    snapshot's catalogue, else (a service the office no longer offers) from the database."""
+    """(code, German name, English name) of the services these tickets name."""
     wanted = set()
     for row in rows:
         wanted.add(row[5])
         wanted.update(snap.further_of(row[0]))
-    found = {
-        sid: (info.code, info.name_de, info.name_en)
-        for sid, info in snap.services.items()
-        if sid in wanted
-    }
-    missing = wanted - found.keys()
-    if missing:
-        for sid, code, name_de, name_en in db.session.execute(
-            select(Service.id, Service.code, Service.name_de, Service.name_en).where(
-                Service.id.in_(missing)
-            )
-        ):
-            found[sid] = (code, name_de, name_en)
-    return found
+    return shared.service_names(snap, wanted)
 
 
 def read_queue(office_slug: str, sent: dict | None = None) -> QueueRead:
@@ -282,16 +259,22 @@ def display_messages(office: Office, now: datetime) -> list[dict]:
     return [message_view(m, office.slug) for m in rows]
 
 
-def display_state(office_slug: str, calls: int | None = None) -> dict:
-    """The full snapshot a display starts from (and resyncs to after a gap or a reconnect).
+def display_state(
+    office_slug: str, calls: int | None = None, read: shared.OfficeRead | None = None
+) -> dict:
+    """The full snapshot a display starts from (and resyncs to after a gap or a reconnect);
+    from ``read`` (the office's shared queue read) when given.
 
     The seq is read first: everything up to it is in the state read afterwards, and events
     after it may already be included, which the client tolerates (they are idempotent).
     """
     office = cached_office(office_slug)
-    seq = current_seq(office_slug)
+    if read is None:
+        seq = current_seq(office_slug)
+        snap = estimates.snapshot(office, clock.now())
+    else:
+        seq, snap = read.seq, read.snap
     limit = current_app.config.get("DISPLAY_CALL_HISTORY", 10) if calls is None else calls
-    snap = estimates.snapshot(office, clock.now())
     state = {"office": {"slug": office.slug, "name": office.name}, "seq": seq}
     queue_state = _queue_state(office, snap)
     queue_state.pop("office")
@@ -301,29 +284,24 @@ def display_state(office_slug: str, calls: int | None = None) -> dict:
     return state
 
 
-_shared: dict[tuple[int, str], tuple[float, dict]] = {}
-
-
 def shared_display_state(office_slug: str) -> dict:
     """``display_state`` shared by the displays of one office while nothing has happened there.
 
     A reconnect storm (a restarted server, a Wi-Fi hiccup in the waiting room) or many displays
-    polling over HTTP would otherwise read the same snapshot once per client. The copy is reused
-    only while the office's seq is unchanged (any call or queue change bumps it) and for at most
-    DISPLAY_SNAPSHOT_SHARE_SECONDS (the estimated waits move with the clock); 0 turns it off.
+    polling over HTTP would otherwise read the same snapshot once per client. Built from the
+    office's shared queue read (``shared.office_read``: while the office's seq is unchanged,
+    for at most DISPLAY_SNAPSHOT_SHARE_SECONDS; 0 turns it off), which the phones joining their
+    tickets use too.
     """
-    max_age = current_app.config.get("DISPLAY_SNAPSHOT_SHARE_SECONDS", 2.0)
-    if not max_age:
+    if not shared.share_seconds():
         return display_state(office_slug)
-    key = (id(app_object()), office_slug)
-    seq = current_seq(office_slug)
-    found = _shared.get(key)
-    now = _time.monotonic()
-    if found is not None and found[1]["seq"] == seq and now - found[0] < max_age:
-        return {**found[1], "server_time": _iso(clock.now())}  # displays set their clock by it
-    state = display_state(office_slug)
-    _shared[key] = (now, state)
-    return state
+    office = cached_office(office_slug)
+    read = shared.office_read(office)
+    if read.display is None:
+        read.display = display_state(office_slug, read=read)
+        shared.keep_display(office, read, read.display)
+    # displays set their clock by it (the read may have been taken for a phone a moment ago)
+    return {**read.display, "server_time": _iso(clock.now())}
 
 
 register_queue_readers(QueueReaders(read_queue, shared_display_state, ticket_status))

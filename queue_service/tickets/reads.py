@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import lru_cache
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..auth.models import User
 from ..auth.services import require_office_access
-from ..errors import N_, NotFound
+from ..errors import N_, NotFound, UnknownOffice
 from ..extensions import db
 from ..offices import calendar
 from ..offices.models import Counter, Office, WindowKind
 from ..offices.revision import kept_entities
-from ..offices.services import get_office
-from . import estimates, forecast, payloads
+from ..offices.services import cached_office, get_office
+from . import estimates, forecast, payloads, shared
 from .estimates import Estimate, Snapshot
 from .models import ACTIVE_AT_COUNTER, Ticket, TicketStatus
 
@@ -47,10 +49,64 @@ def estimate_of(ticket: Ticket) -> Estimate | None:
     return waiting_estimate(ticket.office, ticket.id, ticket.business_date)
 
 
+@lru_cache(maxsize=1)
+def _status_stmt():
+    """A ticket's status as a plain row: most asks are a waiting ticket's phone joining, whose
+    view is made from these values and the office's shared queue read."""
+    return (
+        select(Ticket.id, Ticket.status, Office.slug, *shared.waiting_view_columns())
+        .join(Office, Office.id == Ticket.office_id)
+        .where(Ticket.token == bindparam("token"))
+    )
+
+
 def ticket_status(token: str, lang: str = "de") -> dict:
     """The public status of a ticket (for its status page and the public API), with the walk-in
-    forecast's warning while it waits and may not be served before closing."""
-    ticket = get_ticket(token)
+    forecast's warning while it waits and may not be served before closing.
+
+    A waiting ticket's position and estimate come from the office's queue read shared with the
+    displays and the other phones while the office's seq is unchanged and neither real nor
+    application time has moved on by DISPLAY_SNAPSHOT_SHARE_SECONDS (``shared.office_read``);
+    the forecast behind the warning is worked out for each ask, as before."""
+    row = (
+        db.session.connection().execute(_status_stmt(), {"token": token}).first() if token else None
+    )
+    if row is None:
+        raise NotFound(N_("There is no ticket with this code."))
+    ticket_id, status, slug, number, kind, issued_at, service_id, persons, ticket_lang, day = row
+    office = _office_of(slug)
+    if (
+        office is None
+        or status != TicketStatus.WAITING
+        or day != calendar.office_local_today(office)
+    ):
+        return _status_of(db.session.get_one(Ticket, ticket_id), lang)
+    read = shared.office_read(office, clock_bound=True)
+    if ticket_id not in read.snap.estimates:
+        # called or sent away since it was read above (or a read kept across a change that
+        # allocated no seq): as before, the estimate of a queue read now
+        read = shared.office_read(office, fresh=True)
+    snap = read.snap
+    estimate = snap.estimates.get(ticket_id) or Estimate(0, None)
+    further = snap.further_of(ticket_id)
+    names = shared.service_names(snap, {service_id, *further})
+    services = [names[service_id], *(names[f] for f in further if f != service_id)]
+    view = payloads.waiting_public_view(
+        number, kind, services, persons, ticket_lang, office, issued_at, day, estimate, lang
+    )
+    warnings = forecast_warnings(snap, {ticket_id: names[service_id][0]})
+    return payloads.with_warning(view, warnings.get(ticket_id))
+
+
+def _office_of(slug: str) -> Office | None:
+    try:
+        return cached_office(slug)
+    except UnknownOffice:  # closed down since: its tickets are still shown
+        return None
+
+
+def _status_of(ticket: Ticket, lang: str) -> dict:
+    """``ticket_status`` of a loaded ticket, its estimate from a queue read of its own."""
     office = ticket.office
     if ticket.status != TicketStatus.WAITING or ticket.business_date != (
         calendar.office_local_today(office)
