@@ -13,17 +13,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
 from ..db import run_in_transaction
-from ..errors import N_, InvalidTransition, NotFound, Refused, ValidationFailed
+from ..errors import N_, InvalidTransition, NotFound, Refused, UnknownService, ValidationFailed
 from ..extensions import db
-from ..offices.services import cached_office
+from ..offices.services import cached_office, cached_service
 from . import capacity, mails, payloads, seats, slots, tokens
 from . import settings as booking_settings
 from .models import Appointment, AppointmentStatus
@@ -593,7 +594,18 @@ def find_appointment_for_check_in(
         )
     opens, closes = appointment.start - s.checkin_early, appointment.start + s.checkin_late
     timing = "early" if now < opens else "late" if now > closes else "due"
-    return CheckInLookup(payloads.build(appointment, now=now), timing, opens, closes)
+    # the office and the services from the process's copy of the catalogue (a check-in at a
+    # kiosk asks for them on every scan; the booking's own codes name them)
+    services = tuple(_cached_service_info(c) for c in appointment.service_codes)
+    view = payloads.build(appointment, OfficeInfo.of(office), services, now)
+    return CheckInLookup(view, timing, opens, closes)
+
+
+def _cached_service_info(code: str) -> ServiceInfo:
+    try:
+        return ServiceInfo.of(cached_service(code))
+    except UnknownService:  # withdrawn from the catalogue since the booking
+        return ServiceInfo(code, code, code)
 
 
 def mark_checked_in(appointment_id: int, ticket_id: int) -> AppointmentView:
@@ -609,19 +621,25 @@ def mark_checked_in(appointment_id: int, ticket_id: int) -> AppointmentView:
     return run_in_transaction(work)
 
 
+@lru_cache(maxsize=1)
+def _check_in_stmt():
+    """``_transition`` from confirmed to checked in, built once and on the table: every check-in
+    runs it, and the ORM's bulk update cost more than the rest of the check-in's writes."""
+    table = Appointment.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("appointment"), table.c.status == S.CONFIRMED)
+        .values(status=S.CHECKED_IN, checked_in_at=bindparam("at"), ticket_id=bindparam("ticket"))
+    )
+
+
 def check_in_as_ticket(session, appointment_id: int, ticket_id: int) -> None:
     """The check-in's part of the unit of work that issues its ticket: the confirmed
     appointment becomes queue ticket ``ticket_id``, exactly once. Already checked in as this
     ticket (a repeat scan): nothing to do. Cancelled or checked in as another ticket meanwhile:
     refused, and the ticket is rolled back with it."""
-    if _transition(
-        session,
-        appointment_id,
-        [S.CONFIRMED],
-        status=S.CHECKED_IN,
-        checked_in_at=clock.now(),
-        ticket_id=ticket_id,
-    ):
+    params = {"appointment": appointment_id, "ticket": ticket_id, "at": clock.now()}
+    if session.execute(_check_in_stmt(), params).rowcount == 1:
         return
     status, current = session.execute(
         select(Appointment.status, Appointment.ticket_id).where(Appointment.id == appointment_id)
