@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
@@ -625,7 +625,7 @@ def mark_checked_in(appointment_id: int, ticket_id: int) -> AppointmentView:
 def _check_in_stmt():
     """``_transition`` from confirmed to checked in, built once and on the table: every check-in
     runs it, and the ORM's bulk update cost more than the rest of the check-in's writes."""
-    table = Appointment.__table__
+    table = cast(Table, Appointment.__table__)
     return (
         update(table)
         .where(table.c.id == bindparam("appointment"), table.c.status == S.CONFIRMED)
