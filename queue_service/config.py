@@ -190,6 +190,9 @@ class Defaults:
     # keep the slot search's catalogue reads per process until the catalogue revision changes
     # (offices/revision.py); off: read them in every request
     CATALOGUE_CACHE = True
+    # keep what a bearer token's lookup found (token, user, role, offices) per process until the
+    # auth revision changes (auth/tokens.py); off: read them in every request
+    AUTH_CACHE = True
     BOOKING_WINDOW_DAYS = 42  # the last bookable day is today + 42 ...
     BOOKING_RELEASE_TIME = "08:00"  # ... from 08:00 local time on (before: today + 41)
     BOOKING_MIN_LEAD_MINUTES = 60  # the earliest bookable start is now + this
@@ -353,6 +356,7 @@ _ENV_INT = (
 )
 _ENV_BOOL = (
     "CATALOGUE_CACHE",
+    "AUTH_CACHE",
     "BOOKING_DOUBLE_OPT_IN",
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",

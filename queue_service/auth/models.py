@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, str_enum, utcnow_default
 from ..extensions import Model, db
+from ..offices import revision
 from ..offices.models import Office
 
 user_offices = Table(
@@ -85,6 +86,35 @@ class ApiToken(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class AuthRevision(Model):
+    """Which version of the tokens, users and their offices the database holds: one row, bumped
+    by triggers in the transaction of every write to them (a token's last use excepted), so a
+    process may keep what a bearer token's lookup found until it changes (``auth/tokens.py``).
+    ``epoch`` is random when the row is (re)created, as the catalogue revision's."""
+
+    __tablename__ = "auth_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    epoch: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+
+
+# what a bearer token's authentication depends on; a token's last use (written once a minute
+# per token, auth/usage.py) does not move it
+AUTH = revision.Tracked(
+    "auth",
+    "auth_revisions",
+    {
+        "api_tokens": ("id", "user_id", "token_hash", "expires_at", "revoked_at"),
+        "users": None,
+        "user_offices": None,
+    },
+    setting="AUTH_CACHE",
+    depends_on=("catalogue",),  # the kept users' offices are catalogue rows
+)
+revision.track(AUTH)
 
 
 class DeviceKind(enum.StrEnum):

@@ -8,20 +8,19 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from types import EllipsisType
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from .. import clock
 from ..db import unit_of_work
 from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
+from ..offices import revision
 from . import usage
-from .models import ApiToken, User, hash_token
-
-# "last used" is written at most this often per token, so that reads stay reads
+from .models import AUTH, ApiToken, User, hash_token
 
 
 @dataclass(frozen=True)
@@ -81,33 +80,85 @@ def create_api_token(
     return token
 
 
-@lru_cache(maxsize=1)
-def _find_stmt():
-    """Built once, with its user in the same query: it runs at every API request."""
-    return (
-        select(ApiToken)
-        .options(joinedload(ApiToken.user, innerjoin=True))
-        .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
-    )
+@dataclass(frozen=True)
+class _Kept:
+    """What a valid token's lookup found, kept per process under the auth revision; ``user`` is
+    detached with its offices loaded and is never changed (requests get merged copies)."""
+
+    token_id: int
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    user: User
 
 
-def find_api_token(token: str) -> ApiToken | None:
-    """The valid (known, unrevoked, unexpired) token of an active user, else None."""
-    row = db.session.scalar(_find_stmt(), {"token_hash": hash_token(token)})
-    if row is None or (row.expires_at is not None and row.expires_at <= clock.now()):
+@dataclass(frozen=True)
+class Bearer:
+    """The request's bearer token: its id, its user (in the request's session) and its last
+    use as far as this process knows."""
+
+    token_id: int
+    user: User
+    last_used_at: datetime | None
+
+
+def _load(token_hash: str) -> _Kept | None:
+    # in the request's connection and snapshot, on a session of its own: what is kept must not
+    # be the request's objects
+    with Session(bind=db.session.connection()) as side:
+        found = side.execute(
+            select(ApiToken.id, ApiToken.user_id, ApiToken.expires_at, ApiToken.last_used_at).where(
+                ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)
+            )
+        ).first()
+        if found is None:
+            return None
+        user = side.scalar(
+            select(User).options(selectinload(User.offices)).where(User.id == found.user_id)
+        )
+        side.expunge_all()
+    assert user is not None  # the token's foreign key
+    return _Kept(found.id, found.expires_at, found.last_used_at, user)
+
+
+def authenticate_bearer(token: str) -> Bearer | None:
+    """The valid (known, unrevoked, unexpired) token of an active user, else None.
+
+    Its lookup is kept per process under the auth revision, read with the catalogue's in one
+    statement: a revocation, a deactivation or a new role or office committed by any process
+    moves it, so it holds for the next request of every process. Unknown tokens are not kept."""
+    token_hash = hash_token(token)
+    kept_here = revision.memo(AUTH.name)
+    kept = kept_here.get(token_hash)
+    if kept is None:
+        kept = _load(token_hash)
+        if kept is None:
+            return None
+        kept_here[token_hash] = kept
+    assert isinstance(kept, _Kept)
+    if kept.expires_at is not None and kept.expires_at <= clock.now():
         return None
-    return row if row.user.active else None
+    if not kept.user.active:
+        return None
+    user = db.session.merge(kept.user, load=False)
+    noted = _uses_noted().get(kept.token_id)
+    used = kept.last_used_at if noted is None or (kept.last_used_at or noted) > noted else noted
+    return Bearer(kept.token_id, user, used)
 
 
 def user_for_api_token(token: str) -> User | None:
-    row = find_api_token(token)
-    return row.user if row else None
+    found = authenticate_bearer(token)
+    return found.user if found else None
+
+
+def _uses_noted() -> dict[int, datetime]:
+    """The uses this process recorded, per token (what it keeps has the use at its lookup)."""
+    return current_app.extensions.setdefault("qs_token_uses", {})
 
 
 def touch_api_token(token_id: int, last_used: datetime | None | EllipsisType = ...) -> None:
     """Record a token's use; writes at most once a minute per token (cheap to call, never waits
     for another request recording it: auth/usage.py).
-    ``last_used``: the value read with the token in this request, which saves reading it."""
+    ``last_used``: the value known to this request, which saves reading it."""
     now = clock.now()
     used = (
         db.session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token_id))
@@ -116,6 +167,9 @@ def touch_api_token(token_id: int, last_used: datetime | None | EllipsisType = .
     )
     if not usage.is_recent(used, now):
         usage.record_use(ApiToken.last_used_at, token_id, now)
+        # written now, or found recent or being written by another process: either way not
+        # due again for a minute
+        _uses_noted()[token_id] = now
 
 
 def list_api_tokens(user_id: int, *, include_revoked: bool = False) -> list[TokenInfo]:

@@ -60,13 +60,14 @@ def _load_user_from_request(req) -> User | None:
     token = bearer_token()
     if not token:
         return None
-    row = tokens.find_api_token(token)
-    if row is None:
+    found = tokens.authenticate_bearer(token)
+    if found is None:
         return None
-    request._qs_api_token_id = row.id  # type: ignore[attr-defined]  # per-request cache
-    _touch_token_after_request(row.id, row.last_used_at)
-    keep_loaded_for_request(row.user)
-    return row.user
+    request._qs_api_token_id = found.token_id  # type: ignore[attr-defined]  # per-request cache
+    if not usage.is_recent(found.last_used_at, clock.now()):
+        _touch_token_after_request(found.token_id, found.last_used_at)
+    keep_loaded_for_request(found.user)
+    return found.user
 
 
 def _now() -> float:
