@@ -252,12 +252,10 @@ class _Memo:
 
 
 def _memo(kind: str) -> _Memo:
-    memos = current_app.extensions.get("qs_revision_memos")
-    if memos is None:
-        memos = current_app.extensions.setdefault("qs_revision_memos", {})
-    memo = memos.get(kind)
+    key = f"qs_{kind}_memo"  # qs_catalogue_memo, qs_auth_memo
+    memo = current_app.extensions.get(key)
     if memo is None:
-        memo = memos.setdefault(kind, _Memo())
+        memo = current_app.extensions.setdefault(key, _Memo())
     return memo
 
 

@@ -49,6 +49,7 @@ def app(request, _desk_apps, thursday_morning):
         # the copy brings the template's catalogue revision back: what the app kept under the
         # revisions a test went through is not that catalogue (a restore starts a new epoch)
         app.extensions.pop("qs_catalogue_memo", None)
+        app.extensions.pop("qs_auth_memo", None)  # and its auth revision
     with app.app_context():
         yield app
         if baseline is not None:

@@ -129,6 +129,7 @@ def app(request, db_url, app_config, _queue_apps):
         # the copy brings the template's catalogue revision back: what the app kept under the
         # revisions a test went through is not that catalogue (a restore starts a new epoch)
         app.extensions.pop("qs_catalogue_memo", None)
+        app.extensions.pop("qs_auth_memo", None)  # and its auth revision
     app.extensions.pop("qs_shared_reads", None)  # the queue reads of another test's offices
     saved = dict(app.config)
     app.config.update(app_config)
