@@ -268,7 +268,8 @@ class Defaults:
     # ... but a read is never put off by more than this (plus the read's own time): the
     # displays wait 2 s for a missing seq before they resync
     REALTIME_READ_MAX_DEFER_SECONDS = 1.0
-    # joining displays (and HTTP polls) share one snapshot per office while its seq is unchanged
+    # joining displays, HTTP polls and phones' status reads share one queue read per office
+    # while its seq is unchanged
     DISPLAY_SNAPSHOT_SHARE_SECONDS = 2.0
     # Engine.IO keepalive: a dead peer is noticed within interval + timeout seconds
     SOCKETIO_PING_INTERVAL = 20
