@@ -53,7 +53,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--profile",
-        help="write the bookings' cProfile statistics here, the sender's to this name + .sender",
+        help="write the bookings' cProfile statistics here, the sender's and the searches' to "
+        "this name + .sender and + .search",
     )
     options = parser.parse_args()
     with (
@@ -100,6 +101,7 @@ def _count(url: str, token: str, tmp: Path, options: argparse.Namespace) -> None
     for i in range(options.searches):
         search(SEARCHES[i % len(SEARCHES)])
     _report(kind, "one-office search (six weeks)", counted.take(), options.searches)
+    search_profile = counted.profile
 
     starts: list[str] = []  # free times far enough apart that every booking succeeds
     for slot in client.get(SEARCHES[0]).get_json()["slots"]:
@@ -157,7 +159,10 @@ def _count(url: str, token: str, tmp: Path, options: argparse.Namespace) -> None
     if options.profile:
         pstats.Stats(booking_profile).dump_stats(options.profile)
         pstats.Stats(counted.profile).dump_stats(options.profile + ".sender")
-        print(f"  profiles of the bookings and the sender: {options.profile}(.sender)")
+        pstats.Stats(search_profile).dump_stats(options.profile + ".search")
+        print(
+            f"  profiles of the bookings, the sender and the searches: {options.profile}(.sender, .search)"
+        )
 
 
 def _report(kind: str, what: str, taken: tuple[int, int, int, float], count: int) -> None:
