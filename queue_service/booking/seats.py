@@ -17,17 +17,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     Integer,
-    Select,
     Table,
-    and_,
     bindparam,
     delete,
-    literal,
     or_,
-    select,
     text,
     update,
 )
+from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.types import TypeEngine
 
 from ..db import StartOver, UTCDateTime
 from ..errors import N_, SlotTaken
@@ -128,26 +126,72 @@ def live_seats(session, wanted: SeatRequest) -> dict[datetime, set[int]]:
     return taken
 
 
+@dataclass(frozen=True)
+class Along:
+    """A query of one value read with the live seats (``read_live_seats``): a scalar subquery's
+    SQL text (fixed, so the statement is built once), its parameters' types and values."""
+
+    sql: str
+    types: tuple[tuple[str, TypeEngine], ...]
+    values: dict[str, Any]
+
+
+_READS: dict = {}
+
+
+def _read_statement(units: int, along: Along | None) -> TextualSelect:
+    """The live seats of ``units`` units (``seat_unit_<i>``), with ``along``'s value on every row
+    and on one row at least when there are none, as text built once per number of units and
+    ``along`` (a Core select was built, and its cache key computed, on every booking: a few
+    hundred Python calls)."""
+    key = (units, along.sql if along else None)
+    found = _READS.get(key)
+    if found is not None:
+        return found
+    in_units = ", ".join(f":seat_unit_{i}" for i in range(units))
+    live = (
+        f"slot_seats.office_id = :seat_office AND slot_seats.unit_start IN ({in_units}) "
+        "AND (slot_seats.occupied_until IS NULL OR slot_seats.occupied_until > :seat_now)"
+    )
+    if along is None:
+        sql = f"SELECT slot_seats.unit_start, slot_seats.seat_no FROM slot_seats WHERE {live}"  # noqa: S608 (placeholders only)
+        types: tuple[tuple[str, TypeEngine], ...] = ()
+    else:  # one row at least, for the value, joined with the seats there are
+        sql = (
+            f"SELECT slot_seats.unit_start, slot_seats.seat_no, {along.sql} AS along "  # noqa: S608
+            f"FROM (SELECT 1 AS one) AS one LEFT OUTER JOIN slot_seats ON {live}"
+        )
+        types = along.types
+    stamp = UTCDateTime()
+    found = _READS[key] = (
+        text(sql)
+        .bindparams(
+            bindparam("seat_office", type_=Integer()),
+            bindparam("seat_now", type_=stamp),
+            *(bindparam(f"seat_unit_{i}", type_=stamp) for i in range(units)),
+            *(bindparam(name, type_=type_) for name, type_ in types),
+        )
+        .columns(unit_start=stamp)
+    )
+    return found
+
+
 def read_live_seats(
-    session, wanted: SeatRequest, *, along: Select | None = None
+    session, wanted: SeatRequest, *, along: Along | None = None
 ) -> tuple[dict[datetime, set[int]], Any]:
     """The seat numbers live in each unit of the time, and the value of ``along`` (a query of
     one value) read in the same statement: one round trip for both."""
-    taken: dict[datetime, set[int]] = {u: set() for u in wanted.unit_starts}
-    live = and_(
-        _seats.c.office_id == wanted.office_id,
-        _seats.c.unit_start.in_(wanted.unit_starts),
-        _live(wanted.now),
-    )
-    if along is None:
-        query = select(_seats.c.unit_start, _seats.c.seat_no).where(live)
-    else:  # one row at least, for the value, joined with the seats there are
-        one = select(literal(1).label("one")).subquery()
-        query = select(_seats.c.unit_start, _seats.c.seat_no, along.scalar_subquery()).select_from(
-            one.outerjoin(_seats, live)
-        )
+    unit_starts = wanted.unit_starts
+    taken: dict[datetime, set[int]] = {u: set() for u in unit_starts}
+    values = {"seat_office": wanted.office_id, "seat_now": wanted.now}
+    for i, u in enumerate(unit_starts):
+        values[f"seat_unit_{i}"] = u
+    if along is not None:
+        values.update(along.values)
     value = None
-    for unit_start, seat_no, *rest in session.connection().execute(query):
+    for unit_start, seat_no, *rest in session.connection().execute(
+        _read_statement(len(unit_starts), along), values
+    ):
         if rest:
             value = rest[0]
         if unit_start is not None:

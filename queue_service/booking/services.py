@@ -17,11 +17,11 @@ from functools import lru_cache
 from typing import TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import String, Table, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
-from ..db import run_in_transaction
+from ..db import UTCDateTime, run_in_transaction
 from ..errors import N_, InvalidTransition, NotFound, Refused, UnknownService, ValidationFailed
 from ..extensions import db
 from ..offices.services import cached_office, cached_service
@@ -166,6 +166,34 @@ def _active_count(email: str, now: datetime, exclude_id: int | None = None):
     return query
 
 
+# the same count as ``_active_count`` as text, read with a booking's live seats (built once:
+# the select was built and its cache key computed on every booking)
+_ACTIVE_COUNT_SQL = (
+    "(SELECT count(appointments.id) FROM appointments WHERE appointments.email = :active_email "
+    'AND appointments."end" > :active_now AND (appointments.status = :active_confirmed '
+    "OR (appointments.status = :active_pending AND appointments.expires_at > :active_now)))"
+)
+
+
+def _active_count_along(email: str, now: datetime) -> seats.Along:
+    """``_active_count(email, now)`` to read along with the live seats."""
+    return seats.Along(
+        _ACTIVE_COUNT_SQL,
+        (
+            ("active_email", String()),
+            ("active_now", UTCDateTime()),
+            ("active_confirmed", String()),
+            ("active_pending", String()),
+        ),
+        {
+            "active_email": email,
+            "active_now": now,
+            "active_confirmed": S.CONFIRMED.value,
+            "active_pending": S.PENDING.value,
+        },
+    )
+
+
 def _refuse_beyond_limit(active: int) -> None:
     """Refused when the address already holds MAX_ACTIVE_APPOINTMENTS_PER_EMAIL appointments."""
     limit = booking_settings.current().max_active_per_email
@@ -305,7 +333,7 @@ def book_appointment(
         # fails here, before anything is written
         wanted = seats.SeatRequest.for_slot(slot, request.units, s.unit, now)
         live, active = seats.read_live_seats(
-            session, wanted, along=_active_count(contact.email, now)
+            session, wanted, along=_active_count_along(contact.email, now)
         )
         _refuse_beyond_limit(active)
         seats.refuse_when_full(wanted, live)

@@ -16,16 +16,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, case, cast, func, literal, or_, select
+from sqlalchemy import Integer, bindparam, func, select, text
+from sqlalchemy.sql.elements import TextClause
 
 from .. import clock
+from ..db import UTCDateTime
 from ..errors import N_, SlotTaken, ValidationFailed
 from ..extensions import db
 from ..offices import calendar, revision
 from ..offices.models import Office, OfficeService, Service
 from . import settings as booking_settings
 from .availability import DayWindow, able_counters, appointment_windows
-from .models import SlotSeat
 
 
 @dataclass(frozen=True)
@@ -206,13 +207,6 @@ def offices_offering(request: BookingRequest, include_mobile: bool = False) -> l
     )
 
 
-def _epoch_seconds(column):
-    """``column`` (a UTCDateTime) as whole seconds since 1970 UTC, computed by the database."""
-    if db.engine.dialect.name == "postgresql":
-        return cast(func.extract("epoch", column), BigInteger)
-    return cast(func.strftime("%s", column), Integer)  # SQLite keeps naive UTC text
-
-
 @dataclass(frozen=True)
 class FullUnits:
     """The units of one office holding at least some number of live seats: unit starts (epoch
@@ -220,6 +214,50 @@ class FullUnits:
 
     starts: list[int]
     seats: list[int]
+
+
+# a unit's start as whole seconds since 1970 UTC, computed by the database (SQLite keeps naive
+# UTC text)
+_EPOCH_SECONDS = {
+    "postgresql": "CAST(EXTRACT(epoch FROM slot_seats.unit_start) AS BIGINT)",
+    "sqlite": "CAST(strftime('%s', slot_seats.unit_start) AS INTEGER)",
+}
+_OCCUPIED: dict[tuple[str, int], TextClause] = {}
+
+
+def _occupied_statement(dialect: str, offices: int) -> TextClause:
+    """The seat count of ``_occupied`` for this many offices (``office_<i>``, ``least_<i>``), as
+    text built once per dialect and number of offices (a Core select was built, and its cache
+    key computed, on every search: several hundred Python calls)."""
+    found = _OCCUPIED.get((dialect, offices))
+    if found is not None:
+        return found
+    ids = ", ".join(f":office_{i}" for i in range(offices))
+    threshold = (
+        ":least_0"
+        if offices == 1
+        else "CASE slot_seats.office_id "
+        + " ".join(f"WHEN :office_{i} THEN :least_{i}" for i in range(offices))
+        + " END"
+    )
+    sql = (  # the text adds placeholders only
+        f"SELECT slot_seats.office_id, {_EPOCH_SECONDS[dialect]} AS unit, count(*) AS seats "  # noqa: S608
+        f"FROM slot_seats WHERE slot_seats.office_id IN ({ids}) "
+        "AND slot_seats.unit_start >= :lo AND slot_seats.unit_start < :hi "
+        "AND (slot_seats.occupied_until IS NULL OR slot_seats.occupied_until > :now) "
+        "GROUP BY slot_seats.office_id, slot_seats.unit_start "
+        f"HAVING count(*) >= {threshold} "
+        "ORDER BY slot_seats.office_id, slot_seats.unit_start"
+    )
+    stamp = UTCDateTime()
+    found = _OCCUPIED[(dialect, offices)] = text(sql).bindparams(
+        bindparam("lo", type_=stamp),
+        bindparam("hi", type_=stamp),
+        bindparam("now", type_=stamp),
+        *(bindparam(f"office_{i}", type_=Integer()) for i in range(offices)),
+        *(bindparam(f"least_{i}", type_=Integer()) for i in range(offices)),
+    )
+    return found
 
 
 def _occupied(
@@ -230,30 +268,18 @@ def _occupied(
     Units below an office's smallest capacity searched can never block a slot there, so the
     database leaves them out: of six weeks' ~1,700 occupied units of an office a handful are
     full."""
-    seats = SlotSeat.__table__.c
     office_ids = list(at_least)
-    threshold = (
-        literal(at_least[office_ids[0]])
-        if len(office_ids) == 1
-        else case(at_least, value=seats.office_id)
-    )
-    # Core rather than ORM execution: plain rows, no entities
-    rows = (
-        db.session.connection()
-        .execute(
-            select(seats.office_id, _epoch_seconds(seats.unit_start), func.count())
-            .where(
-                seats.office_id.in_(office_ids),
-                seats.unit_start >= lo,
-                seats.unit_start < hi,
-                or_(seats.occupied_until.is_(None), seats.occupied_until > now),
-            )
-            .group_by(seats.office_id, seats.unit_start)
-            .having(func.count() >= threshold)
-            .order_by(seats.office_id, seats.unit_start)
-        )
-        .all()
-    )
+    connection = db.session.connection()
+    values: dict[str, object] = {"lo": lo, "hi": hi, "now": now}
+    for i, office_id in enumerate(office_ids):
+        values[f"office_{i}"] = office_id
+        values[f"least_{i}"] = at_least[office_id]
+    # plain rows, no entities
+    rows = connection.execute(
+        _occupied_statement(connection.dialect.name, len(office_ids)), values
+    ).all()
+    if len(office_ids) == 1:  # one office: its lists straight from the columns
+        return {office_ids[0]: FullUnits([int(row[1]) for row in rows], [row[2] for row in rows])}
     result = {office_id: FullUnits([], []) for office_id in office_ids}
     for office_id, unit, n in rows:
         full = result[office_id]
