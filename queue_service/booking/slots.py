@@ -338,6 +338,19 @@ def _blocked_units(window: DayWindow, capacity: int, full: FullUnits, unit_s: in
     ]
 
 
+@dataclass(frozen=True)
+class _Grid:
+    """The unit and the slot grid of one search, in the forms the windows' loop uses."""
+
+    unit: timedelta
+    unit_s: int  # the unit in seconds
+    step: int  # the grid in units
+
+    @classmethod
+    def of(cls, unit: timedelta, grid: timedelta) -> _Grid:
+        return cls(unit, int(unit.total_seconds()), int(grid / unit))
+
+
 def _run_in_window(
     office_id: int,
     window: DayWindow,
@@ -345,22 +358,21 @@ def _run_in_window(
     request: BookingRequest,
     full: FullUnits,
     earliest: datetime,
-    unit: timedelta,
-    grid: timedelta,
+    grid: _Grid,
     first_only: bool,
 ) -> SlotRun | None:
+    unit, step = grid.unit, grid.step
     n = int((window.end - window.start) / unit)
     need = request.units
     if capacity <= 0 or n < need:
         return None
-    step = int(grid / unit)
     first = 0
     if earliest > window.start:
         first = -((window.start - earliest) // unit)  # units until the earliest start, rounded up
         first = -(-first // step) * step  # ... and up to the grid
     starts: list[int] = []
     free_from = 0  # each stretch of free units between blocked ones takes starts on the grid
-    for blocked in [*_blocked_units(window, capacity, full, int(unit.total_seconds())), n]:
+    for blocked in [*_blocked_units(window, capacity, full, grid.unit_s), n]:
         lowest = max(free_from, first)
         starts.extend(range(-(-lowest // step) * step, blocked - need + 1, step))
         if first_only and starts:
@@ -372,20 +384,6 @@ def _run_in_window(
     return SlotRun(office_id, window, capacity, unit, need, tuple(starts))
 
 
-def _searchable(
-    office: Office,
-    window: DayWindow,
-    request: BookingRequest,
-    earliest: datetime,
-    now: datetime,
-    waitlist: bool,
-) -> bool:
-    """Does ``window`` still take online bookings of ``request`` (or waitlist offers)?"""
-    if window.end <= earliest or not _serves(window, request):
-        return False
-    return not _closed_online(office, window.day, now, waitlist)
-
-
 def _open_windows(
     office: Office,
     windows: dict[int, list[DayWindow]],
@@ -395,14 +393,28 @@ def _open_windows(
     now: datetime,
     waitlist: bool,
 ) -> list[tuple[DayWindow, int]]:
-    """The office's windows still taking online bookings of ``request``, with their online
-    capacity (windows without one left out)."""
+    """The office's windows still taking online bookings of ``request`` (or waitlist offers),
+    with their online capacity (windows without one left out). Whether a day has closed for
+    online booking is worked out once per day, a capacity once per window capacity."""
+    office_id, earliest = office.id, h.earliest_start
+    closed: dict[date, bool] = {}
+    capacities: dict[int | None, int] = {}
     found = []
-    for window in windows[office.id]:
-        if _searchable(office, window, request, h.earliest_start, now, waitlist):
-            capacity = online_capacity(office, window, able[office.id])
-            if capacity > 0:
-                found.append((window, capacity))
+    for window in windows[office_id]:
+        if window.end <= earliest or not _serves(window, request):
+            continue
+        day_closed = closed.get(window.day)
+        if day_closed is None:
+            day_closed = closed[window.day] = _closed_online(office, window.day, now, waitlist)
+        if day_closed:
+            continue
+        capacity = capacities.get(window.capacity)
+        if capacity is None:
+            capacity = capacities[window.capacity] = online_capacity(
+                office, window, able[office_id]
+            )
+        if capacity > 0:
+            found.append((window, capacity))
     return found
 
 
@@ -429,35 +441,39 @@ def free_runs_many(
         return result
     windows = appointment_windows(offices, first, last)
     able = able_counters([o.id for o in offices], request.service_ids)
-    searched = [
-        (office, window, capacity)
-        for office in offices
-        for window, capacity in _open_windows(office, windows, able, request, h, now, waitlist)
-    ]
+    searched: list[tuple[int, DayWindow, int]] = []
+    at_least: dict[int, int] = {}  # per office, the smallest capacity searched there
+    lo = hi = h.earliest_start  # the span of the windows searched
+    for office in offices:
+        office_id = office.id
+        for window, capacity in _open_windows(office, windows, able, request, h, now, waitlist):
+            if not searched or window.start < lo:
+                lo = window.start
+            if not searched or window.end > hi:
+                hi = window.end
+            searched.append((office_id, window, capacity))
+            least = at_least.get(office_id)
+            if least is None or capacity < least:
+                at_least[office_id] = capacity
     if not searched:
         return result
-    at_least: dict[int, int] = {}
-    for office, _, capacity in searched:
-        at_least[office.id] = min(capacity, at_least.get(office.id, capacity))
-    occupied = _occupied(
-        at_least, min(w.start for _, w, _ in searched), max(w.end for _, w, _ in searched), now
-    )
-    for office, window, capacity in searched:
-        if first_only and result[office.id]:
+    occupied = _occupied(at_least, lo, hi, now)
+    grid = _Grid.of(s.unit, s.grid)
+    for office_id, window, capacity in searched:
+        if first_only and result[office_id]:
             continue
         run = _run_in_window(
-            office.id,
+            office_id,
             window,
             capacity,
             request,
-            occupied[office.id],
+            occupied[office_id],
             h.earliest_start,
-            s.unit,
-            s.grid,
+            grid,
             first_only,
         )
         if run:
-            result[office.id].append(run)
+            result[office_id].append(run)
     return result
 
 
