@@ -443,21 +443,16 @@ def free_runs_many(
     able = able_counters([o.id for o in offices], request.service_ids)
     searched: list[tuple[int, DayWindow, int]] = []
     at_least: dict[int, int] = {}  # per office, the smallest capacity searched there
-    lo = hi = h.earliest_start  # the span of the windows searched
     for office in offices:
         office_id = office.id
         for window, capacity in _open_windows(office, windows, able, request, h, now, waitlist):
-            if not searched or window.start < lo:
-                lo = window.start
-            if not searched or window.end > hi:
-                hi = window.end
             searched.append((office_id, window, capacity))
-            least = at_least.get(office_id)
-            if least is None or capacity < least:
-                at_least[office_id] = capacity
+            at_least[office_id] = min(capacity, at_least.get(office_id, capacity))
     if not searched:
         return result
-    occupied = _occupied(at_least, lo, hi, now)
+    occupied = _occupied(
+        at_least, min(w.start for _, w, _ in searched), max(w.end for _, w, _ in searched), now
+    )
     grid = _Grid.of(s.unit, s.grid)
     for office_id, window, capacity in searched:
         if first_only and result[office_id]:

@@ -160,7 +160,7 @@ def test_a_booking_reads_its_seats_and_the_address_count_without_building_a_quer
 def test_a_six_week_search_works_out_each_day_and_capacity_once(seated):
     """Per window, the search asked whether its day had closed for online booking and what its
     online capacity was, and read the unit and grid again: 1,476 Python calls for Aegi's six
-    weeks on SQLite (PostgreSQL 1,569), now 1,043 and 1,136 (once per day and capacity)."""
+    weeks on SQLite (PostgreSQL 1,569), now 1,108 and 1,201 (once per day and capacity)."""
     office = get_office("aegi")
     request = slots.resolve_request("PA", 1, office)
     slots.free_runs(office, request)  # the catalogue kept, the statement built
