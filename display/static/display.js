@@ -5,7 +5,9 @@
      Events from several server processes may arrive out of order: a missing seq is waited for
      REORDER_MS before it counts as lost and makes us resync.
    - A heartbeat (sync) every pollSeconds compares seqs, so a lost event is found even when no
-     later event comes; while the socket is down the snapshot is fetched over HTTP instead,
+     later event comes: a seq the server reported that has still not arrived by the next
+     heartbeat was lost (a busy server commits seconds before its events arrive, so REORDER_MS
+     is too short here); while the socket is down the snapshot is fetched over HTTP instead,
      with since after the first (its replay brings the calls missed, as over the socket).
    - A call is shown and announced once per call_id, whatever path it arrives by.
    Runs for days: every list is bounded and the same few timers are reused. */
@@ -25,11 +27,11 @@
   var state = {
     seq: -1, ahead: new Map(), queueSeq: -1, synced: false, online: false, calls: [], services: [], counters: [], messages: {},
     open: true, walkinOpen: true, closedReason: null, clockOffset: 0, lastData: null,
-    resyncing: false, resyncs: 0, heartbeatMisses: 0, tickerKey: ""
+    resyncing: false, resyncs: 0, heartbeatMisses: 0, tickerKey: "", reported: -1
   };
   var seen = new Map();
   var announcer = new window.Announcer({ gong: cfg.gong, speech: cfg.speech });
-  var timers = { poll: null, highlight: null, ahead: null, gap: null };
+  var timers = { poll: null, highlight: null, gap: null };
   window.queueDisplay = { state: state, announcer: announcer, seen: seen };  // diagnostics, tests
 
   function el(role) { return document.querySelector('[data-role="' + role + '"]'); }
@@ -418,10 +420,15 @@
   Object.keys(handlers).forEach(function (name) { socket.on(name, handlers[name]); });
   window.queueDisplay.receive = function (name, d) { handlers[name](d); };  // tests
 
-  /* The heartbeat: the server's seq for this office. A higher one than ours that does not arrive
-     by itself within a moment means an event was lost (e.g. Redis was down): resync. */
+  /* The heartbeat: the server's seq for this office (its database's: committed, perhaps not yet
+     sent). A seq it reported that has still not arrived by the next heartbeat, a whole
+     pollSeconds later, was lost (e.g. Redis was down, or a process died between its commit and
+     its push): resync. Events merely slow to arrive (a busy server sends seconds after the
+     commit) cost nothing. */
   function heartbeat() {
     if (!socket.connected) return;
+    if (state.synced && state.seq < state.reported) resync();
+    state.reported = -1;
     var before = state.seq;  // the server's answer is at least this unless its data was reset
     socket.timeout(5000).emit("sync", { office: cfg.office }, function (err, ack) {
       if (err || !ack || !ack.ok) {
@@ -432,12 +439,8 @@
       if (!state.online) setOnline(true);
       state.heartbeatMisses = 0;
       noteData(ack.server_time);
-      if (ack.seq < before) {
-        resync();
-      } else if (ack.seq > state.seq) {  // events in flight get REORDER_MS to arrive
-        window.clearTimeout(timers.ahead);
-        timers.ahead = window.setTimeout(function () { if (state.seq < ack.seq) resync(); }, REORDER_MS);
-      }
+      if (ack.seq < before) resync();
+      else if (ack.seq > state.seq) state.reported = ack.seq;  // checked at the next heartbeat
     });
   }
 

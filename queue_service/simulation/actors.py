@@ -31,6 +31,7 @@ TZ = ZoneInfo("Europe/Berlin")
 TERMINAL = {"done", "no_show", "cancelled", "not_served"}
 RETRY_WITH_KEY = (0, 500, 502, 503, 504)
 REORDER_SECONDS = 2.0  # as display.js (REORDER_MS): events of two processes may cross
+HEARTBEAT_SECONDS = 5.0  # the displays' sync (display.js: DISPLAY_POLL_SECONDS, 10 s)
 GIVE_UP_AFTER = 4 * 60  # simulated minutes after closing: the server fell too far behind
 DISPLAYS_JOIN_SECONDS = 15.0  # real seconds the clerks wait at most for the displays' snapshots
 
@@ -125,6 +126,21 @@ class Display:
     seq: int | None = None  # every seq up to this one is in hand (docs/realtime-protocol.md)
     ahead: set[int] = field(default_factory=set)  # seqs above it that have arrived
     resyncs: int = 0
+    heartbeat_resyncs: int = 0  # of them: a seq the previous heartbeat reported never came
+    reported: int | None = None  # the last heartbeat's seq, if it was ahead of ``seq``
+
+    def lost_since_last_beat(self) -> bool:
+        """Client rule 6: a seq the previous heartbeat reported has still not arrived (a whole
+        beat later): it was lost. Checked as each heartbeat begins."""
+        lost = self.seq is not None and self.reported is not None and self.seq < self.reported
+        self.reported = None
+        return lost
+
+    def heard(self, seq: int) -> None:
+        """The heartbeat's answer: a seq ahead of ours is checked at the next beat (events the
+        server committed a moment ago may still be on their way)."""
+        if self.seq is not None and seq > self.seq:
+            self.reported = seq
 
     def take(self, seqs: list[int]) -> None:
         """Client rules 2 and 3: the event's seqs are in hand; move up while the next is."""
@@ -307,8 +323,9 @@ class Day:
 
     async def _display(self, office: str, index: int) -> None:
         """A waiting-room display as the protocol describes it: join the office room, show
-        each call; a seq still missing after REORDER_SECONDS, or a heartbeat ahead of it for as
-        long, was lost: resync (join again with since: the replay, then a fresh snapshot)."""
+        each call; a seq still missing after REORDER_SECONDS, or a seq a heartbeat reported
+        that has not come by the next heartbeat, was lost: resync (join again with since: the
+        replay, then a fresh snapshot)."""
         display = Display(f"{office}-{index}", office)
         self.outcome.displays[display.id] = display
         sio = self._socket()
@@ -317,8 +334,9 @@ class Day:
 
         waiting: list[asyncio.Future] = []  # the reorder wait running, if any
 
-        async def resync(since: int | None) -> None:
+        async def resync(since: int | None, heartbeat: bool = False) -> None:
             display.resyncs += 1
+            display.heartbeat_resyncs += heartbeat
             with contextlib.suppress(Exception):
                 await sio.emit("join_office", _join(office, since), namespace="/display")
 
@@ -383,20 +401,19 @@ class Day:
 
         async def heartbeat() -> None:
             while True:  # ends when the day's tasks are cancelled
-                await asyncio.sleep(5.0)
+                await asyncio.sleep(HEARTBEAT_SECONDS)
                 if not sio.connected:
                     continue
+                if display.lost_since_last_beat():
+                    await resync(display.seq, heartbeat=True)
                 try:
                     ack = await sio.call(
                         "sync", {"office": office}, namespace="/display", timeout=5
                     )
                 except socketio.exceptions.SocketIOError:  # no answer: the next beat tries
                     continue
-                behind = ack.get("ok") and isinstance(ack.get("seq"), int)
-                if behind and display.seq is not None and ack["seq"] > display.seq:
-                    await asyncio.sleep(REORDER_SECONDS)  # events in flight arrive first
-                    if display.seq is not None and ack["seq"] > display.seq:
-                        await resync(display.seq)
+                if ack.get("ok") and isinstance(ack.get("seq"), int):
+                    display.heard(ack["seq"])
 
         await sio.connect(
             self.socket_url,

@@ -108,6 +108,10 @@ def figures(plan: DayPlan, outcome: Outcome, clock: SimClock) -> dict:
                 max(len(d.connected) - 1, 0) for d in outcome.displays.values()
             ),
             "display_resyncs": sum(d.resyncs for d in outcome.displays.values()),
+            # of them, found by the heartbeat (the rest by a seq missing for REORDER_SECONDS)
+            "display_resyncs_heartbeat": sum(
+                d.heartbeat_resyncs for d in outcome.displays.values()
+            ),
         },
         "errors": outcome.errors[:50],
         "error_count": len(outcome.errors),

@@ -6,6 +6,7 @@ Screenshots go to /tmp/display-*.png (1920x1080) and /tmp/status-*.png (390x844)
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -260,6 +261,74 @@ def test_the_display_waits_briefly_for_a_late_seq_and_resyncs_only_when_it_stays
         page.wait_for_timeout(1000)
         assert page.evaluate("queueDisplay.state.resyncs") == 0  # still waiting for it
         page.wait_for_function("queueDisplay.state.resyncs >= 1", timeout=5000)
+    finally:
+        page.context.close()
+
+
+def _commit_without_sending(server, office: str = "aegi") -> None:
+    """An event committed whose push has not come (yet): the office's seq in the database moves
+    on, as after a commit whose dispatcher is still busy, or whose process died before its push."""
+    from queue_service.extensions import db
+    from queue_service.realtime.publish import _allocate
+
+    def work():
+        _allocate(db.session, office)
+        db.session.commit()
+
+    _on_database(server.env["DATABASE_URL"], work)
+
+
+def test_a_heartbeat_ahead_of_the_display_resyncs_only_if_the_seq_is_still_missing_a_beat_later(
+    browser, live
+):
+    """A busy server commits seconds before the push arrives (its dispatcher and Redis are behind):
+    the heartbeat's seq is ahead meanwhile, and that alone is no loss. A seq the heartbeat
+    reported that has still not come by the next heartbeat was lost: resync."""
+    server = live(live_env(DISPLAY_POLL_SECONDS="5"))
+    page = browser.new_context(locale="de-DE", bypass_csp=True).new_page()
+    acks: list[float] = []  # when each heartbeat's answer with the awaited seq came
+    awaited = {"seq": None}
+
+    def on_socket(ws):
+        def frame(payload):
+            if isinstance(payload, str) and '"server_time"' in payload and payload.startswith("43"):
+                if f'"seq": {awaited["seq"]},' in payload or f'"seq":{awaited["seq"]},' in payload:
+                    acks.append(time.monotonic())
+
+        ws.on("framereceived", frame)
+
+    page.on("websocket", on_socket)
+
+    def heartbeat_reports(seq: int) -> None:
+        acks.clear()
+        awaited["seq"] = seq
+        deadline = time.monotonic() + 12
+        while not acks and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert acks, f"no heartbeat reported seq {seq}"
+
+    try:
+        page.goto(server.base_url + "/display/aegi")
+        page.wait_for_function("queueDisplay.state.synced && !queueDisplay.state.resyncing")
+        seq = page.evaluate("queueDisplay.state.seq")
+
+        _commit_without_sending(server)  # seq + 1: committed, its push still on its way
+        heartbeat_reports(seq + 1)
+        page.wait_for_timeout(3000)  # longer than REORDER_MS (2 s), shorter than a beat (5 s)
+        assert page.evaluate("queueDisplay.state.resyncs") == 0
+        page.evaluate(FAKE_QUEUE, seq + 1)  # late, but it came
+        page.wait_for_timeout(6000)  # the next heartbeat has checked
+        state = page.evaluate(
+            "({seq: queueDisplay.state.seq, resyncs: queueDisplay.state.resyncs})"
+        )
+        assert state == {"seq": seq + 1, "resyncs": 0}
+
+        _commit_without_sending(server)  # seq + 2: committed, and its push never comes
+        heartbeat_reports(seq + 2)
+        page.wait_for_timeout(3000)
+        assert page.evaluate("queueDisplay.state.resyncs") == 0  # a beat to arrive in
+        page.wait_for_function("queueDisplay.state.resyncs == 1", timeout=5000)
+        page.wait_for_function(f"queueDisplay.state.seq == {seq + 2}", timeout=5000)
     finally:
         page.context.close()
 

@@ -28,3 +28,20 @@ def test_crossing_events_are_put_in_order_and_a_missing_seq_stays_missing():
     assert display.seq == 12 and display.ahead == {15}
     display.snapshot(16)  # the resync's snapshot
     assert display.seq == 16 and not display.ahead
+
+
+def test_a_heartbeat_ahead_counts_as_a_loss_only_if_the_seq_is_still_missing_a_beat_later():
+    display = Display("aegi-1", "aegi")
+    display.heard(12)  # before the first snapshot nothing counts
+    assert not display.lost_since_last_beat()
+    display.snapshot(10)
+    display.heard(12)  # 11 and 12 committed, their pushes on their way (a busy server)
+    display.take([11])
+    display.take([12])
+    assert not display.lost_since_last_beat()  # they came within the beat: no resync
+    display.heard(12)  # caught up: nothing to check
+    assert not display.lost_since_last_beat()
+    display.heard(14)  # 13 and 14 committed ...
+    display.take([13])
+    assert display.lost_since_last_beat()  # ... and 14 never came: resync
+    assert not display.lost_since_last_beat()  # once per report
