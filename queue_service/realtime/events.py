@@ -28,10 +28,11 @@ from ..auth import services as auth
 from ..auth.models import DeviceKind
 from ..auth.web import DEVICE_COOKIE, staff_user
 from ..errors import DomainError, Forbidden, NotFound, UnknownOffice
-from ..extensions import socketio
+from ..extensions import app_object, socketio
 from ..offices.services import get_office
 from .publish import DISPLAY_NS, STAFF_NS, current_seq, office_room, replay_since, ticket_room
 from .readers import queue_readers
+from .watched import watch
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ def display_join_ticket(data=None):
     if not isinstance(token, str) or not 0 < len(token) <= 64:
         return _fail("invalid", 'Send {"token": TOKEN}.')
     join_room(ticket_room(token))
+    watch(app_object(), token)  # before the read: a position read after it is pushed to the room
     try:
         state = queue_readers().ticket_status(token, lang)
     except NotFound as exc:

@@ -34,6 +34,7 @@ from ..extensions import app_object, db, socketio
 from ..offices.models import Office
 from .models import OfficeEventLog, OfficeEventSeq
 from .readers import queue_readers
+from .watched import watched
 
 log = logging.getLogger(__name__)
 
@@ -347,8 +348,13 @@ def deliver_queue(app: Flask, office: str, seqs: list[int]) -> None:
             db.session.rollback()  # end the read transaction; nothing to keep
         _positions_sent[key] = (sent_at, sent)
         _emit_queue_update(office, seqs, state_seq, read)
-        for token, view in read.positions if read else ():
-            emit_now("ticket_updated", view, room=ticket_room(token), namespace=DISPLAY_NS)
+        positions = read.positions if read else []
+        # only to rooms with a status page open: most waiting tickets have none (a page that
+        # opens later reads its position itself, and `sent` then holds what it read or older)
+        listening = watched(app, [token for token, _ in positions], ticket_room)
+        for token, view in positions:
+            if token in listening:
+                emit_now("ticket_updated", view, room=ticket_room(token), namespace=DISPLAY_NS)
 
 
 def _emit_queue_update(office: str, seqs: list[int], state_seq: int, read) -> None:

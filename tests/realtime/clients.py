@@ -243,3 +243,17 @@ def live_env(**extra: str) -> dict:
         "SOCKETIO_ASYNC_MODE": "gevent",
         **extra,
     }
+
+
+def open_status_pages(app, tokens: list[str]) -> list:
+    """A status page open for each token (Socket.IO test clients of this process)."""
+    from queue_service.extensions import socketio
+
+    phones = []
+    for token in tokens:
+        phone = socketio.test_client(app, namespace="/display")
+        assert phone.emit("join_ticket", {"token": token}, namespace="/display", callback=True)[
+            "ok"
+        ]
+        phones.append(phone)
+    return phones

@@ -12,6 +12,8 @@ import pytest
 from queue_service.realtime import publish, readers
 from queue_service.tickets import services as q
 
+from .clients import open_status_pages
+
 WINDOW = 1.5  # long enough that a loaded machine issues the burst inside one window
 
 
@@ -88,25 +90,74 @@ def test_a_call_goes_out_at_once_while_its_queue_update_waits_for_the_window(
     assert update["seqs"] == [call["seq"] + 1]
 
 
-def test_only_waiting_tickets_whose_position_changed_get_a_push(app, aegi, clerk, monkeypatch):
+def _pushed_at_once(app, monkeypatch) -> list:
+    """(event, payload, room) of every emit, delivered at the commit (no dispatcher thread)."""
     app.config["REALTIME_EMIT_IN_BACKGROUND"] = False
-    sent = []
+    sent: list = []
     monkeypatch.setattr(
         publish,
         "emit_now",
         lambda event, data, *, room, namespace: sent.append((event, data, room)),
     )
+    return sent
+
+
+def test_only_waiting_tickets_whose_position_changed_get_a_push(app, aegi, clerk, monkeypatch):
+    sent = _pushed_at_once(app, monkeypatch)
     tokens = [q.issue_ticket("aegi", "PA")["token"] for _ in range(3)]
-    sent.clear()
     fourth = q.issue_ticket("aegi", "PA")["token"]
-    pushed = {room: d for e, d, room in sent if e == "ticket_updated"}
-    assert set(pushed) == {f"ticket:{fourth}"}  # the three ahead of it did not move
-    assert pushed[f"ticket:{fourth}"]["people_ahead"] == 3
+    open_status_pages(app, [*tokens, fourth])
+    sent.clear()
+    q.issue_ticket("aegi", "PA")
+    assert not [room for e, _, room in sent if e == "ticket_updated"]  # nobody ahead moved
     sent.clear()
     q.call_next("aegi", 1, actor=clerk)
     pushed = {room: d for e, d, room in sent if e == "ticket_updated"}
     assert pushed[f"ticket:{tokens[0]}"]["status"] == "called"
     assert [pushed[f"ticket:{t}"]["people_ahead"] for t in (*tokens[1:], fourth)] == [0, 1, 2]
+
+
+def test_a_position_goes_only_to_a_ticket_whose_status_page_is_open(app, aegi, clerk, monkeypatch):
+    """Most waiting tickets have no status page open: their positions went to empty rooms (and
+    through Redis to every process) for nothing. A page that opens later gets pushes from then."""
+    sent = _pushed_at_once(app, monkeypatch)
+    tokens = [q.issue_ticket("aegi", "PA")["token"] for _ in range(4)]
+    open_status_pages(app, [tokens[2]])
+    sent.clear()
+    q.call_next("aegi", 1, actor=clerk)
+    pushed = {room: d for e, d, room in sent if e == "ticket_updated"}
+    assert pushed[f"ticket:{tokens[0]}"]["status"] == "called"  # its own change: always
+    assert set(pushed) == {f"ticket:{tokens[0]}", f"ticket:{tokens[2]}"}
+    assert pushed[f"ticket:{tokens[2]}"]["people_ahead"] == 1
+
+    open_status_pages(
+        app, [tokens[3]]
+    )  # opens now: its own read had its position, the next move pushes
+    sent.clear()
+    q.call_next("aegi", 2, actor=clerk)
+    pushed = {room: d for e, d, room in sent if e == "ticket_updated"}
+    assert set(pushed) == {f"ticket:{tokens[1]}", f"ticket:{tokens[2]}", f"ticket:{tokens[3]}"}
+    assert [pushed[f"ticket:{t}"]["people_ahead"] for t in tokens[2:]] == [0, 1]
+
+
+def test_with_a_message_queue_the_status_pages_of_every_process_are_found_in_redis(app, redis_url):
+    """Each process delivers a published emit to its own rooms only, so the one that reads the
+    queue asks Redis which tickets have a page open in any process (marked by their join)."""
+    import secrets
+
+    from queue_service.realtime import watched
+
+    app.config.update(REDIS_URL=redis_url, SOCKETIO_CHANNEL=f"qs-test-{secrets.token_hex(6)}")
+    try:
+        tokens = [secrets.token_urlsafe(16) for _ in range(3)]
+        assert watched.watched(app, tokens, publish.ticket_room) == set()
+        watched.watch(app, tokens[1])  # a page opened in whichever process
+        assert watched.watched(app, tokens, publish.ticket_room) == {tokens[1]}
+        client = watched._redis(app)
+        ttl = client.ttl(watched._key(app, tokens[1]))
+        assert 0 < ttl <= watched.mark_seconds(app) == 180  # three of its 60 s re-joins
+    finally:
+        watched._clients.pop(id(app), None)
 
 
 def test_queue_reads_take_at_most_their_share_of_the_time(app, aegi, emitted, monkeypatch):

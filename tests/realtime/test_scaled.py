@@ -27,6 +27,18 @@ def wait_for_subscribers(redis_url: str, channel: str, count: int, timeout: floa
     raise AssertionError(f"{count} subscriber(s) on {channel} expected")
 
 
+def published_within(listener, seconds: float) -> list[bytes]:
+    """The messages published on the listener's channel (since it subscribed) and in the next
+    ``seconds``."""
+    published = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = listener.get_message(timeout=0.1)
+        if message and message["type"] == "message":
+            published.append(message["data"])
+    return published
+
+
 def test_a_call_through_one_process_reaches_the_displays_phones_and_desks_on_another(
     pg_empty_database_url, redis_url, live
 ):
@@ -93,12 +105,7 @@ def test_a_joining_display_gets_its_snapshot_without_a_trip_through_redis(
         seq = display.wait_for("display_state")["seq"]
         assert display.call("join_office", {"office": "aegi", "since": seq})["ok"]  # a resync
         display.wait_for("display_replay")
-        published = []
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            message = listener.get_message(timeout=0.1)
-            if message and message["type"] == "message":
-                published.append(message["data"])
+        published = published_within(listener, 1.0)
         assert not [m for m in published if b"display_state" in m or b"display_replay" in m]
         # the room's events still go through Redis to the other processes' displays
         Staff(server, "clerk-redis").issue(server.base_url)
@@ -111,4 +118,35 @@ def test_a_joining_display_gets_its_snapshot_without_a_trip_through_redis(
             raise AssertionError("no queue_updated published")
     finally:
         display.close()
+        listener.close()
+
+
+def test_a_position_is_published_only_for_a_ticket_whose_page_is_open_in_some_process(
+    pg_empty_database_url, redis_url, live
+):
+    """Positions used to be published for every waiting ticket (each one parsed by every
+    process); now only for tickets whose status page has joined, in whichever process."""
+    channel = f"qs-test-{secrets.token_hex(6)}"
+    env = live_env(REDIS_URL=redis_url, SOCKETIO_CHANNEL=channel, SOCKETIO_ASYNC_MODE="gevent")
+    first = live(env, pg_empty_database_url)
+    second = live(env, pg_empty_database_url, prepare=False)
+    clerk = Staff(first, "clerk-watched")
+    tickets = [clerk.issue(first.base_url) for _ in range(3)]
+    phone = SocketWatcher(second.base_url).connect()  # the page of the last ticket, elsewhere
+    listener = redis.Redis.from_url(redis_url).pubsub()
+    listener.subscribe(channel)
+    try:
+        assert phone.call("join_ticket", {"token": tickets[2]["token"]})["ok"]
+        assert phone.wait_for("ticket_state")["people_ahead"] == 2
+        wait_for_subscribers(redis_url, channel, 2)  # the second process and this test
+        clerk.call_next(first.base_url, 1)  # through the first process
+        moved = phone.wait_for("ticket_updated", lambda d: d.get("people_ahead") == 1)
+        assert moved["number"] == tickets[2]["number"]
+        published = published_within(listener, 1.0)
+        rooms = [t["token"].encode() for t in tickets]
+        assert any(rooms[2] in m for m in published)
+        assert any(rooms[0] in m for m in published)  # called: its own change always goes
+        assert not any(rooms[1] in m for m in published)  # moved up, but nobody is looking
+    finally:
+        phone.close()
         listener.close()

@@ -11,6 +11,7 @@ from queue_service.tickets import display
 from queue_service.tickets import services as q
 
 from ..support.sql import statements_sent
+from .clients import open_status_pages
 
 
 @pytest.fixture
@@ -80,10 +81,13 @@ def test_queue_updated_carries_waiting_counts_and_estimates_per_service(aegi, cl
     assert passport["estimated_wait_minutes"] is not None
 
 
-def test_the_waiting_tickets_status_pages_get_their_new_position_after_a_call(aegi, clerk, emitted):
+def test_the_waiting_tickets_status_pages_get_their_new_position_after_a_call(
+    app, aegi, clerk, emitted
+):
     first = q.issue_ticket("aegi", "PA")["token"]
     second = q.issue_ticket("aegi", "PA")["token"]
     third = q.issue_ticket("aegi", "PA")["token"]
+    open_status_pages(app, [second, third])
     emitted.clear()
     q.call_next("aegi", 1, actor=clerk)
     updates = {room: data for event, data, room, _ in emitted if event == "ticket_updated"}
