@@ -23,6 +23,9 @@ down_revision = "catrev2"
 branch_labels = None
 depends_on = None
 
+# the tables it watched then (AUTH has watched the devices too since authrev2)
+AUTH_TABLES = ("api_tokens", "users", "user_offices")
+
 
 def upgrade():
     op.create_table(
@@ -32,7 +35,7 @@ def upgrade():
         sa.Column("number", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    install_triggers(op.get_bind(), kind=AUTH)
+    install_triggers(op.get_bind(), AUTH_TABLES, kind=AUTH)
 
 
 def downgrade():

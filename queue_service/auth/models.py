@@ -89,9 +89,10 @@ class ApiToken(Model):
 
 
 class AuthRevision(Model):
-    """Which version of the tokens, users and their offices the database holds: one row, bumped
-    by triggers in the transaction of every write to them (a token's last use excepted), so a
-    process may keep what a bearer token's lookup found until it changes (``auth/tokens.py``).
+    """Which version of the tokens, users and their offices and the devices the database holds:
+    one row, bumped by triggers in the transaction of every write to them (a token's last use and
+    a device's last sighting excepted), so a process may keep what a bearer token's or a device
+    token's lookup found until it changes (``auth/tokens.py``, ``auth/devices.py``).
     ``epoch`` is random when the row is (re)created, as the catalogue revision's."""
 
     __tablename__ = "auth_revisions"
@@ -101,8 +102,8 @@ class AuthRevision(Model):
     number: Mapped[int] = mapped_column(Integer)
 
 
-# what a bearer token's authentication depends on; a token's last use (written once a minute
-# per token, auth/usage.py) does not move it
+# what a bearer token's or a device's authentication depends on; a token's last use and a
+# device's last sighting (written once a minute each, auth/usage.py) do not move it
 AUTH = revision.Tracked(
     "auth",
     "auth_revisions",
@@ -110,6 +111,16 @@ AUTH = revision.Tracked(
         "api_tokens": ("id", "user_id", "token_hash", "expires_at", "revoked_at"),
         "users": None,
         "user_offices": None,
+        "devices": (
+            "id",
+            "office_id",
+            "kind",
+            "name",
+            "token_hash",
+            "printer",
+            "created_at",
+            "revoked_at",
+        ),
     },
     setting="AUTH_CACHE",
     depends_on=("catalogue",),  # the kept users' offices are catalogue rows

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+from types import EllipsisType
 
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
@@ -14,7 +16,7 @@ from ..errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..offices.models import Office
 from ..offices.services import get_office
-from . import usage
+from . import devices, usage
 from .models import Device, DeviceKind, Role, User, hash_token
 
 
@@ -166,11 +168,8 @@ def add_device(
 
 
 def device_for_token(token: str) -> Device | None:
-    if not token:
-        return None
-    return db.session.scalar(
-        select(Device).where(Device.token_hash == hash_token(token), Device.revoked_at.is_(None))
-    )
+    """The registered, unrevoked device of ``token`` (kept per process: auth/devices.py)."""
+    return devices.device_for_token(token)
 
 
 def _valid_printer(printer: str | None) -> str | None:
@@ -217,13 +216,21 @@ def set_device_printer(device_id: int, printer: str | None) -> None:
         device.printer = printer
 
 
-def touch_device_last_seen(device_id: int) -> None:
+def touch_device_last_seen(device_id: int, last_seen: datetime | None | EllipsisType = ...) -> None:
     """Record that a device is alive; writes at most once a minute per device (cheap to call,
-    never waits for another request recording it: auth/usage.py)."""
+    never waits for another request recording it: auth/usage.py).
+    ``last_seen``: the value known to this request, which saves reading it."""
     now = clock.now()
-    seen = db.session.scalar(select(Device.last_seen_at).where(Device.id == device_id))
+    seen = (
+        db.session.scalar(select(Device.last_seen_at).where(Device.id == device_id))
+        if last_seen is ...
+        else last_seen
+    )
     if not usage.is_recent(seen, now):
         usage.record_use(Device.last_seen_at, device_id, now)
+        # written now, or found recent or being written by another process: either way not
+        # due again for a minute (what this process keeps has the sighting of its lookup)
+        devices.note_sighting(device_id, now)
 
 
 def require_office_access(user: User | None, office: Office) -> None:

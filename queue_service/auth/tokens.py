@@ -6,9 +6,11 @@ Only a SHA-256 hash of a token is stored; the token itself is shown once when it
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from types import EllipsisType
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import select
@@ -21,6 +23,8 @@ from ..extensions import db
 from ..offices import revision
 from . import usage
 from .models import AUTH, ApiToken, User, hash_token
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ class Bearer:
     last_used_at: datetime | None
 
 
-def _load(token_hash: str) -> _Kept | None:
+def _load(token_hash) -> _Kept | None:
     # in the request's connection and snapshot, on a session of its own: what is kept must not
     # be the request's objects
     with Session(bind=db.session.connection()) as side:
@@ -120,20 +124,28 @@ def _load(token_hash: str) -> _Kept | None:
     return _Kept(found.id, found.expires_at, found.last_used_at, user)
 
 
+def kept_lookup(key: Hashable, load: Callable[[Hashable], T | None]) -> T | None:
+    """``load(key)`` kept per process under the auth revision of this transaction (and the
+    catalogue's); what found nothing (None) is not kept, so it is looked up each time."""
+    kept_here = revision.memo(AUTH.name)
+    kept = kept_here.get(key)
+    if kept is None:
+        kept = load(key)
+        if kept is None:
+            return None
+        kept_here[key] = kept
+    return kept  # type: ignore[return-value]
+
+
 def authenticate_bearer(token: str) -> Bearer | None:
     """The valid (known, unrevoked, unexpired) token of an active user, else None.
 
     Its lookup is kept per process under the auth revision, read with the catalogue's in one
     statement: a revocation, a deactivation or a new role or office committed by any process
     moves it, so it holds for the next request of every process. Unknown tokens are not kept."""
-    token_hash = hash_token(token)
-    kept_here = revision.memo(AUTH.name)
-    kept = kept_here.get(token_hash)
+    kept = kept_lookup(hash_token(token), _load)
     if kept is None:
-        kept = _load(token_hash)
-        if kept is None:
-            return None
-        kept_here[token_hash] = kept
+        return None
     assert isinstance(kept, _Kept)
     if kept.expires_at is not None and kept.expires_at <= clock.now():
         return None

@@ -16,7 +16,7 @@ from .. import clock
 from ..db import keep_loaded_for_request
 from ..errors import N_, Forbidden, Unauthorized
 from ..extensions import login_manager
-from . import login, services, tokens, usage
+from . import devices, login, services, tokens, usage
 from .models import Device, Role, User
 
 DEVICE_COOKIE = "qs_device"
@@ -176,21 +176,19 @@ def current_device() -> Device | None:
         request._qs_device = cached  # type: ignore[attr-defined]  # per-request cache
         if cached is not None:
             keep_loaded_for_request(cached)
-        if cached is not None and _seen_long_ago(cached):
-            _touch_after_request(cached.id)
+        if cached is not None:
+            seen = devices.last_seen(cached)
+            if not usage.is_recent(seen, clock.now()):
+                _touch_after_request(cached.id, seen)
     return cast("Device | None", cached)
 
 
-def _seen_long_ago(device: Device) -> bool:
-    return not usage.is_recent(device.last_seen_at, clock.now())
-
-
-def _touch_after_request(device_id: int) -> None:
+def _touch_after_request(device_id: int, last_seen: datetime | None) -> None:
     # after the view, so the write never lands inside the view's own unit of work
     @after_this_request
     def _seen(response):
         try:
-            services.touch_device_last_seen(device_id)
+            services.touch_device_last_seen(device_id, last_seen)
         except Exception:  # "last seen" must never break a kiosk or display request
             logging.getLogger(__name__).exception(
                 "could not record that device %s was seen", device_id

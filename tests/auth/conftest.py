@@ -6,7 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from ..conftest import login
+from queue_service import create_app
+from queue_service.extensions import db
+
+from ..conftest import _test_config, isolate_requests, login
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +35,13 @@ def signed_in(app, user):
     assert login(client, user.username, user.password).status_code == 302
     assert client.get("/api/v1/me").status_code == 200
     return client
+
+
+@pytest.fixture
+def other_app(app, db_url):
+    """A second app on the same database, with its own kept authentication (another process)."""
+    other = create_app(_test_config(db_url))
+    isolate_requests(other)
+    yield other
+    with other.app_context():
+        db.engine.dispose()

@@ -6,26 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import text
 
-from queue_service import clock, create_app
+from queue_service import clock
 from queue_service.auth.tokens import create_api_token, revoke_user_tokens
 from queue_service.extensions import db
 from queue_service.management.staff import set_staff_active, update_staff_account
 
-from ..conftest import _test_config, isolate_requests
 from ..support.sql import statements_sent
-
-
-@pytest.fixture
-def other_app(app, db_url):
-    """A second app on the same database, with its own kept authentication (another process)."""
-    other = create_app(_test_config(db_url))
-    isolate_requests(other)
-    yield other
-    with other.app_context():
-        db.engine.dispose()
 
 
 def bearer(token: str) -> dict:
