@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
+from typing import cast
 
 from flask import current_app, request
 from jsonschema import Draft202012Validator
@@ -88,7 +89,18 @@ def _depth(value) -> int:
 
 
 def parsed_body() -> object | None:
-    """The JSON body within the depth limit, or None when the request has no JSON body."""
+    """The JSON body within the depth limit, or None when the request has no JSON body (parsed
+    and measured once per request: the parameter check and the view both ask)."""
+    found = getattr(request, "_qs_json_body", _UNPARSED)
+    if found is _UNPARSED:
+        found = request._qs_json_body = _parse_body()  # type: ignore[attr-defined]
+    return found
+
+
+_UNPARSED = object()
+
+
+def _parse_body() -> object | None:
     if not request.is_json or not request.get_data(cache=True):
         return None
     try:
@@ -116,9 +128,15 @@ def _coerce(raw: str, schema: dict):
 
 
 def _operation() -> Operation | None:
-    if request.url_rule is None:
-        return None
-    return _operations().get((openapi_path(request.url_rule.rule), request.method))
+    """The request's documented operation (found once per request)."""
+    found = getattr(request, "_qs_operation", _UNPARSED)
+    if found is _UNPARSED:
+        rule = request.url_rule
+        found = (
+            None if rule is None else _operations().get((openapi_path(rule.rule), request.method))
+        )
+        request._qs_operation = found  # type: ignore[attr-defined]
+    return cast("Operation | None", found)
 
 
 @bp.before_request
