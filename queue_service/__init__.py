@@ -153,7 +153,9 @@ def _init_extensions(app: Flask) -> None:
     from . import realtime
 
     realtime.init_app(app)  # Socket.IO, its Redis message queue and handlers
-    from .auth import web as _auth_web  # noqa: F401  (registers the login loaders)
+    from .auth import web as _auth_web  # registers the login loaders
+
+    app.session_interface = _auth_web.SessionCookies()
 
     @app.context_processor
     def _template_globals():

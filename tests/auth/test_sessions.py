@@ -111,3 +111,37 @@ def test_a_staff_session_ends_at_its_maximum_age_even_when_in_use(app, people, t
         assert desk.get("/api/v1/me").status_code == 200
     clock.advance(timedelta(minutes=61))
     assert desk.get("/api/v1/me").status_code == 401
+
+
+def test_a_session_signed_with_another_key_is_refused_and_a_fallback_key_accepted(app, people):
+    """The session cookie's serializer is made once per set of keys (not per request): a new
+    secret key still ends the sessions signed with the old one, unless it is a fallback."""
+    client = signed_in(app, people.clerk)
+    old = app.secret_key
+    app.config["SECRET_KEY"] = "another-key-" + str(old)
+    assert client.get("/api/v1/me").status_code == 401
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert client.get("/api/v1/me").status_code == 200
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    app.config["SECRET_KEY"] = old
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_a_request_without_a_cookie_opens_its_session_in_a_few_python_calls(app):
+    """Flask made the cookie's signing serializer on every request, also without a cookie
+    (45 Python calls to open an empty session; count_queue.py's kiosk issue)."""
+    import cProfile
+    import pstats
+
+    from flask import request
+
+    with app.test_request_context("/api/v1/offices"):
+        interface = app.session_interface
+        interface.open_session(app, request)  # the first one makes the serializer
+        profile = cProfile.Profile()
+        profile.enable()
+        opened = interface.open_session(app, request)
+        profile.disable()
+    assert opened is not None and not opened
+    calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+    assert calls <= 20, calls
