@@ -8,30 +8,42 @@ appointment for their service at their office, and links to book it and to the w
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..offices.models import Office
 from ..offices.services import get_service
 from ..tickets.forecast import register_alternatives, register_due_work
 from . import links, next_free
-from . import settings as booking_settings
 from .models import Appointment, AppointmentStatus
 
 
+@lru_cache(maxsize=1)
+def _due_stmt():
+    """Built once: the forecast asks for every admitted walk-in and every displays' read, and
+    building the statement (and the ORM's execute) cost more than running it."""
+    return select(Appointment.start, Appointment.end).where(
+        Appointment.office_id == bindparam("office_id"),
+        Appointment.status == AppointmentStatus.CONFIRMED,
+        Appointment.start > bindparam("since"),
+        Appointment.start < bindparam("until"),
+    )
+
+
 def due_minutes(office_id: int, now: datetime, until: datetime) -> float:
-    late = booking_settings.current().checkin_late
-    rows = db.session.execute(
-        select(Appointment.start, Appointment.end).where(
-            Appointment.office_id == office_id,
-            Appointment.status == AppointmentStatus.CONFIRMED,
-            Appointment.start > now - late,
-            Appointment.start < until,
-        )
-    ).all()
+    """Minutes of the confirmed appointments of ``office_id`` not yet checked in whose check-in
+    window is still open at ``now`` and which start before ``until``."""
+    late = timedelta(minutes=int(current_app.config["CHECKIN_LATE_MINUTES"]))
+    params = {"office_id": office_id, "since": now - late, "until": until}
+    session = db.session()
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()  # as the ORM's execute did: the caller's pending changes count
+    rows = session.connection().execute(_due_stmt(), params)
     return sum((end - start).total_seconds() / 60 for start, end in rows)
 
 
