@@ -6,11 +6,13 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Protocol
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -228,6 +230,29 @@ def _existing(office_id: int, key: str) -> Ticket | None:
     return None if found is None else db.session.get(Ticket, found)
 
 
+@lru_cache(maxsize=1)
+def _insert_ticket_stmt():
+    return insert(Ticket).returning(Ticket.id)
+
+
+@lru_cache(maxsize=1)
+def _insert_further_stmt():
+    return insert(TicketService)
+
+
+class Issued(Protocol):
+    """What ``on_issued`` learns of the ticket: its id (a new ticket is not loaded as an ORM
+    object; a repeat's is the ticket found)."""
+
+    @property
+    def id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class _NewTicket:
+    id: int
+
+
 def _same_request(ticket: Ticket, service_code: str | None) -> Ticket:
     if ticket.service.code != service_code:
         raise Conflict(
@@ -253,7 +278,7 @@ def issue_ticket(
     further_services: Sequence[str] = (),
     persons: int = 1,
     force: bool = False,
-    on_issued: Callable[[Session, Ticket], object] | None = None,
+    on_issued: Callable[[Session, Issued], object] | None = None,
 ) -> dict:
     """Issue a ticket and return its staff view (with token and estimate). The same ``idempotency_key`` returns the same ticket.
 
@@ -269,8 +294,8 @@ def issue_ticket(
     ``actor`` nor ``device`` the caller is trusted code (the check-in).
 
     ``on_issued(session, ticket)`` makes the caller's change part of this unit of work: it runs
-    before the commit with the new ticket, or with the one its idempotency key found (then it
-    must accept a repeat), and what it raises rolls the ticket back.
+    before the commit with the new ticket (``Issued``: its id), or with the one its idempotency
+    key found (then it must accept a repeat), and what it raises rolls the ticket back.
     """
     kind = TicketKind(kind)
     key = _check_key(idempotency_key)
@@ -309,6 +334,9 @@ def issue_ticket(
                 return _result(earlier, lang)
         day = now.astimezone(calendar.office_tz(office)).date()
         if kind == TicketKind.WALKIN:
+            if office_slug not in _admission_locks:  # a known office: its walk-ins queue here
+                with _admission_locks_guard:
+                    _admission_locks.setdefault(office_slug, threading.Lock())
             # trusted code (no caller: scripts, tests) is not held to the forecast
             forecast_applies = (actor is not None or device is not None) and not force
             snap = _admit_walkin(session, office, service, offered, now, forecast_applies)
@@ -321,33 +349,40 @@ def issue_ticket(
         ]
         letter = prefix or service.prefix
         seq = numbering.next_seq(session, office.id, day, letter)
-        ticket = Ticket(
-            office_id=office.id,
-            service_id=service.id,
-            business_date=day,
-            prefix=letter,
-            seq=seq,
-            number=numbering.format_number(letter, seq),
-            token=new_token(),
-            status=TicketStatus.WAITING,
-            kind=kind,
-            priority=bool(priority),
-            due_at=due_at,
-            queued_at=now,
-            issued_at=now,
-            idempotency_key=key,
-            persons=persons,
-            lang=lang if lang in TICKET_LANGUAGES else "de",
-            further_services=[
-                TicketService(position=i, service_id=extra.id)
-                for i, extra in enumerate(further, start=1)
-            ],
-        )
-        session.add(ticket)
-        session.flush()
+        token, number = new_token(), numbering.format_number(letter, seq)
+        ticket_lang = lang if lang in TICKET_LANGUAGES else "de"
+        values = {
+            "office_id": office.id,
+            "service_id": service.id,
+            "business_date": day,
+            "prefix": letter,
+            "seq": seq,
+            "number": number,
+            "token": token,
+            "status": TicketStatus.WAITING,
+            "kind": kind,
+            "priority": bool(priority),
+            "due_at": due_at,
+            "queued_at": now,
+            "issued_at": now,
+            "idempotency_key": key,
+            "persons": persons,
+            "lang": ticket_lang,
+        }
+        # a plain INSERT built once, its id returned: no ORM object, flush or unit of work
+        connection = session.connection()
+        ticket_id = connection.execute(_insert_ticket_stmt(), values).scalar_one()
+        if further:
+            connection.execute(
+                _insert_further_stmt(),
+                [
+                    {"ticket_id": ticket_id, "position": i, "service_id": extra.id}
+                    for i, extra in enumerate(further, start=1)
+                ],
+            )
         lifecycle.log_event(
             session,
-            ticket_id=ticket.id,
+            ticket_id=ticket_id,
             office_id=office.id,
             at=now,
             action="issue",
@@ -367,13 +402,27 @@ def issue_ticket(
             },
         )
         if on_issued is not None:
-            on_issued(session, ticket)
+            on_issued(session, _NewTicket(ticket_id))
         publish.queue_changed(office.slug)
-        return _result(ticket, lang)
+        view = payloads.issued_view(
+            number=number,
+            token=token,
+            kind=kind,
+            services=[service, *further],
+            persons=persons,
+            ticket_lang=ticket_lang,
+            office=office,
+            priority=bool(priority),
+            due_at=due_at,
+            issued_at=now,
+            business_date=day,
+            lang=lang,
+        )
+        return view, office, ticket_id, day
 
     try:
         queued = kind == TicketKind.WALKIN and current_app.config["WALKIN_ADMISSION_LOCK"]
-        with admitting_walkins(cached_office(office_slug).id) if queued else nullcontext():
+        with _admission(office_slug) if queued else nullcontext():
             view, office, ticket_id, day = _issue(
                 work, key, office_slug, service_code, lang, on_issued
             )
@@ -394,12 +443,20 @@ def issue_ticket(
     return view
 
 
-_admission_locks: dict[int, threading.Lock] = {}
+_admission_locks: dict[str, threading.Lock] = {}
 _admission_locks_guard = threading.Lock()
 
 
+def _admission(office_slug: str):
+    """``admitting_walkins`` for an office this process has admitted a walk-in of before (its
+    slug found in the catalogue then); the very first one goes straight to the database's lock.
+    Keyed by the slug the request names, so that finding the office costs no read before the
+    transaction, and only known offices get a lock (the slug comes from the request)."""
+    return admitting_walkins(office_slug) if office_slug in _admission_locks else nullcontext()
+
+
 @contextmanager
-def admitting_walkins(office_id: int) -> Iterator[None]:
+def admitting_walkins(office_slug: str) -> Iterator[None]:
     """One walk-in of an office at a time in this process, before its transaction begins.
 
     The database admits an office's walk-ins one by one anyway: each takes the row lock of the
@@ -409,11 +466,13 @@ def admitting_walkins(office_id: int) -> Iterator[None]:
     its busy process (under gevent, "idle in transaction"), and the other requests of the
     process waited for connections. Now they wait here, holding nothing; the database lock
     still orders the walk-ins of several processes, and correctness does not depend on this
-    (``WALKIN_ADMISSION_LOCK``; the concurrency tests run without it). A lock per known office;
+    (``WALKIN_ADMISSION_LOCK``; the concurrency tests run without it). A lock per office slug;
     cooperative under gevent's monkey-patching.
     """
-    with _admission_locks_guard:
-        lock = _admission_locks.setdefault(office_id, threading.Lock())
+    lock = _admission_locks.get(office_slug)
+    if lock is None:
+        with _admission_locks_guard:
+            lock = _admission_locks.setdefault(office_slug, threading.Lock())
     with lock:
         yield
 
@@ -429,7 +488,7 @@ def _issue(
     office_slug: str,
     service_code: str | None,
     lang: str,
-    on_issued: Callable[[Session, Ticket], object] | None,
+    on_issued: Callable[[Session, Issued], object] | None,
 ) -> tuple:
     try:
         return run_in_transaction(work)

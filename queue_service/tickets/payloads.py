@@ -9,7 +9,7 @@ from flask import current_app
 
 from .. import clock
 from ..offices import calendar
-from ..offices.models import Counter, Office
+from ..offices.models import Counter, Office, Service
 from .estimates import Estimate
 from .lifecycle import allowed_actions
 from .models import Ticket, TicketKind, TicketStatus
@@ -133,28 +133,107 @@ def staff_view(ticket: Ticket, estimate: Estimate | None, lang: str = "de") -> d
     """The public view plus the token, flags and the actions the desk may offer."""
     view = public_view(ticket, estimate, lang)
     office = ticket.office
-    actions = allowed_actions(ticket.status)
-    if "no_show" in actions and ticket.recall_count < no_show_after_recalls():
+    return _with_staff_fields(
+        view,
+        status=ticket.status,
+        token=ticket.token,
+        priority=ticket.priority,
+        recall_count=ticket.recall_count,
+        transferred=ticket.transferred,
+        target_counter=counter_ref(ticket.target_counter),
+        counter=counter_ref(ticket.counter),
+        due_at=local_iso(ticket.due_at, office),
+        serving_at=local_iso(ticket.serving_at, office),
+        finished_at=local_iso(ticket.finished_at, office),
+        performed_service=ticket.performed_service.code if ticket.performed_service else None,
+        issued_at=ticket.issued_at,
+    )
+
+
+def _with_staff_fields(
+    view: dict,
+    *,
+    status: TicketStatus,
+    token: str,
+    priority: bool,
+    recall_count: int,
+    transferred: bool,
+    target_counter: dict | None,
+    counter: dict | None,
+    due_at: str | None,
+    serving_at: str | None,
+    finished_at: str | None,
+    performed_service: str | None,
+    issued_at: datetime,
+) -> dict:
+    actions = allowed_actions(status)
+    if "no_show" in actions and recall_count < no_show_after_recalls():
         actions.remove("no_show")
     view.update(
         {
-            "token": ticket.token,
-            "priority": ticket.priority,
-            "recall_count": ticket.recall_count,
-            "transferred": ticket.transferred,
-            "target_counter": counter_ref(ticket.target_counter),
-            "counter": counter_ref(ticket.counter),
-            "due_at": local_iso(ticket.due_at, office),
-            "serving_at": local_iso(ticket.serving_at, office),
-            "finished_at": local_iso(ticket.finished_at, office),
-            "performed_service": ticket.performed_service.code
-            if ticket.performed_service
-            else None,
-            "waiting_minutes": minutes_between(ticket.issued_at, clock.now()),
+            "token": token,
+            "priority": priority,
+            "recall_count": recall_count,
+            "transferred": transferred,
+            "target_counter": target_counter,
+            "counter": counter,
+            "due_at": due_at,
+            "serving_at": serving_at,
+            "finished_at": finished_at,
+            "performed_service": performed_service,
+            "waiting_minutes": minutes_between(issued_at, clock.now()),
             "actions": actions,
         }
     )
     return view
+
+
+def issued_view(
+    *,
+    number: str,
+    token: str,
+    kind: TicketKind,
+    services: list[Service],
+    persons: int,
+    ticket_lang: str,
+    office: Office,
+    priority: bool,
+    due_at: datetime | None,
+    issued_at: datetime,
+    business_date: date,
+    lang: str = "de",
+) -> dict:
+    """``staff_view`` of a ticket just issued, from the values it was inserted with (no ORM
+    object): waiting, at no counter, never called, transferred or served; ``services`` the
+    queued one first, as ``Ticket.services``. Its estimate is filled in by the caller."""
+    named = [{"code": s.code, "name": s.name(lang)} for s in services]
+    view = _view(
+        number=number,
+        status=TicketStatus.WAITING,
+        kind=kind,
+        named=named,
+        persons=persons,
+        ticket_lang=ticket_lang,
+        office=office,
+        estimate=None,
+        issued_at=issued_at,
+        business_date=business_date,
+    )
+    return _with_staff_fields(
+        view,
+        status=TicketStatus.WAITING,
+        token=token,
+        priority=priority,
+        recall_count=0,
+        transferred=False,
+        target_counter=None,
+        counter=None,
+        due_at=local_iso(due_at, office),
+        serving_at=None,
+        finished_at=None,
+        performed_service=None,
+        issued_at=issued_at,
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -9,13 +9,18 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from queue_service import clock
 from queue_service.booking.due import due_minutes
 from queue_service.booking.models import Appointment, AppointmentStatus
 from queue_service.extensions import db
 from queue_service.offices.services import get_office
+from queue_service.tickets import payloads
+from queue_service.tickets import services as q
+from queue_service.tickets.models import Ticket
+
+from ..support.sql import statements_sent
 
 
 def _calls(function, *args, **kwargs) -> tuple[object, int]:
@@ -26,6 +31,77 @@ def _calls(function, *args, **kwargs) -> tuple[object, int]:
     finally:
         profile.disable()
     return result, pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+
+
+def test_an_issue_reads_nothing_before_its_transaction_for_the_admission_lock(app, aegi):
+    """The process's admission lock is found by the office's slug: with it on, an issue sends
+    no more statements than with it off (it read the office's catalogue revision before)."""
+    q.issue_ticket("aegi", "PA")  # the office's first walk-in in this process
+    db.session.commit()
+    counts = {}
+    for locked in (True, False, True, False):
+        app.config["WALKIN_ADMISSION_LOCK"] = locked
+        with statements_sent() as sent:
+            q.issue_ticket("aegi", "PA")
+        db.session.commit()
+        counts.setdefault(locked, []).append(len(sent))
+    assert counts[True] == counts[False]
+
+
+def test_an_issue_inserts_its_ticket_without_the_orms_unit_of_work(aegi, clerk):
+    """The ticket (and an appointment's further services) are plain INSERTs built once: no ORM
+    object is made and nothing is flushed."""
+    flushes = []
+    listener = lambda session, context, instances: flushes.append(1)  # noqa: E731
+    event.listen(db.session(), "before_flush", listener)
+    try:
+        q.issue_ticket("aegi", "PA", actor=clerk)
+        q.issue_ticket(
+            "aegi",
+            "PA",
+            kind="appointment",
+            due_at=clock.now() + timedelta(minutes=5),
+            further_services=["MB"],
+            persons=2,
+        )
+    finally:
+        event.remove(db.session(), "before_flush", listener)
+    assert flushes == []
+    assert not [o for o in db.session.identity_map.values() if isinstance(o, Ticket)]
+
+
+def _old_view(view: dict, lang: str) -> dict:
+    """The staff view as the ORM path built it, of the ticket as stored."""
+    db.session.expire_all()
+    ticket = db.session.scalar(select(Ticket).where(Ticket.token == view["token"]))
+    assert ticket is not None
+    old = payloads.staff_view(ticket, None, lang)
+    # the estimate is filled in after the commit, the same way on both paths
+    old["people_ahead"] = view["people_ahead"]
+    old["estimated_wait_minutes"] = view["estimated_wait_minutes"]
+    return old
+
+
+def test_the_issued_view_is_the_staff_view_of_the_stored_ticket(aegi, clerk):
+    q.open_counter("aegi", 1, actor=clerk)
+    cases = [
+        {},
+        {"actor": clerk, "priority": True, "lang": "en"},
+        {"lang": "xx"},  # an unknown language: stored as German
+        {
+            "kind": "appointment",
+            "due_at": clock.now() + timedelta(minutes=10),
+            "further_services": ["MB", "PA", "MB"],
+            "persons": 3,
+            "prefix": "T",
+            "lang": "tr",
+        },
+        {"kind": "appointment", "due_at": clock.now() - timedelta(minutes=3), "lang": "en"},
+    ]
+    for options in cases:
+        view = q.issue_ticket("aegi", "PA", idempotency_key=secrets.token_hex(8), **options)
+        db.session.commit()
+        assert view == _old_view(view, str(options.get("lang", "de"))), options
 
 
 def _appointment(office_id: int, start, minutes: int, status: AppointmentStatus) -> Appointment:

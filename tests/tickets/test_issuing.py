@@ -194,7 +194,6 @@ def test_an_offices_walk_ins_queue_in_the_process_not_in_the_database(app, aegi)
     """While a walk-in of Aegi is being admitted, the next one of Aegi waits in the process
     (holding no connection) instead of waiting in the database for the walk-in counter's row
     lock; another office's walk-in is not held up."""
-    aegi_id = get_office("aegi").id
     db.session.remove()
     issued: dict[str, str] = {}
 
@@ -205,7 +204,7 @@ def test_an_offices_walk_ins_queue_in_the_process_not_in_the_database(app, aegi)
             finally:
                 db.session.remove()
 
-    with issuing.admitting_walkins(aegi_id):  # an Aegi walk-in being admitted
+    with issuing.admitting_walkins("aegi"):  # an Aegi walk-in being admitted
         held = threading.Thread(target=issue, args=("aegi",))
         held.start()
         other = threading.Thread(target=issue, args=("linden",))
