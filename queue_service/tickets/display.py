@@ -44,19 +44,7 @@ def _current_calls(snap: estimates.Snapshot) -> dict[int, dict]:
     ids = [c.current_id for c in snap.counters if c.current_id]
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(
-            Ticket.id,
-            Ticket.number,
-            Ticket.status,
-            Ticket.recall_count,
-            Ticket.called_at,
-            Ticket.recalled_at,
-            Service.code,
-        )
-        .join(Service, Service.id == Ticket.service_id)
-        .where(Ticket.id.in_(ids))
-    )
+    rows = db.session.connection().execute(_current_calls_stmt(), {"ids": ids})
     calls = {}
     for tid, number, status, recalls, called_at, recalled_at, code in rows:
         at = recalled_at if recalls and recalled_at else called_at
@@ -70,6 +58,25 @@ def _current_calls(snap: estimates.Snapshot) -> dict[int, dict]:
             "called_at": _iso(at),
         }
     return calls
+
+
+@lru_cache(maxsize=1)
+def _current_calls_stmt():
+    """Built once, run on the session's connection: every displays' read after a change at a
+    counter sends it, and building it for the ORM's execute cost more than running it."""
+    return (
+        select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.status,
+            Ticket.recall_count,
+            Ticket.called_at,
+            Ticket.recalled_at,
+            Service.code,
+        )
+        .join(Service, Service.id == Ticket.service_id)
+        .where(Ticket.id.in_(bindparam("ids", expanding=True)))
+    )
 
 
 def _queue_state(office: Office, snap: estimates.Snapshot) -> dict:

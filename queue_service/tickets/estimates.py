@@ -368,6 +368,27 @@ def ageing_weights() -> ordering.Weights:
     return tuple(sorted((sid, float(configured[code])) for sid, code in rows))
 
 
+def _further_column():
+    """The further services of the statement's ticket as "position:service id" pairs joined by
+    commas, aggregated by the database (NULL for a ticket without any: every walk-in); the
+    order of an aggregate is not guaranteed on SQLite, so the positions come along."""
+    further = TicketService.__table__
+    pair = cast(further.c.position, String) + ":" + cast(further.c.service_id, String)
+    return (
+        select(func.aggregate_strings(pair, ","))
+        .where(further.c.ticket_id == Ticket.id)
+        .scalar_subquery()
+    )
+
+
+def _further_ids(pairs: str | None) -> tuple[int, ...]:
+    """``_further_column``'s value as service ids in booked order."""
+    if not pairs:
+        return ()
+    booked = sorted(tuple(int(n) for n in pair.split(":")) for pair in pairs.split(","))
+    return tuple(service_id for _, service_id in booked)
+
+
 @lru_cache(maxsize=8)
 def _waiting_stmt(weights: ordering.Weights):
     return (
@@ -381,6 +402,7 @@ def _waiting_stmt(weights: ordering.Weights):
             Ticket.due_at,
             Ticket.placement,
             ordering.tier(),
+            _further_column(),
         )
         .where(
             Ticket.office_id == _OFFICE,
@@ -391,29 +413,11 @@ def _waiting_stmt(weights: ordering.Weights):
     )
 
 
-@lru_cache(maxsize=1)
-def _further_stmt():
-    return (
-        select(TicketService.ticket_id, TicketService.service_id)
-        .where(TicketService.ticket_id.in_(bindparam("ids", expanding=True)))
-        .order_by(TicketService.ticket_id, TicketService.position)
-    )
-
-
-def further_services(ticket_ids: list[int]) -> dict[int, tuple[int, ...]]:
-    """The further services of these (appointment) tickets, in booked order."""
-    if not ticket_ids:
-        return {}
-    found: dict[int, list[int]] = {}
-    for ticket_id, service_id in _run(_further_stmt(), {"ids": ticket_ids}):
-        found.setdefault(ticket_id, []).append(service_id)
-    return {tid: tuple(sids) for tid, sids in found.items()}
-
-
 def ranked_waiting(office_id: int, day: date, now: datetime) -> list[Waiting]:
+    """The office's waiting tickets of ``day`` in call order, with an appointment's further
+    services (read in the same statement)."""
     params = {"office_id": office_id, "day": day, **ordering.rank_params(now)}
     rows = _run(_waiting_stmt(ageing_weights()), params).all()
-    further = further_services([r[0] for r in rows if r[5] == TicketKind.APPOINTMENT])
     return [
         Waiting(
             tid,
@@ -421,18 +425,20 @@ def ranked_waiting(office_id: int, day: date, now: datetime) -> list[Waiting]:
             target,
             issued_at,
             persons or 1,
-            further.get(tid, ()),
+            _further_ids(further) if further else (),
             due_at if kind == TicketKind.APPOINTMENT and placement is None else None,
             level < 2,
         )
-        for tid, service_id, target, issued_at, persons, kind, due_at, placement, level in rows
+        for tid, service_id, target, issued_at, persons, kind, due_at, placement, level, further in (
+            rows
+        )
     ]
 
 
 @lru_cache(maxsize=1)
 def _counters_stmt():
-    """One row per counter with its state, its current ticket and the ids of the services it
-    serves (aggregated by the database): a counter has at most one ticket called or served
+    """One row per counter with its state, its current ticket (with an appointment's further
+    services) and the ids of the services it serves (aggregated by the database): a counter has at most one ticket called or served
     (uq_tickets_active_counter), so the outer join keeps one row per counter."""
     serves = (
         select(func.aggregate_strings(cast(counter_services.c.service_id, String), ","))
@@ -463,7 +469,7 @@ def _counters_stmt():
             Ticket.status,
             Ticket.serving_at,
             Ticket.persons,
-            Ticket.kind,
+            _further_column(),
             serves,
             done.c.count,
             done.c.last_id,
@@ -482,7 +488,6 @@ def load_counters(office_id: int, day: date) -> tuple[list[CounterInfo], Finishe
     office's done tickets of ``day`` (None without an active counter: no row to read them on)."""
     rows = _run(_counters_stmt(), {"office_id": office_id, "day": day}).all()
     counters = []
-    appointments = []
     finished = None
     for cid, number, label, status, user_id, *current, serves, done, last_done in rows:
         finished = Finished(done, last_done)
@@ -494,18 +499,13 @@ def load_counters(office_id: int, day: date) -> tuple[list[CounterInfo], Finishe
             status or CounterStatus.CLOSED,
             user_id,
         )
-        tid, service_id, ticket_status, serving_at, persons, kind = current
+        tid, service_id, ticket_status, serving_at, persons, further = current
         if tid is not None:
             info.current_id, info.current_service_id = tid, service_id
             info.current_status, info.current_serving_at = ticket_status, serving_at
             info.current_persons = persons or 1
-            if kind == TicketKind.APPOINTMENT:
-                appointments.append(info)
+            info.current_further = _further_ids(further)
         counters.append(info)
-    if appointments:
-        further = further_services([c.current_id for c in appointments if c.current_id])
-        for info in appointments:
-            info.current_further = further.get(info.current_id or 0, ())
     return counters, finished
 
 
