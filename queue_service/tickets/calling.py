@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
 from ..auth.models import User
@@ -41,11 +42,16 @@ def _call(session, ticket: Ticket, counter: Counter, user_id: int, now: datetime
         counter_id=counter.id,
         user_id=user_id,
         details={"how": how, "service": ticket.service.code, "waited_minutes": waited},
+        columns={
+            "counter_id": counter.id,
+            "target_counter_id": None,
+            "placement": None,
+            "recall_count": 0,
+        },
     )
-    ticket.counter = counter
-    ticket.target_counter = None
-    ticket.placement = None
-    ticket.recall_count = 0
+    # the relationships the views read, as stored now (no query, no flush)
+    set_committed_value(ticket, "counter", counter)
+    set_committed_value(ticket, "target_counter", None)
     publish.ticket_called(ticket.office.slug, payloads.called_event(ticket))
     publish_ticket(ticket, Estimate(0, 0))
 

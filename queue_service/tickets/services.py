@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
 from ..auth.models import User
@@ -80,7 +81,13 @@ def start_serving(token: str, *, actor: User, lang: str = "de") -> dict:
 
     def change(session, ticket, user_id, now):
         lifecycle.apply(
-            session, ticket, "start", now=now, counter_id=ticket.counter_id, user_id=user_id
+            session,
+            ticket,
+            "start",
+            now=now,
+            counter_id=ticket.counter_id,
+            user_id=user_id,
+            columns={},
         )
         publish_ticket(ticket, Estimate(0, 0))
 
@@ -110,8 +117,9 @@ def finish_ticket(
             counter_id=ticket.counter_id,
             user_id=user_id,
             details={"performed_service": service.code},
+            columns={"performed_service_id": service.id},
         )
-        ticket.performed_service_id = service.id
+        set_committed_value(ticket, "performed_service", service)  # as stored now, for the view
         publish_ticket(ticket)
 
     return _on_ticket(token, actor, lang, change)

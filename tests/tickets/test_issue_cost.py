@@ -148,3 +148,35 @@ def test_the_forecasts_appointment_minutes_are_a_statement_built_once(aegi):
     due_minutes(office_id, now, until)  # warm
     _, calls = _calls(due_minutes, office_id, now, until)
     assert calls < 350, calls  # 544 (SQLite) and 619 (PostgreSQL) through the ORM, built anew
+
+
+def test_call_start_and_finish_write_the_ticket_without_the_orms_unit_of_work(aegi, clerk):
+    """Call-next, start and finish write the ticket by a plain UPDATE (status, stamp and the
+    change's columns): nothing is flushed, and the staff view each returns is the one of the
+    ticket as stored afterwards."""
+    q.open_counter("aegi", 1, actor=clerk)
+    q.issue_ticket("aegi", "PA")
+    q.issue_ticket("aegi", "PA")
+    q.issue_ticket("aegi", "PA", priority=True, actor=clerk)
+    db.session.commit()
+    flushes = []
+    listener = lambda session, context, instances: flushes.append(1)  # noqa: E731
+    event.listen(db.session(), "before_flush", listener)
+    views = []
+
+    def compared(view: dict | None, lang: str = "de") -> dict:
+        assert view is not None
+        assert view == _old_view(view, lang), view["status"]
+        views.append(view)
+        return view
+
+    try:
+        for performed in (None, "MB"):
+            token = compared(q.call_next("aegi", 1, actor=clerk))["token"]
+            compared(q.start_serving(token, actor=clerk, lang="en"), "en")
+            compared(q.finish_ticket(token, actor=clerk, performed_service_code=performed))
+    finally:
+        event.remove(db.session(), "before_flush", listener)
+    assert flushes == []
+    assert [v["status"] for v in views] == ["called", "serving", "done"] * 2
+    assert [v["performed_service"] for v in views[2::3]] == ["PA", "MB"]
