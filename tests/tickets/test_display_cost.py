@@ -39,7 +39,7 @@ def _id_of(token: str) -> int:
 
 
 def _service_ids(*codes: str) -> list[int]:
-    ids = dict(db.session.execute(select(Service.code, Service.id)).tuples().all())
+    ids = {code: sid for code, sid in db.session.execute(select(Service.code, Service.id))}
     return [ids[code] for code in codes]
 
 
