@@ -198,7 +198,9 @@ def test_a_slow_read_puts_the_next_one_off_by_at_most_the_cap(app, aegi, emitted
 
     _replace_queue_reader(monkeypatch, slow)
     q.issue_ticket("aegi", "PA")
-    time.sleep(0.1)  # the first read has begun
+    deadline = time.monotonic() + 30
+    while not started and time.monotonic() < deadline:  # the first read has begun (on a busy
+        time.sleep(0.01)  # machine the dispatcher may start it well after 0.1 s)
     q.issue_ticket("aegi", "PA")
     assert publish.wait_until_delivered(app, timeout=30)
     assert len(started) == 2
