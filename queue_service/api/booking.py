@@ -130,12 +130,12 @@ def appointment_json(view: AppointmentView) -> dict:
 @bp.get("/v1/offices/<slug>/slots")
 @search_limit
 def office_slots(slug: str):
+    slots.search_revisions()
     office = cached_office(slug)
     req = slots.resolve_request(request.args.get("services"), request.args.get("persons"), office)
     first, last = _day(request.args.get("from"), "from"), _day(request.args.get("to"), "to")
     if first and last and last < first:
         raise ValidationFailed(N_("to must not be before from."), field="to")
-    runs = slots.free_runs(office, req, first, last)
     tz = calendar.office_tz(office)
     h = slots.horizon(tz=tz)
     return jsonify_with_slots(
@@ -147,8 +147,13 @@ def office_slots(slug: str):
             "bookable_from": h.earliest_start.astimezone(tz).isoformat(),
             "bookable_until": h.last_day.isoformat(),
         },
-        runs_json_text(runs, tz),
+        slots.kept_free_runs(office, req, first, last, _office_slots_text),
     )
+
+
+def _office_slots_text(runs: list[slots.SlotRun], office) -> str:
+    """An office's free slots as the JSON text of its search (kept with the search's answer)."""
+    return runs_json_text(runs, calendar.office_tz(office))
 
 
 @bp.get("/v1/slots/earliest")

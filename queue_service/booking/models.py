@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import UTCDateTime, str_enum, utcnow_default
 from ..extensions import Model
+from ..offices import revision
 from ..offices.models import Office
 
 
@@ -98,3 +99,32 @@ class SlotSeat(Model):
     )
     # None: occupied for good (a booking); a moment: free again from then on
     occupied_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SeatRevision(Model):
+    """The one row numbering the writes to the seats (``SEATS``), so a process may keep a slot
+    search's answer until the seats change (``slots.kept_free_runs``). ``epoch`` is random when
+    the row is (re)created, as the catalogue revision's."""
+
+    __tablename__ = "seat_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    epoch: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+
+
+# what a slot search counts: any write to the seats moves it (a booking, a hold, a
+# confirmation, a cancellation, a reschedule, the expiry and retention jobs, raw SQL). One row
+# for the city, not one per office: a trigger knows an office only once the statement has locked
+# its seat rows, and a booking that then waited for the office's row, while another booking that
+# held it waited for those seat rows (claim's next numbers), would deadlock. Taken before the
+# statement instead, the row is the first lock of every seat writer, held to its commit.
+SEATS = revision.Tracked(
+    "seats",
+    "seat_revisions",
+    {"slot_seats": None},
+    setting="SEARCH_CACHE",
+    depends_on=("catalogue",),  # a kept search derives from the catalogue's windows too
+    before=True,
+)
+revision.track(SEATS)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import Integer, bindparam, func, select, text
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TextualSelect
 
 from .. import clock
 from ..db import UTCDateTime
@@ -27,6 +29,9 @@ from ..offices import calendar, revision
 from ..offices.models import Office, OfficeService, Service
 from . import settings as booking_settings
 from .availability import DayWindow, able_counters, appointment_windows
+from .models import SEATS
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,9 @@ class FullUnits:
 
     starts: list[int]
     seats: list[int]
+    # the earliest moment one of these units' seats becomes free (None: none ever does); until
+    # then, without a write, the units stay as full as they are (``kept_free_runs``)
+    frees: datetime | None = None
 
 
 # a unit's start as whole seconds since 1970 UTC, computed by the database (SQLite keeps naive
@@ -222,10 +230,10 @@ _EPOCH_SECONDS = {
     "postgresql": "CAST(EXTRACT(epoch FROM slot_seats.unit_start) AS BIGINT)",
     "sqlite": "CAST(strftime('%s', slot_seats.unit_start) AS INTEGER)",
 }
-_OCCUPIED: dict[tuple[str, int], TextClause] = {}
+_OCCUPIED: dict[tuple[str, int], TextualSelect] = {}
 
 
-def _occupied_statement(dialect: str, offices: int) -> TextClause:
+def _occupied_statement(dialect: str, offices: int) -> TextualSelect:
     """The seat count of ``_occupied`` for this many offices (``office_<i>``, ``least_<i>``), as
     text built once per dialect and number of offices (a Core select was built, and its cache
     key computed, on every search: several hundred Python calls)."""
@@ -241,7 +249,8 @@ def _occupied_statement(dialect: str, offices: int) -> TextClause:
         + " END"
     )
     sql = (  # the text adds placeholders only
-        f"SELECT slot_seats.office_id, {_EPOCH_SECONDS[dialect]} AS unit, count(*) AS seats "  # noqa: S608
+        f"SELECT slot_seats.office_id, {_EPOCH_SECONDS[dialect]} AS unit, count(*) AS seats, "  # noqa: S608
+        "min(slot_seats.occupied_until) AS frees "
         f"FROM slot_seats WHERE slot_seats.office_id IN ({ids}) "
         "AND slot_seats.unit_start >= :lo AND slot_seats.unit_start < :hi "
         "AND (slot_seats.occupied_until IS NULL OR slot_seats.occupied_until > :now) "
@@ -250,12 +259,16 @@ def _occupied_statement(dialect: str, offices: int) -> TextClause:
         "ORDER BY slot_seats.office_id, slot_seats.unit_start"
     )
     stamp = UTCDateTime()
-    found = _OCCUPIED[(dialect, offices)] = text(sql).bindparams(
-        bindparam("lo", type_=stamp),
-        bindparam("hi", type_=stamp),
-        bindparam("now", type_=stamp),
-        *(bindparam(f"office_{i}", type_=Integer()) for i in range(offices)),
-        *(bindparam(f"least_{i}", type_=Integer()) for i in range(offices)),
+    found = _OCCUPIED[(dialect, offices)] = (
+        text(sql)
+        .bindparams(
+            bindparam("lo", type_=stamp),
+            bindparam("hi", type_=stamp),
+            bindparam("now", type_=stamp),
+            *(bindparam(f"office_{i}", type_=Integer()) for i in range(offices)),
+            *(bindparam(f"least_{i}", type_=Integer()) for i in range(offices)),
+        )
+        .columns(frees=stamp)
     )
     return found
 
@@ -279,12 +292,19 @@ def _occupied(
         _occupied_statement(connection.dialect.name, len(office_ids)), values
     ).all()
     if len(office_ids) == 1:  # one office: its lists straight from the columns
-        return {office_ids[0]: FullUnits([int(row[1]) for row in rows], [row[2] for row in rows])}
+        frees = [row[3] for row in rows if row[3] is not None]
+        return {
+            office_ids[0]: FullUnits(
+                [int(row[1]) for row in rows], [row[2] for row in rows], min(frees, default=None)
+            )
+        }
     result = {office_id: FullUnits([], []) for office_id in office_ids}
-    for office_id, unit, n in rows:
+    for office_id, unit, n, frees in rows:
         full = result[office_id]
         full.starts.append(int(unit))
         full.seats.append(n)
+        if frees is not None and (full.frees is None or frees < full.frees):
+            result[office_id] = FullUnits(full.starts, full.seats, frees)
     return result
 
 
@@ -431,14 +451,27 @@ def free_runs_many(
 
     Online capacity only (the walk-in share kept back); days whose online booking has closed
     are left out, except for the waitlist (``waitlist``), which is offered them first."""
+    return _search(offices, request, first, last, now or clock.now(), first_only, waitlist)[0]
+
+
+def _search(
+    offices: list[Office],
+    request: BookingRequest,
+    first: date | None,
+    last: date | None,
+    now: datetime,
+    first_only: bool,
+    waitlist: bool,
+) -> tuple[dict[int, list[SlotRun]], datetime | None]:
+    """``free_runs_many``'s answer, and the earliest moment a seat of a unit the seat count
+    found becomes free (None: none does, or no seats were counted)."""
     s = booking_settings.current()
-    now = now or clock.now()
     h = horizon(now)
     first = max(first or h.first_day, h.first_day)
     last = min(last or h.last_day, h.last_day)
     result: dict[int, list[SlotRun]] = {o.id: [] for o in offices}
     if not offices or first > last:
-        return result
+        return result, None
     windows = appointment_windows(offices, first, last)
     able = able_counters([o.id for o in offices], request.service_ids)
     searched: list[tuple[int, DayWindow, int]] = []
@@ -449,7 +482,7 @@ def free_runs_many(
             searched.append((office_id, window, capacity))
             at_least[office_id] = min(capacity, at_least.get(office_id, capacity))
     if not searched:
-        return result
+        return result, None
     occupied = _occupied(
         at_least, min(w.start for _, w, _ in searched), max(w.end for _, w, _ in searched), now
     )
@@ -469,7 +502,70 @@ def free_runs_many(
         )
         if run:
             result[office_id].append(run)
-    return result
+    return result, _earliest(*(full.frees for full in occupied.values()))
+
+
+def _unchanged_until(
+    office: Office, runs: list[SlotRun], first: date | None, last: date | None, now: datetime
+) -> datetime:
+    """When ``runs``, the office's free slots as of ``now``, change with the time alone, the
+    seats aside: the first offered start passed by the lead time, a day of the search closing
+    for online booking, the horizon moving."""
+    s = booking_settings.current()
+    h = horizon(now)
+    until = _horizon_moves(s, now, h, last)
+    closing = _next_closing(
+        office, max(first or h.first_day, h.first_day), min(last or h.last_day, h.last_day), now
+    )
+    if runs:  # the first offered start is gone once the earliest start has passed it
+        first_start = min(run.window.start + run.unit * run.starts[0] for run in runs)
+        until = min(until, first_start - s.min_lead + _TICK)
+    return _earliest(until, closing) or until
+
+
+_TICK = timedelta(microseconds=1)  # the clock's resolution
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((m for m in moments if m is not None), default=None)
+
+
+def _first_local(day: date, at: time, tz: ZoneInfo = clock.LOCAL_TZ) -> datetime:
+    """The first moment the local clock reads ``at`` or later on ``day`` (on the DST days a
+    time in the skipped hour is taken early, the repeated hour's first time)."""
+    return min(
+        clock.local_to_utc(day, at, tz),
+        datetime.combine(day, at.replace(fold=1), tzinfo=tz).astimezone(UTC),
+    )
+
+
+def _horizon_moves(
+    s: booking_settings.BookingSettings, now: datetime, h: Horizon, last: date | None
+) -> datetime:
+    """When the horizon next moves: the first bookable day at the earliest start's local
+    midnight, the last one at the release time (the first offered start is the caller's)."""
+    tz = clock.LOCAL_TZ
+    midnight = clock.local_to_utc(h.first_day + timedelta(days=1), time(0), tz) - s.min_lead
+    local = now.astimezone(tz)  # released today already as ``horizon`` decides it
+    day = local.date() + timedelta(days=1 if local.time() >= s.release_time else 0)
+    release = _first_local(day, s.release_time, tz)
+    if last is not None and last < h.last_day:  # released days beyond it are not asked for
+        return midnight
+    return min(midnight, release)
+
+
+def _next_closing(office: Office, first: date, last: date, now: datetime) -> datetime | None:
+    """The next moment one of the days ``first``..``last`` closes for online booking at
+    ``office`` (a later day closes later)."""
+    if office.online_closes_days_before is None or office.online_closes_at is None:
+        return None
+    day = first
+    while day <= last:
+        closes = online_closes(office, day)
+        if closes is not None and closes > now:
+            return closes
+        day += timedelta(days=1)
+    return None
 
 
 def free_slots_many(
@@ -507,6 +603,58 @@ def free_runs(
     now: datetime | None = None,
 ) -> list[SlotRun]:
     return free_runs_many([office], request, first, last, now)[office.id]
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A search's answer (as rendered) and the moments between which it holds."""
+
+    since: datetime
+    until: datetime | None
+    value: object
+
+
+_KEPT_MAX = 1024  # answers kept per revision (they are keyed by what a caller asks)
+
+
+def search_revisions() -> None:
+    """Read the seats' revision with the catalogue's, in one statement (a search's first read:
+    the office and the services come from the catalogue kept under it)."""
+    if _kept_here():
+        revision.revisions(SEATS.name)
+
+
+def _kept_here() -> bool:
+    """Whether searches are kept (not with the catalogue's memo off: they derive from it)."""
+    config = current_app.config
+    return config.get("SEARCH_CACHE", True) and config.get("CATALOGUE_CACHE", True)
+
+
+def kept_free_runs(
+    office: Office,
+    request: BookingRequest,
+    first: date | None,
+    last: date | None,
+    render: Callable[[list[SlotRun], Office], T],
+) -> T:
+    """``render(free_runs(office, request, first, last), office)``, kept by this process under
+    the seats' and the catalogue's revisions until the moment the answer would change without a
+    write (a seat set free by its ``occupied_until``, the first offered start passed by the lead
+    time, a day closing for online booking, the next day released): a write in any process is
+    seen by the next search of every other one, the passing time by the next search here."""
+    now = clock.now()
+    entries = revision.memo(SEATS.name) if _kept_here() else {}
+    key = ("search", office.id, tuple(request.codes), request.persons, first, last, render)
+    kept = entries.get(key)
+    if isinstance(kept, _Kept) and kept.since <= now and (kept.until is None or now < kept.until):
+        return kept.value  # type: ignore[return-value]
+    runs, frees = _search([office], request, first, last, now, False, False)
+    found = runs[office.id]
+    until = _earliest(frees, _unchanged_until(office, found, first, last, now))
+    value = render(found, office)
+    if len(entries) < _KEPT_MAX:
+        entries[key] = _Kept(now, until, value)
+    return value
 
 
 def earliest_slots(

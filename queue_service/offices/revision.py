@@ -65,6 +65,9 @@ class Tracked:
     watched: Mapping[str, tuple[str, ...] | None]
     setting: str  # the configuration flag that turns its per-process memo off
     depends_on: tuple[str, ...] = ()  # other revisions what is kept under it derives from
+    # PostgreSQL: bump before the statement touches a row (the revision row is then every
+    # writer's first lock, so writers that lock watched rows afterwards never deadlock on it)
+    before: bool = False
 
     def tables(self) -> tuple[str, ...]:
         return tuple(self.watched)
@@ -103,7 +106,7 @@ def _pg_function(kind: Tracked) -> str:
         f"CREATE OR REPLACE FUNCTION qs_bump_{kind.name}_revision() RETURNS trigger "
         "LANGUAGE plpgsql AS $$ BEGIN "
         + _bump(kind, "floor(random() * 2147483647)::integer")
-        + "; RETURN NULL; END $$"
+        + "; RETURN NULL; END $$"  # a statement trigger's value is ignored, BEFORE too
     )
 
 
@@ -130,8 +133,7 @@ def install_triggers(
             connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
             connection.execute(
                 text(
-                    f"CREATE TRIGGER {name} "
-                    f"AFTER INSERT OR {_update_of(kind, table)} OR DELETE OR TRUNCATE ON {table} "
+                    f"CREATE TRIGGER {name} {'BEFORE' if kind.before else 'AFTER'} INSERT OR {_update_of(kind, table)} OR DELETE OR TRUNCATE ON {table} "
                     f"FOR EACH STATEMENT EXECUTE FUNCTION qs_bump_{kind.name}_revision()"
                 )
             )

@@ -56,6 +56,18 @@ def catalogue_app(request, tmp_path_factory):
 
 
 @pytest.fixture
+def other_app(app, db_url):
+    """A second app on the same database, with its own catalogue cache (as another process)."""
+    from ..conftest import _test_config, isolate_requests
+
+    other = create_app(_test_config(db_url, MAIL_BACKEND="memory", MAIL_ASYNC=False))
+    isolate_requests(other)
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def monday_morning():
     clock.freeze(MONDAY_9)
     return MONDAY_9

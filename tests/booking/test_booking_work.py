@@ -52,17 +52,28 @@ def _live_rows(now: datetime) -> list[SlotSeat]:
 
 
 def _counted(at_least: dict[int, int], now: datetime) -> dict[int, slots.FullUnits]:
-    """``slots._occupied``'s answer, counted seat by seat in Python."""
-    per_unit = Counter(
-        (seat.office_id, seat.unit_start)
+    """``slots._occupied``'s answer, counted seat by seat in Python (with the earliest moment a
+    seat of the units it returns becomes free)."""
+    live = [
+        seat
         for seat in _live_rows(now)
         if seat.office_id in at_least and LO <= seat.unit_start < HI
-    )
+    ]
+    per_unit = Counter((seat.office_id, seat.unit_start) for seat in live)
     result = {office_id: slots.FullUnits([], []) for office_id in at_least}
     for (office_id, unit), n in sorted(per_unit.items()):
         if n >= at_least[office_id]:
             result[office_id].starts.append(int(unit.timestamp()))
             result[office_id].seats.append(n)
+    for office_id, full in result.items():
+        frees = [
+            seat.occupied_until
+            for seat in live
+            if seat.office_id == office_id
+            and int(seat.unit_start.timestamp()) in full.starts
+            and seat.occupied_until is not None
+        ]
+        result[office_id] = slots.FullUnits(full.starts, full.seats, min(frees, default=None))
     return result
 
 
@@ -103,6 +114,7 @@ def test_the_search_counts_the_live_seats_of_each_unit_as_before(seated):
         ):
             assert slots._occupied(at_least, LO, HI, now) == _counted(at_least, now)
     assert _counted({aegi: 1}, MONDAY_9) != _counted({aegi: 1}, after_hold)  # the hold ran out
+    assert _counted({aegi: 1}, MONDAY_9)[aegi].frees == MONDAY_9 + booking_settings.current().hold
 
 
 def test_the_address_count_read_with_the_seats_is_the_count_of_the_address(bookings, catalogue_app):

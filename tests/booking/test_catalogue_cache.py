@@ -9,7 +9,7 @@ from datetime import time
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from queue_service import clock, create_app
+from queue_service import clock
 from queue_service.booking import slots
 from queue_service.errors import SlotTaken
 from queue_service.extensions import db
@@ -19,7 +19,6 @@ from queue_service.offices import revision
 from queue_service.offices.models import Counter, OpeningWindow, Service, WindowKind
 from queue_service.offices.services import cached_office
 
-from ..conftest import _test_config, isolate_requests
 from ..support.sql import statements_sent
 from .conftest import MONDAY_9, THURSDAY, at, book
 
@@ -27,16 +26,6 @@ from .conftest import MONDAY_9, THURSDAY, at, book
 @pytest.fixture
 def app_config():
     return {"MAIL_BACKEND": "memory", "MAIL_ASYNC": False}
-
-
-@pytest.fixture
-def other_app(app, db_url):
-    """A second app on the same database, with its own catalogue cache (as another process)."""
-    other = create_app(_test_config(db_url, MAIL_BACKEND="memory", MAIL_ASYNC=False))
-    isolate_requests(other)
-    yield other
-    with other.app_context():
-        db.engine.dispose()
 
 
 def _thursday_times(client, slug="linden") -> list[str]:
@@ -170,10 +159,17 @@ def test_a_raw_change_of_a_service_reaches_the_next_request_of_another_app(
     assert _thursday_times(reader) == []
 
 
-def test_a_warm_search_reads_only_the_revision_and_the_seats(app, catalogue):
+def test_a_warm_search_reads_only_the_revisions_and_with_its_memo_off_the_seats(app, catalogue):
     clock.freeze(MONDAY_9)
     client = app.test_client()
     assert _thursday_times(client)
+    db.session.remove()
+    with statements_sent() as statements:
+        assert _thursday_times(client)
+    sent = [s for s in statements if s != "BEGIN"]
+    assert len(sent) == 1  # the search's answer is kept under the seats' revision
+    assert "seat_revisions" in sent[0] and "catalogue_revisions" in sent[0]
+    app.config["SEARCH_CACHE"] = False
     db.session.remove()
     with statements_sent() as statements:
         assert _thursday_times(client)
