@@ -231,11 +231,6 @@ def _existing(office_id: int, key: str) -> Ticket | None:
 
 
 @lru_cache(maxsize=1)
-def _insert_ticket_stmt():
-    return insert(Ticket).returning(Ticket.id)
-
-
-@lru_cache(maxsize=1)
 def _insert_further_stmt():
     return insert(TicketService)
 
@@ -368,29 +363,18 @@ def issue_ticket(
             "idempotency_key": key,
             "persons": persons,
             "lang": ticket_lang,
+            "recall_count": 0,
+            "transferred": False,
         }
-        # a plain INSERT built once, its id returned: no ORM object, flush or unit of work
-        connection = session.connection()
-        ticket_id = connection.execute(_insert_ticket_stmt(), values).scalar_one()
-        if further:
-            connection.execute(
-                _insert_further_stmt(),
-                [
-                    {"ticket_id": ticket_id, "position": i, "service_id": extra.id}
-                    for i, extra in enumerate(further, start=1)
-                ],
-            )
-        lifecycle.log_event(
-            session,
-            ticket_id=ticket_id,
-            office_id=office.id,
-            at=now,
-            action="issue",
-            from_status=None,
-            to_status=TicketStatus.WAITING,
-            counter_id=None,
-            user_id=actor.id if actor else None,
-            details={
+        event = {
+            "office_id": office.id,
+            "at": now,
+            "action": "issue",
+            "from_status": None,
+            "to_status": TicketStatus.WAITING,
+            "counter_id": None,
+            "user_id": actor.id if actor else None,
+            "details": {
                 "service": service.code,
                 **({"further_services": [f.code for f in further]} if further else {}),
                 **({"persons": persons} if persons != 1 else {}),
@@ -400,7 +384,17 @@ def issue_ticket(
                 "by": "staff" if actor else ("kiosk" if device else "system"),
                 **({"device_id": device.id} if device else {}),
             },
-        )
+        }
+        # plain INSERTs built once, the ticket's id returned: no ORM object, flush or unit of work
+        ticket_id = lifecycle.insert_issued(session, values, event)
+        if further:
+            session.connection().execute(
+                _insert_further_stmt(),
+                [
+                    {"ticket_id": ticket_id, "position": i, "service_id": extra.id}
+                    for i, extra in enumerate(further, start=1)
+                ],
+            )
         if on_issued is not None:
             on_issued(session, _NewTicket(ticket_id))
         publish.queue_changed(office.slug)

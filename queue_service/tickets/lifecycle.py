@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import N_, InvalidTransition
@@ -133,35 +134,121 @@ def apply(
     With ``columns`` (the ticket's other columns the change sets, maybe none) the ticket is
     written now by a plain UPDATE of the status, the stamp and these columns, and the loaded
     ticket takes them as its stored values: no ORM flush for it (the call, start and finish of
-    every ticket). The caller then sets nothing else on the ticket in this unit of work."""
+    every ticket); on PostgreSQL the UPDATE and the event's INSERT are one statement. The caller
+    then sets nothing else on the ticket in this unit of work."""
     transition = check(ticket, action)
     before = ticket.status
+    event = {
+        "office_id": ticket.office_id,
+        "at": now,
+        "action": action,
+        "from_status": before,
+        "to_status": transition.target,
+        "counter_id": counter_id,
+        "user_id": user_id,
+        "details": details or {},
+    }
     if columns is None:
         ticket.status = transition.target
         setattr(ticket, transition.stamp, now)
+        log_event(session, ticket_id=ticket.id, **event)
+        return
+    values = {"status": transition.target, transition.stamp: now, **columns}
+    connection = session.connection()
+    if _one_statement(connection):
+        # the UPDATE in the event's INSERT (a WITH clause): one round trip for both
+        params = {"changed_id": ticket.id, **_prefixed(values), **_prefixed(event, "event_")}
+        connection.execute(_update_and_log(tuple(values)), params)
     else:
-        values = {"status": transition.target, transition.stamp: now, **columns}
-        session.connection().execute(_UPDATE_TICKET, {"ticket_id": ticket.id, **values})
-        for key, value in values.items():
-            set_committed_value(ticket, key, value)
-    log_event(
-        session,
-        ticket_id=ticket.id,
-        office_id=ticket.office_id,
-        at=now,
-        action=action,
-        from_status=before,
-        to_status=transition.target,
-        counter_id=counter_id,
-        user_id=user_id,
-        details=details or {},
-    )
+        connection.execute(_UPDATE_TICKET, {"ticket_id": ticket.id, **values})
+        log_event(session, ticket_id=ticket.id, **event)
+    for key, value in values.items():
+        set_committed_value(ticket, key, value)
 
 
 _LOG_EVENT = insert(TicketEvent)
 # on the table; the columns SET are the parameters' other keys (compiled once per set of keys)
 _TICKETS = cast(Table, Ticket.__table__)
+_EVENTS = cast(Table, TicketEvent.__table__)
 _UPDATE_TICKET = update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id"))
+_EVENT_VALUES = (
+    "office_id",
+    "at",
+    "action",
+    "from_status",
+    "to_status",
+    "counter_id",
+    "user_id",
+    "details",
+)
+
+
+def _one_statement(connection) -> bool:
+    """Whether the ticket's write and its event go as one statement: on PostgreSQL, where
+    each statement is a round trip (SQLite has no data-modifying WITH)."""
+    return connection.dialect.name == "postgresql"
+
+
+def _prefixed(values: Mapping[str, object], prefix: str = "set_") -> dict[str, object]:
+    """Parameters named apart from every column of both tables (SQLAlchemy would take a
+    parameter named as a column for that column's value in either INSERT)."""
+    return {f"{prefix}{key}": value for key, value in values.items()}
+
+
+@lru_cache(maxsize=32)
+def _update_and_log(keys: tuple[str, ...]):
+    """PostgreSQL: ``WITH changed AS (UPDATE tickets SET <keys> ... RETURNING id) INSERT INTO
+    ticket_events ...``, the event's ticket the one changed (parameters: ``changed_id``, the
+    columns set prefixed ``set_``, the event's prefixed ``event_``)."""
+    changed = (
+        update(_TICKETS)
+        .where(_TICKETS.c.id == bindparam("changed_id"))
+        .values({key: bindparam(f"set_{key}", type_=_TICKETS.c[key].type) for key in keys})
+        .returning(_TICKETS.c.id)
+        .cte("changed")
+    )
+    return _logged(changed)
+
+
+def _logged(written):
+    """The event's INSERT of the ticket ``written`` (a CTE returning its ``id``)."""
+    return insert(_EVENTS).values(
+        ticket_id=select(written.c.id).scalar_subquery(),
+        **{key: bindparam(f"event_{key}", type_=_EVENTS.c[key].type) for key in _EVENT_VALUES},
+    )
+
+
+@lru_cache(maxsize=4)
+def _insert_and_log(keys: tuple[str, ...]):
+    """PostgreSQL: ``WITH issued AS (INSERT INTO tickets (<keys>) ... RETURNING id) INSERT INTO
+    ticket_events ... RETURNING ticket_id`` (parameters: the ticket's columns prefixed ``set_``,
+    the event's prefixed ``event_``)."""
+    issued = (
+        insert(_TICKETS)
+        .values({key: bindparam(f"set_{key}", type_=_TICKETS.c[key].type) for key in keys})
+        .returning(_TICKETS.c.id)
+        .cte("issued")
+    )
+    return _logged(issued).returning(_EVENTS.c.ticket_id)
+
+
+@lru_cache(maxsize=1)
+def _insert_ticket():
+    return insert(_TICKETS).returning(_TICKETS.c.id)
+
+
+def insert_issued(session, values: Mapping[str, object], event: Mapping[str, object]) -> int:
+    """Insert a new ticket (``values``: its columns, those with a default too) and its issue
+    event (``event``: ``TicketEvent``'s columns but the ticket's id); return the ticket's id. One
+    statement on PostgreSQL (the ticket's INSERT in a WITH clause), two on SQLite."""
+    connection = session.connection()
+    if _one_statement(connection):
+        stmt = _insert_and_log(tuple(values))
+        params = {**_prefixed(values), **_prefixed(event, "event_")}
+        return connection.execute(stmt, params).scalar_one()
+    ticket_id = connection.execute(_insert_ticket(), values).scalar_one()
+    log_event(session, ticket_id=ticket_id, **event)
+    return ticket_id
 
 
 def log_event(session, **values) -> None:

@@ -1,0 +1,82 @@
+"""What a change of the queue sends to the database (session 10): the statements of an issue and
+of a call-next/start/finish cycle, with the new paths' rows compared to the old ones'."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from queue_service import clock
+from queue_service.extensions import db
+from queue_service.realtime import publish
+from queue_service.tickets import lifecycle
+from queue_service.tickets import services as q
+from queue_service.tickets.models import Ticket, TicketEvent
+
+from ..support.sql import statements_sent
+
+# what differs between two tickets issued the same way
+_OWN = {"id", "token", "seq", "number", "idempotency_key", "ticket_id"}
+
+
+def _stored(token: str) -> tuple[dict, list[dict]]:
+    """The ticket's row and its events' rows, without what is its own (ids, token, number)."""
+    db.session.expire_all()
+    tickets, events = Ticket.__table__, TicketEvent.__table__
+    row = db.session.execute(select(tickets).where(tickets.c.token == token)).mappings().one()
+    logged = db.session.execute(
+        select(events).where(events.c.ticket_id == row["id"]).order_by(events.c.id)
+    ).mappings()
+    own = lambda found: {k: v for k, v in found.items() if k not in _OWN}  # noqa: E731
+    return own(row), [own(event) for event in logged]
+
+
+def _served(clerk, appointment: bool) -> tuple[list[int], tuple]:
+    """Issue a ticket, call it, start and finish it: the statements each change sent (the
+    displays' read after it left out) and what was stored."""
+    further = {"kind": "appointment", "due_at": clock.now() + timedelta(minutes=5)}
+    sent = []
+    with statements_sent() as issue:
+        if appointment:
+            token = q.issue_ticket("aegi", "PA", further_services=["MB"], persons=2, **further)[
+                "token"
+            ]
+        else:
+            token = q.issue_ticket("aegi", "PA", actor=clerk)["token"]
+    sent.append(len(issue))
+    with statements_sent() as call:
+        assert q.call_next("aegi", 1, actor=clerk)["token"] == token
+    sent.append(len(call))
+    for change in (q.start_serving, q.finish_ticket):
+        with statements_sent() as changed:
+            change(token, actor=clerk)
+        sent.append(len(changed))
+    return sent, _stored(token)
+
+
+def test_a_tickets_write_and_its_event_are_one_statement_on_postgresql(
+    app, aegi, clerk, monkeypatch
+):
+    """On PostgreSQL the ticket's INSERT (issue) or UPDATE (call, start, finish) and its event's
+    INSERT are one statement (the write in a WITH clause): one round trip fewer per change, the
+    same rows stored as by the two statements (SQLite keeps them: no data-modifying WITH)."""
+    monkeypatch.setattr(publish, "deliver_queue", lambda *args: None)
+    q.open_counter("aegi", 1, actor=clerk)
+    db.session.commit()
+    postgresql = db.engine.dialect.name == "postgresql"
+    assert lifecycle._one_statement(db.session.connection()) == postgresql
+    found = {}
+    for appointment in (False, True):  # the process's copies of the catalogue filled first
+        _served(clerk, appointment)
+    for one in (False, True) if postgresql else (False,):
+        monkeypatch.setattr(lifecycle, "_one_statement", lambda connection, one=one: one)
+        found[one] = [_served(clerk, appointment) for appointment in (False, True)]
+    for _, (_, events) in found[False]:
+        assert [e["action"] for e in events] == ["issue", "call", "start", "finish"]
+    if postgresql:
+        for (old_sent, old_rows), (new_sent, new_rows) in zip(
+            found[False], found[True], strict=True
+        ):
+            assert new_rows == old_rows
+            assert new_sent == [n - 1 for n in old_sent], (old_sent, new_sent)
