@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
@@ -29,7 +29,7 @@ from .changes import (
     view_of,
 )
 from .estimates import Estimate
-from .models import CounterState, CounterStatus, Ticket
+from .models import CounterState, CounterStatus, Ticket, at_counter
 
 
 def _call(session, ticket: Ticket, counter: Counter, user_id: int, now: datetime, how: str) -> None:
@@ -63,14 +63,18 @@ def _open_for(state: CounterState, user_id: int, now: datetime) -> None:
 
 @lru_cache(maxsize=8)
 def _next_ticket_stmt(weights: ordering.Weights):
-    """The next waiting ticket a counter may call, locked; other counters skip it meanwhile."""
+    """The next waiting ticket a counter may call, locked (other counters skip it meanwhile),
+    if the counter has none called or served now (its state row is locked before this)."""
+    counter_id = bindparam("counter_id")
+    busy = aliased(Ticket, name="busy")
     return (
         select(Ticket)
         .options(joinedload(Ticket.service, innerjoin=True))
         .where(
             Ticket.office_id == bindparam("office_id"),
             Ticket.business_date == bindparam("day"),
-            ordering.eligible(bindparam("counter_id"), bindparam("service_ids", expanding=True)),
+            ordering.eligible(counter_id, bindparam("service_ids", expanding=True)),
+            ~exists().where(at_counter(counter_id, busy)),
         )
         .order_by(*ordering.rank(weights))
         .limit(1)
@@ -95,7 +99,6 @@ def call_next(
         user_id = staff_id(actor, office)
         counter = reads.find_counter(office, counter_number)
         state = lock_counter_state(session, counter, now)
-        ensure_counter_free(session, counter)
         _open_for(state, user_id, now)
         params = {
             "office_id": office.id,
@@ -104,8 +107,11 @@ def call_next(
             "service_ids": counter_service_ids(session, counter),
             **ordering.rank_params(now),
         }
+        # none while the counter has a ticket: only then is its current ticket read, for the
+        # refusal (the state row's lock was taken first, so this statement sees its last call)
         ticket = session.scalar(_next_ticket_stmt(estimates.ageing_weights()), params)
         if ticket is None:
+            ensure_counter_free(session, counter)
             return None
         _call(session, ticket, counter, user_id, now, "next")
         return view_of(ticket, lang)

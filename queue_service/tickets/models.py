@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    inspect,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -220,7 +221,11 @@ class DayCounter(Model):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
 
-def at_counter(counter_id):
+def at_counter(counter_id, tickets=None):
     """The condition of the ticket called or served at ``counter_id`` (a column or a value),
-    in the words of ``uq_tickets_active_counter`` so that the database uses that index."""
-    return and_(Ticket.counter_id == counter_id, text("tickets." + ACTIVE_AT_COUNTER_SQL))
+    in the words of ``uq_tickets_active_counter`` so that the database uses that index;
+    ``tickets`` an alias of the table (``aliased(Ticket, name=...)``) or, by default, the table."""
+    if tickets is None:
+        return and_(Ticket.counter_id == counter_id, text("tickets." + ACTIVE_AT_COUNTER_SQL))
+    name = inspect(tickets).name
+    return and_(tickets.counter_id == counter_id, text(f"{name}.{ACTIVE_AT_COUNTER_SQL}"))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from queue_service import clock
+from queue_service.errors import Conflict
 from queue_service.extensions import db
 from queue_service.realtime import publish
-from queue_service.tickets import lifecycle
+from queue_service.tickets import changes, lifecycle
 from queue_service.tickets import services as q
 from queue_service.tickets.models import Ticket, TicketEvent
 
@@ -80,3 +82,41 @@ def test_a_tickets_write_and_its_event_are_one_statement_on_postgresql(
         ):
             assert new_rows == old_rows
             assert new_sent == [n - 1 for n in old_sent], (old_sent, new_sent)
+
+
+def test_call_next_reads_the_counters_current_ticket_only_when_it_calls_none(
+    aegi, clerk, monkeypatch
+):
+    """The next ticket's statement finds none while the counter has a ticket called or served
+    (``NOT EXISTS``, after the counter's state row is locked): a call reads the counter's current
+    ticket only for the refusal or an empty queue, where it read it before every call."""
+    read = []
+    current = changes.current_ticket
+
+    def counted(session, counter):
+        read.append(counter.number)
+        return current(session, counter)
+
+    monkeypatch.setattr(changes, "current_ticket", counted)
+    q.open_counter("aegi", 1, actor=clerk)
+    first, second = (q.issue_ticket("aegi", "PA")["token"] for _ in range(2))
+    db.session.commit()
+    assert q.call_next("aegi", 1, actor=clerk)["token"] == first
+    assert read == []
+    with pytest.raises(Conflict) as busy:
+        q.call_next("aegi", 1, actor=clerk)
+    db.session.rollback()
+    assert busy.value.extra["reason"] == "counter_busy"
+    assert busy.value.extra["ticket"] == db.session.scalar(
+        select(Ticket.number).where(Ticket.token == first)
+    )
+    assert read == [1]
+    q.start_serving(first, actor=clerk)
+    with pytest.raises(Conflict):
+        q.call_next("aegi", 1, actor=clerk)
+    db.session.rollback()
+    q.finish_ticket(first, actor=clerk)
+    assert q.call_next("aegi", 1, actor=clerk)["token"] == second
+    q.finish_ticket(q.start_serving(second, actor=clerk)["token"], actor=clerk)
+    assert q.call_next("aegi", 1, actor=clerk) is None  # nobody waits
+    assert read == [1, 1, 1]
