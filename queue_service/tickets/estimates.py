@@ -435,11 +435,43 @@ def ranked_waiting(office_id: int, day: date, now: datetime) -> list[Waiting]:
     ]
 
 
-@lru_cache(maxsize=1)
-def _counters_stmt():
+def _waiting_groups_column():
+    """The office's waiting tickets of the day in ``_group_stmts``' groups, as
+    "service:target counter:persons:tickets:appointments" joined by commas, aggregated by the
+    database (NULL when nobody waits; an empty target for none)."""
+    groups = _group_stmts()[0].subquery("waiting_groups")
+    parts = [func.coalesce(cast(column, String), "") for column in groups.c]
+    row = parts[0]
+    for part in parts[1:]:
+        row = row + ":" + part
+    return select(func.aggregate_strings(row, ",")).scalar_subquery()
+
+
+def _waiting_groups(value: str | None) -> list[tuple[int, int | None, int | None, int, int]]:
+    """``_waiting_groups_column``'s value as the rows of ``_group_stmts``' first statement."""
+    if not value:
+        return []
+    rows = []
+    for group in value.split(","):
+        service_id, target, persons, tickets, appointments = group.split(":")
+        rows.append(
+            (
+                int(service_id),
+                int(target) if target else None,
+                int(persons) if persons else None,
+                int(tickets),
+                int(appointments),
+            )
+        )
+    return rows
+
+
+@lru_cache(maxsize=2)
+def _counters_stmt(waiting: bool = False):
     """One row per counter with its state, its current ticket (with an appointment's further
     services) and the ids of the services it serves (aggregated by the database): a counter has at most one ticket called or served
-    (uq_tickets_active_counter), so the outer join keeps one row per counter."""
+    (uq_tickets_active_counter), so the outer join keeps one row per counter. With ``waiting``
+    each row also has the office's waiting tickets in groups (``_waiting_groups_column``)."""
     serves = (
         select(func.aggregate_strings(cast(counter_services.c.service_id, String), ","))
         .where(counter_services.c.counter_id == Counter.id)
@@ -473,6 +505,7 @@ def _counters_stmt():
             serves,
             done.c.count,
             done.c.last_id,
+            *([_waiting_groups_column()] if waiting else []),
         )
         .select_from(Counter)
         .join(done, true())
@@ -483,13 +516,20 @@ def _counters_stmt():
     )
 
 
-def load_counters(office_id: int, day: date) -> tuple[list[CounterInfo], Finished | None]:
-    """Active counters of an office with their services, state and current ticket; and the
-    office's done tickets of ``day`` (None without an active counter: no row to read them on)."""
-    rows = _run(_counters_stmt(), {"office_id": office_id, "day": day}).all()
+def load_counters(
+    office_id: int, day: date, waiting: bool = False
+) -> tuple[list[CounterInfo], Finished | None, list | None]:
+    """Active counters of an office with their services, state and current ticket; the
+    office's done tickets of ``day``; with ``waiting`` its waiting tickets in groups (the rows
+    of ``_group_stmts``' first). Both None without an active counter (no row to read them on)."""
+    rows = _run(_counters_stmt(waiting), {"office_id": office_id, "day": day}).all()
     counters = []
-    finished = None
-    for cid, number, label, status, user_id, *current, serves, done, last_done in rows:
+    finished = groups = None
+    for row in rows:
+        if waiting:
+            *row, grouped = row
+            groups = _waiting_groups(grouped)
+        cid, number, label, status, user_id, *current, serves, done, last_done = row
         finished = Finished(done, last_done)
         info = CounterInfo(
             cid,
@@ -506,7 +546,7 @@ def load_counters(office_id: int, day: date) -> tuple[list[CounterInfo], Finishe
             info.current_persons = persons or 1
             info.current_further = _further_ids(further)
         counters.append(info)
-    return counters, finished
+    return counters, finished, groups
 
 
 @lru_cache(maxsize=1)
@@ -575,12 +615,15 @@ def _group_stmts() -> tuple:
     return groups, further
 
 
-def _unranked(office: Office, now: datetime, open_now: bool | None) -> Snapshot:
-    """The office's catalogue, counters and durations at ``now``; no waiting tickets yet."""
+def _unranked(
+    office: Office, now: datetime, open_now: bool | None, waiting: bool = False
+) -> tuple[Snapshot, list | None]:
+    """The office's catalogue, counters and durations at ``now``; no waiting tickets yet (with
+    ``waiting``, their groups as ``load_counters`` read them)."""
     day = now.astimezone(calendar.office_tz(office)).date()
     services, catalogue = office_catalogue(office.id)
-    counters, finished = load_counters(office.id, day)
-    return Snapshot(
+    counters, finished, groups = load_counters(office.id, day, waiting)
+    snap = Snapshot(
         office=office,
         now=now,
         day=day,
@@ -590,16 +633,19 @@ def _unranked(office: Office, now: datetime, open_now: bool | None) -> Snapshot:
         durations=observed_durations(office.id, day, catalogue, finished),
         open_now=open_now,
     )
+    return snap, groups
 
 
 def queue_totals(office: Office, now: datetime, open_now: bool | None = None) -> Snapshot:
     """What a new walk-in waits behind and what the forecast counts, from two aggregate
     statements: its cost does not grow with the queue in Python, unlike ``snapshot``'s ranking.
     Only ``estimate_new``, ``waiting_minutes`` and the counters are filled in."""
-    snap = _unranked(office, now, open_now)
+    # the groups come with the counters (one statement), or on their own without a counter
+    snap, groups = _unranked(office, now, open_now, waiting=True)
     groups_stmt, further_stmt = _group_stmts()
     params = {"office_id": office.id, "day": snap.day}
-    groups = _run(groups_stmt, params).all()
+    if groups is None:
+        groups = _run(groups_stmt, params).all()
     extra: dict[tuple, float] = {}
     if any(appointments for *_, appointments in groups):  # only they have further services
         for service_id, target, persons, further_id, tickets in _run(further_stmt, params):
@@ -616,6 +662,6 @@ def snapshot(office: Office, now: datetime, open_now: bool | None = None) -> Sna
     """Rank today's waiting tickets of ``office`` and estimate each one's wait.
 
     ``open_now``: whether an opening window is open now, if the caller knows already."""
-    snap = _unranked(office, now, open_now)
+    snap, _ = _unranked(office, now, open_now)
     snap.waiting = ranked_waiting(office.id, snap.day, now)
     return snap.compute()

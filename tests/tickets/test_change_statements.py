@@ -120,3 +120,56 @@ def test_call_next_reads_the_counters_current_ticket_only_when_it_calls_none(
     q.finish_ticket(q.start_serving(second, actor=clerk)["token"], actor=clerk)
     assert q.call_next("aegi", 1, actor=clerk) is None  # nobody waits
     assert read == [1, 1, 1]
+
+
+def test_the_forecasts_waiting_groups_come_with_the_counters_statement(aegi, clerk, monkeypatch):
+    """The walk-in forecast's totals (``queue_totals``) read the waiting tickets' groups as a
+    column of the counters' statement: one statement fewer per issue, the same groups and
+    totals as the groups' statement of its own gave (which still serves an office without an
+    active counter, where the counters' statement has no row)."""
+    from queue_service.offices.services import get_office
+    from queue_service.tickets import estimates
+
+    q.open_counter("aegi", 1, actor=clerk)
+    q.issue_ticket("aegi", "PA")
+    q.issue_ticket("aegi", "PA")
+    q.issue_ticket("aegi", "MB", priority=True, actor=clerk)
+    moved = q.issue_ticket("aegi", "PA")["token"]
+    q.issue_ticket(
+        "aegi",
+        "PA",
+        kind="appointment",
+        due_at=clock.now() + timedelta(minutes=5),
+        further_services=["MB"],
+        persons=2,
+    )
+    q.transfer_ticket(moved, actor=clerk, counter_number=2)
+    db.session.commit()
+    office, now, day = get_office("aegi"), clock.now(), clock.today()
+    alone = estimates._run(estimates._group_stmts()[0], {"office_id": office.id, "day": day})
+    alone = sorted((tuple(row) for row in alone), key=repr)
+    assert len(alone) == 4 and any(target for _, target, *_ in alone)
+    counters, _, groups = estimates.load_counters(office.id, day, waiting=True)
+    assert counters and sorted(groups, key=repr) == alone
+    assert estimates.load_counters(office.id, day)[2] is None  # not asked for
+    assert estimates._waiting_groups(None) == []  # nobody waits
+    estimates.queue_totals(office, now, open_now=True)  # the catalogue's revision read first
+    with statements_sent() as sent:
+        folded = estimates.queue_totals(office, now, open_now=True)
+    assert len(sent) == 2, sent  # the counters' statement, the further services' (appointment)
+
+    def totals(snap) -> tuple:
+        return snap.waiting_minutes, {s: snap.estimate_new(s) for s in snap.services}
+
+    # the old path: the groups' statement of its own, as without a counter
+    load_counters = estimates.load_counters
+    monkeypatch.setattr(
+        estimates,
+        "load_counters",
+        lambda *args: (*load_counters(*args)[:2], None),
+    )
+    with statements_sent() as sent:
+        old = estimates.queue_totals(office, now, open_now=True)
+    assert len(sent) == 3, sent
+    assert totals(folded) == totals(old)
+    assert folded.waiting_minutes and folded.waiting_minutes > 0

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from queue_service import clock
+from queue_service.errors import Conflict
 from queue_service.tickets import reads
 from queue_service.tickets import services as q
 
@@ -235,7 +236,7 @@ def test_the_counters_with_their_services_state_and_current_ticket_are_read_in_o
     office_id = get_office("aegi").id
     db.session.rollback()
     with statements_sent() as sent:
-        counters, finished = estimates.load_counters(office_id, clock.today())
+        counters, finished, _ = estimates.load_counters(office_id, clock.today())
     assert len([s for s in sent if s.lstrip().startswith("SELECT")]) == 1
     stored = db.session.scalars(
         select(Counter).where(Counter.office_id == office_id, Counter.active.is_(True))
@@ -251,8 +252,9 @@ def test_the_counters_with_their_services_state_and_current_ticket_are_read_in_o
 
 
 def test_a_counters_current_ticket_is_found_through_the_partial_index_not_a_table_scan(aegi, clerk):
-    """load_counters and the counter's current ticket (call-next, transfer) search the tickets
-    by ``uq_tickets_active_counter``. With the status as bound parameters SQLite could not use
+    """load_counters, the counter's current ticket (transfer, a refused call) and call-next's
+    next ticket (none while the counter has one) search the tickets by
+    ``uq_tickets_active_counter``. With the status as bound parameters SQLite could not use
     the partial index and scanned every ticket of the day once per counter (12 % of a simulated
     city day's server CPU); PostgreSQL is asked with sequential scans off, as its planner
     prefers them on small tables."""
@@ -276,10 +278,14 @@ def test_a_counters_current_ticket_is_found_through_the_partial_index_not_a_tabl
     try:
         estimates.load_counters(office.id, clock.today())
         assert changes.current_ticket(db.session, counter) is not None
+        db.session.commit()
+        with pytest.raises(Conflict):  # its next-ticket statement asks for the busy one too
+            q.call_next("aegi", 1, actor=clerk)
+        db.session.rollback()
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    found = [(s, p) for s, p in sent if "tickets.counter_id" in s]
-    assert len(found) == 2
+    found = [(s, p) for s, p in sent if "tickets.counter_id" in s or "busy.counter_id" in s]
+    assert len(found) == 4  # load_counters, current_ticket, call-next's two
     connection = db.session.connection()
     postgres = connection.dialect.name == "postgresql"
     if postgres:
