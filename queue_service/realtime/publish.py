@@ -24,8 +24,21 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Select, bindparam, delete, event, insert, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Select,
+    String,
+    bindparam,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from .. import clock
@@ -88,20 +101,56 @@ def _allocate(session, office_slug: str, count: int = 1) -> tuple[int, int]:
     return row[0], row[1]
 
 
+@lru_cache(maxsize=1)
+def _bump_and_log_stmt():
+    """PostgreSQL: the office's seqs reserved and the one replayed event of the transaction
+    logged in one statement (``_bump_stmt`` in a WITH clause; the event's seq is the ``back``-th
+    before the last, written into its data too). Returns the office's id and the event's seq."""
+    bumped = _bump_stmt("postgresql").cte("bumped")
+    seq = bumped.c.seq - bindparam("back", type_=BigInteger)
+    data = cast(
+        cast(bindparam("log_data", type_=JSON), JSONB).op("||")(
+            func.jsonb_build_object("seq", seq)
+        ),
+        JSON,
+    )
+    logged = select(bumped.c.office_id, seq, bindparam("log_event", type_=String), data)
+    return (
+        insert(OfficeEventLog)
+        .from_select(["office_id", "seq", "event", "data"], logged)
+        .returning(OfficeEventLog.office_id, OfficeEventLog.seq)
+    )
+
+
+def _allocate_and_log(
+    session, office_slug: str, count: int, back: int, event: str, data: dict
+) -> tuple[int, int]:
+    """``_allocate`` and the event ``back`` seqs before the last logged for replay, in one
+    statement (PostgreSQL)."""
+    params = {"slug": office_slug, "n": count, "back": back, "log_event": event, "log_data": data}
+    row = session.connection().execute(_bump_and_log_stmt(), params).first()
+    if row is None:
+        raise RuntimeError(f"no office {office_slug!r} to publish to")
+    return row[0], row[1] + back
+
+
 # the events a reconnecting display gets again (join_office with since): its calls
 REPLAYED = ("ticket_called", "call_withdrawn")
 
 
-def _log_replayed(session, office_id: int, last: int, count: int, events: list) -> None:
+def _log_replayed(
+    session, office_id: int, last: int, count: int, events: list, logged: bool = False
+) -> None:
     """Keep the office's calls of this transaction for reconnecting displays (same transaction,
-    so the log holds exactly the committed calls), and trim what is older than the window."""
+    so the log holds exactly the committed calls), unless ``logged`` already with the seqs, and
+    trim what is older than the window."""
     conn = session.connection()
     rows = [
         {"office_id": office_id, "seq": data["seq"], "event": name, "data": data}
         for name, data in events
         if name in REPLAYED
     ]
-    if rows:
+    if rows and not logged:
         conn.execute(insert(OfficeEventLog), rows)
     keep = int(app_object().config.get("DISPLAY_REPLAY_SEQS", 1000))
     every = max(1, keep // 10)  # trimmed when the seq passes a multiple of this: a tenth more kept
@@ -131,15 +180,25 @@ def _allocate_seqs(session) -> None:
     for office_slug, name, target in batch.unnumbered:
         by_office.setdefault(office_slug, []).append((name, target))
     batch.unnumbered = []
+    one_statement = session.get_bind().dialect.name == "postgresql"
     for office_slug in sorted(by_office):
         targets = by_office[office_slug]
-        office_id, last = _allocate(session, office_slug, len(targets))
-        for seq, (_, target) in enumerate(targets, start=last - len(targets) + 1):
+        count = len(targets)
+        replayed = [i for i, (name, _) in enumerate(targets) if name in REPLAYED]
+        # a call's transaction: its one replayed event logged with the seqs (one round trip)
+        logged = one_statement and len(replayed) == 1
+        if logged:
+            name, data = targets[replayed[0]]
+            back = count - 1 - replayed[0]
+            office_id, last = _allocate_and_log(session, office_slug, count, back, name, data)
+        else:
+            office_id, last = _allocate(session, office_slug, count)
+        for seq, (_, target) in enumerate(targets, start=last - count + 1):
             if isinstance(target, dict):
                 target["seq"] = seq
             else:
                 target.seq = seq
-        _log_replayed(session, office_id, last, len(targets), targets)
+        _log_replayed(session, office_id, last, count, targets, logged)
 
 
 def current_seq(office_slug: str) -> int:

@@ -4,9 +4,12 @@ nothing for a refused change; and the snapshot over HTTP."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from queue_service.errors import Conflict
+from queue_service.extensions import db
 from queue_service.realtime import publish
+from queue_service.realtime.models import OfficeEventLog
 from queue_service.tickets import display
 from queue_service.tickets import services as q
 
@@ -179,7 +182,9 @@ def test_joining_displays_share_one_snapshot_until_something_happens_in_the_offi
 def test_a_call_takes_its_seqs_in_one_statement_at_the_end_of_its_transaction(
     app, aegi, clerk, emitted
 ):
-    """The office's seq row is locked from its update to the commit: the later, the shorter."""
+    """The office's seq row is locked from its update to the commit: the later, the shorter.
+    On PostgreSQL the call's line for reconnecting displays is written by the same statement
+    (one round trip less per call)."""
     q.issue_ticket("aegi", "PA")
     with statements_sent() as sent:
         q.call_next("aegi", 1, actor=clerk)
@@ -189,10 +194,19 @@ def test_a_call_takes_its_seqs_in_one_statement_at_the_end_of_its_transaction(
         + (" log" if "office_event_log" in s else "")
         for s in sent
     ]
-    writes = [s for s in statements if s in ("INSERT", "INSERT seq", "INSERT log", "UPDATE")]
-    assert writes.count("INSERT seq") == 1  # the call's seq and its queue change's, together
+    writes = [s for s in statements if s.split()[0] in ("INSERT", "UPDATE", "WITH")]
+    # the call's seq and its queue change's, together
+    assert len([s for s in writes if "seq" in s]) == 1
     # after the ticket's own writes; only the call's line for reconnecting displays follows
-    assert writes[-2:] == ["INSERT seq", "INSERT log"]
+    if db.engine.dialect.name == "postgresql":
+        assert writes[-1] == "WITH seq log"
+    else:
+        assert writes[-2:] == ["INSERT seq", "INSERT log"]
+    logged = db.session.execute(
+        select(OfficeEventLog.event, OfficeEventLog.seq, OfficeEventLog.data)
+    ).all()
+    assert [(name, seq) for name, seq, _ in logged] == [("ticket_called", logged[0][2]["seq"])]
     events = display_events(emitted)[-2:]
     assert [(e, d["seq"]) for e, d in events][0][0] == "ticket_called"
     assert events[1][1]["seqs"] == [events[0][1]["seq"] + 1]
+    assert logged[0][2] == events[0][1]  # the line is the call as emitted, with its seq
