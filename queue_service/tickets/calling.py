@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import BindParameter, bindparam, exists, select
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -65,7 +65,7 @@ def _open_for(state: CounterState, user_id: int, now: datetime) -> None:
 def _next_ticket_stmt(weights: ordering.Weights):
     """The next waiting ticket a counter may call, locked (other counters skip it meanwhile),
     if the counter has none called or served now (its state row is locked before this)."""
-    counter_id = bindparam("counter_id")
+    counter_id: BindParameter[int] = bindparam("counter_id")
     busy = aliased(Ticket, name="busy")
     return (
         select(Ticket)

@@ -20,7 +20,17 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from flask import current_app
-from sqlalchemy import BindParameter, String, bindparam, case, cast, func, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    String,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+    true,
+)
 
 from ..extensions import app_object, db
 from ..offices import calendar, revision
@@ -441,7 +451,7 @@ def _waiting_groups_column():
     database (NULL when nobody waits; an empty target for none)."""
     groups = _group_stmts()[0].subquery("waiting_groups")
     parts = [func.coalesce(cast(column, String), "") for column in groups.c]
-    row = parts[0]
+    row: ColumnElement[str] = parts[0]
     for part in parts[1:]:
         row = row + ":" + part
     return select(func.aggregate_strings(row, ",")).scalar_subquery()
