@@ -2,11 +2,11 @@
 
 from typing import TYPE_CHECKING, cast
 
-from flask import Flask, current_app
+from flask import Flask, current_app, session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager as FlaskLoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
@@ -28,6 +28,20 @@ else:
     Model = db.Model
 migrate = Migrate()
 socketio = SocketIO()
+
+
+class LoginManager(FlaskLoginManager):
+    """Flask-Login's manager, with its session protection skipped for an empty session."""
+
+    def _session_protection_failed(self) -> bool:
+        # Flask-Login hashes the client's address and agent on every request before it looks
+        # at the session (about 35 Python calls), and then checks nothing when the session is
+        # empty (a kiosk's, a bearer token's, an anonymous request)
+        if not session:
+            return False
+        return super()._session_protection_failed()
+
+
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

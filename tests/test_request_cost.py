@@ -1,0 +1,181 @@
+"""What every request costs outside its view (session 10): Flask's, Werkzeug's and Flask-Login's
+per-request work done with fewer Python calls, each answer compared with the library's own."""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import inspect
+import pstats
+from functools import partial
+
+import pytest
+from flask import Flask, session
+from flask_babel import refresh
+from flask_login import LoginManager as FlaskLoginManager
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request as WerkzeugRequest
+
+from queue_service import Request
+from queue_service.extensions import login_manager
+
+
+def _calls(function, *args, **kwargs) -> tuple[object, int]:
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        result = function(*args, **kwargs)
+    finally:
+        profile.disable()
+    return result, pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+
+
+def _plain(value):
+    return value
+
+
+async def _coroutine(value):
+    return value
+
+
+class _Hooks:
+    def plain(self, value):
+        return value
+
+    async def coroutine(self, value):
+        return value
+
+
+def _kinds_of_callables() -> list:
+    hooks = _Hooks()
+    found = [
+        _plain,
+        lambda value: value,
+        hooks.plain,
+        _coroutine,
+        hooks.coroutine,
+        partial(_plain, 1),
+        partial(_coroutine, 1),
+        len,
+        _Hooks,
+    ]
+    if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+
+        def marked(value):
+            return value
+
+        found.append(inspect.markcoroutinefunction(marked))
+    return found
+
+
+def test_ensure_sync_gives_flasks_answer_for_every_kind_of_callable(sqlite_app):
+    for func in _kinds_of_callables():
+        try:
+            expected = Flask.ensure_sync(sqlite_app, func) is func
+        except RuntimeError:  # Flask's async support needs asgiref: an async callable
+            expected = False
+        try:
+            found = sqlite_app.ensure_sync(func) is func
+        except RuntimeError:
+            found = False
+        assert found == expected, func
+    assert asyncio.iscoroutinefunction(_coroutine)  # the async kinds are really async
+
+
+def test_ensure_sync_answers_a_plain_hook_from_its_code_flags(sqlite_app):
+    """Flask asks it for every hook, view and teardown of every request: it took 9 Python calls
+    each (inspect.iscoroutinefunction), about 150 per API request."""
+    for func in (_plain, _Hooks().plain):
+        answer, calls = _calls(sqlite_app.ensure_sync, func)
+        assert answer is func
+        assert calls <= 3  # ensure_sync, hasattr (and the profiler's disable)
+        _answer, flasks = _calls(Flask.ensure_sync, sqlite_app, func)
+        assert flasks >= 8
+
+
+@pytest.mark.parametrize(
+    "cookies",
+    [
+        None,
+        "",
+        "session=abc.def",
+        "a=1; b=2; a=3",
+        'qs_device=x; quoted="va;lue"; empty=',
+        "  spaced = 1 ;; broken",
+        "utf8=" + "é".encode().decode("latin-1"),  # WSGI: the header's bytes as latin-1
+    ],
+)
+def test_request_cookies_are_werkzeugs(cookies):
+    headers = {"Authorization": "Bearer x", "X-Device-Token": "y", "Accept-Language": "de"}
+    if cookies is not None:
+        headers["Cookie"] = cookies
+    builder = EnvironBuilder(path="/api/v1/me", headers=headers)
+    environ = builder.get_environ()
+    builder.close()
+    found = Request(dict(environ)).cookies
+    expected = WerkzeugRequest(dict(environ)).cookies
+    assert list(found.items(multi=True)) == list(expected.items(multi=True))
+    assert type(found) is type(expected)
+
+
+def test_request_cookies_without_a_cookie_header_cost_no_header_walk():
+    """Werkzeug walked every header for "Cookie" (about 45 Python calls with a dozen headers)."""
+    builder = EnvironBuilder(path="/x", headers={f"X-Header-{i}": str(i) for i in range(12)})
+    environ = builder.get_environ()
+    builder.close()
+    ours, werkzeugs = Request(environ), WerkzeugRequest(environ)
+    _cookies, calls = _calls(lambda: ours.cookies)
+    _cookies, werkzeugs = _calls(lambda: werkzeugs.cookies)
+    assert calls <= 8 < 30 <= werkzeugs
+
+
+def test_session_protection_skips_an_empty_session(sqlite_app):
+    """Flask-Login hashed the client's address and agent for an empty session too (about 35
+    Python calls on every kiosk, bearer and anonymous request), to check nothing."""
+    with sqlite_app.test_request_context("/", headers={"User-Agent": "kiosk"}):
+        failed, calls = _calls(login_manager._session_protection_failed)
+        assert failed is False and calls <= 8
+        _failed, flask_logins = _calls(FlaskLoginManager._session_protection_failed, login_manager)
+        assert flask_logins >= 20
+
+
+def test_session_protection_still_guards_a_session_from_another_client(sqlite_app):
+    with sqlite_app.test_request_context("/", headers={"User-Agent": "other browser"}):
+        session["_user_id"] = "1"
+        session["_fresh"] = True
+        session["_id"] = "the identifier of the browser that signed in"
+        assert login_manager._session_protection_failed() is False  # basic: no longer fresh
+        assert session["_fresh"] is False and session["_user_id"] == "1"
+    sqlite_app.config["SESSION_PROTECTION"] = "strong"
+    try:
+        with sqlite_app.test_request_context("/", headers={"User-Agent": "other browser"}):
+            session["_user_id"] = "1"
+            session["_id"] = "the identifier of the browser that signed in"
+            session.permanent = False
+            assert login_manager._session_protection_failed() is True
+            assert "_user_id" not in session
+    finally:
+        sqlite_app.config.pop("SESSION_PROTECTION")
+
+
+def _hook(app, name: str):
+    return next(f for f in app.before_request_funcs[None] if f.__name__ == name)
+
+
+def test_a_served_request_does_not_refresh_a_locale_it_never_had(sqlite_app):
+    """Its app context is its own (Flask-Babel's refresh took about 25 Python calls)."""
+    with sqlite_app.test_request_context("/api/v1/me"):
+        _none, calls = _calls(_hook(sqlite_app, "_fresh_locale"))
+        _none, refreshing = _calls(refresh)
+    assert calls <= 8 < 20 <= refreshing
+
+
+def test_each_request_in_a_long_lived_app_context_gets_its_own_language(sqlite_app):
+    client = sqlite_app.test_client()
+    titles = []
+    with sqlite_app.app_context():  # as in tests and jobs: the requests share it
+        for lang in ("de", "en", "de"):
+            answer = client.get("/api/v1/no-such-thing", headers={"Accept-Language": lang})
+            assert answer.status_code == 404
+            titles.append(answer.get_json()["title"])
+    assert titles[0] == titles[2] != titles[1]
