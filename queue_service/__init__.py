@@ -187,6 +187,9 @@ def _init_extensions(app: Flask) -> None:
     redis_url = app.config.get("REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     limiter.init_app(app)
+    from .ratelimits import check_in_middleware_only_when_needed
+
+    check_in_middleware_only_when_needed(app)
 
     from . import realtime
 

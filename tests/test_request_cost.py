@@ -16,8 +16,11 @@ from flask_login import LoginManager as FlaskLoginManager
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request as WerkzeugRequest
 
-from queue_service import Request
-from queue_service.extensions import login_manager
+from queue_service import Request, create_app
+from queue_service.extensions import limiter, login_manager
+from queue_service.ratelimits import _limits_not_of_a_route
+
+from .conftest import _test_config
 
 
 def _calls(function, *args, **kwargs) -> tuple[object, int]:
@@ -170,12 +173,56 @@ def test_a_served_request_does_not_refresh_a_locale_it_never_had(sqlite_app):
     assert calls <= 8 < 20 <= refreshing
 
 
-def test_each_request_in_a_long_lived_app_context_gets_its_own_language(sqlite_app):
-    client = sqlite_app.test_client()
+def test_each_request_in_a_long_lived_app_context_gets_its_own_language(tmp_path):
+    app = create_app(_test_config(f"sqlite:///{tmp_path / 'test.sqlite3'}"))
+    client = app.test_client()
     titles = []
-    with sqlite_app.app_context():  # as in tests and jobs: the requests share it
+    with app.app_context():  # as in jobs and tests: the requests share it (and its g)
         for lang in ("de", "en", "de"):
             answer = client.get("/api/v1/no-such-thing", headers={"Accept-Language": lang})
             assert answer.status_code == 404
             titles.append(answer.get_json()["title"])
     assert titles[0] == titles[2] != titles[1]
+
+
+@pytest.fixture
+def limited_app(tmp_path):
+    """Rate limits on, as deployed (in-memory storage)."""
+    app = create_app(
+        _test_config(
+            f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            RATELIMIT_ENABLED=True,
+            RATELIMIT_STORAGE_URI="memory://",
+        )
+    )
+    yield app
+
+
+def _limiters_check(app):
+    return next(
+        f for f in app.before_request_funcs[None] if f.__name__ == "_check_limits_not_of_a_route"
+    )
+
+
+def test_the_limiters_check_of_every_request_is_skipped_with_only_routes_limits(limited_app):
+    """Every limit of this app is a route's decorator, checked in the route's wrapper: the
+    limiter's before-request check found nothing, at about 280 Python calls a request."""
+    assert limiter._check_request_limit not in limited_app.before_request_funcs[None]
+    assert not _limits_not_of_a_route()
+    with limited_app.test_request_context("/api/v1/me"):
+        _none, calls = _calls(_limiters_check(limited_app))
+        _none, limiters = _calls(limiter._check_request_limit)
+    assert calls <= 10 < 100 <= limiters
+
+
+def test_the_limiters_check_runs_while_a_limit_not_of_a_route_exists(limited_app, monkeypatch):
+    checked = []
+    monkeypatch.setattr(limiter, "_check_request_limit", lambda: checked.append(1))
+    app = create_app(limited_app.config)  # its hook wraps the spy
+    monkeypatch.setattr(limiter.limit_manager, "_default_limits", ["a default limit"])
+    with app.test_request_context("/api/v1/me"):
+        _limiters_check(app)()
+    monkeypatch.setattr(limiter.limit_manager, "_default_limits", [])
+    with app.test_request_context("/api/v1/me"):
+        _limiters_check(app)()
+    assert checked == [1]
