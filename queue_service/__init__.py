@@ -180,7 +180,7 @@ def _init_extensions(app: Flask) -> None:
 
     i18n.compile_catalogues()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = i18n.translation_directories()
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    babel.init_app(app, locale_selector=i18n.request_locale)
     app.add_template_filter(i18n.format_number, "number")
     app.add_template_filter(i18n.format_day, "day")
 
@@ -354,15 +354,15 @@ def _register_request_hooks(app: Flask) -> None:
         # cookie or to anonymous
         from flask_login import current_user
 
-        from .auth.web import DEVICE_HEADER, bearer_presented, current_device
+        from .auth.web import bearer_presented, current_device, device_header
         from .errors import Unauthorized
 
         if request.blueprint == "monitoring":
             return  # /metrics checks its own token (METRICS_TOKEN)
         if bearer_presented() and not current_user.is_authenticated:
             raise Unauthorized(N_("The bearer token is not valid (unknown, expired or revoked)."))
-        device_header = request.headers.get(DEVICE_HEADER)
-        if device_header is not None and (not device_header.strip() or current_device() is None):
+        device = device_header()
+        if device is not None and (not device.strip() or current_device() is None):
             raise Unauthorized(N_("The device token is not valid (unknown or revoked)."))
 
     @app.before_request
