@@ -60,7 +60,7 @@ class Request(FlaskRequest):
         # with or without cookies); in a WSGI environ they are HTTP_COOKIE alone
         found = self.environ.get("HTTP_COOKIE")
         if not found:
-            return self.dict_storage_class()
+            return self.dict_storage_class()  # type: ignore[return-value]
         return parse_cookie(found, cls=self.dict_storage_class)  # type: ignore[return-value]
 
 
