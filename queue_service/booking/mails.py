@@ -130,18 +130,25 @@ def build(kind: str, view: AppointmentView, closure_reason: str | None = None) -
 def enqueue(kind: str, view: AppointmentView, closure_reason: str | None = None) -> None:
     """Write one booking mail into the outbox as a draft, inside the unit of work of the change:
     it is composed and sent after the commit (by this process or the scheduler's), and retried
-    until the mail server takes it.
+    until the mail server takes it."""
+    data = draft_data(kind, view, closure_reason)
+    if data is not None:
+        outbox.enqueue_draft(kind, COMPOSER, data, known=view)
 
-    The draft names the appointment and freezes what a later change could alter (time,
+
+def draft_data(kind: str, view: AppointmentView, closure_reason: str | None = None) -> dict | None:
+    """What the outbox keeps of one booking mail (None: the appointment has no address).
+
+    The draft names the appointment by its public id (so it can be written in the statement
+    that inserts the appointment) and freezes what a later change could alter (time,
     revision, language, a closure's reason); the sender reads the rest (contact, code, office,
     services) when it composes, so the outbox keeps neither the manage link nor the contact."""
     if not view.email:
-        return
+        return None
     if kind not in KINDS:
         raise ValueError(kind)
-    draft = {
+    return {
         "kind": kind,
-        "appointment": view.id,
         "public_id": view.public_id,
         "start": view.start.isoformat(),
         "end": view.end.isoformat(),
@@ -149,7 +156,6 @@ def enqueue(kind: str, view: AppointmentView, closure_reason: str | None = None)
         "lang": view.lang,
         "closure_reason": closure_reason,
     }
-    outbox.enqueue_draft(kind, COMPOSER, draft, known=view)
 
 
 # a mail about the appointment as booked, moved or due says nothing true once it is cancelled
@@ -165,9 +171,9 @@ def frozen_view(draft: dict) -> AppointmentView:
         found = session.execute(
             select(Appointment, Office)
             .join(Office, Office.id == Appointment.office_id)
-            .where(Appointment.id == draft["appointment"])
+            .where(Appointment.public_id == draft["public_id"])
         ).first()
-        if found is None or found[0].public_id != draft["public_id"]:
+        if found is None:
             raise outbox.Obsolete("the appointment no longer exists")
         appointment, office = found
         if not appointment.email:

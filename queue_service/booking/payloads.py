@@ -160,6 +160,45 @@ def effective_status(appointment: Appointment, now: datetime | None = None) -> s
     return status.value
 
 
+def of_values(
+    appointment_id: int,
+    values: dict,
+    office: OfficeInfo,
+    services: tuple[ServiceInfo, ...],
+    now: datetime,
+    token: str | None,
+) -> AppointmentView:
+    """``build`` of an appointment just inserted from ``values`` (its columns as written;
+    ``token``: the manage link's, from its salt), without loading it."""
+    status = values["status"]
+    expires_at = values["expires_at"]
+    if (
+        status in (AppointmentStatus.HELD, AppointmentStatus.PENDING)
+        and expires_at is not None
+        and expires_at <= now
+    ):
+        status = AppointmentStatus.EXPIRED
+    return AppointmentView(
+        id=appointment_id,
+        public_id=values["public_id"],
+        status=status.value,
+        office=office,
+        services=services,
+        persons=values["persons"],
+        start=values["start"],
+        end=values["end"],
+        lang=values["lang"],
+        revision=values["revision"],
+        code=values["code"],
+        token=token,
+        name=values["name"],
+        email=values["email"],
+        phone=values["phone"],
+        expires_at=expires_at,
+        ticket_id=None,
+    )
+
+
 def service_infos(codes: list[str]) -> tuple[ServiceInfo, ...]:
     found = {s.code: s for s in db.session.scalars(select(Service).where(Service.code.in_(codes)))}
     return tuple(ServiceInfo.of(found[c]) if c in found else ServiceInfo(c, c, c) for c in codes)

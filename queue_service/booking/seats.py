@@ -48,14 +48,33 @@ def _live(now: datetime):
 _UPSERTS: dict = {}
 
 
-def _upsert_statement(rows: int):
+@dataclass(frozen=True)
+class Ahead:
+    """Rows a booking writes in the statement that claims its seats, ahead of them (PostgreSQL:
+    data-modifying CTEs, so the appointment, its mail and its seats are one round trip): the
+    CTEs' SQL text (fixed, so the statement is built once), the SQL expression of the
+    appointment's id that the seats take, the values the statement returns besides the seats
+    (SQL expressions, the appointment's id first), the parameters' types and values."""
+
+    sql: str
+    appointment_id: str
+    returns: tuple[str, ...]
+    types: tuple[tuple[str, TypeEngine], ...]
+    values: dict[str, Any]
+
+
+def _upsert_statement(rows: int, ahead: Ahead | None = None):
     """INSERT ... ON CONFLICT DO UPDATE ... WHERE stale of ``rows`` seats (``unit_start_<i>``,
     ``seat_no_<i>``) for one appointment, the same text for PostgreSQL and SQLite, built once
     per number of rows (SQLAlchemy compiles a multi-row ``insert().values([...])`` on every
-    execution; a text statement's compiled form is cached)."""
-    if rows not in _UPSERTS:
+    execution; a text statement's compiled form is cached). With ``ahead`` (PostgreSQL): its
+    rows written first in the same statement, which returns a row per seat claimed (or one
+    without a seat) with ``ahead``'s values."""
+    key = (rows, ahead.sql if ahead else None)
+    if key not in _UPSERTS:
+        appointment = ahead.appointment_id if ahead else ":appointment_id"
         values = ", ".join(
-            f"(:office_id, :unit_start_{i}, :seat_no_{i}, :appointment_id, :until)"
+            f"(:office_id, :unit_start_{i}, :seat_no_{i}, {appointment}, :until)"
             for i in range(rows)
         )
         sql = (  # the text adds placeholders only
@@ -68,32 +87,53 @@ def _upsert_statement(rows: int):
             "AND slot_seats.occupied_until <= :now "
             "RETURNING slot_seats.unit_start"
         )
+        types: tuple[tuple[str, TypeEngine], ...] = ()
+        if ahead is not None:
+            returned = ", ".join(f"{r} AS ahead_{i}" for i, r in enumerate(ahead.returns))
+            sql = (
+                f"WITH {ahead.sql}, claimed AS ({sql}) "  # noqa: S608 (placeholders only)
+                f"SELECT claimed.unit_start, {returned} "
+                "FROM (SELECT 1 AS one) AS one LEFT OUTER JOIN claimed ON true"
+            )
+            types = ahead.types
         stamp = UTCDateTime()
-        _UPSERTS[rows] = (
+        _UPSERTS[key] = (
             text(sql)
             .bindparams(
                 bindparam("office_id", type_=Integer()),
-                bindparam("appointment_id", type_=Integer()),
+                *([] if ahead else [bindparam("appointment_id", type_=Integer())]),
                 bindparam("until", type_=stamp),
                 bindparam("now", type_=stamp),
                 *(bindparam(f"unit_start_{i}", type_=stamp) for i in range(rows)),
                 *(bindparam(f"seat_no_{i}", type_=Integer()) for i in range(rows)),
+                *(bindparam(name, type_=type_) for name, type_ in types),
             )
             .columns(unit_start=stamp)
         )
-    return _UPSERTS[rows]
+    return _UPSERTS[key]
 
 
-def _upsert(session, wanted: SeatRequest, seats: list[tuple[datetime, int]], **row) -> set:
+def _upsert(
+    session,
+    wanted: SeatRequest,
+    seats: list[tuple[datetime, int]],
+    ahead: Ahead | None = None,
+    **row,
+) -> tuple[set, tuple]:
     """Claim these (unit start, seat number) seats in one statement; the unit starts of those
-    that are ours now (they were free or stale). The others' rows are locked all the same."""
+    that are ours now (they were free or stale), and ``ahead``'s returned values. The others'
+    rows are locked all the same."""
     connection = session.connection()
-    stmt = _upsert_statement(len(seats))
+    stmt = _upsert_statement(len(seats), ahead)
     values = {"office_id": wanted.office_id, "now": wanted.now, **row}
     for i, (unit_start, seat_no) in enumerate(seats):
         values[f"unit_start_{i}"] = unit_start
         values[f"seat_no_{i}"] = seat_no
-    return set(connection.execute(stmt, values).scalars())
+    if ahead is None:
+        return set(connection.execute(stmt, values).scalars()), ()
+    values.update(ahead.values)
+    rows = connection.execute(stmt, values).all()
+    return {row[0] for row in rows if row[0] is not None}, tuple(rows[0][1:])
 
 
 @dataclass(frozen=True)
@@ -209,16 +249,25 @@ def refuse_when_full(wanted: SeatRequest, taken: dict[datetime, set[int]]) -> No
 _SEAT_BY_SEAT = "qs_claim_seat_by_seat"
 
 
+def claims_at_once(session) -> bool:
+    """Whether ``claim`` tries all units in one statement in this transaction (else it claims
+    seat by seat: the transaction started over after an earlier unit's seat was taken)."""
+    return not session.info.get(_SEAT_BY_SEAT, False)
+
+
 def claim(
     session,
     wanted: SeatRequest,
     *,
-    appointment_id: int,
+    appointment_id: int | None,
     until: datetime | None,
     live: dict[datetime, set[int]] | None = None,
-) -> None:
+    ahead: Ahead | None = None,
+) -> tuple:
     """Take one seat below the capacity in each unit for the appointment, or raise SlotTaken.
-    ``live``: what ``live_seats`` read for this request earlier in the transaction.
+    ``live``: what ``live_seats`` read for this request earlier in the transaction. ``ahead``
+    (only while ``claims_at_once``, then without ``appointment_id``): rows written in the
+    claim's first statement, ahead of the seats; their returned values are returned.
 
     Every claim locks seat rows in one global order, unit by unit and seat numbers ascending,
     so concurrent claims on PostgreSQL queue up behind each other instead of deadlocking. The
@@ -233,26 +282,31 @@ def claim(
         for u in wanted.unit_starts
     }
     if session.info.pop(_SEAT_BY_SEAT, False):
+        if ahead is not None:
+            raise ValueError("rows ahead of the seats only while claims_at_once")
         for u in wanted.unit_starts:
             _claim_unit(session, wanted, u, free[u], row)
-        return
+        return ()
     first = [(u, next(free[u], None)) for u in wanted.unit_starts]
     if any(n is None for _, n in first):
         raise SlotTaken(N_("Someone else has just booked this time. Please choose another one."))
-    got = _upsert(session, wanted, cast(list[tuple[datetime, int]], first), **row)
+    got, returned = _upsert(session, wanted, cast(list[tuple[datetime, int]], first), ahead, **row)
+    if ahead is not None:
+        row["appointment_id"] = returned[0]
     missed = [u for u in wanted.unit_starts if u not in got]
     if not missed:
-        return
+        return returned
     if missed != wanted.unit_starts[-1:]:
         session.info[_SEAT_BY_SEAT] = True
         raise StartOver()
     _claim_unit(session, wanted, missed[0], free[missed[0]], row)
+    return returned
 
 
 def _claim_unit(session, wanted: SeatRequest, u: datetime, numbers, row: dict) -> None:
     """The first of these seat numbers still free in unit ``u``, in ascending order."""
     for seat_no in numbers:
-        if _upsert(session, wanted, [(u, seat_no)], **row):
+        if _upsert(session, wanted, [(u, seat_no)], **row)[0]:
             return
     raise SlotTaken(N_("Someone else has just booked this time. Please choose another one."))
 

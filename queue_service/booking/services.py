@@ -11,7 +11,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import TypeVar, cast
@@ -24,8 +24,9 @@ from .. import clock
 from ..db import UTCDateTime, run_in_transaction
 from ..errors import N_, InvalidTransition, NotFound, Refused, UnknownService, ValidationFailed
 from ..extensions import db
+from ..notify import outbox
 from ..offices.services import cached_office, cached_service
-from . import capacity, mails, payloads, seats, slots, tokens
+from . import capacity, mails, payloads, seats, slots, tokens, writes
 from . import settings as booking_settings
 from .models import Appointment, AppointmentStatus
 from .payloads import AppointmentView, OfficeInfo, ServiceInfo
@@ -338,36 +339,54 @@ def book_appointment(
         _refuse_beyond_limit(active)
         seats.refuse_when_full(wanted, live)
         salt = tokens.new_salt()
+        token = tokens.manage_token(salt)
         pending = s.double_opt_in
-        appointment = Appointment(
-            public_id=uuid.uuid4().hex,
-            office_id=office_info.id,
-            status=S.PENDING if pending else S.CONFIRMED,
-            start=slot.start,
-            end=slot.end,
-            persons=request.persons,
-            service_codes=request.codes,
-            lang=contact.lang,
-            name=contact.name,
-            email=contact.email,
-            phone=contact.phone,
-            code=_new_code(session),
-            token_salt=salt,
-            token_hash=tokens.token_hash(tokens.manage_token(salt)),
-            created_at=now,
-            booked_at=now,
-            confirmed_at=None if pending else now,
-            expires_at=now + s.confirm if pending else None,
-        )
-        session.add(appointment)
-        session.flush()
-        view = payloads.build(appointment, office_info, service_info, now)
-        mails.enqueue(mails.CONFIRM_REQUEST if pending else mails.BOOKED, view)
-        # the seats last: their row locks are held from here to the commit, while other
-        # bookings of the same time wait for them (a SlotTaken rolls back the mail too)
-        seats.claim(
-            session, wanted, appointment_id=appointment.id, until=appointment.expires_at, live=live
-        )
+        until = now + s.confirm if pending else None
+        values = {
+            "public_id": uuid.uuid4().hex,
+            "office_id": office_info.id,
+            "status": S.PENDING if pending else S.CONFIRMED,
+            "start": slot.start,
+            "end": slot.end,
+            "persons": request.persons,
+            "service_codes": request.codes,
+            "lang": contact.lang,
+            "name": contact.name,
+            "email": contact.email,
+            "phone": contact.phone,
+            "code": _new_code(session),
+            "token_salt": salt,
+            "token_hash": tokens.token_hash(token),
+            "revision": 0,
+            "created_at": now,
+            "booked_at": now,
+            "confirmed_at": None if pending else now,
+            "expires_at": until,
+        }
+        kind = mails.CONFIRM_REQUEST if pending else mails.BOOKED
+        view = payloads.of_values(0, values, office_info, service_info, now, token)
+        data = mails.draft_data(kind, view)
+        assert data is not None  # a booking always has an address
+        mail = outbox.draft_row(kind, mails.COMPOSER, data)
+        if seats.claims_at_once(session) and session.get_bind().dialect.name == "postgresql":
+            # the appointment, its mail and its seats in one statement, the seats last in it:
+            # their row locks are held from there to the commit
+            appointment_id, mail_id = seats.claim(
+                session,
+                wanted,
+                appointment_id=None,
+                until=until,
+                live=live,
+                ahead=writes.ahead_of_seats(values, mail),
+            )
+        else:
+            appointment_id = writes.insert_appointment(session, values)
+            mail_id = outbox.insert_row(mail)
+            # the seats last: their row locks are held from here to the commit, while other
+            # bookings of the same time wait for them (a SlotTaken rolls back the mail too)
+            seats.claim(session, wanted, appointment_id=appointment_id, until=until, live=live)
+        view = replace(view, id=appointment_id)
+        outbox.written(mail_id, mail, known=view)
         return view
 
     return _transact(work)

@@ -338,7 +338,7 @@ def test_with_mail_sent_by_the_scheduler_a_booking_only_writes_a_reference_that_
     assert composed == [] and inbox.messages == []
     assert view.email not in row.draft and view.token not in row.draft
     assert view.name not in row.draft
-    assert json.loads(row.draft)["data"]["appointment"] == view.id
+    assert json.loads(row.draft)["data"]["public_id"] == view.public_id
 
     monkeypatch.setitem(catalogue_app.config, "MAIL_SENDER_POLL_SECONDS", 0.05)
     sender = MailSender(catalogue_app).start()
