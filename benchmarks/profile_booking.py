@@ -201,6 +201,7 @@ def main() -> None:
             finally:
                 for party in parties.values():
                     party.stop()
+            print(f"\nthe guarantee: {bench_booking.double_bookings(url)}")
     finally:
         drop()
 

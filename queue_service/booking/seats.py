@@ -52,12 +52,13 @@ _UPSERTS: dict = {}
 class Ahead:
     """Rows a booking writes in the statement that claims its seats, ahead of them (PostgreSQL:
     data-modifying CTEs, so the appointment, its mail and its seats are one round trip): the
-    CTEs' SQL text (fixed, so the statement is built once), the SQL expression of the
-    appointment's id that the seats take, the values the statement returns besides the seats
-    (SQL expressions, the appointment's id first), the parameters' types and values."""
+    CTEs' SQL text (fixed, so the statement is built once), the name of the CTE returning the
+    appointment's ``id`` (no row: nothing is claimed), the values the statement returns
+    besides the seats (SQL expressions, the appointment's id first), the parameters' types and
+    values."""
 
     sql: str
-    appointment_id: str
+    appointment: str
     returns: tuple[str, ...]
     types: tuple[tuple[str, TypeEngine], ...]
     values: dict[str, Any]
@@ -68,18 +69,12 @@ def _upsert_statement(rows: int, ahead: Ahead | None = None):
     ``seat_no_<i>``) for one appointment, the same text for PostgreSQL and SQLite, built once
     per number of rows (SQLAlchemy compiles a multi-row ``insert().values([...])`` on every
     execution; a text statement's compiled form is cached). With ``ahead`` (PostgreSQL): its
-    rows written first in the same statement, which returns a row per seat claimed (or one
-    without a seat) with ``ahead``'s values."""
+    rows written first in the same statement, the seats for its appointment (in the VALUES
+    order still); it returns a row per seat claimed (or one without a seat) with ``ahead``'s
+    values."""
     key = (rows, ahead.sql if ahead else None)
     if key not in _UPSERTS:
-        appointment = ahead.appointment_id if ahead else ":appointment_id"
-        values = ", ".join(
-            f"(:office_id, :unit_start_{i}, :seat_no_{i}, {appointment}, :until)"
-            for i in range(rows)
-        )
-        sql = (  # the text adds placeholders only
-            "INSERT INTO slot_seats (office_id, unit_start, seat_no, appointment_id, "  # noqa: S608
-            f"occupied_until) VALUES {values} "
+        conflict = (
             "ON CONFLICT (office_id, unit_start, seat_no) DO UPDATE SET "
             "appointment_id = excluded.appointment_id, "
             "occupied_until = excluded.occupied_until "
@@ -87,11 +82,25 @@ def _upsert_statement(rows: int, ahead: Ahead | None = None):
             "AND slot_seats.occupied_until <= :now "
             "RETURNING slot_seats.unit_start"
         )
+        columns = "slot_seats (office_id, unit_start, seat_no, appointment_id, occupied_until)"
         types: tuple[tuple[str, TypeEngine], ...] = ()
-        if ahead is not None:
+        if ahead is None:
+            values = ", ".join(
+                f"(:office_id, :unit_start_{i}, :seat_no_{i}, :appointment_id, :until)"
+                for i in range(rows)
+            )
+            sql = f"INSERT INTO {columns} VALUES {values} {conflict}"  # noqa: S608 (placeholders only)
+        else:
+            values = ", ".join(
+                f"(:office_id, :unit_start_{i}, :seat_no_{i}, :until)" for i in range(rows)
+            )
             returned = ", ".join(f"{r} AS ahead_{i}" for i, r in enumerate(ahead.returns))
+            # placeholders and fixed names only
             sql = (
-                f"WITH {ahead.sql}, claimed AS ({sql}) "  # noqa: S608 (placeholders only)
+                f"WITH {ahead.sql}, claimed AS (INSERT INTO {columns} "  # noqa: S608
+                f"SELECT v.office_id, v.unit_start, v.seat_no, {ahead.appointment}.id, v.until "
+                f"FROM {ahead.appointment}, (VALUES {values}) "
+                f"AS v (office_id, unit_start, seat_no, until) WHERE true {conflict}) "
                 f"SELECT claimed.unit_start, {returned} "
                 "FROM (SELECT 1 AS one) AS one LEFT OUTER JOIN claimed ON true"
             )
@@ -169,11 +178,13 @@ def live_seats(session, wanted: SeatRequest) -> dict[datetime, set[int]]:
 @dataclass(frozen=True)
 class Along:
     """A query of one value read with the live seats (``read_live_seats``): a scalar subquery's
-    SQL text (fixed, so the statement is built once), its parameters' types and values."""
+    SQL text (fixed, so the statement is built once), its parameters' types and values; and
+    the one-row select the read starts from (``first``: e.g. one that takes a lock first)."""
 
     sql: str
     types: tuple[tuple[str, TypeEngine], ...]
     values: dict[str, Any]
+    first: str = "SELECT 1 AS one"
 
 
 _READS: dict = {}
@@ -184,7 +195,7 @@ def _read_statement(units: int, along: Along | None) -> TextualSelect:
     and on one row at least when there are none, as text built once per number of units and
     ``along`` (a Core select was built, and its cache key computed, on every booking: a few
     hundred Python calls)."""
-    key = (units, along.sql if along else None)
+    key = (units, (along.sql, along.first) if along else None)
     found = _READS.get(key)
     if found is not None:
         return found
@@ -199,7 +210,7 @@ def _read_statement(units: int, along: Along | None) -> TextualSelect:
     else:  # one row at least, for the value, joined with the seats there are
         sql = (
             f"SELECT slot_seats.unit_start, slot_seats.seat_no, {along.sql} AS along "  # noqa: S608
-            f"FROM (SELECT 1 AS one) AS one LEFT OUTER JOIN slot_seats ON {live}"
+            f"FROM ({along.first}) AS one LEFT OUTER JOIN slot_seats ON {live}"
         )
         types = along.types
     stamp = UTCDateTime()
@@ -267,7 +278,8 @@ def claim(
     """Take one seat below the capacity in each unit for the appointment, or raise SlotTaken.
     ``live``: what ``live_seats`` read for this request earlier in the transaction. ``ahead``
     (only while ``claims_at_once``, then without ``appointment_id``): rows written in the
-    claim's first statement, ahead of the seats; their returned values are returned.
+    claim's first statement, ahead of the seats; their returned values are returned (the
+    appointment's id None: it was not written, and no seat was claimed).
 
     Every claim locks seat rows in one global order, unit by unit and seat numbers ascending,
     so concurrent claims on PostgreSQL queue up behind each other instead of deadlocking. The
@@ -292,6 +304,8 @@ def claim(
         raise SlotTaken(N_("Someone else has just booked this time. Please choose another one."))
     got, returned = _upsert(session, wanted, cast(list[tuple[datetime, int]], first), ahead, **row)
     if ahead is not None:
+        if returned[0] is None:  # no appointment written: nothing claimed either
+            return returned
         row["appointment_id"] = returned[0]
     missed = [u for u in wanted.unit_starts if u not in got]
     if not missed:

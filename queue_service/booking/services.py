@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import String, Table, bindparam, func, select, text, update
+from sqlalchemy import BigInteger, String, Table, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
@@ -176,22 +176,30 @@ _ACTIVE_COUNT_SQL = (
 )
 
 
-def _active_count_along(email: str, now: datetime) -> seats.Along:
-    """``_active_count(email, now)`` to read along with the live seats."""
+# on PostgreSQL the read takes the address's lock first, in the same round trip
+_ADDRESS_LOCK_SQL = "SELECT pg_advisory_xact_lock(:address_lock) AS one"
+
+
+def _active_count_along(email: str, now: datetime, *, lock: bool = False) -> seats.Along:
+    """``_active_count(email, now)`` to read along with the live seats; ``lock``: the read
+    takes the address's advisory lock first (``_serialise_address``, PostgreSQL)."""
+    types: tuple = (
+        ("active_email", String()),
+        ("active_now", UTCDateTime()),
+        ("active_confirmed", String()),
+        ("active_pending", String()),
+    )
+    values = {
+        "active_email": email,
+        "active_now": now,
+        "active_confirmed": S.CONFIRMED.value,
+        "active_pending": S.PENDING.value,
+    }
+    if not lock:
+        return seats.Along(_ACTIVE_COUNT_SQL, types, values)
+    values["address_lock"] = _email_lock_key(email)
     return seats.Along(
-        _ACTIVE_COUNT_SQL,
-        (
-            ("active_email", String()),
-            ("active_now", UTCDateTime()),
-            ("active_confirmed", String()),
-            ("active_pending", String()),
-        ),
-        {
-            "active_email": email,
-            "active_now": now,
-            "active_confirmed": S.CONFIRMED.value,
-            "active_pending": S.PENDING.value,
-        },
+        _ACTIVE_COUNT_SQL, (*types, ("address_lock", BigInteger())), values, _ADDRESS_LOCK_SQL
     )
 
 
@@ -329,12 +337,15 @@ def book_appointment(
     service_info = tuple(ServiceInfo.of(sv) for sv in request.services)
 
     def work(session) -> AppointmentView:
-        _serialise_address(session, contact.email)
         # the address's count and the time's live seats in one read; a time already full
-        # fails here, before anything is written
+        # fails here, before anything is written. On PostgreSQL the read takes the address's
+        # lock (bookings of one address one after the other, to the commit) in the same round
+        # trip, so its count is as of the read's snapshot, which may predate the lock: the
+        # write counts again in its own (``ahead_of_seats``) and writes nothing at the limit.
+        postgresql = session.get_bind().dialect.name == "postgresql"
         wanted = seats.SeatRequest.for_slot(slot, request.units, s.unit, now)
         live, active = seats.read_live_seats(
-            session, wanted, along=_active_count_along(contact.email, now)
+            session, wanted, along=_active_count_along(contact.email, now, lock=postgresql)
         )
         _refuse_beyond_limit(active)
         seats.refuse_when_full(wanted, live)
@@ -368,7 +379,7 @@ def book_appointment(
         data = mails.draft_data(kind, view)
         assert data is not None  # a booking always has an address
         mail = outbox.draft_row(kind, mails.COMPOSER, data)
-        if seats.claims_at_once(session) and session.get_bind().dialect.name == "postgresql":
+        if postgresql and seats.claims_at_once(session):
             # the appointment, its mail and its seats in one statement, the seats last in it:
             # their row locks are held from there to the commit
             appointment_id, mail_id = seats.claim(
@@ -377,9 +388,18 @@ def book_appointment(
                 appointment_id=None,
                 until=until,
                 live=live,
-                ahead=writes.ahead_of_seats(values, mail),
+                ahead=writes.ahead_of_seats(
+                    values, mail, _active_count_along(contact.email, now), s.max_active_per_email
+                ),
             )
+            if appointment_id is None:  # the address reached its limit meanwhile
+                _refuse_beyond_limit(s.max_active_per_email)
         else:
+            if postgresql:  # counted again after the lock (see above)
+                _, active = seats.read_live_seats(
+                    session, wanted, along=_active_count_along(contact.email, now)
+                )
+                _refuse_beyond_limit(active)
             appointment_id = writes.insert_appointment(session, values)
             mail_id = outbox.insert_row(mail)
             # the seats last: their row locks are held from here to the commit, while other

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Integer, Table, insert
 from sqlalchemy.types import TypeEngine
 
 from ..notify.models import OutboxMail
@@ -65,36 +65,57 @@ def insert_appointment(session, values: dict) -> int:
     return session.connection().execute(_insert_appointment_stmt(), values).scalar_one()
 
 
-def _cte(name: str, table: Table, columns: tuple[str, ...], prefix: str) -> str:
+def _cte(name: str, table: Table, columns: tuple[str, ...], prefix: str, where: str) -> str:
     quoted = ", ".join(f'"{c}"' for c in columns)
     placeholders = ", ".join(f":{prefix}{c}" for c in columns)
-    # the text adds the table's own names and placeholders only
-    return f"{name} AS (INSERT INTO {table.name} ({quoted}) VALUES ({placeholders}) RETURNING id)"  # noqa: S608
+    # the text adds the table's own names, placeholders and fixed conditions only
+    return (
+        f"{name} AS (INSERT INTO {table.name} ({quoted}) SELECT {placeholders} {where} "
+        "RETURNING id)"
+    )
 
 
-@lru_cache(maxsize=1)
-def _ahead_sql() -> tuple[str, tuple[tuple[str, TypeEngine], ...]]:
-    sql = ", ".join(
-        (
-            _cte("appointment", _appointments, APPOINTMENT_COLUMNS, "a_"),
-            _cte("mail", _outbox, OUTBOX_COLUMNS, "m_"),
+_AHEAD: dict[str, tuple[str, tuple[tuple[str, TypeEngine], ...]]] = {}
+
+
+def _ahead_sql(below: seats.Along) -> tuple[str, tuple[tuple[str, TypeEngine], ...]]:
+    found = _AHEAD.get(below.sql)
+    if found is None:
+        sql = ", ".join(
+            (
+                _cte(
+                    "appointment",
+                    _appointments,
+                    APPOINTMENT_COLUMNS,
+                    "a_",
+                    f"WHERE {below.sql} < :a_limit",
+                ),
+                _cte("mail", _outbox, OUTBOX_COLUMNS, "m_", "FROM appointment"),
+            )
         )
-    )
-    types = tuple(("a_" + c, _appointments.c[c].type) for c in APPOINTMENT_COLUMNS) + tuple(
-        ("m_" + c, _outbox.c[c].type) for c in OUTBOX_COLUMNS
-    )
-    return sql, types
+        types = (
+            tuple(("a_" + c, _appointments.c[c].type) for c in APPOINTMENT_COLUMNS)
+            + tuple(("m_" + c, _outbox.c[c].type) for c in OUTBOX_COLUMNS)
+            + (("a_limit", Integer()),)
+            + below.types
+        )
+        found = _AHEAD[below.sql] = (sql, types)
+    return found
 
 
-def ahead_of_seats(appointment: dict, mail: dict) -> seats.Ahead:
+def ahead_of_seats(appointment: dict, mail: dict, below: seats.Along, limit: int) -> seats.Ahead:
     """The appointment ``appointment`` and the outbox row ``mail`` (column values) written in
-    the seats' statement (PostgreSQL); it returns the appointment's id and the row's."""
-    sql, types = _ahead_sql()
+    the seats' statement (PostgreSQL), only while ``below`` (the address's count, read in that
+    statement's own snapshot) is below ``limit``; it returns the appointment's id (None when
+    the count had reached the limit: nothing written) and the row's."""
+    sql, types = _ahead_sql(below)
     values = {"a_" + c: appointment[c] for c in APPOINTMENT_COLUMNS}
     values.update(("m_" + c, mail[c]) for c in OUTBOX_COLUMNS)
+    values["a_limit"] = limit
+    values.update(below.values)
     return seats.Ahead(
         sql,
-        "(SELECT id FROM appointment)",
+        "appointment",
         ("(SELECT id FROM appointment)", "(SELECT id FROM mail)"),
         types,
         values,

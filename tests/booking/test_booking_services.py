@@ -328,8 +328,8 @@ def test_a_booking_reads_the_address_count_and_the_live_seats_in_one_statement(b
     with statements_sent() as sent:
         book(office="linden", services="PA", start=at(THURSDAY, 8), email="one@example.org")
     reads = [s for s in sent if s.startswith("SELECT") and "slot_seats" in s]
-    counts = [s for s in sent if "count(appointments.id)" in s]
-    assert len(reads) == 1 and counts == reads
+    counts = [s for s in sent if s.startswith("SELECT") and "count(appointments.id)" in s]
+    assert len(reads) == 1 and counts == reads  # (PostgreSQL's write counts again: its own test)
 
 
 @pytest.mark.parametrize("minute", [0, 5, 10])  # the first, a middle and the last unit

@@ -17,6 +17,7 @@ from queue_service.booking import payloads, seats, slots
 from queue_service.booking import services as booking
 from queue_service.booking import settings as booking_settings
 from queue_service.booking.models import Appointment, SlotSeat
+from queue_service.errors import Refused, SlotTaken
 from queue_service.extensions import db
 from queue_service.notify.models import OutboxMail, OutboxStatus
 from queue_service.offices.services import get_office
@@ -246,3 +247,106 @@ def test_a_booking_writes_its_rows_without_the_orm(bookings, catalogue_app):
     calls, view = _python_calls(lambda: book(office="aegi", services="PA", start=at(THURSDAY, 9)))
     assert view.status == "confirmed"  # type: ignore[attr-defined]
     assert calls < 2600
+
+
+def test_a_booking_on_postgresql_takes_the_address_lock_in_its_read(bookings, catalogue_app):
+    """The address's advisory lock was a statement of its own before the read: a refused
+    attempt on a full time sent two statements (the lock, the read), a booking five (then the
+    appointment, its mail and its seats, since one). The read takes the lock now: one and two
+    on PostgreSQL; SQLite (no lock: one writer at a time) one and four."""
+    catalogue_app.config["MAIL_SENT_BY"] = "scheduler"
+    start = at(THURSDAY, 8)
+    postgresql = db.engine.dialect.name == "postgresql"
+    book(office="linden", services="PA", start=at(THURSDAY, 12))  # the catalogue kept
+    with statements_sent() as sent:
+        book(office="linden", services="PA", start=start)
+    own = _own(sent)
+    assert len(own) == (2 if postgresql else 4)
+    assert ("pg_advisory_xact_lock" in own[0]) == postgresql and "slot_seats" in own[0]
+    book(office="linden", services="PA", start=start)  # Linden: two at a time
+    with statements_sent() as sent, pytest.raises(SlotTaken):
+        book(office="linden", services="PA", start=start)
+    assert len(_own(sent)) == 1
+
+
+def _own(statements: list[str]) -> list[str]:
+    """A booking's own statements: not the catalogue's revision, not BEGIN."""
+    return [s for s in statements if not s.startswith("BEGIN") and "catalogue_revisions" not in s]
+
+
+def test_two_bookings_of_one_address_at_its_limit_never_both_succeed(
+    bookings, catalogue_app, monkeypatch
+):
+    """The address's third booking is paused before its commit while a fourth one of the same
+    address starts (on PostgreSQL its read waits for the address's lock; on SQLite for the
+    writer): once the third commits, the fourth is refused, though its read's count may
+    predate the third's commit (PostgreSQL takes the read's snapshot before the lock)."""
+    import threading
+
+    from queue_service.notify import outbox
+
+    email = "limit@example.org"
+    book(start=at(THURSDAY, 8), email=email)
+    book(start=at(THURSDAY, 9), email=email)
+    written, go_on = threading.Event(), threading.Event()
+    real_written = outbox.written
+
+    def pause_the_third(*args, **kwargs):
+        real_written(*args, **kwargs)
+        if threading.current_thread().name == "third":
+            written.set()
+            assert go_on.wait(20)
+
+    monkeypatch.setattr(outbox, "written", pause_the_third)
+    outcomes: dict[str, object] = {}
+
+    def attempt(hour: int) -> None:
+        with catalogue_app.app_context():
+            try:
+                outcomes[threading.current_thread().name] = book(
+                    start=at(THURSDAY, hour), email=email
+                )
+            except Exception as exc:  # the outcome is the test's
+                outcomes[threading.current_thread().name] = exc
+            finally:
+                db.session.remove()
+
+    third = threading.Thread(target=attempt, args=(10,), name="third")
+    fourth = threading.Thread(target=attempt, args=(11,), name="fourth")
+    third.start()
+    assert written.wait(20)
+    fourth.start()
+    _wait_until_blocked(fourth, outcomes)
+    go_on.set()
+    third.join(20)
+    fourth.join(20)
+    assert getattr(outcomes["third"], "email", None) == email
+    assert isinstance(outcomes["fourth"], Refused) and outcomes["fourth"].field == "email"
+    db.session.expire_all()
+    active = db.session.scalars(select(Appointment).where(Appointment.email == email)).all()
+    assert len(active) == 3
+
+
+def _wait_until_blocked(thread, outcomes) -> None:
+    """Until the thread's booking waits for the address's lock (PostgreSQL) or, on SQLite, a
+    moment (it waits for the one writer)."""
+    import time
+
+    from sqlalchemy import text
+
+    if db.engine.dialect.name != "postgresql":
+        time.sleep(0.3)
+        return
+    deadline = time.monotonic() + 20
+    with db.engine.connect() as conn:
+        while time.monotonic() < deadline and thread.is_alive():
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event = 'advisory' AND query LIKE '%pg_advisory_xact_lock%'"
+                )
+            ).scalar()
+            if waiting:
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"the fourth booking never waited for the address's lock: {outcomes}")
