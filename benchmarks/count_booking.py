@@ -43,6 +43,12 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=60)
     parser.add_argument("--bookings", type=int, default=60)
     parser.add_argument(
+        "--refusals",
+        type=int,
+        default=30,
+        help="attempts on a time already full (409), counted apart (most of a contended run)",
+    )
+    parser.add_argument(
         "--mail-sent-by",
         choices=["committer", "scheduler"],
         default="committer",
@@ -111,12 +117,12 @@ def _count(url: str, token: str, tmp: Path, options: argparse.Namespace) -> None
             starts.append(slot["start"])
     run = secrets.token_hex(3)
 
-    def book(n: int) -> int:
+    def book(n: int, start: str | None = None) -> int:
         body = {
             "office": "aegi",
             "services": ["PA"],
             "persons": 1,
-            "start": starts[n],
+            "start": start or starts[n],
             "name": f"Count Person {n}",
             "email": f"count-{run}-{n}@example.org",
         }
@@ -140,6 +146,15 @@ def _count(url: str, token: str, tmp: Path, options: argparse.Namespace) -> None
         f"  {booked} bookings (statuses {sorted(set(statuses))}); the sender's run: {sent}; "
         f"{len(list((tmp / 'mail').glob('*')))} mails in the folder"
     )
+    if options.refusals:
+        full = starts[1]
+        n = 10**6
+        while book(n, full) == 201:  # fill the time (uncounted)
+            n += 1
+        counted.start()
+        refused = [book(n + 1 + i, full) for i in range(options.refusals)]
+        _report(kind, "refused attempt (409, full time)", counted.take(), options.refusals)
+        print(f"  statuses {sorted(set(refused))}")
     if options.show_statements:  # one more booking, outside the counts
         from sqlalchemy import event
 
