@@ -91,14 +91,14 @@ def _statement_kind(query: str) -> str:
     for pattern, name in (
         (r"^BEGIN", "BEGIN"),
         (r"^SELECT 'auth'", "revision read"),
-        (r"pg_advisory_xact_lock", "advisory lock"),
         (
             r"^SELECT slot_seats\.unit_start, slot_seats\.seat_no, \(SELECT count",
-            "seats+count read",
+            "(lock+) seats+count read",
         ),
+        (r"pg_advisory_xact_lock", "advisory lock"),
         (r"^INSERT INTO appointments", "appointment insert"),
         (r"^INSERT INTO outbox_mails", "outbox insert"),
-        (r"^WITH .*INSERT INTO appointments", "appointment+outbox insert"),
+        (r"^WITH .*INSERT INTO appointments", "appointment+outbox+seats insert"),
         (r"^INSERT INTO slot_seats", "seat claim"),
         (r"^COMMIT", "COMMIT"),
         (r"^ROLLBACK", "ROLLBACK"),
