@@ -190,6 +190,9 @@ class Defaults:
     # keep the slot search's catalogue reads per process until the catalogue revision changes
     # (offices/revision.py); off: read them in every request
     CATALOGUE_CACHE = True
+    # keep a one-office slot search's answer per process until the seat revision changes or the
+    # answer's own valid-until moment passes (booking/slots.py); needs CATALOGUE_CACHE
+    SEARCH_CACHE = True
     # keep what a bearer token's lookup found (token, user, role, offices) per process until the
     # auth revision changes (auth/tokens.py); off: read them in every request
     AUTH_CACHE = True
@@ -357,6 +360,7 @@ _ENV_INT = (
 )
 _ENV_BOOL = (
     "CATALOGUE_CACHE",
+    "SEARCH_CACHE",
     "AUTH_CACHE",
     "BOOKING_DOUBLE_OPT_IN",
     "MAIL_USE_TLS",

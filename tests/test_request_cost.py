@@ -4,9 +4,7 @@ per-request work done with fewer Python calls, each answer compared with the lib
 from __future__ import annotations
 
 import asyncio
-import cProfile
 import inspect
-import pstats
 from functools import partial
 
 import pytest
@@ -22,16 +20,7 @@ from queue_service.extensions import limiter, login_manager
 from queue_service.ratelimits import _limits_not_of_a_route
 
 from .conftest import _test_config
-
-
-def _calls(function, *args, **kwargs) -> tuple[object, int]:
-    profile = cProfile.Profile()
-    profile.enable()
-    try:
-        result = function(*args, **kwargs)
-    finally:
-        profile.disable()
-    return result, pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+from .support.calls import python_calls as _calls
 
 
 def _plain(value):

@@ -627,7 +627,7 @@ def search_revisions() -> None:
 def _kept_here() -> bool:
     """Whether searches are kept (not with the catalogue's memo off: they derive from it)."""
     config = current_app.config
-    return config.get("SEARCH_CACHE", True) and config.get("CATALOGUE_CACHE", True)
+    return config["SEARCH_CACHE"] and config["CATALOGUE_CACHE"]
 
 
 def kept_free_runs(

@@ -4,8 +4,6 @@ answers compared with the old paths."""
 
 from __future__ import annotations
 
-import cProfile
-import pstats
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -18,6 +16,7 @@ from queue_service.tickets import display, estimates, payloads
 from queue_service.tickets import services as q
 from queue_service.tickets.models import Ticket, TicketService
 
+from ..support.calls import python_calls as _calls
 from ..support.sql import statements_sent
 
 
@@ -82,16 +81,6 @@ def test_the_queue_read_gets_further_services_with_the_waiting_tickets_and_count
             assert waiting[ticket_id] == _booked(ticket_id)
     walkins = [t for t in snap.waiting if t.id not in ids]
     assert walkins and all(t.further == () for t in walkins)
-
-
-def _calls(function, *args) -> tuple[object, int]:
-    profile = cProfile.Profile()
-    profile.enable()
-    try:
-        result = function(*args)
-    finally:
-        profile.disable()
-    return result, pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
 
 
 def test_the_counters_calls_on_the_display_are_a_statement_built_once(aegi, clerk):

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import cProfile
-import pstats
 import secrets
 from datetime import timedelta
 
@@ -20,17 +18,8 @@ from queue_service.tickets import payloads
 from queue_service.tickets import services as q
 from queue_service.tickets.models import Ticket
 
+from ..support.calls import python_calls as _calls
 from ..support.sql import statements_sent
-
-
-def _calls(function, *args, **kwargs) -> tuple[object, int]:
-    profile = cProfile.Profile()
-    profile.enable()
-    try:
-        result = function(*args, **kwargs)
-    finally:
-        profile.disable()
-    return result, pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
 
 
 def test_an_issue_reads_nothing_before_its_transaction_for_the_admission_lock(app, aegi):
