@@ -293,7 +293,11 @@ def test_a_resident_finds_the_office_books_reads_the_mail_moves_and_cancels(brow
         # the long name wraps inside the phone's width
         name = page.locator("dd", has_text=LONG_WORD)
         expect(name).to_be_visible()
-        assert name.evaluate("n => n.scrollWidth <= n.clientWidth")
+        # measured once the page's style sheets have loaded (CI once measured before booking.css)
+        page.wait_for_load_state("load")
+        page.wait_for_function(
+            "n => n.scrollWidth <= n.clientWidth", arg=name.element_handle(), timeout=5000
+        )
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=SHOT.format("resident-2-booked"), full_page=True)
         manage_url = page.url.split("?")[0]
