@@ -44,10 +44,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_pdf import floor_a  # noqa: E402
 from bench_queue import bench_floor  # noqa: E402
-from common import catalogue_file, pg_database, summary  # noqa: E402
+from common import catalogue_file, pg_database, start_server, summary  # noqa: E402
 
 from queue_service.printing import TicketPrint, render_ticket_pdf  # noqa: E402
-from tests.support.servers import run_cli, start_server  # noqa: E402
+from tests.support.servers import run_cli  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "kiosk.json"
 CLOCK_START = "2026-11-26T08:30"  # a Thursday morning: walk-ins everywhere but Schützenplatz

@@ -33,15 +33,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import (  # noqa: E402
+    connections_opened,
     cpu_seconds,
     machine,
     pg_database,
     prepare_database,
+    start_server,
     summary,
 )
-from tests.support.servers import free_port, start_server  # noqa: E402
+from tests.support.servers import free_port  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "queue.json"
+METRICS_TOKEN = secrets.token_hex(16)
 # a Thursday morning: every office but Schützenplatz takes walk-ins
 CLOCK_START = "2026-11-26T08:30"
 OFFICES = [
@@ -139,11 +142,19 @@ def _run(pool, worker, jobs) -> tuple[list, float]:
 
 def _prepare(workdir: Path, database_url: str) -> tuple[dict, str, dict]:
     token, devices = prepare_database(workdir, database_url, OFFICES)
-    server_env = {"CLOCK_START": CLOCK_START, "RATELIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"}
+    server_env = {
+        "CLOCK_START": CLOCK_START,
+        "RATELIMIT_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+        # /metrics, read after each phase for the connections the server's pool opened
+        "METRICS_TOKEN": METRICS_TOKEN,
+    }
     return devices, token, server_env
 
 
-def bench_database(kind: str, pool, clients: int, per_client: int) -> dict:
+def bench_database(
+    kind: str, pool, clients: int, per_client: int, db_pool: dict | None = None
+) -> dict:
     drop = None
     with tempfile.TemporaryDirectory(prefix=f"qs-bench-{kind}-") as tmp:
         workdir = Path(tmp)
@@ -153,6 +164,7 @@ def bench_database(kind: str, pool, clients: int, per_client: int) -> dict:
             url, drop = pg_database()
         try:
             devices, token, env = _prepare(workdir, url)
+            env |= db_pool or {}
             server = start_server(workdir, database_url=url, env=env, load_demo=False, timeout=120)
             try:
                 return _measure(
@@ -163,6 +175,7 @@ def bench_database(kind: str, pool, clients: int, per_client: int) -> dict:
                     clients,
                     per_client,
                     lambda: cpu_seconds(server.process.pid),
+                    lambda: connections_opened(server.base_url, METRICS_TOKEN),
                 )
             finally:
                 server.stop()
@@ -178,6 +191,10 @@ def _cpu_ms(cpu: Callable[[], float] | None, before: float, requests_done: int) 
     return round(1000 * (cpu() - before) / requests_done, 2)
 
 
+def _difference(before: float | None, after: float | None) -> int | None:
+    return None if before is None or after is None else int(after - before)
+
+
 def _measure(
     base: str,
     devices: dict,
@@ -186,9 +203,12 @@ def _measure(
     clients: int,
     per_client: int,
     cpu: Callable[[], float] | None = None,
+    connections: Callable[[], float | None] | None = None,
 ) -> dict:
     """Both phases; with ``cpu`` (the server's CPU seconds so far) also the server's CPU time
-    per request of each phase, which a busy shared machine distorts far less than latency."""
+    per request of each phase, which a busy shared machine distorts far less than latency; with
+    ``connections`` (the database connections the server opened so far) those each phase
+    opened (a pool that fits the concurrency opens none once warm)."""
     auth = {"Authorization": f"Bearer {token}"}
     # warm-up (imports, caches, connections), then open the counters the clerks will use
     _run(pool, _issue_worker, [(base, devices, 3, i) for i in range(clients)])
@@ -200,6 +220,7 @@ def _measure(
         )
         clerk_jobs.append((base, token, office, counter, 10**6))
 
+    opened = [connections() if connections else None]
     before = cpu() if cpu else 0.0
     results, seconds = _run(
         pool, _issue_worker, [(base, devices, per_client, i) for i in range(clients)]
@@ -208,6 +229,7 @@ def _measure(
     issue_errors = sum(e for _, e, _ in results)
     refused = [v for _, _, latencies in results for v in latencies]
     issue_cpu = _cpu_ms(cpu, before, len(issue) + len(refused))
+    opened.append(connections() if connections else None)
 
     before = cpu() if cpu else 0.0
     results, call_seconds = _run(pool, _clerk_worker, clerk_jobs)
@@ -216,7 +238,13 @@ def _measure(
     }
     call_errors = sum(e for _, e in results)
     cycle_cpu = _cpu_ms(cpu, before, len(timings["call_next"]))
+    opened.append(connections() if connections else None)
     return {
+        # database connections the server opened during each phase
+        "connections_opened": {
+            "issue": _difference(opened[0], opened[1]),
+            "call_cycle": _difference(opened[1], opened[2]),
+        },
         # server CPU per issue request (admitted or refused) and per call-next/start/finish cycle
         "server_cpu_ms": {"issue": issue_cpu, "call_cycle": cycle_cpu},
         "issue": summary(issue, seconds) | {"errors": issue_errors},
@@ -267,7 +295,17 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--db-pool",
+        metavar="SIZE,OVERFLOW",
+        help="the server's DATABASE_POOL_SIZE and DATABASE_MAX_OVERFLOW (default: the deployed "
+        "10,20; the tests' servers use 3,7)",
+    )
     options = parser.parse_args()
+    db_pool = None
+    if options.db_pool:
+        size, overflow = options.db_pool.split(",")
+        db_pool = {"DATABASE_POOL_SIZE": size, "DATABASE_MAX_OVERFLOW": overflow}
     per_client = 25 if options.quick else 250
     floor_per_client = 100 if options.quick else 1000
 
@@ -278,12 +316,13 @@ def main() -> None:
         "tickets_per_client": per_client,
         "machine": machine(),
         "targets": TARGETS,
+        "db_pool": options.db_pool or "deployed (config.py)",
     }
     with multiprocessing.get_context("fork").Pool(options.clients) as pool:
         report["floor"] = bench_floor(pool, options.clients, floor_per_client)
         for kind in options.databases.split(","):
             try:
-                report[kind] = bench_database(kind, pool, options.clients, per_client)
+                report[kind] = bench_database(kind, pool, options.clients, per_client, db_pool)
             except Exception as exc:  # a missing PostgreSQL is reported, not fatal
                 report[kind] = {"error": f"{exc.__class__.__name__}: {exc}"}
     floor_p50, floor_rps = report["floor"]["p50_ms"], report["floor"]["per_s"]
@@ -340,6 +379,11 @@ def _print(report: dict, kinds: list[str]) -> None:
             f" (errors: issue {result['issue']['errors']}, call {result['call_next']['errors']});"
             f" issue requests answered per second, tickets and refusals: "
             f"{result.get('issue_requests_per_s')}"
+        )
+        opened = result.get("connections_opened") or {}
+        print(
+            f"{kind:<11} database connections the server opened: issue phase "
+            f"{opened.get('issue')}, call phase {opened.get('call_cycle')}"
         )
     print(
         f"\nload average at start {report['machine']['load_average_at_start']}, at end "

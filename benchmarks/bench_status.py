@@ -46,7 +46,8 @@ from benchmarks.bench_queue import (  # noqa: E402
     bench_floor,
     summary,
 )
-from tests.support.servers import run_cli, start_server  # noqa: E402
+from benchmarks.common import start_server  # noqa: E402
+from tests.support.servers import run_cli  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "status.json"
 TODAY = date(2026, 11, 26)  # CLOCK_START of bench_queue: Thursday 26 November 2026, 08:30

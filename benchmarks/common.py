@@ -21,13 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import free_port, run_cli, start_server  # noqa: E402
+from tests.support.servers import free_port, run_cli  # noqa: E402
+from tests.support.servers import start_server as _start_test_server  # noqa: E402
 
 __all__ = [
     "ROOT",
     "free_port",
     "run_cli",
     "start_server",
+    "connections_opened",
     "percentile",
     "summary",
     "machine",
@@ -46,6 +48,35 @@ DEMO = ROOT / "queue_service" / "offices" / "data" / "hannover.yaml"
 PG_URL = os.environ.get("QS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # a Thursday morning: every office but Schützenplatz takes walk-ins
 CLOCK_START = "2026-11-26T08:30"
+
+
+# The tests' servers hold their pool to 3 connections (plus 7 made and closed on demand) so that
+# three pytest workers' servers stay under PostgreSQL's max_connections. A benchmark measures the
+# deployed process: config.py's pool (DATABASE_POOL_SIZE 10, DATABASE_MAX_OVERFLOW 20). With the
+# tests' pool, eight clients kept making and closing connections (a backend start each, its
+# statements prepared again), which bench_queue and profile_queue measured until session 11.
+DEPLOYED_POOL: dict[str, str | None] = {"DATABASE_POOL_SIZE": None, "DATABASE_MAX_OVERFLOW": None}
+
+
+def start_server(workdir: Path, database_url: str | None = None, env: dict | None = None, **kwargs):
+    """``tests.support.servers.start_server`` with the deployed connection pool (unless ``env``
+    sets one)."""
+    return _start_test_server(workdir, database_url, {**DEPLOYED_POOL, **(env or {})}, **kwargs)
+
+
+def connections_opened(base_url: str, metrics_token: str) -> float | None:
+    """The server's ``qs_db_connections_opened_total`` (its /metrics, served with
+    ``METRICS_TOKEN``); None if it cannot be read."""
+    try:
+        response = requests.get(
+            base_url + "/metrics", headers={"Authorization": f"Bearer {metrics_token}"}, timeout=30
+        )
+    except requests.RequestException:
+        return None
+    for line in response.text.splitlines() if response.ok else ():
+        if line.startswith("qs_db_connections_opened_total "):
+            return float(line.split()[1])
+    return None
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -28,8 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_queue  # noqa: E402
-from benchmarks.common import cpu_seconds, pg_database  # noqa: E402
-from tests.support.servers import start_server  # noqa: E402
+from benchmarks.common import cpu_seconds, pg_database, start_server  # noqa: E402
 
 SHOWN = ("queue_service", "sqlalchemy/orm/session", "flask/app", "engineio", "flask_limiter")
 

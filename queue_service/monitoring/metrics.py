@@ -37,7 +37,8 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy import case, func, select
+from sqlalchemy import case, event, func, select
+from sqlalchemy.engine import Engine
 
 from .. import clock
 from ..extensions import db, socketio
@@ -74,6 +75,18 @@ MAIL_DELIVERIES = Counter(
     "Attempts to deliver an outbox mail: sent, failed (retried later) or rejected (for good)",
     ["kind", "outcome"],
 )
+
+DB_CONNECTIONS_OPENED = Counter(
+    "qs_db_connections_opened_total",
+    "Database connections this process opened: a pool of the right size opens its connections "
+    "once; a steady rise under load means a pool too small for the concurrency "
+    "(DATABASE_POOL_SIZE), its overflow opened and closed again and again",
+)
+
+
+@event.listens_for(Engine, "connect")
+def _count_connection(dbapi_connection, connection_record) -> None:
+    DB_CONNECTIONS_OPENED.inc()
 
 
 def count_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -119,3 +119,22 @@ def test_the_sample_grafana_dashboard_uses_only_metrics_the_endpoint_serves(app,
     }
     assert len(used) >= 12
     assert used - served == set()
+
+
+def test_the_connections_a_process_opens_are_counted_once_per_connection_not_per_request(
+    app, client
+):
+    from queue_service.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()  # the pool starts empty: the next request opens a connection
+    before = value(scrape(client), "qs_db_connections_opened_total")
+    assert before >= 1  # the scrape itself read the queue from a new connection
+    for _ in range(5):
+        assert client.get("/api/v1/offices/aegi").status_code == 200
+    after = value(scrape(client), "qs_db_connections_opened_total")
+    # sequential requests take the pooled connection again: none opened
+    assert after == before
+    with app.app_context():
+        db.engine.dispose()
+    assert value(scrape(client), "qs_db_connections_opened_total") == after + 1
