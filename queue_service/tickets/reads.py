@@ -67,7 +67,7 @@ def ticket_status(token: str, lang: str = "de") -> dict:
     A waiting ticket's position and estimate come from the office's queue read shared with the
     displays and the other phones while the office's seq is unchanged and neither real nor
     application time has moved on by DISPLAY_SNAPSHOT_SHARE_SECONDS (``shared.office_read``);
-    the forecast behind the warning is worked out for each ask, as before."""
+    the forecast behind the warning is worked out once per such read, at its moment."""
     row = (
         db.session.connection().execute(_status_stmt(), {"token": token}).first() if token else None
     )
@@ -94,7 +94,11 @@ def ticket_status(token: str, lang: str = "de") -> dict:
     view = payloads.waiting_public_view(
         number, kind, services, persons, ticket_lang, office, issued_at, day, estimate, lang
     )
-    warnings = forecast_warnings(snap, {ticket_id: names[service_id][0]})
+    outlook = read.outlook
+    if not isinstance(outlook, forecast.Forecast):
+        outlook = forecast.day_forecast(snap.office, snap.now, snap)
+        shared.keep_outlook(office, read, outlook)
+    warnings = forecast_warnings(snap, {ticket_id: names[service_id][0]}, outlook)
     return payloads.with_warning(view, warnings.get(ticket_id))
 
 

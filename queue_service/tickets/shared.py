@@ -36,6 +36,10 @@ class OfficeRead:
     revision: tuple[int, int]  # the catalogue's
     snap: estimates.Snapshot
     display: dict | None = None  # the display_state built from it, once a display asked
+    # the walk-in forecast at the read's moment (forecast.day_forecast of ``snap``), once a
+    # status page asked: the appointments it counts may have changed without a seq, which the
+    # read's age bounds as it bounds the estimates
+    outlook: object | None = None
 
 
 def share_seconds() -> float:
@@ -81,6 +85,13 @@ def keep_display(office: Office, read: OfficeRead, state: dict) -> None:
     found = _kept().get(office.slug)
     if found is not None and (found.seq, found.taken) == (read.seq, read.taken):
         found.display = state
+
+
+def keep_outlook(office: Office, read: OfficeRead, outlook: object) -> None:
+    """Keep the forecast worked out from ``read`` with it, for the next status page that asks."""
+    found = _kept().get(office.slug)
+    if found is not None and (found.seq, found.taken) == (read.seq, read.taken):
+        found.outlook = outlook
 
 
 def waiting_view_columns() -> tuple:
