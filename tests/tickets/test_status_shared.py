@@ -95,6 +95,30 @@ def test_phones_of_one_office_share_one_queue_read_until_something_happens(aegi,
     assert ranked == ["aegi", "aegi"]  # the application's clock moved on
 
 
+def test_the_phones_of_one_read_share_its_forecast_and_a_new_read_works_it_out_again(
+    aegi, monkeypatch
+):
+    tokens = _busy_afternoon()
+    worked_out = []
+
+    def counted(office, now, snap=None):
+        worked_out.append(now)
+        return day_forecast(office, now, snap)
+
+    monkeypatch.setattr(reads.forecast, "day_forecast", counted)
+    answers = [reads.ticket_status(token) for token in tokens]
+    assert any(a["may_not_be_served"] for a in answers)
+    assert len(worked_out) == 1  # one forecast for every phone of the read (one each before)
+    q.call_next("aegi", 2, actor=staff("clerk-aegi"))
+    worked_out.clear()  # (the displays' read after the call has its own)
+    reads.ticket_status(tokens[-1])
+    reads.ticket_status(tokens[-2])
+    assert len(worked_out) == 1  # the office's seq moved: a new read, its own forecast, once
+    clock.advance(timedelta(seconds=5))
+    assert reads.ticket_status(tokens[-1]) == _own_read(tokens[-1], "de")
+    assert worked_out[1] == clock.now()  # the clock moved on: worked out at the new moment
+
+
 def test_a_ticket_that_is_no_longer_waiting_gets_its_own_status(aegi):
     tokens = _busy_afternoon()
     reads.ticket_status(tokens[0])  # the shared read is kept with the others still waiting
