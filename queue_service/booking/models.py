@@ -115,16 +115,17 @@ class SeatRevision(Model):
 
 # what a slot search counts: any write to the seats moves it (a booking, a hold, a
 # confirmation, a cancellation, a reschedule, the expiry and retention jobs, raw SQL). One row
-# for the city, not one per office: a trigger knows an office only once the statement has locked
-# its seat rows, and a booking that then waited for the office's row, while another booking that
-# held it waited for those seat rows (claim's next numbers), would deadlock. Taken before the
-# statement instead, the row is the first lock of every seat writer, held to its commit.
+# for the city. On PostgreSQL it is bumped once per writing transaction, at its commit: the row
+# is the last lock of every seat writer, held only through the commit. Taken at the first seat
+# write (as until session 11), it made every seat writer of the city queue from its claim to
+# its commit; a row per office, taken when a statement's trigger first knows the office, would
+# deadlock two bookings through claim's next numbers.
 SEATS = revision.Tracked(
     "seats",
     "seat_revisions",
     {"slot_seats": None},
     setting="SEARCH_CACHE",
     depends_on=("catalogue",),  # a kept search derives from the catalogue's windows too
-    before=True,
+    at_commit=True,
 )
 revision.track(SEATS)

@@ -65,9 +65,13 @@ class Tracked:
     watched: Mapping[str, tuple[str, ...] | None]
     setting: str  # the configuration flag that turns its per-process memo off
     depends_on: tuple[str, ...] = ()  # other revisions what is kept under it derives from
-    # PostgreSQL: bump before the statement touches a row (the revision row is then every
-    # writer's first lock, so writers that lock watched rows afterwards never deadlock on it)
-    before: bool = False
+    # PostgreSQL: bump once per transaction, at its commit (a deferred constraint trigger per
+    # row, and a statement trigger for TRUNCATE), instead of after each statement: the revision
+    # row is then every writer's last lock, held only through the commit, and two writers never
+    # wait for it while holding rows the other needs. For tables written by many concurrent
+    # transactions (the seats): a statement trigger holds the row from the first write to the
+    # commit, and every writer of the city queues there.
+    at_commit: bool = False
 
     def tables(self) -> tuple[str, ...]:
         return tuple(self.watched)
@@ -102,11 +106,20 @@ def _bump(kind: Tracked, random: str) -> str:
 
 
 def _pg_function(kind: Tracked) -> str:
+    bump = _bump(kind, "floor(random() * 2147483647)::integer")
+    if kind.at_commit:
+        # a row trigger: bump at the first of the transaction's rows only (a setting local to
+        # the transaction remembers it; a rolled back savepoint forgets it with its bump)
+        done = f"qs.{kind.name}_revision_bumped_in"
+        bump = (
+            f"IF current_setting('{done}', true) IS DISTINCT FROM txid_current()::text THEN "
+            f"{bump}; PERFORM set_config('{done}', txid_current()::text, true); END IF"
+        )
     return (
         f"CREATE OR REPLACE FUNCTION qs_bump_{kind.name}_revision() RETURNS trigger "
         "LANGUAGE plpgsql AS $$ BEGIN "
-        + _bump(kind, "floor(random() * 2147483647)::integer")
-        + "; RETURN NULL; END $$"  # a statement trigger's value is ignored, BEFORE too
+        + bump
+        + "; RETURN NULL; END $$"  # an AFTER trigger's value is ignored
     )
 
 
@@ -128,13 +141,31 @@ def install_triggers(
     tables = kind.tables() if tables is None else tables
     if connection.dialect.name == "postgresql":
         connection.execute(text(_pg_function(kind)))
+        function = f"qs_bump_{kind.name}_revision()"
         for table in tables:
             name = _trigger_name(table, kind=kind)
+            truncate = _trigger_name(table, "truncate", kind)
             connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+            connection.execute(text(f"DROP TRIGGER IF EXISTS {truncate} ON {table}"))
+            changes = f"INSERT OR {_update_of(kind, table)} OR DELETE"
+            if kind.at_commit:
+                connection.execute(
+                    text(
+                        f"CREATE CONSTRAINT TRIGGER {name} AFTER {changes} ON {table} "
+                        f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {function}"
+                    )
+                )
+                connection.execute(
+                    text(
+                        f"CREATE TRIGGER {truncate} AFTER TRUNCATE ON {table} "
+                        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}"
+                    )
+                )
+                continue
             connection.execute(
                 text(
-                    f"CREATE TRIGGER {name} {'BEFORE' if kind.before else 'AFTER'} INSERT OR {_update_of(kind, table)} OR DELETE OR TRUNCATE ON {table} "
-                    f"FOR EACH STATEMENT EXECUTE FUNCTION qs_bump_{kind.name}_revision()"
+                    f"CREATE TRIGGER {name} AFTER {changes} OR TRUNCATE ON {table} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION {function}"
                 )
             )
         return
@@ -156,8 +187,8 @@ def drop_triggers(
     tables = kind.tables() if tables is None else tables
     if connection.dialect.name == "postgresql":
         for table in tables:
-            name = _trigger_name(table, kind=kind)
-            connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+            for name in (_trigger_name(table, kind=kind), _trigger_name(table, "truncate", kind)):
+                connection.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
         if set(tables) >= set(kind.tables()):
             connection.execute(text(f"DROP FUNCTION IF EXISTS qs_bump_{kind.name}_revision()"))
         return

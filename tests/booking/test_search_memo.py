@@ -262,3 +262,58 @@ def test_a_warm_search_is_a_small_part_of_a_search(app, catalogue):
     warm = calls(kept)
     cold = calls(lambda: slots.free_runs(aegi, request))
     assert warm * 10 < cold, (warm, cold)
+
+
+@pytest.mark.postgres
+def test_seat_writers_hold_the_seat_revision_only_through_their_commits(pg_schema):
+    """Two bookings' seat writes do not queue on the city's revision row (PostgreSQL): it is
+    bumped once per writing transaction, at its commit, so a second writer commits while the
+    first is still open (the row used to be taken at the first seat write and held to the
+    commit: every seat writer of the city waited there)."""
+    from queue_service import create_app
+    from queue_service.offices.catalogue import DEMO_FILE, load_catalogue_file
+
+    from ..conftest import _test_config, _truncate_all
+
+    app_ = create_app(
+        _test_config(
+            pg_schema, MAIL_BACKEND="memory", MAIL_ASYNC=False, BOOKING_DOUBLE_OPT_IN=False
+        )
+    )
+    number = text("SELECT number FROM seat_revisions WHERE id = 1")
+    with app_.app_context():
+        _truncate_all()
+        load_catalogue_file(DEMO_FILE)
+        clock.freeze(MONDAY_9)
+        book(office="aegi", start=at(THURSDAY, 8))
+        book(office="linden", start=at(THURSDAY, 8))
+        rows = db.session.execute(
+            text("SELECT appointment_id, count(*) FROM slot_seats GROUP BY appointment_id")
+        ).all()
+        db.session.commit()
+        assert len(rows) == 2 and all(seats > 1 for _, seats in rows)
+        (first, _), (second, _) = rows
+        release = text("UPDATE slot_seats SET occupied_until = :at WHERE appointment_id = :id")
+        until = clock.now() + timedelta(days=30)
+        try:
+            with db.engine.connect() as a, db.engine.connect() as b:
+                before = a.scalar(number)
+                a.commit()
+                a.execute(release, {"at": until, "id": first})  # several rows, not committed
+                b.execute(text("SET LOCAL lock_timeout = '2s'"))
+                b.execute(release, {"at": until, "id": second})
+                b.commit()  # without waiting for the open transaction
+                assert b.scalar(number) == before + 1
+                b.commit()
+                a.commit()
+                # once per transaction, whatever the number of rows each wrote
+                assert a.scalar(number) == before + 2
+                a.commit()
+                a.execute(text("TRUNCATE slot_seats"))
+                a.commit()
+                assert a.scalar(number) == before + 3
+                a.commit()
+        finally:
+            clock.reset()
+            db.session.remove()
+            db.engine.dispose()
