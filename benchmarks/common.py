@@ -16,6 +16,7 @@ from pathlib import Path
 
 import requests
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -73,9 +74,12 @@ def connections_opened(base_url: str, metrics_token: str) -> float | None:
         )
     except requests.RequestException:
         return None
-    for line in response.text.splitlines() if response.ok else ():
-        if line.startswith("qs_db_connections_opened_total "):
-            return float(line.split()[1])
+    if not response.ok:
+        return None
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == "qs_db_connections_opened_total":
+                return sample.value
     return None
 
 

@@ -95,7 +95,7 @@ def ticket_status(token: str, lang: str = "de") -> dict:
         number, kind, services, persons, ticket_lang, office, issued_at, day, estimate, lang
     )
     outlook = read.outlook
-    if not isinstance(outlook, forecast.Forecast):
+    if outlook is None:
         outlook = forecast.day_forecast(snap.office, snap.now, snap)
         shared.keep_outlook(office, read, outlook)
     warnings = forecast_warnings(snap, {ticket_id: names[service_id][0]}, outlook)

@@ -23,7 +23,7 @@ from ..extensions import app_object, db
 from ..offices import revision
 from ..offices.models import Office, Service
 from ..realtime.publish import current_seq
-from . import estimates
+from . import estimates, forecast
 from .models import Ticket
 
 
@@ -39,7 +39,7 @@ class OfficeRead:
     # the walk-in forecast at the read's moment (forecast.day_forecast of ``snap``), once a
     # status page asked: the appointments it counts may have changed without a seq, which the
     # read's age bounds as it bounds the estimates
-    outlook: object | None = None
+    outlook: forecast.Forecast | None = None
 
 
 def share_seconds() -> float:
@@ -80,18 +80,22 @@ def office_read(office: Office, fresh: bool = False, clock_bound: bool = False) 
     return read
 
 
+def _keep_with(office: Office, read: OfficeRead, **derived) -> None:
+    """Keep what was derived from ``read`` with it, if it is still the office's kept read."""
+    found = _kept().get(office.slug)
+    if found is not None and (found.seq, found.taken) == (read.seq, read.taken):
+        for name, value in derived.items():
+            setattr(found, name, value)
+
+
 def keep_display(office: Office, read: OfficeRead, state: dict) -> None:
     """Keep the display_state built from ``read`` with it, for the next display that joins."""
-    found = _kept().get(office.slug)
-    if found is not None and (found.seq, found.taken) == (read.seq, read.taken):
-        found.display = state
+    _keep_with(office, read, display=state)
 
 
-def keep_outlook(office: Office, read: OfficeRead, outlook: object) -> None:
+def keep_outlook(office: Office, read: OfficeRead, outlook: forecast.Forecast) -> None:
     """Keep the forecast worked out from ``read`` with it, for the next status page that asks."""
-    found = _kept().get(office.slug)
-    if found is not None and (found.seq, found.taken) == (read.seq, read.taken):
-        found.outlook = outlook
+    _keep_with(office, read, outlook=outlook)
 
 
 def waiting_view_columns() -> tuple:
