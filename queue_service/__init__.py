@@ -30,6 +30,7 @@ from werkzeug.utils import cached_property
 from . import clock, health
 from .config import Defaults, engine_options, from_environment, load_secret_key
 from .errors import N_, DomainError
+from .sessions import READ_METHODS, read_context
 
 __all__ = ["create_app", "ConfigError"]
 
@@ -81,6 +82,14 @@ class QueueApp(Flask):
         ):
             return func
         return super().ensure_sync(func)
+
+    def wsgi_app(self, environ, start_response):
+        # a safe method's reads outside a unit of work need no transaction (sessions.py)
+        token = read_context.set(environ.get("REQUEST_METHOD") in READ_METHODS)
+        try:
+            return super().wsgi_app(environ, start_response)
+        finally:
+            read_context.reset(token)
 
 
 def create_app(test_config: dict | None = None) -> Flask:

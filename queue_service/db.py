@@ -9,7 +9,6 @@ retried a bounded number of times by ``run_in_transaction``.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import random
 import threading
@@ -30,11 +29,11 @@ from sqlalchemy.types import TypeDecorator
 
 from . import clock
 from .extensions import db
+from .sessions import in_autocommit_read, in_work
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_immediate = contextvars.ContextVar("qs_sqlite_immediate", default=False)
 # SQLite has one writer. Threads of this process queue here for it instead of polling in
 # SQLite's busy handler (which sleeps up to 100 ms per try and is unfair under load). This is
 # only about waiting well: BEGIN IMMEDIATE and the constraints keep the data right without it
@@ -86,7 +85,7 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 def _sqlite_on_begin(conn):
     if conn.dialect.name != "sqlite":
         return
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if in_work.get() else "BEGIN")
 
 
 def ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
@@ -140,11 +139,18 @@ def unit_of_work() -> Iterator:
     """A write transaction on the request's session: commit on success, roll back on error."""
     session = db.session()
     principals = _principals(session)
-    if session.in_transaction() and not is_sqlite() and _only_read(session):
+    if (
+        session.in_transaction()
+        and not is_sqlite()
+        and _only_read(session)
+        and not in_autocommit_read(session)
+    ):
         # PostgreSQL reads at READ COMMITTED: each statement sees what was committed when it
         # began, so the request's read transaction can go on as the write transaction (one
         # COMMIT and one BEGIN, two round trips, less per change). Loaded objects and what was
         # kept for the transaction are forgotten all the same: the work reads current rows.
+        # (A read without a transaction, queue_service/sessions.py, is ended below instead: its
+        # connection has none to go on with, and its commit costs no round trip.)
         _expire_all_but(session, principals)
         _forget_transaction_memos(session)
     elif session.in_transaction():
@@ -162,7 +168,7 @@ def unit_of_work() -> Iterator:
     elif session.info.pop(_KEPT, False):
         # what the last unit of work kept is not current any more
         _expire_all_but(session, principals)
-    token = _immediate.set(True)
+    token = in_work.set(True)
     serialize = is_sqlite() and current_app.config.get("SQLITE_WRITER_LOCK", True)
     if serialize:
         _sqlite_writers.acquire()
@@ -184,7 +190,7 @@ def unit_of_work() -> Iterator:
     finally:
         if serialize:
             _sqlite_writers.release()
-        _immediate.reset(token)
+        in_work.reset(token)
 
 
 _PRINCIPALS = "qs_principals"
@@ -289,7 +295,7 @@ def commit_attempted() -> bool:
 
 def in_unit_of_work() -> bool:
     """True inside ``unit_of_work()`` (for code that must be part of the caller's change)."""
-    return _immediate.get()
+    return in_work.get()
 
 
 def after_commit(callback: Callable[[], None]) -> None:

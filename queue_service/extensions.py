@@ -14,12 +14,15 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.local import LocalProxy
 
+from .sessions import QueueSession
+
 
 class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# QueueSession: reads outside a unit of work without a transaction on PostgreSQL (sessions.py)
+db = SQLAlchemy(model_class=Base, session_options={"class_": QueueSession})
 # the base class of the models: db.Model (Base with Flask-SQLAlchemy's table names and session);
 # type checkers see Base, since an attribute of an instance cannot be resolved as a base class
 if TYPE_CHECKING:

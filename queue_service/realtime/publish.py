@@ -45,6 +45,7 @@ from .. import clock
 from ..db import after_commit, in_unit_of_work
 from ..extensions import app_object, db, socketio
 from ..offices.models import Office
+from ..sessions import reading
 from .models import OfficeEventLog, OfficeEventSeq
 from .readers import queue_readers
 from .watched import watched
@@ -404,9 +405,12 @@ def deliver_queue(app: Flask, office: str, seqs: list[int]) -> None:
         # the whole process until it returns
         socketio.sleep(0)
         try:
-            # the seq first: the state read afterwards holds every change up to it (section 5)
-            state_seq = current_seq(office)
-            read = queue_readers().read_queue(office, sent)
+            # the seq first: the state read afterwards holds every change up to it (section 5);
+            # at READ COMMITTED a transaction adds nothing to that: both read without one
+            # (queue_service/sessions.py)
+            with reading():
+                state_seq = current_seq(office)
+                read = queue_readers().read_queue(office, sent)
         except Exception:
             log.exception("could not read the queue of %s for the displays", office)
             read, state_seq = None, max(seqs)

@@ -1,0 +1,100 @@
+"""The request session's choice of connection: reads outside a unit of work, on PostgreSQL,
+run without a transaction of their own.
+
+A read-only request on PostgreSQL (a status page, a slot search, a display's snapshot) used to
+cost three round trips for one statement: psycopg's ``BEGIN``, the ``SELECT`` and the
+``ROLLBACK`` at the teardown. At READ COMMITTED, the isolation this project runs at, each
+statement of a transaction sees what was committed when *it* began, so a read transaction gives
+its reads nothing that the statements alone would not: they run on an autocommit connection
+(each statement its own transaction, one round trip), and the ``COMMIT`` or ``ROLLBACK`` that
+ends the session is a no-op in psycopg for a connection with no transaction open.
+
+What stays in a transaction, always:
+- every unit of work (``db.unit_of_work``): it ends such a read first and begins its own
+  transaction with the engine's default isolation, so its row locks, its writes and its
+  commit are one transaction, exactly as before;
+- everything outside a read context: requests with a method that may change state (POST,
+  PUT, PATCH, DELETE), the scheduler's jobs, commands, migrations, ``db.engine.begin()``;
+- SQLite (its BEGIN costs no round trip).
+
+The read context is the request's method (GET, HEAD, OPTIONS; set by ``QueueApp.wsgi_app``) or
+``reading()`` (the realtime dispatcher's queue reads). A flush inside a read context, which no
+safe request does, still gets a transaction: pending changes choose the engine's own connection.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+# inside a unit of work (and there, on SQLite, BEGIN IMMEDIATE): set by db.unit_of_work
+in_work = contextvars.ContextVar("qs_sqlite_immediate", default=False)
+# a context whose reads may run without a transaction (a safe request, the displays' reads)
+read_context = contextvars.ContextVar("qs_read_context", default=False)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+AUTOCOMMIT_READ = "qs_autocommit_read"  # session.info: the current transaction is such a read
+_VARIANT = "_qs_autocommit_variant"
+
+
+def _autocommit_engine(engine: Engine) -> Engine | None:
+    """The autocommit variant of ``engine`` (the same pool), None where reads keep their
+    transaction (SQLite)."""
+    try:
+        return engine.__dict__[_VARIANT]
+    except KeyError:
+        # kept on the engine itself (not in a module's dict, which would keep every engine a
+        # test run makes alive with its pool)
+        variant = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else None
+        )
+        engine.__dict__[_VARIANT] = variant
+        return variant
+
+
+class QueueSession(FlaskSession):
+    """Flask-SQLAlchemy's session; outside a unit of work, in a read context, statements go to
+    the engine's autocommit variant on PostgreSQL (see the module's docstring)."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if (
+            bind is None
+            and read_context.get()
+            and not in_work.get()
+            and not (self.new or self.dirty or self.deleted)
+            and type(engine) is Engine
+        ):
+            reading = _autocommit_engine(engine)
+            if reading is not None:
+                self.info[AUTOCOMMIT_READ] = True
+                return reading
+        return engine
+
+
+@event.listens_for(QueueSession, "after_transaction_end")
+def _forget_autocommit_read(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(AUTOCOMMIT_READ, None)
+
+
+def in_autocommit_read(session) -> bool:
+    """The session's current transaction is a read without a database transaction."""
+    return bool(session.info.get(AUTOCOMMIT_READ))
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Reads in this block (outside a unit of work) may run without a transaction."""
+    token = read_context.set(True)
+    try:
+        yield
+    finally:
+        read_context.reset(token)
