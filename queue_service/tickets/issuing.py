@@ -223,8 +223,9 @@ def _existing_stmt():
 
 
 def _existing(office_id: int, key: str) -> Ticket | None:
-    """The ticket issued earlier with this key; looked up as a plain row, since nearly every
-    key is new (a kiosk sends one with each tap) and an ORM query for no row costs as much."""
+    """The ticket issued earlier with this key (after the key's INSERT failed, or a refusal);
+    looked up as a plain row: for a refused new key there is none, and an ORM query for no row
+    costs as much."""
     params = {"office_id": office_id, "key": key}
     found = db.session.connection().execute(_existing_stmt(), params).scalar()
     return None if found is None else db.session.get(Ticket, found)
@@ -320,13 +321,9 @@ def issue_ticket(
         office = cached_office(office_slug)
         _check_caller(office, actor, device, priority, force)
         service, offered = _check_service(session, office, service_code)
-        if key:
-            earlier = _existing(office.id, key)
-            if earlier is not None:
-                _same_request(earlier, service.code)
-                if on_issued is not None:
-                    on_issued(session, earlier)
-                return _result(earlier, lang)
+        # the idempotency key is not looked up first: nearly every key is new (a kiosk sends
+        # one with each tap), and a repeat is found by the key's unique constraint at the
+        # INSERT, or after a refusal, with everything this attempt counted rolled back (_issue)
         day = now.astimezone(calendar.office_tz(office)).date()
         if kind == TicketKind.WALKIN:
             if office_slug not in _admission_locks:  # a known office: its walk-ins queue here
@@ -486,15 +483,18 @@ def _issue(
 ) -> tuple:
     try:
         return run_in_transaction(work)
-    except IntegrityError:
-        # a concurrent request with the same key won the race; its ticket is the answer
+    except (IntegrityError, Refused):
+        # IntegrityError: the key's unique constraint, a repeat (or a concurrent request with
+        # the same key won the race); Refused: the office may refuse now what it admitted when
+        # the key was first sent (closed since, served out, a cap reached): a repeat still
+        # gets its ticket. Either way this attempt's counts and number were rolled back.
         db.session.rollback()
         if key:
             office = get_office(office_slug)
             earlier = _existing(office.id, key)
             if earlier is not None:
                 _same_request(earlier, service_code)
-                if on_issued is not None:  # the winner's change, or this one's if it had none
+                if on_issued is not None:  # the first request's change, or this one's
                     run_in_transaction(lambda session: on_issued(session, earlier))
                 return _result(earlier, lang)
         raise

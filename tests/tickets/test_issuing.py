@@ -7,7 +7,7 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from queue_service import clock
 from queue_service.auth.services import create_device, device_for_token
@@ -172,6 +172,40 @@ def test_a_repeated_idempotency_key_returns_the_same_ticket_and_uses_no_number(a
         q.issue_ticket("aegi", "RP", idempotency_key="tap-1")
     assert info.value.extra["reason"] == "idempotency_key_reused"
     assert db.session.query(Ticket).filter(Ticket.office_id == get_office("aegi").id).count() == 2
+
+
+def test_a_repeat_gets_its_ticket_even_where_the_office_would_refuse_it_now(aegi):
+    set_office("aegi", walkin_daily_cap=1)
+    first = q.issue_ticket("aegi", "PA", idempotency_key="tap-1")
+    # the cap is reached: a new walk-in is refused, the repeat of the admitted one is not
+    again = q.issue_ticket("aegi", "PA", idempotency_key="tap-1")
+    assert again["token"] == first["token"] and again["number"] == "P001"
+    with pytest.raises(Refused) as info:
+        q.issue_ticket("aegi", "PA", idempotency_key="tap-2")
+    assert info.value.extra["reason"] == "cap_reached"
+    with pytest.raises(Conflict):  # a repeat asking for another service is still a conflict
+        q.issue_ticket("aegi", "RP", idempotency_key="tap-1")
+    office_id = get_office("aegi").id
+    counted = db.session.get(DayCounter, (office_id, clock.today(), "walkins"))
+    db.session.refresh(counted)
+    assert counted.value == 1  # neither the repeats nor the refusal counted
+    assert db.session.query(Ticket).filter(Ticket.office_id == office_id).count() == 1
+
+
+def test_a_new_idempotency_key_costs_no_lookup_of_its_own(aegi):
+    """The key is checked by its unique constraint at the INSERT, not by a read before it."""
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        q.issue_ticket("aegi", "PA", idempotency_key="tap-new")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    lookups = [s for s in sent if s.lstrip().startswith("SELECT") and "idempotency_key" in s]
+    assert sent and not lookups
 
 
 def test_kiosks_issue_only_for_their_own_office_and_never_with_priority(aegi, clerk, other_clerk):
