@@ -9,7 +9,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, cast
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
@@ -340,16 +340,13 @@ def issue_ticket(
             if code != service.code
         ]
         letter = prefix or service.prefix
-        seq = numbering.next_seq(session, office.id, day, letter)
-        token, number = new_token(), numbering.format_number(letter, seq)
+        token = new_token()
         ticket_lang = lang if lang in TICKET_LANGUAGES else "de"
-        values = {
+        values = {  # its seq and number come from the prefix's day counter (insert_numbered)
             "office_id": office.id,
             "service_id": service.id,
             "business_date": day,
             "prefix": letter,
-            "seq": seq,
-            "number": number,
             "token": token,
             "status": TicketStatus.WAITING,
             "kind": kind,
@@ -382,8 +379,13 @@ def issue_ticket(
                 **({"device_id": device.id} if device else {}),
             },
         }
-        # plain INSERTs built once, the ticket's id returned: no ORM object, flush or unit of work
-        ticket_id = lifecycle.insert_issued(session, values, event)
+        # the next number taken and the ticket written with plain INSERTs built once (on
+        # PostgreSQL one statement), the ticket's id returned: no ORM object, flush or unit of work
+        counter = numbering.counter_name(letter)
+        issued_id, seq = lifecycle.insert_numbered(session, values, event, counter)
+        numbering.checked(seq, letter)  # past 999: refused, the counter's bump rolled back
+        # a seq within the range always comes with its ticket
+        ticket_id, number = cast(int, issued_id), numbering.format_number(letter, seq)
         if further:
             session.connection().execute(
                 _insert_further_stmt(),

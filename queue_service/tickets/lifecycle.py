@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import String, Table, bindparam, func, insert, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import N_, InvalidTransition
-from .models import Ticket, TicketEvent, TicketStatus
+from . import numbering
+from .models import DayCounter, Ticket, TicketEvent, TicketStatus
 
 W, C, S, D = TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.DONE
 P, X, N, NS = (
@@ -170,6 +172,7 @@ _LOG_EVENT = insert(TicketEvent)
 # on the table; the columns SET are the parameters' other keys (compiled once per set of keys)
 _TICKETS = cast(Table, Ticket.__table__)
 _EVENTS = cast(Table, TicketEvent.__table__)
+_COUNTERS = cast(Table, DayCounter.__table__)
 _UPDATE_TICKET = update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id"))
 _EVENT_VALUES = (
     "office_id",
@@ -249,6 +252,68 @@ def insert_issued(session, values: Mapping[str, object], event: Mapping[str, obj
     ticket_id = connection.execute(_insert_ticket(), values).scalar_one()
     log_event(session, ticket_id=ticket_id, **event)
     return ticket_id
+
+
+def insert_numbered(
+    session, values: Mapping[str, object], event: Mapping[str, object], day_counter: str
+) -> tuple[int | None, int]:
+    """``insert_issued`` for a ticket that takes the next number of its prefix: ``values``
+    without ``seq`` and ``number``, which come from the office's day counter ``day_counter``
+    (``numbering.next_seq``'s row, bumped here; its office and day are the ticket's). Returns
+    the ticket's id and its seq; past ``numbering.MAX_SEQ`` no ticket is written (id None) and
+    the caller refuses, which rolls the bump back.
+
+    On PostgreSQL the counter's bump, the ticket's INSERT and its event are one statement (one
+    round trip, where they were two); on SQLite, which has no data-modifying WITH, they are
+    ``numbering.bump`` and ``insert_issued``."""
+    connection = session.connection()
+    if not _one_statement(connection):
+        office_id, day = cast(int, values["office_id"]), cast(date, values["business_date"])
+        seq = numbering.bump(session, office_id, day, day_counter)
+        if seq > numbering.MAX_SEQ:
+            return None, seq
+        number = numbering.format_number(str(values["prefix"]), seq)
+        return insert_issued(session, {**values, "seq": seq, "number": number}, event), seq
+    params = {
+        **_prefixed(values),
+        **_prefixed(event, "event_"),
+        "counter_name": day_counter,
+    }
+    seq, ticket_id = connection.execute(_number_insert_and_log(tuple(values)), params).one()
+    return ticket_id, seq
+
+
+@lru_cache(maxsize=4)
+def _number_insert_and_log(keys: tuple[str, ...]):
+    """PostgreSQL: ``WITH numbered AS (INSERT INTO ticket_day_counters ... ON CONFLICT DO UPDATE
+    ... RETURNING value), issued AS (INSERT INTO tickets (<keys>, seq, number) SELECT ... FROM
+    numbered WHERE value <= 999 RETURNING id), logged AS (INSERT INTO ticket_events SELECT ...
+    FROM issued) SELECT value, (SELECT id FROM issued) FROM numbered``. The number is the
+    prefix and the seq in three digits, as ``numbering.format_number`` writes it."""
+    ticket = {key: bindparam(f"set_{key}", type_=_TICKETS.c[key].type) for key in keys}
+    numbered = (
+        numbering.bump_statement("postgresql", ticket["office_id"], ticket["business_date"])
+        .returning(_COUNTERS.c.value)
+        .cte("numbered")
+    )
+    seq = numbered.c.value
+    number = ticket["prefix"].concat(func.lpad(sql_cast(seq, String), 3, "0"))
+    issued = (
+        insert(_TICKETS)
+        .from_select(
+            [*keys, "seq", "number"],
+            select(*ticket.values(), seq, number).where(seq <= numbering.MAX_SEQ),
+        )
+        .returning(_TICKETS.c.id)
+        .cte("issued")
+    )
+    event = [bindparam(f"event_{key}", type_=_EVENTS.c[key].type) for key in _EVENT_VALUES]
+    logged = (
+        insert(_EVENTS)
+        .from_select(["ticket_id", *_EVENT_VALUES], select(issued.c.id, *event))
+        .cte("logged")
+    )
+    return select(seq, select(issued.c.id).scalar_subquery()).add_cte(logged)
 
 
 def log_event(session, **values) -> None:

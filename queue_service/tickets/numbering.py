@@ -26,29 +26,34 @@ def upsert(session, model):
     return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
-@lru_cache(maxsize=4)
-def _bump_stmt(dialect: str):
+def bump_statement(dialect: str, office_id=None, day=None):
+    """The counter's upsert (``name`` bound as ``counter_name``, ``office_id`` and ``day`` as
+    given or bound by those names), without its RETURNING."""
     module = postgresql if dialect == "postgresql" else sqlite
     return (
         module.insert(DayCounter)
         .values(
-            office_id=bindparam("office_id"),
-            business_date=bindparam("day"),
-            name=bindparam("name"),
+            office_id=bindparam("office_id") if office_id is None else office_id,
+            business_date=bindparam("day") if day is None else day,
+            name=bindparam("counter_name"),
             value=1,
         )
         .on_conflict_do_update(
             index_elements=[DayCounter.office_id, DayCounter.business_date, DayCounter.name],
             set_={"value": DayCounter.value + 1},
         )
-        .returning(DayCounter.value)
     )
+
+
+@lru_cache(maxsize=4)
+def _bump_stmt(dialect: str):
+    return bump_statement(dialect).returning(DayCounter.value)
 
 
 def bump(session, office_id: int, day: date, name: str) -> int:
     """Add one to the counter ``name`` of office and day; return the new value."""
     stmt = _bump_stmt(session.get_bind().dialect.name)
-    params = {"office_id": office_id, "day": day, "name": name}
+    params = {"office_id": office_id, "day": day, "counter_name": name}
     return session.connection().execute(stmt, params).scalar_one()
 
 
@@ -56,9 +61,19 @@ def format_number(prefix: str, seq: int) -> str:
     return f"{prefix}{seq:03d}"
 
 
+def counter_name(prefix: str) -> str:
+    """The day counter of the numbers of ``prefix``."""
+    return f"number:{prefix}"
+
+
 def next_seq(session, office_id: int, day: date, prefix: str) -> int:
     """The next number of ``prefix`` today; refuses past 999 (the rollback keeps it gapless)."""
-    seq = bump(session, office_id, day, f"number:{prefix}")
+    return checked(bump(session, office_id, day, counter_name(prefix)), prefix)
+
+
+def checked(seq: int, prefix: str) -> int:
+    """``seq``, a number of ``prefix`` just taken; refused past 999 (the rollback of the refusal
+    takes the counter's bump back, so the numbers stay gapless)."""
     if seq > MAX_SEQ:
         raise Refused(
             N_("All numbers %(first)s to %(last)s have been given out today."),
