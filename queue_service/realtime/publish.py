@@ -35,6 +35,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -329,19 +330,46 @@ def call_withdrawn(office_slug: str, number: str, reason: str) -> None:
     batch.items.append(_Emit("call_withdrawn", payload, office_room(office_slug), DISPLAY_NS))
 
 
-def queue_changed(office_slug: str) -> None:
+def queue_changed(office_slug: str, *, seq: int | None = None) -> None:
     """Something in the office's queue changed: displays and clerk desks refresh their lists.
 
     One ``queue_updated`` per office and transaction; the waiting tickets' status pages get their
-    new position (``ticket_updated``) from the same read after the commit.
+    new position (``ticket_updated``) from the same read after the commit. ``seq``: the seq
+    the change's own write reserved for it (``seq_reserved_by_write``), else it gets one just
+    before the commit.
     """
     batch = _batch()
     if office_slug in batch.queue_offices:
         return
     batch.queue_offices.add(office_slug)
-    item = _QueueUpdate(office_slug)
-    batch.unnumbered.append((office_slug, "queue_updated", item))
+    item = _QueueUpdate(office_slug, seq)
+    if seq is None:
+        batch.unnumbered.append((office_slug, "queue_updated", item))
     batch.items.append(item)
+
+
+def seq_reserved_by_write(office_id, after):
+    """PostgreSQL: the office's next seq reserved inside a change's write statement, as a WITH
+    clause of it (one round trip less than ``_allocate_seqs``'s statement before the commit):
+    an INSERT ... ON CONFLICT DO UPDATE of the office's seq row ``RETURNING seq``, fed by the
+    CTE ``after`` (one row), so that it runs, and locks the row, after that CTE's own write:
+    locks in the order of the other changes, which take the seq row last.
+
+    For a change whose one numbered event is its office's ``queue_updated`` and which writes
+    nothing after this statement (a walk-in's issue): the seq row is then held from this
+    statement to the commit, as long as the seq's own statement would have held it. Its seq goes
+    to ``queue_changed(office, seq=...)``; the replay log's trimming waits for the next call.
+    """
+    row = select(office_id, literal(1)).select_from(after)
+    return (
+        postgresql.insert(OfficeEventSeq)
+        .from_select([OfficeEventSeq.office_id, OfficeEventSeq.seq], row)
+        .on_conflict_do_update(
+            index_elements=[OfficeEventSeq.office_id],
+            set_={"seq": OfficeEventSeq.seq + 1},
+        )
+        .returning(OfficeEventSeq.seq)
+    )
 
 
 def ticket_updated(token: str, public_view: dict) -> None:

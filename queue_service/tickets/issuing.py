@@ -382,7 +382,12 @@ def issue_ticket(
         # the next number taken and the ticket written with plain INSERTs built once (on
         # PostgreSQL one statement), the ticket's id returned: no ORM object, flush or unit of work
         counter = numbering.counter_name(letter)
-        issued_id, seq = lifecycle.insert_numbered(session, values, event, counter)
+        # the issue's one numbered event is its queue_updated when nothing is written after the
+        # ticket: then the ticket's statement reserves its seq too (PostgreSQL)
+        alone = on_issued is None and not further
+        issued_id, seq, office_seq = lifecycle.insert_numbered(
+            session, values, event, counter, reserve_seq=alone
+        )
         numbering.checked(seq, letter)  # past 999: refused, the counter's bump rolled back
         # a seq within the range always comes with its ticket
         ticket_id, number = cast(int, issued_id), numbering.format_number(letter, seq)
@@ -396,7 +401,7 @@ def issue_ticket(
             )
         if on_issued is not None:
             on_issued(session, _NewTicket(ticket_id))
-        publish.queue_changed(office.slug)
+        publish.queue_changed(office.slug, seq=office_seq)
         view = payloads.issued_view(
             number=number,
             token=token,

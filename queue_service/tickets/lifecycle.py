@@ -14,6 +14,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import N_, InvalidTransition
+from ..realtime import publish
 from . import numbering
 from .models import DayCounter, Ticket, TicketEvent, TicketStatus
 
@@ -255,41 +256,50 @@ def insert_issued(session, values: Mapping[str, object], event: Mapping[str, obj
 
 
 def insert_numbered(
-    session, values: Mapping[str, object], event: Mapping[str, object], day_counter: str
-) -> tuple[int | None, int]:
+    session,
+    values: Mapping[str, object],
+    event: Mapping[str, object],
+    day_counter: str,
+    *,
+    reserve_seq: bool = False,
+) -> tuple[int | None, int, int | None]:
     """``insert_issued`` for a ticket that takes the next number of its prefix: ``values``
     without ``seq`` and ``number``, which come from the office's day counter ``day_counter``
     (``numbering.next_seq``'s row, bumped here; its office and day are the ticket's). Returns
     the ticket's id and its seq; past ``numbering.MAX_SEQ`` no ticket is written (id None) and
-    the caller refuses, which rolls the bump back.
+    the caller refuses, which rolls the bump back. With ``reserve_seq``, also the office's next
+    realtime seq for the issue's ``queue_updated`` (``publish.seq_reserved_by_write``), on
+    PostgreSQL only (else None: it is allocated before the commit, as for any change).
 
-    On PostgreSQL the counter's bump, the ticket's INSERT and its event are one statement (one
-    round trip, where they were two); on SQLite, which has no data-modifying WITH, they are
-    ``numbering.bump`` and ``insert_issued``."""
+    On PostgreSQL the counter's bump, the ticket's INSERT, its event (and the seq) are one
+    statement (one round trip, where they were two or three); on SQLite, which has no
+    data-modifying WITH, they are ``numbering.bump`` and ``insert_issued``."""
     connection = session.connection()
     if not _one_statement(connection):
         office_id, day = cast(int, values["office_id"]), cast(date, values["business_date"])
         seq = numbering.bump(session, office_id, day, day_counter)
         if seq > numbering.MAX_SEQ:
-            return None, seq
+            return None, seq, None
         number = numbering.format_number(str(values["prefix"]), seq)
-        return insert_issued(session, {**values, "seq": seq, "number": number}, event), seq
+        return insert_issued(session, {**values, "seq": seq, "number": number}, event), seq, None
     params = {
         **_prefixed(values),
         **_prefixed(event, "event_"),
         "counter_name": day_counter,
     }
-    seq, ticket_id = connection.execute(_number_insert_and_log(tuple(values)), params).one()
-    return ticket_id, seq
+    stmt = _number_insert_and_log(tuple(values), reserve_seq)
+    row = connection.execute(stmt, params).one()
+    return row[1], row[0], (row[2] if reserve_seq else None)
 
 
-@lru_cache(maxsize=4)
-def _number_insert_and_log(keys: tuple[str, ...]):
+@lru_cache(maxsize=8)
+def _number_insert_and_log(keys: tuple[str, ...], reserve_seq: bool = False):
     """PostgreSQL: ``WITH numbered AS (INSERT INTO ticket_day_counters ... ON CONFLICT DO UPDATE
     ... RETURNING value), issued AS (INSERT INTO tickets (<keys>, seq, number) SELECT ... FROM
     numbered WHERE value <= 999 RETURNING id), logged AS (INSERT INTO ticket_events SELECT ...
-    FROM issued) SELECT value, (SELECT id FROM issued) FROM numbered``. The number is the
-    prefix and the seq in three digits, as ``numbering.format_number`` writes it."""
+    FROM issued) SELECT value, (SELECT id FROM issued) FROM numbered``, with ``reserve_seq``
+    also the office's seq (``reserved``, after ``numbered``) as a third column. The number is
+    the prefix and the seq in three digits, as ``numbering.format_number`` writes it."""
     ticket = {key: bindparam(f"set_{key}", type_=_TICKETS.c[key].type) for key in keys}
     numbered = (
         numbering.bump_statement("postgresql", ticket["office_id"], ticket["business_date"])
@@ -313,7 +323,11 @@ def _number_insert_and_log(keys: tuple[str, ...]):
         .from_select(["ticket_id", *_EVENT_VALUES], select(issued.c.id, *event))
         .cte("logged")
     )
-    return select(seq, select(issued.c.id).scalar_subquery()).add_cte(logged)
+    columns = [seq, select(issued.c.id).scalar_subquery()]
+    if reserve_seq:
+        reserved = publish.seq_reserved_by_write(ticket["office_id"], numbered).cte("reserved")
+        columns.append(select(reserved.c.seq).scalar_subquery())
+    return select(*columns).add_cte(logged)
 
 
 def log_event(session, **values) -> None:

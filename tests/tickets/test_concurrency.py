@@ -163,3 +163,40 @@ def test_twenty_counters_calling_at_once_hand_out_each_ticket_exactly_once(app, 
         .group_by(TicketEvent.ticket_id)
     ).all()
     assert len(call_events) == 200 and set(call_events) == {1}
+
+
+def test_walkins_and_calls_at_once_take_every_seq_of_the_office_once(app, aegi, clerk, monkeypatch):
+    """A walk-in's seq is reserved by its ticket's statement on PostgreSQL, a call's just before
+    its commit: issued and called at once, the office's display events still take each seq
+    exactly once, none skipped."""
+    from queue_service.realtime import publish
+
+    sent: list[tuple[str, dict]] = []
+
+    def emit(event, data, *, room, namespace) -> None:
+        if namespace == "/display" and room == "office:aegi":
+            sent.append((event, data))
+
+    monkeypatch.setattr(publish, "emit_now", emit)
+    _waiting_tickets(30, ["PA", "RP"])
+    user_id = clerk.id
+    start = publish.current_seq("aegi")
+    db.session.rollback()  # no read transaction left open (on SQLite, an older snapshot)
+
+    def work(i: int) -> int:
+        """The seqs the change takes: a walk-in's queue_updated; a call's ticket_called and
+        queue_updated."""
+        if i % 2:
+            q.issue_ticket("aegi", "PA", idempotency_key=f"walk-in {i}")
+            return 1
+        view = q.call_next("aegi", 1 + i // 2, actor=db.session.get(User, user_id))
+        return 2 if view is not None else 0
+
+    taken = sum(in_threads(app, 20, work))
+    assert taken == 30  # ten walk-ins, ten calls
+    assert publish.wait_until_delivered(app, timeout=60)
+    assert publish.current_seq("aegi") == start + taken
+    seqs = [data["seq"] for event, data in sent if event == "ticket_called"]
+    # a queue_updated names every change it stands for (several when they were coalesced)
+    seqs += [seq for event, data in sent if event == "queue_updated" for seq in data["seqs"]]
+    assert sorted(seqs) == list(range(start + 1, start + taken + 1))
