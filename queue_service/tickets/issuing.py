@@ -136,8 +136,17 @@ def _admit_walkin(
     the queue snapshot the forecast read (before this ticket), if it applied."""
     day = now.astimezone(calendar.office_tz(office)).date()
     _check_walkin_hours(office, service, now)
+    # the office's walk-in counter is bumped (its row locked to the commit) before the forecast
+    # reads the queue, also without a daily cap: concurrent walk-ins of the office, from every
+    # process, are judged one after the other (without it two could take the last place)
     numbering.count_walkin(
-        session, office.id, day, office.walkin_daily_cap, "walkins", {"name": office.name}
+        session,
+        office.id,
+        day,
+        office.walkin_daily_cap,
+        "walkins",
+        {"name": office.name},
+        lock=forecast_applies,
     )
     numbering.count_walkin(
         session,

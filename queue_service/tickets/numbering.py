@@ -84,14 +84,22 @@ def checked(seq: int, prefix: str) -> int:
 
 
 def count_walkin(
-    session, office_id: int, day: date, cap: int | None, key: str, what: dict[str, str]
+    session,
+    office_id: int,
+    day: date,
+    cap: int | None,
+    key: str,
+    what: dict[str, str],
+    *,
+    lock: bool = False,
 ) -> None:
     """Count one walk-in against a daily cap (if there is one); refuse once the cap is reached.
-    ``what`` names what the cap is for: ``name`` (English) and, if it differs, ``name_de``."""
-    if cap is None:
+    ``what`` names what the cap is for: ``name`` (English) and, if it differs, ``name_de``.
+    ``lock``: count it without a cap too, for the counter's row lock (held to the commit)."""
+    if cap is None and not lock:
         return
     issued = bump(session, office_id, day, key)
-    if issued > cap:
+    if cap is not None and issued > cap:
         raise Refused(
             N_(
                 "The daily limit of %(cap)s walk-in tickets for %(name)s has been reached. "

@@ -200,3 +200,40 @@ def test_walkins_and_calls_at_once_take_every_seq_of_the_office_once(app, aegi, 
     # a queue_updated names every change it stands for (several when they were coalesced)
     seqs += [seq for event, data in sent if event == "queue_updated" for seq in data["seqs"]]
     assert sorted(seqs) == list(range(start + 1, start + taken + 1))
+
+
+def test_walkins_at_once_without_a_daily_cap_are_admitted_one_after_the_other(app, aegi, clerk):
+    """The forecast judges concurrent walk-ins of an office one after the other, in every
+    process (here: threads, without the in-process admission lock): the "walkins" day counter's
+    row lock is taken before the forecast reads the queue, with or without a daily cap. With
+    three places left before closing, ten walk-ins sent at once get exactly three tickets."""
+    from datetime import datetime
+
+    from queue_service import clock
+    from queue_service.errors import Refused
+    from queue_service.offices.services import get_office
+    from queue_service.tickets.forecast import day_forecast
+
+    from .conftest import set_office, set_office_service
+
+    set_office("aegi", walkin_daily_cap=None)
+    set_office_service("aegi", "PA", walkin_daily_cap=None)
+    clock.freeze(datetime(2026, 11, 26, 12, 30, tzinfo=clock.LOCAL_TZ))
+    q.open_counter("aegi", 1, actor=clerk)
+    outlook = day_forecast(get_office("aegi"), clock.now())
+    fits = int(outlook.capacity_minutes // 15)  # identity cards: 15 minutes each
+    for _ in range(fits - 3):
+        q.issue_ticket("aegi", "PA")  # trusted code: not held to the forecast
+    user_id = clerk.id
+    db.session.rollback()
+
+    def work(i: int) -> str:
+        try:
+            return q.issue_ticket("aegi", "PA", actor=db.session.get(User, user_id))["number"]
+        except Refused as refusal:
+            return refusal.extra["reason"]
+
+    answers = Tally(
+        "issued" if answer.startswith("P") else answer for answer in in_threads(app, 10, work)
+    )
+    assert answers == {"issued": 3, "served_out": 7}
