@@ -38,7 +38,9 @@ in_work = contextvars.ContextVar("qs_sqlite_immediate", default=False)
 read_context = contextvars.ContextVar("qs_read_context", default=False)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-AUTOCOMMIT_READ = "qs_autocommit_read"  # session.info: the current transaction is such a read
+# session.info: the engine the current transaction's statements go to, and the one they would
+# go to without this choice ((engine, engine) for a real transaction)
+CHOSEN = "qs_chosen_bind"
 _VARIANT = "_qs_autocommit_variant"
 
 
@@ -61,33 +63,61 @@ def _autocommit_engine(engine: Engine) -> Engine | None:
 
 class QueueSession(FlaskSession):
     """Flask-SQLAlchemy's session; outside a unit of work, in a read context, statements go to
-    the engine's autocommit variant on PostgreSQL (see the module's docstring)."""
+    the engine's autocommit variant on PostgreSQL (see the module's docstring).
+
+    The choice is made once per transaction of the session, at its first statement, and kept
+    to its end: reads and writes of one transaction always share one connection. A transaction
+    that begins with a write (a flush, or an INSERT, UPDATE or DELETE) gets a real one; a write
+    in a transaction that began as such a read is refused (``WriteOutsideUnitOfWork``): it would
+    be committed statement by statement."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         engine = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        if in_work.get() or bind is not None or type(engine) is not Engine:
+            return engine  # a unit of work's transaction (its own, begun fresh), or given
+        chosen = self.info.get(CHOSEN)
+        if chosen is not None and chosen[0] is engine:
+            return chosen[1]
+        reading = engine
         if (
-            bind is None
-            and read_context.get()
-            and not in_work.get()
+            read_context.get()
             and not (self.new or self.dirty or self.deleted)
-            and type(engine) is Engine
+            and not getattr(clause, "is_dml", False)
         ):
-            reading = _autocommit_engine(engine)
-            if reading is not None:
-                self.info[AUTOCOMMIT_READ] = True
-                return reading
-        return engine
+            reading = _autocommit_engine(engine) or engine
+        self.info[CHOSEN] = (engine, reading)  # forgotten when the transaction ends
+        return reading
+
+
+class WriteOutsideUnitOfWork(RuntimeError):
+    """A write in a transaction that began as a read without a database transaction."""
+
+
+@event.listens_for(QueueSession, "before_flush")
+def _no_flush_in_autocommit_read(session, flush_context, instances) -> None:
+    if in_autocommit_read(session):
+        raise WriteOutsideUnitOfWork("changes flushed in a read-only transaction: use unit_of_work")
+
+
+@event.listens_for(QueueSession, "do_orm_execute")
+def _no_dml_in_autocommit_read(state) -> None:
+    # INSERT, UPDATE, DELETE (a text() statement cannot be told, and passes)
+    if (state.is_insert or state.is_update or state.is_delete) and in_autocommit_read(
+        state.session
+    ):
+        raise WriteOutsideUnitOfWork("a write in a read-only transaction: use unit_of_work")
 
 
 @event.listens_for(QueueSession, "after_transaction_end")
-def _forget_autocommit_read(session, transaction) -> None:
+def _forget_choice(session, transaction) -> None:
     if transaction.parent is None:
-        session.info.pop(AUTOCOMMIT_READ, None)
+        session.info.pop(CHOSEN, None)
 
 
 def in_autocommit_read(session) -> bool:
     """The session's current transaction is a read without a database transaction."""
-    return bool(session.info.get(AUTOCOMMIT_READ))
+    chosen = session.info.get(CHOSEN)
+    return chosen is not None and chosen[1] is not chosen[0]
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from queue_service.extensions import db
 from queue_service.offices.models import Office
 from queue_service.offices.services import get_office
 from queue_service.realtime.publish import current_seq
-from queue_service.sessions import in_autocommit_read, reading
+from queue_service.sessions import WriteOutsideUnitOfWork, in_autocommit_read, reading
 
 
 @pytest.fixture
@@ -89,3 +89,25 @@ def test_a_unit_of_work_after_such_reads_is_one_transaction(app, statements):
         with unit_of_work() as work:
             work.execute(update(Office).where(Office.slug == "aegi").values(phone="0511 3"))
         assert _phone("aegi") == "0511 3"
+
+
+def test_a_write_after_such_reads_is_refused_and_a_write_first_gets_a_transaction(app, statements):
+    """Reads and writes of one transaction share its connection: a write after a read without
+    a transaction is refused (it would be committed statement by statement), and a transaction
+    that begins with a write, in a read context, is a real one that sees its own writes."""
+    postgresql = db.engine.dialect.name == "postgresql"
+    before = _phone("aegi")
+    with app.test_request_context(), reading():
+        get_office("aegi")
+        change = update(Office).where(Office.slug == "aegi").values(phone="0511 9")
+        if postgresql:
+            with pytest.raises(WriteOutsideUnitOfWork):
+                db.session.execute(change)
+        db.session.rollback()
+        # a transaction that begins with the write: one connection, in a transaction
+        db.session.execute(change)
+        assert statements[-1][1] is False
+        assert db.session.scalar(select(Office.phone).where(Office.slug == "aegi")) == "0511 9"
+        assert statements[-1][1] is False  # the read after it on the same connection
+        db.session.rollback()
+    assert _phone("aegi") == before
