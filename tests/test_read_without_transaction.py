@@ -111,3 +111,17 @@ def test_a_write_after_such_reads_is_refused_and_a_write_first_gets_a_transactio
         assert statements[-1][1] is False  # the read after it on the same connection
         db.session.rollback()
     assert _phone("aegi") == before
+
+
+def test_a_displays_heartbeat_reads_without_a_transaction_on_postgresql(app, statements):
+    from queue_service.extensions import socketio
+
+    client = socketio.test_client(app, namespace="/display")
+    try:
+        statements.clear()
+        ack = client.emit("sync", {"office": "aegi"}, namespace="/display", callback=True)
+        assert ack["ok"] and ack["office"] == "aegi"
+        postgresql = db.engine.dialect.name == "postgresql"
+        assert statements and {outside for _, outside in statements} == {postgresql}
+    finally:
+        client.disconnect(namespace="/display")

@@ -10,6 +10,7 @@ any end of the user's sessions) cuts the user's connections in the same process 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -30,6 +31,7 @@ from ..auth.web import DEVICE_COOKIE, staff_user
 from ..errors import DomainError, Forbidden, NotFound, UnknownOffice
 from ..extensions import app_object, socketio
 from ..offices.services import get_office
+from ..sessions import reading
 from .publish import DISPLAY_NS, STAFF_NS, current_seq, office_room, replay_since, ticket_room
 from .readers import queue_readers
 from .watched import watch
@@ -80,7 +82,21 @@ def display_connect(auth_data=None):
         _touch_device()
 
 
+def _reads(handler):
+    """A handler whose reads (outside a unit of work) need no transaction: on PostgreSQL each
+    is one round trip, not BEGIN, the statement and ROLLBACK (queue_service/sessions.py). The
+    heartbeats of every display and desk, and their joins, are the most frequent reads."""
+
+    @functools.wraps(handler)
+    def read(*args, **kwargs):
+        with reading():
+            return handler(*args, **kwargs)
+
+    return read
+
+
 @socketio.on("join_office", namespace=DISPLAY_NS)
+@_reads
 def display_join_office(data=None):
     """Join the office's room and answer with its full ``display_state``; a display that had
     seq ``since`` gets every call after it first (``display_replay``), also those that have
@@ -109,6 +125,7 @@ def display_join_office(data=None):
 
 
 @socketio.on("join_ticket", namespace=DISPLAY_NS)
+@_reads
 def display_join_ticket(data=None):
     """A status page joins its ticket's room and gets ``ticket_state``."""
     token = data.get("token") if isinstance(data, dict) else None
@@ -128,6 +145,7 @@ def display_join_ticket(data=None):
 
 
 @socketio.on("sync", namespace=DISPLAY_NS)
+@_reads
 def display_sync(data=None):
     """The heartbeat: the office's current seq, so a client that missed an event finds out."""
     slug = _slug(data)
@@ -207,6 +225,7 @@ def staff_leave_office(data=None):
 
 
 @socketio.on("sync", namespace=STAFF_NS)
+@_reads
 def staff_sync(data=None):
     if not _session_still_valid():
         return _fail("unauthorized", "Please log in as staff.")
