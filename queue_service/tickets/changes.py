@@ -117,8 +117,12 @@ def staff_id(actor: User | None, office: Office) -> int:
     return actor.id
 
 
-def publish_ticket(ticket: Ticket, estimate: Estimate | None = None) -> None:
-    publish.queue_changed(ticket.office.slug)
+def publish_ticket(
+    ticket: Ticket, estimate: Estimate | None = None, *, seq: int | None = None
+) -> None:
+    """The office's queue changed and the ticket's status page gets its new state; ``seq``:
+    the one the change's write reserved for the ``queue_updated`` (``lifecycle.apply``)."""
+    publish.queue_changed(ticket.office.slug, seq=seq)
     publish.ticket_updated(ticket.token, payloads.public_view(ticket, estimate))
 
 

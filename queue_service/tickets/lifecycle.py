@@ -131,14 +131,19 @@ def apply(
     user_id: int | None = None,
     details: dict | None = None,
     columns: Mapping[str, object] | None = None,
-) -> None:
+    reserve_seq: bool = False,
+) -> int | None:
     """Run ``action`` on ``ticket``: check, move the status, stamp the time, log the event.
 
     With ``columns`` (the ticket's other columns the change sets, maybe none) the ticket is
     written now by a plain UPDATE of the status, the stamp and these columns, and the loaded
     ticket takes them as its stored values: no ORM flush for it (the call, start and finish of
     every ticket); on PostgreSQL the UPDATE and the event's INSERT are one statement. The caller
-    then sets nothing else on the ticket in this unit of work."""
+    then sets nothing else on the ticket in this unit of work. With ``columns`` and
+    ``reserve_seq``, on PostgreSQL the same statement also reserves the office's next realtime
+    seq (``publish.seq_reserved_by_write``) and it is returned, for a change whose one numbered
+    event is its office's ``queue_updated`` and which writes nothing after it (start, finish);
+    else None."""
     transition = check(ticket, action)
     before = ticket.status
     event = {
@@ -155,18 +160,24 @@ def apply(
         ticket.status = transition.target
         setattr(ticket, transition.stamp, now)
         log_event(session, ticket_id=ticket.id, **event)
-        return
+        return None
     values = {"status": transition.target, transition.stamp: now, **columns}
     connection = session.connection()
+    seq = None
     if _one_statement(connection):
         # the UPDATE in the event's INSERT (a WITH clause): one round trip for both
         params = {"changed_id": ticket.id, **_prefixed(values), **_prefixed(event, "event_")}
-        connection.execute(_update_and_log(tuple(values)), params)
+        if reserve_seq:
+            stmt = _update_log_and_reserve(tuple(values))
+            seq = connection.execute(stmt, params).scalar_one()
+        else:
+            connection.execute(_update_and_log(tuple(values)), params)
     else:
         connection.execute(_UPDATE_TICKET, {"ticket_id": ticket.id, **values})
         log_event(session, ticket_id=ticket.id, **event)
     for key, value in values.items():
         set_committed_value(ticket, key, value)
+    return seq
 
 
 _LOG_EVENT = insert(TicketEvent)
@@ -204,14 +215,28 @@ def _update_and_log(keys: tuple[str, ...]):
     """PostgreSQL: ``WITH changed AS (UPDATE tickets SET <keys> ... RETURNING id) INSERT INTO
     ticket_events ...``, the event's ticket the one changed (parameters: ``changed_id``, the
     columns set prefixed ``set_``, the event's prefixed ``event_``)."""
-    changed = (
+    return _logged(_changed(keys))
+
+
+def _changed(keys: tuple[str, ...]):
+    return (
         update(_TICKETS)
         .where(_TICKETS.c.id == bindparam("changed_id"))
         .values({key: bindparam(f"set_{key}", type_=_TICKETS.c[key].type) for key in keys})
-        .returning(_TICKETS.c.id)
+        .returning(_TICKETS.c.id, _TICKETS.c.office_id)
         .cte("changed")
     )
-    return _logged(changed)
+
+
+@lru_cache(maxsize=32)
+def _update_log_and_reserve(keys: tuple[str, ...]):
+    """PostgreSQL: ``_update_and_log`` as WITH clauses, and the office's next realtime seq
+    reserved after the UPDATE (``publish.seq_reserved_by_write``, fed by it): ``SELECT (SELECT
+    seq FROM reserved)``."""
+    changed = _changed(keys)
+    logged = _logged(changed).cte("logged")
+    reserved = publish.seq_reserved_by_write(changed.c.office_id, changed).cte("reserved")
+    return select(select(reserved.c.seq).scalar_subquery()).add_cte(logged)
 
 
 def _logged(written):

@@ -80,7 +80,8 @@ def start_serving(token: str, *, actor: User, lang: str = "de") -> dict:
     """The visitor has arrived at the counter."""
 
     def change(session, ticket, user_id, now):
-        lifecycle.apply(
+        # its one numbered event is the queue_updated: its seq reserved by the UPDATE
+        seq = lifecycle.apply(
             session,
             ticket,
             "start",
@@ -88,8 +89,9 @@ def start_serving(token: str, *, actor: User, lang: str = "de") -> dict:
             counter_id=ticket.counter_id,
             user_id=user_id,
             columns={},
+            reserve_seq=True,
         )
-        publish_ticket(ticket, Estimate(0, 0))
+        publish_ticket(ticket, Estimate(0, 0), seq=seq)
 
     return _on_ticket(token, actor, lang, change)
 
@@ -109,7 +111,7 @@ def finish_ticket(
 
     def change(session, ticket, user_id, now):
         service = performed or ticket.service
-        lifecycle.apply(
+        seq = lifecycle.apply(
             session,
             ticket,
             "finish",
@@ -118,9 +120,10 @@ def finish_ticket(
             user_id=user_id,
             details={"performed_service": service.code},
             columns={"performed_service_id": service.id},
+            reserve_seq=True,  # its one numbered event is the queue_updated, as for start
         )
         set_committed_value(ticket, "performed_service", service)  # as stored now, for the view
-        publish_ticket(ticket)
+        publish_ticket(ticket, seq=seq)
 
     return _on_ticket(token, actor, lang, change)
 

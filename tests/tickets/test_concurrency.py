@@ -166,9 +166,9 @@ def test_twenty_counters_calling_at_once_hand_out_each_ticket_exactly_once(app, 
 
 
 def test_walkins_and_calls_at_once_take_every_seq_of_the_office_once(app, aegi, clerk, monkeypatch):
-    """A walk-in's seq is reserved by its ticket's statement on PostgreSQL, a call's just before
-    its commit: issued and called at once, the office's display events still take each seq
-    exactly once, none skipped."""
+    """A walk-in's seq is reserved by its ticket's statement on PostgreSQL, a start's and a
+    finish's by their UPDATE, a call's just before its commit: all of them at once, the office's
+    display events still take each seq exactly once, none skipped."""
     from queue_service.realtime import publish
 
     sent: list[tuple[str, dict]] = []
@@ -184,16 +184,22 @@ def test_walkins_and_calls_at_once_take_every_seq_of_the_office_once(app, aegi, 
     db.session.rollback()  # no read transaction left open (on SQLite, an older snapshot)
 
     def work(i: int) -> int:
-        """The seqs the change takes: a walk-in's queue_updated; a call's ticket_called and
-        queue_updated."""
+        """The seqs the changes take: a walk-in's queue_updated; a call's ticket_called and
+        queue_updated; a start's and a finish's queue_updated (reserved by their UPDATE on
+        PostgreSQL, as the walk-in's by its INSERT)."""
         if i % 2:
             q.issue_ticket("aegi", "PA", idempotency_key=f"walk-in {i}")
             return 1
-        view = q.call_next("aegi", 1 + i // 2, actor=db.session.get(User, user_id))
-        return 2 if view is not None else 0
+        user = db.session.get(User, user_id)
+        view = q.call_next("aegi", 1 + i // 2, actor=user)
+        if view is None:
+            return 0
+        q.start_serving(view["token"], actor=user)
+        q.finish_ticket(view["token"], actor=user)
+        return 4
 
     taken = sum(in_threads(app, 20, work))
-    assert taken == 30  # ten walk-ins, ten calls
+    assert taken == 50  # ten walk-ins; ten calls, each started and finished
     assert publish.wait_until_delivered(app, timeout=60)
     assert publish.current_seq("aegi") == start + taken
     seqs = [data["seq"] for event, data in sent if event == "ticket_called"]
