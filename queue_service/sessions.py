@@ -18,8 +18,10 @@ What stays in a transaction, always:
 - SQLite (its BEGIN costs no round trip).
 
 The read context is the request's method (GET, HEAD, OPTIONS; set by ``QueueApp.wsgi_app``) or
-``reading()`` (the realtime dispatcher's queue reads). A flush inside a read context, which no
-safe request does, still gets a transaction: pending changes choose the engine's own connection.
+``reading()`` (the realtime dispatcher's queue reads, the displays' and desks' Socket.IO joins and
+heartbeats). The choice is made at a transaction's first statement and kept to its end: a
+transaction that begins with a write gets a real one, and a write after a read without one
+raises ``WriteOutsideUnitOfWork`` (``QueueSession``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 # inside a unit of work (and there, on SQLite, BEGIN IMMEDIATE): set by db.unit_of_work
-in_work = contextvars.ContextVar("qs_sqlite_immediate", default=False)
+in_work = contextvars.ContextVar("qs_in_unit_of_work", default=False)
 # a context whose reads may run without a transaction (a safe request, the displays' reads)
 read_context = contextvars.ContextVar("qs_read_context", default=False)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

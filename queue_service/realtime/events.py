@@ -10,7 +10,6 @@ any end of the user's sessions) cuts the user's connections in the same process 
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 
@@ -82,21 +81,8 @@ def display_connect(auth_data=None):
         _touch_device()
 
 
-def _reads(handler):
-    """A handler whose reads (outside a unit of work) need no transaction: on PostgreSQL each
-    is one round trip, not BEGIN, the statement and ROLLBACK (queue_service/sessions.py). The
-    heartbeats of every display and desk, and their joins, are the most frequent reads."""
-
-    @functools.wraps(handler)
-    def read(*args, **kwargs):
-        with reading():
-            return handler(*args, **kwargs)
-
-    return read
-
-
 @socketio.on("join_office", namespace=DISPLAY_NS)
-@_reads
+@reading()  # reads without a transaction (sessions.py): joins and heartbeats are the most frequent
 def display_join_office(data=None):
     """Join the office's room and answer with its full ``display_state``; a display that had
     seq ``since`` gets every call after it first (``display_replay``), also those that have
@@ -125,7 +111,7 @@ def display_join_office(data=None):
 
 
 @socketio.on("join_ticket", namespace=DISPLAY_NS)
-@_reads
+@reading()
 def display_join_ticket(data=None):
     """A status page joins its ticket's room and gets ``ticket_state``."""
     token = data.get("token") if isinstance(data, dict) else None
@@ -145,7 +131,7 @@ def display_join_ticket(data=None):
 
 
 @socketio.on("sync", namespace=DISPLAY_NS)
-@_reads
+@reading()
 def display_sync(data=None):
     """The heartbeat: the office's current seq, so a client that missed an event finds out."""
     slug = _slug(data)
@@ -225,7 +211,7 @@ def staff_leave_office(data=None):
 
 
 @socketio.on("sync", namespace=STAFF_NS)
-@_reads
+@reading()
 def staff_sync(data=None):
     if not _session_still_valid():
         return _fail("unauthorized", "Please log in as staff.")

@@ -290,7 +290,7 @@ def insert_numbered(
 ) -> tuple[int | None, int, int | None]:
     """``insert_issued`` for a ticket that takes the next number of its prefix: ``values``
     without ``seq`` and ``number``, which come from the office's day counter ``day_counter``
-    (``numbering.next_seq``'s row, bumped here; its office and day are the ticket's). Returns
+    (``numbering.counter_name``, bumped here; its office and day are the ticket's). Returns
     the ticket's id and its seq; past ``numbering.MAX_SEQ`` no ticket is written (id None) and
     the caller refuses, which rolls the bump back. With ``reserve_seq``, also the office's next
     realtime seq for the issue's ``queue_updated`` (``publish.seq_reserved_by_write``), on

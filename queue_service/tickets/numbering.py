@@ -66,11 +66,6 @@ def counter_name(prefix: str) -> str:
     return f"number:{prefix}"
 
 
-def next_seq(session, office_id: int, day: date, prefix: str) -> int:
-    """The next number of ``prefix`` today; refuses past 999 (the rollback keeps it gapless)."""
-    return checked(bump(session, office_id, day, counter_name(prefix)), prefix)
-
-
 def checked(seq: int, prefix: str) -> int:
     """``seq``, a number of ``prefix`` just taken; refused past 999 (the rollback of the refusal
     takes the counter's bump back, so the numbers stay gapless)."""
