@@ -131,6 +131,24 @@ def _floor_worker(args) -> tuple[list[float], int]:
     return latencies, errors
 
 
+def _floor_write_worker(args) -> tuple[list[float], int]:
+    """The kiosk's request (same path shape, body and headers) against the write floor."""
+    base, count, index = args
+    session = requests.Session()
+    latencies, errors = [], 0
+    for i in range(count):
+        office = OFFICES[(index + i) % len(OFFICES)]
+        service = SERVICES[(index * 7 + i) % len(SERVICES)]
+        headers = {"X-Device-Token": "floor", "Idempotency-Key": secrets.token_hex(8)}
+        start = time.perf_counter()
+        response = session.post(
+            f"{base}/api/offices/{office}/tickets", json={"service": service}, headers=headers
+        )
+        latencies.append(time.perf_counter() - start)
+        errors += response.status_code != 201
+    return latencies, errors
+
+
 def _run(pool, worker, jobs) -> tuple[list, float]:
     start = time.perf_counter()
     results = pool.map(worker, jobs)
@@ -260,13 +278,41 @@ def _measure(
 
 
 def bench_floor(pool, clients: int, per_client: int) -> dict:
+    """The floor: a bare Flask JSON GET (floor_app.py)."""
+    script = ROOT / "benchmarks" / "floor_app.py"
+    return _floor(pool, [str(script)], _floor_worker, [(None, per_client)] * clients)
+
+
+def bench_write_floor(kind: str, pool, clients: int, per_client: int) -> dict:
+    """The write floor of ``kind``: the kiosk's POST against floor_write_app.py, which writes the
+    ticket with the driver alone (a fresh database, dropped afterwards)."""
+    drop = None
+    with tempfile.TemporaryDirectory(prefix=f"qs-floor-{kind}-") as tmp:
+        if kind == "sqlite":
+            url = f"sqlite:///{Path(tmp) / 'floor.sqlite3'}"
+        else:
+            url, drop = pg_database()
+        try:
+            script = ROOT / "benchmarks" / "floor_write_app.py"
+            jobs = [(None, per_client, i) for i in range(clients)]
+            return _floor(pool, [str(script), "PORT", url], _floor_write_worker, jobs)
+        finally:
+            if drop:
+                drop()
+
+
+def _floor(pool, args: list[str], worker, jobs: list[tuple]) -> dict:
+    """Serve a floor script (``PORT`` in ``args`` stands for its port), warm it up, then run
+    ``jobs`` (their first item is replaced by the floor's base URL) and summarise."""
     port = free_port()
+    args = [str(port) if a == "PORT" else a for a in args]
+    if len(args) == 1:
+        args.append(str(port))
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "floor_app.py"), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
+    jobs = [(base, *job[1:]) for job in jobs]
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -275,10 +321,14 @@ def bench_floor(pool, clients: int, per_client: int) -> dict:
                     break
             except requests.RequestException:
                 time.sleep(0.1)
-        _run(pool, _floor_worker, [(base, 20)] * clients)
-        results, seconds = _run(pool, _floor_worker, [(base, per_client)] * clients)
+        _run(pool, worker, [(base, 20, *job[2:]) for job in jobs])
+        before = cpu_seconds(process.pid)
+        results, seconds = _run(pool, worker, jobs)
         latencies = [v for values, _ in results for v in values]
-        return summary(latencies, seconds) | {"errors": sum(e for _, e in results)}
+        return summary(latencies, seconds) | {
+            "errors": sum(e for _, e in results),
+            "server_cpu_ms": _cpu_ms(lambda: cpu_seconds(process.pid), before, len(latencies)),
+        }
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -323,6 +373,9 @@ def main() -> None:
         for kind in options.databases.split(","):
             try:
                 report[kind] = bench_database(kind, pool, options.clients, per_client, db_pool)
+                report[kind]["write_floor"] = bench_write_floor(
+                    kind, pool, options.clients, per_client
+                )
             except Exception as exc:  # a missing PostgreSQL is reported, not fatal
                 report[kind] = {"error": f"{exc.__class__.__name__}: {exc}"}
     floor_p50, floor_rps = report["floor"]["p50_ms"], report["floor"]["per_s"]
@@ -334,6 +387,11 @@ def main() -> None:
             "issue_p50": _ratio(result["issue"]["p50_ms"], floor_p50),
             "call_next_p50": _ratio(result["call_next"]["p50_ms"], floor_p50),
             "floor_rps_per_ticket_per_s": _ratio(floor_rps, result["tickets_per_s"]),
+            # the write floor: the same POST, the ticket written with the driver alone
+            "write_floor_p50": _ratio(result["write_floor"]["p50_ms"], floor_p50),
+            "issue_p50_to_write_floor_p50": _ratio(
+                result["issue"]["p50_ms"], result["write_floor"]["p50_ms"]
+            ),
         }
     report["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -360,7 +418,7 @@ def _print(report: dict, kinds: list[str]) -> None:
         if "error" in result:
             print(f"{kind:<11} skipped: {result['error']}")
             continue
-        for op in ("issue", "refused_served_out", "call_next", "start", "finish"):
+        for op in ("write_floor", "issue", "refused_served_out", "call_next", "start", "finish"):
             row = result.get(op, {"requests": 0})
             if not row.get("requests"):
                 continue
@@ -372,7 +430,9 @@ def _print(report: dict, kinds: list[str]) -> None:
         cpu = result.get("server_cpu_ms") or {}
         print(
             f"{kind:<11} server CPU per request: issue {cpu.get('issue')} ms, "
-            f"call-next/start/finish cycle {cpu.get('call_cycle')} ms"
+            f"call-next/start/finish cycle {cpu.get('call_cycle')} ms; the write floor "
+            f"{result['write_floor'].get('server_cpu_ms')} ms, the floor GET "
+            f"{floor.get('server_cpu_ms')} ms"
         )
         print(
             f"{kind:<11} tickets issued per second by one server process: {result['tickets_per_s']}"
