@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 
 from ..extensions import db
 from ..offices.models import Office
-from ..offices.services import get_service
+from ..offices.services import cached_service
 from ..tickets.forecast import register_alternatives, register_due_work
 from . import links, next_free
 from .models import Appointment, AppointmentStatus
@@ -51,7 +51,7 @@ def alternatives(office: Office, service_code: str) -> dict:
     """The next free appointment for ``service_code`` at ``office`` (one person), a link to its
     calendar and one to the waitlist; only the general booking start when it is not bookable
     online."""
-    if not get_service(service_code).online_bookable:
+    if not cached_service(service_code).online_bookable:
         return {"next_free_appointment": None, "book_url": links.book_url(), "waitlist_url": None}
     found = next_free.next_free_appointments([office])[office.id]
     flow = urlencode({"office": office.slug, "services": service_code, "persons": 1})

@@ -24,7 +24,7 @@ from ..errors import N_, Conflict, Forbidden, Refused, UnknownService, Validatio
 from ..extensions import db
 from ..offices import calendar
 from ..offices.models import MobileEvent, Office, OfficeService, Service, WindowKind
-from ..offices.services import cached_offer, cached_office, cached_service, get_office
+from ..offices.services import cached_offer, cached_office, cached_service
 from ..realtime import publish
 from . import estimates, forecast, lifecycle, numbering, payloads, reads
 from .models import Ticket, TicketKind, TicketService, TicketStatus
@@ -184,7 +184,7 @@ def _check_forecast(office: Office, service: Service, now: datetime) -> estimate
 
 
 def _add_alternatives(refusal: Refused, office_slug: str, service_code: str) -> None:
-    office = get_office(office_slug)
+    office = cached_office(office_slug)  # read only: the kept catalogue, no query
     other = forecast.alternatives(office, service_code)
     refusal.extra["next_free_appointment"] = payloads.local_iso(
         other.get("next_free_appointment"), office
@@ -506,7 +506,7 @@ def _issue(
         # gets its ticket. Either way this attempt's counts and number were rolled back.
         db.session.rollback()
         if key:
-            office = get_office(office_slug)
+            office = cached_office(office_slug)  # for its id: the kept catalogue, no query
             earlier = _existing(office.id, key)
             if earlier is not None:
                 _same_request(earlier, service_code)

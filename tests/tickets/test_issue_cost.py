@@ -169,3 +169,35 @@ def test_call_start_and_finish_write_the_ticket_without_the_orms_unit_of_work(ae
     assert flushes == []
     assert [v["status"] for v in views] == ["called", "serving", "done"] * 2
     assert [v["performed_service"] for v in views[2::3]] == ["PA", "MB"]
+
+
+def test_a_served_out_refusal_finds_the_office_and_service_in_the_kept_catalogue(client, aegi):
+    """After the refused attempt's rollback, the idempotency key's lookup and the alternatives
+    (next free appointment) take the office and the service from the process's kept catalogue:
+    the refusal reads no office or service row (it read the office twice and the service once)."""
+    from queue_service.auth.services import create_device
+
+    from .test_served_out import _one_counter_and_a_full_day
+
+    kiosk = create_device("aegi", "kiosk")
+    _one_counter_and_a_full_day(extra=0)
+    db.session.commit()
+
+    def refused() -> dict:
+        headers = {"X-Device-Token": kiosk, "Idempotency-Key": secrets.token_hex(8)}
+        response = client.post(
+            "/api/v1/offices/aegi/tickets", json={"service": "PA"}, headers=headers
+        )
+        assert response.status_code == 409
+        return response.get_json()
+
+    refused()  # the first fills the kept catalogue and the kept search
+    with statements_sent() as sent:
+        problem = refused()
+    assert problem["reason"] == "served_out" and problem["next_free_appointment"]
+    catalogue_rows = [
+        s for s in sent if s.lstrip().upper().startswith(("SELECT OFFICES.", "SELECT SERVICES."))
+    ]
+    assert catalogue_rows == []
+    # the key was still looked up: a repeat of an earlier admitted request gets its ticket
+    assert any("idempotency_key" in s for s in sent)
