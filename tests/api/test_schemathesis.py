@@ -147,9 +147,18 @@ def test_stateful_runs_follow_the_ticket_links_without_a_failure(api_schema, api
             except (AssertionError, BaseExceptionGroup) as exc:
                 failures.append(f"{case.operation.label}: {exc}"[:1500])
 
+    def followed() -> set[str]:
+        # a random token finds no ticket (404): a 2xx on a ticket's own operation means a link
+        # to a real ticket was followed
+        return {label for label, status in answered if "{token}" in label and 200 <= status < 300}
+
     # Schemathesis steers its stateful runs with adaptive probabilities and true randomness, which
     # Hypothesis now and then reports as an inconsistent strategy; that says nothing about the API,
-    # so such a run is started again (the API's failures collected so far are kept)
+    # so such a run is started again (the API's failures collected so far are kept). So is a run
+    # whose random walk never reached a ticket's own operation with a valid request (seen once in
+    # about twenty: every token operation answered 401, 404, 409 or 422): it tested the API, but
+    # not the links this test is about.
+    inconsistent = 0
     for _attempt in range(3):
         try:
             Workflow.run(
@@ -162,12 +171,12 @@ def test_stateful_runs_follow_the_ticket_links_without_a_failure(api_schema, api
                     suppress_health_check=list(HealthCheck),
                 )
             )
-            break
         except FlakyStrategyDefinition:
+            inconsistent += 1
             continue
-    else:
+        if followed():
+            break
+    if inconsistent == 3:
         pytest.fail("three stateful runs in a row stopped on an inconsistent strategy")
     assert not failures, "\n\n".join(failures)
-    # a random token finds no ticket: a 2xx on a ticket's own operation means a link was followed
-    followed = {label for label, status in answered if "{token}" in label and 200 <= status < 300}
-    assert followed, "; ".join(f"{label} {status}" for label, status in sorted(answered))
+    assert followed(), "; ".join(f"{label} {status}" for label, status in sorted(answered))
