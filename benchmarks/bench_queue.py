@@ -131,24 +131,6 @@ def _floor_worker(args) -> tuple[list[float], int]:
     return latencies, errors
 
 
-def _floor_write_worker(args) -> tuple[list[float], int]:
-    """The kiosk's request (same path shape, body and headers) against the write floor."""
-    base, count, index = args
-    session = requests.Session()
-    latencies, errors = [], 0
-    for i in range(count):
-        office = OFFICES[(index + i) % len(OFFICES)]
-        service = SERVICES[(index * 7 + i) % len(SERVICES)]
-        headers = {"X-Device-Token": "floor", "Idempotency-Key": secrets.token_hex(8)}
-        start = time.perf_counter()
-        response = session.post(
-            f"{base}/api/offices/{office}/tickets", json={"service": service}, headers=headers
-        )
-        latencies.append(time.perf_counter() - start)
-        errors += response.status_code != 201
-    return latencies, errors
-
-
 def _run(pool, worker, jobs) -> tuple[list, float]:
     start = time.perf_counter()
     results = pool.map(worker, jobs)
@@ -279,13 +261,16 @@ def _measure(
 
 def bench_floor(pool, clients: int, per_client: int) -> dict:
     """The floor: a bare Flask JSON GET (floor_app.py)."""
-    script = ROOT / "benchmarks" / "floor_app.py"
-    return _floor(pool, [str(script)], _floor_worker, [(None, per_client)] * clients)
+    return _floor(
+        pool, "floor_app.py", [], _floor_worker, lambda base, n: [(base, n)] * clients, per_client
+    )
 
 
 def bench_write_floor(kind: str, pool, clients: int, per_client: int) -> dict:
-    """The write floor of ``kind``: the kiosk's POST against floor_write_app.py, which writes the
-    ticket with the driver alone (a fresh database, dropped afterwards)."""
+    """The write floor of ``kind``: the kiosks' requests of ``_issue_worker`` against
+    floor_write_app.py, which writes the ticket with the driver alone (a fresh database, dropped
+    afterwards; it takes any device token)."""
+    devices = dict.fromkeys(OFFICES, "floor")
     drop = None
     with tempfile.TemporaryDirectory(prefix=f"qs-floor-{kind}-") as tmp:
         if kind == "sqlite":
@@ -293,26 +278,30 @@ def bench_write_floor(kind: str, pool, clients: int, per_client: int) -> dict:
         else:
             url, drop = pg_database()
         try:
-            script = ROOT / "benchmarks" / "floor_write_app.py"
-            jobs = [(None, per_client, i) for i in range(clients)]
-            return _floor(pool, [str(script), "PORT", url], _floor_write_worker, jobs)
+            return _floor(
+                pool,
+                "floor_write_app.py",
+                [url],
+                _issue_worker,
+                lambda base, n: [(base, devices, n, i) for i in range(clients)],
+                per_client,
+            )
         finally:
             if drop:
                 drop()
 
 
-def _floor(pool, args: list[str], worker, jobs: list[tuple]) -> dict:
-    """Serve a floor script (``PORT`` in ``args`` stands for its port), warm it up, then run
-    ``jobs`` (their first item is replaced by the floor's base URL) and summarise."""
+def _floor(pool, script: str, args: list[str], worker, jobs_for, per_client: int) -> dict:
+    """Serve the floor ``script`` (``script PORT *args``), warm it up with 20 requests per
+    client, then run ``jobs_for(base URL, requests per client)`` with ``worker`` (whose results
+    start with the latencies and the errors) and summarise, with the floor's CPU per request."""
     port = free_port()
-    args = [str(port) if a == "PORT" else a for a in args]
-    if len(args) == 1:
-        args.append(str(port))
     process = subprocess.Popen(
-        [sys.executable, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, str(ROOT / "benchmarks" / script), str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    jobs = [(base, *job[1:]) for job in jobs]
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -321,12 +310,12 @@ def _floor(pool, args: list[str], worker, jobs: list[tuple]) -> dict:
                     break
             except requests.RequestException:
                 time.sleep(0.1)
-        _run(pool, worker, [(base, 20, *job[2:]) for job in jobs])
+        _run(pool, worker, jobs_for(base, 20))
         before = cpu_seconds(process.pid)
-        results, seconds = _run(pool, worker, jobs)
-        latencies = [v for values, _ in results for v in values]
+        results, seconds = _run(pool, worker, jobs_for(base, per_client))
+        latencies = [v for result in results for v in result[0]]
         return summary(latencies, seconds) | {
-            "errors": sum(e for _, e in results),
+            "errors": sum(result[1] for result in results),
             "server_cpu_ms": _cpu_ms(lambda: cpu_seconds(process.pid), before, len(latencies)),
         }
     finally:

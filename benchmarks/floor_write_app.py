@@ -1,7 +1,7 @@
 """The write floor for bench_queue.py: the least a ticket issue can cost through HTTP, served
 exactly like ``queue-service serve`` (gevent, ``floor_serving.py``).
 
-``POST /api/offices/<office>/tickets`` with a JSON body ``{"service": "PA"}`` does, in one
+``POST /api/v1/offices/<office>/tickets`` (the kiosk's path) with a JSON body ``{"service": "PA"}`` does, in one
 transaction of its own: bump the office's counter of the day (an upsert that returns the new
 value, as ``numbering.bump`` does) and insert the ticket with its number, a random token and the
 time; then it answers 201 with a small JSON body. Written with the database driver alone (sqlite3,
@@ -100,7 +100,7 @@ else:
             _idle.put(connection)
 
 
-@app.post("/api/offices/<office>/tickets")
+@app.post("/api/v1/offices/<office>/tickets")
 def issue(office: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("service"), str):

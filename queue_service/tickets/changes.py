@@ -29,7 +29,7 @@ _WITH_VIEW = (
 
 @lru_cache(maxsize=1)
 def _lock_ticket_stmt():
-    """Built once (building it, options and all, cost about a fifth of a start's request)."""
+    """Built once (building it with its options cost about 190 Python calls per lock)."""
     return (
         select(Ticket)
         .options(*_WITH_VIEW)
